@@ -1,0 +1,93 @@
+//! The emulator's own API under `/_emulator/`, outside every AWS namespace: health, reset of all
+//! state and data, and the clock (read it, move it forward).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::state::AppState;
+use crate::store::{Record, Write};
+
+/// Record kind and id under which the clock offset is persisted.
+const CLOCK_KIND: &str = "emulator";
+const CLOCK_ID: &str = "clock";
+
+/// Routes of the admin API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/_emulator/health", get(health))
+        .route("/_emulator/reset", post(reset))
+        .route("/_emulator/clock", get(get_clock).post(advance_clock))
+}
+
+fn admin_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": status.canonical_reason(), "message": message}))).into_response()
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({
+        "status": "ready",
+        "version": env!("CARGO_PKG_VERSION"),
+        "services": crate::services::status(),
+    }))
+}
+
+async fn reset(State(state): State<AppState>) -> Response {
+    let _guard = state.write_lock().await;
+    if let Err(e) = state.store().reset().await {
+        return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
+    for sub in crate::DATA_SUBDIRS {
+        let dir = state.data_dir().join(sub);
+        if dir.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot wipe {}: {e}", dir.display()));
+            }
+        }
+    }
+    state.emulator_clock().reset();
+    Json(json!({"status": "reset"})).into_response()
+}
+
+fn clock_body(state: &AppState) -> Value {
+    json!({"now": state.now(), "offsetSeconds": state.emulator_clock().offset_seconds()})
+}
+
+async fn get_clock(State(state): State<AppState>) -> Json<Value> {
+    Json(clock_body(&state))
+}
+
+async fn advance_clock(State(state): State<AppState>, body: Bytes) -> Response {
+    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    let seconds = match parsed.as_ref().ok().and_then(|v| v.get("advanceSeconds")) {
+        Some(v) => match v.as_f64() {
+            Some(s) if s >= 0.0 && s.is_finite() => s,
+            _ => {
+                return admin_error(
+                    StatusCode::BAD_REQUEST,
+                    "advanceSeconds must be a non-negative number of seconds (the clock only moves forward)",
+                )
+            }
+        },
+        None => return admin_error(StatusCode::BAD_REQUEST, "expected a JSON body {\"advanceSeconds\": N}"),
+    };
+    let _guard = state.write_lock().await;
+    let offset = state.emulator_clock().advance(seconds);
+    let record = Record::new(CLOCK_KIND, CLOCK_ID, "", "", None, json!({"offsetSeconds": offset}));
+    if let Err(e) = state.store().commit(vec![Write::Put(record)]).await {
+        return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
+    Json(clock_body(&state)).into_response()
+}
+
+/// The persisted clock offset, so a restart keeps the emulator's notion of time.
+pub async fn load_clock_offset(store: &dyn crate::store::MetadataStore) -> f64 {
+    match store.get(CLOCK_KIND, CLOCK_ID).await {
+        Ok(Some(r)) => r.body.get("offsetSeconds").and_then(Value::as_f64).unwrap_or(0.0),
+        _ => 0.0,
+    }
+}

@@ -1,0 +1,43 @@
+//! Run-time configuration of `cleanrooms-emulator serve` (flags and `CLEANROOMS_EMULATOR_*`
+//! environment variables).
+
+use std::path::PathBuf;
+
+/// Settings of one emulator process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Interface to bind.
+    pub host: String,
+    /// Port to bind (`0` = any free port).
+    pub port: u16,
+    /// Directory holding metadata and data; `None` with `ephemeral` means a temporary directory.
+    pub data_dir: Option<PathBuf>,
+    /// Use a temporary data directory removed on exit.
+    pub ephemeral: bool,
+    /// Region for requests whose credential scope names none.
+    pub region: String,
+    /// Account for access keys that are not 12-digit account ids.
+    pub default_account: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 4580,
+            data_dir: None,
+            ephemeral: false,
+            region: "us-east-1".into(),
+            default_account: "123456789012".into(),
+        }
+    }
+}
+
+/// Where the data directory is when neither `--data-dir` nor `--ephemeral` is given.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("cleanrooms-emulator")
+}

@@ -1,0 +1,83 @@
+//! The `cleanrooms-emulator` command line: `serve` runs the emulator.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use cleanrooms_emulator::config::Config;
+
+#[derive(Parser)]
+#[command(name = "cleanrooms-emulator", version, about = "A local AWS Clean Rooms emulator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the emulator on one endpoint for every service.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Interface to listen on.
+    #[arg(long, env = "CLEANROOMS_EMULATOR_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_PORT", default_value_t = 4580)]
+    port: u16,
+    /// Directory for metadata and data (default: $XDG_DATA_HOME/cleanrooms-emulator).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_DATA_DIR", conflicts_with = "ephemeral")]
+    data_dir: Option<PathBuf>,
+    /// Use a temporary data directory, removed on exit.
+    #[arg(long, env = "CLEANROOMS_EMULATOR_EPHEMERAL")]
+    ephemeral: bool,
+    /// Region for requests whose signature names none.
+    #[arg(long, env = "CLEANROOMS_EMULATOR_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Account for access keys that are not 12-digit account ids.
+    #[arg(long, env = "CLEANROOMS_EMULATOR_DEFAULT_ACCOUNT", default_value = "123456789012", value_parser = parse_account)]
+    default_account: String,
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not a 12-digit AWS account id"))
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLEANROOMS_EMULATOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = cli.command;
+    let config = Config {
+        host: args.host,
+        port: args.port,
+        data_dir: args.data_dir,
+        ephemeral: args.ephemeral,
+        region: args.region,
+        default_account: args.default_account,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cleanrooms-emulator: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cleanrooms_emulator::server::serve(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cleanrooms-emulator: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Starting and stopping the emulator: open the data dir and store, bind, announce readiness in
+//! one line, serve until SIGINT/SIGTERM, then finish in-flight requests and return.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::EmulatorClock;
+use crate::config::{default_data_dir, Config};
+use crate::state::AppState;
+use crate::store::sqlite::SqliteStore;
+
+/// Failures while starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be prepared.
+    #[error("data dir {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    /// The metadata store could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    /// Serving failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the state for `data_dir` (creating it) with `config`.
+///
+/// # Errors
+/// When the directory or the store cannot be opened.
+pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, ServeError> {
+    std::fs::create_dir_all(&data_dir).map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
+    let data_dir = data_dir.canonicalize().map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
+    let store = SqliteStore::open(&data_dir.join("metadata.db")).await?;
+    let offset = crate::admin::load_clock_offset(&store).await;
+    let clock = Arc::new(EmulatorClock::with_offset(offset));
+    Ok(AppState::new(config, data_dir, Arc::new(store), clock))
+}
+
+/// Runs the emulator until a shutdown signal.
+///
+/// # Errors
+/// When startup fails or the server stops abnormally.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let temp = if config.ephemeral {
+        Some(tempfile::Builder::new().prefix("cleanrooms-emulator-").tempdir()?)
+    } else {
+        None
+    };
+    let data_dir = match (&temp, &config.data_dir) {
+        (Some(t), _) => t.path().to_path_buf(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => default_data_dir(),
+    };
+    let state = open_state(config.clone(), data_dir).await?;
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| ServeError::Bind(addr.clone(), e))?;
+    let local = listener.local_addr()?;
+    println!(
+        "cleanrooms-emulator listening on http://{local} (data dir: {})",
+        state.data_dir().display()
+    );
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    drop(temp);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,92 @@
+//! Clean Rooms errors as the model shapes them (`ResourceNotFoundException` with `resourceId` and
+//! `resourceType`, `ValidationException` with `reason`, …), built in one place so every
+//! operation words them the same way.
+
+use crate::error::AwsError;
+
+/// `ResourceType` values of the model (`ResourceNotFoundException`, `ConflictException`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceType {
+    /// A collaboration (and what is addressed under `/collaborations/{id}`).
+    Collaboration,
+    /// A membership (and what is addressed under `/memberships/{id}`).
+    Membership,
+    /// A configured table (and its analysis rule).
+    ConfiguredTable,
+    /// A configured table association (and its analysis rules).
+    ConfiguredTableAssociation,
+}
+
+impl ResourceType {
+    /// Wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Collaboration => "COLLABORATION",
+            Self::Membership => "MEMBERSHIP",
+            Self::ConfiguredTable => "CONFIGURED_TABLE",
+            Self::ConfiguredTableAssociation => "CONFIGURED_TABLE_ASSOCIATION",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Collaboration => "collaboration",
+            Self::Membership => "membership",
+            Self::ConfiguredTable => "configured table",
+            Self::ConfiguredTableAssociation => "configured table association",
+        }
+    }
+}
+
+/// `ResourceNotFoundException` (404).
+pub fn not_found(resource_type: ResourceType, id: &str) -> AwsError {
+    AwsError::new(
+        "ResourceNotFoundException",
+        404,
+        format!("Could not find {} with id {id}", resource_type.noun()),
+    )
+    .with_field("resourceId", id)
+    .with_field("resourceType", resource_type.as_str())
+}
+
+/// `ResourceNotFoundException` (404) with a custom message.
+pub fn not_found_msg(resource_type: ResourceType, id: &str, message: impl Into<String>) -> AwsError {
+    AwsError::new("ResourceNotFoundException", 404, message)
+        .with_field("resourceId", id)
+        .with_field("resourceType", resource_type.as_str())
+}
+
+/// `AccessDeniedException` (403) with `reason=INSUFFICIENT_PERMISSIONS`.
+pub fn access_denied(message: impl Into<String>) -> AwsError {
+    AwsError::new("AccessDeniedException", 403, message).with_field("reason", "INSUFFICIENT_PERMISSIONS")
+}
+
+/// `ValidationException` (400) for valid-looking input that breaks a business rule
+/// (`reason=INVALID_CONFIGURATION`).
+pub fn invalid_configuration(message: impl Into<String>) -> AwsError {
+    AwsError::new("ValidationException", 400, message).with_field("reason", "INVALID_CONFIGURATION")
+}
+
+/// `ValidationException` (400) about one field (`reason=FIELD_VALIDATION_FAILED`, `fieldList`).
+pub fn invalid_field(field: &str, message: impl Into<String>) -> AwsError {
+    let message = message.into();
+    AwsError::new("ValidationException", 400, message.clone())
+        .with_field("reason", "FIELD_VALIDATION_FAILED")
+        .with_field("fieldList", serde_json::json!([{"name": field, "message": message}]))
+}
+
+/// `ServiceQuotaExceededException` (402, as the model declares it).
+pub fn quota_exceeded(quota_name: &str, quota_value: f64) -> AwsError {
+    AwsError::new(
+        "ServiceQuotaExceededException",
+        402,
+        format!("Service quota exceeded: {quota_name} is limited to {quota_value}"),
+    )
+    .with_field("quotaName", quota_name)
+    .with_field("quotaValue", quota_value)
+}
+
+/// The validation error of a bad pagination token.
+pub fn bad_token(message: String) -> AwsError {
+    invalid_field("nextToken", message)
+}

@@ -1,0 +1,42 @@
+//! AWS Clean Rooms (rest-json, 2022-02-17).
+//!
+//! Implemented operations (the rest answer 501 naming the operation):
+//! CreateCollaboration, GetCollaboration, ListCollaborations, UpdateCollaboration,
+//! DeleteCollaboration, ListMembers, TagResource, UntagResource, ListTagsForResource.
+//!
+//! Collaborations are regional and visible across accounts to their members; member records are
+//! stored per (collaboration, account). `ops/` holds one module per resource family, `model` the
+//! stored domain types, `repo` the typed access to the metadata store, `errors` the Clean Rooms
+//! error constructors.
+
+pub mod errors;
+pub mod model;
+pub mod ops;
+pub mod repo;
+pub mod service;
+
+use std::sync::OnceLock;
+
+use axum::http::request::Parts;
+use axum::response::Response;
+use cleanrooms_emulator_api::cleanrooms::{api, routes};
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::protocol::rest_json::RouteTable;
+use crate::protocol::serve_rest_json;
+use crate::state::AppState;
+
+/// The route table built once from the generated bindings.
+fn route_table() -> &'static RouteTable {
+    static TABLE: OnceLock<RouteTable> = OnceLock::new();
+    TABLE.get_or_init(|| RouteTable::new(routes::OPERATIONS.iter().map(|o| (o.name, o.method, o.uri))))
+}
+
+/// Serves one Clean Rooms request.
+pub async fn handle(state: &AppState, ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+    let service = service::CleanRooms::new(state.clone());
+    serve_rest_json(super::cleanrooms_model(), route_table(), ctx, parts, body, |ctx, input| async move {
+        api::dispatch(&service, &ctx, input).await
+    })
+    .await
+}

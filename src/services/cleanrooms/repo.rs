@@ -1,0 +1,69 @@
+//! Typed access to the Clean Rooms records in the metadata store, and the lookups every
+//! operation shares (a collaboration the caller may see, its member records).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::errors::{access_denied, not_found, ResourceType};
+use super::model::{kinds, Collaboration, Member};
+use crate::error::{AwsError, AwsResult};
+use crate::state::AppState;
+use crate::store::{Query, Record, Write};
+
+/// Decodes a stored body.
+pub fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
+    serde_json::from_value(record.body.clone())
+        .map_err(|e| AwsError::internal(format!("stored {} {} is unreadable: {e}", record.kind, record.id)))
+}
+
+/// A `Put` of a domain value.
+pub fn put<T: Serialize>(kind: &str, id: &str, region: &str, account: &str, parent: Option<&str>, value: &T) -> AwsResult<Write> {
+    let body = serde_json::to_value(value).map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
+    Ok(Write::Put(Record::new(kind, id, region, account, parent, body)))
+}
+
+/// The collaboration `id` in the caller's region, unless deleted.
+pub async fn collaboration(state: &AppState, region: &str, id: &str) -> AwsResult<Collaboration> {
+    let record = state.store().get(kinds::COLLABORATION, id).await?;
+    match record {
+        Some(r) if r.region == region => {
+            let c: Collaboration = decode(&r)?;
+            if c.deleted {
+                Err(not_found(ResourceType::Collaboration, id))
+            } else {
+                Ok(c)
+            }
+        }
+        _ => Err(not_found(ResourceType::Collaboration, id)),
+    }
+}
+
+/// The member record of `account` in collaboration `collaboration_id`, if any.
+pub async fn member(state: &AppState, collaboration_id: &str, account: &str) -> AwsResult<Option<Member>> {
+    let record = state
+        .store()
+        .get(kinds::MEMBER, &Member::record_id(collaboration_id, account))
+        .await?;
+    record.as_ref().map(decode).transpose()
+}
+
+/// All member records of a collaboration with their sequence numbers, in invitation order.
+pub async fn members(state: &AppState, collaboration_id: &str, after: Option<i64>) -> AwsResult<Vec<(i64, Member)>> {
+    let records = state
+        .store()
+        .query(&Query::kind(kinds::MEMBER).parent(collaboration_id).after(after))
+        .await?;
+    records.iter().map(|r| Ok((r.seq, decode(r)?))).collect()
+}
+
+/// The collaboration and the caller's member record, when the caller is an invited or active
+/// member; otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
+pub async fn visible_collaboration(state: &AppState, region: &str, account: &str, id: &str) -> AwsResult<(Collaboration, Member)> {
+    let collaboration = collaboration(state, region, id).await?;
+    match member(state, id, account).await? {
+        Some(m) if m.can_view() => Ok((collaboration, m)),
+        _ => Err(access_denied(format!(
+            "Account {account} is not a member of collaboration {id}"
+        ))),
+    }
+}

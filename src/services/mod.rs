@@ -1,0 +1,56 @@
+//! One folder per AWS service. Each has the generated types (in the `cleanrooms-emulator-api`
+//! crate), its runtime model, and an implementation of the generated operation trait; operations
+//! it does not implement yet answer HTTP 501 naming the operation.
+
+pub mod cleanrooms;
+pub mod unimplemented;
+
+use axum::http::request::Parts;
+use axum::response::Response;
+use cleanrooms_emulator_api::RequestContext;
+use serde_json::{json, Value};
+
+use crate::gateway::identify::Service;
+use crate::protocol::model::ServiceModel;
+use crate::state::AppState;
+
+/// Loads a vendored model once per process.
+macro_rules! vendored_model {
+    ($name:ident, $file:literal) => {
+        /// The vendored botocore model of this service, parsed on first use.
+        pub fn $name() -> &'static ServiceModel {
+            static MODEL: std::sync::OnceLock<ServiceModel> = std::sync::OnceLock::new();
+            MODEL.get_or_init(|| {
+                ServiceModel::parse(include_str!(concat!("../../model/", $file)))
+                    .expect(concat!("vendored model ", $file, " parses"))
+            })
+        }
+    };
+}
+
+vendored_model!(cleanrooms_model, "cleanrooms.json");
+vendored_model!(glue_model, "glue.json");
+vendored_model!(athena_model, "athena.json");
+vendored_model!(sts_model, "sts.json");
+
+/// Hands a request to its service. Returns the response and the operation name for logging.
+pub async fn handle(state: &AppState, service: Service, ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+    match service {
+        Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
+        Service::Glue => unimplemented::glue(ctx, parts, body).await,
+        Service::Athena => unimplemented::athena(ctx, parts, body).await,
+        Service::Sts => unimplemented::sts(ctx, parts, body),
+        Service::S3 => unimplemented::s3(ctx, parts),
+    }
+}
+
+/// What `/_emulator/health` reports per service.
+pub fn status() -> Value {
+    json!({
+        "cleanrooms": {"protocol": "rest-json", "apiVersion": "2022-02-17"},
+        "glue": {"protocol": "json", "apiVersion": "2017-03-31"},
+        "athena": {"protocol": "json", "apiVersion": "2017-05-18"},
+        "sts": {"protocol": "query", "apiVersion": "2011-06-15"},
+        "s3": {"protocol": "rest-xml", "apiVersion": "2006-03-01"},
+    })
+}

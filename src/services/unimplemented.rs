@@ -1,0 +1,87 @@
+//! Services whose operations are routed and validated but not implemented yet: every operation
+//! the model knows answers HTTP 501 naming it, in the service's own error format.
+
+use axum::http::request::Parts;
+use axum::response::Response;
+use cleanrooms_emulator_api::athena::api::AthenaApi;
+use cleanrooms_emulator_api::glue::api::GlueApi;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::AwsError;
+use crate::protocol::serve_aws_json;
+
+/// Glue with no operation implemented.
+struct Glue;
+impl GlueApi for Glue {}
+
+/// Athena with no operation implemented.
+struct Athena;
+impl AthenaApi for Athena {}
+
+/// Serves a Glue request.
+pub async fn glue(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+    serve_aws_json(super::glue_model(), ctx, parts, body, |ctx, input| async move {
+        cleanrooms_emulator_api::glue::api::dispatch(&Glue, &ctx, input).await
+    })
+    .await
+}
+
+/// Serves an Athena request.
+pub async fn athena(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+    serve_aws_json(super::athena_model(), ctx, parts, body, |ctx, input| async move {
+        cleanrooms_emulator_api::athena::api::dispatch(&Athena, &ctx, input).await
+    })
+    .await
+}
+
+fn xml_error(status: u16, code: &str, message: &str, request_id: &str, query_style: bool) -> Response {
+    let body = if query_style {
+        format!(
+            "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+            if status < 500 { "Sender" } else { "Receiver" },
+            xml_escape(message)
+        )
+    } else {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+            xml_escape(message)
+        )
+    };
+    let mut resp = Response::new(axum::body::Body::from(body));
+    *resp.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::NOT_IMPLEMENTED);
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/xml"),
+    );
+    resp
+}
+
+/// Escapes text for an XML element.
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Serves an STS request (query protocol): the operation comes from the `Action` parameter.
+pub fn sts(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+    let form = String::from_utf8_lossy(body);
+    let mut pairs = crate::protocol::rest_json::parse_query(parts.uri.query());
+    pairs.extend(crate::protocol::rest_json::parse_query(Some(&form)));
+    let action = pairs.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone()).unwrap_or_default();
+    let model = super::sts_model();
+    let err = if model.operations.contains_key(&action) {
+        AwsError::not_implemented("sts", &action)
+    } else {
+        AwsError::new("InvalidAction", 400, format!("Could not find operation '{action}' for version 2011-06-15"))
+    };
+    (xml_error(err.status, &err.code, &err.message, &ctx.request_id, true), action)
+}
+
+/// Serves an S3 request.
+pub fn s3(ctx: RequestContext, parts: &Parts) -> (Response, String) {
+    let message = format!(
+        "S3 ({} {}) is not implemented by cleanrooms-emulator yet",
+        parts.method,
+        parts.uri.path()
+    );
+    (xml_error(501, "NotImplemented", &message, &ctx.request_id, false), String::new())
+}

@@ -1,0 +1,72 @@
+//! Shared state of a running emulator: configuration, metadata store, clock and data directory.
+//! Cheap to clone (one `Arc`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::clock::{Clock, EmulatorClock};
+use crate::config::Config;
+use crate::store::MetadataStore;
+
+/// Handle to everything a request needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    data_dir: PathBuf,
+    store: Arc<dyn MetadataStore>,
+    clock: Arc<EmulatorClock>,
+    writes: Mutex<()>,
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(config: Config, data_dir: PathBuf, store: Arc<dyn MetadataStore>, clock: Arc<EmulatorClock>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                data_dir,
+                store,
+                clock,
+                writes: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Configuration of this process.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The data directory (metadata database, S3 objects, managed storage).
+    pub fn data_dir(&self) -> &PathBuf {
+        &self.inner.data_dir
+    }
+
+    /// The metadata store.
+    pub fn store(&self) -> &dyn MetadataStore {
+        self.inner.store.as_ref()
+    }
+
+    /// The emulator clock (for advancing it).
+    pub fn emulator_clock(&self) -> &EmulatorClock {
+        &self.inner.clock
+    }
+
+    /// Current emulator time in epoch seconds.
+    pub fn now(&self) -> f64 {
+        self.inner.clock.now()
+    }
+
+    /// Serialises read-check-write sequences: hold the guard from the first read that a decision
+    /// depends on until the commit. Reads alone never take it.
+    pub async fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.inner.writes.lock().await
+    }
+}

@@ -1,0 +1,156 @@
+//! Durable metadata. Every resource is a [`Record`] (kind, id, owner, optional parent, JSON
+//! body) behind the [`MetadataStore`] trait; SQLite ([`sqlite::SqliteStore`]) is the embedded
+//! backend. A committed write is on disk before the call returns, so a 2xx response survives a
+//! kill -9. Services build typed repositories on top; a PostgreSQL backend only has to implement
+//! the trait.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::AwsError;
+
+/// A stored resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Resource kind (`collaboration`, `member`, …).
+    pub kind: String,
+    /// Id, unique within the kind.
+    pub id: String,
+    /// Region the resource lives in.
+    pub region: String,
+    /// Account that owns it.
+    pub account: String,
+    /// Parent id (e.g. the collaboration of a member record).
+    pub parent: Option<String>,
+    /// Position in creation order; assigned by the store on first insert.
+    pub seq: i64,
+    /// The resource itself.
+    pub body: Value,
+}
+
+impl Record {
+    /// A record not stored yet (its sequence number is assigned on insert).
+    pub fn new(kind: &str, id: &str, region: &str, account: &str, parent: Option<&str>, body: Value) -> Self {
+        Self {
+            kind: kind.to_string(),
+            id: id.to_string(),
+            region: region.to_string(),
+            account: account.to_string(),
+            parent: parent.map(str::to_string),
+            seq: 0,
+            body,
+        }
+    }
+}
+
+/// Which records a [`MetadataStore::query`] returns, in sequence order.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Kind (required).
+    pub kind: String,
+    /// Only this region.
+    pub region: Option<String>,
+    /// Only this owning account.
+    pub account: Option<String>,
+    /// Only children of this parent.
+    pub parent: Option<String>,
+    /// Only records after this sequence number.
+    pub after: Option<i64>,
+    /// At most this many records.
+    pub limit: Option<usize>,
+}
+
+impl Query {
+    /// All records of `kind`.
+    pub fn kind(kind: &str) -> Self {
+        Self {
+            kind: kind.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Restricts to one region.
+    #[must_use]
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_string());
+        self
+    }
+
+    /// Restricts to one owning account.
+    #[must_use]
+    pub fn account(mut self, account: &str) -> Self {
+        self.account = Some(account.to_string());
+        self
+    }
+
+    /// Restricts to the children of `parent`.
+    #[must_use]
+    pub fn parent(mut self, parent: &str) -> Self {
+        self.parent = Some(parent.to_string());
+        self
+    }
+
+    /// Starts after sequence number `after`.
+    #[must_use]
+    pub fn after(mut self, after: Option<i64>) -> Self {
+        self.after = after;
+        self
+    }
+
+    /// Returns at most `limit` records.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+/// One change inside an atomic [`MetadataStore::commit`].
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Insert, or replace the body/parent of an existing record (keeping its sequence number).
+    Put(Record),
+    /// Remove a record if it exists.
+    Delete {
+        /// Kind of the record.
+        kind: String,
+        /// Id of the record.
+        id: String,
+    },
+}
+
+/// Store failures; they surface to callers as `InternalServerException`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("metadata store: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("metadata store migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored body is not valid JSON.
+    #[error("metadata store: corrupt record {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for AwsError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        AwsError::internal(e.to_string())
+    }
+}
+
+/// The metadata backend.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + std::fmt::Debug {
+    /// The record `kind`/`id`, if any.
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError>;
+    /// Records matching `query`, in sequence order.
+    async fn query(&self, query: &Query) -> Result<Vec<Record>, StoreError>;
+    /// Applies all writes atomically and durably.
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Removes every record.
+    async fn reset(&self) -> Result<(), StoreError>;
+}
