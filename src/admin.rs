@@ -22,6 +22,15 @@ pub fn router() -> Router<AppState> {
         .route("/_emulator/health", get(health))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/clock", get(get_clock).post(advance_clock))
+        .layer(axum::middleware::map_response(with_request_id))
+}
+
+/// Admin responses carry a request id like every other response.
+async fn with_request_id(mut resp: Response) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::util::ids::new_id()) {
+        resp.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    resp
 }
 
 fn admin_error(status: StatusCode, message: &str) -> Response {

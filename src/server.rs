@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::clock::EmulatorClock;
 use crate::config::{default_data_dir, Config};
 use crate::state::AppState;
+use crate::store::cache::CachedStore;
 use crate::store::sqlite::SqliteStore;
 
 /// Failures while starting the server.
@@ -36,7 +37,7 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     let store = SqliteStore::open(&data_dir.join("metadata.db")).await?;
     let offset = crate::admin::load_clock_offset(&store).await;
     let clock = Arc::new(EmulatorClock::with_offset(offset));
-    Ok(AppState::new(config, data_dir, Arc::new(store), clock))
+    Ok(AppState::new(config, data_dir, Arc::new(CachedStore::new(store)), clock))
 }
 
 /// Runs the emulator until a shutdown signal.

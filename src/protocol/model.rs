@@ -3,7 +3,7 @@
 //! than written per operation.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
@@ -158,7 +158,7 @@ pub struct ServiceModel {
     pub operations: HashMap<String, Operation>,
     /// Shapes by name.
     pub shapes: HashMap<String, Shape>,
-    patterns: Mutex<HashMap<String, Option<Arc<fancy_regex::Regex>>>>,
+    patterns: RwLock<HashMap<String, Option<Arc<fancy_regex::Regex>>>>,
 }
 
 fn num(v: &Value, key: &str) -> Option<f64> {
@@ -217,7 +217,7 @@ impl ServiceModel {
             target_prefix: text(meta, "targetPrefix"),
             operations,
             shapes,
-            patterns: Mutex::new(HashMap::new()),
+            patterns: RwLock::new(HashMap::new()),
         })
     }
 
@@ -237,15 +237,22 @@ impl ServiceModel {
     /// Compiled full-match regex for a model pattern; `None` when the pattern cannot be compiled
     /// (then it is not enforced). Compiled once and cached.
     pub fn pattern(&self, pattern: &str) -> Option<Arc<fancy_regex::Regex>> {
-        let mut cache = self.patterns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
-            .entry(pattern.to_string())
-            .or_insert_with(|| {
-                fancy_regex::Regex::new(&format!("^(?:{})$", java_to_rust_regex(pattern)))
-                    .ok()
-                    .map(Arc::new)
-            })
-            .clone()
+        if let Some(hit) = self
+            .patterns
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(pattern)
+        {
+            return hit.clone();
+        }
+        let compiled = fancy_regex::Regex::new(&format!("^(?:{})$", java_to_rust_regex(pattern)))
+            .ok()
+            .map(Arc::new);
+        self.patterns
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(pattern.to_string(), compiled.clone());
+        compiled
     }
 }
 
@@ -423,7 +430,7 @@ mod tests {
             target_prefix: None,
             operations: HashMap::new(),
             shapes: HashMap::new(),
-            patterns: Mutex::new(HashMap::new()),
+            patterns: RwLock::new(HashMap::new()),
         };
         let re = m.pattern(p).expect("compiles");
         assert!(re.is_match("my collaboration").unwrap());

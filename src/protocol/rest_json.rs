@@ -385,7 +385,7 @@ mod tests {
         let v = bind_input(model(), "ListMembers", &labels, &q, &HeaderMap::new(), b"").unwrap();
         assert_eq!(v, json!({"collaborationIdentifier": ID, "maxResults": 5, "nextToken": "abc"}));
         let q = parse_query(Some("tagKeys=a&tagKeys=b%20c"));
-        let labels = HashMap::from([("resourceArn".to_string(), "arn:x".to_string())]);
+        let labels = HashMap::from([("resourceArn".to_string(), "arn:aws:cleanrooms:us-east-1:111111111111:collaboration/x".to_string())]);
         let v = bind_input(model(), "UntagResource", &labels, &q, &HeaderMap::new(), b"").unwrap();
         assert_eq!(v["tagKeys"], json!(["a", "b c"]));
     }

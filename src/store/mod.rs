@@ -4,6 +4,7 @@
 //! kill -9. Services build typed repositories on top; a PostgreSQL backend only has to implement
 //! the trait.
 
+pub mod cache;
 pub mod sqlite;
 
 use async_trait::async_trait;

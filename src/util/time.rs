@@ -14,7 +14,7 @@ pub fn parse_iso8601(text: &str) -> Option<f64> {
 
 /// Formats epoch seconds as RFC 3339 in UTC with millisecond precision (`2026-01-01T00:00:00.000Z`).
 pub fn format_iso8601(epoch: f64) -> String {
-    let nanos = (epoch * 1e9) as i128;
+    let nanos = i128::from((epoch * 1000.0).round() as i64) * 1_000_000;
     let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
