@@ -34,7 +34,11 @@ async fn with_request_id(mut resp: Response) -> Response {
 }
 
 fn admin_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"error": status.canonical_reason(), "message": message}))).into_response()
+    (
+        status,
+        Json(json!({"error": status.canonical_reason(), "message": message})),
+    )
+        .into_response()
 }
 
 async fn health() -> Json<Value> {
@@ -54,7 +58,10 @@ async fn reset(State(state): State<AppState>) -> Response {
         let dir = state.data_dir().join(sub);
         if dir.exists() {
             if let Err(e) = std::fs::remove_dir_all(&dir) {
-                return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot wipe {}: {e}", dir.display()));
+                return admin_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("cannot wipe {}: {e}", dir.display()),
+                );
             }
         }
     }
@@ -86,7 +93,14 @@ async fn advance_clock(State(state): State<AppState>, body: Bytes) -> Response {
     };
     let _guard = state.write_lock().await;
     let offset = state.emulator_clock().advance(seconds);
-    let record = Record::new(CLOCK_KIND, CLOCK_ID, "", "", None, json!({"offsetSeconds": offset}));
+    let record = Record::new(
+        CLOCK_KIND,
+        CLOCK_ID,
+        "",
+        "",
+        None,
+        json!({"offsetSeconds": offset}),
+    );
     if let Err(e) = state.store().commit(vec![Write::Put(record)]).await {
         return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
     }
@@ -96,7 +110,11 @@ async fn advance_clock(State(state): State<AppState>, body: Bytes) -> Response {
 /// The persisted clock offset, so a restart keeps the emulator's notion of time.
 pub async fn load_clock_offset(store: &dyn crate::store::MetadataStore) -> f64 {
     match store.get(CLOCK_KIND, CLOCK_ID).await {
-        Ok(Some(r)) => r.body.get("offsetSeconds").and_then(Value::as_f64).unwrap_or(0.0),
+        Ok(Some(r)) => r
+            .body
+            .get("offsetSeconds")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
         _ => 0.0,
     }
 }

@@ -44,7 +44,9 @@ impl EmulatorClock {
 
 impl Clock for EmulatorClock {
     fn now(&self) -> f64 {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         // Millisecond precision, like the timestamps AWS returns.
         ((wall + self.offset_seconds()) * 1000.0).round() / 1000.0
     }

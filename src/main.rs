@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use cleanrooms_emulator::config::Config;
 
 #[derive(Parser)]
-#[command(name = "cleanrooms-emulator", version, about = "A local AWS Clean Rooms emulator")]
+#[command(
+    name = "cleanrooms-emulator",
+    version,
+    about = "A local AWS Clean Rooms emulator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,7 +31,11 @@ struct ServeArgs {
     #[arg(long, env = "CLEANROOMS_EMULATOR_PORT", default_value_t = 4580)]
     port: u16,
     /// Directory for metadata and data (default: $XDG_DATA_HOME/cleanrooms-emulator).
-    #[arg(long, env = "CLEANROOMS_EMULATOR_DATA_DIR", conflicts_with = "ephemeral")]
+    #[arg(
+        long,
+        env = "CLEANROOMS_EMULATOR_DATA_DIR",
+        conflicts_with = "ephemeral"
+    )]
     data_dir: Option<PathBuf>,
     /// Use a temporary data directory, removed on exit.
     #[arg(long, env = "CLEANROOMS_EMULATOR_EPHEMERAL")]

@@ -33,11 +33,18 @@ pub enum ServeError {
 /// When the directory or the store cannot be opened.
 pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, ServeError> {
     std::fs::create_dir_all(&data_dir).map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
-    let data_dir = data_dir.canonicalize().map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
+    let data_dir = data_dir
+        .canonicalize()
+        .map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
     let store = SqliteStore::open(&data_dir.join("metadata.db")).await?;
     let offset = crate::admin::load_clock_offset(&store).await;
     let clock = Arc::new(EmulatorClock::with_offset(offset));
-    Ok(AppState::new(config, data_dir, Arc::new(CachedStore::new(store)), clock))
+    Ok(AppState::new(
+        config,
+        data_dir,
+        Arc::new(CachedStore::new(store)),
+        clock,
+    ))
 }
 
 /// Runs the emulator until a shutdown signal.
@@ -46,7 +53,11 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
 /// When startup fails or the server stops abnormally.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let temp = if config.ephemeral {
-        Some(tempfile::Builder::new().prefix("cleanrooms-emulator-").tempdir()?)
+        Some(
+            tempfile::Builder::new()
+                .prefix("cleanrooms-emulator-")
+                .tempdir()?,
+        )
     } else {
         None
     };

@@ -27,7 +27,12 @@ struct Inner {
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(config: Config, data_dir: PathBuf, store: Arc<dyn MetadataStore>, clock: Arc<EmulatorClock>) -> Self {
+    pub fn new(
+        config: Config,
+        data_dir: PathBuf,
+        store: Arc<dyn MetadataStore>,
+        clock: Arc<EmulatorClock>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,

@@ -16,6 +16,8 @@ pub enum Service {
     Sts,
     /// Amazon S3 (rest-xml).
     S3,
+    /// The LakeFormation-style partition REST API (`/v1/{project_id}/instances/…`, `X-Auth-Token`).
+    LakeFormation,
 }
 
 impl Service {
@@ -27,6 +29,7 @@ impl Service {
             Self::Athena => "athena",
             Self::Sts => "sts",
             Self::S3 => "s3",
+            Self::LakeFormation => "lakeformation",
         }
     }
 
@@ -45,8 +48,18 @@ impl Service {
 /// The first path segments that only Clean Rooms uses (unsigned-request fallback).
 const CLEANROOMS_PREFIXES: &[&str] = &["collaborations", "memberships", "configuredTables", "tags"];
 
+/// Whether a request is for the LakeFormation partition API: `/v1/…/instances/…` with an
+/// `X-Auth-Token` header (it is not SigV4-signed).
+pub fn is_lakeformation(path: &str, has_auth_token: bool) -> bool {
+    has_auth_token && path.starts_with("/v1/") && path.contains("/instances/")
+}
+
 /// Identifies the service; `None` when nothing points at a service the emulator knows.
-pub fn identify(credential: Option<&Credential>, target: Option<&str>, path: &str) -> Option<Service> {
+pub fn identify(
+    credential: Option<&Credential>,
+    target: Option<&str>,
+    path: &str,
+) -> Option<Service> {
     if let Some(service) = credential.and_then(|c| Service::from_signing_name(&c.service)) {
         return Some(service);
     }
@@ -58,7 +71,11 @@ pub fn identify(credential: Option<&Credential>, target: Option<&str>, path: &st
             _ => None,
         };
     }
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
     if CLEANROOMS_PREFIXES.contains(&first) {
         return Some(Service::CleanRooms);
     }
@@ -79,15 +96,30 @@ mod tests {
 
     #[test]
     fn credential_scope_wins() {
-        assert_eq!(identify(Some(&cred("glue")), None, "/collaborations"), Some(Service::Glue));
-        assert_eq!(identify(Some(&cred("cleanrooms")), None, "/x"), Some(Service::CleanRooms));
+        assert_eq!(
+            identify(Some(&cred("glue")), None, "/collaborations"),
+            Some(Service::Glue)
+        );
+        assert_eq!(
+            identify(Some(&cred("cleanrooms")), None, "/x"),
+            Some(Service::CleanRooms)
+        );
     }
 
     #[test]
     fn target_then_path() {
-        assert_eq!(identify(None, Some("AWSGlue.GetTables"), "/"), Some(Service::Glue));
-        assert_eq!(identify(None, Some("AmazonAthena.ListWorkGroups"), "/"), Some(Service::Athena));
-        assert_eq!(identify(None, None, "/collaborations/abc"), Some(Service::CleanRooms));
+        assert_eq!(
+            identify(None, Some("AWSGlue.GetTables"), "/"),
+            Some(Service::Glue)
+        );
+        assert_eq!(
+            identify(None, Some("AmazonAthena.ListWorkGroups"), "/"),
+            Some(Service::Athena)
+        );
+        assert_eq!(
+            identify(None, None, "/collaborations/abc"),
+            Some(Service::CleanRooms)
+        );
         assert_eq!(identify(None, None, "/nothing"), None);
     }
 }

@@ -31,33 +31,57 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(sigv4::from_authorization)
         .or_else(|| parts.uri.query().and_then(sigv4::from_query));
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-    let service = identify::identify(credential.as_ref(), target, parts.uri.path());
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    let service =
+        if identify::is_lakeformation(parts.uri.path(), parts.headers.contains_key("x-auth-token"))
+        {
+            Some(identify::Service::LakeFormation)
+        } else {
+            identify::identify(credential.as_ref(), target, parts.uri.path())
+        };
     let config = state.config();
     let ctx = RequestContext {
         request_id: request_id.clone(),
-        account_id: credential
-            .as_ref()
-            .map_or_else(|| config.default_account.clone(), |c| sigv4::account_for_key(&c.access_key_id, &config.default_account)),
+        account_id: credential.as_ref().map_or_else(
+            || config.default_account.clone(),
+            |c| sigv4::account_for_key(&c.access_key_id, &config.default_account),
+        ),
         region: credential
             .as_ref()
             .map(|c| c.region.clone())
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| config.region.clone()),
         access_key_id: credential.as_ref().map(|c| c.access_key_id.clone()),
-        service: service.map(identify::Service::signing_name).unwrap_or_default().to_string(),
+        service: service
+            .map(identify::Service::signing_name)
+            .unwrap_or_default()
+            .to_string(),
         operation: String::new(),
     };
     let account = ctx.account_id.clone();
-    let (mut response, operation) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Err(e) => {
-            let err = AwsError::new("RequestEntityTooLarge", 413, format!("cannot read the request body: {e}"));
-            (json_error_response(&err, rest_json::CONTENT_TYPE, false), String::new())
-        }
-        Ok(body) => match service {
-            Some(service) => crate::services::handle(&state, service, ctx, &parts, &body).await,
-            None => {
+    let (mut response, operation) = if service == Some(identify::Service::S3) {
+        // S3 streams its bodies (objects can be large): it gets the request as it came.
+        crate::services::handle_s3(&state, ctx, Request::from_parts(parts, body)).await
+    } else {
+        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Err(e) => {
                 let err = AwsError::new(
+                    "RequestEntityTooLarge",
+                    413,
+                    format!("cannot read the request body: {e}"),
+                );
+                (
+                    json_error_response(&err, rest_json::CONTENT_TYPE, false),
+                    String::new(),
+                )
+            }
+            Ok(body) => match service {
+                Some(service) => crate::services::handle(&state, service, ctx, &parts, &body).await,
+                None => {
+                    let err = AwsError::new(
                     "UnknownOperationException",
                     404,
                     format!(
@@ -66,9 +90,13 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
                         parts.uri.path()
                     ),
                 );
-                (json_error_response(&err, rest_json::CONTENT_TYPE, false), String::new())
-            }
-        },
+                    (
+                        json_error_response(&err, rest_json::CONTENT_TYPE, false),
+                        String::new(),
+                    )
+                }
+            },
+        }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);

@@ -86,8 +86,17 @@ mod tests {
 
     #[test]
     fn twelve_digit_keys_are_accounts() {
-        assert_eq!(account_for_key("222222222222", "123456789012"), "222222222222");
-        assert_eq!(account_for_key("AKIAEXAMPLE", "123456789012"), "123456789012");
-        assert_eq!(account_for_key("2222222222223", "123456789012"), "123456789012");
+        assert_eq!(
+            account_for_key("222222222222", "123456789012"),
+            "222222222222"
+        );
+        assert_eq!(
+            account_for_key("AKIAEXAMPLE", "123456789012"),
+            "123456789012"
+        );
+        assert_eq!(
+            account_for_key("2222222222223", "123456789012"),
+            "123456789012"
+        );
     }
 }

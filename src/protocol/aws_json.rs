@@ -17,7 +17,11 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// `UnknownOperationException` when the target names no operation of this service.
 pub fn operation<'m>(model: &'m ServiceModel, target: Option<&str>) -> Result<&'m str, AwsError> {
     let target = target.ok_or_else(|| {
-        AwsError::new("UnknownOperationException", 400, "Missing X-Amz-Target header")
+        AwsError::new(
+            "UnknownOperationException",
+            400,
+            "Missing X-Amz-Target header",
+        )
     })?;
     let (prefix, name) = target.split_once('.').unwrap_or(("", target));
     model
@@ -29,7 +33,10 @@ pub fn operation<'m>(model: &'m ServiceModel, target: Option<&str>) -> Result<&'
             AwsError::new(
                 "UnknownOperationException",
                 400,
-                format!("Unknown operation {target} for service {}", model.signing_name),
+                format!(
+                    "Unknown operation {target} for service {}",
+                    model.signing_name
+                ),
             )
         })
 }

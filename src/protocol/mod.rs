@@ -18,18 +18,30 @@ use validate::FieldError;
 /// with `reason` and `fieldList`, Glue's `InvalidInputException`, Athena's
 /// `InvalidRequestException`, else a plain `ValidationException`.
 pub fn validation_error(model: &ServiceModel, errors: &[FieldError]) -> AwsError {
-    let code = ["ValidationException", "InvalidInputException", "InvalidRequestException"]
-        .into_iter()
-        .find(|c| model.shapes.contains_key(*c))
-        .unwrap_or("ValidationException");
+    let code = [
+        "ValidationException",
+        "InvalidInputException",
+        "InvalidRequestException",
+    ]
+    .into_iter()
+    .find(|c| model.shapes.contains_key(*c))
+    .unwrap_or("ValidationException");
     let count = errors.len();
     let message = format!(
         "{count} validation error{} detected: {}",
         if count == 1 { "" } else { "s" },
-        errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+        errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     let mut err = AwsError::new(code, 400, message);
-    let members: Vec<&str> = model.members(code).iter().map(|m| m.name.as_str()).collect();
+    let members: Vec<&str> = model
+        .members(code)
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     if members.contains(&"reason") {
         err = err.with_field("reason", "FIELD_VALIDATION_FAILED");
     }
@@ -45,15 +57,21 @@ pub fn validation_error(model: &ServiceModel, errors: &[FieldError]) -> AwsError
 
 /// The malformed-body error every JSON protocol answers with.
 pub fn serialization_error(detail: &str) -> AwsError {
-    AwsError::new("SerializationException", 400, format!("Could not parse the request body as JSON: {detail}"))
+    AwsError::new(
+        "SerializationException",
+        400,
+        format!("Could not parse the request body as JSON: {detail}"),
+    )
 }
 
 /// A JSON response with the given status and content type.
 pub fn json_response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut resp = Response::new(axum::body::Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     resp
 }
 
@@ -69,7 +87,11 @@ pub fn error_body(err: &AwsError) -> serde_json::Map<String, Value> {
 
 /// Encodes an error for the JSON protocols: the status, `x-amzn-ErrorType` and a JSON body;
 /// `with_type` adds `__type` to the body, as awsJson does.
-pub fn json_error_response(err: &AwsError, content_type: &'static str, with_type: bool) -> Response {
+pub fn json_error_response(
+    err: &AwsError,
+    content_type: &'static str,
+    with_type: bool,
+) -> Response {
     let mut body = error_body(err);
     if with_type {
         body.insert("__type".into(), Value::String(err.code.clone()));
@@ -104,13 +126,26 @@ where
         let err = AwsError::new(
             "UnknownOperationException",
             404,
-            format!("No {} operation matches {method} {path}", model.signing_name),
+            format!(
+                "No {} operation matches {method} {path}",
+                model.signing_name
+            ),
         );
-        return (json_error_response(&err, rest_json::CONTENT_TYPE, false), String::new());
+        return (
+            json_error_response(&err, rest_json::CONTENT_TYPE, false),
+            String::new(),
+        );
     };
     ctx.operation.clone_from(&matched.operation);
     let operation = matched.operation.clone();
-    let result = match rest_json::bind_input(model, &operation, &matched.labels, &query, &parts.headers, body) {
+    let result = match rest_json::bind_input(
+        model,
+        &operation,
+        &matched.labels,
+        &query,
+        &parts.headers,
+        body,
+    ) {
         Ok(input) => call(ctx, input).await,
         Err(e) => Err(e),
     };
@@ -145,10 +180,18 @@ where
     F: FnOnce(cleanrooms_emulator_api::RequestContext, Value) -> Fut,
     Fut: std::future::Future<Output = Result<Value, AwsError>>,
 {
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
     let operation = match aws_json::operation(model, target) {
         Ok(op) => op.to_string(),
-        Err(e) => return (json_error_response(&e, aws_json::CONTENT_TYPE, true), String::new()),
+        Err(e) => {
+            return (
+                json_error_response(&e, aws_json::CONTENT_TYPE, true),
+                String::new(),
+            )
+        }
     };
     ctx.operation.clone_from(&operation);
     let result = match aws_json::bind_input(model, &operation, body) {

@@ -274,7 +274,11 @@ fn java_to_rust_regex(pattern: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         if let Some(cp) = hex_at(i) {
-            let range_end = if chars.get(i + 6) == Some(&'-') { hex_at(i + 7) } else { None };
+            let range_end = if chars.get(i + 6) == Some(&'-') {
+                hex_at(i + 7)
+            } else {
+                None
+            };
             match range_end {
                 Some(end) => {
                     i += 13;
@@ -335,7 +339,10 @@ fn java_to_rust_regex(pattern: &str) -> String {
 }
 
 fn parse_shape(s: &Value) -> Result<Shape, String> {
-    let kind = s.get("type").and_then(Value::as_str).ok_or("shape without type")?;
+    let kind = s
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("shape without type")?;
     Ok(match kind {
         "structure" => {
             let required: Vec<&str> = s
@@ -361,7 +368,8 @@ fn parse_shape(s: &Value) -> Result<Shape, String> {
                                 name: name.clone(),
                                 target: text(m, "shape").unwrap_or_default(),
                                 location,
-                                location_name: text(m, "locationName").unwrap_or_else(|| name.clone()),
+                                location_name: text(m, "locationName")
+                                    .unwrap_or_else(|| name.clone()),
                                 required: required.contains(&name.as_str()),
                             }
                         })
@@ -378,13 +386,22 @@ fn parse_shape(s: &Value) -> Result<Shape, String> {
             }
         }
         "list" => Shape::List {
-            member: s.get("member").and_then(|m| text(m, "shape")).unwrap_or_default(),
+            member: s
+                .get("member")
+                .and_then(|m| text(m, "shape"))
+                .unwrap_or_default(),
             min: num(s, "min"),
             max: num(s, "max"),
         },
         "map" => Shape::Map {
-            key: s.get("key").and_then(|m| text(m, "shape")).unwrap_or_default(),
-            value: s.get("value").and_then(|m| text(m, "shape")).unwrap_or_default(),
+            key: s
+                .get("key")
+                .and_then(|m| text(m, "shape"))
+                .unwrap_or_default(),
+            value: s
+                .get("value")
+                .and_then(|m| text(m, "shape"))
+                .unwrap_or_default(),
             min: num(s, "min"),
             max: num(s, "max"),
         },
@@ -392,10 +409,12 @@ fn parse_shape(s: &Value) -> Result<Shape, String> {
             min: num(s, "min"),
             max: num(s, "max"),
             pattern: text(s, "pattern"),
-            enumeration: s
-                .get("enum")
-                .and_then(Value::as_array)
-                .map(|e| e.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+            enumeration: s.get("enum").and_then(Value::as_array).map(|e| {
+                e.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            }),
         },
         "integer" | "long" => Shape::Integer {
             min: num(s, "min"),

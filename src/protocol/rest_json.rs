@@ -88,7 +88,11 @@ impl RouteTable {
             .collect();
         // More literal segments and more query constraints first: the most specific route wins.
         routes.sort_by_key(|r| {
-            let literals = r.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+            let literals = r
+                .segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Literal(_)))
+                .count();
             std::cmp::Reverse((literals, r.query.len(), r.segments.len()))
         });
         Self { routes }
@@ -96,15 +100,26 @@ impl RouteTable {
 
     /// Finds the operation for a request. `raw_path` is the still-encoded path: it is split on
     /// `/` first and each segment decoded after, so encoded slashes inside labels survive.
-    pub fn find(&self, method: &str, raw_path: &str, query: &[(String, String)]) -> Option<Matched> {
+    pub fn find(
+        &self,
+        method: &str,
+        raw_path: &str,
+        query: &[(String, String)],
+    ) -> Option<Matched> {
         let parts: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
-        let parts: Vec<&str> = if parts.len() == 1 && parts[0].is_empty() { Vec::new() } else { parts };
+        let parts: Vec<&str> = if parts.len() == 1 && parts[0].is_empty() {
+            Vec::new()
+        } else {
+            parts
+        };
         'routes: for route in &self.routes {
             if route.method != method {
                 continue;
             }
             for (k, v) in &route.query {
-                let found = query.iter().any(|(qk, qv)| qk == k && v.as_ref().is_none_or(|v| v == qv));
+                let found = query
+                    .iter()
+                    .any(|(qk, qv)| qk == k && v.as_ref().is_none_or(|v| v == qv));
                 if !found {
                     continue 'routes;
                 }
@@ -120,7 +135,9 @@ impl RouteTable {
                         i += 1;
                     }
                     Segment::Label(name) => {
-                        let Some(part) = parts.get(i) else { continue 'routes };
+                        let Some(part) = parts.get(i) else {
+                            continue 'routes;
+                        };
                         labels.insert(name.clone(), decode(part));
                         i += 1;
                     }
@@ -166,7 +183,9 @@ pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
 /// value that does not parse is kept as text so validation reports it against the member.
 fn typed(model: &ServiceModel, target: &str, text: &str) -> Value {
     match model.shape(target) {
-        Some(Shape::Integer { .. }) => text.parse::<i64>().map_or_else(|_| Value::String(text.into()), Value::from),
+        Some(Shape::Integer { .. }) => text
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(text.into()), Value::from),
         Some(Shape::Double { .. }) => text
             .parse::<f64>()
             .ok()
@@ -204,7 +223,8 @@ pub fn bind_input(
     let mut input = Map::new();
     let has_body_members = members.iter().any(|m| m.location == Location::Body);
     if has_body_members && !body.iter().all(u8::is_ascii_whitespace) {
-        let parsed: Value = serde_json::from_slice(body).map_err(|e| serialization_error(&e.to_string()))?;
+        let parsed: Value =
+            serde_json::from_slice(body).map_err(|e| serialization_error(&e.to_string()))?;
         let Value::Object(obj) = parsed else {
             return Err(serialization_error("the body must be a JSON object"));
         };
@@ -254,7 +274,10 @@ pub fn bind_input(
                 }
             },
             Location::Header => {
-                if let Some(v) = headers.get(m.location_name.as_str()).and_then(|v| v.to_str().ok()) {
+                if let Some(v) = headers
+                    .get(m.location_name.as_str())
+                    .and_then(|v| v.to_str().ok())
+                {
                     input.insert(m.name.clone(), typed(model, &m.target, v));
                 }
             }
@@ -331,7 +354,11 @@ pub fn encode_output(model: &ServiceModel, op: &str, output: Value) -> Encoded {
     } else {
         serde_json::to_vec(&Value::Object(body)).unwrap_or_else(|_| b"{}".to_vec())
     };
-    Encoded { status, headers, body }
+    Encoded {
+        status,
+        headers,
+        body,
+    }
 }
 
 #[cfg(test)]
@@ -359,13 +386,23 @@ mod tests {
     #[test]
     fn routes_every_cleanrooms_operation() {
         let t = table();
-        let m = t.find("GET", &format!("/collaborations/{ID}"), &[]).unwrap();
+        let m = t
+            .find("GET", &format!("/collaborations/{ID}"), &[])
+            .unwrap();
         assert_eq!(m.operation, "GetCollaboration");
         assert_eq!(m.labels["collaborationIdentifier"], ID);
-        let m = t.find("GET", &format!("/collaborations/{ID}/members"), &[]).unwrap();
+        let m = t
+            .find("GET", &format!("/collaborations/{ID}/members"), &[])
+            .unwrap();
         assert_eq!(m.operation, "ListMembers");
-        assert_eq!(t.find("GET", "/collaborations", &[]).unwrap().operation, "ListCollaborations");
-        assert_eq!(t.find("POST", "/collaborations", &[]).unwrap().operation, "CreateCollaboration");
+        assert_eq!(
+            t.find("GET", "/collaborations", &[]).unwrap().operation,
+            "ListCollaborations"
+        );
+        assert_eq!(
+            t.find("POST", "/collaborations", &[]).unwrap().operation,
+            "CreateCollaboration"
+        );
         assert!(t.find("PUT", "/collaborations", &[]).is_none());
         assert!(t.find("GET", "/nothing/here", &[]).is_none());
     }
@@ -375,7 +412,10 @@ mod tests {
         let arn = "arn%3Aaws%3Acleanrooms%3Aus-east-1%3A111111111111%3Amembership%2Fm%2Fanalysistemplate%2Ft";
         let m = table().find("GET", &format!("/tags/{arn}"), &[]).unwrap();
         assert_eq!(m.operation, "ListTagsForResource");
-        assert_eq!(m.labels["resourceArn"], "arn:aws:cleanrooms:us-east-1:111111111111:membership/m/analysistemplate/t");
+        assert_eq!(
+            m.labels["resourceArn"],
+            "arn:aws:cleanrooms:us-east-1:111111111111:membership/m/analysistemplate/t"
+        );
     }
 
     #[test]
@@ -383,17 +423,39 @@ mod tests {
         let labels = HashMap::from([("collaborationIdentifier".to_string(), ID.to_string())]);
         let q = parse_query(Some("maxResults=5&nextToken=abc"));
         let v = bind_input(model(), "ListMembers", &labels, &q, &HeaderMap::new(), b"").unwrap();
-        assert_eq!(v, json!({"collaborationIdentifier": ID, "maxResults": 5, "nextToken": "abc"}));
+        assert_eq!(
+            v,
+            json!({"collaborationIdentifier": ID, "maxResults": 5, "nextToken": "abc"})
+        );
         let q = parse_query(Some("tagKeys=a&tagKeys=b%20c"));
-        let labels = HashMap::from([("resourceArn".to_string(), "arn:aws:cleanrooms:us-east-1:111111111111:collaboration/x".to_string())]);
-        let v = bind_input(model(), "UntagResource", &labels, &q, &HeaderMap::new(), b"").unwrap();
+        let labels = HashMap::from([(
+            "resourceArn".to_string(),
+            "arn:aws:cleanrooms:us-east-1:111111111111:collaboration/x".to_string(),
+        )]);
+        let v = bind_input(
+            model(),
+            "UntagResource",
+            &labels,
+            &q,
+            &HeaderMap::new(),
+            b"",
+        )
+        .unwrap();
         assert_eq!(v["tagKeys"], json!(["a", "b c"]));
     }
 
     #[test]
     fn bad_query_number_is_a_validation_error_naming_the_member() {
         let q = parse_query(Some("maxResults=many"));
-        let e = bind_input(model(), "ListCollaborations", &HashMap::new(), &q, &HeaderMap::new(), b"").unwrap_err();
+        let e = bind_input(
+            model(),
+            "ListCollaborations",
+            &HashMap::new(),
+            &q,
+            &HeaderMap::new(),
+            b"",
+        )
+        .unwrap_err();
         assert_eq!(e.code, "ValidationException");
         assert!(e.message.contains("maxResults"), "{}", e.message);
         assert_eq!(e.fields["reason"], "FIELD_VALIDATION_FAILED");
@@ -401,7 +463,15 @@ mod tests {
 
     #[test]
     fn malformed_json_is_a_serialization_error() {
-        let e = bind_input(model(), "CreateCollaboration", &HashMap::new(), &[], &HeaderMap::new(), b"{nope").unwrap_err();
+        let e = bind_input(
+            model(),
+            "CreateCollaboration",
+            &HashMap::new(),
+            &[],
+            &HeaderMap::new(),
+            b"{nope",
+        )
+        .unwrap_err();
         assert_eq!(e.status, 400);
         assert_eq!(e.code, "SerializationException");
     }

@@ -49,7 +49,10 @@ fn fail(errors: &mut Vec<FieldError>, path: &str, value: &Value, constraint: Str
     let at = if path.is_empty() { "input" } else { path };
     errors.push(FieldError {
         path: at.to_string(),
-        message: format!("Value {} at '{at}' failed to satisfy constraint: {constraint}", show(value)),
+        message: format!(
+            "Value {} at '{at}' failed to satisfy constraint: {constraint}",
+            show(value)
+        ),
     });
 }
 
@@ -61,36 +64,94 @@ fn fmt_num(n: f64) -> String {
     }
 }
 
-fn check_len(errors: &mut Vec<FieldError>, path: &str, value: &Value, len: usize, min: Option<f64>, max: Option<f64>) {
+fn check_len(
+    errors: &mut Vec<FieldError>,
+    path: &str,
+    value: &Value,
+    len: usize,
+    min: Option<f64>,
+    max: Option<f64>,
+) {
     let len = len as f64;
     if let Some(min) = min {
         if len < min {
-            fail(errors, path, value, format!("Member must have length greater than or equal to {}", fmt_num(min)));
+            fail(
+                errors,
+                path,
+                value,
+                format!(
+                    "Member must have length greater than or equal to {}",
+                    fmt_num(min)
+                ),
+            );
         }
     }
     if let Some(max) = max {
         if len > max {
-            fail(errors, path, value, format!("Member must have length less than or equal to {}", fmt_num(max)));
+            fail(
+                errors,
+                path,
+                value,
+                format!(
+                    "Member must have length less than or equal to {}",
+                    fmt_num(max)
+                ),
+            );
         }
     }
 }
 
-fn check_range(errors: &mut Vec<FieldError>, path: &str, value: &Value, n: f64, min: Option<f64>, max: Option<f64>) {
+fn check_range(
+    errors: &mut Vec<FieldError>,
+    path: &str,
+    value: &Value,
+    n: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+) {
     if let Some(min) = min {
         if n < min {
-            fail(errors, path, value, format!("Member must have value greater than or equal to {}", fmt_num(min)));
+            fail(
+                errors,
+                path,
+                value,
+                format!(
+                    "Member must have value greater than or equal to {}",
+                    fmt_num(min)
+                ),
+            );
         }
     }
     if let Some(max) = max {
         if n > max {
-            fail(errors, path, value, format!("Member must have value less than or equal to {}", fmt_num(max)));
+            fail(
+                errors,
+                path,
+                value,
+                format!(
+                    "Member must have value less than or equal to {}",
+                    fmt_num(max)
+                ),
+            );
         }
     }
 }
 
-fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, errors: &mut Vec<FieldError>, depth: usize) {
+fn check(
+    model: &ServiceModel,
+    shape_name: &str,
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+    depth: usize,
+) {
     if depth > 64 {
-        fail(errors, path, value, "Member must not be nested more than 64 levels deep".into());
+        fail(
+            errors,
+            path,
+            value,
+            "Member must not be nested more than 64 levels deep".into(),
+        );
         return;
     }
     let Some(shape) = model.shape(shape_name) else {
@@ -107,7 +168,12 @@ fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, erro
                 match obj.get(&m.name) {
                     None | Some(Value::Null) => {
                         if m.required {
-                            fail(errors, &join(path, &m.name), &Value::Null, "Member must not be null".into());
+                            fail(
+                                errors,
+                                &join(path, &m.name),
+                                &Value::Null,
+                                "Member must not be null".into(),
+                            );
                         }
                     }
                     Some(v) => {
@@ -122,7 +188,10 @@ fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, erro
                     errors,
                     path,
                     value,
-                    format!("Member must have exactly one of [{}] set, found {set}", names.join(", ")),
+                    format!(
+                        "Member must have exactly one of [{}] set, found {set}",
+                        names.join(", ")
+                    ),
                 );
             }
         }
@@ -134,13 +203,30 @@ fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, erro
             check_len(errors, path, value, items.len(), *min, *max);
             for (i, item) in items.iter().enumerate() {
                 if item.is_null() {
-                    fail(errors, &format!("{}.{}.member", path, i + 1), item, "Member must not be null".into());
+                    fail(
+                        errors,
+                        &format!("{}.{}.member", path, i + 1),
+                        item,
+                        "Member must not be null".into(),
+                    );
                 } else {
-                    check(model, member, item, &format!("{}.{}.member", path, i + 1), errors, depth + 1);
+                    check(
+                        model,
+                        member,
+                        item,
+                        &format!("{}.{}.member", path, i + 1),
+                        errors,
+                        depth + 1,
+                    );
                 }
             }
         }
-        Shape::Map { key, value: value_shape, min, max } => {
+        Shape::Map {
+            key,
+            value: value_shape,
+            min,
+            max,
+        } => {
             let Value::Object(obj) = value else {
                 fail(errors, path, value, "Member must be a map".into());
                 return;
@@ -148,15 +234,39 @@ fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, erro
             check_len(errors, path, value, obj.len(), *min, *max);
             for (k, v) in obj {
                 let key_value = Value::String(k.clone());
-                check(model, key, &key_value, &format!("{path}.key"), errors, depth + 1);
+                check(
+                    model,
+                    key,
+                    &key_value,
+                    &format!("{path}.key"),
+                    errors,
+                    depth + 1,
+                );
                 if v.is_null() {
-                    fail(errors, &format!("{path}.{k}"), v, "Member must not be null".into());
+                    fail(
+                        errors,
+                        &format!("{path}.{k}"),
+                        v,
+                        "Member must not be null".into(),
+                    );
                 } else {
-                    check(model, value_shape, v, &format!("{path}.{k}"), errors, depth + 1);
+                    check(
+                        model,
+                        value_shape,
+                        v,
+                        &format!("{path}.{k}"),
+                        errors,
+                        depth + 1,
+                    );
                 }
             }
         }
-        Shape::String { min, max, pattern, enumeration } => {
+        Shape::String {
+            min,
+            max,
+            pattern,
+            enumeration,
+        } => {
             let Value::String(s) = value else {
                 fail(errors, path, value, "Member must be a string".into());
                 return;
@@ -164,27 +274,49 @@ fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, erro
             check_len(errors, path, value, s.chars().count(), *min, *max);
             if let Some(values) = enumeration {
                 if !values.iter().any(|v| v == s) {
-                    fail(errors, path, value, format!("Member must satisfy enum value set: [{}]", values.join(", ")));
+                    fail(
+                        errors,
+                        path,
+                        value,
+                        format!(
+                            "Member must satisfy enum value set: [{}]",
+                            values.join(", ")
+                        ),
+                    );
                     return;
                 }
             }
             if let Some(p) = pattern {
                 if let Some(re) = model.pattern(p) {
                     if !re.is_match(s).unwrap_or(true) {
-                        fail(errors, path, value, format!("Member must satisfy regular expression pattern: {p}"));
+                        fail(
+                            errors,
+                            path,
+                            value,
+                            format!("Member must satisfy regular expression pattern: {p}"),
+                        );
                     }
                 }
             }
         }
         Shape::Integer { min, max, int32 } => {
-            let n = value.as_i64().filter(|n| !*int32 || i32::try_from(*n).is_ok());
+            let n = value
+                .as_i64()
+                .filter(|n| !*int32 || i32::try_from(*n).is_ok());
             match n {
                 Some(n) => check_range(errors, path, value, n as f64, *min, *max),
                 None => fail(
                     errors,
                     path,
                     value,
-                    format!("Member must be {}", if *int32 { "an integer" } else { "a long integer" }),
+                    format!(
+                        "Member must be {}",
+                        if *int32 {
+                            "an integer"
+                        } else {
+                            "a long integer"
+                        }
+                    ),
                 ),
             }
         }
@@ -199,18 +331,33 @@ fn check(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, erro
         }
         Shape::Timestamp => {
             if !value.is_number() {
-                fail(errors, path, value, "Member must be a timestamp in epoch seconds".into());
+                fail(
+                    errors,
+                    path,
+                    value,
+                    "Member must be a timestamp in epoch seconds".into(),
+                );
             }
         }
         Shape::Blob { min, max } => {
             let Value::String(s) = value else {
-                fail(errors, path, value, "Member must be base64-encoded binary data".into());
+                fail(
+                    errors,
+                    path,
+                    value,
+                    "Member must be base64-encoded binary data".into(),
+                );
                 return;
             };
             use base64::Engine as _;
             match base64::engine::general_purpose::STANDARD.decode(s) {
                 Ok(bytes) => check_len(errors, path, value, bytes.len(), *min, *max),
-                Err(_) => fail(errors, path, value, "Member must be base64-encoded binary data".into()),
+                Err(_) => fail(
+                    errors,
+                    path,
+                    value,
+                    "Member must be base64-encoded binary data".into(),
+                ),
             }
         }
         Shape::Document => {}
@@ -241,7 +388,10 @@ mod tests {
 
     #[test]
     fn valid_input_has_no_errors() {
-        assert_eq!(validate(model(), "CreateCollaborationInput", &valid_create()), vec![]);
+        assert_eq!(
+            validate(model(), "CreateCollaborationInput", &valid_create()),
+            vec![]
+        );
     }
 
     #[test]
@@ -258,7 +408,11 @@ mod tests {
         assert!(paths.contains(&"queryLogStatus"));
         assert!(paths.contains(&"members.1.member.accountId"));
         let name = errs.iter().find(|e| e.path == "name").unwrap();
-        assert!(name.message.contains("length less than or equal to 100"), "{}", name.message);
+        assert!(
+            name.message.contains("length less than or equal to 100"),
+            "{}",
+            name.message
+        );
     }
 
     #[test]
@@ -274,14 +428,26 @@ mod tests {
     fn unions_need_exactly_one_member() {
         let v = json!({"name": "t", "tableReference": {}, "allowedColumns": ["a"], "analysisMethod": "DIRECT_QUERY"});
         let errs = validate(model(), "CreateConfiguredTableInput", &v);
-        assert!(errs.iter().any(|e| e.path == "tableReference" && e.message.contains("exactly one")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.path == "tableReference" && e.message.contains("exactly one")),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn numbers_are_range_and_type_checked() {
-        let errs = validate(model(), "ListCollaborationsInput", &json!({"maxResults": 0}));
+        let errs = validate(
+            model(),
+            "ListCollaborationsInput",
+            &json!({"maxResults": 0}),
+        );
         assert!(errs[0].message.contains("greater than or equal to 1"));
-        let errs = validate(model(), "ListCollaborationsInput", &json!({"maxResults": "ten"}));
+        let errs = validate(
+            model(),
+            "ListCollaborationsInput",
+            &json!({"maxResults": "ten"}),
+        );
         assert!(errs[0].message.contains("integer"));
     }
 }

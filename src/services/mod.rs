@@ -21,8 +21,11 @@ macro_rules! vendored_model {
         pub fn $name() -> &'static ServiceModel {
             static MODEL: std::sync::OnceLock<ServiceModel> = std::sync::OnceLock::new();
             MODEL.get_or_init(|| {
-                ServiceModel::parse(include_str!(concat!("../../model/", $file)))
-                    .expect(concat!("vendored model ", $file, " parses"))
+                ServiceModel::parse(include_str!(concat!("../../model/", $file))).expect(concat!(
+                    "vendored model ",
+                    $file,
+                    " parses"
+                ))
             })
         }
     };
@@ -34,14 +37,33 @@ vendored_model!(athena_model, "athena.json");
 vendored_model!(sts_model, "sts.json");
 
 /// Hands a request to its service. Returns the response and the operation name for logging.
-pub async fn handle(state: &AppState, service: Service, ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+pub async fn handle(
+    state: &AppState,
+    service: Service,
+    ctx: RequestContext,
+    parts: &Parts,
+    body: &[u8],
+) -> (Response, String) {
     match service {
         Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
         Service::Glue => unimplemented::glue(ctx, parts, body).await,
         Service::Athena => unimplemented::athena(ctx, parts, body).await,
         Service::Sts => unimplemented::sts(ctx, parts, body),
+        Service::LakeFormation => unimplemented::lakeformation(ctx, parts),
+        // S3 is served by `handle_s3` with the streaming body; reaching here is a gateway bug.
         Service::S3 => unimplemented::s3(ctx, parts),
     }
+}
+
+/// Hands an S3 request (with its streaming body) to the S3 service.
+pub async fn handle_s3(
+    state: &AppState,
+    ctx: RequestContext,
+    req: axum::extract::Request,
+) -> (Response, String) {
+    let _ = state;
+    let (parts, _body) = req.into_parts();
+    unimplemented::s3(ctx, &parts)
 }
 
 /// What `/_emulator/health` reports per service.

@@ -20,21 +20,39 @@ impl AthenaApi for Athena {}
 
 /// Serves a Glue request.
 pub async fn glue(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
-    serve_aws_json(super::glue_model(), ctx, parts, body, |ctx, input| async move {
-        cleanrooms_emulator_api::glue::api::dispatch(&Glue, &ctx, input).await
-    })
+    serve_aws_json(
+        super::glue_model(),
+        ctx,
+        parts,
+        body,
+        |ctx, input| async move {
+            cleanrooms_emulator_api::glue::api::dispatch(&Glue, &ctx, input).await
+        },
+    )
     .await
 }
 
 /// Serves an Athena request.
 pub async fn athena(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
-    serve_aws_json(super::athena_model(), ctx, parts, body, |ctx, input| async move {
-        cleanrooms_emulator_api::athena::api::dispatch(&Athena, &ctx, input).await
-    })
+    serve_aws_json(
+        super::athena_model(),
+        ctx,
+        parts,
+        body,
+        |ctx, input| async move {
+            cleanrooms_emulator_api::athena::api::dispatch(&Athena, &ctx, input).await
+        },
+    )
     .await
 }
 
-fn xml_error(status: u16, code: &str, message: &str, request_id: &str, query_style: bool) -> Response {
+fn xml_error(
+    status: u16,
+    code: &str,
+    message: &str,
+    request_id: &str,
+    query_style: bool,
+) -> Response {
     let body = if query_style {
         format!(
             "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
@@ -48,7 +66,8 @@ fn xml_error(status: u16, code: &str, message: &str, request_id: &str, query_sty
         )
     };
     let mut resp = Response::new(axum::body::Body::from(body));
-    *resp.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::NOT_IMPLEMENTED);
+    *resp.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::NOT_IMPLEMENTED);
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("text/xml"),
@@ -58,7 +77,10 @@ fn xml_error(status: u16, code: &str, message: &str, request_id: &str, query_sty
 
 /// Escapes text for an XML element.
 pub fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Serves an STS request (query protocol): the operation comes from the `Action` parameter.
@@ -66,14 +88,25 @@ pub fn sts(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String
     let form = String::from_utf8_lossy(body);
     let mut pairs = crate::protocol::rest_json::parse_query(parts.uri.query());
     pairs.extend(crate::protocol::rest_json::parse_query(Some(&form)));
-    let action = pairs.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone()).unwrap_or_default();
+    let action = pairs
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let model = super::sts_model();
     let err = if model.operations.contains_key(&action) {
         AwsError::not_implemented("sts", &action)
     } else {
-        AwsError::new("InvalidAction", 400, format!("Could not find operation '{action}' for version 2011-06-15"))
+        AwsError::new(
+            "InvalidAction",
+            400,
+            format!("Could not find operation '{action}' for version 2011-06-15"),
+        )
     };
-    (xml_error(err.status, &err.code, &err.message, &ctx.request_id, true), action)
+    (
+        xml_error(err.status, &err.code, &err.message, &ctx.request_id, true),
+        action,
+    )
 }
 
 /// Serves an S3 request.
@@ -83,5 +116,24 @@ pub fn s3(ctx: RequestContext, parts: &Parts) -> (Response, String) {
         parts.method,
         parts.uri.path()
     );
-    (xml_error(501, "NotImplemented", &message, &ctx.request_id, false), String::new())
+    (
+        xml_error(501, "NotImplemented", &message, &ctx.request_id, false),
+        String::new(),
+    )
+}
+
+/// Serves a LakeFormation partition API request.
+pub fn lakeformation(ctx: RequestContext, parts: &Parts) -> (Response, String) {
+    let _ = ctx;
+    let body = serde_json::json!({
+        "error_code": "common.00000501",
+        "error_msg": format!("{} {} is not implemented by cleanrooms-emulator yet", parts.method, parts.uri.path()),
+    });
+    let mut resp = Response::new(axum::body::Body::from(body.to_string()));
+    *resp.status_mut() = axum::http::StatusCode::NOT_IMPLEMENTED;
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    (resp, String::new())
 }

@@ -38,7 +38,10 @@ impl<S: MetadataStore> CachedStore<S> {
     }
 
     fn invalidate(&self, keys: impl IntoIterator<Item = Key>, all: bool) {
-        let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.generation += 1;
         if all {
             cache.entries.clear();
@@ -55,14 +58,20 @@ impl<S: MetadataStore> MetadataStore for CachedStore<S> {
     async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
         let key = (kind.to_string(), id.to_string());
         let generation = {
-            let cache = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let cache = self
+                .cache
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(hit) = cache.entries.get(&key) {
                 return Ok(hit.clone());
             }
             cache.generation
         };
         let loaded = self.inner.get(kind, id).await?;
-        let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.generation == generation {
             if cache.entries.len() >= MAX_ENTRIES {
                 cache.entries.clear();
@@ -110,13 +119,22 @@ mod tests {
         assert!(store.get("k", "a").await.unwrap().is_none());
         let r = Record::new("k", "a", "r", "acct", None, json!({"v": 1}));
         store.commit(vec![Write::Put(r.clone())]).await.unwrap();
-        assert_eq!(store.get("k", "a").await.unwrap().unwrap().body, json!({"v": 1}));
+        assert_eq!(
+            store.get("k", "a").await.unwrap().unwrap().body,
+            json!({"v": 1})
+        );
         let mut r2 = r;
         r2.body = json!({"v": 2});
         store.commit(vec![Write::Put(r2)]).await.unwrap();
-        assert_eq!(store.get("k", "a").await.unwrap().unwrap().body, json!({"v": 2}));
+        assert_eq!(
+            store.get("k", "a").await.unwrap().unwrap().body,
+            json!({"v": 2})
+        );
         store
-            .commit(vec![Write::Delete { kind: "k".into(), id: "a".into() }])
+            .commit(vec![Write::Delete {
+                kind: "k".into(),
+                id: "a".into(),
+            }])
             .await
             .unwrap();
         assert!(store.get("k", "a").await.unwrap().is_none());

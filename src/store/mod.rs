@@ -33,7 +33,14 @@ pub struct Record {
 
 impl Record {
     /// A record not stored yet (its sequence number is assigned on insert).
-    pub fn new(kind: &str, id: &str, region: &str, account: &str, parent: Option<&str>, body: Value) -> Self {
+    pub fn new(
+        kind: &str,
+        id: &str,
+        region: &str,
+        account: &str,
+        parent: Option<&str>,
+        body: Value,
+    ) -> Self {
         Self {
             kind: kind.to_string(),
             id: id.to_string(),

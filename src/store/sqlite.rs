@@ -5,7 +5,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use super::{MetadataStore, Query, Record, StoreError, Write};
@@ -42,7 +44,8 @@ fn to_record(row: &SqliteRow) -> Result<Record, StoreError> {
     let kind: String = row.try_get("kind")?;
     let id: String = row.try_get("id")?;
     let body: String = row.try_get("body")?;
-    let body = serde_json::from_str(&body).map_err(|_| StoreError::Corrupt(format!("{kind}/{id}")))?;
+    let body =
+        serde_json::from_str(&body).map_err(|_| StoreError::Corrupt(format!("{kind}/{id}")))?;
     Ok(Record {
         kind,
         id,
@@ -66,7 +69,9 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Vec<Record>, StoreError> {
-        let mut sql = String::from("SELECT kind, id, region, account, parent, seq, body FROM resources WHERE kind = ?");
+        let mut sql = String::from(
+            "SELECT kind, id, region, account, parent, seq, body FROM resources WHERE kind = ?",
+        );
         if q.region.is_some() {
             sql.push_str(" AND region = ?");
         }
@@ -99,7 +104,12 @@ impl MetadataStore for SqliteStore {
         if let Some(limit) = q.limit {
             query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
         }
-        query.fetch_all(&self.pool).await?.iter().map(to_record).collect()
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(to_record)
+            .collect()
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -136,7 +146,9 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn reset(&self) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM resources").execute(&self.pool).await?;
+        sqlx::query("DELETE FROM resources")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
@@ -151,9 +163,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metadata.db");
         let store = SqliteStore::open(&path).await.unwrap();
-        let a = Record::new("thing", "a", "us-east-1", "111111111111", Some("p"), json!({"n": 1}));
-        let b = Record::new("thing", "b", "us-east-1", "222222222222", Some("p"), json!({"n": 2}));
-        store.commit(vec![Write::Put(a.clone()), Write::Put(b)]).await.unwrap();
+        let a = Record::new(
+            "thing",
+            "a",
+            "us-east-1",
+            "111111111111",
+            Some("p"),
+            json!({"n": 1}),
+        );
+        let b = Record::new(
+            "thing",
+            "b",
+            "us-east-1",
+            "222222222222",
+            Some("p"),
+            json!({"n": 2}),
+        );
+        store
+            .commit(vec![Write::Put(a.clone()), Write::Put(b)])
+            .await
+            .unwrap();
         let got = store.get("thing", "a").await.unwrap().unwrap();
         assert_eq!(got.body, json!({"n": 1}));
         let seq_a = got.seq;
@@ -161,20 +190,38 @@ mod tests {
         let mut a2 = a;
         a2.body = json!({"n": 3});
         store.commit(vec![Write::Put(a2)]).await.unwrap();
-        let all = store.query(&Query::kind("thing").parent("p")).await.unwrap();
-        assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
+        let all = store
+            .query(&Query::kind("thing").parent("p"))
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            vec!["a", "b"]
+        );
         assert_eq!(all[0].seq, seq_a);
-        let mine = store.query(&Query::kind("thing").account("222222222222")).await.unwrap();
+        let mine = store
+            .query(&Query::kind("thing").account("222222222222"))
+            .await
+            .unwrap();
         assert_eq!(mine.len(), 1);
-        let after = store.query(&Query::kind("thing").after(Some(seq_a)).limit(5)).await.unwrap();
+        let after = store
+            .query(&Query::kind("thing").after(Some(seq_a)).limit(5))
+            .await
+            .unwrap();
         assert_eq!(after.len(), 1);
         store
-            .commit(vec![Write::Delete { kind: "thing".into(), id: "b".into() }])
+            .commit(vec![Write::Delete {
+                kind: "thing".into(),
+                id: "b".into(),
+            }])
             .await
             .unwrap();
         drop(store);
         let reopened = SqliteStore::open(&path).await.unwrap();
-        assert_eq!(reopened.get("thing", "a").await.unwrap().unwrap().body, json!({"n": 3}));
+        assert_eq!(
+            reopened.get("thing", "a").await.unwrap().unwrap().body,
+            json!({"n": 3})
+        );
         assert!(reopened.get("thing", "b").await.unwrap().is_none());
     }
 }

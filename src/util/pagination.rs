@@ -20,7 +20,11 @@ pub fn encode(scope: &str, after: i64) -> String {
 ///
 /// # Errors
 /// `error` (the service's validation error) when the token is malformed or from another list.
-pub fn decode(scope: &str, token: &str, error: impl Fn(String) -> AwsError) -> Result<i64, AwsError> {
+pub fn decode(
+    scope: &str,
+    token: &str,
+    error: impl Fn(String) -> AwsError,
+) -> Result<i64, AwsError> {
     let invalid = || error(format!("The nextToken '{token}' is invalid or has expired"));
     let bytes = ENGINE.decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
@@ -36,7 +40,11 @@ pub fn decode(scope: &str, token: &str, error: impl Fn(String) -> AwsError) -> R
 pub fn page<T>(scope: &str, mut items: Vec<(i64, T)>, limit: usize) -> (Vec<T>, Option<String>) {
     let more = items.len() > limit;
     items.truncate(limit);
-    let next = if more { items.last().map(|(seq, _)| encode(scope, *seq)) } else { None };
+    let next = if more {
+        items.last().map(|(seq, _)| encode(scope, *seq))
+    } else {
+        None
+    };
     (items.into_iter().map(|(_, t)| t).collect(), next)
 }
 
@@ -47,16 +55,27 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_reject_foreign_lists() {
         let t = encode("collaborations:111111111111", 42);
-        assert_eq!(decode("collaborations:111111111111", &t, AwsError::validation).unwrap(), 42);
+        assert_eq!(
+            decode("collaborations:111111111111", &t, AwsError::validation).unwrap(),
+            42
+        );
         assert!(decode("members:x", &t, AwsError::validation).is_err());
-        assert!(decode("collaborations:111111111111", "garbage!", AwsError::validation).is_err());
+        assert!(decode(
+            "collaborations:111111111111",
+            "garbage!",
+            AwsError::validation
+        )
+        .is_err());
     }
 
     #[test]
     fn pages_split_with_a_token() {
         let (items, next) = page("s", vec![(1, 'a'), (2, 'b'), (3, 'c')], 2);
         assert_eq!(items, vec!['a', 'b']);
-        assert_eq!(decode("s", &next.unwrap(), AwsError::validation).unwrap(), 2);
+        assert_eq!(
+            decode("s", &next.unwrap(), AwsError::validation).unwrap(),
+            2
+        );
         let (_, next) = page("s", vec![(1, 'a')], 2);
         assert!(next.is_none());
     }

@@ -15,9 +15,10 @@ pub struct TestApp {
 impl TestApp {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let state = cleanrooms_emulator::server::open_state(Config::default(), dir.path().to_path_buf())
-            .await
-            .unwrap();
+        let state =
+            cleanrooms_emulator::server::open_state(Config::default(), dir.path().to_path_buf())
+                .await
+                .unwrap();
         Self {
             router: cleanrooms_emulator::app(state),
             _dir: dir,
@@ -49,7 +50,9 @@ pub fn cleanrooms(method: &str, uri: &str, account: &str, body: &str) -> Request
 
 /// The body as JSON (`Null` when empty).
 pub async fn json(resp: Response<Body>) -> Value {
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
     if bytes.is_empty() {
         Value::Null
     } else {

@@ -50,7 +50,11 @@ pub fn not_found(resource_type: ResourceType, id: &str) -> AwsError {
 }
 
 /// `ResourceNotFoundException` (404) with a custom message.
-pub fn not_found_msg(resource_type: ResourceType, id: &str, message: impl Into<String>) -> AwsError {
+pub fn not_found_msg(
+    resource_type: ResourceType,
+    id: &str,
+    message: impl Into<String>,
+) -> AwsError {
     AwsError::new("ResourceNotFoundException", 404, message)
         .with_field("resourceId", id)
         .with_field("resourceType", resource_type.as_str())
@@ -58,7 +62,8 @@ pub fn not_found_msg(resource_type: ResourceType, id: &str, message: impl Into<S
 
 /// `AccessDeniedException` (403) with `reason=INSUFFICIENT_PERMISSIONS`.
 pub fn access_denied(message: impl Into<String>) -> AwsError {
-    AwsError::new("AccessDeniedException", 403, message).with_field("reason", "INSUFFICIENT_PERMISSIONS")
+    AwsError::new("AccessDeniedException", 403, message)
+        .with_field("reason", "INSUFFICIENT_PERMISSIONS")
 }
 
 /// `ValidationException` (400) for valid-looking input that breaks a business rule
@@ -72,7 +77,10 @@ pub fn invalid_field(field: &str, message: impl Into<String>) -> AwsError {
     let message = message.into();
     AwsError::new("ValidationException", 400, message.clone())
         .with_field("reason", "FIELD_VALIDATION_FAILED")
-        .with_field("fieldList", serde_json::json!([{"name": field, "message": message}]))
+        .with_field(
+            "fieldList",
+            serde_json::json!([{"name": field, "message": message}]),
+        )
 }
 
 /// `ServiceQuotaExceededException` (402, as the model declares it).

@@ -29,14 +29,26 @@ use crate::state::AppState;
 /// The route table built once from the generated bindings.
 fn route_table() -> &'static RouteTable {
     static TABLE: OnceLock<RouteTable> = OnceLock::new();
-    TABLE.get_or_init(|| RouteTable::new(routes::OPERATIONS.iter().map(|o| (o.name, o.method, o.uri))))
+    TABLE.get_or_init(|| {
+        RouteTable::new(routes::OPERATIONS.iter().map(|o| (o.name, o.method, o.uri)))
+    })
 }
 
 /// Serves one Clean Rooms request.
-pub async fn handle(state: &AppState, ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+pub async fn handle(
+    state: &AppState,
+    ctx: RequestContext,
+    parts: &Parts,
+    body: &[u8],
+) -> (Response, String) {
     let service = service::CleanRooms::new(state.clone());
-    serve_rest_json(super::cleanrooms_model(), route_table(), ctx, parts, body, |ctx, input| async move {
-        api::dispatch(&service, &ctx, input).await
-    })
+    serve_rest_json(
+        super::cleanrooms_model(),
+        route_table(),
+        ctx,
+        parts,
+        body,
+        |ctx, input| async move { api::dispatch(&service, &ctx, input).await },
+    )
     .await
 }

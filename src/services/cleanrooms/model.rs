@@ -90,7 +90,10 @@ impl Member {
 
     /// Whether the member may still see the collaboration (invited or joined).
     pub fn can_view(&self) -> bool {
-        matches!(self.status, dto::MemberStatus::Invited | dto::MemberStatus::Active)
+        matches!(
+            self.status,
+            dto::MemberStatus::Invited | dto::MemberStatus::Active
+        )
     }
 
     /// The `MemberSummary` shape.

@@ -12,14 +12,28 @@ use crate::store::{Query, Record, Write};
 
 /// Decodes a stored body.
 pub fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
-    serde_json::from_value(record.body.clone())
-        .map_err(|e| AwsError::internal(format!("stored {} {} is unreadable: {e}", record.kind, record.id)))
+    serde_json::from_value(record.body.clone()).map_err(|e| {
+        AwsError::internal(format!(
+            "stored {} {} is unreadable: {e}",
+            record.kind, record.id
+        ))
+    })
 }
 
 /// A `Put` of a domain value.
-pub fn put<T: Serialize>(kind: &str, id: &str, region: &str, account: &str, parent: Option<&str>, value: &T) -> AwsResult<Write> {
-    let body = serde_json::to_value(value).map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(kind, id, region, account, parent, body)))
+pub fn put<T: Serialize>(
+    kind: &str,
+    id: &str,
+    region: &str,
+    account: &str,
+    parent: Option<&str>,
+    value: &T,
+) -> AwsResult<Write> {
+    let body = serde_json::to_value(value)
+        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
+    Ok(Write::Put(Record::new(
+        kind, id, region, account, parent, body,
+    )))
 }
 
 /// The collaboration `id` in the caller's region, unless deleted.
@@ -39,7 +53,11 @@ pub async fn collaboration(state: &AppState, region: &str, id: &str) -> AwsResul
 }
 
 /// The member record of `account` in collaboration `collaboration_id`, if any.
-pub async fn member(state: &AppState, collaboration_id: &str, account: &str) -> AwsResult<Option<Member>> {
+pub async fn member(
+    state: &AppState,
+    collaboration_id: &str,
+    account: &str,
+) -> AwsResult<Option<Member>> {
     let record = state
         .store()
         .get(kinds::MEMBER, &Member::record_id(collaboration_id, account))
@@ -48,17 +66,30 @@ pub async fn member(state: &AppState, collaboration_id: &str, account: &str) -> 
 }
 
 /// All member records of a collaboration with their sequence numbers, in invitation order.
-pub async fn members(state: &AppState, collaboration_id: &str, after: Option<i64>) -> AwsResult<Vec<(i64, Member)>> {
+pub async fn members(
+    state: &AppState,
+    collaboration_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, Member)>> {
     let records = state
         .store()
-        .query(&Query::kind(kinds::MEMBER).parent(collaboration_id).after(after))
+        .query(
+            &Query::kind(kinds::MEMBER)
+                .parent(collaboration_id)
+                .after(after),
+        )
         .await?;
     records.iter().map(|r| Ok((r.seq, decode(r)?))).collect()
 }
 
 /// The collaboration and the caller's member record, when the caller is an invited or active
 /// member; otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
-pub async fn visible_collaboration(state: &AppState, region: &str, account: &str, id: &str) -> AwsResult<(Collaboration, Member)> {
+pub async fn visible_collaboration(
+    state: &AppState,
+    region: &str,
+    account: &str,
+    id: &str,
+) -> AwsResult<(Collaboration, Member)> {
     let collaboration = collaboration(state, region, id).await?;
     match member(state, id, account).await? {
         Some(m) if m.can_view() => Ok((collaboration, m)),

@@ -23,39 +23,75 @@ impl CleanRooms {
 }
 
 impl CleanroomsApi for CleanRooms {
-    async fn create_collaboration(&self, ctx: &RequestContext, input: dto::CreateCollaborationInput) -> AwsResult<dto::CreateCollaborationOutput> {
+    async fn create_collaboration(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateCollaborationInput,
+    ) -> AwsResult<dto::CreateCollaborationOutput> {
         collaborations::create_collaboration(&self.state, ctx, input).await
     }
 
-    async fn get_collaboration(&self, ctx: &RequestContext, input: dto::GetCollaborationInput) -> AwsResult<dto::GetCollaborationOutput> {
+    async fn get_collaboration(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationInput,
+    ) -> AwsResult<dto::GetCollaborationOutput> {
         collaborations::get_collaboration(&self.state, ctx, input).await
     }
 
-    async fn list_collaborations(&self, ctx: &RequestContext, input: dto::ListCollaborationsInput) -> AwsResult<dto::ListCollaborationsOutput> {
+    async fn list_collaborations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationsInput,
+    ) -> AwsResult<dto::ListCollaborationsOutput> {
         collaborations::list_collaborations(&self.state, ctx, input).await
     }
 
-    async fn update_collaboration(&self, ctx: &RequestContext, input: dto::UpdateCollaborationInput) -> AwsResult<dto::UpdateCollaborationOutput> {
+    async fn update_collaboration(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateCollaborationInput,
+    ) -> AwsResult<dto::UpdateCollaborationOutput> {
         collaborations::update_collaboration(&self.state, ctx, input).await
     }
 
-    async fn delete_collaboration(&self, ctx: &RequestContext, input: dto::DeleteCollaborationInput) -> AwsResult<dto::DeleteCollaborationOutput> {
+    async fn delete_collaboration(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteCollaborationInput,
+    ) -> AwsResult<dto::DeleteCollaborationOutput> {
         collaborations::delete_collaboration(&self.state, ctx, input).await
     }
 
-    async fn list_members(&self, ctx: &RequestContext, input: dto::ListMembersInput) -> AwsResult<dto::ListMembersOutput> {
+    async fn list_members(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListMembersInput,
+    ) -> AwsResult<dto::ListMembersOutput> {
         collaborations::list_members(&self.state, ctx, input).await
     }
 
-    async fn tag_resource(&self, ctx: &RequestContext, input: dto::TagResourceInput) -> AwsResult<dto::TagResourceOutput> {
+    async fn tag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: dto::TagResourceInput,
+    ) -> AwsResult<dto::TagResourceOutput> {
         tags::tag_resource(&self.state, ctx, input).await
     }
 
-    async fn untag_resource(&self, ctx: &RequestContext, input: dto::UntagResourceInput) -> AwsResult<dto::UntagResourceOutput> {
+    async fn untag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UntagResourceInput,
+    ) -> AwsResult<dto::UntagResourceOutput> {
         tags::untag_resource(&self.state, ctx, input).await
     }
 
-    async fn list_tags_for_resource(&self, ctx: &RequestContext, input: dto::ListTagsForResourceInput) -> AwsResult<dto::ListTagsForResourceOutput> {
+    async fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListTagsForResourceInput,
+    ) -> AwsResult<dto::ListTagsForResourceOutput> {
         tags::list_tags_for_resource(&self.state, ctx, input).await
     }
 }

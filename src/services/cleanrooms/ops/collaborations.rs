@@ -11,7 +11,9 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{access_denied, bad_token, invalid_configuration, quota_exceeded};
+use crate::services::cleanrooms::errors::{
+    access_denied, bad_token, invalid_configuration, quota_exceeded,
+};
 use crate::services::cleanrooms::model::{collaboration_arn, kinds, Collaboration, Member};
 use crate::services::cleanrooms::ops::tags;
 use crate::services::cleanrooms::repo;
@@ -76,7 +78,9 @@ fn effective_payments(requested: &[Requested<'_>]) -> AwsResult<Vec<dto::Payment
     let mut out = Vec::with_capacity(requested.len());
     for r in requested {
         let mut pc = r.payment.cloned().unwrap_or(dto::PaymentConfiguration {
-            query_compute: dto::QueryComputePaymentConfig { is_responsible: false },
+            query_compute: dto::QueryComputePaymentConfig {
+                is_responsible: false,
+            },
             machine_learning: None,
             job_compute: None,
         });
@@ -91,7 +95,9 @@ fn effective_payments(requested: &[Requested<'_>]) -> AwsResult<Vec<dto::Payment
         }
         if job_runner.is_some() && pc.job_compute.is_none() {
             let responsible = Some(r.account_id) == job_runner && !job_payer_named;
-            pc.job_compute = Some(dto::JobComputePaymentConfig { is_responsible: responsible });
+            pc.job_compute = Some(dto::JobComputePaymentConfig {
+                is_responsible: responsible,
+            });
         } else if Some(r.account_id) == job_runner && !job_payer_named {
             return Err(invalid_configuration(format!(
                 "The member who can run jobs ({}) must pay for job compute unless another member is responsible for it",
@@ -125,7 +131,10 @@ pub async fn create_collaboration(
         }
     }
     if input.members.len() > MAX_INVITED_MEMBERS {
-        return Err(quota_exceeded("Members per collaboration", MAX_INVITED_MEMBERS as f64));
+        return Err(quota_exceeded(
+            "Members per collaboration",
+            MAX_INVITED_MEMBERS as f64,
+        ));
     }
     if let Some(tags) = &input.tags {
         tags::check_tag_keys(tags.keys())?;
@@ -149,7 +158,11 @@ pub async fn create_collaboration(
     let _guard = state.write_lock().await;
     let created = state
         .store()
-        .query(&Query::kind(kinds::COLLABORATION).region(&ctx.region).account(creator))
+        .query(
+            &Query::kind(kinds::COLLABORATION)
+                .region(&ctx.region)
+                .account(creator),
+        )
         .await?
         .iter()
         .map(repo::decode::<Collaboration>)
@@ -158,7 +171,10 @@ pub async fn create_collaboration(
         .filter(|c| !c.deleted)
         .count();
     if created >= MAX_COLLABORATIONS_PER_ACCOUNT {
-        return Err(quota_exceeded("Collaborations per account", MAX_COLLABORATIONS_PER_ACCOUNT as f64));
+        return Err(quota_exceeded(
+            "Collaborations per account",
+            MAX_COLLABORATIONS_PER_ACCOUNT as f64,
+        ));
     }
     let now = state.now();
     let id = ids::new_id();
@@ -173,8 +189,12 @@ pub async fn create_collaboration(
         update_time: now,
         data_encryption_metadata: input.data_encryption_metadata,
         query_log_status: input.query_log_status,
-        job_log_status: input.job_log_status.unwrap_or(dto::CollaborationJobLogStatus::Disabled),
-        analytics_engine: input.analytics_engine.unwrap_or(dto::AnalyticsEngine::Spark),
+        job_log_status: input
+            .job_log_status
+            .unwrap_or(dto::CollaborationJobLogStatus::Disabled),
+        analytics_engine: input
+            .analytics_engine
+            .unwrap_or(dto::AnalyticsEngine::Spark),
         auto_approved_change_types: input.auto_approved_change_request_types,
         allowed_result_regions: input.allowed_result_regions,
         is_metrics_enabled: input.is_metrics_enabled,
@@ -197,7 +217,14 @@ pub async fn create_collaboration(
             update_time: now,
         })
         .collect();
-    let mut writes = vec![repo::put(kinds::COLLABORATION, &id, &ctx.region, creator, None, &collaboration)?];
+    let mut writes = vec![repo::put(
+        kinds::COLLABORATION,
+        &id,
+        &ctx.region,
+        creator,
+        None,
+        &collaboration,
+    )?];
     for m in &members {
         writes.push(repo::put(
             kinds::MEMBER,
@@ -209,7 +236,12 @@ pub async fn create_collaboration(
         )?);
     }
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
+        writes.push(tags::put_tags(
+            &ctx.region,
+            creator,
+            &collaboration.arn,
+            &t,
+        )?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateCollaborationOutput {
@@ -223,12 +255,22 @@ pub async fn get_collaboration(
     ctx: &RequestContext,
     input: dto::GetCollaborationInput,
 ) -> AwsResult<dto::GetCollaborationOutput> {
-    let (c, me) = repo::visible_collaboration(state, &ctx.region, &ctx.account_id, &input.collaboration_identifier).await?;
-    Ok(dto::GetCollaborationOutput { collaboration: c.to_dto(&me) })
+    let (c, me) = repo::visible_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
+    Ok(dto::GetCollaborationOutput {
+        collaboration: c.to_dto(&me),
+    })
 }
 
 fn page_size(max_results: Option<i32>) -> usize {
-    max_results.map_or(pagination::DEFAULT_PAGE_SIZE, |n| usize::try_from(n).unwrap_or(1))
+    max_results.map_or(pagination::DEFAULT_PAGE_SIZE, |n| {
+        usize::try_from(n).unwrap_or(1)
+    })
 }
 
 /// ListCollaborations: the collaborations the caller created, joined or is invited to.
@@ -238,7 +280,12 @@ pub async fn list_collaborations(
     input: dto::ListCollaborationsInput,
 ) -> AwsResult<dto::ListCollaborationsOutput> {
     let filter = input.member_status.map(|s| s.as_str());
-    let scope = format!("collaborations:{}:{}:{}", ctx.account_id, ctx.region, filter.unwrap_or("*"));
+    let scope = format!(
+        "collaborations:{}:{}:{}",
+        ctx.account_id,
+        ctx.region,
+        filter.unwrap_or("*")
+    );
     let after = input
         .next_token
         .as_deref()
@@ -282,7 +329,13 @@ pub async fn update_collaboration(
     input: dto::UpdateCollaborationInput,
 ) -> AwsResult<dto::UpdateCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, me) = repo::visible_collaboration(state, &ctx.region, &ctx.account_id, &input.collaboration_identifier).await?;
+    let (mut c, me) = repo::visible_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
     if c.creator_account_id != ctx.account_id {
         return Err(access_denied(format!(
             "Only the collaboration creator ({}) can update collaboration {}",
@@ -299,9 +352,18 @@ pub async fn update_collaboration(
         c.analytics_engine = engine;
     }
     c.update_time = state.now();
-    let write = repo::put(kinds::COLLABORATION, &c.id, &ctx.region, &c.creator_account_id, None, &c)?;
+    let write = repo::put(
+        kinds::COLLABORATION,
+        &c.id,
+        &ctx.region,
+        &c.creator_account_id,
+        None,
+        &c,
+    )?;
     state.store().commit(vec![write]).await?;
-    Ok(dto::UpdateCollaborationOutput { collaboration: c.to_dto(&me) })
+    Ok(dto::UpdateCollaborationOutput {
+        collaboration: c.to_dto(&me),
+    })
 }
 
 /// DeleteCollaboration (creator only). The record is kept, marked deleted, for the memberships
@@ -312,7 +374,13 @@ pub async fn delete_collaboration(
     input: dto::DeleteCollaborationInput,
 ) -> AwsResult<dto::DeleteCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = repo::visible_collaboration(state, &ctx.region, &ctx.account_id, &input.collaboration_identifier).await?;
+    let (mut c, _) = repo::visible_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
     if c.creator_account_id != ctx.account_id {
         return Err(access_denied(format!(
             "Only the collaboration creator ({}) can delete collaboration {}",
@@ -322,7 +390,14 @@ pub async fn delete_collaboration(
     c.deleted = true;
     c.update_time = state.now();
     let writes = vec![
-        repo::put(kinds::COLLABORATION, &c.id, &ctx.region, &c.creator_account_id, None, &c)?,
+        repo::put(
+            kinds::COLLABORATION,
+            &c.id,
+            &ctx.region,
+            &c.creator_account_id,
+            None,
+            &c,
+        )?,
         tags::delete_tags(&c.arn),
     ];
     state.store().commit(writes).await?;
@@ -335,7 +410,13 @@ pub async fn list_members(
     ctx: &RequestContext,
     input: dto::ListMembersInput,
 ) -> AwsResult<dto::ListMembersOutput> {
-    let (c, _) = repo::visible_collaboration(state, &ctx.region, &ctx.account_id, &input.collaboration_identifier).await?;
+    let (c, _) = repo::visible_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
     let scope = format!("members:{}", c.id);
     let after = input
         .next_token
@@ -343,8 +424,12 @@ pub async fn list_members(
         .map(|t| pagination::decode(&scope, t, bad_token))
         .transpose()?;
     let members = repo::members(state, &c.id, after).await?;
-    let items = members.into_iter().map(|(seq, m)| (seq, m.to_summary())).collect();
-    let (member_summaries, next_token) = pagination::page(&scope, items, page_size(input.max_results));
+    let items = members
+        .into_iter()
+        .map(|(seq, m)| (seq, m.to_summary()))
+        .collect();
+    let (member_summaries, next_token) =
+        pagination::page(&scope, items, page_size(input.max_results));
     Ok(dto::ListMembersOutput {
         member_summaries,
         next_token,

@@ -59,7 +59,9 @@ impl ResourceArn {
         match self.path[0].as_str() {
             "collaboration" => ResourceType::Collaboration,
             "configuredtable" => ResourceType::ConfiguredTable,
-            _ if self.resource_type() == "configuredtableassociation" => ResourceType::ConfiguredTableAssociation,
+            _ if self.resource_type() == "configuredtableassociation" => {
+                ResourceType::ConfiguredTableAssociation
+            }
             _ => ResourceType::Membership,
         }
     }
@@ -70,10 +72,17 @@ impl ResourceArn {
 /// # Errors
 /// `ValidationException` naming `resourceArn` when the ARN is malformed or not taggable.
 pub fn parse_arn(arn: &str) -> AwsResult<ResourceArn> {
-    let bad = |why: &str| invalid_field("resourceArn", format!("Invalid resourceArn '{arn}': {why}"));
+    let bad =
+        |why: &str| invalid_field("resourceArn", format!("Invalid resourceArn '{arn}': {why}"));
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "cleanrooms" {
-        return Err(bad("expected arn:aws:cleanrooms:<region>:<account>:<resource>"));
+    if parts.len() != 6
+        || parts[0] != "arn"
+        || !parts[1].starts_with("aws")
+        || parts[2] != "cleanrooms"
+    {
+        return Err(bad(
+            "expected arn:aws:cleanrooms:<region>:<account>:<resource>",
+        ));
     }
     if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("the account must be 12 digits"));
@@ -88,7 +97,10 @@ pub fn parse_arn(arn: &str) -> AwsResult<ResourceArn> {
         path,
     };
     if !TAGGABLE.contains(&parsed.resource_type()) {
-        return Err(bad(&format!("resource type '{}' cannot be tagged", parsed.resource_type())));
+        return Err(bad(&format!(
+            "resource type '{}' cannot be tagged",
+            parsed.resource_type()
+        )));
     }
     Ok(parsed)
 }
@@ -100,17 +112,22 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
         not_found_msg(
             parsed.error_type(),
             parsed.resource_id(),
-            format!("Could not find a resource with ARN {arn} owned by account {}", ctx.account_id),
+            format!(
+                "Could not find a resource with ARN {arn} owned by account {}",
+                ctx.account_id
+            ),
         )
     };
     if parsed.region != ctx.region || parsed.account != ctx.account_id {
         return Err(missing());
     }
     let exists = match parsed.resource_type() {
-        "collaboration" => match repo::collaboration(state, &ctx.region, parsed.resource_id()).await {
-            Ok(c) => c.creator_account_id == ctx.account_id && c.arn == arn,
-            Err(_) => false,
-        },
+        "collaboration" => {
+            match repo::collaboration(state, &ctx.region, parsed.resource_id()).await {
+                Ok(c) => c.creator_account_id == ctx.account_id && c.arn == arn,
+                Err(_) => false,
+            }
+        }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,
     };
@@ -138,7 +155,12 @@ pub fn check_tag_keys<'a>(keys: impl IntoIterator<Item = &'a String>) -> AwsResu
 }
 
 /// The write that stores `tags` for `arn`.
-pub fn put_tags(region: &str, account: &str, arn: &str, tags: &BTreeMap<String, String>) -> AwsResult<Write> {
+pub fn put_tags(
+    region: &str,
+    account: &str,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> AwsResult<Write> {
     repo::put(kinds::TAGS, arn, region, account, None, tags)
 }
 
@@ -158,7 +180,11 @@ async fn current_tags(state: &AppState, arn: &str) -> AwsResult<BTreeMap<String,
 }
 
 /// TagResource: adds tags, overwriting values of existing keys.
-pub async fn tag_resource(state: &AppState, ctx: &RequestContext, input: dto::TagResourceInput) -> AwsResult<dto::TagResourceOutput> {
+pub async fn tag_resource(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::TagResourceInput,
+) -> AwsResult<dto::TagResourceOutput> {
     check_tag_keys(input.tags.keys())?;
     let _guard = state.write_lock().await;
     check_owned(state, ctx, &input.resource_arn).await?;
@@ -167,7 +193,10 @@ pub async fn tag_resource(state: &AppState, ctx: &RequestContext, input: dto::Ta
     if tags.len() > MAX_TAGS {
         return Err(invalid_field(
             "tags",
-            format!("A resource can have at most {MAX_TAGS} tags; this request would leave {}", tags.len()),
+            format!(
+                "A resource can have at most {MAX_TAGS} tags; this request would leave {}",
+                tags.len()
+            ),
         ));
     }
     let write = put_tags(&ctx.region, &ctx.account_id, &input.resource_arn, &tags)?;
@@ -214,7 +243,10 @@ mod tests {
 
     #[test]
     fn parses_scoped_arns() {
-        let a = parse_arn("arn:aws:cleanrooms:us-east-1:111111111111:membership/m1/analysistemplate/t1").unwrap();
+        let a = parse_arn(
+            "arn:aws:cleanrooms:us-east-1:111111111111:membership/m1/analysistemplate/t1",
+        )
+        .unwrap();
         assert_eq!(a.resource_type(), "analysistemplate");
         assert_eq!(a.resource_id(), "t1");
         assert!(parse_arn("arn:aws:s3:::bucket").is_err());
