@@ -14,8 +14,8 @@ pub struct AwsError {
     pub sender_fault: bool,
     /// Human-readable message.
     pub message: String,
-    /// Other modelled members of the exception shape.
-    pub fields: Map<String, Value>,
+    /// Other modelled members of the exception shape (boxed to keep `Result`s small).
+    pub fields: Box<Map<String, Value>>,
 }
 
 impl AwsError {
@@ -26,7 +26,7 @@ impl AwsError {
             status,
             sender_fault: status < 500,
             message: message.into(),
-            fields: Map::new(),
+            fields: Box::default(),
         }
     }
 
@@ -47,7 +47,9 @@ impl AwsError {
         Self::new(
             "NotImplementedException",
             501,
-            format!("The operation {service}.{operation} is not implemented by cleanrooms-emulator yet"),
+            format!(
+                "The operation {service}.{operation} is not implemented by cleanrooms-emulator yet"
+            ),
         )
     }
 

@@ -50,5 +50,6 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> R
 
 /// Turns a typed output into its model-form JSON value.
 pub fn to_value<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, AwsError> {
-    serde_json::to_value(value).map_err(|e| AwsError::internal(format!("cannot encode output: {e}")))
+    serde_json::to_value(value)
+        .map_err(|e| AwsError::internal(format!("cannot encode output: {e}")))
 }

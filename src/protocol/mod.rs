@@ -79,7 +79,7 @@ pub fn json_response(status: u16, content_type: &'static str, body: Vec<u8>) -> 
 pub fn error_body(err: &AwsError) -> serde_json::Map<String, Value> {
     let mut body = serde_json::Map::new();
     body.insert("message".into(), Value::String(err.message.clone()));
-    for (k, v) in &err.fields {
+    for (k, v) in err.fields.iter() {
         body.insert(k.clone(), v.clone());
     }
     body

@@ -88,7 +88,7 @@ pub fn parse_arn(arn: &str) -> AwsResult<ResourceArn> {
         return Err(bad("the account must be 12 digits"));
     }
     let path: Vec<String> = parts[5].split('/').map(str::to_string).collect();
-    if path.len() < 2 || path.len() % 2 != 0 || path.iter().any(String::is_empty) {
+    if path.len() < 2 || !path.len().is_multiple_of(2) || path.iter().any(String::is_empty) {
         return Err(bad("expected <resourceType>/<id> after the account"));
     }
     let parsed = ResourceArn {

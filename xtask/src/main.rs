@@ -1,0 +1,63 @@
+//! `cargo xtask codegen [--check]`: regenerates (or, with `--check`, verifies without writing) the
+//! generated service modules of the api crate and the OpenAPI documents.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (check, ok) = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["codegen"] => (false, true),
+        ["codegen", "--check"] => (true, true),
+        _ => (false, false),
+    };
+    if !ok {
+        eprintln!("usage: cargo xtask codegen [--check]");
+        return ExitCode::from(2);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf();
+    let generated = match xtask::generate(&root) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("codegen failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stale = xtask::stale(&generated);
+    let rel = |p: &PathBuf| p.strip_prefix(&root).unwrap_or(p).display().to_string();
+    if check {
+        if stale.is_empty() {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("stale generated files (run `cargo xtask codegen`):");
+        for p in &stale {
+            eprintln!("  {}", rel(p));
+        }
+        return ExitCode::FAILURE;
+    }
+    for (path, text) in &generated {
+        if !stale.contains(path) {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!("{}: {e}", dir.display());
+                return ExitCode::FAILURE;
+            }
+        }
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {}", rel(path));
+    }
+    ExitCode::SUCCESS
+}
