@@ -396,3 +396,14 @@ def test_get_partitions_of_missing_table(glue):
     with pytest.raises(glue.exceptions.EntityNotFoundException) as excinfo:
         glue.get_partitions(DatabaseName="sales", TableName="nope")
     assert_error(excinfo, "EntityNotFoundException", 400, "Table nope not found.")
+
+
+def test_sparse_filter_paginates_over_many_partitions(glue):
+    for start in (0, 100, 200):
+        call(glue, "BatchCreatePartition", DatabaseName="sales", TableName="orders",
+             PartitionInputList=[partition_input(str(i), "eu", columns=False) for i in range(start, start + 100)])
+    wanted = [[str(i), "eu"] for i in range(300) if i % 37 == 0]
+    found = list_all(glue, "GetPartitions", "Partitions", page_size=2, DatabaseName="sales", TableName="orders",
+                     Expression="year IN (" + ", ".join(v[0] for v in wanted) + ")")
+    assert values_of(found) == wanted
+    assert len(list_all(glue, "GetPartitions", "Partitions", DatabaseName="sales", TableName="orders")) == 300
