@@ -6,7 +6,7 @@
 
 Usage: python bench/foundation.py [--bin target/release/cleanrooms-emulator] [--runs 7]
        [--duration 10] [--connections 32]
-Needs: a release build (cargo build --release), `wrk` (Debian package), boto3 and moto[server]
+Needs: a release build (cargo build --release), `wrk` (Debian package), and bench/requirements.txt
 in the running Python. Prints one table and the ratios; paste it into docs/benchmarks.md.
 """
 import argparse

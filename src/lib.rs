@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod gateway;
 pub mod protocol;

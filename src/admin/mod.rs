@@ -1,5 +1,6 @@
 //! The emulator's own API under `/_emulator/`, outside every AWS namespace: health, reset of all
-//! state and data, and the clock (read it, move it forward).
+//! state and data, the clock (read it, move it forward), and `sql` (run SQL with the engine over
+//! an account's Glue catalog).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -8,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+
+pub mod sql;
 
 use crate::state::AppState;
 use crate::store::{Record, Write};
@@ -22,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/_emulator/health", get(health))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/clock", get(get_clock).post(advance_clock))
+        .route("/_emulator/sql", post(sql::run_sql))
         .layer(axum::middleware::map_response(with_request_id))
 }
 
@@ -33,7 +37,7 @@ async fn with_request_id(mut resp: Response) -> Response {
     resp
 }
 
-fn admin_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn admin_error(status: StatusCode, message: &str) -> Response {
     (
         status,
         Json(json!({"error": status.canonical_reason(), "message": message})),

@@ -1,0 +1,69 @@
+//! The query engine: DataFusion over the emulator's data. `glue_table` turns Glue table
+//! definitions into DataFusion tables (CSV, Parquet, JSON lines; partitioned tables with
+//! pruning), `location` maps `s3://`/`file://` locations to files, `format` decides file formats,
+//! `hive_types` maps Glue column types to Arrow, `schema_check` verifies files against declared
+//! schemas.
+
+pub mod error;
+pub mod format;
+pub mod glue_table;
+pub mod hive_types;
+pub mod location;
+pub mod schema_check;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cleanrooms_emulator_api::glue::dto::{Partition, Table};
+use datafusion::catalog::TableProvider;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+pub use error::EngineError;
+
+/// Session settings a caller may choose.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSettings {
+    /// Target partitions (parallelism); `None` = number of cores.
+    pub target_partitions: Option<usize>,
+    /// Session time zone (e.g. `UTC`).
+    pub time_zone: Option<String>,
+}
+
+/// Builds DataFusion sessions and tables over one data dir.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    data_dir: PathBuf,
+}
+
+impl Engine {
+    /// An engine reading under `data_dir`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    /// A fresh session with `settings`.
+    pub fn session(&self, settings: &SessionSettings) -> SessionContext {
+        let mut config = SessionConfig::new().with_information_schema(false);
+        if let Some(n) = settings.target_partitions {
+            config = config.with_target_partitions(n.max(1));
+        }
+        if let Some(tz) = &settings.time_zone {
+            config.options_mut().execution.time_zone = Some(tz.clone());
+        }
+        SessionContext::new_with_config(config)
+    }
+
+    /// The DataFusion table for a Glue table and its partitions.
+    ///
+    /// # Errors
+    /// When the definition or the files cannot be used (see [`glue_table::build`]).
+    pub fn glue_table(
+        &self,
+        table: &Table,
+        partitions: &[Partition],
+    ) -> Result<Arc<dyn TableProvider>, EngineError> {
+        glue_table::build(&self.data_dir, table, partitions)
+    }
+}
