@@ -85,6 +85,33 @@ def create_collaboration(client, **overrides) -> dict:
     return response["collaboration"]
 
 
+def role_arn(account: str = A, name: str = "cleanrooms-role") -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def s3_result_configuration(bucket: str = "results-bucket", **s3) -> dict:
+    """A MembershipProtectedQueryResultConfiguration writing CSV to ``bucket``."""
+    return {"outputConfiguration": {"s3": {"resultFormat": "CSV", "bucket": bucket, **s3}}}
+
+
+def create_membership(client, collaboration_id: str, **overrides) -> dict:
+    """CreateMembership (query logging off unless overridden); returns the ``membership`` member."""
+    args = {"collaborationIdentifier": collaboration_id, "queryLogStatus": "DISABLED"}
+    args.update(overrides)
+    args = {key: value for key, value in args.items() if value is not OMIT}
+    return call(client, "CreateMembership", **args)["membership"]
+
+
+def joined_collaboration(a, b, **overrides) -> tuple[dict, dict, dict]:
+    """Appendix F steps 1-3: A creates (CAN_QUERY, CAN_RECEIVE_RESULTS) with B invited (no
+    abilities), B joins, A joins with an S3 result default. Returns (collaboration, A's
+    membership, B's membership)."""
+    coll = create_collaboration(a, **overrides)
+    mb = create_membership(b, coll["id"])
+    ma = create_membership(a, coll["id"], defaultResultConfiguration=s3_result_configuration())
+    return coll, ma, mb
+
+
 def list_all(client, operation: str, result_key: str, page_size: int | None = None, **kwargs) -> list:
     """Every item of a paginated list operation, through the boto3 paginator; each page validated."""
     paginator = client.get_paginator(_python_name(client, operation))

@@ -5,7 +5,7 @@ use cleanrooms_emulator_api::cleanrooms::api::CleanroomsApi;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use super::ops::{collaborations, tags};
+use super::ops::{collaborations, memberships, tags};
 use crate::error::AwsResult;
 use crate::state::AppState;
 
@@ -93,5 +93,53 @@ impl CleanroomsApi for CleanRooms {
         input: dto::ListTagsForResourceInput,
     ) -> AwsResult<dto::ListTagsForResourceOutput> {
         tags::list_tags_for_resource(&self.state, ctx, input).await
+    }
+
+    async fn create_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateMembershipInput,
+    ) -> AwsResult<dto::CreateMembershipOutput> {
+        memberships::create_membership(&self.state, ctx, input).await
+    }
+
+    async fn get_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetMembershipInput,
+    ) -> AwsResult<dto::GetMembershipOutput> {
+        memberships::get_membership(&self.state, ctx, input).await
+    }
+
+    async fn list_memberships(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListMembershipsInput,
+    ) -> AwsResult<dto::ListMembershipsOutput> {
+        memberships::list_memberships(&self.state, ctx, input).await
+    }
+
+    async fn update_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateMembershipInput,
+    ) -> AwsResult<dto::UpdateMembershipOutput> {
+        memberships::update_membership(&self.state, ctx, input).await
+    }
+
+    async fn delete_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteMembershipInput,
+    ) -> AwsResult<dto::DeleteMembershipOutput> {
+        memberships::delete_membership(&self.state, ctx, input).await
+    }
+
+    async fn delete_member(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteMemberInput,
+    ) -> AwsResult<dto::DeleteMemberOutput> {
+        memberships::delete_member(&self.state, ctx, input).await
     }
 }
