@@ -2,5 +2,7 @@
 
 pub mod associations;
 pub mod collaborations;
+pub mod configured_table_rules;
+pub mod configured_tables;
 pub mod memberships;
 pub mod tags;
