@@ -413,3 +413,19 @@ def test_delete_collaboration_releases_configured_tables(client, a):
     # the association left with the collaboration; the account-level table stays, and can go
     assert get_table(a, t["id"])["id"] == t["id"]
     call(a, "DeleteConfiguredTable", configuredTableIdentifier=t["id"])
+
+
+def test_configured_tables_per_account_quota(client, a):
+    athena = {"athena": {"workGroup": "primary", "databaseName": "sales", "tableName": "orders"}}
+    for i in range(250):
+        a.create_configured_table(
+            name=f"t{i}", tableReference=athena, allowedColumns=["user_id"], analysisMethod="DIRECT_QUERY"
+        )
+    with pytest.raises(ClientError) as excinfo:
+        a.create_configured_table(**configured_table_args())
+    response = assert_error(excinfo, "ServiceQuotaExceededException", 402)
+    assert response["quotaValue"] == 250
+    assert response["quotaName"]
+    # the quota is per account
+    create_glue_table(client("glue", account=B))
+    assert create_configured_table(client("cleanrooms", account=B))["id"]

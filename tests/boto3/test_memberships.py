@@ -724,3 +724,23 @@ def test_membership_survives_restart(fresh_emulator):
     assert members_by_account(a, coll["id"]) == before_members
     assert call(b, "ListTagsForResource", resourceArn=mb["arn"])["tags"] == {"durable": "yes"}
     assert [s["id"] for s in memberships(b)] == [mb["id"]]
+
+
+def test_memberships_per_account_quota(client):
+    c = client("cleanrooms", account=C)
+    creators = [f"7000000000{i:02d}" for i in range(11)]
+    collaborations = [
+        create_collaboration(client("cleanrooms", account=creator), members=[member(C)])["id"]
+        for creator in creators
+        for _ in range(10)
+    ]
+    for collaboration_id in collaborations[:100]:
+        c.create_membership(collaborationIdentifier=collaboration_id, queryLogStatus="DISABLED")
+    with pytest.raises(ClientError) as excinfo:
+        c.create_membership(collaborationIdentifier=collaborations[100], queryLogStatus="DISABLED")
+    response = assert_error(excinfo, "ServiceQuotaExceededException", 402)
+    assert response["quotaValue"] == 100
+    # leaving one frees a place
+    first = memberships(c, status="ACTIVE")[0]
+    call(c, "DeleteMembership", membershipIdentifier=first["id"])
+    assert create_membership(c, collaborations[100])["status"] == "ACTIVE"
