@@ -18,10 +18,12 @@ use validate::FieldError;
 /// with `reason` and `fieldList`, Glue's `InvalidInputException`, Athena's
 /// `InvalidRequestException`, else a plain `ValidationException`.
 pub fn validation_error(model: &ServiceModel, errors: &[FieldError]) -> AwsError {
+    // Service-specific names first: Glue also models a `ValidationException` (declared by a few
+    // newer operations), but every catalog operation reports bad input as `InvalidInputException`.
     let code = [
-        "ValidationException",
         "InvalidInputException",
         "InvalidRequestException",
+        "ValidationException",
     ]
     .into_iter()
     .find(|c| model.shapes.contains_key(*c))

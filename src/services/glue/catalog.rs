@@ -57,7 +57,7 @@ pub async fn partitions(
 ) -> AwsResult<Vec<dto::Partition>> {
     let catalog = Catalog::new(account, region);
     let stored = repo::table(state, catalog, database, table).await?;
-    Ok(repo::partitions(state, catalog, &stored, None)
+    Ok(repo::partitions(state, catalog, &stored, None, None)
         .await?
         .into_iter()
         .map(|(_, p)| p.partition)

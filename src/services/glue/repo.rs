@@ -129,21 +129,27 @@ pub async fn table(
         .ok_or_else(|| table_not_found(&fold(name)))
 }
 
-/// The tables of database `db` (folded) after sequence number `after`, in creation order.
+/// Applies an optional limit to a query.
+fn limited(query: Query, limit: Option<usize>) -> Query {
+    match limit {
+        Some(n) => query.limit(n),
+        None => query,
+    }
+}
+
+/// The tables of database `db` (folded) after sequence number `after`, in creation order, at
+/// most `limit` of them.
 pub async fn tables(
     state: &AppState,
     catalog: Catalog<'_>,
     db: &str,
     after: Option<i64>,
+    limit: Option<usize>,
 ) -> AwsResult<Vec<(i64, StoredTable)>> {
-    let records = state
-        .store()
-        .query(
-            &Query::kind(kinds::TABLE)
-                .parent(&catalog.database_id(db))
-                .after(after),
-        )
-        .await?;
+    let query = Query::kind(kinds::TABLE)
+        .parent(&catalog.database_id(db))
+        .after(after);
+    let records = state.store().query(&limited(query, limit)).await?;
     records.iter().map(|r| Ok((r.seq, decode(r)?))).collect()
 }
 
@@ -164,18 +170,18 @@ pub async fn find_partition(
         .transpose()
 }
 
-/// The partitions of `table` after sequence number `after`, in creation order.
+/// The partitions of `table` after sequence number `after`, in creation order, at most `limit`
+/// of them.
 pub async fn partitions(
     state: &AppState,
     catalog: Catalog<'_>,
     table: &StoredTable,
     after: Option<i64>,
+    limit: Option<usize>,
 ) -> AwsResult<Vec<(i64, StoredPartition)>> {
     let parent = catalog.table_id(table.database_name(), &table.table.name);
-    let records = state
-        .store()
-        .query(&Query::kind(kinds::PARTITION).parent(&parent).after(after))
-        .await?;
+    let query = Query::kind(kinds::PARTITION).parent(&parent).after(after);
+    let records = state.store().query(&limited(query, limit)).await?;
     records.iter().map(|r| Ok((r.seq, decode(r)?))).collect()
 }
 

@@ -196,7 +196,7 @@ pub async fn delete_database(
     let _guard = state.write_lock().await;
     repo::database(state, catalog, &name).await?;
     let mut writes = Vec::new();
-    for (_, table) in repo::tables(state, catalog, &name, None).await? {
+    for (_, table) in repo::tables(state, catalog, &name, None, None).await? {
         writes.extend(repo::table_deletes(state, catalog, &name, &table.table.name).await?);
     }
     writes.push(repo::delete(kinds::DATABASE, &catalog.database_id(&name)));

@@ -28,6 +28,9 @@ use crate::util::pagination;
 /// Partitions per page when `MaxResults` is absent.
 const DEFAULT_PAGE: usize = 1000;
 
+/// Partitions read from the store at a time while filtering a page.
+const SCAN_CHUNK: usize = 256;
+
 /// Checks that `values` identify a partition of `table` (one value per partition key).
 ///
 /// # Errors
@@ -236,17 +239,27 @@ pub async fn get_partitions(
     let limit = page_size(input.max_results, DEFAULT_PAGE);
     let exclude_columns = input.exclude_column_schema.unwrap_or(false);
     let mut items = Vec::new();
-    for (seq, stored) in repo::partitions(state, catalog, &table, after).await? {
-        if segment.is_some_and(|(number, total)| seq.rem_euclid(total) != number) {
-            continue;
-        }
-        if let Some(f) = &filter {
-            if !f.matches(stored.values())? {
+    let mut cursor = after;
+    let chunk = (limit + 1).max(SCAN_CHUNK);
+    'scan: loop {
+        let batch = repo::partitions(state, catalog, &table, cursor, Some(chunk)).await?;
+        let exhausted = batch.len() < chunk;
+        for (seq, stored) in batch {
+            cursor = Some(seq);
+            if segment.is_some_and(|(number, total)| seq.rem_euclid(total) != number) {
                 continue;
             }
+            if let Some(f) = &filter {
+                if !f.matches(stored.values())? {
+                    continue;
+                }
+            }
+            items.push((seq, listed(stored.partition, exclude_columns)));
+            if items.len() > limit {
+                break 'scan;
+            }
         }
-        items.push((seq, listed(stored.partition, exclude_columns)));
-        if items.len() > limit {
+        if exhausted {
             break;
         }
     }

@@ -25,6 +25,9 @@ use crate::util::pagination;
 /// Tables per page when `MaxResults` is absent.
 const DEFAULT_PAGE: usize = 100;
 
+/// Tables read from the store at a time while filtering a page.
+const SCAN_CHUNK: usize = 256;
+
 /// The first `VersionId` of a table.
 const FIRST_VERSION: &str = "0";
 
@@ -169,27 +172,37 @@ pub async fn get_tables(
     let limit = page_size(input.max_results, DEFAULT_PAGE);
     let attributes = input.attributes_to_get.as_deref();
     let mut items = Vec::new();
-    for (seq, stored) in repo::tables(state, catalog, &db, after).await? {
-        if pattern
-            .as_ref()
-            .is_some_and(|p| !name_matches(p, &stored.table.name))
-        {
-            continue;
+    let mut cursor = after;
+    let chunk = (limit + 1).max(SCAN_CHUNK);
+    'scan: loop {
+        let batch = repo::tables(state, catalog, &db, cursor, Some(chunk)).await?;
+        let exhausted = batch.len() < chunk;
+        for (seq, stored) in batch {
+            cursor = Some(seq);
+            if pattern
+                .as_ref()
+                .is_some_and(|p| !name_matches(p, &stored.table.name))
+            {
+                continue;
+            }
+            let table = match attributes {
+                None => stored.table,
+                Some(wanted) if wanted.contains(&dto::TableAttributes::Default) => stored.table,
+                Some(wanted) => dto::Table {
+                    name: stored.table.name,
+                    table_type: stored
+                        .table
+                        .table_type
+                        .filter(|_| wanted.contains(&dto::TableAttributes::TableType)),
+                    ..dto::Table::default()
+                },
+            };
+            items.push((seq, table));
+            if items.len() > limit {
+                break 'scan;
+            }
         }
-        let table = match attributes {
-            None => stored.table,
-            Some(wanted) if wanted.contains(&dto::TableAttributes::Default) => stored.table,
-            Some(wanted) => dto::Table {
-                name: stored.table.name,
-                table_type: stored
-                    .table
-                    .table_type
-                    .filter(|_| wanted.contains(&dto::TableAttributes::TableType)),
-                ..dto::Table::default()
-            },
-        };
-        items.push((seq, table));
-        if items.len() > limit {
+        if exhausted {
             break;
         }
     }
