@@ -16,6 +16,12 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// String shapes whose model maximum length is not enforced because values the services mint
+/// themselves exceed it: Clean Rooms' `CleanroomsArn` (max 100) must accept the ARNs of
+/// membership-scoped resources (`…:membership/<id>/configuredtableassociation/<id>`, ~150
+/// characters) in the tagging operations.
+const UNBOUNDED_LENGTH: &[&str] = &["CleanroomsArn"];
+
 /// Validates `value` against shape `shape` and returns every broken rule (empty when valid).
 pub fn validate(model: &ServiceModel, shape: &str, value: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
@@ -271,7 +277,12 @@ fn check(
                 fail(errors, path, value, "Member must be a string".into());
                 return;
             };
-            check_len(errors, path, value, s.chars().count(), *min, *max);
+            let max = if UNBOUNDED_LENGTH.contains(&shape_name) {
+                None
+            } else {
+                *max
+            };
+            check_len(errors, path, value, s.chars().count(), *min, max);
             if let Some(values) = enumeration {
                 if !values.iter().any(|v| v == s) {
                     fail(
@@ -392,6 +403,19 @@ mod tests {
             validate(model(), "CreateCollaborationInput", &valid_create()),
             vec![]
         );
+    }
+
+    #[test]
+    fn cleanrooms_arn_length_is_not_capped_but_its_pattern_is_checked() {
+        let long = format!(
+            "arn:aws:cleanrooms:us-east-1:111111111111:membership/{0}/configuredtableassociation/{0}",
+            "0123abcd-0000-4000-8000-0123456789ab"
+        );
+        assert!(long.len() > 100);
+        let input = json!({"resourceArn": long, "tags": {"k": "v"}});
+        assert_eq!(validate(model(), "TagResourceInput", &input), vec![]);
+        let bad = json!({"resourceArn": "arn:aws:s3:::bucket", "tags": {}});
+        assert_eq!(validate(model(), "TagResourceInput", &bad).len(), 1);
     }
 
     #[test]

@@ -11,6 +11,14 @@ const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::
 /// Default page size when `maxResults` is absent.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
+/// The page size a list operation uses: `maxResults` when given (the model keeps it in 1..=100),
+/// else [`DEFAULT_PAGE_SIZE`].
+pub fn page_size(max_results: Option<i32>) -> usize {
+    max_results.map_or(DEFAULT_PAGE_SIZE, |n| {
+        usize::try_from(n).unwrap_or(1).max(1)
+    })
+}
+
 /// Encodes a token for list `scope` continuing after sequence number `after`.
 pub fn encode(scope: &str, after: i64) -> String {
     ENGINE.encode(format!("v1|{scope}|{after}"))

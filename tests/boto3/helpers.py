@@ -85,6 +85,116 @@ def create_collaboration(client, **overrides) -> dict:
     return response["collaboration"]
 
 
+def role_arn(account: str = A, name: str = "cleanrooms-role") -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def s3_result_configuration(bucket: str = "results-bucket", **s3) -> dict:
+    """A MembershipProtectedQueryResultConfiguration writing CSV to ``bucket``."""
+    return {"outputConfiguration": {"s3": {"resultFormat": "CSV", "bucket": bucket, **s3}}}
+
+
+def create_membership(client, collaboration_id: str, **overrides) -> dict:
+    """CreateMembership (query logging off unless overridden); returns the ``membership`` member."""
+    args = {"collaborationIdentifier": collaboration_id, "queryLogStatus": "DISABLED"}
+    args.update(overrides)
+    args = {key: value for key, value in args.items() if value is not OMIT}
+    return call(client, "CreateMembership", **args)["membership"]
+
+
+def joined_collaboration(a, b, **overrides) -> tuple[dict, dict, dict]:
+    """Appendix F steps 1-3: A creates (CAN_QUERY, CAN_RECEIVE_RESULTS) with B invited (no
+    abilities), B joins, A joins with an S3 result default. Returns (collaboration, A's
+    membership, B's membership)."""
+    coll = create_collaboration(a, **overrides)
+    mb = create_membership(b, coll["id"])
+    ma = create_membership(a, coll["id"], defaultResultConfiguration=s3_result_configuration())
+    return coll, ma, mb
+
+
+# The Glue table most configured-table tests point at: (name, type) columns and partition keys.
+GLUE_COLUMNS = [("user_id", "string"), ("segment", "string"), ("spend", "double"), ("email", "string"), ("age", "int")]
+GLUE_PARTITION_KEYS = [("dt", "string")]
+
+
+def create_glue_table(glue, database: str = "sales", table: str = "customers", columns=None, partition_keys=None) -> dict:
+    """Create ``database`` (if needed) and ``table`` in the caller's Glue Data Catalog."""
+    try:
+        glue.create_database(DatabaseInput={"Name": database})
+    except glue.exceptions.AlreadyExistsException:
+        pass
+    columns = GLUE_COLUMNS if columns is None else columns
+    partition_keys = GLUE_PARTITION_KEYS if partition_keys is None else partition_keys
+    glue.create_table(
+        DatabaseName=database,
+        TableInput={
+            "Name": table,
+            "StorageDescriptor": {
+                "Columns": [{"Name": n, "Type": t} for n, t in columns],
+                "Location": f"s3://data-bucket/{database}/{table}/",
+            },
+            "PartitionKeys": [{"Name": n, "Type": t} for n, t in partition_keys],
+            "Parameters": {"classification": "csv"},
+        },
+    )
+    return {"databaseName": database, "tableName": table}
+
+
+def configured_table_args(database: str = "sales", table: str = "customers", **overrides) -> dict:
+    """CreateConfiguredTable input over a Glue table (see ``create_glue_table``)."""
+    args = {
+        "name": unique_name("table"),
+        "description": "acceptance test table",
+        "tableReference": {"glue": {"databaseName": database, "tableName": table}},
+        "allowedColumns": ["user_id", "segment", "spend"],
+        "analysisMethod": "DIRECT_QUERY",
+    }
+    args.update(overrides)
+    return {key: value for key, value in args.items() if value is not OMIT}
+
+
+def create_configured_table(client, **overrides) -> dict:
+    """CreateConfiguredTable (see ``configured_table_args``); returns the ``configuredTable``."""
+    return call(client, "CreateConfiguredTable", **configured_table_args(**overrides))["configuredTable"]
+
+
+def aggregation_policy(**overrides) -> dict:
+    """Appendix F step 4's aggregation rule over user_id, segment, spend."""
+    rule = {
+        "aggregateColumns": [{"columnNames": ["spend"], "function": "SUM"}],
+        "joinColumns": ["user_id"],
+        "dimensionColumns": ["segment"],
+        "scalarFunctions": [],
+        "outputConstraints": [{"columnName": "user_id", "minimum": 100, "type": "COUNT_DISTINCT"}],
+    }
+    rule.update(overrides)
+    return {"v1": {"aggregation": {k: v for k, v in rule.items() if v is not OMIT}}}
+
+
+def list_policy(**overrides) -> dict:
+    rule = {"joinColumns": ["user_id"], "listColumns": ["segment"]}
+    rule.update(overrides)
+    return {"v1": {"list": {k: v for k, v in rule.items() if v is not OMIT}}}
+
+
+def custom_policy(**overrides) -> dict:
+    rule = {"allowedAnalyses": ["ANY_QUERY"], "allowedAnalysisProviders": [A]}
+    rule.update(overrides)
+    return {"v1": {"custom": {k: v for k, v in rule.items() if v is not OMIT}}}
+
+
+def add_table_rule(client, table_id: str, policy: dict) -> dict:
+    """CreateConfiguredTableAnalysisRule with the type the policy carries."""
+    rule_type = next(iter(policy["v1"])).upper()
+    return call(
+        client,
+        "CreateConfiguredTableAnalysisRule",
+        configuredTableIdentifier=table_id,
+        analysisRuleType=rule_type,
+        analysisRulePolicy=policy,
+    )["analysisRule"]
+
+
 def list_all(client, operation: str, result_key: str, page_size: int | None = None, **kwargs) -> list:
     """Every item of a paginated list operation, through the boto3 paginator; each page validated."""
     paginator = client.get_paginator(_python_name(client, operation))

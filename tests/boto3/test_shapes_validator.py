@@ -313,6 +313,27 @@ def test_ignore_exempts_by_rule_and_member_name_or_path():
         validate_output("cleanrooms", "GetCollaboration", r, ignore=("max",))
 
 
+def test_association_arn_in_iam_form_is_a_known_deviation_only_for_that_shape():
+    long_arn = f"arn:aws:cleanrooms:us-east-1:111111111111:membership/{MID}/configuredtableassociation/{CID}"
+    association = {
+        "arn": long_arn,
+        "id": CID,
+        "configuredTableId": CID,
+        "configuredTableArn": f"arn:aws:cleanrooms:us-east-1:111111111111:configuredtable/{CID}",
+        "membershipId": MID,
+        "membershipArn": f"arn:aws:cleanrooms:us-east-1:111111111111:membership/{MID}",
+        "roleArn": "arn:aws:iam::111111111111:role/cleanrooms-role",
+        "name": "t",
+        "createTime": NOW,
+        "updateTime": NOW,
+    }
+    assert validate_output("cleanrooms", "GetConfiguredTableAssociation", {"configuredTableAssociation": association}) == []
+    # other ARN shapes keep their limits
+    association["membershipArn"] = long_arn
+    problems = validate_output("cleanrooms", "GetConfiguredTableAssociation", {"configuredTableAssociation": association})
+    assert rules(problems) == [("max", "configuredTableAssociation.membershipArn"), ("pattern", "configuredTableAssociation.membershipArn")]
+
+
 def test_assert_valid_raises_with_every_problem_listed():
     r = response(memberStatus="X", name="")
     with pytest.raises(AssertionError) as excinfo:

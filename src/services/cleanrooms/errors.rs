@@ -83,6 +83,41 @@ pub fn invalid_field(field: &str, message: impl Into<String>) -> AwsError {
         )
 }
 
+/// `ConflictException` reasons of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// A resource that may exist once exists already.
+    AlreadyExists,
+    /// A delete is blocked by resources that still depend on the target.
+    SubresourcesExist,
+    /// The resource is in a state that does not allow the operation.
+    InvalidState,
+}
+
+impl ConflictReason {
+    /// Wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AlreadyExists => "ALREADY_EXISTS",
+            Self::SubresourcesExist => "SUBRESOURCES_EXIST",
+            Self::InvalidState => "INVALID_STATE",
+        }
+    }
+}
+
+/// `ConflictException` (409) about resource `id` of `resource_type`.
+pub fn conflict(
+    resource_type: ResourceType,
+    id: &str,
+    reason: ConflictReason,
+    message: impl Into<String>,
+) -> AwsError {
+    AwsError::new("ConflictException", 409, message)
+        .with_field("resourceId", id)
+        .with_field("resourceType", resource_type.as_str())
+        .with_field("reason", reason.as_str())
+}
+
 /// `ServiceQuotaExceededException` (402, as the model declares it).
 pub fn quota_exceeded(quota_name: &str, quota_value: f64) -> AwsError {
     AwsError::new(

@@ -1,13 +1,21 @@
 //! AWS Clean Rooms (rest-json, 2022-02-17).
 //!
 //! Implemented operations (the rest answer 501 naming the operation):
-//! CreateCollaboration, GetCollaboration, ListCollaborations, UpdateCollaboration,
-//! DeleteCollaboration, ListMembers, TagResource, UntagResource, ListTagsForResource.
+//! - collaborations: CreateCollaboration, GetCollaboration, ListCollaborations,
+//!   UpdateCollaboration, DeleteCollaboration, ListMembers, DeleteMember;
+//! - memberships: CreateMembership, GetMembership, ListMemberships, UpdateMembership,
+//!   DeleteMembership;
+//! - configured tables: Create/Get/List/Update/DeleteConfiguredTable,
+//!   Create/Get/Update/DeleteConfiguredTableAnalysisRule;
+//! - associations: Create/Get/List/Update/DeleteConfiguredTableAssociation,
+//!   Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule;
+//! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
-//! stored per (collaboration, account). `ops/` holds one module per resource family, `model` the
-//! stored domain types, `repo` the typed access to the metadata store, `errors` the Clean Rooms
-//! error constructors.
+//! stored per (collaboration, account). Memberships, configured tables and associations belong to
+//! one account and are invisible to others. `ops/` holds one module per resource family, `model`
+//! the stored domain types, `repo` the typed access to the metadata store, `errors` the Clean
+//! Rooms error constructors.
 
 pub mod errors;
 pub mod model;

@@ -1,6 +1,7 @@
 //! Stored Clean Rooms resources and their conversion to the model's output shapes. Responses
 //! about a collaboration are caller-relative (`memberStatus`, `membershipId`), so conversions take
-//! the caller's member record.
+//! the caller's member record; a membership is shown with the current name and creator of its
+//! collaboration and the abilities of its member record.
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,17 @@ pub mod kinds {
     pub const MEMBER: &str = "cleanrooms.member";
     /// The tags of one resource (id = the resource ARN).
     pub const TAGS: &str = "cleanrooms.tags";
+    /// A membership (owner = member account, parent = collaboration id).
+    pub const MEMBERSHIP: &str = "cleanrooms.membership";
+    /// A configured table (owner = its account).
+    pub const CONFIGURED_TABLE: &str = "cleanrooms.configuredtable";
+    /// The analysis rule of a configured table (id and parent = configured table id).
+    pub const CONFIGURED_TABLE_RULE: &str = "cleanrooms.configuredtable.analysisrule";
+    /// A configured table association (parent = membership id).
+    pub const ASSOCIATION: &str = "cleanrooms.configuredtableassociation";
+    /// An analysis rule of a configured table association (id `<associationId>:<TYPE>`,
+    /// parent = association id).
+    pub const ASSOCIATION_RULE: &str = "cleanrooms.configuredtableassociation.analysisrule";
 }
 
 /// A collaboration as stored.
@@ -159,4 +171,332 @@ impl Collaboration {
 /// ARN of a collaboration.
 pub fn collaboration_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:cleanrooms:{region}:{account}:collaboration/{id}")
+}
+
+/// ARN of a membership.
+pub fn membership_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:cleanrooms:{region}:{account}:membership/{id}")
+}
+
+/// ARN of a configured table.
+pub fn configured_table_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:cleanrooms:{region}:{account}:configuredtable/{id}")
+}
+
+/// ARN of a configured table association, in the IAM form scoped under its membership.
+pub fn association_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/configuredtableassociation/{id}"
+    )
+}
+
+/// A membership as stored: the member's own settings. Collaboration name, creator and the
+/// member's abilities are read from the collaboration and member records when rendered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    /// UUID.
+    pub id: String,
+    /// `arn:aws:cleanrooms:<region>:<member>:membership/<id>`.
+    pub arn: String,
+    /// Collaboration id.
+    pub collaboration_id: String,
+    /// Member account (owner).
+    pub account_id: String,
+    /// Status.
+    pub status: dto::MembershipStatus,
+    /// Query logging.
+    pub query_log_status: dto::MembershipQueryLogStatus,
+    /// Job logging.
+    pub job_log_status: dto::MembershipJobLogStatus,
+    /// Where this member's query results go by default.
+    pub default_result_configuration: Option<dto::MembershipProtectedQueryResultConfiguration>,
+    /// Where this member's job results go by default.
+    pub default_job_result_configuration: Option<dto::MembershipProtectedJobResultConfiguration>,
+    /// Payment responsibilities accepted.
+    pub payment_configuration: dto::MembershipPaymentConfiguration,
+    /// Whether CloudWatch metrics are enabled.
+    pub is_metrics_enabled: bool,
+    /// Creation time.
+    pub create_time: f64,
+    /// Last update time.
+    pub update_time: f64,
+}
+
+impl Membership {
+    /// The `Membership` shape, with its collaboration and member record.
+    pub fn to_dto(&self, collaboration: &Collaboration, member: &Member) -> dto::Membership {
+        dto::Membership {
+            arn: self.arn.clone(),
+            collaboration_arn: collaboration.arn.clone(),
+            collaboration_creator_account_id: collaboration.creator_account_id.clone(),
+            collaboration_creator_display_name: collaboration.creator_display_name.clone(),
+            collaboration_id: collaboration.id.clone(),
+            collaboration_name: collaboration.name.clone(),
+            create_time: self.create_time,
+            default_job_result_configuration: self.default_job_result_configuration.clone(),
+            default_result_configuration: self.default_result_configuration.clone(),
+            id: self.id.clone(),
+            is_metrics_enabled: Some(self.is_metrics_enabled),
+            job_log_status: Some(self.job_log_status),
+            member_abilities: member.abilities.clone(),
+            ml_member_abilities: member.ml_abilities.clone(),
+            payment_configuration: self.payment_configuration.clone(),
+            query_log_status: self.query_log_status,
+            status: self.status,
+            update_time: self.update_time,
+        }
+    }
+
+    /// The `MembershipSummary` shape.
+    pub fn to_summary(
+        &self,
+        collaboration: &Collaboration,
+        member: &Member,
+    ) -> dto::MembershipSummary {
+        dto::MembershipSummary {
+            arn: self.arn.clone(),
+            collaboration_arn: collaboration.arn.clone(),
+            collaboration_creator_account_id: collaboration.creator_account_id.clone(),
+            collaboration_creator_display_name: collaboration.creator_display_name.clone(),
+            collaboration_id: collaboration.id.clone(),
+            collaboration_name: collaboration.name.clone(),
+            create_time: self.create_time,
+            id: self.id.clone(),
+            member_abilities: member.abilities.clone(),
+            ml_member_abilities: member.ml_abilities.clone(),
+            payment_configuration: self.payment_configuration.clone(),
+            status: self.status,
+            update_time: self.update_time,
+        }
+    }
+
+    /// Whether the membership may still change things (create, update, delete under it).
+    pub fn is_active(&self) -> bool {
+        self.status == dto::MembershipStatus::Active
+    }
+}
+
+/// A configured table as stored (account-level).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfiguredTable {
+    /// UUID.
+    pub id: String,
+    /// `arn:aws:cleanrooms:<region>:<account>:configuredtable/<id>`.
+    pub arn: String,
+    /// Owner.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Where the data is.
+    pub table_reference: dto::TableReference,
+    /// Columns collaborators may use.
+    pub allowed_columns: Vec<String>,
+    /// How the table may be analysed.
+    pub analysis_method: dto::AnalysisMethod,
+    /// The methods chosen when `analysis_method` is `MULTIPLE`.
+    pub selected_analysis_methods: Option<Vec<dto::SelectedAnalysisMethod>>,
+    /// Type of its analysis rule, when it has one.
+    pub analysis_rule_type: Option<dto::ConfiguredTableAnalysisRuleType>,
+    /// Creation time.
+    pub create_time: f64,
+    /// Last update time.
+    pub update_time: f64,
+}
+
+impl ConfiguredTable {
+    /// The table reference's type.
+    pub fn table_type(&self) -> dto::TableReferenceType {
+        match &self.table_reference {
+            dto::TableReference::Glue(_) => dto::TableReferenceType::Glue,
+            dto::TableReference::Athena(_) => dto::TableReferenceType::Athena,
+            dto::TableReference::Snowflake(_) => dto::TableReferenceType::Snowflake,
+            dto::TableReference::Databricks(_) => dto::TableReferenceType::Databricks,
+        }
+    }
+
+    fn rule_types(&self) -> Vec<dto::ConfiguredTableAnalysisRuleType> {
+        self.analysis_rule_type.into_iter().collect()
+    }
+
+    /// The `ConfiguredTable` shape.
+    pub fn to_dto(&self) -> dto::ConfiguredTable {
+        dto::ConfiguredTable {
+            allowed_columns: self.allowed_columns.clone(),
+            analysis_method: self.analysis_method,
+            analysis_rule_types: self.rule_types(),
+            arn: self.arn.clone(),
+            create_time: self.create_time,
+            description: self.description.clone(),
+            id: self.id.clone(),
+            name: self.name.clone(),
+            selected_analysis_methods: self.selected_analysis_methods.clone(),
+            table_reference: self.table_reference.clone(),
+            table_type: Some(self.table_type()),
+            update_time: self.update_time,
+        }
+    }
+
+    /// The `ConfiguredTableSummary` shape.
+    pub fn to_summary(&self) -> dto::ConfiguredTableSummary {
+        dto::ConfiguredTableSummary {
+            analysis_method: self.analysis_method,
+            analysis_rule_types: self.rule_types(),
+            arn: self.arn.clone(),
+            create_time: self.create_time,
+            id: self.id.clone(),
+            name: self.name.clone(),
+            selected_analysis_methods: self.selected_analysis_methods.clone(),
+            table_type: Some(self.table_type()),
+            update_time: self.update_time,
+        }
+    }
+}
+
+/// The analysis rule of a configured table as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfiguredTableRule {
+    /// Configured table id.
+    pub configured_table_id: String,
+    /// Configured table ARN.
+    pub configured_table_arn: String,
+    /// Rule type (equals the policy's member).
+    pub rule_type: dto::ConfiguredTableAnalysisRuleType,
+    /// The policy.
+    pub policy: dto::ConfiguredTableAnalysisRulePolicy,
+    /// Creation time.
+    pub create_time: f64,
+    /// Last update time.
+    pub update_time: f64,
+}
+
+impl ConfiguredTableRule {
+    /// The `ConfiguredTableAnalysisRule` shape.
+    pub fn to_dto(&self) -> dto::ConfiguredTableAnalysisRule {
+        dto::ConfiguredTableAnalysisRule {
+            configured_table_arn: self.configured_table_arn.clone(),
+            configured_table_id: self.configured_table_id.clone(),
+            create_time: self.create_time,
+            policy: self.policy.clone(),
+            r#type: self.rule_type,
+            update_time: self.update_time,
+        }
+    }
+}
+
+/// A configured table association as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Association {
+    /// UUID.
+    pub id: String,
+    /// ARN (IAM form, under the membership).
+    pub arn: String,
+    /// Owner (the membership's account).
+    pub account_id: String,
+    /// Membership id.
+    pub membership_id: String,
+    /// Membership ARN.
+    pub membership_arn: String,
+    /// Collaboration id.
+    pub collaboration_id: String,
+    /// Configured table id.
+    pub configured_table_id: String,
+    /// Configured table ARN.
+    pub configured_table_arn: String,
+    /// Table name inside the collaboration.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Role Clean Rooms assumes to read the table.
+    pub role_arn: String,
+    /// Types of its analysis rules, in creation order.
+    pub analysis_rule_types: Vec<dto::ConfiguredTableAssociationAnalysisRuleType>,
+    /// Creation time.
+    pub create_time: f64,
+    /// Last update time.
+    pub update_time: f64,
+}
+
+impl Association {
+    /// The `ConfiguredTableAssociation` shape.
+    pub fn to_dto(&self) -> dto::ConfiguredTableAssociation {
+        dto::ConfiguredTableAssociation {
+            analysis_rule_types: Some(self.analysis_rule_types.clone()),
+            arn: self.arn.clone(),
+            child_resources: None,
+            configured_table_arn: self.configured_table_arn.clone(),
+            configured_table_id: self.configured_table_id.clone(),
+            create_time: self.create_time,
+            description: self.description.clone(),
+            id: self.id.clone(),
+            membership_arn: self.membership_arn.clone(),
+            membership_id: self.membership_id.clone(),
+            name: self.name.clone(),
+            role_arn: self.role_arn.clone(),
+            update_time: self.update_time,
+        }
+    }
+
+    /// The `ConfiguredTableAssociationSummary` shape.
+    pub fn to_summary(&self) -> dto::ConfiguredTableAssociationSummary {
+        dto::ConfiguredTableAssociationSummary {
+            analysis_rule_types: Some(self.analysis_rule_types.clone()),
+            arn: self.arn.clone(),
+            configured_table_id: self.configured_table_id.clone(),
+            create_time: self.create_time,
+            id: self.id.clone(),
+            membership_arn: self.membership_arn.clone(),
+            membership_id: self.membership_id.clone(),
+            name: self.name.clone(),
+            update_time: self.update_time,
+        }
+    }
+}
+
+/// An analysis rule of a configured table association as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationRule {
+    /// Membership id.
+    pub membership_id: String,
+    /// Association id.
+    pub association_id: String,
+    /// Association ARN.
+    pub association_arn: String,
+    /// Rule type (equals the policy's member).
+    pub rule_type: dto::ConfiguredTableAssociationAnalysisRuleType,
+    /// The policy.
+    pub policy: dto::ConfiguredTableAssociationAnalysisRulePolicy,
+    /// Creation time.
+    pub create_time: f64,
+    /// Last update time.
+    pub update_time: f64,
+}
+
+impl AssociationRule {
+    /// Store id of the rule of type `rule_type` of association `association_id`.
+    pub fn record_id(
+        association_id: &str,
+        rule_type: dto::ConfiguredTableAssociationAnalysisRuleType,
+    ) -> String {
+        format!("{association_id}:{}", rule_type.as_str())
+    }
+
+    /// The `ConfiguredTableAssociationAnalysisRule` shape.
+    pub fn to_dto(&self) -> dto::ConfiguredTableAssociationAnalysisRule {
+        dto::ConfiguredTableAssociationAnalysisRule {
+            configured_table_association_arn: self.association_arn.clone(),
+            configured_table_association_id: self.association_id.clone(),
+            create_time: self.create_time,
+            membership_identifier: self.membership_id.clone(),
+            policy: self.policy.clone(),
+            r#type: self.rule_type,
+            update_time: self.update_time,
+        }
+    }
 }

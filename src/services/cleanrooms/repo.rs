@@ -1,11 +1,12 @@
 //! Typed access to the Clean Rooms records in the metadata store, and the lookups every
-//! operation shares (a collaboration the caller may see, its member records).
+//! operation shares (a collaboration the caller may see, its member records, the caller's own
+//! membership behind a `/memberships/{id}` path).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::errors::{access_denied, not_found, ResourceType};
-use super::model::{kinds, Collaboration, Member};
+use super::errors::{access_denied, conflict, not_found, ConflictReason, ResourceType};
+use super::model::{kinds, Collaboration, Member, Membership};
 use crate::error::{AwsError, AwsResult};
 use crate::state::AppState;
 use crate::store::{Query, Record, Write};
@@ -49,6 +50,19 @@ pub async fn collaboration(state: &AppState, region: &str, id: &str) -> AwsResul
             }
         }
         _ => Err(not_found(ResourceType::Collaboration, id)),
+    }
+}
+
+/// The collaboration record `id` in `region`, deleted or not (memberships outlive their
+/// collaboration).
+pub async fn collaboration_record(
+    state: &AppState,
+    region: &str,
+    id: &str,
+) -> AwsResult<Option<Collaboration>> {
+    match state.store().get(kinds::COLLABORATION, id).await? {
+        Some(r) if r.region == region => Ok(Some(decode(&r)?)),
+        _ => Ok(None),
     }
 }
 
@@ -97,4 +111,75 @@ pub async fn visible_collaboration(
             "Account {account} is not a member of collaboration {id}"
         ))),
     }
+}
+
+/// The membership `id` when it exists in `region` and belongs to `account`; otherwise
+/// `ResourceNotFoundException(MEMBERSHIP)` (another account's membership is not revealed).
+pub async fn own_membership(
+    state: &AppState,
+    region: &str,
+    account: &str,
+    id: &str,
+) -> AwsResult<Membership> {
+    match state.store().get(kinds::MEMBERSHIP, id).await? {
+        Some(r) if r.region == region && r.account == account => decode(&r),
+        _ => Err(not_found(ResourceType::Membership, id)),
+    }
+}
+
+/// `ConflictException(INVALID_STATE)` unless the membership is `ACTIVE`.
+pub fn require_active(membership: &Membership) -> AwsResult<()> {
+    if membership.is_active() {
+        Ok(())
+    } else {
+        Err(conflict(
+            ResourceType::Membership,
+            &membership.id,
+            ConflictReason::InvalidState,
+            format!(
+                "Membership {} is {}; only an ACTIVE membership can be changed",
+                membership.id,
+                membership.status.as_str()
+            ),
+        ))
+    }
+}
+
+/// Every membership of a collaboration, in creation order.
+pub async fn memberships_of(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<Membership>> {
+    state
+        .store()
+        .query(&Query::kind(kinds::MEMBERSHIP).parent(collaboration_id))
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// The collaboration and member record a membership is rendered with.
+pub async fn membership_context(
+    state: &AppState,
+    region: &str,
+    membership: &Membership,
+) -> AwsResult<(Collaboration, Member)> {
+    let collaboration = collaboration_record(state, region, &membership.collaboration_id)
+        .await?
+        .ok_or_else(|| {
+            AwsError::internal(format!(
+                "membership {} refers to missing collaboration {}",
+                membership.id, membership.collaboration_id
+            ))
+        })?;
+    let member = member(state, &membership.collaboration_id, &membership.account_id)
+        .await?
+        .ok_or_else(|| {
+            AwsError::internal(format!(
+                "membership {} has no member record in collaboration {}",
+                membership.id, membership.collaboration_id
+            ))
+        })?;
+    Ok((collaboration, member))
 }

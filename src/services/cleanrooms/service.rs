@@ -5,7 +5,9 @@ use cleanrooms_emulator_api::cleanrooms::api::CleanroomsApi;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use super::ops::{collaborations, tags};
+use super::ops::{
+    associations, collaborations, configured_table_rules, configured_tables, memberships, tags,
+};
 use crate::error::AwsResult;
 use crate::state::AppState;
 
@@ -93,5 +95,200 @@ impl CleanroomsApi for CleanRooms {
         input: dto::ListTagsForResourceInput,
     ) -> AwsResult<dto::ListTagsForResourceOutput> {
         tags::list_tags_for_resource(&self.state, ctx, input).await
+    }
+
+    async fn create_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateMembershipInput,
+    ) -> AwsResult<dto::CreateMembershipOutput> {
+        memberships::create_membership(&self.state, ctx, input).await
+    }
+
+    async fn get_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetMembershipInput,
+    ) -> AwsResult<dto::GetMembershipOutput> {
+        memberships::get_membership(&self.state, ctx, input).await
+    }
+
+    async fn list_memberships(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListMembershipsInput,
+    ) -> AwsResult<dto::ListMembershipsOutput> {
+        memberships::list_memberships(&self.state, ctx, input).await
+    }
+
+    async fn update_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateMembershipInput,
+    ) -> AwsResult<dto::UpdateMembershipOutput> {
+        memberships::update_membership(&self.state, ctx, input).await
+    }
+
+    async fn delete_membership(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteMembershipInput,
+    ) -> AwsResult<dto::DeleteMembershipOutput> {
+        memberships::delete_membership(&self.state, ctx, input).await
+    }
+
+    async fn delete_member(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteMemberInput,
+    ) -> AwsResult<dto::DeleteMemberOutput> {
+        memberships::delete_member(&self.state, ctx, input).await
+    }
+
+    async fn create_configured_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateConfiguredTableInput,
+    ) -> AwsResult<dto::CreateConfiguredTableOutput> {
+        configured_tables::create_configured_table(&self.state, ctx, input).await
+    }
+
+    async fn get_configured_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetConfiguredTableInput,
+    ) -> AwsResult<dto::GetConfiguredTableOutput> {
+        configured_tables::get_configured_table(&self.state, ctx, input).await
+    }
+
+    async fn list_configured_tables(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListConfiguredTablesInput,
+    ) -> AwsResult<dto::ListConfiguredTablesOutput> {
+        configured_tables::list_configured_tables(&self.state, ctx, input).await
+    }
+
+    async fn update_configured_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateConfiguredTableInput,
+    ) -> AwsResult<dto::UpdateConfiguredTableOutput> {
+        configured_tables::update_configured_table(&self.state, ctx, input).await
+    }
+
+    async fn delete_configured_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteConfiguredTableInput,
+    ) -> AwsResult<dto::DeleteConfiguredTableOutput> {
+        configured_tables::delete_configured_table(&self.state, ctx, input).await
+    }
+
+    async fn create_configured_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateConfiguredTableAnalysisRuleInput,
+    ) -> AwsResult<dto::CreateConfiguredTableAnalysisRuleOutput> {
+        configured_table_rules::create_configured_table_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn get_configured_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetConfiguredTableAnalysisRuleInput,
+    ) -> AwsResult<dto::GetConfiguredTableAnalysisRuleOutput> {
+        configured_table_rules::get_configured_table_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn update_configured_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateConfiguredTableAnalysisRuleInput,
+    ) -> AwsResult<dto::UpdateConfiguredTableAnalysisRuleOutput> {
+        configured_table_rules::update_configured_table_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn delete_configured_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteConfiguredTableAnalysisRuleInput,
+    ) -> AwsResult<dto::DeleteConfiguredTableAnalysisRuleOutput> {
+        configured_table_rules::delete_configured_table_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn create_configured_table_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateConfiguredTableAssociationInput,
+    ) -> AwsResult<dto::CreateConfiguredTableAssociationOutput> {
+        associations::create_configured_table_association(&self.state, ctx, input).await
+    }
+
+    async fn get_configured_table_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetConfiguredTableAssociationInput,
+    ) -> AwsResult<dto::GetConfiguredTableAssociationOutput> {
+        associations::get_configured_table_association(&self.state, ctx, input).await
+    }
+
+    async fn list_configured_table_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListConfiguredTableAssociationsInput,
+    ) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
+        associations::list_configured_table_associations(&self.state, ctx, input).await
+    }
+
+    async fn update_configured_table_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateConfiguredTableAssociationInput,
+    ) -> AwsResult<dto::UpdateConfiguredTableAssociationOutput> {
+        associations::update_configured_table_association(&self.state, ctx, input).await
+    }
+
+    async fn delete_configured_table_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteConfiguredTableAssociationInput,
+    ) -> AwsResult<dto::DeleteConfiguredTableAssociationOutput> {
+        associations::delete_configured_table_association(&self.state, ctx, input).await
+    }
+
+    async fn create_configured_table_association_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateConfiguredTableAssociationAnalysisRuleInput,
+    ) -> AwsResult<dto::CreateConfiguredTableAssociationAnalysisRuleOutput> {
+        associations::create_configured_table_association_analysis_rule(&self.state, ctx, input)
+            .await
+    }
+
+    async fn get_configured_table_association_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetConfiguredTableAssociationAnalysisRuleInput,
+    ) -> AwsResult<dto::GetConfiguredTableAssociationAnalysisRuleOutput> {
+        associations::get_configured_table_association_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn update_configured_table_association_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateConfiguredTableAssociationAnalysisRuleInput,
+    ) -> AwsResult<dto::UpdateConfiguredTableAssociationAnalysisRuleOutput> {
+        associations::update_configured_table_association_analysis_rule(&self.state, ctx, input)
+            .await
+    }
+
+    async fn delete_configured_table_association_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteConfiguredTableAssociationAnalysisRuleInput,
+    ) -> AwsResult<dto::DeleteConfiguredTableAssociationAnalysisRuleOutput> {
+        associations::delete_configured_table_association_analysis_rule(&self.state, ctx, input)
+            .await
     }
 }

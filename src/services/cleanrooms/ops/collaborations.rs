@@ -1,5 +1,6 @@
 //! Collaborations and their member lists: CreateCollaboration, GetCollaboration,
-//! ListCollaborations, UpdateCollaboration, DeleteCollaboration, ListMembers.
+//! ListCollaborations, UpdateCollaboration, DeleteCollaboration, ListMembers (DeleteMember lives
+//! with the membership lifecycle in `memberships`).
 //!
 //! The creator is a member like the others: it starts `INVITED` with no membership and joins by
 //! calling CreateMembership. Only members that are invited or active see a collaboration; only the
@@ -15,7 +16,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, invalid_configuration, quota_exceeded,
 };
 use crate::services::cleanrooms::model::{collaboration_arn, kinds, Collaboration, Member};
-use crate::services::cleanrooms::ops::tags;
+use crate::services::cleanrooms::ops::{memberships, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::Query;
@@ -267,12 +268,6 @@ pub async fn get_collaboration(
     })
 }
 
-fn page_size(max_results: Option<i32>) -> usize {
-    max_results.map_or(pagination::DEFAULT_PAGE_SIZE, |n| {
-        usize::try_from(n).unwrap_or(1)
-    })
-}
-
 /// ListCollaborations: the collaborations the caller created, joined or is invited to.
 pub async fn list_collaborations(
     state: &AppState,
@@ -291,7 +286,7 @@ pub async fn list_collaborations(
         .as_deref()
         .map(|t| pagination::decode(&scope, t, bad_token))
         .transpose()?;
-    let limit = page_size(input.max_results);
+    let limit = pagination::page_size(input.max_results);
     let records = state
         .store()
         .query(
@@ -367,7 +362,8 @@ pub async fn update_collaboration(
 }
 
 /// DeleteCollaboration (creator only). The record is kept, marked deleted, for the memberships
-/// that refer to it; the collaboration itself is gone for every caller.
+/// that refer to it; the collaboration itself is gone for every caller. Every membership becomes
+/// `COLLABORATION_DELETED` (still readable by its owner) and its associations leave.
 pub async fn delete_collaboration(
     state: &AppState,
     ctx: &RequestContext,
@@ -389,7 +385,7 @@ pub async fn delete_collaboration(
     }
     c.deleted = true;
     c.update_time = state.now();
-    let writes = vec![
+    let mut writes = vec![
         repo::put(
             kinds::COLLABORATION,
             &c.id,
@@ -400,6 +396,9 @@ pub async fn delete_collaboration(
         )?,
         tags::delete_tags(&c.arn),
     ];
+    writes.extend(
+        memberships::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?,
+    );
     state.store().commit(writes).await?;
     Ok(dto::DeleteCollaborationOutput {})
 }
@@ -429,7 +428,7 @@ pub async fn list_members(
         .map(|(seq, m)| (seq, m.to_summary()))
         .collect();
     let (member_summaries, next_token) =
-        pagination::page(&scope, items, page_size(input.max_results));
+        pagination::page(&scope, items, pagination::page_size(input.max_results));
     Ok(dto::ListMembersOutput {
         member_summaries,
         next_token,

@@ -1,4 +1,8 @@
 //! One module per Clean Rooms resource family; each function implements one operation.
 
+pub mod associations;
 pub mod collaborations;
+pub mod configured_table_rules;
+pub mod configured_tables;
+pub mod memberships;
 pub mod tags;

@@ -128,6 +128,22 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
                 Err(_) => false,
             }
         }
+        "membership" if parsed.path.len() == 2 => {
+            owned_record(state, ctx, kinds::MEMBERSHIP, parsed.resource_id(), arn).await?
+        }
+        "configuredtable" if parsed.path.len() == 2 => {
+            owned_record(
+                state,
+                ctx,
+                kinds::CONFIGURED_TABLE,
+                parsed.resource_id(),
+                arn,
+            )
+            .await?
+        }
+        "configuredtableassociation" if parsed.path.len() == 4 => {
+            owned_record(state, ctx, kinds::ASSOCIATION, parsed.resource_id(), arn).await?
+        }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,
     };
@@ -136,6 +152,25 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
     } else {
         Err(missing())
     }
+}
+
+/// Whether record `kind`/`id` exists in the caller's region, belongs to the caller and has ARN
+/// `arn` (every resource stores its ARN in the `arn` member of its body).
+async fn owned_record(
+    state: &AppState,
+    ctx: &RequestContext,
+    kind: &str,
+    id: &str,
+    arn: &str,
+) -> AwsResult<bool> {
+    Ok(match state.store().get(kind, id).await? {
+        Some(r) => {
+            r.region == ctx.region
+                && r.account == ctx.account_id
+                && r.body.get("arn").and_then(|a| a.as_str()) == Some(arn)
+        }
+        None => false,
+    })
 }
 
 /// Rejects tag keys AWS reserves.

@@ -1,0 +1,585 @@
+//! Configured table associations and their (collaboration) analysis rules:
+//! Create/Get/List/Update/DeleteConfiguredTableAssociation and
+//! Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule.
+//!
+//! An association puts one of the caller's configured tables into a collaboration through the
+//! caller's membership, under a name that is unique in the collaboration (kept in lower case, as
+//! queries name it). A configured table is associated at most once per membership. Association
+//! rules (at most one per type, and of the configured table's rule type) name the members that
+//! may receive results and the additional analyses allowed on them. Only the membership's owner
+//! sees its associations; other members will see them as schemas.
+
+use std::collections::HashSet;
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::{
+    bad_token, conflict, invalid_configuration, not_found, not_found_msg, ConflictReason,
+    ResourceType,
+};
+use crate::services::cleanrooms::model::{
+    association_arn, kinds, Association, AssociationRule, ConfiguredTable, Membership,
+};
+use crate::services::cleanrooms::ops::configured_tables::{associations_of_table, own_table};
+use crate::services::cleanrooms::ops::tags;
+use crate::services::cleanrooms::repo;
+use crate::state::AppState;
+use crate::store::{Query, Write};
+use crate::util::{ids, pagination};
+
+/// The writes that delete every configured table association of a membership, with their
+/// analysis rules and tags (the membership's tables leave the collaboration).
+pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
+    let mut writes = Vec::new();
+    for a in associations_in(state, membership_id, None).await? {
+        writes.extend(association_delete_writes(state, &a.1).await?);
+    }
+    Ok(writes)
+}
+
+/// The associations of a membership (with their sequence numbers), in creation order.
+async fn associations_in(
+    state: &AppState,
+    membership_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, Association)>> {
+    state
+        .store()
+        .query(
+            &Query::kind(kinds::ASSOCIATION)
+                .parent(membership_id)
+                .after(after),
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, repo::decode(r)?)))
+        .collect()
+}
+
+/// The writes that delete one association, its analysis rules and its tags.
+async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
+    let mut writes = vec![
+        Write::Delete {
+            kind: kinds::ASSOCIATION.to_string(),
+            id: a.id.clone(),
+        },
+        tags::delete_tags(&a.arn),
+    ];
+    for rule in state
+        .store()
+        .query(&Query::kind(kinds::ASSOCIATION_RULE).parent(&a.id))
+        .await?
+    {
+        writes.push(Write::Delete {
+            kind: kinds::ASSOCIATION_RULE.to_string(),
+            id: rule.id,
+        });
+    }
+    Ok(writes)
+}
+
+fn put_association(region: &str, a: &Association) -> AwsResult<Write> {
+    repo::put(
+        kinds::ASSOCIATION,
+        &a.id,
+        region,
+        &a.account_id,
+        Some(&a.membership_id),
+        a,
+    )
+}
+
+/// The caller's membership `membership_id` and its association `id`.
+async fn own_association(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    id: &str,
+) -> AwsResult<(Membership, Association)> {
+    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match state.store().get(kinds::ASSOCIATION, id).await? {
+        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, repo::decode(&r)?)),
+        _ => Err(not_found(ResourceType::ConfiguredTableAssociation, id)),
+    }
+}
+
+/// CreateConfiguredTableAssociation.
+pub async fn create_configured_table_association(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateConfiguredTableAssociationInput,
+) -> AwsResult<dto::CreateConfiguredTableAssociationOutput> {
+    if let Some(t) = &input.tags {
+        tags::check_tag_keys(t.keys())?;
+    }
+    let name = input.name.to_lowercase();
+    let _guard = state.write_lock().await;
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+    if let Some(existing) = associations_of_table(state, ctx, &table.id)
+        .await?
+        .into_iter()
+        .find(|a| a.membership_id == m.id)
+    {
+        return Err(conflict(
+            ResourceType::ConfiguredTableAssociation,
+            &existing.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "Configured table {} is already associated with membership {} as '{}'",
+                table.id, m.id, existing.name
+            ),
+        ));
+    }
+    for other in repo::memberships_of(state, &m.collaboration_id).await? {
+        for (_, a) in associations_in(state, &other.id, None).await? {
+            if a.name == name {
+                return Err(conflict(
+                    ResourceType::ConfiguredTableAssociation,
+                    &a.id,
+                    ConflictReason::AlreadyExists,
+                    format!(
+                        "name '{}': collaboration {} already has a table named '{name}'",
+                        input.name, m.collaboration_id
+                    ),
+                ));
+            }
+        }
+    }
+    let now = state.now();
+    let id = ids::new_id();
+    let association = Association {
+        arn: association_arn(&ctx.region, &ctx.account_id, &m.id, &id),
+        id,
+        account_id: ctx.account_id.clone(),
+        membership_id: m.id.clone(),
+        membership_arn: m.arn.clone(),
+        collaboration_id: m.collaboration_id.clone(),
+        configured_table_id: table.id.clone(),
+        configured_table_arn: table.arn.clone(),
+        name,
+        description: input.description,
+        role_arn: input.role_arn,
+        analysis_rule_types: Vec::new(),
+        create_time: now,
+        update_time: now,
+    };
+    let mut writes = vec![put_association(&ctx.region, &association)?];
+    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+        writes.push(tags::put_tags(
+            &ctx.region,
+            &ctx.account_id,
+            &association.arn,
+            &t,
+        )?);
+    }
+    state.store().commit(writes).await?;
+    Ok(dto::CreateConfiguredTableAssociationOutput {
+        configured_table_association: association.to_dto(),
+    })
+}
+
+/// GetConfiguredTableAssociation (membership owner only).
+pub async fn get_configured_table_association(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetConfiguredTableAssociationInput,
+) -> AwsResult<dto::GetConfiguredTableAssociationOutput> {
+    let (_, a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    Ok(dto::GetConfiguredTableAssociationOutput {
+        configured_table_association: a.to_dto(),
+    })
+}
+
+/// ListConfiguredTableAssociations: the associations of the caller's membership.
+pub async fn list_configured_table_associations(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::ListConfiguredTableAssociationsInput,
+) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    let scope = format!("configuredtableassociations:{}", m.id);
+    let after = input
+        .next_token
+        .as_deref()
+        .map(|t| pagination::decode(&scope, t, bad_token))
+        .transpose()?;
+    let items = associations_in(state, &m.id, after)
+        .await?
+        .into_iter()
+        .map(|(seq, a)| (seq, a.to_summary()))
+        .collect();
+    let (configured_table_association_summaries, next_token) =
+        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    Ok(dto::ListConfiguredTableAssociationsOutput {
+        configured_table_association_summaries,
+        next_token,
+    })
+}
+
+/// UpdateConfiguredTableAssociation: description and role.
+pub async fn update_configured_table_association(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateConfiguredTableAssociationInput,
+) -> AwsResult<dto::UpdateConfiguredTableAssociationOutput> {
+    let _guard = state.write_lock().await;
+    let (m, mut a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    if let Some(description) = input.description {
+        a.description = Some(description);
+    }
+    if let Some(role) = input.role_arn {
+        a.role_arn = role;
+    }
+    a.update_time = state.now();
+    state
+        .store()
+        .commit(vec![put_association(&ctx.region, &a)?])
+        .await?;
+    Ok(dto::UpdateConfiguredTableAssociationOutput {
+        configured_table_association: a.to_dto(),
+    })
+}
+
+/// DeleteConfiguredTableAssociation: the table leaves the collaboration, with its association
+/// rules and tags.
+pub async fn delete_configured_table_association(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteConfiguredTableAssociationInput,
+) -> AwsResult<dto::DeleteConfiguredTableAssociationOutput> {
+    let _guard = state.write_lock().await;
+    let (m, a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let writes = association_delete_writes(state, &a).await?;
+    state.store().commit(writes).await?;
+    Ok(dto::DeleteConfiguredTableAssociationOutput {})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Association analysis rules
+// ---------------------------------------------------------------------------------------------
+
+type RuleType = dto::ConfiguredTableAssociationAnalysisRuleType;
+
+/// The type of an association policy (its union member) and its two lists.
+fn policy_parts(
+    policy: &dto::ConfiguredTableAssociationAnalysisRulePolicy,
+) -> (RuleType, Option<&[String]>, Option<&[String]>) {
+    let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(v1) = policy;
+    match v1 {
+        dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Aggregation(p) => (
+            RuleType::Aggregation,
+            p.allowed_result_receivers.as_deref(),
+            p.allowed_additional_analyses.as_deref(),
+        ),
+        dto::ConfiguredTableAssociationAnalysisRulePolicyV1::List(p) => (
+            RuleType::List,
+            p.allowed_result_receivers.as_deref(),
+            p.allowed_additional_analyses.as_deref(),
+        ),
+        dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(p) => (
+            RuleType::Custom,
+            p.allowed_result_receivers.as_deref(),
+            p.allowed_additional_analyses.as_deref(),
+        ),
+    }
+}
+
+/// Checks an association rule: its type is the policy's member and the configured table's rule
+/// type, and its result receivers are members that can receive results.
+async fn check_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    m: &Membership,
+    a: &Association,
+    declared: RuleType,
+    policy: &dto::ConfiguredTableAssociationAnalysisRulePolicy,
+) -> AwsResult<()> {
+    let (actual, receivers, additional) = policy_parts(policy);
+    if actual != declared {
+        return Err(invalid_configuration(format!(
+            "analysisRuleType {} does not match analysisRulePolicy, which is a {} policy (v1.{})",
+            declared.as_str(),
+            actual.as_str(),
+            actual.as_str().to_lowercase()
+        )));
+    }
+    let table: ConfiguredTable = own_table(state, ctx, &a.configured_table_id).await?;
+    match table.analysis_rule_type {
+        Some(t) if t.as_str() == declared.as_str() => {}
+        Some(t) => {
+            return Err(invalid_configuration(format!(
+                "analysisRuleType {}: configured table '{}' ({}) has a {} analysis rule; the association rule must be of the same type",
+                declared.as_str(),
+                table.name,
+                table.id,
+                t.as_str()
+            )))
+        }
+        None => {
+            return Err(invalid_configuration(format!(
+                "analysisRuleType {}: configured table '{}' ({}) has no analysis rule; add one before the collaboration analysis rule",
+                declared.as_str(),
+                table.name,
+                table.id
+            )))
+        }
+    }
+    let prefix = format!("analysisRulePolicy.v1.{}", declared.as_str().to_lowercase());
+    let mut seen = HashSet::new();
+    for account in receivers.unwrap_or(&[]) {
+        if !seen.insert(account) {
+            return Err(invalid_configuration(format!(
+                "{prefix}.allowedResultReceivers: '{account}' is listed more than once"
+            )));
+        }
+        let member = repo::member(state, &m.collaboration_id, account).await?;
+        match member {
+            Some(mem)
+                if mem.can_view()
+                    && mem
+                        .abilities
+                        .contains(&dto::MemberAbility::CanReceiveResults) => {}
+            Some(mem) if mem.can_view() => {
+                return Err(invalid_configuration(format!(
+                    "{prefix}.allowedResultReceivers: account '{account}' cannot receive results in collaboration {} (no CAN_RECEIVE_RESULTS ability)",
+                    m.collaboration_id
+                )))
+            }
+            _ => {
+                return Err(invalid_configuration(format!(
+                    "{prefix}.allowedResultReceivers: account '{account}' is not a member of collaboration {}",
+                    m.collaboration_id
+                )))
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    for arn in additional.unwrap_or(&[]) {
+        if !seen.insert(arn) {
+            return Err(invalid_configuration(format!(
+                "{prefix}.allowedAdditionalAnalyses: '{arn}' is listed more than once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The association's rule of type `rule_type`, or not-found.
+async fn rule_of(
+    state: &AppState,
+    a: &Association,
+    rule_type: RuleType,
+) -> AwsResult<AssociationRule> {
+    match state
+        .store()
+        .get(
+            kinds::ASSOCIATION_RULE,
+            &AssociationRule::record_id(&a.id, rule_type),
+        )
+        .await?
+    {
+        Some(r) => repo::decode(&r),
+        None => Err(not_found_msg(
+            ResourceType::ConfiguredTableAssociation,
+            &a.id,
+            format!(
+                "Configured table association {} has no {} analysis rule",
+                a.id,
+                rule_type.as_str()
+            ),
+        )),
+    }
+}
+
+fn put_rule(region: &str, account: &str, rule: &AssociationRule) -> AwsResult<Write> {
+    repo::put(
+        kinds::ASSOCIATION_RULE,
+        &AssociationRule::record_id(&rule.association_id, rule.rule_type),
+        region,
+        account,
+        Some(&rule.association_id),
+        rule,
+    )
+}
+
+/// CreateConfiguredTableAssociationAnalysisRule.
+pub async fn create_configured_table_association_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateConfiguredTableAssociationAnalysisRuleInput,
+) -> AwsResult<dto::CreateConfiguredTableAssociationAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let (m, mut a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    if a.analysis_rule_types.contains(&input.analysis_rule_type) {
+        return Err(conflict(
+            ResourceType::ConfiguredTableAssociation,
+            &a.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "Configured table association {} already has a {} analysis rule",
+                a.id,
+                input.analysis_rule_type.as_str()
+            ),
+        ));
+    }
+    check_rule(
+        state,
+        ctx,
+        &m,
+        &a,
+        input.analysis_rule_type,
+        &input.analysis_rule_policy,
+    )
+    .await?;
+    let now = state.now();
+    let rule = AssociationRule {
+        membership_id: m.id.clone(),
+        association_id: a.id.clone(),
+        association_arn: a.arn.clone(),
+        rule_type: input.analysis_rule_type,
+        policy: input.analysis_rule_policy,
+        create_time: now,
+        update_time: now,
+    };
+    a.analysis_rule_types.push(rule.rule_type);
+    a.update_time = now;
+    state
+        .store()
+        .commit(vec![
+            put_rule(&ctx.region, &ctx.account_id, &rule)?,
+            put_association(&ctx.region, &a)?,
+        ])
+        .await?;
+    Ok(dto::CreateConfiguredTableAssociationAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// GetConfiguredTableAssociationAnalysisRule.
+pub async fn get_configured_table_association_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetConfiguredTableAssociationAnalysisRuleInput,
+) -> AwsResult<dto::GetConfiguredTableAssociationAnalysisRuleOutput> {
+    let (_, a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    let rule = rule_of(state, &a, input.analysis_rule_type).await?;
+    Ok(dto::GetConfiguredTableAssociationAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// UpdateConfiguredTableAssociationAnalysisRule: replaces the policy (same type).
+pub async fn update_configured_table_association_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateConfiguredTableAssociationAnalysisRuleInput,
+) -> AwsResult<dto::UpdateConfiguredTableAssociationAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let (m, a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let mut rule = rule_of(state, &a, input.analysis_rule_type).await?;
+    check_rule(
+        state,
+        ctx,
+        &m,
+        &a,
+        input.analysis_rule_type,
+        &input.analysis_rule_policy,
+    )
+    .await?;
+    rule.policy = input.analysis_rule_policy;
+    rule.update_time = state.now();
+    state
+        .store()
+        .commit(vec![put_rule(&ctx.region, &ctx.account_id, &rule)?])
+        .await?;
+    Ok(dto::UpdateConfiguredTableAssociationAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// DeleteConfiguredTableAssociationAnalysisRule.
+pub async fn delete_configured_table_association_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteConfiguredTableAssociationAnalysisRuleInput,
+) -> AwsResult<dto::DeleteConfiguredTableAssociationAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let (m, mut a) = own_association(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.configured_table_association_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let rule = rule_of(state, &a, input.analysis_rule_type).await?;
+    a.analysis_rule_types.retain(|t| *t != rule.rule_type);
+    a.update_time = state.now();
+    state
+        .store()
+        .commit(vec![
+            Write::Delete {
+                kind: kinds::ASSOCIATION_RULE.to_string(),
+                id: AssociationRule::record_id(&a.id, rule.rule_type),
+            },
+            put_association(&ctx.region, &a)?,
+        ])
+        .await?;
+    Ok(dto::DeleteConfiguredTableAssociationAnalysisRuleOutput {})
+}

@@ -1,0 +1,633 @@
+//! Memberships and the member lifecycle: CreateMembership, GetMembership, ListMemberships,
+//! UpdateMembership, DeleteMembership (a member leaves) and DeleteMember (the creator removes a
+//! member).
+//!
+//! An invited account (the creator included) joins once with CreateMembership; its member record
+//! becomes `ACTIVE` and carries the membership id. Leaving deletes the membership and leaves the
+//! member `LEFT`; removal by the creator keeps the membership as `REMOVED`; deleting the
+//! collaboration turns every membership `COLLABORATION_DELETED`. `LEFT` and `REMOVED` accounts
+//! cannot join again. The membership's settings must agree with what the creator configured:
+//! payment responsibilities are echoed, logging and metrics only where the collaboration enables
+//! them, result defaults only for members that can receive results.
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::{
+    access_denied, bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded,
+    ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::model::{
+    kinds, membership_arn, Collaboration, Member, Membership,
+};
+use crate::services::cleanrooms::ops::{associations, tags};
+use crate::services::cleanrooms::repo;
+use crate::state::AppState;
+use crate::store::{Query, Write};
+use crate::util::{ids, pagination};
+
+/// Active memberships one account may hold per region.
+pub const MAX_MEMBERSHIPS_PER_ACCOUNT: usize = 100;
+
+/// The payment responsibilities the creator assigned to `member`, in membership form.
+fn assigned_payment(member: &Member) -> dto::MembershipPaymentConfiguration {
+    let pc = &member.payment_configuration;
+    dto::MembershipPaymentConfiguration {
+        query_compute: dto::MembershipQueryComputePaymentConfig {
+            is_responsible: pc.query_compute.is_responsible,
+        },
+        job_compute: pc
+            .job_compute
+            .as_ref()
+            .map(|j| dto::MembershipJobComputePaymentConfig {
+                is_responsible: j.is_responsible,
+            }),
+        machine_learning: pc
+            .machine_learning
+            .as_ref()
+            .map(|ml| dto::MembershipMLPaymentConfig {
+                model_training: ml.model_training.as_ref().map(|c| {
+                    dto::MembershipModelTrainingPaymentConfig {
+                        is_responsible: c.is_responsible,
+                    }
+                }),
+                model_inference: ml.model_inference.as_ref().map(|c| {
+                    dto::MembershipModelInferencePaymentConfig {
+                        is_responsible: c.is_responsible,
+                    }
+                }),
+                synthetic_data_generation: ml.synthetic_data_generation.as_ref().map(|c| {
+                    dto::MembershipSyntheticDataGenerationPaymentConfig {
+                        is_responsible: c.is_responsible,
+                    }
+                }),
+            }),
+    }
+}
+
+/// Checks that a stated responsibility (`given`) matches the creator's assignment.
+fn echo(field: &str, given: Option<bool>, assigned: bool, what: &str) -> AwsResult<()> {
+    match given {
+        Some(g) if g != assigned => Err(invalid_configuration(if assigned {
+            format!(
+                "{field} is false, but the collaboration creator made this member responsible for {what} costs"
+            )
+        } else {
+            format!(
+                "{field} is true, but the collaboration creator did not make this member responsible for {what} costs"
+            )
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// Checks payment responsibilities stated by a member against the creator's assignment.
+fn check_payment_echo(
+    prefix: &str,
+    query: Option<bool>,
+    job: Option<bool>,
+    ml: Option<&dto::MembershipMLPaymentConfig>,
+    assigned: &dto::MembershipPaymentConfiguration,
+) -> AwsResult<()> {
+    echo(
+        &format!("{prefix}.queryCompute.isResponsible"),
+        query,
+        assigned.query_compute.is_responsible,
+        "query compute",
+    )?;
+    echo(
+        &format!("{prefix}.jobCompute.isResponsible"),
+        job,
+        assigned
+            .job_compute
+            .as_ref()
+            .is_some_and(|j| j.is_responsible),
+        "job compute",
+    )?;
+    if let Some(ml) = ml {
+        let assigned_ml = assigned.machine_learning.as_ref();
+        echo(
+            &format!("{prefix}.machineLearning.modelTraining.isResponsible"),
+            ml.model_training.as_ref().map(|c| c.is_responsible),
+            assigned_ml
+                .and_then(|a| a.model_training.as_ref())
+                .is_some_and(|c| c.is_responsible),
+            "model training",
+        )?;
+        echo(
+            &format!("{prefix}.machineLearning.modelInference.isResponsible"),
+            ml.model_inference.as_ref().map(|c| c.is_responsible),
+            assigned_ml
+                .and_then(|a| a.model_inference.as_ref())
+                .is_some_and(|c| c.is_responsible),
+            "model inference",
+        )?;
+        echo(
+            &format!("{prefix}.machineLearning.syntheticDataGeneration.isResponsible"),
+            ml.synthetic_data_generation
+                .as_ref()
+                .map(|c| c.is_responsible),
+            assigned_ml
+                .and_then(|a| a.synthetic_data_generation.as_ref())
+                .is_some_and(|c| c.is_responsible),
+            "synthetic data generation",
+        )?;
+    }
+    Ok(())
+}
+
+/// Logging may only be turned on where the collaboration turned it on.
+fn check_logging(
+    collaboration: &Collaboration,
+    query: Option<dto::MembershipQueryLogStatus>,
+    job: Option<dto::MembershipJobLogStatus>,
+) -> AwsResult<()> {
+    if query == Some(dto::MembershipQueryLogStatus::Enabled)
+        && collaboration.query_log_status != dto::CollaborationQueryLogStatus::Enabled
+    {
+        return Err(invalid_configuration(format!(
+            "queryLogStatus ENABLED is not allowed: collaboration {} has query logging DISABLED",
+            collaboration.id
+        )));
+    }
+    if job == Some(dto::MembershipJobLogStatus::Enabled)
+        && collaboration.job_log_status != dto::CollaborationJobLogStatus::Enabled
+    {
+        return Err(invalid_configuration(format!(
+            "jobLogStatus ENABLED is not allowed: collaboration {} has job logging DISABLED",
+            collaboration.id
+        )));
+    }
+    Ok(())
+}
+
+/// Result defaults may only be set by a member that can receive results.
+fn check_result_defaults(
+    member: &Member,
+    query: Option<&dto::MembershipProtectedQueryResultConfiguration>,
+    job: Option<&dto::MembershipProtectedJobResultConfiguration>,
+) -> AwsResult<()> {
+    if member
+        .abilities
+        .contains(&dto::MemberAbility::CanReceiveResults)
+    {
+        return Ok(());
+    }
+    let field = if query.is_some() {
+        "defaultResultConfiguration"
+    } else if job.is_some() {
+        "defaultJobResultConfiguration"
+    } else {
+        return Ok(());
+    };
+    Err(invalid_configuration(format!(
+        "{field} can only be set by a member that can receive results; account {} does not have the CAN_RECEIVE_RESULTS ability",
+        member.account_id
+    )))
+}
+
+/// CreateMembership: an invited account joins.
+pub async fn create_membership(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateMembershipInput,
+) -> AwsResult<dto::CreateMembershipOutput> {
+    if let Some(t) = &input.tags {
+        tags::check_tag_keys(t.keys())?;
+    }
+    let account = ctx.account_id.as_str();
+    let _guard = state.write_lock().await;
+    let collaboration =
+        repo::collaboration(state, &ctx.region, &input.collaboration_identifier).await?;
+    let mut member = match repo::member(state, &collaboration.id, account).await? {
+        Some(m) => m,
+        None => {
+            return Err(access_denied(format!(
+                "Account {account} is not invited to collaboration {}",
+                collaboration.id
+            )))
+        }
+    };
+    match member.status {
+        dto::MemberStatus::Invited => {}
+        dto::MemberStatus::Active => {
+            return Err(conflict(
+                ResourceType::Membership,
+                member.membership_id.as_deref().unwrap_or(&collaboration.id),
+                ConflictReason::AlreadyExists,
+                format!(
+                    "Account {account} already has membership {} in collaboration {}",
+                    member.membership_id.as_deref().unwrap_or("?"),
+                    collaboration.id
+                ),
+            ))
+        }
+        dto::MemberStatus::Left | dto::MemberStatus::Removed => {
+            return Err(access_denied(format!(
+                "Account {account} is {} in collaboration {} and cannot join it again",
+                member.status.as_str(),
+                collaboration.id
+            )))
+        }
+    }
+
+    check_logging(
+        &collaboration,
+        Some(input.query_log_status),
+        input.job_log_status,
+    )?;
+    check_result_defaults(
+        &member,
+        input.default_result_configuration.as_ref(),
+        input.default_job_result_configuration.as_ref(),
+    )?;
+    let assigned = assigned_payment(&member);
+    let can_query = member.abilities.contains(&dto::MemberAbility::CanQuery);
+    match &input.payment_configuration {
+        None if assigned.query_compute.is_responsible && !can_query => {
+            return Err(invalid_configuration(format!(
+                "paymentConfiguration is required: the collaboration creator made account {account} responsible for query compute costs, which it must accept"
+            )));
+        }
+        None => {}
+        Some(pc) => check_payment_echo(
+            "paymentConfiguration",
+            Some(pc.query_compute.is_responsible),
+            pc.job_compute.as_ref().map(|j| j.is_responsible),
+            pc.machine_learning.as_ref(),
+            &assigned,
+        )?,
+    }
+    let metrics = input.is_metrics_enabled.unwrap_or(false);
+    if metrics {
+        if collaboration.is_metrics_enabled != Some(true) {
+            return Err(invalid_configuration(format!(
+                "isMetricsEnabled true is not allowed: collaboration {} does not have metrics enabled",
+                collaboration.id
+            )));
+        }
+        if !can_query && !assigned.query_compute.is_responsible {
+            return Err(invalid_configuration(format!(
+                "isMetricsEnabled true is only allowed for the member who can query or a member who pays for queries; account {account} is neither"
+            )));
+        }
+    }
+
+    let active = state
+        .store()
+        .query(
+            &Query::kind(kinds::MEMBERSHIP)
+                .region(&ctx.region)
+                .account(account),
+        )
+        .await?
+        .iter()
+        .map(repo::decode::<Membership>)
+        .collect::<AwsResult<Vec<_>>>()?
+        .into_iter()
+        .filter(Membership::is_active)
+        .count();
+    if active >= MAX_MEMBERSHIPS_PER_ACCOUNT {
+        return Err(quota_exceeded(
+            "Memberships per account",
+            MAX_MEMBERSHIPS_PER_ACCOUNT as f64,
+        ));
+    }
+
+    let now = state.now();
+    let id = ids::new_id();
+    let membership = Membership {
+        arn: membership_arn(&ctx.region, account, &id),
+        id: id.clone(),
+        collaboration_id: collaboration.id.clone(),
+        account_id: account.to_string(),
+        status: dto::MembershipStatus::Active,
+        query_log_status: input.query_log_status,
+        job_log_status: input
+            .job_log_status
+            .unwrap_or(dto::MembershipJobLogStatus::Disabled),
+        default_result_configuration: input.default_result_configuration,
+        default_job_result_configuration: input.default_job_result_configuration,
+        payment_configuration: assigned,
+        is_metrics_enabled: metrics,
+        create_time: now,
+        update_time: now,
+    };
+    member.status = dto::MemberStatus::Active;
+    member.membership_id = Some(id.clone());
+    member.membership_arn = Some(membership.arn.clone());
+    member.update_time = now;
+    let mut writes = vec![
+        put_membership(&ctx.region, &membership)?,
+        put_member(&ctx.region, &member)?,
+    ];
+    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+        writes.push(tags::put_tags(&ctx.region, account, &membership.arn, &t)?);
+    }
+    state.store().commit(writes).await?;
+    Ok(dto::CreateMembershipOutput {
+        membership: membership.to_dto(&collaboration, &member),
+    })
+}
+
+/// The write that stores a membership.
+pub fn put_membership(region: &str, m: &Membership) -> AwsResult<Write> {
+    repo::put(
+        kinds::MEMBERSHIP,
+        &m.id,
+        region,
+        &m.account_id,
+        Some(&m.collaboration_id),
+        m,
+    )
+}
+
+/// The write that stores a member record.
+pub fn put_member(region: &str, m: &Member) -> AwsResult<Write> {
+    repo::put(
+        kinds::MEMBER,
+        &Member::record_id(&m.collaboration_id, &m.account_id),
+        region,
+        &m.account_id,
+        Some(&m.collaboration_id),
+        m,
+    )
+}
+
+/// GetMembership (owner only).
+pub async fn get_membership(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetMembershipInput,
+) -> AwsResult<dto::GetMembershipOutput> {
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    Ok(dto::GetMembershipOutput {
+        membership: m.to_dto(&c, &member),
+    })
+}
+
+/// ListMemberships: the caller's memberships in this region, optionally by status.
+pub async fn list_memberships(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::ListMembershipsInput,
+) -> AwsResult<dto::ListMembershipsOutput> {
+    let filter = input.status;
+    let scope = format!(
+        "memberships:{}:{}:{}",
+        ctx.account_id,
+        ctx.region,
+        filter.map_or("*", |s| s.as_str())
+    );
+    let after = input
+        .next_token
+        .as_deref()
+        .map(|t| pagination::decode(&scope, t, bad_token))
+        .transpose()?;
+    let limit = pagination::page_size(input.max_results);
+    let records = state
+        .store()
+        .query(
+            &Query::kind(kinds::MEMBERSHIP)
+                .region(&ctx.region)
+                .account(&ctx.account_id)
+                .after(after),
+        )
+        .await?;
+    let mut items = Vec::new();
+    for record in &records {
+        let m: Membership = repo::decode(record)?;
+        if filter.is_some_and(|f| f != m.status) {
+            continue;
+        }
+        let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+        items.push((record.seq, m.to_summary(&c, &member)));
+        if items.len() > limit {
+            break;
+        }
+    }
+    let (membership_summaries, next_token) = pagination::page(&scope, items, limit);
+    Ok(dto::ListMembershipsOutput {
+        membership_summaries,
+        next_token,
+    })
+}
+
+/// UpdateMembership (owner, ACTIVE only): logging, result defaults, payment acceptance.
+pub async fn update_membership(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateMembershipInput,
+) -> AwsResult<dto::UpdateMembershipOutput> {
+    let _guard = state.write_lock().await;
+    let mut m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    check_logging(&c, input.query_log_status, input.job_log_status)?;
+    check_result_defaults(
+        &member,
+        input.default_result_configuration.as_ref(),
+        input.default_job_result_configuration.as_ref(),
+    )?;
+    let assigned = assigned_payment(&member);
+    if let Some(pc) = &input.membership_payment_configuration {
+        check_payment_echo(
+            "membershipPaymentConfiguration",
+            pc.query_compute.as_ref().map(|q| q.is_responsible),
+            pc.job_compute.as_ref().map(|j| j.is_responsible),
+            pc.machine_learning.as_ref(),
+            &assigned,
+        )?;
+    }
+    if let Some(s) = input.query_log_status {
+        m.query_log_status = s;
+    }
+    if let Some(s) = input.job_log_status {
+        m.job_log_status = s;
+    }
+    if let Some(r) = input.default_result_configuration {
+        m.default_result_configuration = Some(r);
+    }
+    if let Some(r) = input.default_job_result_configuration {
+        m.default_job_result_configuration = Some(r);
+    }
+    m.payment_configuration = assigned;
+    m.update_time = state.now();
+    state
+        .store()
+        .commit(vec![put_membership(&ctx.region, &m)?])
+        .await?;
+    Ok(dto::UpdateMembershipOutput {
+        membership: m.to_dto(&c, &member),
+    })
+}
+
+/// Record kinds whose records under a membership (parent = membership id) block
+/// DeleteMembership until they are deleted.
+const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] =
+    &[(kinds::ASSOCIATION, "configured table associations")];
+
+/// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
+/// the creator cannot leave (it deletes the collaboration instead). Everything created under the
+/// membership must be deleted first. A membership that is already `REMOVED` or
+/// `COLLABORATION_DELETED` can be deleted to tidy up; its member status does not change.
+pub async fn delete_membership(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteMembershipInput,
+) -> AwsResult<dto::DeleteMembershipOutput> {
+    let _guard = state.write_lock().await;
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    let (c, mut member) = repo::membership_context(state, &ctx.region, &m).await?;
+    if m.is_active() && c.creator_account_id == m.account_id {
+        return Err(conflict(
+            ResourceType::Membership,
+            &m.id,
+            ConflictReason::InvalidState,
+            format!(
+                "The collaboration creator cannot leave collaboration {}; delete the collaboration instead",
+                c.id
+            ),
+        ));
+    }
+    for (kind, what) in MEMBERSHIP_SUBRESOURCES {
+        let children = state
+            .store()
+            .query(&Query::kind(kind).parent(&m.id).limit(1))
+            .await?;
+        if !children.is_empty() {
+            return Err(conflict(
+                ResourceType::Membership,
+                &m.id,
+                ConflictReason::SubresourcesExist,
+                format!(
+                    "Membership {} still has {what}; delete them before leaving the collaboration",
+                    m.id
+                ),
+            ));
+        }
+    }
+    let mut writes = vec![
+        Write::Delete {
+            kind: kinds::MEMBERSHIP.to_string(),
+            id: m.id.clone(),
+        },
+        tags::delete_tags(&m.arn),
+    ];
+    if m.is_active() {
+        member.status = dto::MemberStatus::Left;
+        member.update_time = state.now();
+        writes.push(put_member(&ctx.region, &member)?);
+    }
+    state.store().commit(writes).await?;
+    Ok(dto::DeleteMembershipOutput {})
+}
+
+/// DeleteMember (creator only): removes an invited or active member. Its membership, if any,
+/// becomes `REMOVED` and its configured table associations leave the collaboration.
+pub async fn delete_member(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteMemberInput,
+) -> AwsResult<dto::DeleteMemberOutput> {
+    let _guard = state.write_lock().await;
+    let (c, _) = repo::visible_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
+    if c.creator_account_id != ctx.account_id {
+        return Err(access_denied(format!(
+            "Only the collaboration creator ({}) can remove members from collaboration {}",
+            c.creator_account_id, c.id
+        )));
+    }
+    if input.account_id == ctx.account_id {
+        return Err(invalid_configuration(format!(
+            "accountId {} is the collaboration creator, who cannot be removed; delete the collaboration instead",
+            input.account_id
+        )));
+    }
+    let Some(mut member) = repo::member(state, &c.id, &input.account_id).await? else {
+        return Err(not_found_msg(
+            ResourceType::Collaboration,
+            &input.account_id,
+            format!(
+                "Account {} is not a member of collaboration {}",
+                input.account_id, c.id
+            ),
+        ));
+    };
+    if !member.can_view() {
+        return Err(conflict(
+            ResourceType::Collaboration,
+            &c.id,
+            ConflictReason::InvalidState,
+            format!(
+                "Account {} is already {} in collaboration {}",
+                input.account_id,
+                member.status.as_str(),
+                c.id
+            ),
+        ));
+    }
+    let now = state.now();
+    let mut writes = Vec::new();
+    if let Some(mid) = &member.membership_id {
+        if let Some(record) = state.store().get(kinds::MEMBERSHIP, mid).await? {
+            let mut m: Membership = repo::decode(&record)?;
+            m.status = dto::MembershipStatus::Removed;
+            m.update_time = now;
+            writes.extend(associations::removal_writes(state, &m.id).await?);
+            writes.push(put_membership(&ctx.region, &m)?);
+        }
+    }
+    member.status = dto::MemberStatus::Removed;
+    member.update_time = now;
+    writes.push(put_member(&ctx.region, &member)?);
+    state.store().commit(writes).await?;
+    Ok(dto::DeleteMemberOutput {})
+}
+
+/// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
+/// and take their configured table associations out of it.
+pub async fn collaboration_deleted_writes(
+    state: &AppState,
+    region: &str,
+    collaboration_id: &str,
+    now: f64,
+) -> AwsResult<Vec<Write>> {
+    let mut writes = Vec::new();
+    for mut m in repo::memberships_of(state, collaboration_id).await? {
+        if m.status != dto::MembershipStatus::Active {
+            continue;
+        }
+        writes.extend(associations::removal_writes(state, &m.id).await?);
+        m.status = dto::MembershipStatus::CollaborationDeleted;
+        m.update_time = now;
+        writes.push(put_membership(region, &m)?);
+    }
+    Ok(writes)
+}
