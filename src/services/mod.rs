@@ -3,6 +3,7 @@
 //! it does not implement yet answer HTTP 501 naming the operation.
 
 pub mod cleanrooms;
+pub mod s3;
 pub mod unimplemented;
 
 use axum::http::request::Parts;
@@ -61,9 +62,7 @@ pub async fn handle_s3(
     ctx: RequestContext,
     req: axum::extract::Request,
 ) -> (Response, String) {
-    let _ = state;
-    let (parts, _body) = req.into_parts();
-    unimplemented::s3(ctx, &parts)
+    s3::handle(state, ctx, req).await
 }
 
 /// What `/_emulator/health` reports per service.
