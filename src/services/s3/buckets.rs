@@ -120,7 +120,6 @@ pub async fn create_bucket(
         .map_err(errors::store)?;
     Ok(CreateBucketOutput {
         location: Some(format!("/{name}")),
-        ..Default::default()
     })
 }
 

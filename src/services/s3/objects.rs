@@ -329,7 +329,7 @@ pub(crate) async fn commit_object(
         .unwrap_or_default();
     let (intent_id, intent) = records::intent_write(&Intent::Put {
         tmp,
-        object: meta.clone(),
+        object: Box::new(meta.clone()),
         region: bucket.region.clone(),
         upload: new.upload.map(str::to_string),
     });
