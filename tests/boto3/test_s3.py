@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import urllib.error
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers import A, B, assert_error, raw_request
@@ -685,3 +688,70 @@ def test_reset_wipes_s3(fresh_emulator):
     assert not (fresh_emulator.data_dir / "s3" / name).exists()
     assert s3.list_buckets()["Buckets"] == []
     s3.create_bucket(Bucket=name)  # the name is free again
+
+
+# --------------------------------------------------------------------------------------------
+# Other clients' wire forms
+# --------------------------------------------------------------------------------------------
+
+
+def test_aws_chunked_bodies_are_decoded(emulator, s3, bucket):
+    """Streaming uploads of other AWS SDKs: aws-chunked framing with a trailing checksum."""
+    payload = b"hello world, chunked"
+    crc = base64.b64encode((__import__("zlib").crc32(payload) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
+    framed = (
+        f"{10:x}\r\n".encode() + payload[:10] + b"\r\n"
+        + f"{len(payload) - 10:x}\r\n".encode() + payload[10:] + b"\r\n"
+        + b"0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n".encode() + b"\r\n"
+    )
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-decoded-content-length": str(len(payload)),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "Content-Type": "text/plain",
+    }
+    response = raw_request(emulator.url, "PUT", f"/{bucket}/chunked.txt", framed, service="s3", headers=headers)
+    assert response.status == 200, response.body
+    assert response.header("ETag") == f'"{md5_hex(payload)}"'
+    got = s3.get_object(Bucket=bucket, Key="chunked.txt")
+    assert got["Body"].read() == payload
+    assert got["ContentType"] == "text/plain"
+    assert "ContentEncoding" not in got
+
+    bad = framed.replace(crc.encode(), b"AAAAAA==")
+    response = raw_request(emulator.url, "PUT", f"/{bucket}/bad.txt", bad, service="s3", headers=headers)
+    assert response.status == 400 and b"<Code>BadDigest</Code>" in response.body, response.body
+
+
+def test_presigned_urls_work_and_expire_on_the_emulator_clock(fresh_emulator):
+    import urllib.request
+
+    s3 = fresh_emulator.client("s3", account=A)
+    name = bucket_name("presign")
+    s3.create_bucket(Bucket=name)
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": name, "Key": "p.txt"}, ExpiresIn=60)
+    request = urllib.request.Request(put_url, data=b"presigned body", method="PUT")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "p.txt"}, ExpiresIn=60)
+    v4 = boto3.client(
+        "s3",
+        endpoint_url=fresh_emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id=A,
+        aws_secret_access_key="anything",
+        config=Config(signature_version="s3v4"),
+    )
+    v4_url = v4.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "p.txt"}, ExpiresIn=60)
+    assert "X-Amz-Credential" in v4_url
+    for url in (get_url, v4_url):
+        with urllib.request.urlopen(url) as response:
+            assert response.read() == b"presigned body"
+    status, _, _ = fresh_emulator.admin("POST", "/_emulator/clock", {"advanceSeconds": 120})
+    assert status == 200
+    for url in (get_url, v4_url):
+        with pytest.raises(urllib.error.HTTPError) as excinfo:
+            urllib.request.urlopen(url)
+        assert excinfo.value.code == 403
+        assert b"Request has expired" in excinfo.value.read()

@@ -227,10 +227,9 @@ pub async fn delete_bucket(
         .await
         .map_err(errors::store)?;
     if let Some(dir) = storage::bucket_dir(state.data_dir(), &bucket.name) {
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %dir.display(), error = %e, "s3: cannot remove a deleted bucket's directory");
-            }
+        storage::remove_empty_tree(&dir);
+        if dir.exists() {
+            tracing::warn!(dir = %dir.display(), "s3: a deleted bucket's directory holds files the S3 API did not write; they are left in place");
         }
     }
     Ok(DeleteBucketOutput {})

@@ -72,6 +72,14 @@ pub fn place_error(e: PlaceError) -> S3Error {
 /// A body that could not be received.
 pub fn stage_error(e: StageError) -> S3Error {
     match e {
+        StageError::Body(m) if m.contains(super::chunked::BAD_DIGEST) => error(
+            S3ErrorCode::BadDigest,
+            m.split(super::chunked::BAD_DIGEST)
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        ),
         StageError::Body(m) => error(
             S3ErrorCode::IncompleteBody,
             format!("You did not provide the number of bytes specified by the Content-Length HTTP header: {m}"),

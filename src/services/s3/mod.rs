@@ -23,6 +23,7 @@
 
 pub mod addressing;
 pub mod buckets;
+pub mod chunked;
 pub mod errors;
 pub mod multipart;
 pub mod objects;
@@ -94,12 +95,18 @@ fn presigned_url_expired(uri: &Uri, now: f64) -> bool {
     };
     let mut date = None;
     let mut expires = None;
+    let mut v2_expires = None;
     for pair in query.split('&') {
         match pair.split_once('=') {
             Some(("X-Amz-Date", v)) => date = Some(v),
             Some(("X-Amz-Expires", v)) => expires = v.parse::<i64>().ok(),
+            Some(("Expires", v)) => v2_expires = v.parse::<i64>().ok(),
             _ => {}
         }
+    }
+    if let (None, Some(at)) = (date, v2_expires) {
+        // SigV2 presigned URL: `Expires` is the expiry time itself.
+        return (at as f64) < now;
     }
     let (Some(date), Some(expires)) = (date, expires) else {
         return false;
@@ -109,6 +116,26 @@ fn presigned_url_expired(uri: &Uri, now: f64) -> bool {
         Ok(t) => ((t.assume_utc().unix_timestamp() + expires) as f64) < now,
         Err(_) => false,
     }
+}
+
+/// The access key of a SigV2-signed request (`Authorization: AWS <key>:<signature>` or a
+/// presigned URL's `AWSAccessKeyId`), which the gateway (SigV4 only) does not read.
+fn sigv2_access_key(headers: &axum::http::HeaderMap, uri: &Uri) -> Option<String> {
+    if let Some(key) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("AWS "))
+        .and_then(|v| v.split(':').next())
+    {
+        return Some(key.trim().to_string());
+    }
+    uri.query()?.split('&').find_map(|pair| {
+        let value = pair.strip_prefix("AWSAccessKeyId=")?;
+        percent_encoding::percent_decode_str(value)
+            .decode_utf8()
+            .ok()
+            .map(|v| v.into_owned())
+    })
 }
 
 /// The URI without presigned-URL parameters.
@@ -188,22 +215,37 @@ pub async fn handle(state: &AppState, ctx: RequestContext, req: Request) -> (Res
             head,
         )
     } else {
+        let account = match (
+            &ctx.access_key_id,
+            sigv2_access_key(&parts.headers, &parts.uri),
+        ) {
+            (None, Some(key)) => {
+                crate::gateway::sigv4::account_for_key(&key, &state.config().default_account)
+            }
+            _ => ctx.account_id.clone(),
+        };
         parts.headers.remove(header::AUTHORIZATION);
         parts.uri = without_presign_params(&parts.uri);
         let slot = OperationSlot::default();
         parts.extensions.insert(Caller {
-            account: ctx.account_id.clone(),
+            account,
             region: ctx.region.clone(),
             request_id: request_id.clone(),
         });
         parts.extensions.insert(slot.clone());
         let method = parts.method.to_string();
-        let req = axum::http::Request::from_parts(parts, s3s::Body::http_body_unsync(body));
+        let has_body = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+            || parts.headers.contains_key(header::TRANSFER_ENCODING);
+        let body = s3s_body(&mut parts.headers, body);
+        let req = axum::http::Request::from_parts(parts, body);
         let mut builder =
             s3s::service::S3ServiceBuilder::new(service::EmulatorS3::new(state.clone()));
         builder.set_host(addressing::EndpointHost::new(&state.config().host));
         let result = builder.build().call(req).await;
-        let response = match result {
+        let mut response = match result {
             Ok(resp) => finish(resp, &method, &resource, &request_id, head).await,
             Err(e) => {
                 tracing::error!(error = ?e, "s3s failed");
@@ -217,6 +259,12 @@ pub async fn handle(state: &AppState, ctx: RequestContext, req: Request) -> (Res
                 )
             }
         };
+        if has_body && response.status().as_u16() >= 300 {
+            // The body may not have been read: the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let operation = match slot.get() {
             "" => response
                 .extensions()
@@ -229,6 +277,46 @@ pub async fn handle(state: &AppState, ctx: RequestContext, req: Request) -> (Res
     };
     response = with_request_id(response, &request_id);
     (response, String::new())
+}
+
+/// The request body for `s3s`; an `aws-chunked` body is decoded (and its headers made those of
+/// the plain payload), since `s3s` only decodes it when it verifies signatures.
+fn s3s_body(headers: &mut axum::http::HeaderMap, body: Body) -> s3s::Body {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let encoding = text("content-encoding");
+    if !chunked::is_aws_chunked(text("x-amz-content-sha256").as_deref(), encoding.as_deref()) {
+        return s3s::Body::http_body_unsync(body);
+    }
+    let trailer = text("x-amz-trailer");
+    match text("x-amz-decoded-content-length").and_then(|v| HeaderValue::from_str(&v).ok()) {
+        Some(len) => headers.insert(header::CONTENT_LENGTH, len),
+        None => headers.remove(header::CONTENT_LENGTH),
+    };
+    let rest: Vec<&str> = encoding
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && *e != "aws-chunked")
+        .collect();
+    match HeaderValue::from_str(&rest.join(", ")) {
+        Ok(v) if !rest.is_empty() => headers.insert(header::CONTENT_ENCODING, v),
+        _ => headers.remove(header::CONTENT_ENCODING),
+    };
+    headers.insert(
+        "x-amz-content-sha256",
+        HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+    );
+    headers.remove("x-amz-trailer");
+    headers.remove("x-amz-decoded-content-length");
+    let stream = chunked::decode(body.into_data_stream(), trailer.as_deref());
+    let frames = futures::TryStreamExt::map_ok(stream, http_body::Frame::data);
+    s3s::Body::http_body_unsync(http_body_util::StreamBody::new(frames))
 }
 
 /// The operation a 501 response named (kept for the request log).
@@ -315,5 +403,15 @@ mod tests {
         assert_eq!(without_presign_params(&uri).to_string(), "/b/k");
         let uri: Uri = "/b?list-type=2&X-Amz-Signature=x".parse().unwrap();
         assert_eq!(without_presign_params(&uri).to_string(), "/b?list-type=2");
+        let v2: Uri = "/b/k?AWSAccessKeyId=111111111111&Signature=x%2F&Expires=1767225660"
+            .parse()
+            .unwrap();
+        assert!(!presigned_url_expired(&v2, t + 59.0));
+        assert!(presigned_url_expired(&v2, t + 61.0));
+        assert_eq!(
+            sigv2_access_key(&axum::http::HeaderMap::new(), &v2).as_deref(),
+            Some("111111111111")
+        );
+        assert_eq!(without_presign_params(&v2).to_string(), "/b/k");
     }
 }

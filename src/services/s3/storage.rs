@@ -269,6 +269,19 @@ pub fn prune_empty_dirs(bucket_dir: &Path, key: &str, keep: impl Fn(&str) -> boo
     }
 }
 
+/// Removes `dir` and the directories below it that are empty (bottom-up); files someone put
+/// there by hand, and the directories holding them, stay.
+pub fn remove_empty_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_empty_tree(&entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
 /// Makes a directory entry change (rename, unlink) durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
