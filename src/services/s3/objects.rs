@@ -235,6 +235,14 @@ fn check_read_conditions(
     Ok(())
 }
 
+/// Orders "make a new version visible" (rename + record commit, exclusive) against "read a
+/// version" (record + open, shared), so a reader never pairs one version's record with
+/// another's file.
+fn publication() -> &'static tokio::sync::RwLock<()> {
+    static LOCK: std::sync::OnceLock<tokio::sync::RwLock<()>> = std::sync::OnceLock::new();
+    LOCK.get_or_init(Default::default)
+}
+
 /// A new version of an object, ready to be committed.
 pub(crate) struct NewObject<'a> {
     /// Key.
@@ -334,6 +342,7 @@ pub(crate) async fn commit_object(
         upload: new.upload.map(str::to_string),
     });
     store.commit(vec![intent]).await.map_err(errors::store)?;
+    let _publishing = publication().write().await;
     if let Err(e) = new.staged.persist(&dest) {
         let _ = store.commit(vec![records::intent_done(&intent_id)]).await;
         return Err(errors::io("cannot move the object into place", &e));
@@ -361,6 +370,7 @@ pub async fn put_local_file(
             e.message().unwrap_or("S3 write failed").to_string(),
         )
     };
+    records::ensure_recovered(state).await?;
     let caller = Caller {
         account: account.to_string(),
         region: state.config().region.clone(),
@@ -492,6 +502,7 @@ pub(crate) struct Opened {
 pub(crate) async fn open_object(state: &AppState, bucket: &str, key: &str) -> S3Result<Opened> {
     let shape = storage::check_key(key).map_err(|_| errors::no_such_key(key))?;
     for _ in 0..5 {
+        let reading = publication().read().await;
         let meta = records::get_object(state.store(), bucket, key)
             .await
             .map_err(errors::store)?
@@ -518,6 +529,7 @@ pub(crate) async fn open_object(state: &AppState, bucket: &str, key: &str) -> S3
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(errors::io("cannot open the object file", &e)),
         }
+        drop(reading);
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     Err(errors::internal(format!(
@@ -1192,6 +1204,50 @@ mod tests {
         let p = paginate(&objects, "a/", None, Some("a/b/1"), 1000);
         assert_eq!(keys(&p), ["a/b/2", "a/c"]);
         assert!(paginate(&objects, "", None, None, 0).contents.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_engine_can_store_a_local_file_as_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let state =
+            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
+                .await
+                .unwrap();
+        let caller = Caller {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+            request_id: "r".into(),
+        };
+        let input = CreateBucketInput {
+            bucket: "results".into(),
+            ..Default::default()
+        };
+        buckets::create_bucket(&state, &caller, input)
+            .await
+            .unwrap();
+        let source = dir.path().join("result.csv");
+        std::fs::write(&source, b"n\n42\n").unwrap();
+        let etag = put_local_file(
+            &state,
+            "111111111111",
+            "results",
+            "q1/result.csv",
+            &source,
+            Some("text/csv"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(etag.len(), 32);
+        let path = storage::object_path(state.data_dir(), "results", "q1/result.csv").unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"n\n42\n");
+        let meta = records::get_object(state.store(), "results", "q1/result.csv")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((meta.size, meta.etag), (5, etag));
+        assert_eq!(meta.attributes.content_type.as_deref(), Some("text/csv"));
+        let denied = put_local_file(&state, "222222222222", "results", "x", &source, None).await;
+        assert_eq!(denied.unwrap_err().code, "AccessDenied");
     }
 
     #[test]

@@ -220,7 +220,12 @@ pub fn prepare_path(bucket_dir: &Path, key: &str) -> Result<PathBuf, PlaceError>
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(PlaceError::ParentIsObject(segments[..=i].join("/"))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir(&path)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir(&path)?;
+                if let Some(parent) = path.parent() {
+                    sync_dir(parent)?;
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
