@@ -35,22 +35,25 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok());
-    let service =
-        if identify::is_lakeformation(parts.uri.path(), parts.headers.contains_key("x-auth-token"))
-        {
-            Some(identify::Service::LakeFormation)
-        } else {
-            identify::identify(
-                credential.as_ref(),
-                target,
-                parts.uri.path(),
-                parts
-                    .headers
-                    .get(axum::http::header::HOST)
-                    .and_then(|v| v.to_str().ok()),
-                &state.config().host,
-            )
-        };
+    // An unsigned request on a LakeFormation path without a token still goes to LakeFormation,
+    // which answers 401 as that API does.
+    let service = if identify::is_lakeformation(
+        parts.uri.path(),
+        parts.headers.contains_key("x-auth-token") || credential.is_none(),
+    ) {
+        Some(identify::Service::LakeFormation)
+    } else {
+        identify::identify(
+            credential.as_ref(),
+            target,
+            parts.uri.path(),
+            parts
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok()),
+            &state.config().host,
+        )
+    };
     let config = state.config();
     let ctx = RequestContext {
         request_id: request_id.clone(),

@@ -18,10 +18,12 @@ use validate::FieldError;
 /// with `reason` and `fieldList`, Glue's `InvalidInputException`, Athena's
 /// `InvalidRequestException`, else a plain `ValidationException`.
 pub fn validation_error(model: &ServiceModel, errors: &[FieldError]) -> AwsError {
+    // Service-specific names first: Glue also models a `ValidationException` (declared by a few
+    // newer operations), but every catalog operation reports bad input as `InvalidInputException`.
     let code = [
-        "ValidationException",
         "InvalidInputException",
         "InvalidRequestException",
+        "ValidationException",
     ]
     .into_iter()
     .find(|c| model.shapes.contains_key(*c))
@@ -204,7 +206,25 @@ where
             aws_json::CONTENT_TYPE,
             serde_json::to_vec(&output).unwrap_or_else(|_| b"{}".to_vec()),
         ),
-        Err(e) => json_error_response(&e, aws_json::CONTENT_TYPE, true),
+        Err(e) => aws_json_error_response(model, &e),
     };
     (response, operation)
+}
+
+/// Encodes an awsJson error: like [`json_error_response`] with `__type`, and the message under
+/// the member name the exception's shape uses (`Message` for Glue and Athena, else `message`).
+fn aws_json_error_response(model: &ServiceModel, err: &AwsError) -> Response {
+    let mut body = error_body(err);
+    if model.members(&err.code).iter().any(|m| m.name == "Message") {
+        if let Some(message) = body.shift_remove("message") {
+            body.insert("Message".into(), message);
+        }
+    }
+    body.insert("__type".into(), Value::String(err.code.clone()));
+    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = json_response(err.status, aws_json::CONTENT_TYPE, bytes);
+    if let Ok(v) = HeaderValue::from_str(&err.code) {
+        resp.headers_mut().insert("x-amzn-ErrorType", v);
+    }
+    resp
 }

@@ -3,7 +3,10 @@
 //! it does not implement yet answer HTTP 501 naming the operation.
 
 pub mod cleanrooms;
+pub mod glue;
+pub mod lakeformation;
 pub mod s3;
+pub mod sts;
 pub mod unimplemented;
 
 use axum::http::request::Parts;
@@ -47,10 +50,10 @@ pub async fn handle(
 ) -> (Response, String) {
     match service {
         Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
-        Service::Glue => unimplemented::glue(ctx, parts, body).await,
+        Service::Glue => glue::handle(state, ctx, parts, body).await,
         Service::Athena => unimplemented::athena(ctx, parts, body).await,
-        Service::Sts => unimplemented::sts(ctx, parts, body),
-        Service::LakeFormation => unimplemented::lakeformation(ctx, parts),
+        Service::Sts => sts::handle(ctx, parts, body).await,
+        Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
         // S3 is served by `handle_s3` with the streaming body; reaching here is a gateway bug.
         Service::S3 => unimplemented::s3(ctx, parts),
     }

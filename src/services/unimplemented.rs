@@ -4,33 +4,13 @@
 use axum::http::request::Parts;
 use axum::response::Response;
 use cleanrooms_emulator_api::athena::api::AthenaApi;
-use cleanrooms_emulator_api::glue::api::GlueApi;
 use cleanrooms_emulator_api::RequestContext;
 
-use crate::error::AwsError;
 use crate::protocol::serve_aws_json;
-
-/// Glue with no operation implemented.
-struct Glue;
-impl GlueApi for Glue {}
 
 /// Athena with no operation implemented.
 struct Athena;
 impl AthenaApi for Athena {}
-
-/// Serves a Glue request.
-pub async fn glue(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
-    serve_aws_json(
-        super::glue_model(),
-        ctx,
-        parts,
-        body,
-        |ctx, input| async move {
-            cleanrooms_emulator_api::glue::api::dispatch(&Glue, &ctx, input).await
-        },
-    )
-    .await
-}
 
 /// Serves an Athena request.
 pub async fn athena(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
@@ -83,32 +63,6 @@ pub fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Serves an STS request (query protocol): the operation comes from the `Action` parameter.
-pub fn sts(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
-    let form = String::from_utf8_lossy(body);
-    let mut pairs = crate::protocol::rest_json::parse_query(parts.uri.query());
-    pairs.extend(crate::protocol::rest_json::parse_query(Some(&form)));
-    let action = pairs
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let model = super::sts_model();
-    let err = if model.operations.contains_key(&action) {
-        AwsError::not_implemented("sts", &action)
-    } else {
-        AwsError::new(
-            "InvalidAction",
-            400,
-            format!("Could not find operation '{action}' for version 2011-06-15"),
-        )
-    };
-    (
-        xml_error(err.status, &err.code, &err.message, &ctx.request_id, true),
-        action,
-    )
-}
-
 /// Serves an S3 request.
 pub fn s3(ctx: RequestContext, parts: &Parts) -> (Response, String) {
     let message = format!(
@@ -120,20 +74,4 @@ pub fn s3(ctx: RequestContext, parts: &Parts) -> (Response, String) {
         xml_error(501, "NotImplemented", &message, &ctx.request_id, false),
         String::new(),
     )
-}
-
-/// Serves a LakeFormation partition API request.
-pub fn lakeformation(ctx: RequestContext, parts: &Parts) -> (Response, String) {
-    let _ = ctx;
-    let body = serde_json::json!({
-        "error_code": "common.00000501",
-        "error_msg": format!("{} {} is not implemented by cleanrooms-emulator yet", parts.method, parts.uri.path()),
-    });
-    let mut resp = Response::new(axum::body::Body::from(body.to_string()));
-    *resp.status_mut() = axum::http::StatusCode::NOT_IMPLEMENTED;
-    resp.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    (resp, String::new())
 }
