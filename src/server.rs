@@ -76,6 +76,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         "cleanrooms-emulator listening on http://{local} (data dir: {})",
         state.data_dir().display()
     );
+    // TCP_NODELAY: streamed bodies (S3 GetObject) go out in several writes; without it Nagle's
+    // algorithm and delayed ACKs add ~40 ms to every such response.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

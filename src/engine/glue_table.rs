@@ -5,7 +5,9 @@
 //! location and format), each extended with its partition values as typed literal columns, all
 //! combined with `UNION ALL`. A predicate on partition keys then folds to `false` on the
 //! partitions it excludes and the optimizer removes those branches, so their files are never
-//! listed or read — partition pruning falls out of DataFusion's own plan rewriting.
+//! listed or read — partition pruning falls out of DataFusion's own plan rewriting. A partition
+//! registered without a location of its own is read from Hive's layout under the table location
+//! (`<location>/<key>=<value>/…`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -178,7 +180,23 @@ pub fn build(
                 ),
             ));
         }
-        let part_sd = partition.storage_descriptor.as_ref().or(sd);
+        let has_location = |s: &&StorageDescriptor| s.location.as_deref().is_some_and(|l| !l.trim().is_empty());
+        let hive_layout;
+        let part_sd = match partition.storage_descriptor.as_ref().filter(has_location) {
+            Some(s) => Some(s),
+            None => {
+                // No location of its own: Hive's layout under the table location.
+                let mut location = sd.and_then(|s| s.location.clone()).unwrap_or_default().trim_end_matches('/').to_string();
+                for (field, value) in key_fields.iter().zip(values) {
+                    location.push_str(&format!("/{}={value}", field.name()));
+                }
+                hive_layout = StorageDescriptor {
+                    location: Some(format!("{location}/")),
+                    ..partition.storage_descriptor.clone().or_else(|| sd.cloned()).unwrap_or_default()
+                };
+                Some(&hive_layout)
+            }
+        };
         let fmt = format::detect(table.parameters.as_ref(), part_sd)
             .map_err(|e| EngineError::definition(&name, format!("{what}: {e}")))?;
         let files = checked_files(&name, data_dir, part_sd, &fmt, &data_schema, &what)?;

@@ -13,29 +13,12 @@ pub fn resolve(data_dir: &Path, location: &str) -> Result<PathBuf, String> {
     for scheme in ["s3://", "s3a://", "s3n://"] {
         if let Some(rest) = trimmed.strip_prefix(scheme) {
             let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-            let bucket_ok = (3..=63).contains(&bucket.len())
-                && bucket.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
-                });
-            if !bucket_ok {
-                return Err(format!(
-                    "location {location}: '{bucket}' is not a valid S3 bucket name"
-                ));
-            }
-            let mut path = data_dir.join("s3").join(bucket);
-            for segment in key.split('/').filter(|s| !s.is_empty()) {
-                if segment == "."
-                    || segment == ".."
-                    || segment.contains('\\')
-                    || segment.contains('\0')
-                {
-                    return Err(format!(
-                        "location {location}: key segment '{segment}' is not allowed"
-                    ));
-                }
-                path.push(segment);
-            }
-            return Ok(path);
+            // The same layout and key rules as the emulator's S3 (objects are files there).
+            return crate::services::s3::storage::prefix_dir(data_dir, bucket, key).ok_or_else(|| {
+                format!(
+                    "location {location}: not a valid S3 bucket and prefix (bucket naming rules apply; empty, '.' and '..' key segments are not allowed)"
+                )
+            });
         }
     }
     if let Some(rest) = trimmed.strip_prefix("file://") {

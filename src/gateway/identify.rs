@@ -1,5 +1,7 @@
 //! Which AWS service a request is for, decided LocalStack's way: the SigV4 credential scope's
-//! service name first, then the `X-Amz-Target` prefix, then the shape of the path.
+//! service name first, then the `X-Amz-Target` prefix, then the `Host` (a virtual-hosted-style
+//! S3 bucket) and the shape of the path; S3 takes every other unsigned request except the admin
+//! API (`/_emulator/…`) and the LakeFormation partition API (`/v1/…/instances/…`).
 
 use super::sigv4::Credential;
 
@@ -54,11 +56,15 @@ pub fn is_lakeformation(path: &str, has_auth_token: bool) -> bool {
     has_auth_token && path.starts_with("/v1/") && path.contains("/instances/")
 }
 
-/// Identifies the service; `None` when nothing points at a service the emulator knows.
+/// Identifies the service from the credential, `X-Amz-Target`, path and `Host` header (for an
+/// emulator started with `--host endpoint_host`); `None` when nothing points at a service the
+/// emulator knows.
 pub fn identify(
     credential: Option<&Credential>,
     target: Option<&str>,
     path: &str,
+    host: Option<&str>,
+    endpoint_host: &str,
 ) -> Option<Service> {
     if let Some(service) = credential.and_then(|c| Service::from_signing_name(&c.service)) {
         return Some(service);
@@ -71,6 +77,18 @@ pub fn identify(
             _ => None,
         };
     }
+    if path == "/_emulator"
+        || path.starts_with("/_emulator/")
+        || (path.starts_with("/v1/") && path.contains("/instances/"))
+    {
+        return None;
+    }
+    if host
+        .and_then(|h| crate::services::s3::addressing::virtual_host_bucket(h, endpoint_host))
+        .is_some()
+    {
+        return Some(Service::S3);
+    }
     let first = path
         .trim_start_matches('/')
         .split('/')
@@ -79,7 +97,7 @@ pub fn identify(
     if CLEANROOMS_PREFIXES.contains(&first) {
         return Some(Service::CleanRooms);
     }
-    None
+    Some(Service::S3)
 }
 
 #[cfg(test)]
@@ -97,29 +115,42 @@ mod tests {
     #[test]
     fn credential_scope_wins() {
         assert_eq!(
-            identify(Some(&cred("glue")), None, "/collaborations"),
+            identify(
+                Some(&cred("glue")),
+                None,
+                "/collaborations",
+                None,
+                "127.0.0.1"
+            ),
             Some(Service::Glue)
         );
         assert_eq!(
-            identify(Some(&cred("cleanrooms")), None, "/x"),
+            identify(Some(&cred("cleanrooms")), None, "/x", None, "127.0.0.1"),
             Some(Service::CleanRooms)
         );
     }
 
     #[test]
-    fn target_then_path() {
+    fn target_then_host_then_path_then_s3() {
+        let unsigned = |target, path, host| identify(None, target, path, host, "127.0.0.1");
         assert_eq!(
-            identify(None, Some("AWSGlue.GetTables"), "/"),
+            unsigned(Some("AWSGlue.GetTables"), "/", None),
             Some(Service::Glue)
         );
         assert_eq!(
-            identify(None, Some("AmazonAthena.ListWorkGroups"), "/"),
+            unsigned(Some("AmazonAthena.ListWorkGroups"), "/", None),
             Some(Service::Athena)
         );
         assert_eq!(
-            identify(None, None, "/collaborations/abc"),
+            unsigned(None, "/collaborations/abc", None),
             Some(Service::CleanRooms)
         );
-        assert_eq!(identify(None, None, "/nothing"), None);
+        assert_eq!(
+            unsigned(None, "/collaborations/abc", Some("bkt.localhost:4580")),
+            Some(Service::S3)
+        );
+        assert_eq!(unsigned(None, "/nothing", None), Some(Service::S3));
+        assert_eq!(unsigned(None, "/_emulator/nope", None), None);
+        assert_eq!(unsigned(None, "/v1/p/instances/i/x", None), None);
     }
 }

@@ -43,7 +43,16 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     ) {
         Some(identify::Service::LakeFormation)
     } else {
-        identify::identify(credential.as_ref(), target, parts.uri.path())
+        identify::identify(
+            credential.as_ref(),
+            target,
+            parts.uri.path(),
+            parts
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok()),
+            &state.config().host,
+        )
     };
     let config = state.config();
     let ctx = RequestContext {

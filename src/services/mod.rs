@@ -5,6 +5,7 @@
 pub mod cleanrooms;
 pub mod glue;
 pub mod lakeformation;
+pub mod s3;
 pub mod sts;
 pub mod unimplemented;
 
@@ -64,9 +65,7 @@ pub async fn handle_s3(
     ctx: RequestContext,
     req: axum::extract::Request,
 ) -> (Response, String) {
-    let _ = state;
-    let (parts, _body) = req.into_parts();
-    unimplemented::s3(ctx, &parts)
+    s3::handle(state, ctx, req).await
 }
 
 /// What `/_emulator/health` reports per service.
