@@ -66,3 +66,30 @@ impl std::fmt::Display for AwsError {
 }
 
 impl std::error::Error for AwsError {}
+
+/// Builds the [`AwsError`] of a serialisable modelled exception (used by the generated
+/// `errors` modules): the message member becomes the message, every other present member a field
+/// under its wire name.
+pub fn from_exception<T: serde::Serialize>(
+    error: &T,
+    code: &str,
+    status: u16,
+    sender_fault: bool,
+    message_member: &str,
+) -> AwsError {
+    let mut fields = match serde_json::to_value(error) {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    let message = match fields.remove(message_member) {
+        Some(Value::String(message)) => message,
+        _ => String::new(),
+    };
+    AwsError {
+        code: code.to_string(),
+        status,
+        sender_fault,
+        message,
+        fields: Box::new(fields),
+    }
+}

@@ -43,6 +43,18 @@ pub fn decode(
     }
 }
 
+/// Where a list resumes: `None` without a token, else the decoded position.
+///
+/// # Errors
+/// `error` (the service's validation error) when the token is malformed or from another list.
+pub fn resume(
+    scope: &str,
+    token: Option<&str>,
+    error: impl Fn(String) -> AwsError,
+) -> Result<Option<i64>, AwsError> {
+    token.map(|t| decode(scope, t, error)).transpose()
+}
+
 /// One page of `items` (already ordered, each with its sequence number): at most `limit` items
 /// and the token for the next page when more remain.
 pub fn page<T>(scope: &str, mut items: Vec<(i64, T)>, limit: usize) -> (Vec<T>, Option<String>) {

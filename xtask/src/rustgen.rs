@@ -324,17 +324,6 @@ impl<'a> Gen<'a> {
             self.title()
         ));
         out.push_str(ALLOWS);
-        out.push_str(
-            "\n/// Builds the [`crate::AwsError`] of a serialisable exception: the message member becomes the\n\
-             /// message, every other present member a field under its wire name.\n\
-             fn to_aws_error<T: serde::Serialize>(\n    error: &T,\n    code: &str,\n    status: u16,\n    \
-             sender_fault: bool,\n    message_member: &str,\n) -> crate::AwsError {\n    \
-             let mut fields = match serde_json::to_value(error) {\n        \
-             Ok(serde_json::Value::Object(fields)) => fields,\n        _ => serde_json::Map::new(),\n    };\n    \
-             let message = match fields.remove(message_member) {\n        \
-             Some(serde_json::Value::String(message)) => message,\n        _ => String::new(),\n    };\n    \
-             crate::AwsError { code: code.to_string(), status, sender_fault, message, fields: Box::new(fields) }\n}\n",
-        );
         for (name, ident) in &self.types {
             if !self.m.is_exception(name) {
                 continue;
@@ -377,7 +366,7 @@ impl<'a> Gen<'a> {
             writeln!(
                 out,
                 "\nimpl From<{ident}> for crate::AwsError {{\n    fn from(error: {ident}) -> Self {{\n        \
-                 to_aws_error(&error, \"{}\", {}, {}, \"{msg_member}\")\n    }}\n}}",
+                 crate::error::from_exception(&error, \"{}\", {}, {}, \"{msg_member}\")\n    }}\n}}",
                 self.m.error_code(name),
                 self.m.error_status(name),
                 self.m.error_sender_fault(name),

@@ -11,32 +11,6 @@
     clippy::nursery
 )]
 
-/// Builds the [`crate::AwsError`] of a serialisable exception: the message member becomes the
-/// message, every other present member a field under its wire name.
-fn to_aws_error<T: serde::Serialize>(
-    error: &T,
-    code: &str,
-    status: u16,
-    sender_fault: bool,
-    message_member: &str,
-) -> crate::AwsError {
-    let mut fields = match serde_json::to_value(error) {
-        Ok(serde_json::Value::Object(fields)) => fields,
-        _ => serde_json::Map::new(),
-    };
-    let message = match fields.remove(message_member) {
-        Some(serde_json::Value::String(message)) => message,
-        _ => String::new(),
-    };
-    crate::AwsError {
-        code: code.to_string(),
-        status,
-        sender_fault,
-        message,
-        fields: Box::new(fields),
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct InternalServerException {
     #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
@@ -54,7 +28,7 @@ impl InternalServerException {
 
 impl From<InternalServerException> for crate::AwsError {
     fn from(error: InternalServerException) -> Self {
-        to_aws_error(&error, "InternalServerException", 500, false, "Message")
+        crate::error::from_exception(&error, "InternalServerException", 500, false, "Message")
     }
 }
 
@@ -78,7 +52,7 @@ impl InvalidRequestException {
 
 impl From<InvalidRequestException> for crate::AwsError {
     fn from(error: InvalidRequestException) -> Self {
-        to_aws_error(&error, "InvalidRequestException", 400, true, "Message")
+        crate::error::from_exception(&error, "InvalidRequestException", 400, true, "Message")
     }
 }
 
@@ -99,7 +73,7 @@ impl MetadataException {
 
 impl From<MetadataException> for crate::AwsError {
     fn from(error: MetadataException) -> Self {
-        to_aws_error(&error, "MetadataException", 400, true, "Message")
+        crate::error::from_exception(&error, "MetadataException", 400, true, "Message")
     }
 }
 
@@ -123,7 +97,7 @@ impl ResourceNotFoundException {
 
 impl From<ResourceNotFoundException> for crate::AwsError {
     fn from(error: ResourceNotFoundException) -> Self {
-        to_aws_error(&error, "ResourceNotFoundException", 400, true, "Message")
+        crate::error::from_exception(&error, "ResourceNotFoundException", 400, true, "Message")
     }
 }
 
@@ -144,7 +118,7 @@ impl SessionAlreadyExistsException {
 
 impl From<SessionAlreadyExistsException> for crate::AwsError {
     fn from(error: SessionAlreadyExistsException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "SessionAlreadyExistsException",
             400,
@@ -174,6 +148,6 @@ impl TooManyRequestsException {
 
 impl From<TooManyRequestsException> for crate::AwsError {
     fn from(error: TooManyRequestsException) -> Self {
-        to_aws_error(&error, "TooManyRequestsException", 400, true, "Message")
+        crate::error::from_exception(&error, "TooManyRequestsException", 400, true, "Message")
     }
 }

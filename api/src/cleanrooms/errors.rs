@@ -11,32 +11,6 @@
     clippy::nursery
 )]
 
-/// Builds the [`crate::AwsError`] of a serialisable exception: the message member becomes the
-/// message, every other present member a field under its wire name.
-fn to_aws_error<T: serde::Serialize>(
-    error: &T,
-    code: &str,
-    status: u16,
-    sender_fault: bool,
-    message_member: &str,
-) -> crate::AwsError {
-    let mut fields = match serde_json::to_value(error) {
-        Ok(serde_json::Value::Object(fields)) => fields,
-        _ => serde_json::Map::new(),
-    };
-    let message = match fields.remove(message_member) {
-        Some(serde_json::Value::String(message)) => message,
-        _ => String::new(),
-    };
-    crate::AwsError {
-        code: code.to_string(),
-        status,
-        sender_fault,
-        message,
-        fields: Box::new(fields),
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessDeniedException {
     #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
@@ -57,7 +31,7 @@ impl AccessDeniedException {
 
 impl From<AccessDeniedException> for crate::AwsError {
     fn from(error: AccessDeniedException) -> Self {
-        to_aws_error(&error, "AccessDeniedException", 403, true, "message")
+        crate::error::from_exception(&error, "AccessDeniedException", 403, true, "message")
     }
 }
 
@@ -87,7 +61,7 @@ impl ConflictException {
 
 impl From<ConflictException> for crate::AwsError {
     fn from(error: ConflictException) -> Self {
-        to_aws_error(&error, "ConflictException", 409, true, "message")
+        crate::error::from_exception(&error, "ConflictException", 409, true, "message")
     }
 }
 
@@ -108,7 +82,7 @@ impl InternalServerException {
 
 impl From<InternalServerException> for crate::AwsError {
     fn from(error: InternalServerException) -> Self {
-        to_aws_error(&error, "InternalServerException", 500, false, "message")
+        crate::error::from_exception(&error, "InternalServerException", 500, false, "message")
     }
 }
 
@@ -124,7 +98,7 @@ pub struct ResourceNotFoundException {
 
 impl From<ResourceNotFoundException> for crate::AwsError {
     fn from(error: ResourceNotFoundException) -> Self {
-        to_aws_error(&error, "ResourceNotFoundException", 404, true, "message")
+        crate::error::from_exception(&error, "ResourceNotFoundException", 404, true, "message")
     }
 }
 
@@ -140,7 +114,7 @@ pub struct ServiceQuotaExceededException {
 
 impl From<ServiceQuotaExceededException> for crate::AwsError {
     fn from(error: ServiceQuotaExceededException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ServiceQuotaExceededException",
             402,
@@ -167,7 +141,7 @@ impl ThrottlingException {
 
 impl From<ThrottlingException> for crate::AwsError {
     fn from(error: ThrottlingException) -> Self {
-        to_aws_error(&error, "ThrottlingException", 429, true, "message")
+        crate::error::from_exception(&error, "ThrottlingException", 429, true, "message")
     }
 }
 
@@ -194,6 +168,6 @@ impl ValidationException {
 
 impl From<ValidationException> for crate::AwsError {
     fn from(error: ValidationException) -> Self {
-        to_aws_error(&error, "ValidationException", 400, true, "message")
+        crate::error::from_exception(&error, "ValidationException", 400, true, "message")
     }
 }

@@ -11,32 +11,6 @@
     clippy::nursery
 )]
 
-/// Builds the [`crate::AwsError`] of a serialisable exception: the message member becomes the
-/// message, every other present member a field under its wire name.
-fn to_aws_error<T: serde::Serialize>(
-    error: &T,
-    code: &str,
-    status: u16,
-    sender_fault: bool,
-    message_member: &str,
-) -> crate::AwsError {
-    let mut fields = match serde_json::to_value(error) {
-        Ok(serde_json::Value::Object(fields)) => fields,
-        _ => serde_json::Map::new(),
-    };
-    let message = match fields.remove(message_member) {
-        Some(serde_json::Value::String(message)) => message,
-        _ => String::new(),
-    };
-    crate::AwsError {
-        code: code.to_string(),
-        status,
-        sender_fault,
-        message,
-        fields: Box::new(fields),
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessDeniedException {
     #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
@@ -54,7 +28,7 @@ impl AccessDeniedException {
 
 impl From<AccessDeniedException> for crate::AwsError {
     fn from(error: AccessDeniedException) -> Self {
-        to_aws_error(&error, "AccessDeniedException", 400, true, "Message")
+        crate::error::from_exception(&error, "AccessDeniedException", 400, true, "Message")
     }
 }
 
@@ -75,7 +49,7 @@ impl AlreadyExistsException {
 
 impl From<AlreadyExistsException> for crate::AwsError {
     fn from(error: AlreadyExistsException) -> Self {
-        to_aws_error(&error, "AlreadyExistsException", 400, true, "Message")
+        crate::error::from_exception(&error, "AlreadyExistsException", 400, true, "Message")
     }
 }
 
@@ -96,7 +70,7 @@ impl ColumnStatisticsTaskNotRunningException {
 
 impl From<ColumnStatisticsTaskNotRunningException> for crate::AwsError {
     fn from(error: ColumnStatisticsTaskNotRunningException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ColumnStatisticsTaskNotRunningException",
             400,
@@ -123,7 +97,7 @@ impl ColumnStatisticsTaskRunningException {
 
 impl From<ColumnStatisticsTaskRunningException> for crate::AwsError {
     fn from(error: ColumnStatisticsTaskRunningException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ColumnStatisticsTaskRunningException",
             400,
@@ -150,7 +124,7 @@ impl ColumnStatisticsTaskStoppingException {
 
 impl From<ColumnStatisticsTaskStoppingException> for crate::AwsError {
     fn from(error: ColumnStatisticsTaskStoppingException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ColumnStatisticsTaskStoppingException",
             400,
@@ -177,7 +151,7 @@ impl ConcurrentModificationException {
 
 impl From<ConcurrentModificationException> for crate::AwsError {
     fn from(error: ConcurrentModificationException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ConcurrentModificationException",
             400,
@@ -204,7 +178,7 @@ impl ConcurrentRunsExceededException {
 
 impl From<ConcurrentRunsExceededException> for crate::AwsError {
     fn from(error: ConcurrentRunsExceededException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ConcurrentRunsExceededException",
             400,
@@ -231,7 +205,7 @@ impl ConditionCheckFailureException {
 
 impl From<ConditionCheckFailureException> for crate::AwsError {
     fn from(error: ConditionCheckFailureException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ConditionCheckFailureException",
             400,
@@ -258,7 +232,7 @@ impl ConflictException {
 
 impl From<ConflictException> for crate::AwsError {
     fn from(error: ConflictException) -> Self {
-        to_aws_error(&error, "ConflictException", 400, true, "Message")
+        crate::error::from_exception(&error, "ConflictException", 400, true, "Message")
     }
 }
 
@@ -279,7 +253,7 @@ impl CrawlerNotRunningException {
 
 impl From<CrawlerNotRunningException> for crate::AwsError {
     fn from(error: CrawlerNotRunningException) -> Self {
-        to_aws_error(&error, "CrawlerNotRunningException", 400, true, "Message")
+        crate::error::from_exception(&error, "CrawlerNotRunningException", 400, true, "Message")
     }
 }
 
@@ -300,7 +274,7 @@ impl CrawlerRunningException {
 
 impl From<CrawlerRunningException> for crate::AwsError {
     fn from(error: CrawlerRunningException) -> Self {
-        to_aws_error(&error, "CrawlerRunningException", 400, true, "Message")
+        crate::error::from_exception(&error, "CrawlerRunningException", 400, true, "Message")
     }
 }
 
@@ -321,7 +295,7 @@ impl CrawlerStoppingException {
 
 impl From<CrawlerStoppingException> for crate::AwsError {
     fn from(error: CrawlerStoppingException) -> Self {
-        to_aws_error(&error, "CrawlerStoppingException", 400, true, "Message")
+        crate::error::from_exception(&error, "CrawlerStoppingException", 400, true, "Message")
     }
 }
 
@@ -348,7 +322,7 @@ impl EntityNotFoundException {
 
 impl From<EntityNotFoundException> for crate::AwsError {
     fn from(error: EntityNotFoundException) -> Self {
-        to_aws_error(&error, "EntityNotFoundException", 400, true, "Message")
+        crate::error::from_exception(&error, "EntityNotFoundException", 400, true, "Message")
     }
 }
 
@@ -375,7 +349,7 @@ impl FederatedResourceAlreadyExistsException {
 
 impl From<FederatedResourceAlreadyExistsException> for crate::AwsError {
     fn from(error: FederatedResourceAlreadyExistsException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "FederatedResourceAlreadyExistsException",
             400,
@@ -408,7 +382,7 @@ impl FederationSourceException {
 
 impl From<FederationSourceException> for crate::AwsError {
     fn from(error: FederationSourceException) -> Self {
-        to_aws_error(&error, "FederationSourceException", 400, true, "Message")
+        crate::error::from_exception(&error, "FederationSourceException", 400, true, "Message")
     }
 }
 
@@ -429,7 +403,7 @@ impl FederationSourceRetryableException {
 
 impl From<FederationSourceRetryableException> for crate::AwsError {
     fn from(error: FederationSourceRetryableException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "FederationSourceRetryableException",
             400,
@@ -456,7 +430,7 @@ impl GlueEncryptionException {
 
 impl From<GlueEncryptionException> for crate::AwsError {
     fn from(error: GlueEncryptionException) -> Self {
-        to_aws_error(&error, "GlueEncryptionException", 400, true, "Message")
+        crate::error::from_exception(&error, "GlueEncryptionException", 400, true, "Message")
     }
 }
 
@@ -477,7 +451,7 @@ impl IdempotentParameterMismatchException {
 
 impl From<IdempotentParameterMismatchException> for crate::AwsError {
     fn from(error: IdempotentParameterMismatchException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "IdempotentParameterMismatchException",
             400,
@@ -504,7 +478,7 @@ impl IllegalBlueprintStateException {
 
 impl From<IllegalBlueprintStateException> for crate::AwsError {
     fn from(error: IllegalBlueprintStateException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "IllegalBlueprintStateException",
             400,
@@ -531,7 +505,7 @@ impl IllegalSessionStateException {
 
 impl From<IllegalSessionStateException> for crate::AwsError {
     fn from(error: IllegalSessionStateException) -> Self {
-        to_aws_error(&error, "IllegalSessionStateException", 400, true, "Message")
+        crate::error::from_exception(&error, "IllegalSessionStateException", 400, true, "Message")
     }
 }
 
@@ -552,7 +526,7 @@ impl IllegalWorkflowStateException {
 
 impl From<IllegalWorkflowStateException> for crate::AwsError {
     fn from(error: IllegalWorkflowStateException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "IllegalWorkflowStateException",
             400,
@@ -579,7 +553,7 @@ impl IntegrationConflictOperationFault {
 
 impl From<IntegrationConflictOperationFault> for crate::AwsError {
     fn from(error: IntegrationConflictOperationFault) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "IntegrationConflictOperationFault",
             400,
@@ -606,7 +580,7 @@ impl IntegrationNotFoundFault {
 
 impl From<IntegrationNotFoundFault> for crate::AwsError {
     fn from(error: IntegrationNotFoundFault) -> Self {
-        to_aws_error(&error, "IntegrationNotFoundFault", 400, true, "Message")
+        crate::error::from_exception(&error, "IntegrationNotFoundFault", 400, true, "Message")
     }
 }
 
@@ -627,7 +601,7 @@ impl IntegrationQuotaExceededFault {
 
 impl From<IntegrationQuotaExceededFault> for crate::AwsError {
     fn from(error: IntegrationQuotaExceededFault) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "IntegrationQuotaExceededFault",
             400,
@@ -654,7 +628,7 @@ impl InternalServerException {
 
 impl From<InternalServerException> for crate::AwsError {
     fn from(error: InternalServerException) -> Self {
-        to_aws_error(&error, "InternalServerException", 400, true, "Message")
+        crate::error::from_exception(&error, "InternalServerException", 400, true, "Message")
     }
 }
 
@@ -675,7 +649,7 @@ impl InternalServiceException {
 
 impl From<InternalServiceException> for crate::AwsError {
     fn from(error: InternalServiceException) -> Self {
-        to_aws_error(&error, "InternalServiceException", 500, false, "Message")
+        crate::error::from_exception(&error, "InternalServiceException", 500, false, "Message")
     }
 }
 
@@ -702,7 +676,7 @@ impl InvalidInputException {
 
 impl From<InvalidInputException> for crate::AwsError {
     fn from(error: InvalidInputException) -> Self {
-        to_aws_error(&error, "InvalidInputException", 400, true, "Message")
+        crate::error::from_exception(&error, "InvalidInputException", 400, true, "Message")
     }
 }
 
@@ -723,7 +697,7 @@ impl InvalidIntegrationStateFault {
 
 impl From<InvalidIntegrationStateFault> for crate::AwsError {
     fn from(error: InvalidIntegrationStateFault) -> Self {
-        to_aws_error(&error, "InvalidIntegrationStateFault", 400, true, "Message")
+        crate::error::from_exception(&error, "InvalidIntegrationStateFault", 400, true, "Message")
     }
 }
 
@@ -744,7 +718,7 @@ impl InvalidStateException {
 
 impl From<InvalidStateException> for crate::AwsError {
     fn from(error: InvalidStateException) -> Self {
-        to_aws_error(&error, "InvalidStateException", 400, true, "Message")
+        crate::error::from_exception(&error, "InvalidStateException", 400, true, "Message")
     }
 }
 
@@ -765,7 +739,7 @@ impl KMSKeyNotAccessibleFault {
 
 impl From<KMSKeyNotAccessibleFault> for crate::AwsError {
     fn from(error: KMSKeyNotAccessibleFault) -> Self {
-        to_aws_error(&error, "KMSKeyNotAccessibleFault", 400, true, "Message")
+        crate::error::from_exception(&error, "KMSKeyNotAccessibleFault", 400, true, "Message")
     }
 }
 
@@ -786,7 +760,7 @@ impl MLTransformNotReadyException {
 
 impl From<MLTransformNotReadyException> for crate::AwsError {
     fn from(error: MLTransformNotReadyException) -> Self {
-        to_aws_error(&error, "MLTransformNotReadyException", 400, true, "Message")
+        crate::error::from_exception(&error, "MLTransformNotReadyException", 400, true, "Message")
     }
 }
 
@@ -807,7 +781,7 @@ impl MaterializedViewRefreshTaskNotRunningException {
 
 impl From<MaterializedViewRefreshTaskNotRunningException> for crate::AwsError {
     fn from(error: MaterializedViewRefreshTaskNotRunningException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "MaterializedViewRefreshTaskNotRunningException",
             400,
@@ -834,7 +808,7 @@ impl MaterializedViewRefreshTaskRunningException {
 
 impl From<MaterializedViewRefreshTaskRunningException> for crate::AwsError {
     fn from(error: MaterializedViewRefreshTaskRunningException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "MaterializedViewRefreshTaskRunningException",
             400,
@@ -861,7 +835,7 @@ impl MaterializedViewRefreshTaskStoppingException {
 
 impl From<MaterializedViewRefreshTaskStoppingException> for crate::AwsError {
     fn from(error: MaterializedViewRefreshTaskStoppingException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "MaterializedViewRefreshTaskStoppingException",
             400,
@@ -888,7 +862,7 @@ impl NoScheduleException {
 
 impl From<NoScheduleException> for crate::AwsError {
     fn from(error: NoScheduleException) -> Self {
-        to_aws_error(&error, "NoScheduleException", 400, true, "Message")
+        crate::error::from_exception(&error, "NoScheduleException", 400, true, "Message")
     }
 }
 
@@ -909,7 +883,7 @@ impl OperationNotSupportedException {
 
 impl From<OperationNotSupportedException> for crate::AwsError {
     fn from(error: OperationNotSupportedException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "OperationNotSupportedException",
             400,
@@ -936,7 +910,7 @@ impl OperationTimeoutException {
 
 impl From<OperationTimeoutException> for crate::AwsError {
     fn from(error: OperationTimeoutException) -> Self {
-        to_aws_error(&error, "OperationTimeoutException", 400, true, "Message")
+        crate::error::from_exception(&error, "OperationTimeoutException", 400, true, "Message")
     }
 }
 
@@ -957,7 +931,7 @@ impl PermissionTypeMismatchException {
 
 impl From<PermissionTypeMismatchException> for crate::AwsError {
     fn from(error: PermissionTypeMismatchException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "PermissionTypeMismatchException",
             400,
@@ -984,7 +958,7 @@ impl ResourceNotFoundException {
 
 impl From<ResourceNotFoundException> for crate::AwsError {
     fn from(error: ResourceNotFoundException) -> Self {
-        to_aws_error(&error, "ResourceNotFoundException", 400, true, "Message")
+        crate::error::from_exception(&error, "ResourceNotFoundException", 400, true, "Message")
     }
 }
 
@@ -1005,7 +979,7 @@ impl ResourceNotReadyException {
 
 impl From<ResourceNotReadyException> for crate::AwsError {
     fn from(error: ResourceNotReadyException) -> Self {
-        to_aws_error(&error, "ResourceNotReadyException", 400, true, "Message")
+        crate::error::from_exception(&error, "ResourceNotReadyException", 400, true, "Message")
     }
 }
 
@@ -1026,7 +1000,7 @@ impl ResourceNumberLimitExceededException {
 
 impl From<ResourceNumberLimitExceededException> for crate::AwsError {
     fn from(error: ResourceNumberLimitExceededException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "ResourceNumberLimitExceededException",
             400,
@@ -1053,7 +1027,7 @@ impl SchedulerNotRunningException {
 
 impl From<SchedulerNotRunningException> for crate::AwsError {
     fn from(error: SchedulerNotRunningException) -> Self {
-        to_aws_error(&error, "SchedulerNotRunningException", 400, true, "Message")
+        crate::error::from_exception(&error, "SchedulerNotRunningException", 400, true, "Message")
     }
 }
 
@@ -1074,7 +1048,7 @@ impl SchedulerRunningException {
 
 impl From<SchedulerRunningException> for crate::AwsError {
     fn from(error: SchedulerRunningException) -> Self {
-        to_aws_error(&error, "SchedulerRunningException", 400, true, "Message")
+        crate::error::from_exception(&error, "SchedulerRunningException", 400, true, "Message")
     }
 }
 
@@ -1095,7 +1069,7 @@ impl SchedulerTransitioningException {
 
 impl From<SchedulerTransitioningException> for crate::AwsError {
     fn from(error: SchedulerTransitioningException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "SchedulerTransitioningException",
             400,
@@ -1122,7 +1096,7 @@ impl SessionBusyException {
 
 impl From<SessionBusyException> for crate::AwsError {
     fn from(error: SessionBusyException) -> Self {
-        to_aws_error(&error, "SessionBusyException", 400, true, "Message")
+        crate::error::from_exception(&error, "SessionBusyException", 400, true, "Message")
     }
 }
 
@@ -1143,7 +1117,7 @@ impl TargetResourceNotFound {
 
 impl From<TargetResourceNotFound> for crate::AwsError {
     fn from(error: TargetResourceNotFound) -> Self {
-        to_aws_error(&error, "TargetResourceNotFound", 400, true, "Message")
+        crate::error::from_exception(&error, "TargetResourceNotFound", 400, true, "Message")
     }
 }
 
@@ -1164,7 +1138,7 @@ impl ThrottlingException {
 
 impl From<ThrottlingException> for crate::AwsError {
     fn from(error: ThrottlingException) -> Self {
-        to_aws_error(&error, "ThrottlingException", 400, true, "Message")
+        crate::error::from_exception(&error, "ThrottlingException", 400, true, "Message")
     }
 }
 
@@ -1185,7 +1159,7 @@ impl ValidationException {
 
 impl From<ValidationException> for crate::AwsError {
     fn from(error: ValidationException) -> Self {
-        to_aws_error(&error, "ValidationException", 400, true, "Message")
+        crate::error::from_exception(&error, "ValidationException", 400, true, "Message")
     }
 }
 
@@ -1206,6 +1180,6 @@ impl VersionMismatchException {
 
 impl From<VersionMismatchException> for crate::AwsError {
     fn from(error: VersionMismatchException) -> Self {
-        to_aws_error(&error, "VersionMismatchException", 400, true, "Message")
+        crate::error::from_exception(&error, "VersionMismatchException", 400, true, "Message")
     }
 }

@@ -11,32 +11,6 @@
     clippy::nursery
 )]
 
-/// Builds the [`crate::AwsError`] of a serialisable exception: the message member becomes the
-/// message, every other present member a field under its wire name.
-fn to_aws_error<T: serde::Serialize>(
-    error: &T,
-    code: &str,
-    status: u16,
-    sender_fault: bool,
-    message_member: &str,
-) -> crate::AwsError {
-    let mut fields = match serde_json::to_value(error) {
-        Ok(serde_json::Value::Object(fields)) => fields,
-        _ => serde_json::Map::new(),
-    };
-    let message = match fields.remove(message_member) {
-        Some(serde_json::Value::String(message)) => message,
-        _ => String::new(),
-    };
-    crate::AwsError {
-        code: code.to_string(),
-        status,
-        sender_fault,
-        message,
-        fields: Box::new(fields),
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ExpiredTokenException {
     #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
@@ -54,7 +28,7 @@ impl ExpiredTokenException {
 
 impl From<ExpiredTokenException> for crate::AwsError {
     fn from(error: ExpiredTokenException) -> Self {
-        to_aws_error(&error, "ExpiredTokenException", 400, true, "message")
+        crate::error::from_exception(&error, "ExpiredTokenException", 400, true, "message")
     }
 }
 
@@ -75,7 +49,7 @@ impl ExpiredTradeInTokenException {
 
 impl From<ExpiredTradeInTokenException> for crate::AwsError {
     fn from(error: ExpiredTradeInTokenException) -> Self {
-        to_aws_error(&error, "ExpiredTradeInTokenException", 400, true, "message")
+        crate::error::from_exception(&error, "ExpiredTradeInTokenException", 400, true, "message")
     }
 }
 
@@ -96,7 +70,7 @@ impl IDPCommunicationErrorException {
 
 impl From<IDPCommunicationErrorException> for crate::AwsError {
     fn from(error: IDPCommunicationErrorException) -> Self {
-        to_aws_error(&error, "IDPCommunicationError", 400, true, "message")
+        crate::error::from_exception(&error, "IDPCommunicationError", 400, true, "message")
     }
 }
 
@@ -117,7 +91,7 @@ impl IDPRejectedClaimException {
 
 impl From<IDPRejectedClaimException> for crate::AwsError {
     fn from(error: IDPRejectedClaimException) -> Self {
-        to_aws_error(&error, "IDPRejectedClaim", 403, true, "message")
+        crate::error::from_exception(&error, "IDPRejectedClaim", 403, true, "message")
     }
 }
 
@@ -138,7 +112,7 @@ impl InvalidAuthorizationMessageException {
 
 impl From<InvalidAuthorizationMessageException> for crate::AwsError {
     fn from(error: InvalidAuthorizationMessageException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "InvalidAuthorizationMessageException",
             400,
@@ -165,7 +139,7 @@ impl InvalidIdentityTokenException {
 
 impl From<InvalidIdentityTokenException> for crate::AwsError {
     fn from(error: InvalidIdentityTokenException) -> Self {
-        to_aws_error(&error, "InvalidIdentityToken", 400, true, "message")
+        crate::error::from_exception(&error, "InvalidIdentityToken", 400, true, "message")
     }
 }
 
@@ -186,7 +160,7 @@ impl JWTPayloadSizeExceededException {
 
 impl From<JWTPayloadSizeExceededException> for crate::AwsError {
     fn from(error: JWTPayloadSizeExceededException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "JWTPayloadSizeExceededException",
             400,
@@ -213,7 +187,7 @@ impl MalformedPolicyDocumentException {
 
 impl From<MalformedPolicyDocumentException> for crate::AwsError {
     fn from(error: MalformedPolicyDocumentException) -> Self {
-        to_aws_error(&error, "MalformedPolicyDocument", 400, true, "message")
+        crate::error::from_exception(&error, "MalformedPolicyDocument", 400, true, "message")
     }
 }
 
@@ -234,7 +208,7 @@ impl OutboundWebIdentityFederationDisabledException {
 
 impl From<OutboundWebIdentityFederationDisabledException> for crate::AwsError {
     fn from(error: OutboundWebIdentityFederationDisabledException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "OutboundWebIdentityFederationDisabledException",
             403,
@@ -261,7 +235,7 @@ impl PackedPolicyTooLargeException {
 
 impl From<PackedPolicyTooLargeException> for crate::AwsError {
     fn from(error: PackedPolicyTooLargeException) -> Self {
-        to_aws_error(&error, "PackedPolicyTooLarge", 400, true, "message")
+        crate::error::from_exception(&error, "PackedPolicyTooLarge", 400, true, "message")
     }
 }
 
@@ -282,7 +256,7 @@ impl RegionDisabledException {
 
 impl From<RegionDisabledException> for crate::AwsError {
     fn from(error: RegionDisabledException) -> Self {
-        to_aws_error(&error, "RegionDisabledException", 403, true, "message")
+        crate::error::from_exception(&error, "RegionDisabledException", 403, true, "message")
     }
 }
 
@@ -303,7 +277,7 @@ impl SessionDurationEscalationException {
 
 impl From<SessionDurationEscalationException> for crate::AwsError {
     fn from(error: SessionDurationEscalationException) -> Self {
-        to_aws_error(
+        crate::error::from_exception(
             &error,
             "SessionDurationEscalationException",
             403,

@@ -220,11 +220,7 @@ pub async fn list_configured_table_associations(
     )
     .await?;
     let scope = format!("configuredtableassociations:{}", m.id);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let items = associations_in(state, &m.id, after)
         .await?
         .into_iter()

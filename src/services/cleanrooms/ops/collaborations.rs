@@ -281,11 +281,7 @@ pub async fn list_collaborations(
         ctx.region,
         filter.unwrap_or("*")
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
     let records = state
         .store()
@@ -417,11 +413,7 @@ pub async fn list_members(
     )
     .await?;
     let scope = format!("members:{}", c.id);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let members = repo::members(state, &c.id, after).await?;
     let items = members
         .into_iter()

@@ -252,11 +252,7 @@ pub async fn list_configured_tables(
     input: dto::ListConfiguredTablesInput,
 ) -> AwsResult<dto::ListConfiguredTablesOutput> {
     let scope = format!("configuredtables:{}:{}", ctx.account_id, ctx.region);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
     let records = state
         .store()

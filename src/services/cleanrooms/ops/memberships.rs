@@ -387,11 +387,7 @@ pub async fn list_memberships(
         ctx.region,
         filter.map_or("*", |s| s.as_str())
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
     let records = state
         .store()

@@ -101,11 +101,7 @@ pub async fn get_databases(
 ) -> AwsResult<dto::GetDatabasesResponse> {
     let catalog = catalog(ctx, input.catalog_id.as_deref())?;
     let scope = format!("glue.databases:{}:{}", catalog.account, catalog.region);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     if matches!(
         input.resource_share_type,
         Some(dto::ResourceShareType::Foreign | dto::ResourceShareType::Federated)

@@ -231,11 +231,7 @@ pub async fn get_partitions(
         catalog.region,
         catalog.table_id(table.database_name(), &table.table.name)
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = page_size(input.max_results, DEFAULT_PAGE);
     let exclude_columns = input.exclude_column_schema.unwrap_or(false);
     let mut items = Vec::new();

@@ -159,11 +159,7 @@ pub async fn get_tables(
         "glue.tables:{}:{}:{db}:{expression}",
         catalog.account, catalog.region
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let pattern = if expression.trim().is_empty() {
         None
     } else {
