@@ -23,7 +23,7 @@ use crate::services::cleanrooms::model::{
     association_arn, kinds, Association, AssociationRule, ConfiguredTable, Membership,
 };
 use crate::services::cleanrooms::ops::configured_tables::{associations_of_table, own_table};
-use crate::services::cleanrooms::ops::tags;
+use crate::services::cleanrooms::ops::{privacy_budget_templates, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::{Query, Write};
@@ -67,6 +67,7 @@ async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResu
         },
         tags::delete_tags(&a.arn),
     ];
+    writes.extend(privacy_budget_templates::association_removal_writes(state, a).await?);
     for rule in state
         .store()
         .query(&Query::kind(kinds::ASSOCIATION_RULE).parent(&a.id))

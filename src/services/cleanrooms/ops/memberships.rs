@@ -21,7 +21,7 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::model::{
     kinds, membership_arn, Collaboration, Member, Membership,
 };
-use crate::services::cleanrooms::ops::{associations, tags};
+use crate::services::cleanrooms::ops::{associations, privacy_budget_templates, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::{Query, Write};
@@ -478,8 +478,10 @@ pub async fn update_membership(
 
 /// Record kinds whose records under a membership (parent = membership id) block
 /// DeleteMembership until they are deleted.
-const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] =
-    &[(kinds::ASSOCIATION, "configured table associations")];
+const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
+    (kinds::ASSOCIATION, "configured table associations"),
+    (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
+];
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
 /// the creator cannot leave (it deletes the collaboration instead). Everything created under the
@@ -601,6 +603,7 @@ pub async fn delete_member(
             m.status = dto::MembershipStatus::Removed;
             m.update_time = now;
             writes.extend(associations::removal_writes(state, &m.id).await?);
+            writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }
     }
@@ -625,6 +628,7 @@ pub async fn collaboration_deleted_writes(
             continue;
         }
         writes.extend(associations::removal_writes(state, &m.id).await?);
+        writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
         writes.push(put_membership(region, &m)?);
