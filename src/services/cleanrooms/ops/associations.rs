@@ -30,7 +30,8 @@ use crate::store::{Query, Write};
 use crate::util::{ids, pagination};
 
 /// The writes that delete every configured table association of a membership, with their
-/// analysis rules and tags (the membership's tables leave the collaboration).
+/// analysis rules, tags and access budget templates (the membership's tables leave the
+/// collaboration).
 pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
     let mut writes = Vec::new();
     for a in associations_in(state, membership_id, None).await? {
@@ -58,7 +59,8 @@ async fn associations_in(
         .collect()
 }
 
-/// The writes that delete one association, its analysis rules and its tags.
+/// The writes that delete one association, its analysis rules, its tags and its access budget
+/// template.
 async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
         Write::Delete {

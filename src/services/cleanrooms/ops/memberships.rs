@@ -546,7 +546,8 @@ pub async fn delete_membership(
 }
 
 /// DeleteMember (creator only): removes an invited or active member. Its membership, if any,
-/// becomes `REMOVED` and its configured table associations leave the collaboration.
+/// becomes `REMOVED` and its configured table associations and privacy budget templates leave
+/// the collaboration.
 pub async fn delete_member(
     state: &AppState,
     ctx: &RequestContext,
@@ -615,7 +616,7 @@ pub async fn delete_member(
 }
 
 /// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
-/// and take their configured table associations out of it.
+/// and take their configured table associations and privacy budget templates out of it.
 pub async fn collaboration_deleted_writes(
     state: &AppState,
     region: &str,
