@@ -813,3 +813,82 @@ pub async fn list_collaboration_privacy_budgets(
         next_token,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(y: i32, m: Month, d: u8, h: u8) -> f64 {
+        Date::from_calendar_date(y, m, d)
+            .unwrap()
+            .with_hms(h, 30, 0)
+            .unwrap()
+            .assume_utc()
+            .unix_timestamp() as f64
+    }
+
+    fn midnight(y: i32, m: Month, d: u8) -> f64 {
+        ts(y, m, d, 0) - 1800.0
+    }
+
+    #[test]
+    fn calendar_periods_are_utc_day_iso_week_and_month() {
+        // Wednesday 2025-12-31 13:30 UTC
+        let now = ts(2025, Month::December, 31, 13);
+        assert_eq!(
+            period(dto::AccessBudgetType::CalendarDay, now),
+            (
+                midnight(2025, Month::December, 31),
+                Some(midnight(2026, Month::January, 1))
+            )
+        );
+        assert_eq!(
+            period(dto::AccessBudgetType::CalendarWeek, now),
+            (
+                midnight(2025, Month::December, 29),
+                Some(midnight(2026, Month::January, 5))
+            )
+        );
+        assert_eq!(
+            period(dto::AccessBudgetType::CalendarMonth, now),
+            (
+                midnight(2025, Month::December, 1),
+                Some(midnight(2026, Month::January, 1))
+            )
+        );
+        // a Monday starts its own week; February of a leap year ends on the 29th
+        let monday = ts(2024, Month::February, 26, 0);
+        assert_eq!(
+            period(dto::AccessBudgetType::CalendarWeek, monday).0,
+            midnight(2024, Month::February, 26)
+        );
+        assert_eq!(
+            period(dto::AccessBudgetType::CalendarMonth, monday).1,
+            Some(midnight(2024, Month::March, 1))
+        );
+        assert_eq!(period(dto::AccessBudgetType::Lifetime, now), (now, None));
+    }
+
+    #[test]
+    fn dp_counts_grow_with_epsilon_and_noise() {
+        let counts = |e, n| {
+            dp_budget(e, n)
+                .aggregations
+                .iter()
+                .map(|a| (a.r#type, a.max_count, a.remaining_count))
+                .collect::<Vec<_>>()
+        };
+        use dto::DifferentialPrivacyAggregationType as T;
+        assert_eq!(
+            counts(2, 10),
+            vec![
+                (T::Avg, 10, 10),
+                (T::Count, 20, 20),
+                (T::CountDistinct, 20, 20),
+                (T::Sum, 20, 20),
+                (T::Stddev, 6, 6)
+            ]
+        );
+        assert_eq!(counts(20, 100)[1].1, 2000);
+    }
+}
