@@ -647,3 +647,22 @@ def test_budget_lists_require_the_type(setup, client):
     with pytest.raises(ClientError) as excinfo:
         c.list_privacy_budgets(membershipIdentifier=setup["mb"]["id"], privacyBudgetType="ACCESS_BUDGET")
     assert_error(excinfo, "ResourceNotFoundException", 404)
+
+
+def test_deleted_collaboration_takes_templates_and_budgets_with_it(setup):
+    a, b, coll, ma, mb = setup["a"], setup["b"], setup["coll"], setup["ma"], setup["mb"]
+    dp = create_template(b, mb["id"], "DIFFERENTIAL_PRIVACY", dp_params())
+    create_template(b, mb["id"], "ACCESS_BUDGET", access_params(setup["cta"]["arn"]))
+    call(a, "DeleteCollaboration", collaborationIdentifier=coll["id"])
+    assert call(b, "ListPrivacyBudgetTemplates", membershipIdentifier=mb["id"])["privacyBudgetTemplateSummaries"] == []
+    with pytest.raises(ClientError) as excinfo:
+        b.get_privacy_budget_template(membershipIdentifier=mb["id"], privacyBudgetTemplateIdentifier=dp["id"])
+    assert_error(excinfo, "ResourceNotFoundException", 404)
+    # the membership is no longer ACTIVE: nothing can be created, budgets are not shown
+    with pytest.raises(ClientError) as excinfo:
+        b.create_privacy_budget_template(membershipIdentifier=mb["id"], privacyBudgetType="DIFFERENTIAL_PRIVACY", parameters=dp_params())
+    response = assert_error(excinfo, "ConflictException", 409)
+    assert response["reason"] == "INVALID_STATE"
+    with pytest.raises(ClientError) as excinfo:
+        a.list_privacy_budgets(membershipIdentifier=ma["id"], privacyBudgetType="DIFFERENTIAL_PRIVACY")
+    assert_error(excinfo, "AccessDeniedException", 403, "ACTIVE")
