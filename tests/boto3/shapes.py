@@ -67,10 +67,15 @@ _BOTOCORE_SESSION: botocore.session.Session | None = None
 # ``arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/configuredtableassociation/<id>``
 # (spec §1.2: the same ARN must be accepted back where ``BudgetedResourceArn`` /
 # ``SchemaResourceArn`` expect that form), which is longer than ``ConfiguredTableAssociationArn``'s
-# max 100 and does not match its ``…:configuredtableassociation/<x>/<y>`` pattern.
+# max 100 and does not match its ``…:configuredtableassociation/<x>/<y>`` pattern. Privacy budget
+# templates get the IAM form ``…:membership/<membershipId>/privacybudgettemplate/<id>`` for the
+# same reason (spec §1.2), against ``PrivacyBudgetTemplateArn``'s max 100 and its
+# ``…:privacybudgettemplate/<id>`` pattern.
 MODEL_DEVIATIONS = frozenset({
     ("ConfiguredTableAssociationArn", "max"),
     ("ConfiguredTableAssociationArn", "pattern"),
+    ("PrivacyBudgetTemplateArn", "max"),
+    ("PrivacyBudgetTemplateArn", "pattern"),
 })
 
 

@@ -9,11 +9,15 @@
 //!   Create/Get/Update/DeleteConfiguredTableAnalysisRule;
 //! - associations: Create/Get/List/Update/DeleteConfiguredTableAssociation,
 //!   Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule;
+//! - privacy budget templates: Create/Get/List/Update/DeletePrivacyBudgetTemplate,
+//!   GetCollaborationPrivacyBudgetTemplate, ListCollaborationPrivacyBudgetTemplates, and the
+//!   budgets they govern: ListPrivacyBudgets, ListCollaborationPrivacyBudgets;
 //! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
-//! stored per (collaboration, account). Memberships, configured tables and associations belong to
-//! one account and are invisible to others. `ops/` holds one module per resource family, `model`
+//! stored per (collaboration, account). Memberships, configured tables, associations and privacy
+//! budget templates belong to one account and are invisible to others (templates and budgets are
+//! also shown to every ACTIVE member through the collaboration operations). `ops/` holds one module per resource family, `model`
 //! the stored domain types, `repo` the typed access to the metadata store, `errors` the Clean
 //! Rooms error constructors.
 

@@ -6,7 +6,8 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    associations, collaborations, configured_table_rules, configured_tables, memberships, tags,
+    associations, collaborations, configured_table_rules, configured_tables, memberships,
+    privacy_budget_templates, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -290,5 +291,83 @@ impl CleanroomsApi for CleanRooms {
     ) -> AwsResult<dto::DeleteConfiguredTableAssociationAnalysisRuleOutput> {
         associations::delete_configured_table_association_analysis_rule(&self.state, ctx, input)
             .await
+    }
+
+    async fn create_privacy_budget_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreatePrivacyBudgetTemplateInput,
+    ) -> AwsResult<dto::CreatePrivacyBudgetTemplateOutput> {
+        privacy_budget_templates::create_privacy_budget_template(&self.state, ctx, input).await
+    }
+
+    async fn get_privacy_budget_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetPrivacyBudgetTemplateInput,
+    ) -> AwsResult<dto::GetPrivacyBudgetTemplateOutput> {
+        privacy_budget_templates::get_privacy_budget_template(&self.state, ctx, input).await
+    }
+
+    async fn list_privacy_budget_templates(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListPrivacyBudgetTemplatesInput,
+    ) -> AwsResult<dto::ListPrivacyBudgetTemplatesOutput> {
+        privacy_budget_templates::list_privacy_budget_templates(&self.state, ctx, input).await
+    }
+
+    async fn update_privacy_budget_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdatePrivacyBudgetTemplateInput,
+    ) -> AwsResult<dto::UpdatePrivacyBudgetTemplateOutput> {
+        privacy_budget_templates::update_privacy_budget_template(&self.state, ctx, input).await
+    }
+
+    async fn delete_privacy_budget_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeletePrivacyBudgetTemplateInput,
+    ) -> AwsResult<dto::DeletePrivacyBudgetTemplateOutput> {
+        privacy_budget_templates::delete_privacy_budget_template(&self.state, ctx, input).await
+    }
+
+    async fn get_collaboration_privacy_budget_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationPrivacyBudgetTemplateInput,
+    ) -> AwsResult<dto::GetCollaborationPrivacyBudgetTemplateOutput> {
+        privacy_budget_templates::get_collaboration_privacy_budget_template(&self.state, ctx, input)
+            .await
+    }
+
+    async fn list_collaboration_privacy_budget_templates(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationPrivacyBudgetTemplatesInput,
+    ) -> AwsResult<dto::ListCollaborationPrivacyBudgetTemplatesOutput> {
+        privacy_budget_templates::list_collaboration_privacy_budget_templates(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn list_privacy_budgets(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListPrivacyBudgetsInput,
+    ) -> AwsResult<dto::ListPrivacyBudgetsOutput> {
+        privacy_budget_templates::list_privacy_budgets(&self.state, ctx, input).await
+    }
+
+    async fn list_collaboration_privacy_budgets(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationPrivacyBudgetsInput,
+    ) -> AwsResult<dto::ListCollaborationPrivacyBudgetsOutput> {
+        privacy_budget_templates::list_collaboration_privacy_budgets(&self.state, ctx, input).await
     }
 }

@@ -23,14 +23,15 @@ use crate::services::cleanrooms::model::{
     association_arn, kinds, Association, AssociationRule, ConfiguredTable, Membership,
 };
 use crate::services::cleanrooms::ops::configured_tables::{associations_of_table, own_table};
-use crate::services::cleanrooms::ops::tags;
+use crate::services::cleanrooms::ops::{privacy_budget_templates, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::{Query, Write};
 use crate::util::{ids, pagination};
 
 /// The writes that delete every configured table association of a membership, with their
-/// analysis rules and tags (the membership's tables leave the collaboration).
+/// analysis rules, tags and access budget templates (the membership's tables leave the
+/// collaboration).
 pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
     let mut writes = Vec::new();
     for a in associations_in(state, membership_id, None).await? {
@@ -58,7 +59,8 @@ async fn associations_in(
         .collect()
 }
 
-/// The writes that delete one association, its analysis rules and its tags.
+/// The writes that delete one association, its analysis rules, its tags and its access budget
+/// template.
 async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
         Write::Delete {
@@ -67,6 +69,7 @@ async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResu
         },
         tags::delete_tags(&a.arn),
     ];
+    writes.extend(privacy_budget_templates::association_removal_writes(state, a).await?);
     for rule in state
         .store()
         .query(&Query::kind(kinds::ASSOCIATION_RULE).parent(&a.id))

@@ -21,7 +21,7 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::model::{
     kinds, membership_arn, Collaboration, Member, Membership,
 };
-use crate::services::cleanrooms::ops::{associations, tags};
+use crate::services::cleanrooms::ops::{associations, privacy_budget_templates, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::{Query, Write};
@@ -474,8 +474,10 @@ pub async fn update_membership(
 
 /// Record kinds whose records under a membership (parent = membership id) block
 /// DeleteMembership until they are deleted.
-const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] =
-    &[(kinds::ASSOCIATION, "configured table associations")];
+const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
+    (kinds::ASSOCIATION, "configured table associations"),
+    (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
+];
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
 /// the creator cannot leave (it deletes the collaboration instead). Everything created under the
@@ -540,7 +542,8 @@ pub async fn delete_membership(
 }
 
 /// DeleteMember (creator only): removes an invited or active member. Its membership, if any,
-/// becomes `REMOVED` and its configured table associations leave the collaboration.
+/// becomes `REMOVED` and its configured table associations and privacy budget templates leave
+/// the collaboration.
 pub async fn delete_member(
     state: &AppState,
     ctx: &RequestContext,
@@ -597,6 +600,7 @@ pub async fn delete_member(
             m.status = dto::MembershipStatus::Removed;
             m.update_time = now;
             writes.extend(associations::removal_writes(state, &m.id).await?);
+            writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }
     }
@@ -608,7 +612,7 @@ pub async fn delete_member(
 }
 
 /// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
-/// and take their configured table associations out of it.
+/// and take their configured table associations and privacy budget templates out of it.
 pub async fn collaboration_deleted_writes(
     state: &AppState,
     region: &str,
@@ -621,6 +625,7 @@ pub async fn collaboration_deleted_writes(
             continue;
         }
         writes.extend(associations::removal_writes(state, &m.id).await?);
+        writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
         writes.push(put_membership(region, &m)?);
