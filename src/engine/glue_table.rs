@@ -180,19 +180,28 @@ pub fn build(
                 ),
             ));
         }
-        let has_location = |s: &&StorageDescriptor| s.location.as_deref().is_some_and(|l| !l.trim().is_empty());
+        let has_location =
+            |s: &&StorageDescriptor| s.location.as_deref().is_some_and(|l| !l.trim().is_empty());
         let hive_layout;
         let part_sd = match partition.storage_descriptor.as_ref().filter(has_location) {
             Some(s) => Some(s),
             None => {
                 // No location of its own: Hive's layout under the table location.
-                let mut location = sd.and_then(|s| s.location.clone()).unwrap_or_default().trim_end_matches('/').to_string();
+                let mut location = sd
+                    .and_then(|s| s.location.clone())
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_string();
                 for (field, value) in key_fields.iter().zip(values) {
                     location.push_str(&format!("/{}={value}", field.name()));
                 }
                 hive_layout = StorageDescriptor {
                     location: Some(format!("{location}/")),
-                    ..partition.storage_descriptor.clone().or_else(|| sd.cloned()).unwrap_or_default()
+                    ..partition
+                        .storage_descriptor
+                        .clone()
+                        .or_else(|| sd.cloned())
+                        .unwrap_or_default()
                 };
                 Some(&hive_layout)
             }

@@ -58,6 +58,20 @@ async fn associations_in(
         .collect()
 }
 
+/// Every configured table association of collaboration `collaboration_id` (the tables of the
+/// collaboration, across all its memberships) with their sequence numbers, in creation order.
+pub async fn associations_of_collaboration(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<(i64, Association)>> {
+    let mut all = Vec::new();
+    for m in repo::memberships_of(state, collaboration_id).await? {
+        all.extend(associations_in(state, &m.id, None).await?);
+    }
+    all.sort_by_key(|(seq, _)| *seq);
+    Ok(all)
+}
+
 /// The writes that delete one association, its analysis rules and its tags.
 async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
     let mut writes = vec![

@@ -478,8 +478,10 @@ pub async fn update_membership(
 
 /// Record kinds whose records under a membership (parent = membership id) block
 /// DeleteMembership until they are deleted.
-const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] =
-    &[(kinds::ASSOCIATION, "configured table associations")];
+const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
+    (kinds::ASSOCIATION, "configured table associations"),
+    (kinds::ANALYSIS_TEMPLATE, "analysis templates"),
+];
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
 /// the creator cannot leave (it deletes the collaboration instead). Everything created under the

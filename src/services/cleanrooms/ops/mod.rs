@@ -1,5 +1,6 @@
 //! One module per Clean Rooms resource family; each function implements one operation.
 
+pub mod analysis_templates;
 pub mod associations;
 pub mod collaborations;
 pub mod configured_table_rules;
