@@ -9,11 +9,14 @@
 //!   Create/Get/Update/DeleteConfiguredTableAnalysisRule;
 //! - associations: Create/Get/List/Update/DeleteConfiguredTableAssociation,
 //!   Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule;
+//! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
+//!   Get/List/BatchGetCollaborationAnalysisTemplate;
 //! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
 //! stored per (collaboration, account). Memberships, configured tables and associations belong to
-//! one account and are invisible to others. `ops/` holds one module per resource family, `model`
+//! one account and are invisible to others; analysis templates belong to their author's
+//! membership and are visible to every active member through the collaboration views. `ops/` holds one module per resource family, `model`
 //! the stored domain types, `repo` the typed access to the metadata store, `errors` the Clean
 //! Rooms error constructors.
 
