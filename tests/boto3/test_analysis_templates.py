@@ -210,3 +210,18 @@ def test_quota_of_25_templates_per_membership(setup):
     with pytest.raises(ClientError) as e:
         create_template(a, ma["id"], name="one_too_many", text="SELECT COUNT(*) FROM b_spend", params=None)
     assert_error(e, "ServiceQuotaExceededException", 402)
+
+
+def test_pyspark_templates_need_a_result_receiver(setup):
+    a, b, ma, mb = setup["a"], setup["b"], setup["ma"], setup["mb"]
+    artifacts = {"entryPoint": {"location": {"bucket": "code", "key": "job.py"}}, "roleArn": role_arn(A)}
+    args = {"name": "spark", "format": "PYSPARK_1_0", "source": {"artifacts": artifacts}, "schema": {"referencedTables": ["b_spend"]}}
+    t = call(a, "CreateAnalysisTemplate", membershipIdentifier=ma["id"], **args)["analysisTemplate"]
+    assert t["format"] == "PYSPARK_1_0" and t["schema"] == {"referencedTables": ["b_spend"]}
+    assert t["source"] == {"artifacts": artifacts}
+    with pytest.raises(ClientError) as e:
+        call(b, "CreateAnalysisTemplate", membershipIdentifier=mb["id"], **args)
+    assert_error(e, "AccessDeniedException", 403, "receive results")
+    with pytest.raises(ClientError) as e:
+        call(a, "CreateAnalysisTemplate", membershipIdentifier=ma["id"], **{**args, "schema": {"referencedTables": ["nowhere"]}})
+    assert_error(e, "ValidationException", 400, "nowhere")
