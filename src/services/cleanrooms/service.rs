@@ -7,7 +7,7 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
     analysis_templates, associations, collaborations, configured_table_rules, configured_tables,
-    memberships, tags,
+    memberships, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -355,5 +355,29 @@ impl CleanroomsApi for CleanRooms {
         input: dto::BatchGetCollaborationAnalysisTemplateInput,
     ) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
         analysis_templates::batch_get_collaboration_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn list_schemas(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListSchemasInput,
+    ) -> AwsResult<dto::ListSchemasOutput> {
+        schemas::list_schemas(&self.state, ctx, input).await
+    }
+
+    async fn get_schema(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetSchemaInput,
+    ) -> AwsResult<dto::GetSchemaOutput> {
+        schemas::get_schema(&self.state, ctx, input).await
+    }
+
+    async fn batch_get_schema(
+        &self,
+        ctx: &RequestContext,
+        input: dto::BatchGetSchemaInput,
+    ) -> AwsResult<dto::BatchGetSchemaOutput> {
+        schemas::batch_get_schema(&self.state, ctx, input).await
     }
 }

@@ -308,10 +308,11 @@ pub async fn delete_configured_table_association(
 // Association analysis rules
 // ---------------------------------------------------------------------------------------------
 
-type RuleType = dto::ConfiguredTableAssociationAnalysisRuleType;
+/// An association analysis rule type.
+pub type RuleType = dto::ConfiguredTableAssociationAnalysisRuleType;
 
 /// The type of an association policy (its union member) and its two lists.
-fn policy_parts(
+pub fn policy_parts(
     policy: &dto::ConfiguredTableAssociationAnalysisRulePolicy,
 ) -> (RuleType, Option<&[String]>, Option<&[String]>) {
     let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(v1) = policy;

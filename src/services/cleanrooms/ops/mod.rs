@@ -6,4 +6,5 @@ pub mod collaborations;
 pub mod configured_table_rules;
 pub mod configured_tables;
 pub mod memberships;
+pub mod schemas;
 pub mod tags;
