@@ -134,3 +134,37 @@ def test_list_schemas_paginates_and_filters(setup, client):
     tables = list_all(a, "ListSchemas", "schemaSummaries", collaborationIdentifier=coll["id"], schemaType="TABLE")
     assert len(tables) == 3
     assert list_all(a, "ListSchemas", "schemaSummaries", collaborationIdentifier=coll["id"], schemaType="INTERMEDIATE_TABLE") == []
+
+
+def test_schema_analysis_rules(setup):
+    a, b, coll, mb, cta = setup["a"], setup["b"], setup["coll"], setup["mb"], setup["cta"]
+    with pytest.raises(ClientError) as e:
+        call(a, "GetSchemaAnalysisRule", collaborationIdentifier=coll["id"], name="b_spend", type="AGGREGATION")
+    assert_error(e, "ResourceNotFoundException", 404)
+    policy = aggregation_policy(additionalAnalyses="ALLOWED")
+    add_table_rule(b, setup["table"]["id"], policy)
+    rule = call(a, "GetSchemaAnalysisRule", collaborationIdentifier=coll["id"], name="b_spend", type="AGGREGATION")["analysisRule"]
+    assert rule["name"] == "b_spend" and rule["type"] == "AGGREGATION" and rule["collaborationId"] == coll["id"]
+    assert rule["policy"] == policy and "collaborationPolicy" not in rule
+    cta_policy = {"v1": {"aggregation": {"allowedResultReceivers": [A], "allowedAdditionalAnalyses": ["arn:aws:cleanrooms:us-east-1:123456789012:membership/*/configuredaudiencemodelassociation/*"]}}}
+    call(
+        b,
+        "CreateConfiguredTableAssociationAnalysisRule",
+        membershipIdentifier=mb["id"],
+        configuredTableAssociationIdentifier=cta["id"],
+        analysisRuleType="AGGREGATION",
+        analysisRulePolicy=cta_policy,
+    )
+    out = call(
+        a,
+        "BatchGetSchemaAnalysisRule",
+        collaborationIdentifier=coll["id"],
+        schemaAnalysisRuleRequests=[{"name": "b_spend", "type": "AGGREGATION"}, {"name": "b_spend", "type": "LIST"}],
+    )
+    [rule] = out["analysisRules"]
+    assert rule["collaborationPolicy"] == cta_policy
+    consolidated = rule["consolidatedPolicy"]["v1"]["aggregation"]
+    assert consolidated["allowedResultReceivers"] == [A]
+    assert consolidated["allowedAdditionalAnalyses"] == cta_policy["v1"]["aggregation"]["allowedAdditionalAnalyses"]
+    assert consolidated["dimensionColumns"] == ["segment"] and consolidated["additionalAnalyses"] == "ALLOWED"
+    assert [(e["name"], e["type"], e["code"]) for e in out["errors"]] == [("b_spend", "LIST", "ResourceNotFoundException")]

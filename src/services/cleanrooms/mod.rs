@@ -9,6 +9,7 @@
 //!   Create/Get/Update/DeleteConfiguredTableAnalysisRule;
 //! - associations: Create/Get/List/Update/DeleteConfiguredTableAssociation,
 //!   Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule;
+//! - schemas: ListSchemas, GetSchema, BatchGetSchema, Get/BatchGetSchemaAnalysisRule;
 //! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
 //!   Get/List/BatchGetCollaborationAnalysisTemplate;
 //! - TagResource, UntagResource, ListTagsForResource.

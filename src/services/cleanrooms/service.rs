@@ -380,4 +380,20 @@ impl CleanroomsApi for CleanRooms {
     ) -> AwsResult<dto::BatchGetSchemaOutput> {
         schemas::batch_get_schema(&self.state, ctx, input).await
     }
+
+    async fn get_schema_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetSchemaAnalysisRuleInput,
+    ) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
+        schemas::get_schema_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn batch_get_schema_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::BatchGetSchemaAnalysisRuleInput,
+    ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
+        schemas::batch_get_schema_analysis_rule(&self.state, ctx, input).await
+    }
 }

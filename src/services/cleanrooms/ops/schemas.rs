@@ -446,3 +446,161 @@ pub async fn batch_get_schema(
     }
     Ok(dto::BatchGetSchemaOutput { errors, schemas })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Schema analysis rules
+// ---------------------------------------------------------------------------------------------
+
+/// The schema analysis rule of type `wanted` of a schema, if it has one: the table rule as
+/// `policy`, the association rule of that type as `collaborationPolicy`, and both merged as
+/// `consolidatedPolicy`.
+fn analysis_rule(
+    c: &Collaboration,
+    p: &Parts,
+    wanted: dto::AnalysisRuleType,
+) -> Option<dto::AnalysisRule> {
+    let rule = p.rule.as_ref()?;
+    if rule_type(rule.rule_type) != wanted {
+        return None;
+    }
+    let matching = p
+        .association_rules
+        .iter()
+        .find(|r| r.rule_type.as_str() == rule.rule_type.as_str());
+    let (receivers, additional) = match matching {
+        Some(m) => {
+            let (_, r, a) = policy_parts(&m.policy);
+            (r.map(<[String]>::to_vec), a.map(<[String]>::to_vec))
+        }
+        None => (None, None),
+    };
+    let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
+    let (policy, consolidated) = match v1.clone() {
+        dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(a) => (
+            dto::AnalysisRulePolicyV1::Aggregation(a.clone()),
+            dto::ConsolidatedPolicyV1::Aggregation(dto::ConsolidatedPolicyAggregation {
+                additional_analyses: a.additional_analyses,
+                aggregate_columns: a.aggregate_columns,
+                allowed_additional_analyses: additional,
+                allowed_join_operators: a.allowed_join_operators,
+                allowed_result_receivers: receivers,
+                dimension_columns: a.dimension_columns,
+                join_columns: a.join_columns,
+                join_required: a.join_required,
+                output_constraints: a.output_constraints,
+                scalar_functions: a.scalar_functions,
+            }),
+        ),
+        dto::ConfiguredTableAnalysisRulePolicyV1::List(l) => (
+            dto::AnalysisRulePolicyV1::List(l.clone()),
+            dto::ConsolidatedPolicyV1::List(dto::ConsolidatedPolicyList {
+                additional_analyses: l.additional_analyses,
+                allowed_additional_analyses: additional,
+                allowed_join_operators: l.allowed_join_operators,
+                allowed_result_receivers: receivers,
+                join_columns: l.join_columns,
+                list_columns: l.list_columns,
+            }),
+        ),
+        dto::ConfiguredTableAnalysisRulePolicyV1::Custom(cu) => (
+            dto::AnalysisRulePolicyV1::Custom(cu.clone()),
+            dto::ConsolidatedPolicyV1::Custom(dto::ConsolidatedPolicyCustom {
+                additional_analyses: cu.additional_analyses,
+                aggregation_thresholds: cu.aggregation_thresholds,
+                allowed_additional_analyses: additional,
+                allowed_analyses: cu.allowed_analyses,
+                allowed_analysis_providers: cu.allowed_analysis_providers,
+                allowed_result_receivers: receivers,
+                comparison_controls: cu.comparison_controls,
+                differential_privacy: cu.differential_privacy,
+                disallowed_output_columns: cu.disallowed_output_columns,
+            }),
+        ),
+    };
+    let update_time = matching
+        .map(|m| m.update_time)
+        .unwrap_or(0.0)
+        .max(rule.update_time)
+        .max(p.association.create_time);
+    Some(dto::AnalysisRule {
+        collaboration_id: c.id.clone(),
+        collaboration_policy: matching.map(|m| m.policy.clone()),
+        consolidated_policy: Some(dto::ConsolidatedPolicy::V1(consolidated)),
+        create_time: p.association.create_time,
+        name: p.association.name.clone(),
+        policy: dto::AnalysisRulePolicy::V1(policy),
+        r#type: wanted,
+        update_time,
+    })
+}
+
+/// GetSchemaAnalysisRule (any active member).
+pub async fn get_schema_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetSchemaAnalysisRuleInput,
+) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
+    let (c, _) = repo::active_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
+    let found = find(state, &c.id, &input.name)
+        .await?
+        .and_then(|p| analysis_rule(&c, &p, input.r#type));
+    match found {
+        Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
+        None => Err(not_found_msg(
+            ResourceType::Collaboration,
+            &input.name,
+            format!(
+                "Could not find a {} analysis rule of schema '{}' in collaboration {}",
+                input.r#type.as_str(),
+                input.name,
+                c.id
+            ),
+        )),
+    }
+}
+
+/// BatchGetSchemaAnalysisRule (any active member): missing rules are reported in `errors`.
+pub async fn batch_get_schema_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::BatchGetSchemaAnalysisRuleInput,
+) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
+    let (c, _) = repo::active_collaboration(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.collaboration_identifier,
+    )
+    .await?;
+    let mut analysis_rules = Vec::new();
+    let mut errors = Vec::new();
+    for req in &input.schema_analysis_rule_requests {
+        let found = find(state, &c.id, &req.name)
+            .await?
+            .and_then(|p| analysis_rule(&c, &p, req.r#type));
+        match found {
+            Some(r) => analysis_rules.push(r),
+            None => errors.push(dto::BatchGetSchemaAnalysisRuleError {
+                code: "ResourceNotFoundException".into(),
+                message: format!(
+                    "Could not find a {} analysis rule of schema '{}' in collaboration {}",
+                    req.r#type.as_str(),
+                    req.name,
+                    c.id
+                ),
+                name: req.name.clone(),
+                r#type: req.r#type,
+            }),
+        }
+    }
+    Ok(dto::BatchGetSchemaAnalysisRuleOutput {
+        analysis_rules,
+        errors,
+    })
+}
