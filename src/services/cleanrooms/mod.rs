@@ -12,12 +12,17 @@
 //! - privacy budget templates: Create/Get/List/Update/DeletePrivacyBudgetTemplate,
 //!   GetCollaborationPrivacyBudgetTemplate, ListCollaborationPrivacyBudgetTemplates, and the
 //!   budgets they govern: ListPrivacyBudgets, ListCollaborationPrivacyBudgets;
+//! - schemas: ListSchemas, GetSchema, BatchGetSchema, Get/BatchGetSchemaAnalysisRule;
+//! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
+//!   Get/List/BatchGetCollaborationAnalysisTemplate;
 //! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
 //! stored per (collaboration, account). Memberships, configured tables, associations and privacy
 //! budget templates belong to one account and are invisible to others (templates and budgets are
-//! also shown to every ACTIVE member through the collaboration operations). `ops/` holds one module per resource family, `model`
+//! also shown to every ACTIVE member through the collaboration operations); analysis templates
+//! belong to their author's membership and are visible to every active member through the
+//! collaboration views. `ops/` holds one module per resource family, `model`
 //! the stored domain types, `repo` the typed access to the metadata store, `errors` the Clean
 //! Rooms error constructors.
 

@@ -2,6 +2,7 @@
 //! operation shares (a collaboration the caller may see, its member records, the caller's own
 //! membership behind a `/memberships/{id}` path).
 
+use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -109,6 +110,23 @@ pub async fn visible_collaboration(
         Some(m) if m.can_view() => Ok((collaboration, m)),
         _ => Err(access_denied(format!(
             "Account {account} is not a member of collaboration {id}"
+        ))),
+    }
+}
+
+/// The collaboration and the caller's member record when the caller is an `ACTIVE` member;
+/// otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
+pub async fn active_collaboration(
+    state: &AppState,
+    region: &str,
+    account: &str,
+    id: &str,
+) -> AwsResult<(Collaboration, Member)> {
+    let collaboration = collaboration(state, region, id).await?;
+    match member(state, id, account).await? {
+        Some(m) if m.status == dto::MemberStatus::Active => Ok((collaboration, m)),
+        _ => Err(access_denied(format!(
+            "Account {account} is not an active member of collaboration {id}"
         ))),
     }
 }

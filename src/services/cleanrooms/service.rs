@@ -6,8 +6,8 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    associations, collaborations, configured_table_rules, configured_tables, memberships,
-    privacy_budget_templates, tags,
+    analysis_templates, associations, collaborations, configured_table_rules, configured_tables,
+    memberships, privacy_budget_templates, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -369,5 +369,109 @@ impl CleanroomsApi for CleanRooms {
         input: dto::ListCollaborationPrivacyBudgetsInput,
     ) -> AwsResult<dto::ListCollaborationPrivacyBudgetsOutput> {
         privacy_budget_templates::list_collaboration_privacy_budgets(&self.state, ctx, input).await
+    }
+
+    async fn create_analysis_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateAnalysisTemplateInput,
+    ) -> AwsResult<dto::CreateAnalysisTemplateOutput> {
+        analysis_templates::create_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn get_analysis_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetAnalysisTemplateInput,
+    ) -> AwsResult<dto::GetAnalysisTemplateOutput> {
+        analysis_templates::get_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn list_analysis_templates(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListAnalysisTemplatesInput,
+    ) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
+        analysis_templates::list_analysis_templates(&self.state, ctx, input).await
+    }
+
+    async fn update_analysis_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateAnalysisTemplateInput,
+    ) -> AwsResult<dto::UpdateAnalysisTemplateOutput> {
+        analysis_templates::update_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn delete_analysis_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteAnalysisTemplateInput,
+    ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
+        analysis_templates::delete_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn get_collaboration_analysis_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationAnalysisTemplateInput,
+    ) -> AwsResult<dto::GetCollaborationAnalysisTemplateOutput> {
+        analysis_templates::get_collaboration_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn list_collaboration_analysis_templates(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationAnalysisTemplatesInput,
+    ) -> AwsResult<dto::ListCollaborationAnalysisTemplatesOutput> {
+        analysis_templates::list_collaboration_analysis_templates(&self.state, ctx, input).await
+    }
+
+    async fn batch_get_collaboration_analysis_template(
+        &self,
+        ctx: &RequestContext,
+        input: dto::BatchGetCollaborationAnalysisTemplateInput,
+    ) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
+        analysis_templates::batch_get_collaboration_analysis_template(&self.state, ctx, input).await
+    }
+
+    async fn list_schemas(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListSchemasInput,
+    ) -> AwsResult<dto::ListSchemasOutput> {
+        schemas::list_schemas(&self.state, ctx, input).await
+    }
+
+    async fn get_schema(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetSchemaInput,
+    ) -> AwsResult<dto::GetSchemaOutput> {
+        schemas::get_schema(&self.state, ctx, input).await
+    }
+
+    async fn batch_get_schema(
+        &self,
+        ctx: &RequestContext,
+        input: dto::BatchGetSchemaInput,
+    ) -> AwsResult<dto::BatchGetSchemaOutput> {
+        schemas::batch_get_schema(&self.state, ctx, input).await
+    }
+
+    async fn get_schema_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetSchemaAnalysisRuleInput,
+    ) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
+        schemas::get_schema_analysis_rule(&self.state, ctx, input).await
+    }
+
+    async fn batch_get_schema_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::BatchGetSchemaAnalysisRuleInput,
+    ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
+        schemas::batch_get_schema_analysis_rule(&self.state, ctx, input).await
     }
 }

@@ -59,6 +59,20 @@ async fn associations_in(
         .collect()
 }
 
+/// Every configured table association of collaboration `collaboration_id` (the tables of the
+/// collaboration, across all its memberships) with their sequence numbers, in creation order.
+pub async fn associations_of_collaboration(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<(i64, Association)>> {
+    let mut all = Vec::new();
+    for m in repo::memberships_of(state, collaboration_id).await? {
+        all.extend(associations_in(state, &m.id, None).await?);
+    }
+    all.sort_by_key(|(seq, _)| *seq);
+    Ok(all)
+}
+
 /// The writes that delete one association, its analysis rules, its tags and its access budget
 /// template.
 async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
@@ -293,10 +307,11 @@ pub async fn delete_configured_table_association(
 // Association analysis rules
 // ---------------------------------------------------------------------------------------------
 
-type RuleType = dto::ConfiguredTableAssociationAnalysisRuleType;
+/// An association analysis rule type.
+pub type RuleType = dto::ConfiguredTableAssociationAnalysisRuleType;
 
 /// The type of an association policy (its union member) and its two lists.
-fn policy_parts(
+pub fn policy_parts(
     policy: &dto::ConfiguredTableAssociationAnalysisRulePolicy,
 ) -> (RuleType, Option<&[String]>, Option<&[String]>) {
     let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(v1) = policy;

@@ -477,6 +477,7 @@ pub async fn update_membership(
 const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
     (kinds::ASSOCIATION, "configured table associations"),
     (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
+    (kinds::ANALYSIS_TEMPLATE, "analysis templates"),
 ];
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;

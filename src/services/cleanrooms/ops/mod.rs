@@ -1,9 +1,11 @@
 //! One module per Clean Rooms resource family; each function implements one operation.
 
+pub mod analysis_templates;
 pub mod associations;
 pub mod collaborations;
 pub mod configured_table_rules;
 pub mod configured_tables;
 pub mod memberships;
 pub mod privacy_budget_templates;
+pub mod schemas;
 pub mod tags;

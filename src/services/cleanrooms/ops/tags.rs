@@ -154,6 +154,16 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
             )
             .await?
         }
+        "analysistemplate" if parsed.path.len() == 4 => {
+            owned_record(
+                state,
+                ctx,
+                kinds::ANALYSIS_TEMPLATE,
+                parsed.resource_id(),
+                arn,
+            )
+            .await?
+        }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,
     };
