@@ -122,3 +122,16 @@ fn rustfmt(root: &Path, code: &str) -> Result<String, String> {
     }
     String::from_utf8(output.stdout).map_err(|e| format!("{bin} output: {e}"))
 }
+
+/// The workspace root. Read from `CARGO_MANIFEST_DIR` at run time (cargo sets it for `cargo run`
+/// and `cargo test`), not at compile time: a binary cargo reuses from a build of another checkout
+/// (a shared target dir, CI clones in new places) must still act on the checkout it runs for.
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        std::path::PathBuf::from,
+    );
+    manifest_dir
+        .parent()
+        .map_or(manifest_dir.clone(), std::path::Path::to_path_buf)
+}

@@ -1,7 +1,7 @@
 //! `cargo xtask codegen [--check]`: regenerates (or, with `--check`, verifies without writing) the
 //! generated service modules of the api crate and the OpenAPI documents.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -20,10 +20,7 @@ fn main() -> ExitCode {
         eprintln!("usage: cargo xtask codegen [--check]");
         return ExitCode::from(2);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf();
+    let root = xtask::workspace_root();
     let generated = match xtask::generate(&root) {
         Ok(files) => files,
         Err(e) => {
