@@ -1,7 +1,5 @@
 //! The committed generated files must be exactly what the generator produces now.
 
-use std::path::Path;
-
 #[test]
 fn generated_files_are_up_to_date() {
     let root_buf = xtask::workspace_root();
