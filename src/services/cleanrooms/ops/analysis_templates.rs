@@ -440,11 +440,7 @@ pub async fn list_analysis_templates(
     )
     .await?;
     let scope = format!("analysistemplates:{}", m.id);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let items = templates_in(state, &m.id, after)
         .await?
         .into_iter()
@@ -571,11 +567,7 @@ pub async fn list_collaboration_analysis_templates(
     )
     .await?;
     let scope = format!("collaborationanalysistemplates:{}", c.id);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let items = templates_of_collaboration(state, &c.id)
         .await?
         .into_iter()

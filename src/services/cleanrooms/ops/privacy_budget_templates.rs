@@ -414,11 +414,7 @@ pub async fn list_privacy_budget_templates(
     )
     .await?;
     let scope = format!("privacybudgettemplates:{}", m.id);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let items = templates_in(state, &m.id, after)
         .await?
         .into_iter()
@@ -552,11 +548,7 @@ pub async fn list_collaboration_privacy_budget_templates(
 ) -> AwsResult<dto::ListCollaborationPrivacyBudgetTemplatesOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let scope = format!("collaborationprivacybudgettemplates:{}", c.id);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let items = templates_of_collaboration(state, &c.id)
         .await?
         .into_iter()
@@ -718,11 +710,7 @@ pub async fn list_privacy_budgets(
         input.privacy_budget_type.as_str(),
         input.access_budget_resource_arn.as_deref().unwrap_or("")
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let now = state.now();
     let items = budget_templates(
         state,
@@ -773,11 +761,7 @@ pub async fn list_collaboration_privacy_budgets(
         input.privacy_budget_type.as_str(),
         input.access_budget_resource_arn.as_deref().unwrap_or("")
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let now = state.now();
     let items = budget_templates(
         state,

@@ -348,11 +348,7 @@ pub async fn list_schemas(
         c.id,
         input.schema_type.map(|t| t.as_str()).unwrap_or("ALL")
     );
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| pagination::decode(&scope, t, bad_token))
-        .transpose()?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let mut items = Vec::new();
     if input
         .schema_type
