@@ -201,3 +201,35 @@ pub async fn membership_context(
         })?;
     Ok((collaboration, member))
 }
+
+/// The records of `kind` under membership `membership_id` (after position `after`), decoded,
+/// with their sequence numbers, in creation order.
+pub async fn membership_children<T: DeserializeOwned>(
+    state: &AppState,
+    kind: &str,
+    membership_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, T)>> {
+    state
+        .store()
+        .query(&Query::kind(kind).parent(membership_id).after(after))
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, decode(r)?)))
+        .collect()
+}
+
+/// The records of `kind` under every membership of collaboration `collaboration_id`, decoded,
+/// with their sequence numbers, in creation order.
+pub async fn collaboration_children<T: DeserializeOwned>(
+    state: &AppState,
+    kind: &str,
+    collaboration_id: &str,
+) -> AwsResult<Vec<(i64, T)>> {
+    let mut all = Vec::new();
+    for m in memberships_of(state, collaboration_id).await? {
+        all.extend(membership_children(state, kind, &m.id, None).await?);
+    }
+    all.sort_by_key(|(seq, _)| *seq);
+    Ok(all)
+}

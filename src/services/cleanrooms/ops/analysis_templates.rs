@@ -27,7 +27,7 @@ use crate::services::cleanrooms::ops::associations::associations_of_collaboratio
 use crate::services::cleanrooms::ops::tags;
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::store::{Query as StoreQuery, Write};
+use crate::store::Write;
 use crate::util::{ids, pagination};
 
 /// Analysis templates allowed per membership.
@@ -39,17 +39,7 @@ async fn templates_in(
     membership_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    state
-        .store()
-        .query(
-            &StoreQuery::kind(kinds::ANALYSIS_TEMPLATE)
-                .parent(membership_id)
-                .after(after),
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.seq, repo::decode(r)?)))
-        .collect()
+    repo::membership_children(state, kinds::ANALYSIS_TEMPLATE, membership_id, after).await
 }
 
 /// Every template of a collaboration with their sequence numbers, in creation order.
@@ -57,12 +47,7 @@ async fn templates_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    let mut all = Vec::new();
-    for m in repo::memberships_of(state, collaboration_id).await? {
-        all.extend(templates_in(state, &m.id, None).await?);
-    }
-    all.sort_by_key(|(seq, _)| *seq);
-    Ok(all)
+    repo::collaboration_children(state, kinds::ANALYSIS_TEMPLATE, collaboration_id).await
 }
 
 fn template_not_found(id: &str) -> AwsError {

@@ -46,17 +46,7 @@ async fn associations_in(
     membership_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, Association)>> {
-    state
-        .store()
-        .query(
-            &Query::kind(kinds::ASSOCIATION)
-                .parent(membership_id)
-                .after(after),
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.seq, repo::decode(r)?)))
-        .collect()
+    repo::membership_children(state, kinds::ASSOCIATION, membership_id, after).await
 }
 
 /// Every configured table association of collaboration `collaboration_id` (the tables of the
@@ -65,12 +55,7 @@ pub async fn associations_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, Association)>> {
-    let mut all = Vec::new();
-    for m in repo::memberships_of(state, collaboration_id).await? {
-        all.extend(associations_in(state, &m.id, None).await?);
-    }
-    all.sort_by_key(|(seq, _)| *seq);
-    Ok(all)
+    repo::collaboration_children(state, kinds::ASSOCIATION, collaboration_id).await
 }
 
 /// The writes that delete one association, its analysis rules, its tags and its access budget

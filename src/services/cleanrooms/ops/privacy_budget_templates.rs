@@ -30,7 +30,7 @@ use crate::services::cleanrooms::model::{
 use crate::services::cleanrooms::ops::tags;
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::store::{Query, Write};
+use crate::store::Write;
 use crate::util::{ids, pagination};
 
 type BudgetType = dto::PrivacyBudgetType;
@@ -42,17 +42,7 @@ async fn templates_in(
     membership_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    state
-        .store()
-        .query(
-            &Query::kind(kinds::PRIVACY_BUDGET_TEMPLATE)
-                .parent(membership_id)
-                .after(after),
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.seq, repo::decode(r)?)))
-        .collect()
+    repo::membership_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, membership_id, after).await
 }
 
 /// Every template of a collaboration (with sequence numbers), in creation order.
@@ -60,12 +50,7 @@ async fn templates_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    let mut all = Vec::new();
-    for m in repo::memberships_of(state, collaboration_id).await? {
-        all.extend(templates_in(state, &m.id, None).await?);
-    }
-    all.sort_by_key(|(seq, _)| *seq);
-    Ok(all)
+    repo::collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id).await
 }
 
 /// The writes that delete every privacy budget template of a membership, with their tags.
