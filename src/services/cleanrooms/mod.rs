@@ -27,6 +27,7 @@
 //! Rooms error constructors.
 
 pub mod errors;
+pub mod intermediate;
 pub mod model;
 pub mod ops;
 pub mod repo;

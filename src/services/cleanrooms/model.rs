@@ -29,6 +29,15 @@ pub mod kinds {
     pub const PRIVACY_BUDGET_TEMPLATE: &str = "cleanrooms.privacybudgettemplate";
     /// An analysis template (owner = author account, parent = membership id).
     pub const ANALYSIS_TEMPLATE: &str = "cleanrooms.analysistemplate";
+    /// An intermediate table (owner = creator account, parent = membership id).
+    pub const INTERMEDIATE_TABLE: &str = "cleanrooms.intermediatetable";
+    /// One population of an intermediate table (id = version id, parent = table id).
+    pub const INTERMEDIATE_TABLE_VERSION: &str = "cleanrooms.intermediatetable.version";
+    /// The CUSTOM analysis rule of an intermediate table (id and parent = table id).
+    pub const INTERMEDIATE_TABLE_RULE: &str = "cleanrooms.intermediatetable.analysisrule";
+    /// A protected query, including the ones populating intermediate tables (owner = runner
+    /// account, parent = runner membership id).
+    pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
 }
 
 /// A collaboration as stored.
