@@ -18,6 +18,8 @@ pub struct Config {
     pub region: String,
     /// Account for access keys that are not 12-digit account ids.
     pub default_account: String,
+    /// Protected queries and populations running at once (the rest wait).
+    pub max_concurrent_jobs: usize,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             ephemeral: false,
             region: "us-east-1".into(),
             default_account: "123456789012".into(),
+            max_concurrent_jobs: crate::jobs::DEFAULT_MAX_CONCURRENT,
         }
     }
 }

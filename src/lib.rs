@@ -19,6 +19,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod gateway;
+pub mod jobs;
 pub mod protocol;
 pub mod server;
 pub mod services;

@@ -39,12 +39,12 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     let store = SqliteStore::open(&data_dir.join("metadata.db")).await?;
     let offset = crate::admin::load_clock_offset(&store).await;
     let clock = Arc::new(EmulatorClock::with_offset(offset));
-    Ok(AppState::new(
-        config,
-        data_dir,
-        Arc::new(CachedStore::new(store)),
-        clock,
-    ))
+    let state = AppState::new(config, data_dir, Arc::new(CachedStore::new(store)), clock);
+    // Analyses a stopped process left running can never finish: fail them now.
+    if let Err(e) = crate::services::cleanrooms::analysis::run::recover(&state).await {
+        tracing::error!(error = %e.message, "cannot recover unfinished protected queries");
+    }
+    Ok(state)
 }
 
 /// Runs the emulator until a shutdown signal.

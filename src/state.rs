@@ -8,6 +8,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::clock::{Clock, EmulatorClock};
 use crate::config::Config;
+use crate::jobs::Jobs;
 use crate::store::MetadataStore;
 
 /// Handle to everything a request needs.
@@ -22,6 +23,7 @@ struct Inner {
     data_dir: PathBuf,
     store: Arc<dyn MetadataStore>,
     clock: Arc<EmulatorClock>,
+    jobs: Jobs,
     writes: Mutex<()>,
 }
 
@@ -62,6 +64,11 @@ impl AppState {
     /// The emulator clock (for advancing it).
     pub fn emulator_clock(&self) -> &EmulatorClock {
         &self.inner.clock
+    }
+
+    /// The background job runner (protected queries, populations).
+    pub fn jobs(&self) -> &Jobs {
+        &self.inner.jobs
     }
 
     /// Current emulator time in epoch seconds.

@@ -72,6 +72,12 @@ pub fn invalid_configuration(message: impl Into<String>) -> AwsError {
     AwsError::new("ValidationException", 400, message).with_field("reason", "INVALID_CONFIGURATION")
 }
 
+/// `ValidationException` (400) for a query the analysis rules or the engine reject
+/// (`reason=INVALID_QUERY`).
+pub fn invalid_query(message: impl Into<String>) -> AwsError {
+    AwsError::new("ValidationException", 400, message).with_field("reason", "INVALID_QUERY")
+}
+
 /// `ValidationException` (400) about one field (`reason=FIELD_VALIDATION_FAILED`, `fieldList`).
 pub fn invalid_field(field: &str, message: impl Into<String>) -> AwsError {
     let message = message.into();

@@ -15,6 +15,8 @@
 //! - schemas: ListSchemas, GetSchema, BatchGetSchema, Get/BatchGetSchemaAnalysisRule;
 //! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
 //!   Get/List/BatchGetCollaborationAnalysisTemplate;
+//! - protected queries: StartProtectedQuery, GetProtectedQuery, ListProtectedQueries,
+//!   UpdateProtectedQuery; PopulateIntermediateTable (the pipeline is in `analysis`);
 //! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
@@ -26,9 +28,11 @@
 //! the stored domain types, `repo` the typed access to the metadata store, `errors` the Clean
 //! Rooms error constructors.
 
+pub mod analysis;
 pub mod errors;
 pub mod intermediate;
 pub mod model;
+pub mod protected_query;
 pub mod ops;
 pub mod repo;
 pub mod service;

@@ -7,7 +7,7 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
     analysis_templates, associations, collaborations, configured_table_rules, configured_tables,
-    memberships, privacy_budget_templates, schemas, tags,
+    memberships, populate, privacy_budget_templates, protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -473,5 +473,44 @@ impl CleanroomsApi for CleanRooms {
         input: dto::BatchGetSchemaAnalysisRuleInput,
     ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
         schemas::batch_get_schema_analysis_rule(&self.state, ctx, input).await
+    }
+    async fn start_protected_query(
+        &self,
+        ctx: &RequestContext,
+        input: dto::StartProtectedQueryInput,
+    ) -> AwsResult<dto::StartProtectedQueryOutput> {
+        protected_queries::start_protected_query(&self.state, ctx, input).await
+    }
+
+    async fn get_protected_query(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetProtectedQueryInput,
+    ) -> AwsResult<dto::GetProtectedQueryOutput> {
+        protected_queries::get_protected_query(&self.state, ctx, input).await
+    }
+
+    async fn list_protected_queries(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListProtectedQueriesInput,
+    ) -> AwsResult<dto::ListProtectedQueriesOutput> {
+        protected_queries::list_protected_queries(&self.state, ctx, input).await
+    }
+
+    async fn update_protected_query(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateProtectedQueryInput,
+    ) -> AwsResult<dto::UpdateProtectedQueryOutput> {
+        protected_queries::update_protected_query(&self.state, ctx, input).await
+    }
+
+    async fn populate_intermediate_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::PopulateIntermediateTableInput,
+    ) -> AwsResult<dto::PopulateIntermediateTableOutput> {
+        populate::populate_intermediate_table(&self.state, ctx, input).await
     }
 }

@@ -6,6 +6,8 @@ pub mod collaborations;
 pub mod configured_table_rules;
 pub mod configured_tables;
 pub mod memberships;
+pub mod populate;
 pub mod privacy_budget_templates;
+pub mod protected_queries;
 pub mod schemas;
 pub mod tags;

@@ -1,0 +1,145 @@
+//! The analysis pipeline shared by `StartProtectedQuery` and `PopulateIntermediateTable`:
+//! resolve the SQL and its typed parameters ([`parameters`]), resolve the collaboration tables
+//! it names ([`tables`]), plan it with DataFusion, enforce the tables' analysis rules on the plan
+//! ([`rules`]), then run it in the background ([`run`]) writing results to S3 ([`results`]) or a
+//! new version of an intermediate table (managed storage).
+//!
+//! Everything that can be decided before running is decided in [`prepare`] and answered
+//! synchronously as a `ValidationException`; what fails while running becomes the protected
+//! query's `FAILED` status with an error code.
+
+pub mod parameters;
+pub mod results;
+pub mod rules;
+pub mod run;
+pub mod tables;
+
+use datafusion::common::config::Dialect;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+
+use self::parameters::BoundSql;
+use self::rules::Analysis;
+use self::tables::AnalysisTable;
+use crate::engine::policy::{self, OutputColumn};
+use crate::engine::{Engine, SessionSettings};
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::invalid_query;
+use crate::state::AppState;
+use crate::storage::ManagedStorage;
+
+/// What the analysis output is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose<'a> {
+    /// Results delivered to these accounts.
+    Results {
+        /// Receiving accounts.
+        receivers: &'a [String],
+    },
+    /// A new version of an intermediate table; deferred controls are captured, not enforced.
+    Populate,
+}
+
+/// A planned, rule-checked analysis ready to run.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The session holding the registered tables.
+    pub ctx: SessionContext,
+    /// The plan with its parameters bound.
+    pub plan: LogicalPlan,
+    /// The collaboration tables the analysis reads.
+    pub tables: Vec<AnalysisTable>,
+    /// Where each output column's values come from.
+    pub lineage: Vec<OutputColumn>,
+}
+
+/// The managed storage of this emulator.
+pub fn storage(state: &AppState) -> ManagedStorage {
+    ManagedStorage::new(state.data_dir())
+}
+
+/// Plans `sql` over the tables of collaboration `collaboration_id` and enforces their rules for
+/// `analysis` and `purpose`.
+///
+/// # Errors
+/// `ValidationException` naming the table, rule and column at fault when the SQL is not a
+/// single query, names unknown tables or columns, or breaks an analysis rule.
+pub async fn prepare(
+    state: &AppState,
+    collaboration_id: &str,
+    analysis: Analysis<'_>,
+    sql: &BoundSql,
+    purpose: Purpose<'_>,
+    settings: &SessionSettings,
+) -> AwsResult<Prepared> {
+    let ctx = Engine::new(state.data_dir()).session(settings);
+    let session = ctx.state();
+    let statement = session
+        .sql_to_statement(&sql.sql, &Dialect::default())
+        .map_err(|e| invalid_query(format!("The query could not be parsed: {e}")))?;
+    let references = session
+        .resolve_table_references(&statement)
+        .map_err(|e| invalid_query(format!("The query could not be parsed: {e}")))?;
+    let all = tables::collaboration_tables(state, collaboration_id).await?;
+    let storage = storage(state);
+    let mut used: Vec<AnalysisTable> = Vec::new();
+    for reference in references {
+        if reference.schema().is_some() {
+            return Err(invalid_query(format!(
+                "Table '{reference}' must be named by its name in the collaboration, without a database or catalog"
+            )));
+        }
+        let name = reference.table();
+        if used.iter().any(|t| t.name == name) {
+            continue;
+        }
+        let table = all
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| rules::unknown_table(name))?;
+        rules::check_usable(table)?;
+        rules::check_allowed_analysis(table, analysis)?;
+        let provider = table.provider(state, &storage).await?;
+        ctx.register_table(name, provider).map_err(|e| {
+            crate::error::AwsError::internal(format!("cannot register table '{name}': {e}"))
+        })?;
+        used.push(table.clone());
+    }
+    let plan = ctx
+        .state()
+        .statement_to_plan(statement)
+        .await
+        .map_err(|e| invalid_query(format!("The query is not valid: {}", clean(&e))))?;
+    policy::check_statement(&plan).map_err(|e| invalid_query(e.to_string()))?;
+    let lineage = policy::output_lineage(&plan).map_err(|e| invalid_query(e.to_string()))?;
+    if let Purpose::Results { receivers } = purpose {
+        rules::check_direct_results(&used)?;
+        rules::check_receivers(&used, receivers)?;
+        rules::check_disallowed_columns(&used, &lineage)?;
+    }
+    let plan = plan
+        .with_param_values(sql.values.clone())
+        .map_err(|e| invalid_query(format!("The query parameters do not fit: {}", clean(&e))))?;
+    Ok(Prepared {
+        ctx,
+        plan,
+        tables: used,
+        lineage,
+    })
+}
+
+/// A DataFusion error without its internal prefixes ("Error during planning: ").
+pub fn clean(e: &datafusion::error::DataFusionError) -> String {
+    let s = e.to_string();
+    for prefix in [
+        "Error during planning: ",
+        "Schema error: ",
+        "SQL error: ",
+        "This feature is not implemented: ",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    s
+}

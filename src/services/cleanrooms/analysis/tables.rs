@@ -1,0 +1,398 @@
+//! The tables an analysis can name in a collaboration — configured table associations and
+//! intermediate tables, by their collaboration names — with where their data is and the
+//! controls their analysis rules put on analyses.
+
+use std::sync::Arc;
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use datafusion::datasource::TableProvider;
+
+use crate::engine::restricted::RestrictedTable;
+use crate::engine::Engine;
+use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::errors::invalid_configuration;
+use crate::services::cleanrooms::intermediate::{IntermediateTable, IntermediateTableRule};
+use crate::services::cleanrooms::model::{
+    kinds, Association, AssociationRule, ConfiguredTable, ConfiguredTableRule,
+};
+use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
+use crate::services::cleanrooms::repo;
+use crate::services::glue::catalog;
+use crate::state::AppState;
+use crate::storage::ManagedStorage;
+
+/// One table of a collaboration as analyses see it.
+#[derive(Debug, Clone)]
+pub struct AnalysisTable {
+    /// Name inside the collaboration (what SQL refers to).
+    pub name: String,
+    /// Association id or intermediate table id.
+    pub id: String,
+    /// TABLE (an association) or INTERMEDIATE_TABLE.
+    pub kind: dto::BaseTableDependencyType,
+    /// Account owning the table (association owner, intermediate table creator).
+    pub owner: String,
+    /// Where its rows come from.
+    pub source: Source,
+    /// What its analysis rules allow.
+    pub controls: Controls,
+    /// For intermediate tables, the base tables it was built from (direct and indirect).
+    pub dependencies: Vec<dto::IntermediateTableDependency>,
+}
+
+/// Where a collaboration table's rows are.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A Glue table of the owner, narrowed to the allowed columns.
+    Glue {
+        /// Owner account.
+        account: String,
+        /// Region of the Glue catalog.
+        region: String,
+        /// Glue database.
+        database: String,
+        /// Glue table.
+        table: String,
+        /// The columns collaborators may use.
+        columns: Vec<String>,
+    },
+    /// A version of an intermediate table in managed storage.
+    Managed {
+        /// Intermediate table id.
+        table_id: String,
+        /// Delta version to read.
+        delta_version: i64,
+    },
+    /// The table cannot be read; the message says why.
+    Unavailable(String),
+}
+
+/// The analysis rule type governing a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// No analysis rule: the table cannot be analysed.
+    Missing,
+    /// AGGREGATION.
+    Aggregation,
+    /// LIST.
+    List,
+    /// CUSTOM (always the case for intermediate tables).
+    Custom,
+}
+
+impl RuleKind {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "none",
+            Self::Aggregation => "AGGREGATION",
+            Self::List => "LIST",
+            Self::Custom => "CUSTOM",
+        }
+    }
+}
+
+/// The controls of a table's analysis rules (configured table rule + association rule, or the
+/// intermediate table's own rule plus what it inherited).
+#[derive(Debug, Clone)]
+pub struct Controls {
+    /// The rule type.
+    pub rule: RuleKind,
+    /// Template ARNs or `ANY_QUERY`; `None` when the rule does not restrict analyses.
+    pub allowed_analyses: Option<Vec<String>>,
+    /// Accounts that may run ad-hoc queries (with `ANY_QUERY`); `None` = only the owner.
+    pub allowed_providers: Option<Vec<String>>,
+    /// Columns that may not reach an output (the rule's own).
+    pub disallowed_columns: Vec<String>,
+    /// Accounts allowed to receive results (intersection of the rules' lists); `None` = any
+    /// member that can receive results.
+    pub receivers: Option<Vec<String>>,
+    /// Whether results may or must feed additional analyses.
+    pub additional_analyses: Option<dto::AdditionalAnalyses>,
+    /// Which additional analyses may consume results.
+    pub allowed_additional_analyses: Option<Vec<String>>,
+    /// Controls an intermediate table inherited from its base tables at population.
+    pub inherited: Option<dto::IntermediateTableInheritedConstraints>,
+    /// Rule features this emulator does not enforce yet; analyses touching the table are
+    /// rejected rather than run unprotected.
+    pub unenforced: Option<String>,
+}
+
+impl Controls {
+    fn missing() -> Self {
+        Self {
+            rule: RuleKind::Missing,
+            allowed_analyses: None,
+            allowed_providers: None,
+            disallowed_columns: Vec::new(),
+            receivers: None,
+            additional_analyses: None,
+            allowed_additional_analyses: None,
+            inherited: None,
+            unenforced: None,
+        }
+    }
+}
+
+/// Intersection of two optional allow-lists (`None` = unrestricted).
+pub fn intersect(a: Option<Vec<String>>, b: Option<&Vec<String>>) -> Option<Vec<String>> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(a), None) => Some(a),
+        (None, Some(b)) => Some(b.clone()),
+        (Some(a), Some(b)) => Some(a.into_iter().filter(|x| b.contains(x)).collect()),
+    }
+}
+
+/// Every table of collaboration `collaboration_id` (associations first, then intermediate
+/// tables), each with its source and controls.
+pub async fn collaboration_tables(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<AnalysisTable>> {
+    let mut out = Vec::new();
+    for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
+        out.push(association_table(state, a).await?);
+    }
+    let tables: Vec<(i64, IntermediateTable)> =
+        repo::collaboration_children(state, kinds::INTERMEDIATE_TABLE, collaboration_id).await?;
+    let now = state.now();
+    for (_, t) in tables {
+        let rule: Option<IntermediateTableRule> = match state
+            .store()
+            .get(kinds::INTERMEDIATE_TABLE_RULE, &t.id)
+            .await?
+        {
+            Some(r) => Some(repo::decode(&r)?),
+            None => None,
+        };
+        out.push(intermediate_table(&t, rule.as_ref(), now));
+    }
+    Ok(out)
+}
+
+async fn association_table(state: &AppState, a: Association) -> AwsResult<AnalysisTable> {
+    let table_record = state
+        .store()
+        .get(kinds::CONFIGURED_TABLE, &a.configured_table_id)
+        .await?;
+    let Some(record) = table_record else {
+        return Ok(AnalysisTable {
+            name: a.name.clone(),
+            id: a.id.clone(),
+            kind: dto::BaseTableDependencyType::Table,
+            owner: a.account_id.clone(),
+            source: Source::Unavailable(format!(
+                "The configured table of table '{}' no longer exists",
+                a.name
+            )),
+            controls: Controls::missing(),
+            dependencies: Vec::new(),
+        });
+    };
+    let configured: ConfiguredTable = repo::decode(&record)?;
+    let source = match &configured.table_reference {
+        dto::TableReference::Glue(g) => Source::Glue {
+            account: configured.account_id.clone(),
+            region: g
+                .region
+                .map_or(record.region.clone(), |r| r.as_str().to_string()),
+            database: g.database_name.clone(),
+            table: g.table_name.clone(),
+            columns: configured.allowed_columns.clone(),
+        },
+        other => Source::Unavailable(format!(
+            "Table '{}' refers to a {} table; the emulator reads Glue tables only",
+            a.name,
+            match other {
+                dto::TableReference::Athena(_) => "Athena",
+                dto::TableReference::Snowflake(_) => "Snowflake",
+                dto::TableReference::Databricks(_) => "Databricks",
+                dto::TableReference::Glue(_) => "Glue",
+            }
+        )),
+    };
+    let rule: Option<ConfiguredTableRule> = match state
+        .store()
+        .get(kinds::CONFIGURED_TABLE_RULE, &configured.id)
+        .await?
+    {
+        Some(r) => Some(repo::decode(&r)?),
+        None => None,
+    };
+    let mut controls = Controls::missing();
+    if let Some(rule) = rule {
+        let dto::ConfiguredTableAnalysisRulePolicy::V1(policy) = &rule.policy;
+        match policy {
+            dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) => {
+                controls.rule = RuleKind::Custom;
+                controls.allowed_analyses = Some(c.allowed_analyses.clone());
+                controls.allowed_providers = Some(
+                    c.allowed_analysis_providers
+                        .clone()
+                        .unwrap_or_default(),
+                );
+                controls.disallowed_columns =
+                    c.disallowed_output_columns.clone().unwrap_or_default();
+                controls.receivers = c.allowed_result_receivers.clone();
+                controls.additional_analyses = c.additional_analyses;
+                controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
+                controls.unenforced = unenforced_custom(
+                    c.differential_privacy.is_some(),
+                    c.aggregation_thresholds.is_some(),
+                    c.comparison_controls.is_some(),
+                );
+            }
+            dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(_) => {
+                controls.rule = RuleKind::Aggregation;
+                controls.unenforced = Some("AGGREGATION analysis rules".into());
+            }
+            dto::ConfiguredTableAnalysisRulePolicyV1::List(_) => {
+                controls.rule = RuleKind::List;
+                controls.unenforced = Some("LIST analysis rules".into());
+            }
+        }
+    }
+    // The association's own rule of the same type narrows receivers and additional analyses.
+    let custom_type = dto::ConfiguredTableAssociationAnalysisRuleType::Custom;
+    if controls.rule == RuleKind::Custom {
+        if let Some(r) = state
+            .store()
+            .get(
+                kinds::ASSOCIATION_RULE,
+                &AssociationRule::record_id(&a.id, custom_type),
+            )
+            .await?
+        {
+            let rule: AssociationRule = repo::decode(&r)?;
+            let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;
+            if let dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) = policy {
+                controls.receivers =
+                    intersect(controls.receivers, c.allowed_result_receivers.as_ref());
+                controls.allowed_additional_analyses = intersect(
+                    controls.allowed_additional_analyses,
+                    c.allowed_additional_analyses.as_ref(),
+                );
+            }
+        }
+    }
+    Ok(AnalysisTable {
+        name: a.name.clone(),
+        id: a.id.clone(),
+        kind: dto::BaseTableDependencyType::Table,
+        owner: a.account_id.clone(),
+        source,
+        controls,
+        dependencies: Vec::new(),
+    })
+}
+
+fn unenforced_custom(dp: bool, thresholds: bool, comparison: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if dp {
+        parts.push("differential privacy");
+    }
+    if thresholds {
+        parts.push("aggregation thresholds");
+    }
+    if comparison {
+        parts.push("comparison controls");
+    }
+    (!parts.is_empty()).then(|| format!("{} in CUSTOM analysis rules", parts.join(" and ")))
+}
+
+fn intermediate_table(
+    t: &IntermediateTable,
+    rule: Option<&IntermediateTableRule>,
+    now: f64,
+) -> AnalysisTable {
+    let source = match t.readable_version(now) {
+        Ok(v) => Source::Managed {
+            table_id: t.id.clone(),
+            delta_version: v.delta_version,
+        },
+        Err(why) => Source::Unavailable(why),
+    };
+    let mut controls = Controls::missing();
+    if let Some(rule) = rule {
+        let c = rule.custom();
+        controls.rule = RuleKind::Custom;
+        controls.allowed_analyses = c.allowed_analyses.clone();
+        controls.allowed_providers = c.allowed_analysis_providers.clone();
+        controls.disallowed_columns = c.disallowed_output_columns.clone().unwrap_or_default();
+        controls.receivers = c.allowed_result_receivers.clone();
+        controls.additional_analyses = c.additional_analyses;
+        controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
+        controls.unenforced = unenforced_custom(
+            c.differential_privacy.is_some(),
+            c.aggregation_thresholds.is_some(),
+            c.comparison_controls.is_some(),
+        );
+    }
+    controls.inherited = t.active.as_ref().map(|v| v.inherited.clone());
+    AnalysisTable {
+        name: t.name.clone(),
+        id: t.id.clone(),
+        kind: dto::BaseTableDependencyType::IntermediateTable,
+        owner: t.account_id.clone(),
+        source,
+        controls,
+        dependencies: t.dependencies.clone(),
+    }
+}
+
+impl AnalysisTable {
+    /// The DataFusion table to register under [`AnalysisTable::name`].
+    ///
+    /// # Errors
+    /// `ValidationException` when the table cannot be read (missing Glue table, unusable
+    /// intermediate table, unreadable files).
+    pub async fn provider(
+        &self,
+        state: &AppState,
+        storage: &ManagedStorage,
+    ) -> AwsResult<Arc<dyn TableProvider>> {
+        match &self.source {
+            Source::Unavailable(why) => Err(invalid_configuration(why.clone())),
+            Source::Glue {
+                account,
+                region,
+                database,
+                table,
+                columns,
+            } => {
+                let glue = catalog::table(state, account, region, database, table)
+                    .await
+                    .map_err(|e| {
+                        invalid_configuration(format!(
+                            "Table '{}' cannot be read: its Glue table {database}.{table} is not available ({})",
+                            self.name, e.message
+                        ))
+                    })?;
+                let partitions = catalog::partitions(state, account, region, database, table)
+                    .await
+                    .unwrap_or_default();
+                let engine = Engine::new(state.data_dir());
+                let inner = engine.glue_table(&glue, &partitions).map_err(|e| {
+                    invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
+                })?;
+                let restricted = RestrictedTable::new(inner, columns).map_err(|e| {
+                    invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
+                })?;
+                Ok(Arc::new(restricted))
+            }
+            Source::Managed {
+                table_id,
+                delta_version,
+            } => storage
+                .provider(table_id, *delta_version)
+                .await
+                .map_err(|e| {
+                    AwsError::internal(format!(
+                        "intermediate table '{}' version {delta_version} cannot be read: {e}",
+                        self.name
+                    ))
+                }),
+        }
+    }
+}
