@@ -285,13 +285,13 @@ impl Checker<'_> {
             TableFactor::Derived { subquery, .. } => self.query(subquery, Role::Derived),
             TableFactor::NestedJoin {
                 table_with_joins, ..
-            } => self.from_item(table_with_joins),
+            } => self.joined_item(table_with_joins),
             _ => None,
         }
     }
 
     /// Checks one FROM item with its joins; returns the user identifier column of its DP data.
-    fn from_item(&mut self, t: &TableWithJoins) -> Option<String> {
+    fn joined_item(&mut self, t: &TableWithJoins) -> Option<String> {
         let mut left = self.factor(&t.relation);
         for join in &t.joins {
             let right = self.factor(&join.relation);
@@ -338,7 +338,7 @@ impl Checker<'_> {
     fn select(&mut self, s: &Select, role: Role<'_>) -> Option<String> {
         let mut seen: Option<String> = None;
         for item in &s.from {
-            let column = self.from_item(item);
+            let column = self.joined_item(item);
             if seen.is_some() && column.is_some() {
                 self.reason(format!(
                     "The FROM list combines two differential privacy relations with a comma ({}); join them with an equi-join on the user identifier column",
