@@ -22,9 +22,11 @@ from helpers import (
     assert_error,
     call,
     create_configured_table,
+    custom_policy,
     create_glue_table,
     joined_collaboration,
     list_all,
+    members_by_account,
     role_arn,
 )
 
@@ -225,3 +227,141 @@ def test_pyspark_templates_need_a_result_receiver(setup):
     with pytest.raises(ClientError) as e:
         call(a, "CreateAnalysisTemplate", membershipIdentifier=ma["id"], **{**args, "schema": {"referencedTables": ["nowhere"]}})
     assert_error(e, "ValidationException", 400, "nowhere")
+
+
+
+# --------------------------------------------------------------------------------------------
+# Differential-privacy validation (spec §3.6, §4.3 point 5)
+# --------------------------------------------------------------------------------------------
+
+DP_POLICY = custom_policy(differentialPrivacy={"columns": [{"name": "user_id"}]})
+
+
+@pytest.fixture
+def dp_setup(setup, client):
+    """``setup`` plus B's ``b_dp`` table whose custom rule turns differential privacy on."""
+    b, mb = setup["b"], setup["mb"]
+    create_glue_table(client("glue", account=B), table="visits")
+    table = create_configured_table(b, table="visits", allowedColumns=["user_id", "segment", "spend"])
+    add_table_rule(b, table["id"], DP_POLICY)
+    call(
+        b,
+        "CreateConfiguredTableAssociation",
+        membershipIdentifier=mb["id"],
+        name="b_dp",
+        configuredTableIdentifier=table["id"],
+        roleArn=role_arn(B, "cleanrooms-read"),
+    )
+    return {**setup, "dp_table": table}
+
+
+def every_view(setup, t: dict) -> list[dict]:
+    """The template as its author and as another member see it (Get, Update, collaboration Get/BatchGet)."""
+    a, b, coll, ma = setup["a"], setup["b"], setup["coll"], setup["ma"]
+    return [
+        call(a, "GetAnalysisTemplate", membershipIdentifier=ma["id"], analysisTemplateIdentifier=t["id"])["analysisTemplate"],
+        call(a, "UpdateAnalysisTemplate", membershipIdentifier=ma["id"], analysisTemplateIdentifier=t["id"], description="d")["analysisTemplate"],
+        call(b, "GetCollaborationAnalysisTemplate", collaborationIdentifier=coll["id"], analysisTemplateArn=t["arn"])["collaborationAnalysisTemplate"],
+        call(b, "BatchGetCollaborationAnalysisTemplate", collaborationIdentifier=coll["id"], analysisTemplateArns=[t["arn"]])["collaborationAnalysisTemplates"][0],
+    ]
+
+
+def test_template_on_dp_table_that_follows_the_structure_is_valid(dp_setup):
+    text = (
+        "WITH v AS (SELECT user_id, segment, spend FROM b_dp WHERE spend > :min_spend) "
+        "SELECT segment, COUNT(DISTINCT user_id) AS users, SUM(spend), AVG(spend), STDDEV(spend) FROM v GROUP BY segment"
+    )
+    t = create_template(dp_setup["a"], dp_setup["ma"]["id"], text=text)
+    assert t["validations"] == [{"type": "DIFFERENTIAL_PRIVACY", "status": "VALID"}]
+    for view in every_view(dp_setup, t):
+        assert view["validations"] == t["validations"]
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("SELECT segment, MAX(spend) FROM b_dp WHERE spend > :min_spend GROUP BY segment", ["MAX", "AVG, COUNT, COUNT DISTINCT, STDDEV or SUM"]),
+        ("SELECT user_id, spend FROM b_dp WHERE spend > :min_spend", ["must aggregate"]),
+        ("WITH v AS (SELECT segment, spend FROM b_dp) SELECT segment, SUM(spend) FROM v WHERE spend > :min_spend GROUP BY segment", ["CTE v", "user_id"]),
+        ("SELECT COUNT(*) FROM b_spend s WHERE s.spend > :min_spend AND s.user_id IN (SELECT user_id FROM b_dp)", ["WHERE clause", "b_dp"]),
+        ("SELECT COUNT(*) FROM b_dp d CROSS JOIN b_dp e WHERE d.spend > :min_spend", ["CROSS JOIN"]),
+    ],
+)
+def test_template_breaking_the_dp_structure_is_invalid_with_reasons(dp_setup, text, words):
+    t = create_template(dp_setup["a"], dp_setup["ma"]["id"], text=text)
+    [validation] = t["validations"]
+    assert validation["type"] == "DIFFERENTIAL_PRIVACY" and validation["status"] == "INVALID"
+    messages = " | ".join(r["message"] for r in validation["reasons"])
+    for word in words:
+        assert word in messages, messages
+    for view in every_view(dp_setup, t):
+        assert view["validations"] == t["validations"]
+
+
+def test_templates_without_dp_tables_have_no_validations(dp_setup):
+    t = create_template(dp_setup["a"], dp_setup["ma"]["id"])  # reads b_spend only
+    assert "validations" not in t
+    for view in every_view(dp_setup, t):
+        assert "validations" not in view
+
+
+def test_validation_follows_the_current_rules(setup):
+    """Validation runs on every read: turning DP on later adds it, turning it off removes it."""
+    a, b, ma = setup["a"], setup["b"], setup["ma"]
+    t = create_template(a, ma["id"], text="SELECT segment, MAX(spend) FROM b_spend WHERE spend > :min_spend GROUP BY segment")
+    assert "validations" not in t
+    [s] = list_all(b, "ListConfiguredTables", "configuredTableSummaries")
+    call(b, "DeleteConfiguredTableAnalysisRule", configuredTableIdentifier=s["id"], analysisRuleType="AGGREGATION")
+    add_table_rule(b, s["id"], DP_POLICY)
+    got = call(a, "GetAnalysisTemplate", membershipIdentifier=ma["id"], analysisTemplateIdentifier=t["id"])["analysisTemplate"]
+    assert [(v["type"], v["status"]) for v in got["validations"]] == [("DIFFERENTIAL_PRIVACY", "INVALID")]
+    call(b, "DeleteConfiguredTableAnalysisRule", configuredTableIdentifier=s["id"], analysisRuleType="CUSTOM")
+    got = call(a, "GetAnalysisTemplate", membershipIdentifier=ma["id"], analysisTemplateIdentifier=t["id"])["analysisTemplate"]
+    assert "validations" not in got
+
+
+def test_pyspark_template_on_dp_table_is_unable_to_validate(dp_setup):
+    a, ma = dp_setup["a"], dp_setup["ma"]
+    artifacts = {"entryPoint": {"location": {"bucket": "code", "key": "job.py"}}, "roleArn": role_arn(A)}
+    t = call(
+        a,
+        "CreateAnalysisTemplate",
+        membershipIdentifier=ma["id"],
+        name="spark",
+        format="PYSPARK_1_0",
+        source={"artifacts": artifacts},
+        schema={"referencedTables": ["b_dp"]},
+    )["analysisTemplate"]
+    [validation] = t["validations"]
+    assert validation["status"] == "UNABLE_TO_VALIDATE" and "PYSPARK_1_0" in validation["reasons"][0]["message"]
+
+
+# --------------------------------------------------------------------------------------------
+# A removed member's templates leave the collaboration (spec §3.2; DeleteMember)
+# --------------------------------------------------------------------------------------------
+
+
+def test_removed_member_templates_leave_the_collaboration(setup):
+    a, b, coll, ma, mb = setup["a"], setup["b"], setup["coll"], setup["ma"], setup["mb"]
+    by_a = create_template(a, ma["id"])
+    by_b = create_template(b, mb["id"], name="by_b", tags={"team": "b"})
+    listed = list_all(a, "ListCollaborationAnalysisTemplates", "collaborationAnalysisTemplateSummaries", collaborationIdentifier=coll["id"])
+    assert [s["arn"] for s in listed] == [by_a["arn"], by_b["arn"]]
+
+    call(a, "DeleteMember", collaborationIdentifier=coll["id"], accountId=B)
+    assert members_by_account(a, coll["id"])[B]["status"] == "REMOVED"
+    listed = list_all(a, "ListCollaborationAnalysisTemplates", "collaborationAnalysisTemplateSummaries", collaborationIdentifier=coll["id"])
+    assert [s["arn"] for s in listed] == [by_a["arn"]]
+    with pytest.raises(ClientError) as e:
+        call(a, "GetCollaborationAnalysisTemplate", collaborationIdentifier=coll["id"], analysisTemplateArn=by_b["arn"])
+    assert_error(e, "ResourceNotFoundException", 404)
+    out = call(a, "BatchGetCollaborationAnalysisTemplate", collaborationIdentifier=coll["id"], analysisTemplateArns=[by_a["arn"], by_b["arn"]])
+    assert [t["arn"] for t in out["collaborationAnalysisTemplates"]] == [by_a["arn"]]
+    assert [(x["arn"], x["code"]) for x in out["errors"]] == [(by_b["arn"], "ResourceNotFoundException")]
+    # The removed member's own (read-only) membership no longer holds them either, tags included,
+    # so it can tidy the membership away at once.
+    assert call(b, "ListAnalysisTemplates", membershipIdentifier=mb["id"])["analysisTemplateSummaries"] == []
+    with pytest.raises(ClientError) as e:
+        call(b, "ListTagsForResource", resourceArn=by_b["arn"])
+    assert_error(e, "ResourceNotFoundException", 404)
+    call(b, "DeleteMembership", membershipIdentifier=mb["id"])

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import (
+    OMIT,
     A,
     B,
     C,
@@ -17,10 +18,12 @@ from helpers import (
     aggregation_policy,
     assert_error,
     call,
+    custom_policy,
     create_configured_table,
     create_glue_table,
     joined_collaboration,
     list_all,
+    list_policy,
     role_arn,
 )
 
@@ -168,3 +171,80 @@ def test_schema_analysis_rules(setup):
     assert consolidated["allowedAdditionalAnalyses"] == cta_policy["v1"]["aggregation"]["allowedAdditionalAnalyses"]
     assert consolidated["dimensionColumns"] == ["segment"] and consolidated["additionalAnalyses"] == "ALLOWED"
     assert [(e["name"], e["type"], e["code"]) for e in out["errors"]] == [("b_spend", "LIST", "ResourceNotFoundException")]
+
+
+AUDIENCE_ARNS = [f"arn:aws:cleanrooms:us-east-1:{A}:membership/*/configuredaudiencemodelassociation/*"]
+
+
+def add_cta_rule(setup, rule_type: str, **policy) -> None:
+    call(
+        setup["b"],
+        "CreateConfiguredTableAssociationAnalysisRule",
+        membershipIdentifier=setup["mb"]["id"],
+        configuredTableAssociationIdentifier=setup["cta"]["id"],
+        analysisRuleType=rule_type,
+        analysisRulePolicy={"v1": {rule_type.lower(): policy}},
+    )
+
+
+def test_differential_privacy_needs_the_collaboration_budget_template(setup):
+    a, b, coll, mb = setup["a"], setup["b"], setup["coll"], setup["mb"]
+    add_table_rule(b, setup["table"]["id"], custom_policy(differentialPrivacy={"columns": [{"name": "user_id"}]}))
+    s = get_schema(a, coll["id"])
+    [direct] = s["schemaStatusDetails"]
+    assert direct["status"] == "NOT_READY" and direct["configurations"] == ["DIFFERENTIAL_PRIVACY"]
+    assert direct["analysisRuleType"] == "CUSTOM"
+    assert [r["code"] for r in direct["reasons"]] == ["DIFFERENTIAL_PRIVACY_POLICY_NOT_CONFIGURED"]
+    assert coll["id"] in direct["reasons"][0]["message"]
+    call(
+        b,
+        "CreatePrivacyBudgetTemplate",
+        membershipIdentifier=mb["id"],
+        privacyBudgetType="DIFFERENTIAL_PRIVACY",
+        autoRefresh="CALENDAR_MONTH",
+        parameters={"differentialPrivacy": {"epsilon": 5, "usersNoisePerQuery": 20}},
+    )
+    s = get_schema(a, coll["id"])
+    assert s["schemaStatusDetails"] == [
+        {"status": "READY", "analysisRuleType": "CUSTOM", "configurations": ["DIFFERENTIAL_PRIVACY"], "analysisType": "DIRECT_ANALYSIS"}
+    ]
+
+
+def test_additional_analyses_not_allowed_by_the_table_rule(setup):
+    a, b, coll = setup["a"], setup["b"], setup["coll"]
+    add_table_rule(b, setup["table"]["id"], list_policy())  # additionalAnalyses left out: NOT_ALLOWED
+    add_cta_rule(setup, "LIST", allowedResultReceivers=[A], allowedAdditionalAnalyses=AUDIENCE_ARNS)
+    s = get_schema(a, coll["id"])
+    assert reasons(s) == {"DIRECT_ANALYSIS": [], "ADDITIONAL_ANALYSIS": ["ADDITIONAL_ANALYSES_NOT_ALLOWED"]}
+    additional = s["schemaStatusDetails"][1]
+    assert additional["status"] == "NOT_READY" and additional["analysisRuleType"] == "LIST"
+    # Without the collaboration rule listing additional analyses there is nothing to report.
+    call(
+        b,
+        "UpdateConfiguredTableAssociationAnalysisRule",
+        membershipIdentifier=setup["mb"]["id"],
+        configuredTableAssociationIdentifier=setup["cta"]["id"],
+        analysisRuleType="LIST",
+        analysisRulePolicy={"v1": {"list": {"allowedResultReceivers": [A]}}},
+    )
+    assert reasons(get_schema(a, coll["id"])) == {"DIRECT_ANALYSIS": []}
+
+
+def test_required_additional_analyses_forbid_direct_results(setup):
+    a, b, coll = setup["a"], setup["b"], setup["coll"]
+    add_table_rule(b, setup["table"]["id"], custom_policy(additionalAnalyses="REQUIRED"))
+    assert reasons(get_schema(a, coll["id"])) == {
+        "DIRECT_ANALYSIS": ["COLLABORATION_ANALYSIS_RULE_NOT_CONFIGURED", "RESULT_RECEIVERS_NOT_ALLOWED"],
+        "ADDITIONAL_ANALYSIS": ["COLLABORATION_ANALYSIS_RULE_NOT_CONFIGURED"],
+    }
+    # No receivers: direct results are not allowed anyway, so only that is reported for them.
+    add_cta_rule(setup, "CUSTOM", allowedResultReceivers=[], allowedAdditionalAnalyses=AUDIENCE_ARNS)
+    s = get_schema(a, coll["id"])
+    assert reasons(s) == {"DIRECT_ANALYSIS": ["RESULT_RECEIVERS_NOT_ALLOWED"], "ADDITIONAL_ANALYSIS": []}
+    assert [d["status"] for d in s["schemaStatusDetails"]] == ["NOT_READY", "READY"]
+
+
+def test_custom_rule_reasons_for_templates_and_providers(setup):
+    a, b, coll = setup["a"], setup["b"], setup["coll"]
+    add_table_rule(b, setup["table"]["id"], custom_policy(allowedAnalyses=[], allowedAnalysisProviders=OMIT))
+    assert reasons(get_schema(a, coll["id"])) == {"DIRECT_ANALYSIS": ["ANALYSIS_TEMPLATES_NOT_CONFIGURED"]}

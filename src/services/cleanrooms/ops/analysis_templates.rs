@@ -6,7 +6,9 @@
 //! reads (`schema.referencedTables`, derived by parsing the SQL with DataFusion's SQL parser) must
 //! be tables (association names) of the collaboration. A PySpark template carries artifacts,
 //! names its tables in `schema.referencedTables`, and may only be authored by a member that can
-//! receive results. Templates are immutable except for their description.
+//! receive results. Templates are immutable except for their description. A template that reads
+//! differential-privacy tables carries a `validations` entry computed on every read
+//! ([`dp_validation`]).
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
@@ -24,7 +26,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::model::{analysis_template_arn, kinds, AnalysisTemplate};
 use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
-use crate::services::cleanrooms::ops::tags;
+use crate::services::cleanrooms::ops::{dp_validation, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::Write;
@@ -191,12 +193,8 @@ impl Visitor for Relations {
     }
 }
 
-/// The tables a SQL query reads (FROM/JOIN, including CTE bodies and sub-queries, without the
-/// CTE names themselves), in order of first appearance. Placeholders are parsed as literals.
-///
-/// # Errors
-/// `ValidationException` when the text is not one parseable query.
-pub fn referenced_tables(sql: &str) -> AwsResult<Vec<String>> {
+/// SQL text with every `:name` placeholder replaced by the literal `0`, so it parses.
+pub fn with_literal_placeholders(sql: &str) -> String {
     let mut text = String::with_capacity(sql.len());
     let mut last = 0;
     for p in placeholders(sql) {
@@ -205,6 +203,16 @@ pub fn referenced_tables(sql: &str) -> AwsResult<Vec<String>> {
         last = p.end;
     }
     text.push_str(&sql[last..]);
+    text
+}
+
+/// The tables a SQL query reads (FROM/JOIN, including CTE bodies and sub-queries, without the
+/// CTE names themselves), in order of first appearance. Placeholders are parsed as literals.
+///
+/// # Errors
+/// `ValidationException` when the text is not one parseable query.
+pub fn referenced_tables(sql: &str) -> AwsResult<Vec<String>> {
+    let text = with_literal_placeholders(sql);
     let statements = Parser::parse_sql(&GenericDialect {}, &text)
         .map_err(|e| invalid_field("source.text", format!("source.text is not valid SQL: {e}")))?;
     if statements.len() != 1 {
@@ -260,6 +268,41 @@ fn check_parameters(sql: &str, params: &[dto::AnalysisParameter]) -> AwsResult<(
         )));
     }
     Ok(())
+}
+
+/// The author's view of `t`, with its differential-privacy validation as of now.
+async fn template_dto(state: &AppState, t: &AnalysisTemplate) -> AwsResult<dto::AnalysisTemplate> {
+    let mut out = t.to_dto();
+    out.validations = dp_validation::validations(state, t).await?;
+    Ok(out)
+}
+
+/// Every member's view of `t`, with its differential-privacy validation as of now.
+async fn collaboration_template_dto(
+    state: &AppState,
+    t: &AnalysisTemplate,
+) -> AwsResult<dto::CollaborationAnalysisTemplate> {
+    let mut out = t.to_collaboration_dto();
+    out.validations = dp_validation::validations(state, t).await?;
+    Ok(out)
+}
+
+/// The writes that delete every analysis template of a membership, with their tags (used when
+/// the creator removes the member: its analyses leave the collaboration with its tables).
+pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
+    Ok(templates_in(state, membership_id, None)
+        .await?
+        .into_iter()
+        .flat_map(|(_, t)| {
+            [
+                Write::Delete {
+                    kind: kinds::ANALYSIS_TEMPLATE.to_string(),
+                    id: t.id.clone(),
+                },
+                tags::delete_tags(&t.arn),
+            ]
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,7 +432,7 @@ pub async fn create_analysis_template(
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateAnalysisTemplateOutput {
-        analysis_template: template.to_dto(),
+        analysis_template: template_dto(state, &template).await?,
     })
 }
 
@@ -407,7 +450,7 @@ pub async fn get_analysis_template(
     )
     .await?;
     Ok(dto::GetAnalysisTemplateOutput {
-        analysis_template: t.to_dto(),
+        analysis_template: template_dto(state, &t).await?,
     })
 }
 
@@ -463,7 +506,7 @@ pub async fn update_analysis_template(
         .commit(vec![put_template(&ctx.region, &t)?])
         .await?;
     Ok(dto::UpdateAnalysisTemplateOutput {
-        analysis_template: t.to_dto(),
+        analysis_template: template_dto(state, &t).await?,
     })
 }
 
@@ -525,7 +568,7 @@ pub async fn get_collaboration_analysis_template(
     .await?;
     match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
         Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
-            collaboration_analysis_template: t.to_collaboration_dto(),
+            collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
         }),
         None => Err(not_found_msg(
             ResourceType::Collaboration,
@@ -585,7 +628,7 @@ pub async fn batch_get_collaboration_analysis_template(
     let mut errors = Vec::new();
     for arn in &input.analysis_template_arns {
         match collaboration_template(state, &c.id, arn).await? {
-            Some(t) => found.push(t.to_collaboration_dto()),
+            Some(t) => found.push(collaboration_template_dto(state, &t).await?),
             None => errors.push(dto::BatchGetCollaborationAnalysisTemplateError {
                 arn: arn.clone(),
                 code: "ResourceNotFoundException".to_string(),

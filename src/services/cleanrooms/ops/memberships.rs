@@ -21,7 +21,9 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::model::{
     kinds, membership_arn, Collaboration, Member, Membership,
 };
-use crate::services::cleanrooms::ops::{associations, privacy_budget_templates, tags};
+use crate::services::cleanrooms::ops::{
+    analysis_templates, associations, privacy_budget_templates, tags,
+};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::{Query, Write};
@@ -543,8 +545,15 @@ pub async fn delete_membership(
 }
 
 /// DeleteMember (creator only): removes an invited or active member. Its membership, if any,
-/// becomes `REMOVED` and its configured table associations and privacy budget templates leave
-/// the collaboration.
+/// becomes `REMOVED`, and everything it contributed under that membership leaves the
+/// collaboration: configured table associations (with their rules and access budgets), privacy
+/// budget templates and analysis templates.
+///
+/// The spec (§3.2) names the member's datasets; the model says a removed member's data becomes
+/// inaccessible to the remaining members. It is silent on analysis templates, but a removed
+/// member can no longer run or maintain them and the others should not keep seeing them in
+/// List/Get/BatchGetCollaborationAnalysisTemplate, so they are deleted with the tables (the
+/// member can then delete its `REMOVED` membership without emptying it first).
 pub async fn delete_member(
     state: &AppState,
     ctx: &RequestContext,
@@ -602,6 +611,7 @@ pub async fn delete_member(
             m.update_time = now;
             writes.extend(associations::removal_writes(state, &m.id).await?);
             writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
+            writes.extend(analysis_templates::removal_writes(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }
     }

@@ -5,6 +5,7 @@ pub mod associations;
 pub mod collaborations;
 pub mod configured_table_rules;
 pub mod configured_tables;
+pub mod dp_validation;
 pub mod memberships;
 pub mod populate;
 pub mod privacy_budget_templates;

@@ -53,6 +53,18 @@ async fn templates_of_collaboration(
     repo::collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id).await
 }
 
+/// Whether collaboration `collaboration_id` has its DIFFERENTIAL_PRIVACY privacy budget template
+/// (the collaboration's DP policy; without it DP tables are not queryable).
+pub async fn has_differential_privacy_template(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<bool> {
+    Ok(templates_of_collaboration(state, collaboration_id)
+        .await?
+        .iter()
+        .any(|(_, t)| t.privacy_budget_type == BudgetType::DifferentialPrivacy))
+}
+
 /// The writes that delete every privacy budget template of a membership, with their tags.
 pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
     Ok(templates_in(state, membership_id, None)

@@ -3,7 +3,8 @@
 //! A schema is not stored: it is derived on every read from a configured table association of
 //! the collaboration (its name, the configured table's allowed columns with their Glue types, its
 //! analysis rule) and the association's collaboration analysis rules, so its `READY`/`NOT_READY`
-//! status always reflects the current rules (spec §3.5).
+//! status always reflects the current rules and the collaboration's differential-privacy budget
+//! template (spec §3.5).
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -14,6 +15,7 @@ use crate::services::cleanrooms::model::{
     kinds, Association, AssociationRule, Collaboration, ConfiguredTable, ConfiguredTableRule,
 };
 use crate::services::cleanrooms::ops::associations::{associations_of_collaboration, policy_parts};
+use crate::services::cleanrooms::ops::privacy_budget_templates;
 use crate::services::cleanrooms::repo;
 use crate::services::glue::catalog;
 use crate::state::AppState;
@@ -27,6 +29,15 @@ struct Parts {
     table: ConfiguredTable,
     rule: Option<ConfiguredTableRule>,
     association_rules: Vec<AssociationRule>,
+    /// Whether the collaboration has a DIFFERENTIAL_PRIVACY budget template (only looked up
+    /// when the table's rule enables differential privacy).
+    dp_policy_configured: bool,
+}
+
+/// Whether a configured table rule turns on differential privacy.
+fn uses_differential_privacy(rule: &ConfiguredTableRule) -> bool {
+    let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
+    matches!(v1, dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) if c.differential_privacy.is_some())
 }
 
 async fn parts_of(state: &AppState, association: Association) -> AwsResult<Option<Parts>> {
@@ -59,11 +70,22 @@ async fn parts_of(state: &AppState, association: Association) -> AwsResult<Optio
             association_rules.push(repo::decode(&r)?);
         }
     }
+    let dp_policy_configured = match &rule {
+        Some(r) if uses_differential_privacy(r) => {
+            privacy_budget_templates::has_differential_privacy_template(
+                state,
+                &association.collaboration_id,
+            )
+            .await?
+        }
+        _ => false,
+    };
     Ok(Some(Parts {
         association,
         table,
         rule,
         association_rules,
+        dp_policy_configured,
     }))
 }
 
@@ -79,7 +101,9 @@ fn reason(code: Code, message: String) -> dto::SchemaStatusReason {
     dto::SchemaStatusReason { code, message }
 }
 
-/// The status entries of a schema (spec §3.5).
+/// The status entries of a schema (spec §3.5): a `DIRECT_ANALYSIS` entry always, and an
+/// `ADDITIONAL_ANALYSIS` entry when the table rule allows or requires additional analyses, or
+/// when the collaboration analysis rule lists additional analyses the table rule does not allow.
 fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
     let name = &p.association.name;
     let Some(rule) = &p.rule else {
@@ -99,12 +123,10 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
     };
     let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
     let mut common = Vec::new();
-    let mut dp = false;
     let additional = match v1 {
         dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(a) => a.additional_analyses,
         dto::ConfiguredTableAnalysisRulePolicyV1::List(l) => l.additional_analyses,
         dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) => {
-            dp = c.differential_privacy.is_some();
             if c.allowed_analyses.is_empty() {
                 common.push(reason(
                     Code::AnalysisTemplatesNotConfigured,
@@ -130,6 +152,16 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
             c.additional_analyses
         }
     };
+    let dp = uses_differential_privacy(rule);
+    if dp && !p.dp_policy_configured {
+        common.push(reason(
+            Code::DifferentialPrivacyPolicyNotConfigured,
+            format!(
+                "Table '{name}' uses differential privacy, but collaboration {} has no DIFFERENTIAL_PRIVACY privacy budget template",
+                p.association.collaboration_id
+            ),
+        ));
+    }
     let table_type = rule_type(rule.rule_type);
     for r in &p.association_rules {
         if r.rule_type.as_str() != rule.rule_type.as_str() {
@@ -147,6 +179,13 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
         .association_rules
         .iter()
         .find(|r| r.rule_type.as_str() == rule.rule_type.as_str());
+    let (receivers, allowed_additional) = match matching {
+        Some(m) => {
+            let (_, receivers, analyses) = policy_parts(&m.policy);
+            (receivers.unwrap_or(&[]), analyses.unwrap_or(&[]))
+        }
+        None => (&[][..], &[][..]),
+    };
     let missing_cta = || {
         reason(
             Code::CollaborationAnalysisRuleNotConfigured,
@@ -156,8 +195,10 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
             ),
         )
     };
+    let additional = additional.unwrap_or(dto::AdditionalAnalyses::NotAllowed);
     let mut direct = common.clone();
-    if additional == Some(dto::AdditionalAnalyses::Required) {
+    if additional == dto::AdditionalAnalyses::Required {
+        // Direct results are not allowed at all, so no receiver list can make them ready.
         direct.push(reason(
             Code::ResultReceiversNotAllowed,
             format!("The analysis rule of table '{name}' requires additional analyses"),
@@ -165,17 +206,11 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
         if matching.is_none() {
             direct.push(missing_cta());
         }
-    }
-    if let Some(m) = matching {
-        let (_, receivers, _) = policy_parts(&m.policy);
-        if receivers.is_none_or(|r| r.is_empty()) {
-            direct.push(reason(
-                Code::ResultReceiversNotConfigured,
-                format!(
-                    "The collaboration analysis rule of table '{name}' names no result receivers"
-                ),
-            ));
-        }
+    } else if matching.is_some() && receivers.is_empty() {
+        direct.push(reason(
+            Code::ResultReceiversNotConfigured,
+            format!("The collaboration analysis rule of table '{name}' names no result receivers"),
+        ));
     }
     let configurations = dp.then(|| vec![dto::SchemaConfiguration::DifferentialPrivacy]);
     let entry = |analysis_type, reasons: Vec<dto::SchemaStatusReason>| dto::SchemaStatusDetail {
@@ -190,26 +225,31 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
         reasons: (!reasons.is_empty()).then_some(reasons),
     };
     let mut out = vec![entry(dto::AnalysisType::DirectAnalysis, direct)];
-    if matches!(
-        additional,
-        Some(dto::AdditionalAnalyses::Allowed | dto::AdditionalAnalyses::Required)
-    ) {
-        let mut extra = common;
-        match matching {
-            None => extra.push(missing_cta()),
-            Some(m) => {
-                let (_, _, analyses) = policy_parts(&m.policy);
-                if analyses.is_none_or(|a| a.is_empty()) {
-                    extra.push(reason(
-                        Code::AdditionalAnalysesNotConfigured,
-                        format!(
-                            "The collaboration analysis rule of table '{name}' allows no additional analyses"
-                        ),
-                    ));
-                }
+    let mut extra = common;
+    match additional {
+        dto::AdditionalAnalyses::Allowed | dto::AdditionalAnalyses::Required => {
+            if matching.is_none() {
+                extra.push(missing_cta());
+            } else if allowed_additional.is_empty() {
+                extra.push(reason(
+                    Code::AdditionalAnalysesNotConfigured,
+                    format!(
+                        "The collaboration analysis rule of table '{name}' allows no additional analyses"
+                    ),
+                ));
             }
+            out.push(entry(dto::AnalysisType::AdditionalAnalysis, extra));
         }
-        out.push(entry(dto::AnalysisType::AdditionalAnalysis, extra));
+        dto::AdditionalAnalyses::NotAllowed if !allowed_additional.is_empty() => {
+            extra.push(reason(
+                Code::AdditionalAnalysesNotAllowed,
+                format!(
+                    "The collaboration analysis rule of table '{name}' lists additional analyses, but the table's analysis rule does not allow additional analyses"
+                ),
+            ));
+            out.push(entry(dto::AnalysisType::AdditionalAnalysis, extra));
+        }
+        dto::AdditionalAnalyses::NotAllowed => {}
     }
     out
 }
