@@ -15,6 +15,10 @@
 //! - schemas: ListSchemas, GetSchema, BatchGetSchema, Get/BatchGetSchemaAnalysisRule;
 //! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
 //!   Get/List/BatchGetCollaborationAnalysisTemplate;
+//! - intermediate tables: Create/Get/List/Update/DeleteIntermediateTable,
+//!   ListIntermediateTableVersions, DisallowIntermediateTable,
+//!   Create/Get/Update/DeleteIntermediateTableAnalysisRule (`lifecycle` holds what happens to
+//!   them when base tables go, providers disallow or retention expires);
 //! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
@@ -28,6 +32,7 @@
 
 pub mod errors;
 pub mod intermediate;
+pub mod lifecycle;
 pub mod model;
 pub mod ops;
 pub mod repo;
