@@ -110,6 +110,12 @@ pub struct ActiveVersion {
 }
 
 impl ActiveVersion {
+    /// The inherited controls analyses must honour besides the owner's rule: those of a
+    /// multi-party table; a first-party owner has full control, so none for it.
+    pub fn binding_inherited(&self) -> Option<&dto::IntermediateTableInheritedConstraints> {
+        (!self.first_party).then_some(&self.inherited)
+    }
+
     /// The `IntermediateTableActiveVersion` shape.
     pub fn to_dto(&self) -> dto::IntermediateTableActiveVersion {
         dto::IntermediateTableActiveVersion {
@@ -523,7 +529,7 @@ pub fn inherited_violation(
 }
 
 /// The custom policy an analysis of the table enforces: the owner's rule combined with the
-/// inherited constraints — result receivers and allowed additional analyses intersected,
+/// inherited constraints that bind it (`ActiveVersion::binding_inherited`) — result receivers and allowed additional analyses intersected,
 /// disallowed output columns united, the more restrictive `additionalAnalyses`. A control set
 /// on one side only is taken from that side.
 pub fn effective_policy(

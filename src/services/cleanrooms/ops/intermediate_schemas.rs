@@ -6,7 +6,7 @@
 //! `NOT_READY` status with the reasons an analysis could not use the table yet (not populated,
 //! no rule, disallowed, base table removed, expired, rule looser than the inherited controls).
 //! The schema analysis rule shows the owner's rule as `policy` and, as `consolidatedPolicy`,
-//! that rule combined with the controls inherited from the base tables.
+//! that rule combined with the controls a multi-party table inherits from its base tables.
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 
@@ -98,15 +98,16 @@ pub fn status_details(
             ),
         ));
     }
-    if let Some(v) = t.active.as_ref().filter(|v| !v.first_party) {
-        if let Some(problem) = inherited_violation(custom, &v.inherited) {
+    let binding = t.active.as_ref().and_then(|v| v.binding_inherited());
+    if let Some(inherited) = binding {
+        if let Some(problem) = inherited_violation(custom, inherited) {
             common.push(reason(
                 Code::IntermediateTableInheritedConstraintsViolated,
                 format!("The analysis rule of intermediate table '{name}' is looser than the controls it inherits: {problem}"),
             ));
         }
     }
-    let effective = effective_policy(custom, t.active.as_ref().map(|v| &v.inherited));
+    let effective = effective_policy(custom, binding);
     let dp = custom.differential_privacy.is_some();
     let mut direct = common.clone();
     if effective.additional_analyses == Some(dto::AdditionalAnalyses::Required) {
@@ -304,7 +305,7 @@ pub async fn analysis_rule_named(
         return Ok(None);
     };
     let mine = rule.custom();
-    let merged = effective_policy(mine, t.active.as_ref().map(|v| &v.inherited));
+    let merged = effective_policy(mine, t.active.as_ref().and_then(|v| v.binding_inherited()));
     let policy = dto::AnalysisRuleCustom {
         additional_analyses: mine.additional_analyses,
         aggregation_thresholds: mine.aggregation_thresholds.clone(),
@@ -339,4 +340,125 @@ pub async fn analysis_rule_named(
         r#type: dto::AnalysisRuleType::Custom,
         update_time: rule.update_time,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::cleanrooms::intermediate::tests::{inherited, table};
+    use crate::services::cleanrooms::intermediate::ActiveVersion;
+
+    fn codes(details: &[dto::SchemaStatusDetail]) -> Vec<(dto::AnalysisType, Vec<Code>)> {
+        details
+            .iter()
+            .map(|d| {
+                let mut codes: Vec<Code> = d.reasons.iter().flatten().map(|r| r.code).collect();
+                codes.sort_by_key(|c| c.as_str());
+                (d.analysis_type, codes)
+            })
+            .collect()
+    }
+
+    fn populated(first_party: bool, expires: f64) -> IntermediateTable {
+        let mut t = table("t", "t", "111111111111", Vec::new());
+        t.status = dto::IntermediateTableStatus::PopulateSuccess;
+        t.has_rule = true;
+        t.active = Some(ActiveVersion {
+            version_id: "v".into(),
+            analysis_id: "q".into(),
+            delta_version: 0,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party,
+            expiration_time: expires,
+        });
+        t
+    }
+
+    fn rule(custom: dto::IntermediateTableAnalysisRuleCustom) -> IntermediateTableRule {
+        IntermediateTableRule {
+            table_id: "t".into(),
+            table_arn: String::new(),
+            policy: dto::IntermediateTableAnalysisRulePolicy::V1(
+                dto::IntermediateTableAnalysisRulePolicyV1::Custom(custom),
+            ),
+            create_time: 0.0,
+            update_time: 0.0,
+        }
+    }
+
+    fn any_query() -> dto::IntermediateTableAnalysisRuleCustom {
+        dto::IntermediateTableAnalysisRuleCustom {
+            allowed_analyses: Some(vec![ANY_QUERY.into()]),
+            allowed_analysis_providers: Some(vec!["111111111111".into()]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_populated_table_with_a_rule_is_ready_until_it_expires() {
+        let t = populated(true, 100.0);
+        let r = rule(any_query());
+        let details = status_details(&t, Some(&r), 50.0);
+        assert_eq!(
+            codes(&details),
+            vec![(dto::AnalysisType::DirectAnalysis, vec![])]
+        );
+        assert_eq!(details[0].status, dto::SchemaStatus::Ready);
+        assert_eq!(
+            details[0].analysis_rule_type,
+            Some(dto::AnalysisRuleType::Custom)
+        );
+        // A first-party owner's rule is not combined with what the table inherits.
+        assert_eq!(details.len(), 1);
+        let details = status_details(&populated(false, 100.0), Some(&r), 50.0);
+        assert_eq!(
+            codes(&details),
+            vec![
+                (dto::AnalysisType::DirectAnalysis, vec![]),
+                (dto::AnalysisType::AdditionalAnalysis, vec![]),
+            ],
+            "the inherited ALLOWED additional analyses (with allowed ARNs) bind a multi-party table"
+        );
+        let details = status_details(&t, Some(&r), 100.0);
+        assert_eq!(
+            codes(&details)[0].1,
+            vec![Code::IntermediateTableRetentionPeriodExpired]
+        );
+    }
+
+    #[test]
+    fn a_multi_party_rule_looser_than_its_inherited_controls_is_not_ready() {
+        let t = populated(false, 100.0);
+        let mut custom = any_query();
+        custom.allowed_result_receivers = Some(vec!["333333333333".into()]);
+        let details = status_details(&t, Some(&rule(custom.clone())), 50.0);
+        assert!(codes(&details)[0]
+            .1
+            .contains(&Code::IntermediateTableInheritedConstraintsViolated));
+        // The same rule on a first-party table is fine.
+        let details = status_details(&populated(true, 100.0), Some(&rule(custom)), 50.0);
+        assert!(!codes(&details)[0]
+            .1
+            .contains(&Code::IntermediateTableInheritedConstraintsViolated));
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_previous_version_usable() {
+        let mut t = populated(true, 100.0);
+        t.status = dto::IntermediateTableStatus::PopulateStarted;
+        t.populating = Some("v2".into());
+        let details = status_details(&t, Some(&rule(any_query())), 50.0);
+        assert_eq!(details[0].status, dto::SchemaStatus::Ready);
+        t.active = None;
+        let details = status_details(&t, None, 50.0);
+        assert_eq!(
+            codes(&details)[0].1,
+            vec![
+                Code::IntermediateTableAnalysisRuleMissing,
+                Code::IntermediateTableNotPopulated
+            ]
+        );
+    }
 }

@@ -275,8 +275,8 @@ async fn check_policy(
             }
         }
     }
-    if let Some(active) = t.active.as_ref().filter(|a| !a.first_party) {
-        if let Some(problem) = intermediate::inherited_violation(rule, &active.inherited) {
+    if let Some(inherited) = t.active.as_ref().and_then(|a| a.binding_inherited()) {
+        if let Some(problem) = intermediate::inherited_violation(rule, inherited) {
             return Err(invalid_configuration(format!(
                 "{PREFIX}: intermediate table '{}' is multi-party, so its rule may only tighten the controls inherited from its base tables: {problem}",
                 t.name
@@ -497,5 +497,53 @@ mod tests {
             }],
         });
         assert!(policy_problem(&r, Some(&cols)).is_some_and(|m| m.contains("differentialPrivacy")));
+    }
+
+    #[tokio::test]
+    async fn a_multi_party_rule_may_only_tighten_the_inherited_controls() {
+        use crate::services::cleanrooms::intermediate::tests::{inherited, table};
+        use crate::services::cleanrooms::intermediate::ActiveVersion;
+        let dir = tempfile::tempdir().unwrap();
+        let state =
+            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
+                .await
+                .unwrap();
+        let mut t = table("t", "joined", "111111111111", Vec::new());
+        t.schema = Some(vec![col("user_id", "string"), col("email", "string")]);
+        t.active = Some(ActiveVersion {
+            version_id: "v".into(),
+            analysis_id: "q".into(),
+            delta_version: 0,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party: false,
+            expiration_time: f64::MAX,
+        });
+        let policy = |custom| {
+            dto::IntermediateTableAnalysisRulePolicy::V1(
+                dto::IntermediateTableAnalysisRulePolicyV1::Custom(custom),
+            )
+        };
+        let mut loose = custom();
+        loose.additional_analyses = Some(dto::AdditionalAnalyses::NotAllowed);
+        loose.disallowed_output_columns = Some(vec!["user_id".into()]);
+        let err = check_policy(&state, &t, &policy(loose.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        assert_eq!(
+            err.fields.get("reason").and_then(|r| r.as_str()),
+            Some("INVALID_CONFIGURATION")
+        );
+        assert!(err.message.contains("multi-party") && err.message.contains("email"));
+        let mut tight = custom();
+        tight.additional_analyses = Some(dto::AdditionalAnalyses::Required);
+        tight.disallowed_output_columns = Some(vec!["email".into(), "user_id".into()]);
+        assert!(check_policy(&state, &t, &policy(tight)).await.is_ok());
+        if let Some(a) = t.active.as_mut() {
+            a.first_party = true;
+        }
+        assert!(check_policy(&state, &t, &policy(loose)).await.is_ok());
     }
 }
