@@ -67,6 +67,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         (None, None) => default_data_dir(),
     };
     let state = open_state(config.clone(), data_dir).await?;
+    // Intermediate tables expire on the emulator clock; reads check too, this catches the rest.
+    let sweeper = crate::services::cleanrooms::lifecycle::spawn_sweeper(state.clone());
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -84,6 +86,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    sweeper.abort();
     drop(temp);
     Ok(())
 }

@@ -17,6 +17,10 @@
 //!   Get/List/BatchGetCollaborationAnalysisTemplate;
 //! - protected queries: StartProtectedQuery, GetProtectedQuery, ListProtectedQueries,
 //!   UpdateProtectedQuery; PopulateIntermediateTable (the pipeline is in `analysis`);
+//! - intermediate tables: Create/Get/List/Update/DeleteIntermediateTable,
+//!   ListIntermediateTableVersions, DisallowIntermediateTable,
+//!   Create/Get/Update/DeleteIntermediateTableAnalysisRule (`lifecycle` holds what happens to
+//!   them when base tables go, providers disallow or retention expires);
 //! - TagResource, UntagResource, ListTagsForResource.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
@@ -31,6 +35,7 @@
 pub mod analysis;
 pub mod errors;
 pub mod intermediate;
+pub mod lifecycle;
 pub mod model;
 pub mod protected_query;
 pub mod ops;

@@ -7,7 +7,8 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
     analysis_templates, associations, collaborations, configured_table_rules, configured_tables,
-    memberships, populate, privacy_budget_templates, protected_queries, schemas, tags,
+    intermediate_table_rules, intermediate_tables, memberships, populate, privacy_budget_templates,
+    protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -512,5 +513,96 @@ impl CleanroomsApi for CleanRooms {
         input: dto::PopulateIntermediateTableInput,
     ) -> AwsResult<dto::PopulateIntermediateTableOutput> {
         populate::populate_intermediate_table(&self.state, ctx, input).await
+
+    async fn create_intermediate_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateIntermediateTableInput,
+    ) -> AwsResult<dto::CreateIntermediateTableOutput> {
+        intermediate_tables::create_intermediate_table(&self.state, ctx, input).await
+    }
+
+    async fn get_intermediate_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetIntermediateTableInput,
+    ) -> AwsResult<dto::GetIntermediateTableOutput> {
+        intermediate_tables::get_intermediate_table(&self.state, ctx, input).await
+    }
+
+    async fn list_intermediate_tables(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListIntermediateTablesInput,
+    ) -> AwsResult<dto::ListIntermediateTablesOutput> {
+        intermediate_tables::list_intermediate_tables(&self.state, ctx, input).await
+    }
+
+    async fn update_intermediate_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateIntermediateTableInput,
+    ) -> AwsResult<dto::UpdateIntermediateTableOutput> {
+        intermediate_tables::update_intermediate_table(&self.state, ctx, input).await
+    }
+
+    async fn delete_intermediate_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteIntermediateTableInput,
+    ) -> AwsResult<dto::DeleteIntermediateTableOutput> {
+        intermediate_tables::delete_intermediate_table(&self.state, ctx, input).await
+    }
+
+    async fn list_intermediate_table_versions(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListIntermediateTableVersionsInput,
+    ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
+        intermediate_tables::list_intermediate_table_versions(&self.state, ctx, input).await
+    }
+
+    async fn disallow_intermediate_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DisallowIntermediateTableInput,
+    ) -> AwsResult<dto::DisallowIntermediateTableOutput> {
+        intermediate_tables::disallow_intermediate_table(&self.state, ctx, input).await
+    }
+
+    async fn create_intermediate_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateIntermediateTableAnalysisRuleInput,
+    ) -> AwsResult<dto::CreateIntermediateTableAnalysisRuleOutput> {
+        intermediate_table_rules::create_intermediate_table_analysis_rule(&self.state, ctx, input)
+            .await
+    }
+
+    async fn get_intermediate_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetIntermediateTableAnalysisRuleInput,
+    ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
+        intermediate_table_rules::get_intermediate_table_analysis_rule(&self.state, ctx, input)
+            .await
+    }
+
+    async fn update_intermediate_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateIntermediateTableAnalysisRuleInput,
+    ) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
+        intermediate_table_rules::update_intermediate_table_analysis_rule(&self.state, ctx, input)
+            .await
+    }
+
+    async fn delete_intermediate_table_analysis_rule(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteIntermediateTableAnalysisRuleInput,
+    ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
+        intermediate_table_rules::delete_intermediate_table_analysis_rule(&self.state, ctx, input)
+            .await
     }
 }

@@ -4,11 +4,11 @@
 //! Any active member may author a template (at most 25 per membership). A SQL template's
 //! `:name` placeholders must match its declared `analysisParameters` exactly, and the tables it
 //! reads (`schema.referencedTables`, derived by parsing the SQL with DataFusion's SQL parser) must
-//! be tables (association names) of the collaboration. A PySpark template carries artifacts,
-//! names its tables in `schema.referencedTables`, and may only be authored by a member that can
-//! receive results. Templates are immutable except for their description. A template that reads
-//! differential-privacy tables carries a `validations` entry computed on every read
-//! ([`dp_validation`]).
+//! be tables (association or intermediate table names) of the collaboration. A PySpark template
+//! carries artifacts, names its tables in `schema.referencedTables`, and may only be authored by
+//! a member that can receive results. Templates are immutable except for their description. A
+//! template that reads differential-privacy tables carries a `validations` entry computed on
+//! every read ([`dp_validation`]).
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
@@ -24,6 +24,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
     ResourceType,
 };
+use crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::model::{analysis_template_arn, kinds, AnalysisTemplate};
 use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
 use crate::services::cleanrooms::ops::{dp_validation, tags};
@@ -382,11 +383,17 @@ pub async fn create_analysis_template(
             c.id
         )));
     }
-    let tables: HashSet<String> = associations_of_collaboration(state, &c.id)
+    let mut tables: HashSet<String> = associations_of_collaboration(state, &c.id)
         .await?
         .into_iter()
         .map(|(_, a)| a.name)
         .collect();
+    tables.extend(
+        intermediate_tables_of_collaboration(state, &c.id)
+            .await?
+            .into_iter()
+            .map(|t| t.name),
+    );
     if let Some(t) = referenced.iter().find(|t| !tables.contains(*t)) {
         return Err(invalid_configuration(format!(
             "The analysis references table '{t}', which is not a table of collaboration {}",

@@ -7,7 +7,9 @@
 //! queries name it). A configured table is associated at most once per membership. Association
 //! rules (at most one per type, and of the configured table's rule type) name the members that
 //! may receive results and the additional analyses allowed on them. Only the membership's owner
-//! sees its associations; other members will see them as schemas.
+//! sees its associations; other members will see them as schemas. Intermediate tables share the
+//! name space; deleting an association leaves the intermediate tables built on it
+//! `BASE_TABLE_REMOVED`.
 
 use std::collections::HashSet;
 
@@ -19,10 +21,13 @@ use crate::services::cleanrooms::errors::{
     bad_token, conflict, invalid_configuration, not_found, not_found_msg, ConflictReason,
     ResourceType,
 };
+use crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration;
+use crate::services::cleanrooms::lifecycle;
 use crate::services::cleanrooms::model::{
     association_arn, kinds, Association, AssociationRule, ConfiguredTable, Membership,
 };
 use crate::services::cleanrooms::ops::configured_tables::{associations_of_table, own_table};
+use crate::services::cleanrooms::ops::intermediate_tables::child_resources;
 use crate::services::cleanrooms::ops::{privacy_budget_templates, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
@@ -157,6 +162,21 @@ pub async fn create_configured_table_association(
             }
         }
     }
+    if let Some(t) = intermediate_tables_of_collaboration(state, &m.collaboration_id)
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+    {
+        return Err(conflict(
+            ResourceType::ConfiguredTableAssociation,
+            &t.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "name '{}': collaboration {} already has an intermediate table named '{name}'",
+                input.name, m.collaboration_id
+            ),
+        ));
+    }
     let now = state.now();
     let id = ids::new_id();
     let association = Association {
@@ -190,7 +210,8 @@ pub async fn create_configured_table_association(
     })
 }
 
-/// GetConfiguredTableAssociation (membership owner only).
+/// GetConfiguredTableAssociation (membership owner only), with the intermediate tables built on
+/// it, if any, as `childResources`.
 pub async fn get_configured_table_association(
     state: &AppState,
     ctx: &RequestContext,
@@ -203,8 +224,11 @@ pub async fn get_configured_table_association(
         &input.configured_table_association_identifier,
     )
     .await?;
+    let mut configured_table_association = a.to_dto();
+    let children = child_resources(state, &a.collaboration_id, &a.id).await?;
+    configured_table_association.child_resources = (!children.is_empty()).then_some(children);
     Ok(dto::GetConfiguredTableAssociationOutput {
-        configured_table_association: a.to_dto(),
+        configured_table_association,
     })
 }
 
@@ -268,7 +292,7 @@ pub async fn update_configured_table_association(
 }
 
 /// DeleteConfiguredTableAssociation: the table leaves the collaboration, with its association
-/// rules and tags.
+/// rules and tags; intermediate tables built on it become `BASE_TABLE_REMOVED`.
 pub async fn delete_configured_table_association(
     state: &AppState,
     ctx: &RequestContext,
@@ -283,8 +307,11 @@ pub async fn delete_configured_table_association(
     )
     .await?;
     repo::require_active(&m)?;
-    let writes = association_delete_writes(state, &a).await?;
-    state.store().commit(writes).await?;
+    let mut cascade = lifecycle::base_removed(state, &a.collaboration_id, &[&a.id], &[]).await?;
+    cascade
+        .writes
+        .extend(association_delete_writes(state, &a).await?);
+    cascade.commit(state).await?;
     Ok(dto::DeleteConfiguredTableAssociationOutput {})
 }
 

@@ -381,7 +381,7 @@ pub async fn delete_collaboration(
     }
     c.deleted = true;
     c.update_time = state.now();
-    let mut writes = vec![
+    let writes = vec![
         repo::put(
             kinds::COLLABORATION,
             &c.id,
@@ -392,10 +392,10 @@ pub async fn delete_collaboration(
         )?,
         tags::delete_tags(&c.arn),
     ];
-    writes.extend(
-        memberships::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?,
-    );
-    state.store().commit(writes).await?;
+    let mut cascade =
+        memberships::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
+    cascade.writes.extend(writes);
+    cascade.commit(state).await?;
     Ok(dto::DeleteCollaborationOutput {})
 }
 

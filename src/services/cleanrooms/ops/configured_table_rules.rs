@@ -364,7 +364,7 @@ impl Checker<'_> {
 }
 
 /// Whether a Glue column type is a character type (`string`, `varchar(n)`, `char(n)`).
-fn is_string_type(t: &str) -> bool {
+pub fn is_string_type(t: &str) -> bool {
     let t = t.trim();
     t == "string" || t.starts_with("varchar") || t.starts_with("char")
 }

@@ -18,6 +18,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded,
     ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::lifecycle;
 use crate::services::cleanrooms::model::{
     kinds, membership_arn, Collaboration, Member, Membership,
 };
@@ -480,6 +481,7 @@ const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
     (kinds::ASSOCIATION, "configured table associations"),
     (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
     (kinds::ANALYSIS_TEMPLATE, "analysis templates"),
+    (kinds::INTERMEDIATE_TABLE, "intermediate tables"),
 ];
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
@@ -528,19 +530,22 @@ pub async fn delete_membership(
             ));
         }
     }
-    let mut writes = vec![
+    // The membership's associations are gone by now (checked above, or removed with the member),
+    // so this finds nothing today; it keeps intermediate tables right should that rule change.
+    let mut cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
+    cascade.writes.extend([
         Write::Delete {
             kind: kinds::MEMBERSHIP.to_string(),
             id: m.id.clone(),
         },
         tags::delete_tags(&m.arn),
-    ];
+    ]);
     if m.is_active() {
         member.status = dto::MemberStatus::Left;
         member.update_time = state.now();
-        writes.push(put_member(&ctx.region, &member)?);
+        cascade.writes.push(put_member(&ctx.region, &member)?);
     }
-    state.store().commit(writes).await?;
+    cascade.commit(state).await?;
     Ok(dto::DeleteMembershipOutput {})
 }
 
@@ -604,11 +609,13 @@ pub async fn delete_member(
     }
     let now = state.now();
     let mut writes = Vec::new();
+    let mut cascade = lifecycle::Cascade::default();
     if let Some(mid) = &member.membership_id {
         if let Some(record) = state.store().get(kinds::MEMBERSHIP, mid).await? {
             let mut m: Membership = repo::decode(&record)?;
             m.status = dto::MembershipStatus::Removed;
             m.update_time = now;
+            cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
             writes.extend(associations::removal_writes(state, &m.id).await?);
             writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
             writes.extend(analysis_templates::removal_writes(state, &m.id).await?);
@@ -618,28 +625,36 @@ pub async fn delete_member(
     member.status = dto::MemberStatus::Removed;
     member.update_time = now;
     writes.push(put_member(&ctx.region, &member)?);
-    state.store().commit(writes).await?;
+    cascade.writes.extend(writes);
+    cascade.commit(state).await?;
     Ok(dto::DeleteMemberOutput {})
 }
 
 /// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
-/// and take their configured table associations and privacy budget templates out of it.
+/// and take their configured table associations and privacy budget templates out of it; the
+/// intermediate tables built on those associations become `BASE_TABLE_REMOVED` (their data goes
+/// when the cascade is committed).
 pub async fn collaboration_deleted_writes(
     state: &AppState,
     region: &str,
     collaboration_id: &str,
     now: f64,
-) -> AwsResult<Vec<Write>> {
-    let mut writes = Vec::new();
+) -> AwsResult<lifecycle::Cascade> {
+    let mut cascade = lifecycle::Cascade::default();
     for mut m in repo::memberships_of(state, collaboration_id).await? {
         if m.status != dto::MembershipStatus::Active {
             continue;
         }
-        writes.extend(associations::removal_writes(state, &m.id).await?);
-        writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
+        cascade.extend(lifecycle::membership_tables_removed(state, collaboration_id, &m.id).await?);
+        cascade
+            .writes
+            .extend(associations::removal_writes(state, &m.id).await?);
+        cascade
+            .writes
+            .extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
-        writes.push(put_membership(region, &m)?);
+        cascade.writes.push(put_membership(region, &m)?);
     }
-    Ok(writes)
+    Ok(cascade)
 }

@@ -4,7 +4,8 @@
 //! the collaboration (its name, the configured table's allowed columns with their Glue types, its
 //! analysis rule) and the association's collaboration analysis rules, so its `READY`/`NOT_READY`
 //! status always reflects the current rules and the collaboration's differential-privacy budget
-//! template (spec §3.5).
+//! template (spec §3.5). Intermediate tables are schemas of type `INTERMEDIATE_TABLE`, derived in
+//! `ops::intermediate_schemas`.
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -15,6 +16,7 @@ use crate::services::cleanrooms::model::{
     kinds, Association, AssociationRule, Collaboration, ConfiguredTable, ConfiguredTableRule,
 };
 use crate::services::cleanrooms::ops::associations::{associations_of_collaboration, policy_parts};
+use crate::services::cleanrooms::ops::intermediate_schemas;
 use crate::services::cleanrooms::ops::privacy_budget_templates;
 use crate::services::cleanrooms::repo;
 use crate::services::glue::catalog;
@@ -419,6 +421,13 @@ pub async fn list_schemas(
             }
         }
     }
+    if input
+        .schema_type
+        .is_none_or(|t| t == dto::SchemaType::IntermediateTable)
+    {
+        items.extend(intermediate_schemas::summaries(state, &c, after).await?);
+        items.sort_by_key(|(seq, _)| *seq);
+    }
     let (schema_summaries, next_token) =
         pagination::page(&scope, items, pagination::page_size(input.max_results));
     Ok(dto::ListSchemasOutput {
@@ -440,6 +449,9 @@ pub async fn get_schema(
         &input.collaboration_identifier,
     )
     .await?;
+    if let Some(schema) = intermediate_schemas::schema_named(state, &c, &input.name).await? {
+        return Ok(dto::GetSchemaOutput { schema });
+    }
     match find(state, &c.id, &input.name).await? {
         Some(p) => Ok(dto::GetSchemaOutput {
             schema: schema(state, ctx, &c, &p).await,
@@ -471,6 +483,10 @@ pub async fn batch_get_schema(
     let mut schemas = Vec::new();
     let mut errors = Vec::new();
     for name in &input.names {
+        if let Some(s) = intermediate_schemas::schema_named(state, &c, name).await? {
+            schemas.push(s);
+            continue;
+        }
         match find(state, &c.id, name).await? {
             Some(p) => schemas.push(schema(state, ctx, &c, &p).await),
             None => errors.push(dto::BatchGetSchemaError {
@@ -583,9 +599,15 @@ pub async fn get_schema_analysis_rule(
         &input.collaboration_identifier,
     )
     .await?;
-    let found = find(state, &c.id, &input.name)
-        .await?
-        .and_then(|p| analysis_rule(&c, &p, input.r#type));
+    let found =
+        match intermediate_schemas::analysis_rule_named(state, &c, &input.name, input.r#type)
+            .await?
+        {
+            Some(rule) => Some(rule),
+            None => find(state, &c.id, &input.name)
+                .await?
+                .and_then(|p| analysis_rule(&c, &p, input.r#type)),
+        };
     match found {
         Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
         None => Err(not_found_msg(
@@ -617,9 +639,15 @@ pub async fn batch_get_schema_analysis_rule(
     let mut analysis_rules = Vec::new();
     let mut errors = Vec::new();
     for req in &input.schema_analysis_rule_requests {
-        let found = find(state, &c.id, &req.name)
-            .await?
-            .and_then(|p| analysis_rule(&c, &p, req.r#type));
+        let found =
+            match intermediate_schemas::analysis_rule_named(state, &c, &req.name, req.r#type)
+                .await?
+            {
+                Some(rule) => Some(rule),
+                None => find(state, &c.id, &req.name)
+                    .await?
+                    .and_then(|p| analysis_rule(&c, &p, req.r#type)),
+            };
         match found {
             Some(r) => analysis_rules.push(r),
             None => errors.push(dto::BatchGetSchemaAnalysisRuleError {

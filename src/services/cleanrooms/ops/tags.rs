@@ -164,6 +164,16 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
             )
             .await?
         }
+        "intermediatetable" if parsed.path.len() == 4 => {
+            owned_record(
+                state,
+                ctx,
+                kinds::INTERMEDIATE_TABLE,
+                parsed.resource_id(),
+                arn,
+            )
+            .await?
+        }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,
     };

@@ -1,0 +1,610 @@
+//! What happens to intermediate tables when something else happens: a base table leaves the
+//! collaboration (`BASE_TABLE_REMOVED`), a data provider disallows a table
+//! (`DISALLOWED_BY_DATA_PROVIDER`), the active version outlives its retention
+//! (`RETENTION_PERIOD_EXPIRED`). Each of these deletes the table's data in managed storage.
+//!
+//! Changes are computed as a [`Cascade`] — the metadata writes plus the tables whose data goes —
+//! so a caller can commit them together with its own change, then call [`Cascade::finish`] to
+//! delete the data once the commit succeeded. Functions that take no write lock expect the
+//! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+
+use super::intermediate::{
+    self, all_intermediate_tables, intermediate_tables_of_collaboration, put_table, put_version,
+    IntermediateTable,
+};
+use super::model::{kinds, Association};
+use super::repo;
+use crate::error::{AwsError, AwsResult};
+use crate::state::AppState;
+use crate::store::{Query, Write};
+use crate::util::ids;
+
+/// How often [`spawn_sweeper`] expires intermediate tables.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Metadata writes about intermediate tables, and the tables whose data must be deleted once
+/// they are committed.
+#[derive(Debug, Default)]
+pub struct Cascade {
+    /// Writes to commit (with the caller's own, in one commit).
+    pub writes: Vec<Write>,
+    /// Ids of the tables whose managed data goes after the commit.
+    pub data: Vec<String>,
+}
+
+impl Cascade {
+    /// Adds another cascade.
+    pub fn extend(&mut self, other: Cascade) {
+        self.writes.extend(other.writes);
+        self.data.extend(other.data);
+    }
+
+    /// Deletes the data of the tables the cascade changed (call after the commit). Failures are
+    /// logged, not returned: the metadata change is already durable.
+    pub async fn finish(self, state: &AppState) {
+        for id in self.data {
+            if let Err(e) = delete_table_data(state, &id).await {
+                tracing::error!(table = %id, error = %e.message, "cannot delete intermediate table data");
+            }
+        }
+    }
+
+    /// Commits the writes, then deletes the data.
+    ///
+    /// # Errors
+    /// When the commit fails (nothing is deleted then).
+    pub async fn commit(self, state: &AppState) -> AwsResult<()> {
+        if !self.writes.is_empty() {
+            state.store().commit(self.writes.clone()).await?;
+        }
+        self.finish(state).await;
+        Ok(())
+    }
+}
+
+/// Where table `table_id`'s managed data lives.
+fn data_path(state: &AppState, table_id: &str) -> AwsResult<PathBuf> {
+    if !ids::is_uuid(table_id) {
+        return Err(AwsError::internal(format!(
+            "refusing to delete managed data of '{table_id}': not a table id"
+        )));
+    }
+    Ok(state.data_dir().join("managed").join(table_id))
+}
+
+/// Deletes everything managed storage holds for intermediate table `table_id` (every version);
+/// nothing to delete is fine.
+///
+/// # Errors
+/// `InternalServerException` when the id is not a UUID or the files cannot be removed.
+pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()> {
+    let path = data_path(state, table_id)?;
+    match tokio::fs::remove_dir_all(&path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(AwsError::internal(format!(
+            "cannot delete {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Moves `t` to terminal status `status` with `reason` (unless it is already terminal) and
+/// schedules its data for deletion.
+fn terminate(
+    cascade: &mut Cascade,
+    mut t: IntermediateTable,
+    status: dto::IntermediateTableStatus,
+    reason: String,
+    now: f64,
+) -> AwsResult<()> {
+    if t.is_terminal() {
+        return Ok(());
+    }
+    t.status = status;
+    t.status_reason = Some(reason);
+    t.update_time = now;
+    cascade.writes.push(put_table(&t)?);
+    cascade.data.push(t.id);
+    Ok(())
+}
+
+/// The cascade of base table `base_id` leaving collaboration `collaboration_id`: every
+/// intermediate table built on it (directly or transitively) becomes `BASE_TABLE_REMOVED`
+/// and loses its data. `except` names tables that are being deleted themselves.
+///
+/// # Errors
+/// Store failures.
+pub async fn base_removed(
+    state: &AppState,
+    collaboration_id: &str,
+    base_ids: &[&str],
+    except: &[&str],
+) -> AwsResult<Cascade> {
+    let now = state.now();
+    let tables = intermediate_tables_of_collaboration(state, collaboration_id).await?;
+    let mut cascade = Cascade::default();
+    for t in tables {
+        if except.contains(&t.id.as_str()) {
+            continue;
+        }
+        let Some(base) = t
+            .dependencies
+            .iter()
+            .find(|d| base_ids.contains(&d.id.as_str()))
+            .cloned()
+        else {
+            continue;
+        };
+        let kind = match base.r#type {
+            dto::BaseTableDependencyType::Table => "table",
+            dto::BaseTableDependencyType::IntermediateTable => "intermediate table",
+            dto::BaseTableDependencyType::IdMappingTable => "ID mapping table",
+        };
+        let reason = format!(
+            "Base {kind} '{}' ({}) was removed from the collaboration",
+            base.name, base.id
+        );
+        terminate(
+            &mut cascade,
+            t,
+            dto::IntermediateTableStatus::BaseTableRemoved,
+            reason,
+            now,
+        )?;
+    }
+    Ok(cascade)
+}
+
+/// The cascade of every configured table association of membership `membership_id` leaving
+/// collaboration `collaboration_id` (the member left or was removed, or the collaboration was
+/// deleted).
+///
+/// # Errors
+/// Store failures.
+pub async fn membership_tables_removed(
+    state: &AppState,
+    collaboration_id: &str,
+    membership_id: &str,
+) -> AwsResult<Cascade> {
+    let associations: Vec<(i64, Association)> =
+        repo::membership_children(state, kinds::ASSOCIATION, membership_id, None).await?;
+    let ids: Vec<&str> = associations.iter().map(|(_, a)| a.id.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(Cascade::default());
+    }
+    base_removed(state, collaboration_id, &ids, &[]).await
+}
+
+/// Marks every intermediate table of `collaboration_id` built on base table `base_id` (directly
+/// or transitively) `BASE_TABLE_REMOVED`, with a status reason naming the removed table, and
+/// deletes their data. The caller holds `state.write_lock()`; prefer [`base_removed`] to commit
+/// the change together with the removal itself.
+///
+/// # Errors
+/// Store failures.
+pub async fn mark_base_removed(
+    state: &AppState,
+    collaboration_id: &str,
+    base_id: &str,
+) -> AwsResult<()> {
+    base_removed(state, collaboration_id, &[base_id], &[])
+        .await?
+        .commit(state)
+        .await
+}
+
+/// The cascade of a data provider (`provider`) disallowing `table`: the table, and with
+/// `include_descendants` every table built on it, becomes `DISALLOWED_BY_DATA_PROVIDER` and
+/// loses its data. Tables already disallowed or without base tables are left as they are.
+///
+/// # Errors
+/// Store failures.
+pub async fn disallowed(
+    state: &AppState,
+    table: &IntermediateTable,
+    provider: &str,
+    include_descendants: bool,
+) -> AwsResult<Cascade> {
+    let now = state.now();
+    let mut cascade = Cascade::default();
+    terminate(
+        &mut cascade,
+        table.clone(),
+        dto::IntermediateTableStatus::DisallowedByDataProvider,
+        format!("Disallowed by data provider {provider}"),
+        now,
+    )?;
+    if include_descendants {
+        let all = intermediate_tables_of_collaboration(state, &table.collaboration_id).await?;
+        for t in intermediate::descendants(&all, &table.id) {
+            terminate(
+                &mut cascade,
+                t.clone(),
+                dto::IntermediateTableStatus::DisallowedByDataProvider,
+                format!(
+                    "Base intermediate table '{}' was disallowed by data provider {provider}",
+                    table.name
+                ),
+                now,
+            )?;
+        }
+    }
+    Ok(cascade)
+}
+
+/// Whether anything is due for expiry at `now`: a successful version past its expiration time,
+/// or a table whose active version is.
+async fn anything_due(state: &AppState, now: f64) -> AwsResult<bool> {
+    for t in all_intermediate_tables(state).await? {
+        if t.active.as_ref().is_some_and(|v| v.expiration_time <= now) && table_expires(&t) {
+            return Ok(true);
+        }
+    }
+    Ok(due_versions(state, now).await?.next().is_some())
+}
+
+/// Whether `t` (whose active version expired) changes status: not when it already expired, is
+/// terminal, or a population is running (that population will replace the version).
+fn table_expires(t: &IntermediateTable) -> bool {
+    !t.is_terminal()
+        && t.status != dto::IntermediateTableStatus::RetentionPeriodExpired
+        && t.populating.is_none()
+}
+
+/// Successful versions whose expiration time has passed.
+async fn due_versions(
+    state: &AppState,
+    now: f64,
+) -> AwsResult<impl Iterator<Item = intermediate::IntermediateTableVersion>> {
+    let records = state
+        .store()
+        .query(&Query::kind(kinds::INTERMEDIATE_TABLE_VERSION))
+        .await?;
+    let versions: Vec<intermediate::IntermediateTableVersion> =
+        records.iter().map(repo::decode).collect::<AwsResult<_>>()?;
+    Ok(versions.into_iter().filter(move |v| {
+        v.status == dto::IntermediateTableVersionStatus::PopulateSuccess
+            && v.expiration_time.is_some_and(|t| t <= now)
+    }))
+}
+
+/// Applies retention at the emulator clock's now: every successful version past its
+/// `expirationTime` becomes `RETENTION_PERIOD_EXPIRED`; a table whose active version expired
+/// becomes `RETENTION_PERIOD_EXPIRED` too (unless a population is running, terminal, or already
+/// expired) and its data is deleted. Cheap when nothing is due (reads only); takes the write
+/// lock otherwise, so the caller must not hold it.
+///
+/// # Errors
+/// Store failures.
+pub async fn expire_due(state: &AppState) -> AwsResult<()> {
+    if !anything_due(state, state.now()).await? {
+        return Ok(());
+    }
+    let _guard = state.write_lock().await;
+    let now = state.now();
+    let mut cascade = Cascade::default();
+    let tables = all_intermediate_tables(state).await?;
+    for v in due_versions(state, now).await? {
+        let Some(t) = tables.iter().find(|t| t.id == v.table_id) else {
+            continue;
+        };
+        let mut v = v;
+        v.status = dto::IntermediateTableVersionStatus::RetentionPeriodExpired;
+        cascade.writes.push(put_version(t, &v)?);
+    }
+    for mut t in tables {
+        let Some(active) = &t.active else {
+            continue;
+        };
+        if active.expiration_time > now || !table_expires(&t) {
+            continue;
+        }
+        t.status = dto::IntermediateTableStatus::RetentionPeriodExpired;
+        t.status_reason = Some(format!(
+            "Version {} expired at the end of the {}-day retention period; populate the table again",
+            active.version_id, t.retention_in_days
+        ));
+        t.update_time = now;
+        cascade.writes.push(put_table(&t)?);
+        cascade.data.push(t.id);
+    }
+    cascade.commit(state).await
+}
+
+/// Runs [`expire_due`] every [`SWEEP_INTERVAL`] for as long as the process lives.
+pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = expire_due(&state).await {
+                tracing::warn!(error = %e.message, "intermediate table retention sweep failed");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::cleanrooms::intermediate::tests::{inherited, table};
+    use crate::services::cleanrooms::intermediate::{intermediate_table, ActiveVersion};
+    use crate::services::cleanrooms::intermediate::{versions_of, IntermediateTableVersion};
+
+    const DAY: f64 = 86_400.0;
+
+    async fn state() -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let state =
+            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
+                .await
+                .unwrap();
+        (dir, state)
+    }
+
+    /// A populated table `name` (fresh UUID) whose version expires in `days`, with data on disk.
+    async fn populated(state: &AppState, name: &str, days: f64) -> IntermediateTable {
+        let now = state.now();
+        let mut t = table(&ids::new_id(), name, "111111111111", Vec::new());
+        let version = IntermediateTableVersion {
+            version_id: ids::new_id(),
+            table_id: t.id.clone(),
+            analysis_id: ids::new_id(),
+            status: dto::IntermediateTableVersionStatus::PopulateSuccess,
+            kms_key_arn: None,
+            parameters: None,
+            delta_version: Some(0),
+            expiration_time: Some(now + days * DAY),
+            create_time: now,
+        };
+        t.status = dto::IntermediateTableStatus::PopulateSuccess;
+        t.active = Some(ActiveVersion {
+            version_id: version.version_id.clone(),
+            analysis_id: version.analysis_id.clone(),
+            delta_version: 0,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party: false,
+            expiration_time: now + days * DAY,
+        });
+        state
+            .store()
+            .commit(vec![
+                put_table(&t).unwrap(),
+                put_version(&t, &version).unwrap(),
+            ])
+            .await
+            .unwrap();
+        let data = state.data_dir().join("managed").join(&t.id);
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("part-0.parquet"), b"x").unwrap();
+        t
+    }
+
+    async fn reload(state: &AppState, t: &IntermediateTable) -> IntermediateTable {
+        intermediate_table(state, &t.id).await.unwrap().unwrap()
+    }
+
+    fn has_data(state: &AppState, t: &IntermediateTable) -> bool {
+        state.data_dir().join("managed").join(&t.id).exists()
+    }
+
+    #[tokio::test]
+    async fn retention_expires_versions_tables_and_data_on_the_emulator_clock() {
+        let (_dir, state) = state().await;
+        let short = populated(&state, "short", 1.0).await;
+        let long = populated(&state, "long", 30.0).await;
+        let mut running = populated(&state, "running", 1.0).await;
+        running.status = dto::IntermediateTableStatus::PopulateStarted;
+        running.populating = Some(ids::new_id());
+        state
+            .store()
+            .commit(vec![put_table(&running).unwrap()])
+            .await
+            .unwrap();
+
+        expire_due(&state).await.unwrap();
+        assert_eq!(
+            reload(&state, &short).await.status,
+            dto::IntermediateTableStatus::PopulateSuccess
+        );
+        state.emulator_clock().advance(DAY + 1.0);
+        expire_due(&state).await.unwrap();
+
+        let s = reload(&state, &short).await;
+        assert_eq!(
+            s.status,
+            dto::IntermediateTableStatus::RetentionPeriodExpired
+        );
+        assert!(s
+            .status_reason
+            .is_some_and(|r| r.contains("1-day") || r.contains("30-day")));
+        assert!(!has_data(&state, &short));
+        let v = &versions_of(&state, &short.id).await.unwrap()[0].1;
+        assert_eq!(
+            v.status,
+            dto::IntermediateTableVersionStatus::RetentionPeriodExpired
+        );
+
+        let l = reload(&state, &long).await;
+        assert_eq!(l.status, dto::IntermediateTableStatus::PopulateSuccess);
+        assert!(has_data(&state, &long));
+
+        // A population in progress keeps its status (and the data it is replacing); the expired
+        // version is still marked.
+        let r = reload(&state, &running).await;
+        assert_eq!(r.status, dto::IntermediateTableStatus::PopulateStarted);
+        assert!(has_data(&state, &running));
+        let v = &versions_of(&state, &running.id).await.unwrap()[0].1;
+        assert_eq!(
+            v.status,
+            dto::IntermediateTableVersionStatus::RetentionPeriodExpired
+        );
+
+        // Idempotent.
+        expire_due(&state).await.unwrap();
+        assert_eq!(
+            reload(&state, &short).await.status,
+            dto::IntermediateTableStatus::RetentionPeriodExpired
+        );
+    }
+
+    /// Stores membership "m" of collaboration "c" (the one `table` puts tables under).
+    async fn membership(state: &AppState) {
+        let m = crate::services::cleanrooms::model::Membership {
+            id: "m".into(),
+            arn: "arn:aws:cleanrooms:us-east-1:111111111111:membership/m".into(),
+            collaboration_id: "c".into(),
+            account_id: "111111111111".into(),
+            status: dto::MembershipStatus::Active,
+            query_log_status: dto::MembershipQueryLogStatus::Disabled,
+            job_log_status: dto::MembershipJobLogStatus::Disabled,
+            default_result_configuration: None,
+            default_job_result_configuration: None,
+            payment_configuration: dto::MembershipPaymentConfiguration::default(),
+            is_metrics_enabled: false,
+            create_time: 0.0,
+            update_time: 0.0,
+        };
+        let put = repo::put(
+            kinds::MEMBERSHIP,
+            "m",
+            "us-east-1",
+            "111111111111",
+            Some("c"),
+            &m,
+        )
+        .unwrap();
+        state.store().commit(vec![put]).await.unwrap();
+    }
+
+    fn dependency(
+        id: &str,
+        name: &str,
+        kind: dto::BaseTableDependencyType,
+    ) -> dto::IntermediateTableDependency {
+        dto::IntermediateTableDependency {
+            creator_account_id: "222222222222".into(),
+            id: id.into(),
+            name: name.into(),
+            parent_type: dto::BaseTableParentType::Direct,
+            r#type: kind,
+        }
+    }
+
+    #[tokio::test]
+    async fn disallow_cascades_to_descendants_and_deletes_data() {
+        let (_dir, state) = state().await;
+        membership(&state).await;
+        let base = populated(&state, "base", 30.0).await;
+        let mut child = populated(&state, "child", 30.0).await;
+        child.dependencies = vec![dependency(
+            &base.id,
+            "base",
+            dto::BaseTableDependencyType::IntermediateTable,
+        )];
+        let other = populated(&state, "other", 30.0).await;
+        state
+            .store()
+            .commit(vec![put_table(&child).unwrap()])
+            .await
+            .unwrap();
+
+        let only = disallowed(&state, &base, "222222222222", false)
+            .await
+            .unwrap();
+        assert_eq!(only.data, vec![base.id.clone()]);
+        disallowed(&state, &base, "222222222222", true)
+            .await
+            .unwrap()
+            .commit(&state)
+            .await
+            .unwrap();
+        for t in [&base, &child] {
+            let t = reload(&state, t).await;
+            assert_eq!(
+                t.status,
+                dto::IntermediateTableStatus::DisallowedByDataProvider
+            );
+            assert!(t
+                .status_reason
+                .as_ref()
+                .is_some_and(|r| r.contains("222222222222")));
+            assert!(!has_data(&state, &t));
+        }
+        assert_eq!(
+            reload(&state, &other).await.status,
+            dto::IntermediateTableStatus::PopulateSuccess
+        );
+        assert!(has_data(&state, &other));
+        // Idempotent: nothing left to change.
+        let again = disallowed(&state, &reload(&state, &base).await, "222222222222", true)
+            .await
+            .unwrap();
+        assert!(again.writes.is_empty() && again.data.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_removed_base_table_cascades_transitively() {
+        let (_dir, state) = state().await;
+        membership(&state).await;
+        let assoc = ids::new_id();
+        let mut direct = populated(&state, "direct", 30.0).await;
+        direct.dependencies = vec![dependency(
+            &assoc,
+            "b_spend",
+            dto::BaseTableDependencyType::Table,
+        )];
+        let mut indirect = populated(&state, "indirect", 30.0).await;
+        indirect.dependencies = vec![
+            dependency(
+                &direct.id,
+                "direct",
+                dto::BaseTableDependencyType::IntermediateTable,
+            ),
+            dto::IntermediateTableDependency {
+                parent_type: dto::BaseTableParentType::Indirect,
+                ..dependency(&assoc, "b_spend", dto::BaseTableDependencyType::Table)
+            },
+        ];
+        let unrelated = populated(&state, "unrelated", 30.0).await;
+        state
+            .store()
+            .commit(vec![
+                put_table(&direct).unwrap(),
+                put_table(&indirect).unwrap(),
+            ])
+            .await
+            .unwrap();
+
+        mark_base_removed(&state, "c", &assoc).await.unwrap();
+        for t in [&direct, &indirect] {
+            let t = reload(&state, t).await;
+            assert_eq!(t.status, dto::IntermediateTableStatus::BaseTableRemoved);
+            assert!(t
+                .status_reason
+                .as_ref()
+                .is_some_and(|r| r.contains("'b_spend'")));
+            assert!(!has_data(&state, &t));
+        }
+        assert_eq!(
+            reload(&state, &unrelated).await.status,
+            dto::IntermediateTableStatus::PopulateSuccess
+        );
+    }
+
+    #[tokio::test]
+    async fn table_data_paths_must_be_uuids() {
+        let (_dir, state) = state().await;
+        assert!(delete_table_data(&state, "../metadata.db").await.is_err());
+        assert!(delete_table_data(&state, &ids::new_id()).await.is_ok());
+    }
+}

@@ -1,0 +1,549 @@
+//! The CUSTOM analysis rule of an intermediate table: Create/Get/Update/Delete
+//! IntermediateTableAnalysisRule (the table's owner only; one rule per table).
+//!
+//! The policy is checked like a configured table's CUSTOM rule (templates or `ANY_QUERY`/`ANY_JOB`
+//! with analysis providers, no duplicates, thresholds and comparison controls not with
+//! differential privacy), except that every field is optional and columns are the table's schema
+//! columns — checked only once a population recorded them. Result receivers must be members that
+//! can receive results. For a multi-party table (a base table of another account) the rule may
+//! only tighten the controls inherited at the latest successful population
+//! ([`intermediate::inherited_violation`]). The table's `analysisRuleTypes` follows the rule.
+
+use std::collections::HashSet;
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::{
+    conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::intermediate::{
+    self, intermediate_table_rule, put_rule, put_table, IntermediateTable, IntermediateTableRule,
+};
+use crate::services::cleanrooms::lifecycle;
+use crate::services::cleanrooms::model::kinds;
+use crate::services::cleanrooms::ops::configured_table_rules::{
+    is_string_type, ANY_JOB, ANY_QUERY, MAX_POLICY_BYTES,
+};
+use crate::services::cleanrooms::ops::intermediate_tables::owned_table;
+use crate::services::cleanrooms::repo;
+use crate::state::AppState;
+use crate::store::Write;
+
+const PREFIX: &str = "analysisRulePolicy.v1.custom";
+
+/// The first value listed twice.
+fn duplicate<'a>(values: impl IntoIterator<Item = &'a String>) -> Option<&'a String> {
+    let mut seen = HashSet::new();
+    values.into_iter().find(|v| !seen.insert(*v))
+}
+
+/// Whether a schema column type holds text.
+fn is_text(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    is_string_type(&t) || t.contains("utf8")
+}
+
+/// A message about the first of `names` that is not one of `columns` (when they are known).
+fn unknown_column<'a>(
+    columns: Option<&[dto::Column]>,
+    field: &str,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Option<String> {
+    let cols = columns?;
+    let bad = names
+        .into_iter()
+        .find(|n| !cols.iter().any(|c| c.name == **n))?;
+    let all: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+    Some(format!(
+        "{PREFIX}.{field}: '{bad}' is not a column of the intermediate table; its columns are {}",
+        all.join(", ")
+    ))
+}
+
+/// The structural checks of a custom policy against the table's `columns` (when known): a
+/// message naming the field at fault, or `None`.
+pub fn policy_problem(
+    rule: &dto::IntermediateTableAnalysisRuleCustom,
+    columns: Option<&[dto::Column]>,
+) -> Option<String> {
+    let fail = |field: &str, message: String| Some(format!("{PREFIX}.{field}: {message}"));
+    let analyses = rule.allowed_analyses.as_deref().unwrap_or(&[]);
+    if let Some(d) = duplicate(analyses) {
+        return fail("allowedAnalyses", format!("'{d}' is listed more than once"));
+    }
+    let wildcard = analyses.iter().find(|a| *a == ANY_QUERY || *a == ANY_JOB);
+    let template = analyses.iter().find(|a| *a != ANY_QUERY && *a != ANY_JOB);
+    if let (Some(w), Some(t)) = (wildcard, template) {
+        return fail(
+            "allowedAnalyses",
+            format!(
+                "'{w}' and the analysis template '{t}' cannot be combined: allow either analysis templates or {ANY_QUERY}/{ANY_JOB} with allowedAnalysisProviders"
+            ),
+        );
+    }
+    let providers = rule.allowed_analysis_providers.as_deref().unwrap_or(&[]);
+    if let Some(d) = duplicate(providers) {
+        return fail(
+            "allowedAnalysisProviders",
+            format!("'{d}' is listed more than once"),
+        );
+    }
+    match (wildcard, providers.first()) {
+        (Some(w), None) => {
+            return fail(
+                "allowedAnalysisProviders",
+                format!("is required when allowedAnalyses contains '{w}'"),
+            )
+        }
+        (None, Some(p)) => {
+            return fail(
+                "allowedAnalysisProviders",
+                format!(
+                    "'{p}' is not allowed: analysis providers go with {ANY_QUERY} or {ANY_JOB} in allowedAnalyses"
+                ),
+            )
+        }
+        _ => {}
+    }
+    if let Some(cols) = &rule.disallowed_output_columns {
+        if let Some(d) = duplicate(cols) {
+            return fail(
+                "disallowedOutputColumns",
+                format!("'{d}' is listed more than once"),
+            );
+        }
+        if let Some(m) = unknown_column(columns, "disallowedOutputColumns", cols.iter()) {
+            return Some(m);
+        }
+    }
+    if let Some(dp) = &rule.differential_privacy {
+        if let Some(m) = unknown_column(
+            columns,
+            "differentialPrivacy.columns",
+            dp.columns.iter().map(|c| &c.name),
+        ) {
+            return Some(m);
+        }
+    }
+    let jobs_only = !analyses.is_empty() && analyses.iter().all(|a| a == ANY_JOB);
+    for (field, present) in [
+        (
+            "aggregationThresholds",
+            rule.aggregation_thresholds.is_some(),
+        ),
+        ("comparisonControls", rule.comparison_controls.is_some()),
+    ] {
+        if present && rule.differential_privacy.is_some() {
+            return fail(field, "cannot be combined with differentialPrivacy".into());
+        }
+        if present && jobs_only {
+            return fail(
+                field,
+                format!("cannot be used when allowedAnalyses allows only jobs ({ANY_JOB})"),
+            );
+        }
+    }
+    let mut identity = None;
+    for (i, threshold) in rule.aggregation_thresholds.iter().flatten().enumerate() {
+        let field = format!("aggregationThresholds[{i}].identityColumns");
+        if let Some(m) = unknown_column(columns, &field, threshold.identity_columns.iter()) {
+            return Some(m);
+        }
+        if let Some(column) = threshold.identity_columns.first() {
+            identity = Some(column.clone());
+            let t = columns
+                .and_then(|cols| cols.iter().find(|c| c.name == *column))
+                .map(|c| c.r#type.as_str());
+            if let Some(t) = t.filter(|t| !is_text(t)) {
+                return fail(
+                    &field,
+                    format!(
+                        "identity column '{column}' has type '{t}'; it must be string, varchar or char"
+                    ),
+                );
+            }
+        }
+        let overrides = threshold.output_column_thresholds.as_deref().unwrap_or(&[]);
+        if let Some(d) = duplicate(overrides.iter().map(|o| &o.output_column_name)) {
+            return fail(
+                &format!("aggregationThresholds[{i}].outputColumnThresholds"),
+                format!("'{d}' is listed more than once"),
+            );
+        }
+        if let Some((j, o)) = overrides
+            .iter()
+            .enumerate()
+            .find(|(_, o)| o.minimum_identity_count == 1)
+        {
+            return fail(
+                &format!(
+                    "aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"
+                ),
+                format!(
+                    "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
+                    o.output_column_name
+                ),
+            );
+        }
+    }
+    if let Some(controls) = &rule.comparison_controls {
+        for (field, list) in [
+            (
+                "comparisonControls.allowedLiteralComparisonColumns",
+                &controls.allowed_literal_comparison_columns,
+            ),
+            (
+                "comparisonControls.allowedColumnComparisonColumns",
+                &controls.allowed_column_comparison_columns,
+            ),
+        ] {
+            if let Some(m) = unknown_column(columns, field, list.iter()) {
+                return Some(m);
+            }
+            if let Some(d) = duplicate(list) {
+                return fail(field, format!("'{d}' is listed more than once"));
+            }
+        }
+        if let Some(id) =
+            identity.filter(|id| controls.allowed_literal_comparison_columns.contains(id))
+        {
+            return fail(
+                "comparisonControls.allowedLiteralComparisonColumns",
+                format!(
+                    "column '{id}' is the aggregation threshold identity column and cannot be compared with literals"
+                ),
+            );
+        }
+    }
+    if let Some(d) = rule.allowed_result_receivers.as_ref().and_then(duplicate) {
+        return fail(
+            "allowedResultReceivers",
+            format!("'{d}' is listed more than once"),
+        );
+    }
+    if let Some(d) = rule
+        .allowed_additional_analyses
+        .as_ref()
+        .and_then(duplicate)
+    {
+        return fail(
+            "allowedAdditionalAnalyses",
+            format!("'{d}' is listed more than once"),
+        );
+    }
+    None
+}
+
+/// Checks a rule for table `t`: size, structure, receivers, and for a multi-party table the
+/// inherited controls.
+async fn check_policy(
+    state: &AppState,
+    t: &IntermediateTable,
+    policy: &dto::IntermediateTableAnalysisRulePolicy,
+) -> AwsResult<()> {
+    let size = serde_json::to_vec(policy).map_or(0, |v| v.len());
+    if size > MAX_POLICY_BYTES {
+        return Err(invalid_configuration(format!(
+            "analysisRulePolicy is {size} bytes of JSON; an analysis rule may be at most {MAX_POLICY_BYTES} bytes"
+        )));
+    }
+    let dto::IntermediateTableAnalysisRulePolicy::V1(
+        dto::IntermediateTableAnalysisRulePolicyV1::Custom(rule),
+    ) = policy;
+    if let Some(problem) = policy_problem(rule, t.schema.as_deref()) {
+        return Err(invalid_configuration(problem));
+    }
+    for account in rule.allowed_result_receivers.iter().flatten() {
+        let member = repo::member(state, &t.collaboration_id, account).await?;
+        match member {
+            Some(m)
+                if m.can_view()
+                    && m.abilities.contains(&dto::MemberAbility::CanReceiveResults) => {}
+            Some(m) if m.can_view() => {
+                return Err(invalid_configuration(format!(
+                    "{PREFIX}.allowedResultReceivers: account '{account}' cannot receive results in collaboration {} (no CAN_RECEIVE_RESULTS ability)",
+                    t.collaboration_id
+                )))
+            }
+            _ => {
+                return Err(invalid_configuration(format!(
+                    "{PREFIX}.allowedResultReceivers: account '{account}' is not a member of collaboration {}",
+                    t.collaboration_id
+                )))
+            }
+        }
+    }
+    if let Some(inherited) = t.active.as_ref().and_then(|a| a.binding_inherited()) {
+        if let Some(problem) = intermediate::inherited_violation(rule, inherited) {
+            return Err(invalid_configuration(format!(
+                "{PREFIX}: intermediate table '{}' is multi-party, so its rule may only tighten the controls inherited from its base tables: {problem}",
+                t.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn rule_not_found(t: &IntermediateTable) -> crate::error::AwsError {
+    not_found_msg(
+        ResourceType::Membership,
+        &t.id,
+        format!("Intermediate table {} has no CUSTOM analysis rule", t.id),
+    )
+}
+
+/// CreateIntermediateTableAnalysisRule: the table's one rule.
+pub async fn create_intermediate_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateIntermediateTableAnalysisRuleInput,
+) -> AwsResult<dto::CreateIntermediateTableAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let (m, mut t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    if t.has_rule || intermediate_table_rule(state, &t.id).await?.is_some() {
+        return Err(conflict(
+            ResourceType::Membership,
+            &t.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "Intermediate table '{}' already has a CUSTOM analysis rule; a table can have only one",
+                t.name
+            ),
+        ));
+    }
+    check_policy(state, &t, &input.analysis_rule_policy).await?;
+    let now = state.now();
+    let rule = IntermediateTableRule {
+        table_id: t.id.clone(),
+        table_arn: t.arn.clone(),
+        policy: input.analysis_rule_policy,
+        create_time: now,
+        update_time: now,
+    };
+    t.has_rule = true;
+    t.update_time = now;
+    state
+        .store()
+        .commit(vec![put_rule(&t, &rule)?, put_table(&t)?])
+        .await?;
+    Ok(dto::CreateIntermediateTableAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// GetIntermediateTableAnalysisRule.
+pub async fn get_intermediate_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetIntermediateTableAnalysisRuleInput,
+) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
+    lifecycle::expire_due(state).await?;
+    let (_, t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    let rule = intermediate_table_rule(state, &t.id)
+        .await?
+        .ok_or_else(|| rule_not_found(&t))?;
+    Ok(dto::GetIntermediateTableAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// UpdateIntermediateTableAnalysisRule: replaces the policy.
+pub async fn update_intermediate_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateIntermediateTableAnalysisRuleInput,
+) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let (m, t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let mut rule = intermediate_table_rule(state, &t.id)
+        .await?
+        .ok_or_else(|| rule_not_found(&t))?;
+    check_policy(state, &t, &input.analysis_rule_policy).await?;
+    rule.policy = input.analysis_rule_policy;
+    rule.update_time = state.now();
+    state.store().commit(vec![put_rule(&t, &rule)?]).await?;
+    Ok(dto::UpdateIntermediateTableAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// DeleteIntermediateTableAnalysisRule: the table cannot be analysed until a new rule exists.
+pub async fn delete_intermediate_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteIntermediateTableAnalysisRuleInput,
+) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let (m, mut t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    if intermediate_table_rule(state, &t.id).await?.is_none() {
+        return Err(rule_not_found(&t));
+    }
+    t.has_rule = false;
+    t.update_time = state.now();
+    state
+        .store()
+        .commit(vec![
+            Write::Delete {
+                kind: kinds::INTERMEDIATE_TABLE_RULE.to_string(),
+                id: t.id.clone(),
+            },
+            put_table(&t)?,
+        ])
+        .await?;
+    Ok(dto::DeleteIntermediateTableAnalysisRuleOutput {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, t: &str) -> dto::Column {
+        dto::Column {
+            name: name.into(),
+            r#type: t.into(),
+        }
+    }
+
+    fn custom() -> dto::IntermediateTableAnalysisRuleCustom {
+        dto::IntermediateTableAnalysisRuleCustom {
+            allowed_analyses: Some(vec![ANY_QUERY.into()]),
+            allowed_analysis_providers: Some(vec!["111111111111".into()]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_empty_policy_is_valid() {
+        assert_eq!(
+            policy_problem(&dto::IntermediateTableAnalysisRuleCustom::default(), None),
+            None
+        );
+        assert_eq!(policy_problem(&custom(), None), None);
+    }
+
+    #[test]
+    fn wildcards_need_providers_and_templates_refuse_them() {
+        let mut r = custom();
+        r.allowed_analysis_providers = None;
+        assert!(policy_problem(&r, None)
+            .is_some_and(|m| m.contains("allowedAnalysisProviders") && m.contains("ANY_QUERY")));
+        r.allowed_analyses = Some(vec!["arn:t".into()]);
+        r.allowed_analysis_providers = Some(vec!["111111111111".into()]);
+        assert!(policy_problem(&r, None).is_some_and(|m| m.contains("allowedAnalysisProviders")));
+        r.allowed_analyses = Some(vec!["arn:t".into(), ANY_QUERY.into()]);
+        assert!(policy_problem(&r, None).is_some_and(|m| m.contains("cannot be combined")));
+    }
+
+    #[test]
+    fn columns_are_checked_once_the_schema_is_known() {
+        let mut r = custom();
+        r.disallowed_output_columns = Some(vec!["email".into()]);
+        assert_eq!(policy_problem(&r, None), None);
+        let cols = [col("user_id", "string"), col("spend", "double")];
+        assert!(policy_problem(&r, Some(&cols))
+            .is_some_and(|m| m.contains("disallowedOutputColumns") && m.contains("'email'")));
+        r.disallowed_output_columns = Some(vec!["spend".into(), "spend".into()]);
+        assert!(policy_problem(&r, Some(&cols)).is_some_and(|m| m.contains("more than once")));
+    }
+
+    #[test]
+    fn thresholds_need_text_identity_columns_and_no_dp() {
+        let cols = [col("user_id", "string"), col("spend", "double")];
+        let mut r = custom();
+        r.aggregation_thresholds = Some(vec![dto::AggregationThreshold {
+            allowed_aggregate_expression_type: dto::AllowedAggregateExpressionType::ColumnsOnly,
+            identity_columns: vec!["spend".into()],
+            minimum_identity_count: 2,
+            output_column_thresholds: None,
+            r#type: dto::AggregationThresholdType::CountDistinct,
+        }]);
+        assert!(policy_problem(&r, Some(&cols)).is_some_and(|m| m.contains("type 'double'")));
+        if let Some(t) = r.aggregation_thresholds.as_mut() {
+            t[0].identity_columns = vec!["user_id".into()];
+        }
+        assert_eq!(policy_problem(&r, Some(&cols)), None);
+        r.differential_privacy = Some(dto::DifferentialPrivacyConfiguration {
+            columns: vec![dto::DifferentialPrivacyColumn {
+                name: "user_id".into(),
+            }],
+        });
+        assert!(policy_problem(&r, Some(&cols)).is_some_and(|m| m.contains("differentialPrivacy")));
+    }
+
+    #[tokio::test]
+    async fn a_multi_party_rule_may_only_tighten_the_inherited_controls() {
+        use crate::services::cleanrooms::intermediate::tests::{inherited, table};
+        use crate::services::cleanrooms::intermediate::ActiveVersion;
+        let dir = tempfile::tempdir().unwrap();
+        let state =
+            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
+                .await
+                .unwrap();
+        let mut t = table("t", "joined", "111111111111", Vec::new());
+        t.schema = Some(vec![col("user_id", "string"), col("email", "string")]);
+        t.active = Some(ActiveVersion {
+            version_id: "v".into(),
+            analysis_id: "q".into(),
+            delta_version: 0,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party: false,
+            expiration_time: f64::MAX,
+        });
+        let policy = |custom| {
+            dto::IntermediateTableAnalysisRulePolicy::V1(
+                dto::IntermediateTableAnalysisRulePolicyV1::Custom(custom),
+            )
+        };
+        let mut loose = custom();
+        loose.additional_analyses = Some(dto::AdditionalAnalyses::NotAllowed);
+        loose.disallowed_output_columns = Some(vec!["user_id".into()]);
+        let err = check_policy(&state, &t, &policy(loose.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        assert_eq!(
+            err.fields.get("reason").and_then(|r| r.as_str()),
+            Some("INVALID_CONFIGURATION")
+        );
+        assert!(err.message.contains("multi-party") && err.message.contains("email"));
+        let mut tight = custom();
+        tight.additional_analyses = Some(dto::AdditionalAnalyses::Required);
+        tight.disallowed_output_columns = Some(vec!["email".into(), "user_id".into()]);
+        assert!(check_policy(&state, &t, &policy(tight)).await.is_ok());
+        if let Some(a) = t.active.as_mut() {
+            a.first_party = true;
+        }
+        assert!(check_policy(&state, &t, &policy(loose)).await.is_ok());
+    }
+}

@@ -1,0 +1,546 @@
+//! Intermediate tables: CreateIntermediateTable, GetIntermediateTable, ListIntermediateTables,
+//! UpdateIntermediateTable, DeleteIntermediateTable, ListIntermediateTableVersions (the owner's
+//! membership) and DisallowIntermediateTable (a data provider of one of its base tables).
+//!
+//! The query runner (`CAN_QUERY`) creates a table from SQL or from a SQL analysis template of the
+//! collaboration, under a name no table of the collaboration has (kept in lower case, as queries
+//! name it; it must be usable unquoted in SQL). The tables its SQL reads become its
+//! `tableDependencies`: `DIRECT` for the named associations and intermediate tables, `INDIRECT`
+//! for what those intermediate tables are built on. Population (`ops::populate`) fills in status,
+//! versions and schema; here only the description, KMS key and column types change. Deleting a
+//! table deletes its data and leaves the tables built on it `BASE_TABLE_REMOVED`; a data provider
+//! may disallow a table (and its descendants), which deletes their data too.
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+use datafusion::sql::sqlparser::keywords::{
+    ALL_KEYWORDS, ALL_KEYWORDS_INDEX, RESERVED_FOR_COLUMN_ALIAS, RESERVED_FOR_TABLE_ALIAS,
+};
+
+use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::errors::{
+    access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
+    ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::intermediate::{
+    self, intermediate_table, intermediate_table_arn, intermediate_tables_of_collaboration,
+    put_table, table_delete_writes, versions_of, IntermediateTable, DEFAULT_RETENTION_DAYS,
+};
+use crate::services::cleanrooms::lifecycle;
+use crate::services::cleanrooms::model::{kinds, AnalysisTemplate, Membership};
+use crate::services::cleanrooms::ops::analysis_templates::referenced_tables;
+use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
+use crate::services::cleanrooms::ops::tags;
+use crate::services::cleanrooms::repo;
+use crate::state::AppState;
+use crate::util::{ids, pagination};
+
+/// The request field holding the stored SQL.
+const QUERY_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.queryString";
+/// The request field naming an analysis template.
+const TEMPLATE_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.analysisTemplateArn";
+
+fn table_not_found(id: &str) -> AwsError {
+    not_found_msg(
+        ResourceType::Membership,
+        id,
+        format!("Could not find intermediate table with id {id}"),
+    )
+}
+
+/// The caller's membership `membership_id` and its intermediate table `id`. A table of another
+/// membership of the same collaboration is `AccessDeniedException` (only the owner may act on
+/// it); anything else is not found.
+pub(crate) async fn owned_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    id: &str,
+) -> AwsResult<(Membership, IntermediateTable)> {
+    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match intermediate_table(state, id).await? {
+        Some(t) if t.membership_id == m.id => Ok((m, t)),
+        Some(t) if t.collaboration_id == m.collaboration_id => Err(access_denied(format!(
+            "Intermediate table {id} belongs to account {}; only its owner can access it",
+            t.account_id
+        ))),
+        _ => Err(table_not_found(id)),
+    }
+}
+
+/// The `ChildResource` entries of everything built on table or association `id`.
+pub async fn child_resources(
+    state: &AppState,
+    collaboration_id: &str,
+    id: &str,
+) -> AwsResult<Vec<dto::ChildResource>> {
+    let tables = intermediate_tables_of_collaboration(state, collaboration_id).await?;
+    Ok(intermediate::descendants(&tables, id)
+        .into_iter()
+        .map(IntermediateTable::to_child)
+        .collect())
+}
+
+async fn table_dto(state: &AppState, t: &IntermediateTable) -> AwsResult<dto::IntermediateTable> {
+    let children = child_resources(state, &t.collaboration_id, &t.id).await?;
+    Ok(t.to_dto(children))
+}
+
+/// Checks that `name` (lower case) can be written unquoted in SQL as a table name: one
+/// identifier, not a reserved word.
+fn check_name(name: &str) -> AwsResult<()> {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let upper = name.to_ascii_uppercase();
+    let reserved = ALL_KEYWORDS
+        .binary_search(&upper.as_str())
+        .ok()
+        .and_then(|i| ALL_KEYWORDS_INDEX.get(i))
+        .is_some_and(|k| {
+            RESERVED_FOR_TABLE_ALIAS.contains(k) || RESERVED_FOR_COLUMN_ALIAS.contains(k)
+        });
+    let usable = plain
+        && !reserved
+        && referenced_tables(&format!("SELECT * FROM {name}"))
+            .is_ok_and(|tables| tables.len() == 1 && tables[0] == name);
+    if usable {
+        Ok(())
+    } else {
+        Err(invalid_field(
+            "name",
+            format!(
+                "name '{name}' cannot be used as a table name in SQL: use letters, digits and underscores, not a reserved word"
+            ),
+        ))
+    }
+}
+
+/// The SQL a table is populated with: its query string, or the text of its SQL analysis
+/// template (which must belong to collaboration `collaboration_id`).
+async fn population_sql(
+    state: &AppState,
+    collaboration_id: &str,
+    p: &dto::PopulationAnalysisSqlParameters,
+) -> AwsResult<(String, &'static str)> {
+    match (&p.query_string, &p.analysis_template_arn) {
+        (Some(sql), None) => Ok((sql.clone(), QUERY_FIELD)),
+        (None, Some(arn)) => {
+            let id = arn.rsplit('/').next().unwrap_or(arn);
+            let template: Option<AnalysisTemplate> =
+                match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
+                    Some(r) => Some(repo::decode(&r)?),
+                    None => None,
+                };
+            let Some(t) = template.filter(|t| t.arn == *arn && t.collaboration_id == collaboration_id)
+            else {
+                return Err(invalid_configuration(format!(
+                    "{TEMPLATE_FIELD}: '{arn}' is not an analysis template of collaboration {collaboration_id}"
+                )));
+            };
+            match (t.format, &t.source) {
+                (dto::AnalysisFormat::Sql, dto::AnalysisSource::Text(sql)) => {
+                    Ok((sql.clone(), TEMPLATE_FIELD))
+                }
+                _ => Err(invalid_configuration(format!(
+                    "{TEMPLATE_FIELD}: analysis template '{}' is a {} template; intermediate tables are populated by SQL analyses only",
+                    t.name,
+                    t.format.as_str()
+                ))),
+            }
+        }
+        (Some(_), Some(_)) => Err(invalid_configuration(
+            "populationAnalysisConfiguration.sqlParameters: give either queryString or analysisTemplateArn, not both",
+        )),
+        (None, None) => Err(invalid_configuration(
+            "populationAnalysisConfiguration.sqlParameters: queryString or analysisTemplateArn is required",
+        )),
+    }
+}
+
+/// CreateIntermediateTable.
+pub async fn create_intermediate_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateIntermediateTableInput,
+) -> AwsResult<dto::CreateIntermediateTableOutput> {
+    if let Some(t) = &input.tags {
+        tags::check_tag_keys(t.keys())?;
+    }
+    let name = input.name.trim().to_lowercase();
+    check_name(&name)?;
+    let retention = input.retention_in_days.unwrap_or(DEFAULT_RETENTION_DAYS);
+    if !(1..=365).contains(&retention) {
+        return Err(invalid_field(
+            "retentionInDays",
+            format!("retentionInDays {retention} must be between 1 and 365"),
+        ));
+    }
+    let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
+        &input.population_analysis_configuration;
+    let _guard = state.write_lock().await;
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
+        return Err(access_denied(format!(
+            "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
+            ctx.account_id, c.id
+        )));
+    }
+    let (sql, field) = population_sql(state, &c.id, sql_parameters).await?;
+    let referenced = referenced_tables(&sql)
+        .map_err(|e| invalid_field(field, e.message.replace("source.text", field)))?;
+    let associations: Vec<_> = associations_of_collaboration(state, &c.id)
+        .await?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    let tables = intermediate_tables_of_collaboration(state, &c.id).await?;
+    let taken = associations
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.id.clone())
+        .or_else(|| tables.iter().find(|t| t.name == name).map(|t| t.id.clone()));
+    if let Some(other) = taken {
+        return Err(conflict(
+            ResourceType::Membership,
+            &other,
+            ConflictReason::AlreadyExists,
+            format!(
+                "name '{}': collaboration {} already has a table named '{name}'",
+                input.name, c.id
+            ),
+        ));
+    }
+    let dependencies = intermediate::dependencies(&referenced, &associations, &tables)
+        .map_err(|e| invalid_configuration(format!("{field}: {e}")))?;
+    let now = state.now();
+    let id = ids::new_id();
+    let table = IntermediateTable {
+        arn: intermediate_table_arn(&ctx.region, &ctx.account_id, &m.id, &id),
+        id,
+        account_id: ctx.account_id.clone(),
+        membership_id: m.id.clone(),
+        membership_arn: m.arn.clone(),
+        collaboration_id: c.id.clone(),
+        collaboration_arn: c.arn.clone(),
+        name,
+        description: input.description,
+        population: input.population_analysis_configuration,
+        kms_key_arn: input.kms_key_arn,
+        retention_in_days: retention,
+        status: dto::IntermediateTableStatus::Created,
+        status_reason: None,
+        dependencies,
+        active: None,
+        schema: None,
+        has_rule: false,
+        populating: None,
+        create_time: now,
+        update_time: now,
+    };
+    let mut writes = vec![put_table(&table)?];
+    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+        writes.push(tags::put_tags(
+            &ctx.region,
+            &ctx.account_id,
+            &table.arn,
+            &t,
+        )?);
+    }
+    state.store().commit(writes).await?;
+    Ok(dto::CreateIntermediateTableOutput {
+        intermediate_table: table.to_dto(Vec::new()),
+    })
+}
+
+/// GetIntermediateTable (the owner only), with the tables built on it as `childResources`.
+pub async fn get_intermediate_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetIntermediateTableInput,
+) -> AwsResult<dto::GetIntermediateTableOutput> {
+    lifecycle::expire_due(state).await?;
+    let (_, t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    Ok(dto::GetIntermediateTableOutput {
+        intermediate_table: table_dto(state, &t).await?,
+    })
+}
+
+/// ListIntermediateTables: the caller's tables in its membership, in creation order.
+pub async fn list_intermediate_tables(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::ListIntermediateTablesInput,
+) -> AwsResult<dto::ListIntermediateTablesOutput> {
+    lifecycle::expire_due(state).await?;
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    let scope = format!("intermediatetables:{}", m.id);
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+    let items = repo::membership_children::<IntermediateTable>(
+        state,
+        kinds::INTERMEDIATE_TABLE,
+        &m.id,
+        after,
+    )
+    .await?
+    .into_iter()
+    .map(|(seq, t)| (seq, t.to_summary()))
+    .collect();
+    let (intermediate_table_summaries, next_token) =
+        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    Ok(dto::ListIntermediateTablesOutput {
+        intermediate_table_summaries,
+        next_token,
+    })
+}
+
+/// Applies `UpdateIntermediateTable.columns`: each names a column of the table's schema and
+/// gives its new type.
+fn retype_columns(
+    table: &IntermediateTable,
+    columns: &[dto::IntermediateTableColumn],
+) -> AwsResult<Vec<dto::Column>> {
+    let Some(schema) = &table.schema else {
+        return Err(invalid_configuration(format!(
+            "columns: intermediate table '{}' has no schema yet; populate it before changing column types",
+            table.name
+        )));
+    };
+    let mut schema = schema.clone();
+    for (i, c) in columns.iter().enumerate() {
+        let Some(existing) = schema
+            .iter_mut()
+            .find(|s| s.name.eq_ignore_ascii_case(&c.name))
+        else {
+            let names: Vec<&str> = table
+                .schema
+                .iter()
+                .flatten()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(invalid_configuration(format!(
+                "columns[{i}].name: '{}' is not a column of intermediate table '{}'; its columns are {}",
+                c.name,
+                table.name,
+                names.join(", ")
+            )));
+        };
+        if c.r#type.trim().is_empty() {
+            return Err(invalid_configuration(format!(
+                "columns[{i}].type: the type of column '{}' cannot be empty",
+                c.name
+            )));
+        }
+        existing.r#type = c.r#type.clone();
+    }
+    Ok(schema)
+}
+
+/// UpdateIntermediateTable: description, KMS key (for future populations) and the types of
+/// existing columns.
+pub async fn update_intermediate_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateIntermediateTableInput,
+) -> AwsResult<dto::UpdateIntermediateTableOutput> {
+    lifecycle::expire_due(state).await?;
+    let _guard = state.write_lock().await;
+    let (m, mut t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    if let Some(columns) = &input.columns {
+        t.schema = Some(retype_columns(&t, columns)?);
+    }
+    if let Some(description) = input.description {
+        t.description = Some(description);
+    }
+    if let Some(kms) = input.kms_key_arn {
+        t.kms_key_arn = Some(kms);
+    }
+    t.update_time = state.now();
+    state.store().commit(vec![put_table(&t)?]).await?;
+    Ok(dto::UpdateIntermediateTableOutput {
+        intermediate_table: table_dto(state, &t).await?,
+    })
+}
+
+/// DeleteIntermediateTable (the owner only; idempotent): the table, its versions, rule, tags and
+/// data go; tables built on it become `BASE_TABLE_REMOVED`. Refused while a population runs.
+pub async fn delete_intermediate_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteIntermediateTableInput,
+) -> AwsResult<dto::DeleteIntermediateTableOutput> {
+    let _guard = state.write_lock().await;
+    let t = match owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await
+    {
+        Ok((_, t)) => t,
+        Err(e) if e.code == "ResourceNotFoundException" => {
+            // Already deleted (or never there) under the caller's own membership: done.
+            repo::own_membership(
+                state,
+                &ctx.region,
+                &ctx.account_id,
+                &input.membership_identifier,
+            )
+            .await?;
+            return Ok(dto::DeleteIntermediateTableOutput {});
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(version) = &t.populating {
+        return Err(conflict(
+            ResourceType::Membership,
+            &t.id,
+            ConflictReason::InvalidState,
+            format!(
+                "Intermediate table '{}' is being populated (version {version}); wait for the population to finish",
+                t.name
+            ),
+        ));
+    }
+    let mut cascade =
+        lifecycle::base_removed(state, &t.collaboration_id, &[&t.id], &[&t.id]).await?;
+    cascade.writes.extend(table_delete_writes(state, &t).await?);
+    cascade.data.push(t.id.clone());
+    cascade.commit(state).await?;
+    Ok(dto::DeleteIntermediateTableOutput {})
+}
+
+/// ListIntermediateTableVersions (the owner only): one summary per population, newest first.
+pub async fn list_intermediate_table_versions(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::ListIntermediateTableVersionsInput,
+) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
+    lifecycle::expire_due(state).await?;
+    let (_, t) = owned_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.intermediate_table_identifier,
+    )
+    .await?;
+    let scope = format!("intermediatetableversions:{}", t.id);
+    let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+    let mut items: Vec<_> = versions_of(state, &t.id)
+        .await?
+        .into_iter()
+        .filter(|(seq, _)| before.is_none_or(|b| *seq < b))
+        .map(|(seq, v)| (seq, v.to_summary()))
+        .collect();
+    items.sort_by(|a, b| {
+        b.1.create_time
+            .total_cmp(&a.1.create_time)
+            .then(b.0.cmp(&a.0))
+    });
+    let (intermediate_table_version_summaries, next_token) =
+        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    Ok(dto::ListIntermediateTableVersionsOutput {
+        intermediate_table_version_summaries,
+        next_token,
+    })
+}
+
+/// DisallowIntermediateTable: a data provider whose base table (directly or transitively)
+/// feeds the named table withdraws it; the table — and with `includeDescendants` (default) every
+/// table built on it — becomes `DISALLOWED_BY_DATA_PROVIDER` and loses its data. Idempotent.
+pub async fn disallow_intermediate_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DisallowIntermediateTableInput,
+) -> AwsResult<dto::DisallowIntermediateTableOutput> {
+    let _guard = state.write_lock().await;
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    repo::require_active(&m)?;
+    let name = input.intermediate_table_name.trim().to_lowercase();
+    let table = intermediate_tables_of_collaboration(state, &m.collaboration_id)
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| {
+            not_found_msg(
+                ResourceType::Membership,
+                &input.intermediate_table_name,
+                format!(
+                    "Could not find intermediate table '{}' in collaboration {}",
+                    input.intermediate_table_name, m.collaboration_id
+                ),
+            )
+        })?;
+    let provides = table.dependencies.iter().any(|d| {
+        d.r#type != dto::BaseTableDependencyType::IntermediateTable
+            && d.creator_account_id == ctx.account_id
+    });
+    if !provides {
+        return Err(access_denied(format!(
+            "Account {} provides none of the base tables of intermediate table '{}'; only their data providers can disallow it",
+            ctx.account_id, table.name
+        )));
+    }
+    lifecycle::disallowed(
+        state,
+        &table,
+        &ctx.account_id,
+        input.include_descendants.unwrap_or(true),
+    )
+    .await?
+    .commit(state)
+    .await?;
+    Ok(dto::DisallowIntermediateTableOutput {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_plain_sql_identifiers() {
+        assert!(check_name("audience_1").is_ok());
+        assert!(check_name("select").is_err());
+        assert!(check_name("from").is_err());
+        assert!(check_name("order").is_err());
+        assert!(check_name("users").is_ok());
+        assert!(check_name("my table").is_err());
+        assert!(check_name("a.b").is_err());
+        assert!(check_name("x; drop").is_err());
+    }
+}
