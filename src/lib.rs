@@ -22,6 +22,7 @@ pub mod gateway;
 pub mod jobs;
 pub mod protocol;
 pub mod server;
+pub mod storage;
 pub mod services;
 pub mod state;
 pub mod store;

@@ -47,8 +47,8 @@ struct ServeArgs {
     #[arg(long, env = "CLEANROOMS_EMULATOR_DEFAULT_ACCOUNT", default_value = "123456789012", value_parser = parse_account)]
     default_account: String,
     /// Protected queries and intermediate-table populations running at once (others wait).
-    #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_CONCURRENT_JOBS", default_value_t = cleanrooms_emulator::jobs::DEFAULT_MAX_CONCURRENT, value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
-    max_concurrent_jobs: usize,
+    #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_CONCURRENT_JOBS", default_value_t = cleanrooms_emulator::jobs::DEFAULT_MAX_CONCURRENT as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    max_concurrent_jobs: u16,
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
@@ -76,7 +76,7 @@ fn main() -> std::process::ExitCode {
         ephemeral: args.ephemeral,
         region: args.region,
         default_account: args.default_account,
-        max_concurrent_jobs: args.max_concurrent_jobs,
+        max_concurrent_jobs: usize::from(args.max_concurrent_jobs),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

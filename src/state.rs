@@ -9,6 +9,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::clock::{Clock, EmulatorClock};
 use crate::config::Config;
 use crate::jobs::Jobs;
+use crate::storage::ManagedStorage;
 use crate::store::MetadataStore;
 
 /// Handle to everything a request needs.
@@ -24,6 +25,7 @@ struct Inner {
     store: Arc<dyn MetadataStore>,
     clock: Arc<EmulatorClock>,
     jobs: Jobs,
+    storage: ManagedStorage,
     writes: Mutex<()>,
 }
 
@@ -37,6 +39,8 @@ impl AppState {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                jobs: Jobs::new(config.max_concurrent_jobs),
+                storage: ManagedStorage::new(&data_dir),
                 config,
                 data_dir,
                 store,
@@ -69,6 +73,12 @@ impl AppState {
     /// The background job runner (protected queries, populations).
     pub fn jobs(&self) -> &Jobs {
         &self.inner.jobs
+    }
+
+    /// Managed storage (the data of intermediate tables). One per data dir: it serialises the
+    /// operations on each table.
+    pub fn storage(&self) -> &ManagedStorage {
+        &self.inner.storage
     }
 
     /// Current emulator time in epoch seconds.

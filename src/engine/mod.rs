@@ -9,7 +9,7 @@ pub mod format;
 pub mod glue_table;
 pub mod hive_types;
 pub mod location;
-pub mod restricted;
+pub mod policy;
 pub mod schema_check;
 
 use std::path::{Path, PathBuf};
@@ -67,4 +67,21 @@ impl Engine {
     ) -> Result<Arc<dyn TableProvider>, EngineError> {
         glue_table::build(&self.data_dir, table, partitions)
     }
+}
+
+/// Whether `name` is one of the engine's built-in table functions (`generate_series`, `range`):
+/// SQL may call them like tables, and they read no data.
+pub fn is_table_function(name: &str) -> bool {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            SessionContext::new()
+                .state()
+                .table_functions()
+                .keys()
+                .cloned()
+                .collect()
+        })
+        .iter()
+        .any(|n| n == name)
 }

@@ -8,7 +8,6 @@
 //! delete the data once the commit succeeded. Functions that take no write lock expect the
 //! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -67,31 +66,22 @@ impl Cascade {
     }
 }
 
-/// Where table `table_id`'s managed data lives.
-fn data_path(state: &AppState, table_id: &str) -> AwsResult<PathBuf> {
-    if !ids::is_uuid(table_id) {
-        return Err(AwsError::internal(format!(
-            "refusing to delete managed data of '{table_id}': not a table id"
-        )));
-    }
-    Ok(state.data_dir().join("managed").join(table_id))
-}
-
 /// Deletes everything managed storage holds for intermediate table `table_id` (every version);
 /// nothing to delete is fine.
 ///
 /// # Errors
 /// `InternalServerException` when the id is not a UUID or the files cannot be removed.
 pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()> {
-    let path = data_path(state, table_id)?;
-    match tokio::fs::remove_dir_all(&path).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(AwsError::internal(format!(
-            "cannot delete {}: {e}",
-            path.display()
-        ))),
+    if !ids::is_uuid(table_id) {
+        return Err(AwsError::internal(format!(
+            "refusing to delete managed data of '{table_id}': not a table id"
+        )));
     }
+    state
+        .storage()
+        .delete_table(table_id)
+        .await
+        .map_err(|e| AwsError::internal(format!("cannot delete intermediate table data: {e}")))
 }
 
 /// Moves `t` to terminal status `status` with `reason` (unless it is already terminal) and

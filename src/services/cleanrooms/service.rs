@@ -475,6 +475,7 @@ impl CleanroomsApi for CleanRooms {
     ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
         schemas::batch_get_schema_analysis_rule(&self.state, ctx, input).await
     }
+
     async fn start_protected_query(
         &self,
         ctx: &RequestContext,
@@ -513,6 +514,7 @@ impl CleanroomsApi for CleanRooms {
         input: dto::PopulateIntermediateTableInput,
     ) -> AwsResult<dto::PopulateIntermediateTableOutput> {
         populate::populate_intermediate_table(&self.state, ctx, input).await
+    }
 
     async fn create_intermediate_table(
         &self,

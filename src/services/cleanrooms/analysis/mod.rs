@@ -41,7 +41,6 @@ pub enum Purpose<'a> {
 }
 
 /// A planned, rule-checked analysis ready to run.
-#[derive(Debug)]
 pub struct Prepared {
     /// The session holding the registered tables.
     pub ctx: SessionContext,
@@ -55,7 +54,7 @@ pub struct Prepared {
 
 /// The managed storage of this emulator.
 pub fn storage(state: &AppState) -> ManagedStorage {
-    ManagedStorage::new(state.data_dir())
+    state.storage().clone()
 }
 
 /// Plans `sql` over the tables of collaboration `collaboration_id` and enforces their rules for
@@ -93,10 +92,13 @@ pub async fn prepare(
         if used.iter().any(|t| t.name == name) {
             continue;
         }
-        let table = all
-            .iter()
-            .find(|t| t.name == name)
-            .ok_or_else(|| rules::unknown_table(name))?;
+        let Some(table) = all.iter().find(|t| t.name == name) else {
+            // Built-in table functions (generate_series, range) read no data.
+            if ctx.table_function(name).is_ok() {
+                continue;
+            }
+            return Err(rules::unknown_table(name));
+        };
         rules::check_usable(table)?;
         rules::check_allowed_analysis(table, analysis)?;
         let provider = table.provider(state, &storage).await?;

@@ -64,7 +64,7 @@ pub fn bind_template(
                     p.name, template.name
                 ))
             })?;
-        values.insert(p.name.clone(), typed_value(&p.name, p.r#type, value)?);
+        values.insert(p.name.clone(), typed_value(&p.name, p.r#type, value)?.into());
         effective.insert(p.name.clone(), value.clone());
     }
     Ok(BoundSql {

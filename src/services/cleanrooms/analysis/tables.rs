@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use datafusion::datasource::TableProvider;
 
-use crate::engine::restricted::RestrictedTable;
+use crate::engine::policy::CollaborationTable;
 use crate::engine::Engine;
 use crate::error::{AwsError, AwsResult};
 use crate::services::cleanrooms::errors::invalid_configuration;
@@ -376,7 +376,7 @@ impl AnalysisTable {
                 let inner = engine.glue_table(&glue, &partitions).map_err(|e| {
                     invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
                 })?;
-                let restricted = RestrictedTable::new(inner, columns).map_err(|e| {
+                let restricted = CollaborationTable::new(&self.name, inner, columns).map_err(|e| {
                     invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
                 })?;
                 Ok(Arc::new(restricted))

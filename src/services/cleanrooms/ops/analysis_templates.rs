@@ -241,6 +241,7 @@ pub fn referenced_tables(sql: &str) -> AwsResult<Vec<String>> {
         .tables
         .into_iter()
         .filter(|t| !rel.ctes.contains(t))
+        .filter(|t| !crate::engine::is_table_function(t))
         .filter(|t| seen.insert(t.clone()))
         .collect())
 }
