@@ -9,6 +9,7 @@ pub mod format;
 pub mod glue_table;
 pub mod hive_types;
 pub mod location;
+pub mod policy;
 pub mod schema_check;
 
 use std::path::{Path, PathBuf};
