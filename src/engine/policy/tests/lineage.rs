@@ -187,6 +187,14 @@ async fn set_operations_union_sources_by_position() {
         ],
     )
     .await;
+    assert_lineage(
+        "SELECT a, b FROM t1 UNION ALL BY NAME SELECT id AS b, email AS a FROM customers",
+        &[
+            ("a", &["customers.email", "t1.a"]),
+            ("b", &["customers.id", "t1.b"]),
+        ],
+    )
+    .await;
     // INTERSECT's rows equal the right side's values, so both sides count.
     assert_lineage(
         "SELECT a FROM t1 INTERSECT SELECT email FROM customers",
