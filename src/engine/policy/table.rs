@@ -105,17 +105,17 @@ impl CollaborationTable {
     }
 
     /// Maps a projection over the visible columns to one over the inner table.
-    fn inner_projection(&self, projection: Option<&[usize]>) -> Result<Vec<usize>, DataFusionError> {
+    fn inner_projection(
+        &self,
+        projection: Option<&[usize]>,
+    ) -> Result<Vec<usize>, DataFusionError> {
         match projection {
             None => Ok(self.columns.clone()),
             Some(projection) => projection
                 .iter()
                 .map(|i| {
                     self.columns.get(*i).copied().ok_or_else(|| {
-                        DataFusionError::Internal(format!(
-                            "table {} has no column {i}",
-                            self.name
-                        ))
+                        DataFusionError::Internal(format!("table {} has no column {i}", self.name))
                     })
                 })
                 .collect(),

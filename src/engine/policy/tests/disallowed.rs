@@ -47,7 +47,8 @@ async fn violation_names_table_column_and_output() {
 
 #[tokio::test]
 async fn filtering_joining_and_grouping_on_disallowed_columns_is_allowed() {
-    let disallowed: &[(&str, &[&str])] = &[("customers", &["email"]), ("purchases", &["customer_id"])];
+    let disallowed: &[(&str, &[&str])] =
+        &[("customers", &["email"]), ("purchases", &["customer_id"])];
     for sql in [
         "SELECT count(*) FROM customers WHERE email LIKE '%x'",
         "SELECT p.product, count(*) AS n FROM customers c JOIN purchases p \
@@ -62,9 +63,11 @@ async fn filtering_joining_and_grouping_on_disallowed_columns_is_allowed() {
 
 #[tokio::test]
 async fn columns_compare_case_insensitively_and_tables_exactly() {
-    assert!(check("SELECT email FROM customers", &[("customers", &["EMAIL"])])
-        .await
-        .is_err());
+    assert!(
+        check("SELECT email FROM customers", &[("customers", &["EMAIL"])])
+            .await
+            .is_err()
+    );
     assert_eq!(
         check("SELECT email FROM customers", &[("Customers", &["email"])]).await,
         Ok(())

@@ -10,7 +10,9 @@ mod table;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder};
+use datafusion::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
@@ -72,12 +74,17 @@ fn purchases_data() -> Arc<MemTable> {
 /// and `purchases` (all columns), and a plain table `t1` (a, b).
 fn session() -> SessionContext {
     let ctx = SessionContext::new();
-    let customers =
-        CollaborationTable::new("customers", customers_data(), &["id", "email", "name", "tags"])
-            .unwrap();
-    ctx.register_table("customers", Arc::new(customers)).unwrap();
+    let customers = CollaborationTable::new(
+        "customers",
+        customers_data(),
+        &["id", "email", "name", "tags"],
+    )
+    .unwrap();
+    ctx.register_table("customers", Arc::new(customers))
+        .unwrap();
     let purchases = CollaborationTable::all_columns("purchases", purchases_data());
-    ctx.register_table("purchases", Arc::new(purchases)).unwrap();
+    ctx.register_table("purchases", Arc::new(purchases))
+        .unwrap();
     let t1_schema = Arc::new(Schema::new(vec![
         Field::new("a", DataType::Utf8, true),
         Field::new("b", DataType::Int64, true),

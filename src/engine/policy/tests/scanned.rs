@@ -43,10 +43,7 @@ async fn tables_everywhere_in_a_query() {
              SELECT * FROM c JOIN p ON c.id = p.customer_id",
             &["customers", "purchases"],
         ),
-        (
-            "WITH unused AS (SELECT id FROM purchases) SELECT 1",
-            &[],
-        ),
+        ("WITH unused AS (SELECT id FROM purchases) SELECT 1", &[]),
         (
             "SELECT a FROM t1 UNION ALL SELECT email FROM customers",
             &["customers", "t1"],
@@ -89,7 +86,10 @@ async fn tables_everywhere_in_a_query() {
         ),
         // Table functions appear under their planned name, so a caller that only admits
         // collaboration tables refuses them.
-        ("SELECT * FROM generate_series(1, 3)", &["generate_series()"]),
+        (
+            "SELECT * FROM generate_series(1, 3)",
+            &["generate_series()"],
+        ),
     ];
     for (sql, expected) in cases {
         assert_eq!(scanned_tables(&plan(sql).await), set(expected), "{sql}");
@@ -102,27 +102,33 @@ async fn tables_everywhere_in_a_query() {
 #[tokio::test]
 async fn views_are_inlined_but_collaboration_tables_keep_their_name() {
     let ctx = session();
-    ctx.register_table("raw_customers", customers_data()).unwrap();
+    ctx.register_table("raw_customers", customers_data())
+        .unwrap();
     let view_plan = ctx
         .state()
         .create_logical_plan("SELECT id, email FROM raw_customers")
         .await
         .unwrap();
-    ctx.register_table("v_customers", Arc::new(ViewTable::new(view_plan.clone(), None)))
-        .unwrap();
+    ctx.register_table(
+        "v_customers",
+        Arc::new(ViewTable::new(view_plan.clone(), None)),
+    )
+    .unwrap();
     let plan = ctx
         .state()
         .create_logical_plan("SELECT email FROM v_customers")
         .await
         .unwrap();
     assert_eq!(scanned_tables(&plan), set(&["raw_customers"]));
-    assert!(plan.display_indent().to_string().contains("SubqueryAlias: v_customers"));
+    assert!(plan
+        .display_indent()
+        .to_string()
+        .contains("SubqueryAlias: v_customers"));
 
-    let wrapped = CollaborationTable::all_columns(
-        "w_customers",
-        Arc::new(ViewTable::new(view_plan, None)),
-    );
-    ctx.register_table("w_customers", Arc::new(wrapped)).unwrap();
+    let wrapped =
+        CollaborationTable::all_columns("w_customers", Arc::new(ViewTable::new(view_plan, None)));
+    ctx.register_table("w_customers", Arc::new(wrapped))
+        .unwrap();
     let plan = ctx
         .state()
         .create_logical_plan("SELECT email FROM w_customers")

@@ -33,7 +33,10 @@ async fn statements_are_refused_by_kind() {
         ("ROLLBACK", "COMMIT/ROLLBACK"),
         ("START TRANSACTION", "START TRANSACTION"),
         ("CREATE VIEW v AS SELECT id FROM customers", "CREATE VIEW"),
-        ("CREATE TABLE x AS SELECT email FROM customers", "CREATE TABLE"),
+        (
+            "CREATE TABLE x AS SELECT email FROM customers",
+            "CREATE TABLE",
+        ),
         ("SELECT email INTO x FROM customers", "CREATE TABLE"),
         (
             "CREATE EXTERNAL TABLE e STORED AS CSV LOCATION '/tmp/none.csv'",
@@ -47,7 +50,10 @@ async fn statements_are_refused_by_kind() {
         ("DELETE FROM t1", "DELETE"),
         ("TRUNCATE t1", "TRUNCATE"),
         ("COPY t1 TO '/tmp/none.csv'", "COPY"),
-        ("COPY (SELECT email FROM customers) TO '/tmp/none.csv'", "COPY"),
+        (
+            "COPY (SELECT email FROM customers) TO '/tmp/none.csv'",
+            "COPY",
+        ),
         ("DESCRIBE customers", "DESCRIBE"),
     ];
     for (sql, kind) in cases {
@@ -79,7 +85,8 @@ async fn multiple_statements_never_reach_the_check() {
     ] {
         let err = ctx.state().create_logical_plan(sql).await.unwrap_err();
         assert!(
-            err.to_string().contains("only supports a single SQL statement"),
+            err.to_string()
+                .contains("only supports a single SQL statement"),
             "{sql}: {err}"
         );
     }

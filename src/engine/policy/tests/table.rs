@@ -19,7 +19,11 @@ fn strings(batches: &[RecordBatch], column: usize) -> Vec<String> {
     batches
         .iter()
         .flat_map(|b| {
-            let array = b.column(column).as_any().downcast_ref::<StringArray>().unwrap();
+            let array = b
+                .column(column)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
             (0..array.len())
                 .map(|i| array.value(i).to_string())
                 .collect::<Vec<_>>()
