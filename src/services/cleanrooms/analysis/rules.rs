@@ -46,15 +46,9 @@ pub fn check_usable(table: &AnalysisTable) -> AwsResult<()> {
 /// `allowedAnalyses` / `allowedAnalysisProviders` of one table against the analysis.
 pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> AwsResult<()> {
     let c = &table.controls;
-    let providers_allow = |account: &str| match &c.allowed_providers {
-        Some(p) => p.iter().any(|a| a == account),
-        // An intermediate table rule without providers admits its owner.
-        None => account == table.owner,
-    };
-    let any_query = c
-        .allowed_analyses
-        .as_ref()
-        .is_none_or(|a| a.iter().any(|x| x == ANY_QUERY));
+    let providers_allow =
+        |account: &str| c.allowed_providers.iter().flatten().any(|a| a == account);
+    let any_query = c.allowed_analyses.iter().flatten().any(|x| x == ANY_QUERY);
     match analysis.template {
         None => {
             if !any_query {
@@ -88,13 +82,7 @@ pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> 
 
 /// The accounts allowed to receive results of analyses over `table` (`None` = unrestricted).
 pub fn effective_receivers(table: &AnalysisTable) -> Option<Vec<String>> {
-    let inherited = table
-        .controls
-        .inherited
-        .as_ref()
-        .and_then(|i| i.allowed_result_receivers.as_ref())
-        .map(|r| &r.value);
-    intersect(table.controls.receivers.clone(), inherited)
+    table.controls.receivers.clone()
 }
 
 /// Every receiver must be allowed by every table.
@@ -154,32 +142,18 @@ fn stricter(
 }
 
 fn effective_additional(t: &AnalysisTable) -> Option<dto::AdditionalAnalyses> {
-    let inherited = t
-        .controls
-        .inherited
-        .as_ref()
-        .and_then(|i| i.additional_analyses.as_ref())
-        .map(|a| a.value);
-    stricter(t.controls.additional_analyses, inherited)
+    t.controls.additional_analyses
 }
 
-/// Columns of `table` that may not reach an output: its rule's, plus what it inherited.
+/// Columns of `table` that may not reach an output (for intermediate tables, its rule's and the
+/// inherited ones that bind it).
 pub fn effective_disallowed(table: &AnalysisTable) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = table
+    table
         .controls
         .disallowed_columns
         .iter()
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if let Some(d) = table
-        .controls
-        .inherited
-        .as_ref()
-        .and_then(|i| i.disallowed_output_columns.as_ref())
-    {
-        out.extend(d.value.iter().map(|c| c.to_ascii_lowercase()));
-    }
-    out
+        .collect()
 }
 
 /// No output column may derive from a disallowed column.
@@ -235,14 +209,7 @@ pub fn capture_inherited(
                 value: r,
             });
         }
-        let own_allowed = t.controls.allowed_additional_analyses.clone();
-        let inherited_allowed = t
-            .controls
-            .inherited
-            .as_ref()
-            .and_then(|i| i.allowed_additional_analyses.as_ref())
-            .map(|a| &a.value);
-        if let Some(a) = intersect(own_allowed, inherited_allowed) {
+        if let Some(a) = t.controls.allowed_additional_analyses.clone() {
             additional_analyses = intersect(additional_analyses, Some(&a));
             additional_sources.push(dto::InheritedAllowedAdditionalAnalysesSource {
                 id: t.id.clone(),

@@ -11,7 +11,9 @@ use crate::engine::policy::CollaborationTable;
 use crate::engine::Engine;
 use crate::error::{AwsError, AwsResult};
 use crate::services::cleanrooms::errors::invalid_configuration;
-use crate::services::cleanrooms::intermediate::{IntermediateTable, IntermediateTableRule};
+use crate::services::cleanrooms::intermediate::{
+    effective_policy, ActiveVersion, IntermediateTable, IntermediateTableRule,
+};
 use crate::services::cleanrooms::model::{
     kinds, Association, AssociationRule, ConfiguredTable, ConfiguredTableRule,
 };
@@ -98,9 +100,9 @@ impl RuleKind {
 pub struct Controls {
     /// The rule type.
     pub rule: RuleKind,
-    /// Template ARNs or `ANY_QUERY`; `None` when the rule does not restrict analyses.
+    /// Template ARNs or `ANY_QUERY` (empty: nothing is allowed).
     pub allowed_analyses: Option<Vec<String>>,
-    /// Accounts that may run ad-hoc queries (with `ANY_QUERY`); `None` = only the owner.
+    /// Accounts whose ad-hoc queries and templates `ANY_QUERY` admits.
     pub allowed_providers: Option<Vec<String>>,
     /// Columns that may not reach an output (the rule's own).
     pub disallowed_columns: Vec<String>,
@@ -111,8 +113,6 @@ pub struct Controls {
     pub additional_analyses: Option<dto::AdditionalAnalyses>,
     /// Which additional analyses may consume results.
     pub allowed_additional_analyses: Option<Vec<String>>,
-    /// Controls an intermediate table inherited from its base tables at population.
-    pub inherited: Option<dto::IntermediateTableInheritedConstraints>,
     /// Rule features this emulator does not enforce yet; analyses touching the table are
     /// rejected rather than run unprotected.
     pub unenforced: Option<String>,
@@ -128,7 +128,6 @@ impl Controls {
             receivers: None,
             additional_analyses: None,
             allowed_additional_analyses: None,
-            inherited: None,
             unenforced: None,
         }
     }
@@ -315,10 +314,14 @@ fn intermediate_table(
     };
     let mut controls = Controls::missing();
     if let Some(rule) = rule {
-        let c = rule.custom();
+        // The owner's rule with the inherited controls that bind it (multi-party tables).
+        let c = effective_policy(
+            rule.custom(),
+            t.active.as_ref().and_then(ActiveVersion::binding_inherited),
+        );
         controls.rule = RuleKind::Custom;
-        controls.allowed_analyses = c.allowed_analyses.clone();
-        controls.allowed_providers = c.allowed_analysis_providers.clone();
+        controls.allowed_analyses = Some(c.allowed_analyses.clone().unwrap_or_default());
+        controls.allowed_providers = Some(c.allowed_analysis_providers.clone().unwrap_or_default());
         controls.disallowed_columns = c.disallowed_output_columns.clone().unwrap_or_default();
         controls.receivers = c.allowed_result_receivers.clone();
         controls.additional_analyses = c.additional_analyses;
@@ -329,7 +332,6 @@ fn intermediate_table(
             c.comparison_controls.is_some(),
         );
     }
-    controls.inherited = t.active.as_ref().map(|v| v.inherited.clone());
     AnalysisTable {
         name: t.name.clone(),
         id: t.id.clone(),
