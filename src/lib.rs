@@ -23,6 +23,8 @@ pub mod protocol;
 pub mod server;
 pub mod services;
 pub mod state;
+/// Managed storage: one Delta Lake table per intermediate table, one commit per population.
+pub mod storage;
 pub mod store;
 pub mod util;
 
