@@ -65,8 +65,8 @@ pub struct WriteOptions {
     /// the session's setting.
     pub target_partitions: Option<usize>,
     /// Start a new data file once the current one reaches about this many bytes; `None` uses
-    /// the Delta Lake default (100 MiB). Only completed row groups are held in memory, so this
-    /// does not bound memory use, it sets how many files a population produces.
+    /// the Delta Lake default (100 MiB). This sets how many files a population produces, not
+    /// how much memory it uses: each writer holds at most one row group (64 MiB encoded).
     pub target_file_size: Option<NonZeroU64>,
     /// Entries added to the Delta commit's `commitInfo` (for example the Clean Rooms version
     /// id), so a commit can be traced back to the population that made it.

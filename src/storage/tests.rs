@@ -671,8 +671,11 @@ async fn a_dropped_write_leaves_the_previous_version_current() {
         assert!(Instant::now() < deadline, "the write produced no file");
     }
     drop(write);
-    // Background writer tasks notice the cancellation and stop.
+    // Background writer tasks notice the cancellation and stop: no file appears any more.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let settled = data_files(&storage, TABLE);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(data_files(&storage, TABLE), settled);
 
     assert_eq!(log_files(&storage, TABLE), v0_log);
     assert_eq!(storage.latest_version(TABLE).await.unwrap(), Some(0));
@@ -754,6 +757,9 @@ async fn retention_waits_for_a_write_in_progress() {
         .contains("2000000"));
 }
 
+/// Held by the tests that measure the process's peak memory, so they do not measure each other.
+static MEMORY_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Peak resident set size of this process, in KiB.
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -766,6 +772,7 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_millions_of_rows_in_bounded_memory() {
+    let _alone = MEMORY_TESTS.lock().await;
     let (_dir, storage) = storage();
     let ctx = SessionContext::new();
     // About 90 bytes a row: some 450 MB if the rows were ever held at once.
@@ -794,4 +801,31 @@ async fn streams_millions_of_rows_in_bounded_memory() {
     )
     .await
     .contains("| 5000000 | 5000000 |"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes 600 MB to the temporary directory; run with --ignored"]
+async fn wide_rows_are_written_in_bounded_memory() {
+    let _alone = MEMORY_TESTS.lock().await;
+    let (_dir, storage) = storage();
+    let ctx = SessionContext::new();
+    // 512 bytes of unrelated digests a row, 600 MB in all.
+    let digests: Vec<String> = (0..16)
+        .map(|i| format!("md5(CAST(value * 16 + {i} AS VARCHAR))"))
+        .collect();
+    let sql = format!(
+        "SELECT value AS id, concat({}) AS payload FROM generate_series(1, 1200000)",
+        digests.join(", ")
+    );
+    let before = peak_rss_kib();
+    let written = write_sql(&storage, TABLE, &ctx, &sql, &WriteOptions::default())
+        .await
+        .unwrap();
+    let grown_mib = peak_rss_kib().saturating_sub(before) / 1024;
+    eprintln!(
+        "1.2M wide rows: {} files, {} bytes, peak RSS grew by {grown_mib} MiB",
+        written.files, written.bytes
+    );
+    assert_eq!(written.rows, 1_200_000);
+    assert!(grown_mib < 400, "peak RSS grew by {grown_mib} MiB");
 }

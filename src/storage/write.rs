@@ -17,11 +17,17 @@ use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::delta_datafusion::{DeltaScanNext, SessionFallbackPolicy};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 
 use super::table_id::TableId;
 use super::DELTA_LOG_DIR;
+
+/// Size (estimated, encoded) at which a row group is written out. Parquet's own limit counts
+/// rows only (about a million), which for wide rows would hold gigabytes in memory.
+const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 use super::{columns, table_url, ManagedStorage, StorageError, WriteOptions, WrittenVersion};
 
 impl ManagedStorage {
@@ -74,6 +80,7 @@ impl ManagedStorage {
             .with_session_fallback_policy(SessionFallbackPolicy::RequireSessionState)
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite)
+            .with_writer_properties(writer_properties())
             .with_commit_properties(commit);
         if let Some(size) = options.target_file_size {
             builder = builder.with_target_file_size(Some(size));
@@ -118,6 +125,15 @@ fn session_for_write(state: &SessionState, options: &WriteOptions) -> SessionSta
         builder = builder.with_config(state.config().clone().with_target_partitions(n.max(1)));
     }
     builder.build()
+}
+
+/// Parquet settings of the data files: Snappy (the Delta Lake default) and row groups bounded in
+/// bytes as well as rows.
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .build()
 }
 
 /// Flushes a committed version to disk: its data files, its log entry and the directories
