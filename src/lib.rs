@@ -22,9 +22,10 @@ pub mod gateway;
 pub mod jobs;
 pub mod protocol;
 pub mod server;
-pub mod storage;
 pub mod services;
 pub mod state;
+/// Managed storage: one Delta Lake table per intermediate table, one commit per population.
+pub mod storage;
 pub mod store;
 pub mod util;
 

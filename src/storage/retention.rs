@@ -30,7 +30,9 @@ impl ManagedStorage {
     /// write left behind. Storage then holds one population's data, not one per refresh.
     ///
     /// By design, versions older than `delta_version` become unreadable
-    /// ([`StorageError::VersionRemoved`]); `delta_version` and later versions are untouched.
+    /// ([`StorageError::VersionRemoved`]), and a query still scanning one of them fails;
+    /// `delta_version` and later versions are untouched. Waits for a write of the same table in
+    /// progress, so its new files are never taken for orphans.
     ///
     /// # Errors
     /// [`StorageError::InvalidTableId`], [`StorageError::TableNotFound`],

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Fields, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
 use tempfile::TempDir;
@@ -111,12 +111,16 @@ fn trimmed(table: &str) -> String {
 async fn writes_a_version_and_reads_it_back() {
     let (_dir, storage) = storage();
     let ctx = source();
+    let options = WriteOptions {
+        commit_metadata: [("cleanRoomsVersionId".to_string(), "v-1".into())].into(),
+        ..WriteOptions::default()
+    };
     let written = write_sql(
         &storage,
         TABLE,
         &ctx,
         "SELECT id, upper(name) AS name FROM src WHERE id > 1",
-        &WriteOptions::default(),
+        &options,
     )
     .await
     .unwrap();
@@ -135,6 +139,18 @@ async fn writes_a_version_and_reads_it_back() {
     // Readers get strings as views, whatever the query produced.
     assert_eq!(written.schema.field(1).data_type(), &DataType::Utf8View);
     assert_eq!(storage.latest_version(TABLE).await.unwrap(), Some(0));
+    let commit = std::fs::read_to_string(
+        storage
+            .root()
+            .join(TABLE)
+            .join(DELTA_LOG_DIR)
+            .join("00000000000000000000.json"),
+    )
+    .unwrap();
+    assert!(
+        commit.contains(r#""cleanRoomsVersionId":"v-1""#),
+        "{commit}"
+    );
 
     // Readers see exactly the schema the write reported.
     assert_eq!(
@@ -373,7 +389,6 @@ async fn converts_types_delta_lake_cannot_hold_exactly() {
     };
     let record: Vec<_> = fields.iter().map(|f| f.data_type().clone()).collect();
     assert_eq!(record, [DataType::Int32, DataType::Utf8View]);
-    let _: &Fields = fields;
 
     assert_eq!(
         storage.provider(TABLE, 0).await.unwrap().schema(),
@@ -430,7 +445,7 @@ async fn refuses_results_that_cannot_be_stored_without_writing_anything() {
         matches!(&duplicate, StorageError::UnsupportedColumn { column, .. } if column == "ID"),
         "{duplicate}"
     );
-    let union = write_sql(
+    let too_wide = write_sql(
         &storage,
         TABLE,
         &ctx,
@@ -440,11 +455,37 @@ async fn refuses_results_that_cannot_be_stored_without_writing_anything() {
     .await
     .unwrap_err();
     assert!(
-        matches!(&union, StorageError::UnsupportedColumn { column, .. } if column == "wide"),
-        "{union}"
+        matches!(&too_wide, StorageError::UnsupportedColumn { column, .. } if column == "wide"),
+        "{too_wide}"
     );
     assert_eq!(storage.latest_version(TABLE).await.unwrap(), None);
     assert!(!storage.root().join(TABLE).exists());
+}
+
+#[tokio::test]
+async fn a_query_failing_while_running_leaves_the_previous_version_current() {
+    let (_dir, storage) = storage();
+    let ctx = source();
+    let options = WriteOptions::default();
+    write_sql(&storage, TABLE, &ctx, "SELECT * FROM src", &options)
+        .await
+        .unwrap();
+    // 'a' is no integer: the cast fails while the rows are produced, not while planning.
+    let failed = write_sql(
+        &storage,
+        TABLE,
+        &ctx,
+        "SELECT CAST(name AS INT) AS n FROM src",
+        &options,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(failed, StorageError::Delta { .. }), "{failed}");
+    assert!(failed.to_string().contains("Cannot cast"), "{failed}");
+    assert_eq!(storage.latest_version(TABLE).await.unwrap(), Some(0));
+    assert!(read_sql(&storage, TABLE, 0, "SELECT * FROM t")
+        .await
+        .contains("| c    |"));
 }
 
 #[tokio::test]
@@ -757,6 +798,9 @@ async fn retention_waits_for_a_write_in_progress() {
         .contains("2000000"));
 }
 
+/// Held by the tests that measure the process's peak memory, so they do not measure each other.
+static MEMORY_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Peak resident set size of this process, in KiB.
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -769,6 +813,7 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_millions_of_rows_in_bounded_memory() {
+    let _alone = MEMORY_TESTS.lock().await;
     let (_dir, storage) = storage();
     let ctx = SessionContext::new();
     // About 90 bytes a row: some 450 MB if the rows were ever held at once.
@@ -800,15 +845,17 @@ async fn streams_millions_of_rows_in_bounded_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wide_rows_are_written_in_bounded_row_groups() {
+#[ignore = "writes 600 MB to the temporary directory; run with --ignored"]
+async fn wide_rows_are_written_in_bounded_memory() {
+    let _alone = MEMORY_TESTS.lock().await;
     let (_dir, storage) = storage();
     let ctx = SessionContext::new();
-    // About 512 barely compressible bytes a row: a million-row row group would be ~500 MB.
+    // 512 bytes of unrelated digests a row, 600 MB in all.
     let digests: Vec<String> = (0..16)
-        .map(|i| format!("md5(CAST(value + {i} AS VARCHAR))"))
+        .map(|i| format!("md5(CAST(value * 16 + {i} AS VARCHAR))"))
         .collect();
     let sql = format!(
-        "SELECT value AS id, concat({}) AS payload FROM generate_series(1, 1000000)",
+        "SELECT value AS id, concat({}) AS payload FROM generate_series(1, 1200000)",
         digests.join(", ")
     );
     let before = peak_rss_kib();
@@ -817,9 +864,9 @@ async fn wide_rows_are_written_in_bounded_row_groups() {
         .unwrap();
     let grown_mib = peak_rss_kib().saturating_sub(before) / 1024;
     eprintln!(
-        "1M wide rows: {} files, {} bytes, peak RSS grew by {grown_mib} MiB",
+        "1.2M wide rows: {} files, {} bytes, peak RSS grew by {grown_mib} MiB",
         written.files, written.bytes
     );
-    assert_eq!(written.rows, 1_000_000);
-    assert!(grown_mib < 250, "peak RSS grew by {grown_mib} MiB");
+    assert_eq!(written.rows, 1_200_000);
+    assert!(grown_mib < 400, "peak RSS grew by {grown_mib} MiB");
 }

@@ -2,8 +2,8 @@
 //! schema mode Overwrite) in a single commit.
 //!
 //! delta-rs plans the query in the caller's session and streams its batches through a bounded
-//! channel into Parquet writers that upload each completed row group, so memory does not grow
-//! with the row count. The commit is the last step: until `_delta_log/<version>.json` exists,
+//! channel into a Parquet writer that hands each completed row group (at most 64 MiB here) to
+//! the file system, so memory does not grow with the row count. The commit is the last step: until `_delta_log/<version>.json` exists,
 //! nothing the write produced is visible.
 
 use std::path::Path;
@@ -24,11 +24,11 @@ use deltalake::DeltaTable;
 
 use super::table_id::TableId;
 use super::DELTA_LOG_DIR;
+use super::{columns, table_url, ManagedStorage, StorageError, WriteOptions, WrittenVersion};
 
 /// Size (estimated, encoded) at which a row group is written out. Parquet's own limit counts
 /// rows only (about a million), which for wide rows would hold gigabytes in memory.
 const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
-use super::{columns, table_url, ManagedStorage, StorageError, WriteOptions, WrittenVersion};
 
 impl ManagedStorage {
     /// Writes the rows produced by `plan` (a DataFusion logical plan built in `state`, which has
