@@ -188,42 +188,6 @@ impl Parser<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn primitives() {
-        assert_eq!(parse("string").unwrap(), DataType::Utf8);
-        assert_eq!(parse("VARCHAR(20)").unwrap(), DataType::Utf8);
-        assert_eq!(parse("bigint").unwrap(), DataType::Int64);
-        assert_eq!(parse("decimal(12,2)").unwrap(), DataType::Decimal128(12, 2));
-        assert_eq!(parse("decimal").unwrap(), DataType::Decimal128(10, 0));
-        assert_eq!(
-            parse("timestamp").unwrap(),
-            DataType::Timestamp(TimeUnit::Microsecond, None)
-        );
-    }
-
-    #[test]
-    fn nested() {
-        let t = parse("struct<a:int, b:array<string>, `c d`:map<string,double>>").unwrap();
-        let DataType::Struct(fields) = t else {
-            panic!()
-        };
-        assert_eq!(fields.len(), 3);
-        assert_eq!(fields[2].name(), "c d");
-        assert!(matches!(fields[1].data_type(), DataType::List(_)));
-    }
-
-    #[test]
-    fn errors_say_what() {
-        assert!(parse("uuid").unwrap_err().contains("unknown type 'uuid'"));
-        assert!(parse("decimal(40,2)").unwrap_err().contains("out of range"));
-        assert!(parse("array<int").is_err());
-    }
-}
-
 /// The Glue/Hive type name of an Arrow type, as Clean Rooms reports columns of analysis
 /// outputs (`string`, `bigint`, `decimal(10,2)`, `array<int>`, …).
 pub fn to_hive(data_type: &DataType) -> String {
@@ -268,5 +232,41 @@ pub fn to_hive(data_type: &DataType) -> String {
         },
         DataType::Dictionary(_, value) => to_hive(value),
         _ => "string".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primitives() {
+        assert_eq!(parse("string").unwrap(), DataType::Utf8);
+        assert_eq!(parse("VARCHAR(20)").unwrap(), DataType::Utf8);
+        assert_eq!(parse("bigint").unwrap(), DataType::Int64);
+        assert_eq!(parse("decimal(12,2)").unwrap(), DataType::Decimal128(12, 2));
+        assert_eq!(parse("decimal").unwrap(), DataType::Decimal128(10, 0));
+        assert_eq!(
+            parse("timestamp").unwrap(),
+            DataType::Timestamp(TimeUnit::Microsecond, None)
+        );
+    }
+
+    #[test]
+    fn nested() {
+        let t = parse("struct<a:int, b:array<string>, `c d`:map<string,double>>").unwrap();
+        let DataType::Struct(fields) = t else {
+            panic!()
+        };
+        assert_eq!(fields.len(), 3);
+        assert_eq!(fields[2].name(), "c d");
+        assert!(matches!(fields[1].data_type(), DataType::List(_)));
+    }
+
+    #[test]
+    fn errors_say_what() {
+        assert!(parse("uuid").unwrap_err().contains("unknown type 'uuid'"));
+        assert!(parse("decimal(40,2)").unwrap_err().contains("out of range"));
+        assert!(parse("array<int").is_err());
     }
 }

@@ -78,7 +78,7 @@ async fn known_but_unimplemented_operations_answer_501_naming_them() {
     let resp = app
         .send(cleanrooms(
             "GET",
-            &format!("/memberships/{ID}/protectedQueries/{ID}"),
+            &format!("/memberships/{ID}/protectedJobs/{ID}"),
             A,
             "",
         ))
@@ -88,7 +88,7 @@ async fn known_but_unimplemented_operations_answer_501_naming_them() {
     assert!(body["message"]
         .as_str()
         .unwrap()
-        .contains("cleanrooms.GetProtectedQuery"));
+        .contains("cleanrooms.GetProtectedJob"));
 }
 
 #[tokio::test]

@@ -37,8 +37,8 @@ pub mod errors;
 pub mod intermediate;
 pub mod lifecycle;
 pub mod model;
-pub mod protected_query;
 pub mod ops;
+pub mod protected_query;
 pub mod repo;
 pub mod service;
 

@@ -35,10 +35,7 @@ pub struct PopulateTarget {
 /// Whether `status` is final.
 pub fn is_terminal(status: dto::ProtectedQueryStatus) -> bool {
     use dto::ProtectedQueryStatus as S;
-    matches!(
-        status,
-        S::Success | S::Failed | S::Cancelled | S::TimedOut
-    )
+    matches!(status, S::Success | S::Failed | S::Cancelled | S::TimedOut)
 }
 
 /// `ProtectedQueryError` codes (the model documents them on the error shape).
@@ -58,14 +55,14 @@ pub mod error_codes {
 impl StoredQuery {
     /// The `ProtectedQuerySummary` shape.
     pub fn to_summary(&self) -> dto::ProtectedQuerySummary {
-        let intermediate = self
-            .query
-            .result_configuration
-            .as_ref()
-            .and_then(|r| match &r.output_configuration {
-                dto::ProtectedQueryOutputConfiguration::IntermediateTable(t) => Some(t.clone()),
-                _ => None,
-            });
+        let intermediate =
+            self.query
+                .result_configuration
+                .as_ref()
+                .and_then(|r| match &r.output_configuration {
+                    dto::ProtectedQueryOutputConfiguration::IntermediateTable(t) => Some(t.clone()),
+                    _ => None,
+                });
         dto::ProtectedQuerySummary {
             create_time: self.query.create_time,
             id: self.query.id.clone(),

@@ -36,19 +36,22 @@ pub fn bind_template(
     supplied: Option<&BTreeMap<String, String>>,
 ) -> AwsResult<BoundSql> {
     let dto::AnalysisSource::Text(text) = &template.source else {
-        return Err(invalid_field("sqlParameters.analysisTemplateArn", format!(
-            "Analysis template {} is not a SQL template",
-            template.arn
-        )));
+        return Err(invalid_field(
+            "sqlParameters.analysisTemplateArn",
+            format!("Analysis template {} is not a SQL template", template.arn),
+        ));
     };
     let declared = template.analysis_parameters.as_deref().unwrap_or_default();
     if let Some(supplied) = supplied {
         for name in supplied.keys() {
             if !declared.iter().any(|p| &p.name == name) {
-                return Err(invalid_field("parameters", format!(
-                    "Parameter '{name}' is not a parameter of analysis template {}",
-                    template.name
-                )));
+                return Err(invalid_field(
+                    "parameters",
+                    format!(
+                        "Parameter '{name}' is not a parameter of analysis template {}",
+                        template.name
+                    ),
+                ));
             }
         }
     }
@@ -59,12 +62,18 @@ pub fn bind_template(
             .and_then(|s| s.get(&p.name))
             .or(p.default_value.as_ref())
             .ok_or_else(|| {
-                invalid_field("parameters", format!(
-                    "Parameter '{}' of analysis template {} has no value and no default value",
-                    p.name, template.name
-                ))
+                invalid_field(
+                    "parameters",
+                    format!(
+                        "Parameter '{}' of analysis template {} has no value and no default value",
+                        p.name, template.name
+                    ),
+                )
             })?;
-        values.insert(p.name.clone(), typed_value(&p.name, p.r#type, value)?.into());
+        values.insert(
+            p.name.clone(),
+            typed_value(&p.name, p.r#type, value)?.into(),
+        );
         effective.insert(p.name.clone(), value.clone());
     }
     Ok(BoundSql {
@@ -80,7 +89,8 @@ pub fn bind_query_string(
     supplied: Option<&BTreeMap<String, String>>,
 ) -> AwsResult<BoundSql> {
     if supplied.is_some_and(|s| !s.is_empty()) {
-        return Err(invalid_field("parameters", 
+        return Err(invalid_field(
+            "parameters",
             "Parameters can only be supplied when running an analysis template",
         ));
     }
@@ -164,10 +174,13 @@ fn decimal(name: &str, value: &str) -> AwsResult<ScalarValue> {
 }
 
 fn bad_value(name: &str, ty: dto::ParameterType, value: &str) -> AwsError {
-    invalid_field("parameters", format!(
-        "Value '{value}' of parameter '{name}' is not a valid {}",
-        ty.as_str()
-    ))
+    invalid_field(
+        "parameters",
+        format!(
+            "Value '{value}' of parameter '{name}' is not a valid {}",
+            ty.as_str()
+        ),
+    )
 }
 
 #[cfg(test)]

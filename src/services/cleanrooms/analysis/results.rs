@@ -115,8 +115,16 @@ pub async fn write_s3(
         // Every partition gets a file only if it has rows; an empty result still gets one file
         // with the header (CSV) or the schema (Parquet).
         let keep_empty = i + 1 == total && rows == 0;
-        rows += write_partition(state, target, &staging_dir, &key, &schema, stream, keep_empty)
-            .await?;
+        rows += write_partition(
+            state,
+            target,
+            &staging_dir,
+            &key,
+            &schema,
+            stream,
+            keep_empty,
+        )
+        .await?;
     }
     Ok(Written {
         location: format!("s3://{}/{folder}", target.bucket),
@@ -146,10 +154,8 @@ async fn write_partition(
         return Ok(0);
     }
     let rest = futures::stream::iter(first.map(Ok)).chain(stream);
-    let adapter = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
-        schema.clone(),
-        rest,
-    );
+    let adapter =
+        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), rest);
     write_file(
         state,
         target,
@@ -162,7 +168,7 @@ async fn write_partition(
 }
 
 enum Writer {
-    Csv(csv::Writer<File>),
+    Csv(Box<csv::Writer<File>>),
     Parquet(Box<ArrowWriter<File>>),
 }
 
@@ -176,10 +182,7 @@ impl Writer {
 
     fn finish(self) -> Result<(), String> {
         match self {
-            Self::Csv(w) => w
-                .into_inner()
-                .sync_all()
-                .map_err(|e| e.to_string()),
+            Self::Csv(w) => w.into_inner().sync_all().map_err(|e| e.to_string()),
             Self::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
         }
     }
@@ -199,9 +202,9 @@ async fn write_file(
         .reopen()
         .map_err(|e| RunError::internal(format!("cannot stage results: {e}")))?;
     let mut writer = match target.format {
-        dto::ResultFormat::Csv => {
-            Writer::Csv(csv::WriterBuilder::new().with_header(true).build(file))
-        }
+        dto::ResultFormat::Csv => Writer::Csv(Box::new(
+            csv::WriterBuilder::new().with_header(true).build(file),
+        )),
         dto::ResultFormat::Parquet => Writer::Parquet(Box::new(
             ArrowWriter::try_new(file, schema, None)
                 .map_err(|e| RunError::internal(format!("cannot write Parquet: {e}")))?,

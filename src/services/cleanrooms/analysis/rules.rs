@@ -69,7 +69,8 @@ pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> 
                 .allowed_analyses
                 .as_ref()
                 .is_some_and(|a| a.iter().any(|x| x == &t.arn));
-            if !listed && !(any_query && providers_allow(&t.account_id)) {
+            let allowed = listed || (any_query && providers_allow(&t.account_id));
+            if !allowed {
                 return Err(invalid_query(format!(
                     "Analysis template {} is not allowed by the analysis rule of table '{}'",
                     t.arn, table.name
@@ -285,13 +286,9 @@ pub fn capture_inherited(
         });
     }
 
-    let first_party = tables.iter().all(|t| {
-        t.owner == owner
-            && t
-                .dependencies
-                .iter()
-                .all(|d| d.creator_account_id == owner)
-    });
+    let first_party = tables
+        .iter()
+        .all(|t| t.owner == owner && t.dependencies.iter().all(|d| d.creator_account_id == owner));
     (inherited, first_party)
 }
 

@@ -21,7 +21,7 @@ use crate::services::cleanrooms::model::kinds;
 use crate::services::cleanrooms::protected_query::{error_codes, is_terminal, StoredQuery};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::storage::WriteOptions;
+use crate::storage::{StorageError, WriteOptions};
 use crate::store::Write;
 
 /// A failure while running, as the query's `error`.
@@ -58,6 +58,26 @@ impl RunError {
             _ => error_codes::MALFORMED_QUERY,
         };
         Self::new(code, clean(&e))
+    }
+}
+
+/// A managed-storage failure as the populating query's error: the query failing while it runs
+/// is the query's fault (`MALFORMED_QUERY`), a result that cannot be stored too; the rest is
+/// internal.
+fn storage_error(e: StorageError) -> RunError {
+    match e {
+        StorageError::DataFusion { source, .. } => RunError::engine(source),
+        StorageError::Delta {
+            source:
+                deltalake::DeltaTableError::Arrow { .. }
+                | deltalake::DeltaTableError::GenericError { .. },
+            ..
+        }
+        | StorageError::NoColumns { .. }
+        | StorageError::UnsupportedColumn { .. } => {
+            RunError::new(error_codes::MALFORMED_QUERY, e.to_string())
+        }
+        other => RunError::internal(other.to_string()),
     }
 }
 
@@ -286,7 +306,7 @@ async fn run_populate(
             storage
                 .write_version(&job.table_id, &session, prepared.plan, &job.options)
                 .await
-                .map_err(|e| RunError::engine(DataFusionError::External(Box::new(e))))
+                .map_err(storage_error)
         })
         .await
     } else {
@@ -370,7 +390,10 @@ async fn run_populate(
                     dto::IntermediateTableStatus::PopulateFailed
                 };
                 t.status_reason = match &query_outcome {
-                    Err(Some(e)) => Some(format!("Population {} failed: {}", job.version_id, e.message)),
+                    Err(Some(e)) => Some(format!(
+                        "Population {} failed: {}",
+                        job.version_id, e.message
+                    )),
                     _ => Some(format!("Population {} was cancelled", job.version_id)),
                 };
             }

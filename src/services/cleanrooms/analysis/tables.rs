@@ -226,11 +226,8 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) => {
                 controls.rule = RuleKind::Custom;
                 controls.allowed_analyses = Some(c.allowed_analyses.clone());
-                controls.allowed_providers = Some(
-                    c.allowed_analysis_providers
-                        .clone()
-                        .unwrap_or_default(),
-                );
+                controls.allowed_providers =
+                    Some(c.allowed_analysis_providers.clone().unwrap_or_default());
                 controls.disallowed_columns =
                     c.disallowed_output_columns.clone().unwrap_or_default();
                 controls.receivers = c.allowed_result_receivers.clone();
@@ -378,9 +375,10 @@ impl AnalysisTable {
                 let inner = engine.glue_table(&glue, &partitions).map_err(|e| {
                     invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
                 })?;
-                let restricted = CollaborationTable::new(&self.name, inner, columns).map_err(|e| {
-                    invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
-                })?;
+                let restricted =
+                    CollaborationTable::new(&self.name, inner, columns).map_err(|e| {
+                        invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
+                    })?;
                 Ok(Arc::new(restricted))
             }
             Source::Managed {

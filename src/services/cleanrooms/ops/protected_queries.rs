@@ -15,7 +15,9 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::engine::SessionSettings;
 use crate::error::AwsResult;
-use crate::services::cleanrooms::analysis::parameters::{bind_query_string, bind_template, BoundSql};
+use crate::services::cleanrooms::analysis::parameters::{
+    bind_query_string, bind_template, BoundSql,
+};
 use crate::services::cleanrooms::analysis::results::S3Target;
 use crate::services::cleanrooms::analysis::rules::Analysis;
 use crate::services::cleanrooms::analysis::run::{put_query, spawn_query};
@@ -24,7 +26,9 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
     ConflictReason, ResourceType,
 };
-use crate::services::cleanrooms::model::{kinds, AnalysisTemplate, Collaboration, Member, Membership};
+use crate::services::cleanrooms::model::{
+    kinds, AnalysisTemplate, Collaboration, Member, Membership,
+};
 use crate::services::cleanrooms::protected_query::{is_terminal, StoredQuery};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
@@ -96,7 +100,9 @@ pub fn compute_settings(
         if !SQL_WORKERS.contains(&n) {
             return Err(invalid_field(
                 &format!("{field}.number"),
-                format!("The number of workers for SQL analyses must be between 2 and 400, got {n}"),
+                format!(
+                    "The number of workers for SQL analyses must be between 2 and 400, got {n}"
+                ),
             ));
         }
     }
@@ -104,7 +110,10 @@ pub fn compute_settings(
         if props.len() > 50 {
             return Err(invalid_field(
                 &format!("{field}.properties.spark"),
-                format!("At most 50 Spark properties are allowed, got {}", props.len()),
+                format!(
+                    "At most 50 Spark properties are allowed, got {}",
+                    props.len()
+                ),
             ));
         }
         for (k, v) in props {
@@ -131,7 +140,10 @@ pub fn compute_settings(
             settings.target_partitions = Some(n.min(1024));
         }
         if let Some(tz) = props.get("spark.sql.session.timeZone") {
-            if tz.parse::<datafusion::arrow::array::timezone::Tz>().is_err() {
+            if tz
+                .parse::<datafusion::arrow::array::timezone::Tz>()
+                .is_err()
+            {
                 return Err(invalid_field(
                     &format!("{field}.properties.spark"),
                     format!("spark.sql.session.timeZone '{tz}' is not a known time zone"),
@@ -156,7 +168,8 @@ pub async fn compute_payer(
         .iter()
         .map(|(_, m)| m)
         .filter(|m| {
-            m.status == dto::MemberStatus::Active && m.payment_configuration.query_compute.is_responsible
+            m.status == dto::MemberStatus::Active
+                && m.payment_configuration.query_compute.is_responsible
         })
         .collect();
     match requested {
@@ -186,7 +199,13 @@ pub async fn bound_sql(
     match (query_string, template_arn) {
         (Some(sql), None) => Ok((bind_query_string(sql, parameters)?, None)),
         (None, Some(arn)) => {
-            let t = template_by_arn(state, collaboration_id, arn, &format!("{field}.analysisTemplateArn")).await?;
+            let t = template_by_arn(
+                state,
+                collaboration_id,
+                arn,
+                &format!("{field}.analysisTemplateArn"),
+            )
+            .await?;
             Ok((bind_template(&t, parameters)?, Some(t)))
         }
         _ => Err(invalid_field(
@@ -202,8 +221,7 @@ pub async fn start_protected_query(
     ctx: &RequestContext,
     input: dto::StartProtectedQueryInput,
 ) -> AwsResult<dto::StartProtectedQueryOutput> {
-    let (m, collaboration, member) =
-        query_runner(state, ctx, &input.membership_identifier).await?;
+    let (m, collaboration, member) = query_runner(state, ctx, &input.membership_identifier).await?;
     let sql_parameters = &input.sql_parameters;
     let (sql, template) = bound_sql(
         state,
@@ -327,7 +345,10 @@ async fn own_query(
         _ => Err(not_found_msg(
             ResourceType::Membership,
             id,
-            format!("Could not find protected query with id {id} in membership {}", m.id),
+            format!(
+                "Could not find protected query with id {id} in membership {}",
+                m.id
+            ),
         )),
     }
 }
