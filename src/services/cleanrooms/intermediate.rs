@@ -141,6 +141,24 @@ impl IntermediateTable {
         self.dependencies.iter().any(|d| d.id == id)
     }
 
+    /// The status after a population that did not succeed: the table keeps serving its previous
+    /// version while that one is unexpired, else it is `POPULATE_FAILED`. Terminal statuses stay.
+    pub fn settle_failed_population(&mut self, now: f64, reason: String) {
+        if self.is_terminal() {
+            return;
+        }
+        let usable = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.expiration_time > now);
+        self.status = if usable {
+            dto::IntermediateTableStatus::PopulateSuccess
+        } else {
+            dto::IntermediateTableStatus::PopulateFailed
+        };
+        self.status_reason = Some(reason);
+    }
+
     /// Rule types attached (only CUSTOM exists).
     pub fn rule_types(&self) -> Vec<dto::IntermediateTableAnalysisRuleType> {
         if self.has_rule {

@@ -382,21 +382,11 @@ async fn run_populate(
             v.status = dto::IntermediateTableVersionStatus::PopulateFailed;
         }
         if let Some(t) = table.as_mut() {
-            if !t.is_terminal() {
-                let usable = t.active.as_ref().is_some_and(|a| a.expiration_time > now);
-                t.status = if usable {
-                    dto::IntermediateTableStatus::PopulateSuccess
-                } else {
-                    dto::IntermediateTableStatus::PopulateFailed
-                };
-                t.status_reason = match &query_outcome {
-                    Err(Some(e)) => Some(format!(
-                        "Population {} failed: {}",
-                        job.version_id, e.message
-                    )),
-                    _ => Some(format!("Population {} was cancelled", job.version_id)),
-                };
-            }
+            let reason = match &query_outcome {
+                Err(Some(e)) => format!("Population {} failed: {}", job.version_id, e.message),
+                _ => format!("Population {} was cancelled", job.version_id),
+            };
+            t.settle_failed_population(now, reason);
         }
     }
     let mut extra = Vec::new();
@@ -503,17 +493,14 @@ async fn record_failed_population(
         if t.populating.as_deref() == Some(job.version_id.as_str()) {
             t.populating = None;
         }
-        if !t.is_terminal() && t.status == dto::IntermediateTableStatus::PopulateStarted {
-            let usable = t.active.as_ref().is_some_and(|a| a.expiration_time > now);
-            t.status = if usable {
-                dto::IntermediateTableStatus::PopulateSuccess
-            } else {
-                dto::IntermediateTableStatus::PopulateFailed
-            };
-            t.status_reason = Some(format!(
-                "Population {} did not finish: the emulator stopped while it ran",
-                job.version_id
-            ));
+        if t.status == dto::IntermediateTableStatus::PopulateStarted {
+            t.settle_failed_population(
+                now,
+                format!(
+                    "Population {} did not finish: the emulator stopped while it ran",
+                    job.version_id
+                ),
+            );
         }
         t.update_time = now;
         extra.push(repo::put(
