@@ -202,6 +202,19 @@ def test_cancelled_population_leaves_the_active_version(world):
     assert get_table(world, table)["intermediateTableVersion"]["versionId"] == first["versionId"]
 
 
+def test_disallow_during_a_population_stops_it(world):
+    slow_table = create_table(world, name="slow", sql=SLOW_SQL)
+    running = populate(world, slow_table)
+    time.sleep(0.5)
+    # Without stopping the population, the disallow would wait for it to finish (never).
+    call(world.b, "DisallowIntermediateTable", membershipIdentifier=world.mb["id"], intermediateTableName="slow")
+    done = wait_analysis(world, running, timeout=30)
+    assert done["status"] in ("CANCELLED", "FAILED")
+    got = get_table(world, slow_table)
+    assert got["status"] == "DISALLOWED_BY_DATA_PROVIDER"
+    assert "intermediateTableVersion" not in got
+
+
 def test_retention_expiry_deletes_data_and_repopulating_restores(world, emulator):
     table = create_table(world, retentionInDays=1)
     populate_ok(world, table)

@@ -14,7 +14,7 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 
 use super::intermediate::{
     self, all_intermediate_tables, intermediate_tables_of_collaboration, put_table, put_version,
-    IntermediateTable,
+    IntermediateTable, IntermediateTableVersion,
 };
 use super::model::{kinds, Association};
 use super::repo;
@@ -76,6 +76,25 @@ pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()
         return Err(AwsError::internal(format!(
             "refusing to delete managed data of '{table_id}': not a table id"
         )));
+    }
+    // A population still writing holds the table in managed storage: stop it first, so the
+    // deletion does not wait for the whole run (its bookkeeping then records the failure).
+    if let Some(t) = state
+        .store()
+        .get(kinds::INTERMEDIATE_TABLE, table_id)
+        .await?
+    {
+        let t: IntermediateTable = repo::decode(&t)?;
+        if let Some(version_id) = &t.populating {
+            if let Some(v) = state
+                .store()
+                .get(kinds::INTERMEDIATE_TABLE_VERSION, version_id)
+                .await?
+            {
+                let v: IntermediateTableVersion = repo::decode(&v)?;
+                state.jobs().cancel(&v.analysis_id);
+            }
+        }
     }
     state
         .storage()
