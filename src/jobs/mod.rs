@@ -65,6 +65,13 @@ impl Jobs {
         }
     }
 
+    /// Requests cancellation of every job (the admin reset).
+    pub fn cancel_all(&self) {
+        for token in self.lock().values() {
+            token.cancel();
+        }
+    }
+
     /// Whether job `id` is queued or running in this process.
     pub fn is_running(&self, id: &str) -> bool {
         self.lock().contains_key(id)
