@@ -6,11 +6,12 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::errors::{access_denied, conflict, not_found, ConflictReason, ResourceType};
+use super::errors::{access_denied, bad_token, conflict, not_found, ConflictReason, ResourceType};
 use super::model::{kinds, Collaboration, Member, Membership};
 use crate::error::{AwsError, AwsResult};
 use crate::state::AppState;
 use crate::store::{Query, Record, Write};
+use crate::util::pagination;
 
 /// Decodes a stored body.
 pub fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
@@ -232,4 +233,35 @@ pub async fn collaboration_children<T: DeserializeOwned>(
     }
     all.sort_by_key(|(seq, _)| *seq);
     Ok(all)
+}
+
+/// One page of a membership-scoped list operation: the records of `kind` under membership
+/// `membership_id` in creation order, resumed from `next_token` (tokens name `scope` and the
+/// membership), each turned into its list entry by `entry` (`None` leaves a record out), with
+/// the token of the next page.
+///
+/// # Errors
+/// `ValidationException` for a token of another list; store failures.
+pub async fn membership_page<T: DeserializeOwned, S>(
+    state: &AppState,
+    kind: &str,
+    scope: &str,
+    membership_id: &str,
+    next_token: Option<&str>,
+    max_results: Option<i32>,
+    entry: impl FnMut(T) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let mut entry = entry;
+    let scope = format!("{scope}:{membership_id}");
+    let after = pagination::resume(&scope, next_token, bad_token)?;
+    let items = membership_children::<T>(state, kind, membership_id, after)
+        .await?
+        .into_iter()
+        .filter_map(|(seq, t)| entry(t).map(|s| (seq, s)))
+        .collect();
+    Ok(pagination::page(
+        &scope,
+        items,
+        pagination::page_size(max_results),
+    ))
 }

@@ -475,15 +475,16 @@ pub async fn list_analysis_templates(
         &input.membership_identifier,
     )
     .await?;
-    let scope = format!("analysistemplates:{}", m.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = templates_in(state, &m.id, after)
-        .await?
-        .into_iter()
-        .map(|(seq, t)| (seq, t.to_summary()))
-        .collect();
-    let (analysis_template_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    let (analysis_template_summaries, next_token) = repo::membership_page(
+        state,
+        kinds::ANALYSIS_TEMPLATE,
+        "analysistemplates",
+        &m.id,
+        input.next_token.as_deref(),
+        input.max_results,
+        |t: AnalysisTemplate| Some(t.to_summary()),
+    )
+    .await?;
     Ok(dto::ListAnalysisTemplatesOutput {
         analysis_template_summaries,
         next_token,

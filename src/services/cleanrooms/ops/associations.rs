@@ -18,8 +18,7 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::errors::{
-    bad_token, conflict, invalid_configuration, not_found, not_found_msg, ConflictReason,
-    ResourceType,
+    conflict, invalid_configuration, not_found, not_found_msg, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::lifecycle;
@@ -32,7 +31,7 @@ use crate::services::cleanrooms::ops::{privacy_budget_templates, tags};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::{Query, Write};
-use crate::util::{ids, pagination};
+use crate::util::ids;
 
 /// The writes that delete every configured table association of a membership, with their
 /// analysis rules, tags and access budget templates (the membership's tables leave the
@@ -245,15 +244,16 @@ pub async fn list_configured_table_associations(
         &input.membership_identifier,
     )
     .await?;
-    let scope = format!("configuredtableassociations:{}", m.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = associations_in(state, &m.id, after)
-        .await?
-        .into_iter()
-        .map(|(seq, a)| (seq, a.to_summary()))
-        .collect();
-    let (configured_table_association_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    let (configured_table_association_summaries, next_token) = repo::membership_page(
+        state,
+        kinds::ASSOCIATION,
+        "configuredtableassociations",
+        &m.id,
+        input.next_token.as_deref(),
+        input.max_results,
+        |a: Association| Some(a.to_summary()),
+    )
+    .await?;
     Ok(dto::ListConfiguredTableAssociationsOutput {
         configured_table_association_summaries,
         next_token,

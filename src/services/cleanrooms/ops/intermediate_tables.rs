@@ -295,20 +295,16 @@ pub async fn list_intermediate_tables(
         &input.membership_identifier,
     )
     .await?;
-    let scope = format!("intermediatetables:{}", m.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = repo::membership_children::<IntermediateTable>(
+    let (intermediate_table_summaries, next_token) = repo::membership_page(
         state,
         kinds::INTERMEDIATE_TABLE,
+        "intermediatetables",
         &m.id,
-        after,
+        input.next_token.as_deref(),
+        input.max_results,
+        |t: IntermediateTable| Some(t.to_summary()),
     )
-    .await?
-    .into_iter()
-    .map(|(seq, t)| (seq, t.to_summary()))
-    .collect();
-    let (intermediate_table_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    .await?;
     Ok(dto::ListIntermediateTablesOutput {
         intermediate_table_summaries,
         next_token,

@@ -410,15 +410,16 @@ pub async fn list_privacy_budget_templates(
         &input.membership_identifier,
     )
     .await?;
-    let scope = format!("privacybudgettemplates:{}", m.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = templates_in(state, &m.id, after)
-        .await?
-        .into_iter()
-        .map(|(seq, t)| (seq, t.to_summary()))
-        .collect();
-    let (privacy_budget_template_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    let (privacy_budget_template_summaries, next_token) = repo::membership_page(
+        state,
+        kinds::PRIVACY_BUDGET_TEMPLATE,
+        "privacybudgettemplates",
+        &m.id,
+        input.next_token.as_deref(),
+        input.max_results,
+        |t: PrivacyBudgetTemplate| Some(t.to_summary()),
+    )
+    .await?;
     Ok(dto::ListPrivacyBudgetTemplatesOutput {
         privacy_budget_template_summaries,
         next_token,

@@ -23,8 +23,8 @@ use crate::services::cleanrooms::analysis::rules::Analysis;
 use crate::services::cleanrooms::analysis::run::{put_query, spawn_query};
 use crate::services::cleanrooms::analysis::{prepare, Purpose};
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
-    ConflictReason, ResourceType,
+    access_denied, conflict, invalid_configuration, invalid_field, not_found_msg, ConflictReason,
+    ResourceType,
 };
 use crate::services::cleanrooms::model::{
     kinds, AnalysisTemplate, Collaboration, Member, Membership,
@@ -32,7 +32,7 @@ use crate::services::cleanrooms::model::{
 use crate::services::cleanrooms::protected_query::{is_terminal, StoredQuery};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 
 /// Documented worker range for SQL analyses (the model allows up to 1024).
 const SQL_WORKERS: std::ops::RangeInclusive<i32> = 2..=400;
@@ -385,21 +385,26 @@ pub async fn list_protected_queries(
         &input.membership_identifier,
     )
     .await?;
+    // The status filter is part of the list a token belongs to.
     let scope = format!(
-        "protectedqueries:{}:{}",
-        m.id,
+        "protectedqueries:{}",
         input.status.map_or("", |s| s.as_str())
     );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items: Vec<(i64, StoredQuery)> =
-        repo::membership_children(state, kinds::PROTECTED_QUERY, &m.id, after).await?;
-    let items = items
-        .into_iter()
-        .filter(|(_, q)| input.status.is_none_or(|s| q.query.status == s))
-        .map(|(seq, q)| (seq, q.to_summary()))
-        .collect();
-    let (protected_queries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    let (protected_queries, next_token) = repo::membership_page(
+        state,
+        kinds::PROTECTED_QUERY,
+        &scope,
+        &m.id,
+        input.next_token.as_deref(),
+        input.max_results,
+        |q: StoredQuery| {
+            input
+                .status
+                .is_none_or(|s| q.query.status == s)
+                .then(|| q.to_summary())
+        },
+    )
+    .await?;
     Ok(dto::ListProtectedQueriesOutput {
         next_token,
         protected_queries,
