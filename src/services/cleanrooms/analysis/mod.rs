@@ -13,6 +13,7 @@ pub mod results;
 pub mod rules;
 pub mod run;
 pub mod tables;
+pub mod usage;
 
 use datafusion::common::config::Dialect;
 use datafusion::logical_expr::LogicalPlan;
@@ -21,6 +22,7 @@ use datafusion::prelude::SessionContext;
 use self::parameters::BoundSql;
 use self::rules::Analysis;
 use self::tables::AnalysisTable;
+use self::usage::Usage;
 use crate::engine::policy::{self, OutputColumn};
 use crate::engine::{Engine, SessionSettings};
 use crate::error::AwsResult;
@@ -50,6 +52,8 @@ pub struct Prepared {
     pub tables: Vec<AnalysisTable>,
     /// Where each output column's values come from.
     pub lineage: Vec<OutputColumn>,
+    /// What the analysis spends from the collaboration's budgets.
+    pub usage: Usage,
 }
 
 /// The managed storage of this emulator.
@@ -127,6 +131,7 @@ pub async fn prepare(
         plan,
         tables: used,
         lineage,
+        usage: Usage::default(),
     })
 }
 

@@ -113,6 +113,16 @@ pub struct Controls {
     pub additional_analyses: Option<dto::AdditionalAnalyses>,
     /// Which additional analyses may consume results.
     pub allowed_additional_analyses: Option<Vec<String>>,
+    /// The AGGREGATION rule's policy, when that is the rule type.
+    pub aggregation: Option<dto::AnalysisRuleAggregation>,
+    /// The LIST rule's policy, when that is the rule type.
+    pub list: Option<dto::AnalysisRuleList>,
+    /// CUSTOM rules: differential privacy on a user identifier column.
+    pub differential_privacy: Option<dto::DifferentialPrivacyConfiguration>,
+    /// CUSTOM rules: minimum aggregation threshold (at most one).
+    pub aggregation_thresholds: Option<Vec<dto::AggregationThreshold>>,
+    /// CUSTOM rules: which columns may be compared with literals or other columns.
+    pub comparison_controls: Option<dto::ComparisonControls>,
     /// Rule features this emulator does not enforce yet; analyses touching the table are
     /// rejected rather than run unprotected.
     pub unenforced: Option<String>,
@@ -128,6 +138,11 @@ impl Controls {
             receivers: None,
             additional_analyses: None,
             allowed_additional_analyses: None,
+            aggregation: None,
+            list: None,
+            differential_privacy: None,
+            aggregation_thresholds: None,
+            comparison_controls: None,
             unenforced: None,
         }
     }
@@ -233,18 +248,21 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
                 controls.receivers = c.allowed_result_receivers.clone();
                 controls.additional_analyses = c.additional_analyses;
                 controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
-                controls.unenforced = unenforced_custom(
-                    c.differential_privacy.is_some(),
-                    c.aggregation_thresholds.is_some(),
-                    c.comparison_controls.is_some(),
-                );
+                controls.differential_privacy = c.differential_privacy.clone();
+                controls.aggregation_thresholds = c.aggregation_thresholds.clone();
+                controls.comparison_controls = c.comparison_controls.clone();
+                controls.unenforced = unenforced_custom(&controls);
             }
-            dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(_) => {
+            dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(p) => {
                 controls.rule = RuleKind::Aggregation;
+                controls.additional_analyses = p.additional_analyses;
+                controls.aggregation = Some(p.clone());
                 controls.unenforced = Some("AGGREGATION analysis rules".into());
             }
-            dto::ConfiguredTableAnalysisRulePolicyV1::List(_) => {
+            dto::ConfiguredTableAnalysisRulePolicyV1::List(p) => {
                 controls.rule = RuleKind::List;
+                controls.additional_analyses = p.additional_analyses;
+                controls.list = Some(p.clone());
                 controls.unenforced = Some("LIST analysis rules".into());
             }
         }
@@ -283,15 +301,16 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
     })
 }
 
-fn unenforced_custom(dp: bool, thresholds: bool, comparison: bool) -> Option<String> {
+/// The CUSTOM rule features of `c` this emulator does not enforce yet.
+fn unenforced_custom(c: &Controls) -> Option<String> {
     let mut parts = Vec::new();
-    if dp {
+    if c.differential_privacy.is_some() {
         parts.push("differential privacy");
     }
-    if thresholds {
+    if c.aggregation_thresholds.is_some() {
         parts.push("aggregation thresholds");
     }
-    if comparison {
+    if c.comparison_controls.is_some() {
         parts.push("comparison controls");
     }
     (!parts.is_empty()).then(|| format!("{} in CUSTOM analysis rules", parts.join(" and ")))
@@ -323,11 +342,10 @@ fn intermediate_table(
         controls.receivers = c.allowed_result_receivers.clone();
         controls.additional_analyses = c.additional_analyses;
         controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
-        controls.unenforced = unenforced_custom(
-            c.differential_privacy.is_some(),
-            c.aggregation_thresholds.is_some(),
-            c.comparison_controls.is_some(),
-        );
+        controls.differential_privacy = c.differential_privacy.clone();
+        controls.aggregation_thresholds = c.aggregation_thresholds.clone();
+        controls.comparison_controls = c.comparison_controls.clone();
+        controls.unenforced = unenforced_custom(&controls);
     }
     AnalysisTable {
         name: t.name.clone(),
