@@ -66,7 +66,14 @@ def _put_csv(s3, bucket, key, header, rows):
     s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue().encode())
 
 
-def build_world(client, customers_rule=None, purchases_rule=None, b_abilities=()) -> World:
+B_RESULTS_BUCKET = "b-results"
+
+
+def build_world(client, customers_rule=None, purchases_rule=None, b_abilities=(), b_results_format=None,
+                **collaboration) -> World:
+    """Build the world; ``b_results_format`` (CSV/PARQUET) gives B a default result location in its
+    bucket ``b-results`` (B must then be able to receive results); ``collaboration`` overrides
+    CreateCollaboration arguments (e.g. ``analyticsEngine``)."""
     a, b = client("cleanrooms", account=A), client("cleanrooms", account=B)
     s3a, s3b = client("s3", account=A), client("s3", account=B)
     glue_a, glue_b = client("glue", account=A), client("glue", account=B)
@@ -113,8 +120,13 @@ def build_world(client, customers_rule=None, purchases_rule=None, b_abilities=()
         },
     )
 
-    coll = create_collaboration(a, members=[member(B, b_abilities)])
-    mb = create_membership(b, coll["id"])
+    coll = create_collaboration(a, members=[member(B, b_abilities)], **collaboration)
+    if b_results_format:
+        s3b.create_bucket(Bucket=B_RESULTS_BUCKET)
+        mb = create_membership(b, coll["id"], defaultResultConfiguration={"outputConfiguration": {
+            "s3": {"resultFormat": b_results_format, "bucket": B_RESULTS_BUCKET, "keyPrefix": "inbox"}}})
+    else:
+        mb = create_membership(b, coll["id"])
     ma = create_membership(
         a, coll["id"],
         defaultResultConfiguration={"outputConfiguration": {"s3": {"resultFormat": "CSV", "bucket": RESULTS_BUCKET, "keyPrefix": "default"}}},

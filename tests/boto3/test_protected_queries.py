@@ -256,7 +256,10 @@ def test_list_get_and_status_filter(world):
     assert ids == [ok["id"], bad["id"]]
     failed = list_all(world.a, "ListProtectedQueries", "protectedQueries", membershipIdentifier=world.ma["id"], status="FAILED")
     assert [q["id"] for q in failed] == [bad["id"]]
-    assert failed[0]["receiverConfigurations"] == [{"analysisType": "DIRECT_ANALYSIS"}]
+    assert failed[0]["receiverConfigurations"] == [{
+        "analysisType": "DIRECT_ANALYSIS",
+        "configurationDetails": {"directAnalysisConfigurationDetails": {"receiverAccountIds": [A]}},
+    }]
     # Another account cannot see them, even through its own membership.
     with pytest.raises(ClientError) as excinfo:
         call(world.b, "GetProtectedQuery", membershipIdentifier=world.mb["id"], protectedQueryIdentifier=ok["id"])

@@ -38,6 +38,10 @@ pub mod kinds {
     /// A protected query, including the ones populating intermediate tables (owner = runner
     /// account, parent = runner membership id).
     pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
+    /// A member's receipt of another member's protected query results (id =
+    /// `<queryId>/<membershipId>`, owner = receiving account, parent = receiving membership id;
+    /// body = the query id).
+    pub const PROTECTED_QUERY_RECEIPT: &str = "cleanrooms.protectedquery.receipt";
 }
 
 /// A collaboration as stored.

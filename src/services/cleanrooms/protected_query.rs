@@ -20,6 +20,10 @@ pub struct StoredQuery {
     pub collaboration_id: String,
     /// Set when the query populates an intermediate table.
     pub populate: Option<PopulateTarget>,
+    /// Accounts receiving the results (empty for populations and queries stored before
+    /// receivers were recorded).
+    #[serde(default)]
+    pub receivers: Vec<String>,
 }
 
 /// The intermediate table version a populating query fills.
@@ -73,7 +77,13 @@ impl StoredQuery {
             // Every query of this emulator delivers its results directly.
             receiver_configurations: vec![dto::ReceiverConfiguration {
                 analysis_type: dto::AnalysisType::DirectAnalysis,
-                configuration_details: None,
+                configuration_details: (!self.receivers.is_empty()).then(|| {
+                    dto::ConfigurationDetails::DirectAnalysisConfigurationDetails(
+                        dto::DirectAnalysisConfigurationDetails {
+                            receiver_account_ids: Some(self.receivers.clone()),
+                        },
+                    )
+                }),
             }],
             status: self.query.status,
         }

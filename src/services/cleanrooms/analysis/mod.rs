@@ -8,6 +8,7 @@
 //! synchronously as a `ValidationException`; what fails while running becomes the protected
 //! query's `FAILED` status with an error code.
 
+pub mod delivery;
 pub mod parameters;
 pub mod results;
 pub mod rules;
@@ -103,6 +104,9 @@ pub async fn prepare(
             }
             return Err(rules::unknown_table(name));
         };
+        if let Purpose::Results { receivers } = purpose {
+            rules::check_receivers(std::slice::from_ref(table), receivers)?;
+        }
         rules::check_usable(table)?;
         rules::check_allowed_analysis(table, analysis)?;
         let provider = table.provider(state, &storage).await?;
@@ -118,9 +122,8 @@ pub async fn prepare(
         .map_err(|e| invalid_query(format!("The query is not valid: {}", clean(&e))))?;
     policy::check_statement(&plan).map_err(|e| invalid_query(e.to_string()))?;
     let lineage = policy::output_lineage(&plan).map_err(|e| invalid_query(e.to_string()))?;
-    if let Purpose::Results { receivers } = purpose {
+    if let Purpose::Results { .. } = purpose {
         rules::check_direct_results(&used)?;
-        rules::check_receivers(&used, receivers)?;
         rules::check_disallowed_columns(&used, &lineage)?;
     }
     let plan = plan

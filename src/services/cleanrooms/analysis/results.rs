@@ -78,31 +78,46 @@ pub struct Written {
     pub rows: u64,
 }
 
-/// Runs `plan` in `ctx` and writes its rows to `target`.
+/// Runs `plan` in `ctx` once and writes its rows to every target (each in its own format and
+/// layout). Any target asking for a single file makes the run produce one stream, so every
+/// target then gets one file.
 ///
 /// # Errors
 /// Engine failures while running, and S3 failures publishing the files (missing bucket, bucket
 /// of another account).
-pub async fn write_s3(
+pub async fn write_results(
     state: &AppState,
     query_id: &str,
     ctx: &SessionContext,
     plan: LogicalPlan,
-    target: &S3Target,
-) -> Result<Written, RunError> {
+    targets: &[S3Target],
+) -> Result<Vec<Written>, RunError> {
     let df = DataFrame::new(ctx.state(), plan);
     let schema: SchemaRef = df.schema().inner().clone();
-    let folder = target.folder(query_id);
     let staging_dir = state.data_dir().join("s3-tmp");
     std::fs::create_dir_all(&staging_dir).map_err(|e| RunError::internal(e.to_string()))?;
-    if target.single_file {
+    let files = |name: &str| -> Vec<(S3Target, String)> {
+        targets
+            .iter()
+            .map(|t| {
+                (
+                    t.clone(),
+                    format!("{}{name}.{}", t.folder(query_id), t.extension()),
+                )
+            })
+            .collect()
+    };
+    if targets.iter().any(|t| t.single_file) {
         let stream = df.execute_stream().await.map_err(RunError::engine)?;
-        let key = format!("{folder}result.{}", target.extension());
-        let rows = write_file(state, target, &staging_dir, &key, schema, stream).await?;
-        return Ok(Written {
-            location: format!("s3://{}/{key}", target.bucket),
-            rows,
-        });
+        let outputs = files("result");
+        let rows = write_file(state, &outputs, &staging_dir, schema, stream).await?;
+        return Ok(outputs
+            .into_iter()
+            .map(|(t, key)| Written {
+                location: format!("s3://{}/{key}", t.bucket),
+                rows,
+            })
+            .collect());
     }
     let streams = df
         .execute_stream_partitioned()
@@ -111,32 +126,32 @@ pub async fn write_s3(
     let mut rows = 0;
     let total = streams.len();
     for (i, stream) in streams.into_iter().enumerate() {
-        let key = format!("{folder}part-{i:05}.{}", target.extension());
         // Every partition gets a file only if it has rows; an empty result still gets one file
         // with the header (CSV) or the schema (Parquet).
         let keep_empty = i + 1 == total && rows == 0;
         rows += write_partition(
             state,
-            target,
+            &files(&format!("part-{i:05}")),
             &staging_dir,
-            &key,
             &schema,
             stream,
             keep_empty,
         )
         .await?;
     }
-    Ok(Written {
-        location: format!("s3://{}/{folder}", target.bucket),
-        rows,
-    })
+    Ok(targets
+        .iter()
+        .map(|t| Written {
+            location: format!("s3://{}/{}", t.bucket, t.folder(query_id)),
+            rows,
+        })
+        .collect())
 }
 
 async fn write_partition(
     state: &AppState,
-    target: &S3Target,
+    outputs: &[(S3Target, String)],
     staging_dir: &Path,
-    key: &str,
     schema: &SchemaRef,
     mut stream: SendableRecordBatchStream,
     keep_empty: bool,
@@ -158,9 +173,8 @@ async fn write_partition(
         datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), rest);
     write_file(
         state,
-        target,
+        outputs,
         staging_dir,
-        key,
         schema.clone(),
         Box::pin(adapter),
     )
@@ -188,49 +202,70 @@ impl Writer {
     }
 }
 
+/// Streams `stream` into one staged file per output (its target's format), then publishes each
+/// under its key.
 async fn write_file(
     state: &AppState,
-    target: &S3Target,
+    outputs: &[(S3Target, String)],
     staging_dir: &Path,
-    key: &str,
     schema: SchemaRef,
     mut stream: SendableRecordBatchStream,
 ) -> Result<u64, RunError> {
-    let staged = tempfile::NamedTempFile::new_in(staging_dir)
-        .map_err(|e| RunError::internal(format!("cannot stage results: {e}")))?;
-    let file = staged
-        .reopen()
-        .map_err(|e| RunError::internal(format!("cannot stage results: {e}")))?;
-    let mut writer = match target.format {
-        dto::ResultFormat::Csv => Writer::Csv(Box::new(
-            csv::WriterBuilder::new().with_header(true).build(file),
-        )),
-        dto::ResultFormat::Parquet => Writer::Parquet(Box::new(
-            ArrowWriter::try_new(file, schema, None)
-                .map_err(|e| RunError::internal(format!("cannot write Parquet: {e}")))?,
-        )),
-    };
+    let mut staged = Vec::with_capacity(outputs.len());
+    for (target, _) in outputs {
+        let file = tempfile::NamedTempFile::new_in(staging_dir)
+            .map_err(|e| RunError::internal(format!("cannot stage results: {e}")))?;
+        let handle = file
+            .reopen()
+            .map_err(|e| RunError::internal(format!("cannot stage results: {e}")))?;
+        let writer = match target.format {
+            dto::ResultFormat::Csv => Writer::Csv(Box::new(
+                csv::WriterBuilder::new().with_header(true).build(handle),
+            )),
+            dto::ResultFormat::Parquet => Writer::Parquet(Box::new(
+                ArrowWriter::try_new(handle, schema.clone(), None)
+                    .map_err(|e| RunError::internal(format!("cannot write Parquet: {e}")))?,
+            )),
+        };
+        staged.push((file, writer));
+    }
     let mut rows = 0u64;
     let mut wrote_header = false;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(RunError::engine)?;
         rows += batch.num_rows() as u64;
-        writer
-            .write(&batch)
-            .map_err(|e| RunError::internal(format!("cannot write results: {e}")))?;
-        wrote_header = true;
-    }
-    if !wrote_header {
-        // An empty CSV still carries its header row.
-        if let Writer::Csv(w) = &mut writer {
-            let empty = RecordBatch::new_empty(stream.schema());
-            w.write(&empty)
+        for (_, writer) in &mut staged {
+            writer
+                .write(&batch)
                 .map_err(|e| RunError::internal(format!("cannot write results: {e}")))?;
         }
+        wrote_header = true;
     }
-    writer
-        .finish()
-        .map_err(|e| RunError::internal(format!("cannot write results: {e}")))?;
+    for ((file, writer), (target, key)) in staged.into_iter().zip(outputs) {
+        let mut writer = writer;
+        if !wrote_header {
+            // An empty CSV still carries its header row.
+            if let Writer::Csv(w) = &mut writer {
+                let empty = RecordBatch::new_empty(stream.schema());
+                w.write(&empty)
+                    .map_err(|e| RunError::internal(format!("cannot write results: {e}")))?;
+            }
+        }
+        writer
+            .finish()
+            .map_err(|e| RunError::internal(format!("cannot write results: {e}")))?;
+        publish(state, target, key, file.path()).await?;
+    }
+    Ok(rows)
+}
+
+/// Puts the staged file at `source` into `target`'s bucket under `key`.
+async fn publish(
+    state: &AppState,
+    target: &S3Target,
+    key: &str,
+    source: &Path,
+) -> Result<(), RunError> {
     let content_type = match target.format {
         dto::ResultFormat::Csv => "text/csv",
         dto::ResultFormat::Parquet => "application/octet-stream",
@@ -240,7 +275,7 @@ async fn write_file(
         &target.account,
         &target.bucket,
         key,
-        staged.path(),
+        source,
         Some(content_type),
     )
     .await
@@ -258,5 +293,5 @@ async fn write_file(
             ),
         )
     })?;
-    Ok(rows)
+    Ok(())
 }

@@ -10,7 +10,8 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use datafusion::error::DataFusionError;
 use tokio_util::sync::CancellationToken;
 
-use super::results::{write_s3, S3Target};
+use super::delivery::Delivery;
+use super::results::write_results;
 use super::{clean, storage, Prepared};
 use crate::engine::hive_types;
 use crate::error::{AwsError, AwsResult};
@@ -216,13 +217,13 @@ async fn finish(
     Ok(q.query.status)
 }
 
-/// Starts query `id` (already stored as SUBMITTED) writing its results to `target`.
-pub fn spawn_query(state: &AppState, id: &str, prepared: Prepared, target: S3Target) {
+/// Starts query `id` (already stored as SUBMITTED) delivering its results as `delivery` says.
+pub fn spawn_query(state: &AppState, id: &str, prepared: Prepared, delivery: Delivery) {
     let job_state = state.clone();
     let query_id = id.to_string();
     state.jobs().spawn(id, move |token| async move {
         let state = job_state;
-        if let Err(e) = run_query(&state, &query_id, prepared, target, token).await {
+        if let Err(e) = run_query(&state, &query_id, prepared, delivery, token).await {
             tracing::error!(query = %query_id, error = %e.message, "protected query bookkeeping failed");
         }
     });
@@ -232,23 +233,26 @@ async fn run_query(
     state: &AppState,
     id: &str,
     prepared: Prepared,
-    target: S3Target,
+    delivery: Delivery,
     token: CancellationToken,
 ) -> AwsResult<()> {
     if !mark_started(state, id).await? {
         return Ok(());
     }
     let started = Instant::now();
+    let targets: Vec<_> = delivery
+        .destinations
+        .iter()
+        .map(|d| d.target.clone())
+        .collect();
     let outcome = until_cancelled(
         &token,
-        write_s3(state, id, &prepared.ctx, prepared.plan, &target),
+        write_results(state, id, &prepared.ctx, prepared.plan, &targets),
     )
     .await;
     let outcome = match outcome {
-        Outcome::Done(w) => Ok(Some(dto::ProtectedQueryResult {
-            output: dto::ProtectedQueryOutput::S3(dto::ProtectedQueryS3Output {
-                location: w.location,
-            }),
+        Outcome::Done(written) => Ok(Some(dto::ProtectedQueryResult {
+            output: delivery.output(&written),
         })),
         Outcome::Failed(e) => Err(Some(e)),
         Outcome::Cancelled => Err(None),

@@ -255,7 +255,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             }
             dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(p) => {
                 controls.rule = RuleKind::Aggregation;
-                controls.additional_analyses = p.additional_analyses;
+                // The model: additionalAnalyses is only honoured for LIST and CUSTOM rules.
                 controls.aggregation = Some(p.clone());
                 controls.unenforced = Some("AGGREGATION analysis rules".into());
             }
@@ -267,27 +267,36 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             }
         }
     }
-    // The association's own rule of the same type narrows receivers and additional analyses.
-    let custom_type = dto::ConfiguredTableAssociationAnalysisRuleType::Custom;
-    if controls.rule == RuleKind::Custom {
+    // The association's own (collaboration) rule of the same type narrows receivers and
+    // additional analyses.
+    if let Some(rule_type) = association_rule_type(controls.rule) {
         if let Some(r) = state
             .store()
             .get(
                 kinds::ASSOCIATION_RULE,
-                &AssociationRule::record_id(&a.id, custom_type),
+                &AssociationRule::record_id(&a.id, rule_type),
             )
             .await?
         {
             let rule: AssociationRule = repo::decode(&r)?;
             let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;
-            if let dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) = policy {
-                controls.receivers =
-                    intersect(controls.receivers, c.allowed_result_receivers.as_ref());
-                controls.allowed_additional_analyses = intersect(
-                    controls.allowed_additional_analyses,
+            let (receivers, additional) = match policy {
+                dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) => (
+                    c.allowed_result_receivers.as_ref(),
                     c.allowed_additional_analyses.as_ref(),
-                );
-            }
+                ),
+                dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Aggregation(c) => (
+                    c.allowed_result_receivers.as_ref(),
+                    c.allowed_additional_analyses.as_ref(),
+                ),
+                dto::ConfiguredTableAssociationAnalysisRulePolicyV1::List(c) => (
+                    c.allowed_result_receivers.as_ref(),
+                    c.allowed_additional_analyses.as_ref(),
+                ),
+            };
+            controls.receivers = intersect(controls.receivers, receivers);
+            controls.allowed_additional_analyses =
+                intersect(controls.allowed_additional_analyses, additional);
         }
     }
     Ok(AnalysisTable {
@@ -299,6 +308,19 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
         controls,
         dependencies: Vec::new(),
     })
+}
+
+/// The association rule type that matches a configured table rule type.
+fn association_rule_type(
+    rule: RuleKind,
+) -> Option<dto::ConfiguredTableAssociationAnalysisRuleType> {
+    use dto::ConfiguredTableAssociationAnalysisRuleType as T;
+    match rule {
+        RuleKind::Missing => None,
+        RuleKind::Aggregation => Some(T::Aggregation),
+        RuleKind::List => Some(T::List),
+        RuleKind::Custom => Some(T::Custom),
+    }
 }
 
 /// The CUSTOM rule features of `c` this emulator does not enforce yet.

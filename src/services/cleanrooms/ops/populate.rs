@@ -194,6 +194,7 @@ pub async fn populate_intermediate_table(
             table_id: table.id.clone(),
             version_id: version_id.clone(),
         }),
+        receivers: Vec::new(),
     };
     let version = IntermediateTableVersion {
         version_id: version_id.clone(),

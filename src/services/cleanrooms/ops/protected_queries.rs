@@ -15,16 +15,16 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::engine::SessionSettings;
 use crate::error::AwsResult;
+use crate::services::cleanrooms::analysis::delivery;
 use crate::services::cleanrooms::analysis::parameters::{
     bind_query_string, bind_template, BoundSql,
 };
-use crate::services::cleanrooms::analysis::results::S3Target;
 use crate::services::cleanrooms::analysis::rules::Analysis;
 use crate::services::cleanrooms::analysis::run::{put_query, spawn_query};
 use crate::services::cleanrooms::analysis::{prepare, Purpose};
 use crate::services::cleanrooms::errors::{
-    access_denied, conflict, invalid_configuration, invalid_field, not_found_msg, ConflictReason,
-    ResourceType,
+    access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
+    ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::model::{
     kinds, AnalysisTemplate, Collaboration, Member, Membership,
@@ -32,7 +32,7 @@ use crate::services::cleanrooms::model::{
 use crate::services::cleanrooms::protected_query::{is_terminal, StoredQuery};
 use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::util::ids;
+use crate::util::{ids, pagination};
 
 /// Documented worker range for SQL analyses (the model allows up to 1024).
 const SQL_WORKERS: std::ops::RangeInclusive<i32> = 2..=400;
@@ -221,7 +221,7 @@ pub async fn start_protected_query(
     ctx: &RequestContext,
     input: dto::StartProtectedQueryInput,
 ) -> AwsResult<dto::StartProtectedQueryOutput> {
-    let (m, collaboration, member) = query_runner(state, ctx, &input.membership_identifier).await?;
+    let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
     let sql_parameters = &input.sql_parameters;
     let (sql, template) = bound_sql(
         state,
@@ -250,29 +250,13 @@ pub async fn start_protected_query(
             }
         },
     };
-    let target = match &result_configuration.output_configuration {
-        dto::ProtectedQueryOutputConfiguration::S3(s3) => {
-            if !member.abilities.contains(&dto::MemberAbility::CanReceiveResults) {
-                return Err(invalid_configuration(format!(
-                    "Account {} cannot receive results in collaboration {} (it lacks CAN_RECEIVE_RESULTS), so results cannot be written to its S3 bucket; send them to a member that can receive results",
-                    ctx.account_id, collaboration.id
-                )));
-            }
-            S3Target::new(&ctx.account_id, s3)
-        }
-        dto::ProtectedQueryOutputConfiguration::IntermediateTable(_) => {
-            return Err(invalid_field(
-                "resultConfiguration.outputConfiguration.intermediateTable",
-                "Intermediate tables are filled with PopulateIntermediateTable, not StartProtectedQuery",
-            ))
-        }
-        dto::ProtectedQueryOutputConfiguration::Member(_)
-        | dto::ProtectedQueryOutputConfiguration::Distribute(_) => {
-            return Err(invalid_configuration(
-                "This emulator delivers protected query results to S3 only (outputConfiguration.s3); member and distribute outputs are not supported yet",
-            ))
-        }
-    };
+    let delivery = delivery::resolve(
+        state,
+        &collaboration,
+        &m,
+        &result_configuration.output_configuration,
+    )
+    .await?;
     let worker = input.compute_configuration.as_ref().map(|c| match c {
         dto::ComputeConfiguration::Worker(w) => w,
     });
@@ -284,7 +268,7 @@ pub async fn start_protected_query(
         "queryComputePayerAccountId",
     )
     .await?;
-    let receivers = vec![ctx.account_id.clone()];
+    let receivers = delivery.receivers(&ctx.account_id);
     let prepared = prepare(
         state,
         &collaboration.id,
@@ -319,18 +303,49 @@ pub async fn start_protected_query(
         account_id: ctx.account_id.clone(),
         collaboration_id: collaboration.id.clone(),
         populate: None,
+        receivers: receivers.clone(),
     };
-    state
-        .store()
-        .commit(vec![put_query(&ctx.region, &stored)?])
-        .await?;
-    spawn_query(state, &id, prepared, target);
+    let mut writes = vec![put_query(&ctx.region, &stored)?];
+    for account in delivery.member_receivers() {
+        writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
+    }
+    state.store().commit(writes).await?;
+    spawn_query(state, &id, prepared, delivery);
     Ok(dto::StartProtectedQueryOutput {
         protected_query: stored.query,
     })
 }
 
-/// The query `id` of the caller's membership `membership_id`.
+/// Store id of membership `membership_id`'s receipt of query `query_id`.
+fn receipt_id(query_id: &str, membership_id: &str) -> String {
+    format!("{query_id}/{membership_id}")
+}
+
+/// The receipt letting member `account` read query `query_id` through its own membership.
+async fn receipt(
+    state: &AppState,
+    region: &str,
+    collaboration_id: &str,
+    account: &str,
+    query_id: &str,
+) -> AwsResult<Option<crate::store::Write>> {
+    let Some(membership_id) = repo::member(state, collaboration_id, account)
+        .await?
+        .and_then(|m| m.membership_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(repo::put(
+        kinds::PROTECTED_QUERY_RECEIPT,
+        &receipt_id(query_id, &membership_id),
+        region,
+        account,
+        Some(&membership_id),
+        &query_id,
+    )?))
+}
+
+/// The query `id` run by, or received by, the caller's membership `membership_id`.
 async fn own_query(
     state: &AppState,
     ctx: &RequestContext,
@@ -338,8 +353,16 @@ async fn own_query(
     id: &str,
 ) -> AwsResult<StoredQuery> {
     let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    let received = state
+        .store()
+        .get(kinds::PROTECTED_QUERY_RECEIPT, &receipt_id(id, &m.id))
+        .await?
+        .is_some();
     match state.store().get(kinds::PROTECTED_QUERY, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) && r.region == ctx.region => {
+        Some(r)
+            if (received || r.parent.as_deref() == Some(m.id.as_str()))
+                && r.region == ctx.region =>
+        {
             repo::decode(&r)
         }
         _ => Err(not_found_msg(
@@ -387,24 +410,33 @@ pub async fn list_protected_queries(
     .await?;
     // The status filter is part of the list a token belongs to.
     let scope = format!(
-        "protectedqueries:{}",
-        input.status.map_or("", |s| s.as_str())
+        "protectedqueries:{}:{}",
+        input.status.map_or("", |s| s.as_str()),
+        m.id
     );
-    let (protected_queries, next_token) = repo::membership_page(
-        state,
-        kinds::PROTECTED_QUERY,
-        &scope,
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
-        |q: StoredQuery| {
-            input
-                .status
-                .is_none_or(|s| q.query.status == s)
-                .then(|| q.to_summary())
-        },
-    )
-    .await?;
+    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+    let keep = |q: &StoredQuery| input.status.is_none_or(|s| q.query.status == s);
+    // The membership's own queries, and the ones whose results it received, in start order.
+    let mut items: Vec<(i64, dto::ProtectedQuerySummary)> =
+        repo::membership_children::<StoredQuery>(state, kinds::PROTECTED_QUERY, &m.id, after)
+            .await?
+            .into_iter()
+            .filter(|(_, q)| keep(q))
+            .map(|(seq, q)| (seq, q.to_summary()))
+            .collect();
+    let receipts: Vec<(i64, String)> =
+        repo::membership_children(state, kinds::PROTECTED_QUERY_RECEIPT, &m.id, after).await?;
+    for (seq, query_id) in receipts {
+        if let Some(r) = state.store().get(kinds::PROTECTED_QUERY, &query_id).await? {
+            let q: StoredQuery = repo::decode(&r)?;
+            if keep(&q) {
+                items.push((seq, q.to_summary()));
+            }
+        }
+    }
+    items.sort_by_key(|(seq, _)| *seq);
+    let (protected_queries, next_token) =
+        pagination::page(&scope, items, pagination::page_size(input.max_results));
     Ok(dto::ListProtectedQueriesOutput {
         next_token,
         protected_queries,
@@ -426,6 +458,12 @@ pub async fn update_protected_query(
         &input.protected_query_identifier,
     )
     .await?;
+    if q.query.membership_id != input.membership_identifier {
+        return Err(access_denied(format!(
+            "Only the member who ran protected query {} can cancel it; membership {} received its results",
+            q.query.id, input.membership_identifier
+        )));
+    }
     if is_terminal(q.query.status) {
         return Err(conflict(
             ResourceType::Membership,
