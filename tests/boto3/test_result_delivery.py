@@ -175,3 +175,22 @@ def test_receivers_of_list_and_aggregation_tables_come_from_their_collaboration_
     with pytest.raises(ClientError) as excinfo:
         start(world, "SELECT DISTINCT item FROM purchases")
     assert_error(excinfo, "ValidationException", 400, A, "purchases", "result receiver")
+
+
+def test_a_table_whose_schema_is_not_ready_cannot_be_queried(client):
+    # A collaboration analysis rule of another type than the table's rule: ANALYSIS_RULE_TYPES_NOT_COMPATIBLE.
+    world = build_world(client)
+    table = world.tables["purchases"]
+    call(world.b, "CreateConfiguredTableAssociationAnalysisRule", membershipIdentifier=world.mb["id"],
+         configuredTableAssociationIdentifier=world.associations["purchases"]["id"], analysisRuleType="CUSTOM",
+         analysisRulePolicy={"v1": {"custom": {"allowedResultReceivers": [A]}}})
+    assert wait(world, start(world, SQL))["status"] == "SUCCESS"
+    call(world.b, "DeleteConfiguredTableAnalysisRule", configuredTableIdentifier=table["id"], analysisRuleType="CUSTOM")
+    call(world.b, "CreateConfiguredTableAnalysisRule", configuredTableIdentifier=table["id"], analysisRuleType="LIST",
+         analysisRulePolicy={"v1": {"list": {"joinColumns": ["user_id"], "listColumns": ["item"]}}})
+    schema = call(world.a, "GetSchema", collaborationIdentifier=world.collaboration["id"], name="purchases")["schema"]
+    codes = [r["code"] for d in schema["schemaStatusDetails"] for r in d.get("reasons", [])]
+    assert "ANALYSIS_RULE_TYPES_NOT_COMPATIBLE" in codes
+    with pytest.raises(ClientError) as excinfo:
+        start(world, "SELECT DISTINCT c.segment FROM customers c JOIN purchases p ON c.user_id = p.user_id")
+    assert_error(excinfo, "ValidationException", 400, "purchases", "NOT_READY")

@@ -28,8 +28,10 @@ use crate::engine::policy::{self, OutputColumn};
 use crate::engine::{Engine, SessionSettings};
 use crate::error::AwsResult;
 use crate::services::cleanrooms::errors::invalid_query;
+use crate::services::cleanrooms::ops::schemas;
 use crate::state::AppState;
 use crate::storage::ManagedStorage;
+use cleanrooms_emulator_api::cleanrooms::dto;
 
 /// What the analysis output is for.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +111,14 @@ pub async fn prepare(
         }
         rules::check_usable(table)?;
         rules::check_allowed_analysis(table, analysis)?;
+        // Whatever else keeps the table's schema NOT_READY (e.g. a collaboration analysis rule
+        // of another type than the table's rule).
+        if matches!(purpose, Purpose::Results { .. })
+            && table.kind == dto::BaseTableDependencyType::Table
+        {
+            let blockers = schemas::direct_analysis_blockers(state, &table.id).await?;
+            rules::check_ready(table, &blockers)?;
+        }
         let provider = table.provider(state, &storage).await?;
         ctx.register_table(name, provider).map_err(|e| {
             crate::error::AwsError::internal(format!("cannot register table '{name}': {e}"))

@@ -43,6 +43,22 @@ pub fn check_usable(table: &AnalysisTable) -> AwsResult<()> {
     Ok(())
 }
 
+/// A table whose schema is NOT_READY for direct analysis cannot be read by a query.
+pub fn check_ready(table: &AnalysisTable, reasons: &[dto::SchemaStatusReason]) -> AwsResult<()> {
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    let why: Vec<String> = reasons
+        .iter()
+        .map(|r| format!("{}: {}", r.code.as_str(), r.message))
+        .collect();
+    Err(invalid_configuration(format!(
+        "Table '{}' is not ready for direct analysis (schema status NOT_READY) — {}",
+        table.name,
+        why.join("; ")
+    )))
+}
+
 /// `allowedAnalyses` / `allowedAnalysisProviders` of one table against the analysis.
 pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> AwsResult<()> {
     let c = &table.controls;

@@ -256,6 +256,29 @@ fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
     out
 }
 
+/// Why the schema of association `association_id` is not ready for direct analysis (empty when
+/// it is READY, or when the association is gone — the analysis reports that itself).
+pub async fn direct_analysis_blockers(
+    state: &AppState,
+    association_id: &str,
+) -> AwsResult<Vec<dto::SchemaStatusReason>> {
+    let Some(record) = state
+        .store()
+        .get(kinds::ASSOCIATION, association_id)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(parts) = parts_of(state, repo::decode(&record)?).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(status_details(&parts)
+        .into_iter()
+        .find(|d| d.analysis_type == dto::AnalysisType::DirectAnalysis)
+        .and_then(|d| d.reasons)
+        .unwrap_or_default())
+}
+
 /// The schema's columns and partition keys: the allowed columns with their Glue types (`string`
 /// when the Glue table or column is gone).
 async fn columns(
