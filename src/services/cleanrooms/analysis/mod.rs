@@ -8,6 +8,7 @@
 //! synchronously as a `ValidationException`; what fails while running becomes the protected
 //! query's `FAILED` status with an error code.
 
+pub mod dp;
 pub mod parameters;
 pub mod results;
 pub mod rules;
@@ -54,6 +55,8 @@ pub struct Prepared {
     pub lineage: Vec<OutputColumn>,
     /// What the analysis spends from the collaboration's budgets.
     pub usage: Usage,
+    /// For analyses over differential-privacy tables: how their result is noised.
+    pub dp: Option<dp::DpPlan>,
 }
 
 /// The managed storage of this emulator.
@@ -126,12 +129,36 @@ pub async fn prepare(
     let plan = plan
         .with_param_values(sql.values.clone())
         .map_err(|e| invalid_query(format!("The query parameters do not fit: {}", clean(&e))))?;
+    let dp_tables: std::collections::BTreeMap<String, String> = used
+        .iter()
+        .filter_map(|t| {
+            let column = t.controls.differential_privacy.as_ref()?.columns.first()?;
+            Some((t.name.clone(), column.name.clone()))
+        })
+        .collect();
+    let mut usage = Usage::default();
+    let mut dp_plan = None;
+    if let Some(first) = dp_tables.keys().next() {
+        let users_noise_per_query =
+            dp::users_noise_per_query(state, collaboration_id, first).await?;
+        if let Some(query) = policy::check_differential_privacy(&plan, &dp_tables)
+            .map_err(|e| invalid_query(e.to_string()))?
+        {
+            usage.dp_aggregations = dp::aggregations(&query);
+            dp_plan = Some(dp::DpPlan {
+                query,
+                users_noise_per_query,
+                rng_seed: state.dp_noise().next_query_seed(),
+            });
+        }
+    }
     Ok(Prepared {
         ctx,
         plan,
         tables: used,
         lineage,
-        usage: Usage::default(),
+        usage,
+        dp: dp_plan,
     })
 }
 

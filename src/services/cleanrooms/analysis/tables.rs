@@ -304,9 +304,6 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
 /// The CUSTOM rule features of `c` this emulator does not enforce yet.
 fn unenforced_custom(c: &Controls) -> Option<String> {
     let mut parts = Vec::new();
-    if c.differential_privacy.is_some() {
-        parts.push("differential privacy");
-    }
     if c.aggregation_thresholds.is_some() {
         parts.push("aggregation thresholds");
     }
