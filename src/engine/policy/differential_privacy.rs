@@ -32,7 +32,8 @@ use std::sync::Arc;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Column, DFSchemaRef, JoinType};
 use datafusion::logical_expr::logical_plan::{Aggregate, Distinct};
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
 
 use super::PolicyError;
 
@@ -440,12 +441,24 @@ impl Checker<'_> {
                     ) => {
                         let lschema = join.left.schema();
                         let rschema = join.right.schema();
-                        let on_uid = !join.on.is_empty()
-                            && join.filter.is_none()
-                            && join.on.iter().all(|(a, b)| {
-                                column_index(unalias(a), lschema).is_some_and(|i| l.contains(&i))
-                                    && column_index(unalias(b), rschema)
-                                        .is_some_and(|i| r.contains(&i))
+                        let is_uid_pair = |a: &Expr, b: &Expr| {
+                            column_index(unalias(a), lschema).is_some_and(|i| l.contains(&i))
+                                && column_index(unalias(b), rschema)
+                                    .is_some_and(|i| r.contains(&i))
+                        };
+                        // The SQL planner leaves `ON` conditions in the filter; `USING` and
+                        // optimised plans have key pairs.
+                        let filter_pairs: Vec<&Expr> =
+                            join.filter.iter().flat_map(split_conjunction).collect();
+                        let on_uid = !(join.on.is_empty() && filter_pairs.is_empty())
+                            && join.on.iter().all(|(a, b)| is_uid_pair(a, b))
+                            && filter_pairs.iter().all(|e| match e {
+                                Expr::BinaryExpr(BinaryExpr {
+                                    left: a,
+                                    op: Operator::Eq,
+                                    right: b,
+                                }) => is_uid_pair(a, b) || is_uid_pair(b, a),
+                                _ => false,
                             });
                         if !on_uid {
                             let column = self.dp_tables.get(&lt).cloned().unwrap_or_default();
