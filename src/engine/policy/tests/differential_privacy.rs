@@ -166,7 +166,11 @@ async fn dp_tables_must_share_the_identifier_name() {
     rejected(
         "SELECT COUNT(*) FROM customers c JOIN purchases p ON c.id = p.customer_id",
         &[("customers", "id"), ("purchases", "customer_id")],
-        &["same user identifier column name", "'customers' (id)", "'purchases' (customer_id)"],
+        &[
+            "same user identifier column name",
+            "'customers' (id)",
+            "'purchases' (customer_id)",
+        ],
     )
     .await;
 }

@@ -14,7 +14,8 @@
 //!    lies in `[min, max]`, its smallest and largest values over the bounded rows widened
 //!    outwards to a power of two (`minColumnValue`/`maxColumnValue`; 0 when the data does not
 //!    cross it); `M = max(|min|, |max|)`;
-//! 3. **computes exact components per group** in one aggregation: `COUNT`/`COUNT DISTINCT` as
+//! 3. **computes exact components per group** in one aggregation (groups ordered by their
+//!    keys, so that a seed gives each group the same draws again): `COUNT`/`COUNT DISTINCT` as
 //!    written; `SUM` → Σx; `AVG` → Σx and the count of x; `STDDEV` → Σx, Σx² and the count;
 //! 4. **adds Laplace noise** to every component. With `U = usersNoisePerQuery` of the template,
 //!    an aggregate of type t is charged `c_t / U` epsilon (§6.3: `c = 1` for COUNT,
@@ -165,7 +166,9 @@ fn exact_plan(q: &DpQuery) -> Result<(LogicalPlan, Vec<Components>), DataFusionE
         .schema()
         .iter()
         .filter(|(_, f)| orderable(f.data_type()))
-        .map(|(qualifier, f)| Expr::Column(Column::new(qualifier.cloned(), f.name())).sort(true, true))
+        .map(|(qualifier, f)| {
+            Expr::Column(Column::new(qualifier.cloned(), f.name())).sort(true, true)
+        })
         .collect();
     let numbered = row_number()
         .partition_by(vec![Expr::Column(q.user_column.clone())])
@@ -223,7 +226,21 @@ fn exact_plan(q: &DpQuery) -> Result<(LogicalPlan, Vec<Components>), DataFusionE
             }
         }
     }
-    let plan = bounded.aggregate(q.group_expr.clone(), exprs)?.build()?;
+    let aggregated = bounded.aggregate(q.group_expr.clone(), exprs)?;
+    // Groups in a fixed order, so a seed gives every group the same noise again.
+    let keys: Vec<_> = aggregated
+        .schema()
+        .iter()
+        .take(groups)
+        .map(|(qualifier, f)| {
+            Expr::Column(Column::new(qualifier.cloned(), f.name())).sort(true, true)
+        })
+        .collect();
+    let plan = if keys.is_empty() {
+        aggregated.build()?
+    } else {
+        aggregated.sort(keys)?.build()?
+    };
     Ok((plan, layout))
 }
 
@@ -338,9 +355,10 @@ pub async fn apply(
         for r in 0..rows {
             let get = |a: &Float64Array| if a.is_null(r) { 0.0 } else { a.value(r) };
             let value = match c.function {
-                DpFunction::Count | DpFunction::CountDistinct => {
-                    (get(&first) + laplace(&mut rng, scales.count)).round().max(0.0)
-                }
+                DpFunction::Count | DpFunction::CountDistinct => (get(&first)
+                    + laplace(&mut rng, scales.count))
+                .round()
+                .max(0.0),
                 DpFunction::Sum => get(&first) + laplace(&mut rng, scales.sum),
                 DpFunction::Avg => {
                     let s = get(&first) + laplace(&mut rng, scales.sum);
@@ -432,6 +450,121 @@ fn replace_final_aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::policy::check_differential_privacy;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+
+    /// Table `t(uid, g, x)`: user `a` has 3 rows in group `p`, users `b`..`e` one row each.
+    fn session() -> SessionContext {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("uid", DataType::Utf8, false),
+            Field::new("g", DataType::Utf8, false),
+            Field::new("x", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(vec!["a", "a", "a", "b", "c", "d", "e"])),
+                Arc::new(StringArray::from(vec!["p", "p", "p", "p", "q", "q", "q"])),
+                Arc::new(Int64Array::from(vec![5, 6, 7, 3, 10, 20, 30])),
+            ],
+        )
+        .unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_table(
+            "t",
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
+        ctx
+    }
+
+    async fn run(sql: &str, seed: u64) -> (String, dto::DifferentialPrivacyParameters) {
+        let ctx = session();
+        let plan = ctx.state().create_logical_plan(sql).await.unwrap();
+        let tables = BTreeMap::from([("t".to_string(), "uid".to_string())]);
+        let query = check_differential_privacy(&plan, &tables).unwrap().unwrap();
+        let dp = DpPlan {
+            query,
+            users_noise_per_query: 10,
+            rng_seed: seed,
+        };
+        let (noisy, params) = apply(&ctx, plan, &dp).await.unwrap();
+        let batches = ctx
+            .execute_logical_plan(noisy)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        (pretty_format_batches(&batches).unwrap().to_string(), params)
+    }
+
+    #[tokio::test]
+    async fn noisy_results_keep_the_query_shape_and_report_the_parameters() {
+        let sql = "SELECT g, COUNT(*) AS n, SUM(x) AS s, AVG(x) AS m FROM t GROUP BY g ORDER BY g";
+        let (out, params) = run(sql, 1).await;
+        assert!(out.contains("| g | n"), "{out}");
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("| p") || l.starts_with("| q"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(
+            lines[0].starts_with("| p") && lines[1].starts_with("| q"),
+            "{out}"
+        );
+        // User a's three rows are bounded to... all of them (3 <= the cap): L = 3.
+        let types: Vec<_> = params
+            .sensitivity_parameters
+            .iter()
+            .map(|p| p.aggregation_type.as_str())
+            .collect();
+        assert_eq!(types, ["COUNT", "SUM", "AVG"]);
+        assert!(params
+            .sensitivity_parameters
+            .iter()
+            .all(|p| p.user_contribution_limit == 3));
+        assert_eq!(params.sensitivity_parameters[1].min_column_value, Some(0.0));
+        assert_eq!(
+            params.sensitivity_parameters[1].max_column_value,
+            Some(32.0)
+        );
+        assert_eq!(params.sensitivity_parameters[0].max_column_value, None);
+        // Same seed, same noise; another seed, other noise.
+        assert_eq!(run(sql, 1).await.0, out);
+        assert_ne!(run(sql, 2).await.0, out);
+    }
+
+    #[tokio::test]
+    async fn count_noise_has_the_documented_mean_absolute_error() {
+        // Exact COUNT(*) is 7, L = 3, U = 10: E|error| = 30.
+        let mut total = 0.0;
+        let runs = 200;
+        for seed in 0..runs {
+            let (out, _) = run("SELECT COUNT(*) AS n FROM t", seed).await;
+            let n: f64 = out
+                .lines()
+                .nth(3)
+                .unwrap()
+                .trim_matches(|c| c == '|' || c == ' ')
+                .parse()
+                .unwrap();
+            total += (n - 7.0).abs();
+        }
+        let mean = total / runs as f64;
+        assert!(mean > 15.0 && mean < 36.0, "mean |error| {mean}");
+    }
+
+    #[tokio::test]
+    async fn having_and_projections_run_over_the_noisy_values() {
+        let (out, _) = run(
+            "SELECT COUNT(*) * 0 AS zero FROM t GROUP BY g HAVING COUNT(*) >= 0",
+            3,
+        )
+        .await;
+        assert!(out.contains("| 0    |"), "{out}");
+    }
 
     #[test]
     fn bounds_widen_to_powers_of_two_and_include_zero() {
