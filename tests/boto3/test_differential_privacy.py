@@ -227,3 +227,28 @@ def test_dp_on_an_intermediate_table(client):
     # The table's own identifier column and rows: u1 bought twice.
     assert [p["userContributionLimit"] for p in params] == [2, 2]
     assert params[1]["maxColumnValue"] == 32.0  # joined amounts lie in [3, 20]
+
+
+def test_populating_from_a_dp_table_follows_the_dp_rules_and_is_noised(world):
+    def create(name, sql):
+        return call(world.a, "CreateIntermediateTable", membershipIdentifier=world.ma["id"], name=name,
+                    populationAnalysisConfiguration={"sqlParameters": {"queryString": sql}})["intermediateTable"]
+
+    def populate(table):
+        return call(world.a, "PopulateIntermediateTable", membershipIdentifier=world.ma["id"], intermediateTableIdentifier=table["id"])
+
+    user_level = create("raw", "SELECT user_id, amount FROM purchases")
+    with pytest.raises(ClientError) as excinfo:
+        populate(user_level)
+    assert_error(excinfo, "ValidationException", 400, "purchases", "must aggregate")
+
+    per_item = create("per_item", "SELECT item, COUNT(*) AS n FROM purchases GROUP BY item")
+    done = wait(world, {"id": populate(per_item)["analysisId"]})
+    assert done["status"] == "SUCCESS", done.get("error")
+    params = done["differentialPrivacy"]["sensitivityParameters"]
+    assert [(p["aggregationType"], p["userContributionLimit"]) for p in params] == [("COUNT", 2)]
+
+
+def test_dp_queries_are_limited_to_8_kb(world):
+    padding = " " * (8 * 1024)
+    rejected(world, f"SELECT COUNT(*) FROM purchases{padding}", "purchases", "8192 bytes")

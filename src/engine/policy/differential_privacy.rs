@@ -13,8 +13,8 @@
 //!   belong to one user and carry its identifier column. Inside that input, a subquery or CTE
 //!   over a differential-privacy table must keep the identifier column in its output (a bare
 //!   column reference, possibly renamed); it may aggregate only per user (grouping by the
-//!   identifier column); it may not use window functions, `LIMIT`, `DISTINCT ON` or `UNNEST`
-//!   over user rows; a `UNION` mixes user rows only with user rows whose identifier sits at the
+//!   identifier column) and use window functions only partitioned by the identifier column; it
+//!   may not use `LIMIT`, `DISTINCT ON` or `UNNEST` over user rows; a `UNION` mixes user rows only with user rows whose identifier sits at the
 //!   same position.
 //! - **Joins between differential-privacy data are on the identifier.** Two inputs that both
 //!   carry user rows are joined only by equality of their identifier columns (`ON a.uid =
@@ -381,7 +381,26 @@ impl Checker<'_> {
             LogicalPlan::Limit(l) => {
                 self.public_only(&l.input, "LIMIT/OFFSET (it would select users by other users' data)")?
             }
-            LogicalPlan::Window(w) => self.public_only(&w.input, "window functions (they combine several users' rows)")?,
+            LogicalPlan::Window(w) => match self.level(&w.input)? {
+                Level::Public => Level::Public,
+                Level::User { uid, table } => {
+                    let schema = w.input.schema();
+                    let per_user = w.window_expr.iter().all(|e| match unalias(e) {
+                        Expr::WindowFunction(f) => f.params.partition_by.iter().any(|p| {
+                            column_index(unalias(p), schema).is_some_and(|i| uid.contains(&i))
+                        }),
+                        _ => false,
+                    });
+                    if !per_user {
+                        let column = self.dp_tables.get(&table).cloned().unwrap_or_default();
+                        return Err(dp_error(format!(
+                            "Table '{table}' has differential privacy; a window function over its rows must include its user identifier column '{column}' in PARTITION BY (so it only combines one user's rows)"
+                        )));
+                    }
+                    // A window adds columns after its input's.
+                    Level::User { uid, table }
+                }
+            },
             LogicalPlan::Distinct(Distinct::On(d)) => self.public_only(&d.input, "DISTINCT ON")?,
             LogicalPlan::Unnest(u) => self.public_only(&u.input, "UNNEST")?,
             LogicalPlan::Aggregate(a) => match self.level(&a.input)? {

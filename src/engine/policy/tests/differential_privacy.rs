@@ -196,7 +196,64 @@ async fn cross_user_steps_before_the_aggregation_are_rejected() {
     rejected(
         "SELECT SUM(r) FROM (SELECT id, row_number() OVER (ORDER BY name) AS r FROM customers) c",
         CUSTOMERS,
-        &["window"],
+        &["window", "PARTITION BY", "'id'"],
+    )
+    .await;
+    // Per-user windows are fine.
+    accepted(
+        "SELECT SUM(r) FROM (SELECT id, row_number() OVER (PARTITION BY id ORDER BY name) AS r FROM customers) c",
+        CUSTOMERS,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unions_keep_user_rows_only_with_user_rows() {
+    accepted(
+        "WITH u AS (SELECT id, name FROM customers UNION ALL SELECT id, product FROM purchases) \
+         SELECT name, COUNT(DISTINCT id) FROM u GROUP BY name",
+        BOTH,
+    )
+    .await;
+    rejected(
+        "WITH u AS (SELECT id, name FROM customers UNION ALL SELECT b, a FROM t1) \
+         SELECT name, COUNT(*) FROM u GROUP BY name",
+        CUSTOMERS,
+        &["customers", "UNION"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn aggregate_clauses_and_grouping_sets_are_rejected() {
+    rejected(
+        "SELECT COUNT(*) FILTER (WHERE name = 'Ann') FROM customers",
+        CUSTOMERS,
+        &["FILTER"],
+    )
+    .await;
+    rejected(
+        "SELECT name, COUNT(*) FROM customers GROUP BY ROLLUP(name)",
+        CUSTOMERS,
+        &["GROUPING SETS"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn steps_above_the_final_aggregation_are_free() {
+    let q = accepted(
+        "SELECT DISTINCT name, COUNT(*) * 2 AS twice FROM customers GROUP BY name \
+         HAVING COUNT(*) > 1 ORDER BY twice DESC LIMIT 1",
+        CUSTOMERS,
+    )
+    .await;
+    // HAVING's COUNT(*) is the same aggregate as the SELECT's: one call.
+    assert_eq!(q.aggregates.len(), 1);
+    rejected(
+        "SELECT COUNT(*) AS n FROM customers UNION ALL SELECT COUNT(*) FROM customers",
+        CUSTOMERS,
+        &["UNION"],
     )
     .await;
 }

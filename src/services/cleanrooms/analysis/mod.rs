@@ -31,6 +31,9 @@ use crate::services::cleanrooms::errors::invalid_query;
 use crate::state::AppState;
 use crate::storage::ManagedStorage;
 
+/// Longest SQL text (bytes) of a query on differential-privacy tables (Clean Rooms quota).
+pub const DP_MAX_SQL_BYTES: usize = 8 * 1024;
+
 /// What the analysis output is for.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {
@@ -139,6 +142,12 @@ pub async fn prepare(
     let mut usage = Usage::default();
     let mut dp_plan = None;
     if let Some(first) = dp_tables.keys().next() {
+        if sql.sql.len() > DP_MAX_SQL_BYTES {
+            return Err(invalid_query(format!(
+                "Table '{first}' has differential privacy; queries on differential-privacy tables are limited to {DP_MAX_SQL_BYTES} bytes of SQL (this one has {})",
+                sql.sql.len()
+            )));
+        }
         let users_noise_per_query =
             dp::users_noise_per_query(state, collaboration_id, first).await?;
         if let Some(query) = policy::check_differential_privacy(&plan, &dp_tables)
