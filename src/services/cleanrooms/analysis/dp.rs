@@ -559,11 +559,13 @@ mod tests {
     #[tokio::test]
     async fn having_and_projections_run_over_the_noisy_values() {
         let (out, _) = run(
-            "SELECT COUNT(*) * 0 AS zero FROM t GROUP BY g HAVING COUNT(*) >= 0",
+            "SELECT DISTINCT COUNT(*) * 0 AS zero FROM t GROUP BY g HAVING COUNT(*) >= 0 \
+             ORDER BY zero LIMIT 5",
             3,
         )
         .await;
-        assert!(out.contains("| 0    |"), "{out}");
+        // Both groups have a zero (noisy counts are never negative); DISTINCT merges them.
+        assert_eq!(out.matches("| 0    |").count(), 1, "{out}");
     }
 
     #[test]
