@@ -8,8 +8,9 @@
 //! runs, the emulator:
 //! 1. **bounds each user's contribution**: numbers each user's rows (`ROW_NUMBER() OVER
 //!    (PARTITION BY <identifier> ORDER BY <every column>)`) and keeps the first
-//!    [`MAX_USER_CONTRIBUTION_LIMIT`]; the user contribution limit `L` reported is the largest
-//!    number of rows a user still contributes (at most that cap, at least 1);
+//!    [`MAX_USER_CONTRIBUTION_LIMIT`] (16); the user contribution limit `L` is the largest
+//!    number of rows a user still contributes rounded up to a power of two (1, 2, 4, 8 or 16),
+//!    so that it only reveals an order of magnitude;
 //! 2. **bounds values**: for `SUM`, `AVG` and `STDDEV` the aggregated expression (as a double)
 //!    lies in `[min, max]`, its smallest and largest values over the bounded rows widened
 //!    outwards to a power of two (`minColumnValue`/`maxColumnValue`; 0 when the data does not
@@ -65,7 +66,7 @@ use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 
 /// The most rows one user may contribute to a query's aggregation.
-pub const MAX_USER_CONTRIBUTION_LIMIT: u64 = 10;
+pub const MAX_USER_CONTRIBUTION_LIMIT: u64 = 16;
 
 /// Name of the row-number column that bounds contributions.
 const ROW_NUMBER: &str = "__dp_row";
@@ -258,6 +259,15 @@ fn orderable(t: &DataType) -> bool {
         )
 }
 
+/// The user contribution limit for users contributing at most `observed` rows: rounded up to
+/// a power of two, at most [`MAX_USER_CONTRIBUTION_LIMIT`].
+pub fn contribution_limit(observed: u64) -> u64 {
+    observed
+        .max(1)
+        .next_power_of_two()
+        .min(MAX_USER_CONTRIBUTION_LIMIT)
+}
+
 /// `v` widened away from zero to a power of two (0 stays 0).
 fn widen(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
@@ -327,11 +337,8 @@ pub async fn apply(
             .unwrap_or_else(|| Float64Array::from(vec![None::<f64>; batch.num_rows()])))
     };
     let limit_col = column(groups)?;
-    let limit = limit_col
-        .iter()
-        .flatten()
-        .fold(1.0f64, f64::max)
-        .min(MAX_USER_CONTRIBUTION_LIMIT as f64) as u64;
+    let observed = limit_col.iter().flatten().fold(1.0f64, f64::max) as u64;
+    let limit = contribution_limit(observed);
 
     let mut rng = query_rng(dp.rng_seed);
     let rows = batch.num_rows();
@@ -514,7 +521,7 @@ mod tests {
             lines[0].starts_with("| p") && lines[1].starts_with("| q"),
             "{out}"
         );
-        // User a's three rows are bounded to... all of them (3 <= the cap): L = 3.
+        // User a's three rows are all kept (3 <= the cap); L = 3 rounded up = 4.
         let types: Vec<_> = params
             .sensitivity_parameters
             .iter()
@@ -524,7 +531,7 @@ mod tests {
         assert!(params
             .sensitivity_parameters
             .iter()
-            .all(|p| p.user_contribution_limit == 3));
+            .all(|p| p.user_contribution_limit == 4));
         assert_eq!(params.sensitivity_parameters[1].min_column_value, Some(0.0));
         assert_eq!(
             params.sensitivity_parameters[1].max_column_value,
@@ -538,7 +545,7 @@ mod tests {
 
     #[tokio::test]
     async fn count_noise_has_the_documented_mean_absolute_error() {
-        // Exact COUNT(*) is 7, L = 3, U = 10: E|error| = 30.
+        // Exact COUNT(*) is 7, L = 4, U = 10: E|error| = 40.
         let mut total = 0.0;
         let runs = 200;
         for seed in 0..runs {
@@ -553,7 +560,7 @@ mod tests {
             total += (n - 7.0).abs();
         }
         let mean = total / runs as f64;
-        assert!(mean > 15.0 && mean < 36.0, "mean |error| {mean}");
+        assert!(mean > 20.0 && mean < 48.0, "mean |error| {mean}");
     }
 
     #[tokio::test]
@@ -583,6 +590,53 @@ mod tests {
         assert_eq!(s.count, 20.0);
         assert_eq!(s.sum, 2.0 * 128.0 * 10.0);
         assert_eq!(s.squares, 2.0 * 128.0 * 128.0 * 10.0);
+    }
+
+    #[tokio::test]
+    async fn a_user_contributes_at_most_the_cap_of_rows() {
+        // User z has 20 rows; only 16 of them reach the aggregation.
+        let schema = Arc::new(Schema::new(vec![Field::new("uid", DataType::Utf8, false)]));
+        let mut users = vec!["z"; 20];
+        users.extend(["a", "b"]);
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(StringArray::from(users))],
+        )
+        .unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_table(
+            "t",
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
+        let plan = ctx
+            .state()
+            .create_logical_plan("SELECT COUNT(*) FROM t")
+            .await
+            .unwrap();
+        let tables = BTreeMap::from([("t".to_string(), "uid".to_string())]);
+        let query = check_differential_privacy(&plan, &tables).unwrap().unwrap();
+        let (exact, layout) = exact_plan(&query).unwrap();
+        let batches = ctx
+            .execute_logical_plan(exact)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let out = pretty_format_batches(&batches).unwrap().to_string();
+        // Columns: the largest row number kept (16), then the bounded count (16 + 2).
+        assert_eq!(layout[0].first, 1);
+        assert!(out.contains("| 16 ") && out.contains("| 18 "), "{out}");
+    }
+
+    #[test]
+    fn contribution_limits_are_powers_of_two_up_to_the_cap() {
+        let limits: Vec<u64> = [0, 1, 2, 3, 5, 8, 9, 16, 17, 1000]
+            .into_iter()
+            .map(contribution_limit)
+            .collect();
+        assert_eq!(limits, [1, 1, 2, 4, 8, 8, 16, 16, 16, 16]);
     }
 
     #[test]
