@@ -6,10 +6,12 @@
 //! - [`scanned_tables`]: which collaboration tables a query reads;
 //! - [`output_lineage`] / [`column_usage`]: which table columns each output column derives from,
 //!   and which are used at all;
-//! - [`check_disallowed_output_columns`]: the custom rule's disallowed output columns.
+//! - [`check_disallowed_output_columns`]: the custom rule's disallowed output columns;
+//! - [`check_differential_privacy`]: the query structure differential privacy needs.
 //!
 //! Pure engine code: no HTTP or Clean Rooms service types.
 
+pub mod differential_privacy;
 pub mod disallowed;
 pub mod error;
 pub mod lineage;
@@ -19,6 +21,7 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 
+pub use differential_privacy::{check_differential_privacy, DpAggregate, DpFunction, DpQuery};
 pub use disallowed::check_disallowed_output_columns;
 pub use error::PolicyError;
 pub use lineage::{

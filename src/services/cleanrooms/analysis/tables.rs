@@ -326,9 +326,6 @@ fn association_rule_type(
 /// The CUSTOM rule features of `c` this emulator does not enforce yet.
 fn unenforced_custom(c: &Controls) -> Option<String> {
     let mut parts = Vec::new();
-    if c.differential_privacy.is_some() {
-        parts.push("differential privacy");
-    }
     if c.aggregation_thresholds.is_some() {
         parts.push("aggregation thresholds");
     }
