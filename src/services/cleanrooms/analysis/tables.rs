@@ -257,37 +257,49 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
                 controls.rule = RuleKind::Aggregation;
                 controls.additional_analyses = p.additional_analyses;
                 controls.aggregation = Some(p.clone());
-                controls.unenforced = Some("AGGREGATION analysis rules".into());
             }
             dto::ConfiguredTableAnalysisRulePolicyV1::List(p) => {
                 controls.rule = RuleKind::List;
                 controls.additional_analyses = p.additional_analyses;
                 controls.list = Some(p.clone());
-                controls.unenforced = Some("LIST analysis rules".into());
             }
         }
     }
     // The association's own rule of the same type narrows receivers and additional analyses.
-    let custom_type = dto::ConfiguredTableAssociationAnalysisRuleType::Custom;
-    if controls.rule == RuleKind::Custom {
+    let rule_type = match controls.rule {
+        RuleKind::Custom => Some(dto::ConfiguredTableAssociationAnalysisRuleType::Custom),
+        RuleKind::Aggregation => Some(dto::ConfiguredTableAssociationAnalysisRuleType::Aggregation),
+        RuleKind::List => Some(dto::ConfiguredTableAssociationAnalysisRuleType::List),
+        RuleKind::Missing => None,
+    };
+    if let Some(rule_type) = rule_type {
         if let Some(r) = state
             .store()
             .get(
                 kinds::ASSOCIATION_RULE,
-                &AssociationRule::record_id(&a.id, custom_type),
+                &AssociationRule::record_id(&a.id, rule_type),
             )
             .await?
         {
             let rule: AssociationRule = repo::decode(&r)?;
             let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;
-            if let dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) = policy {
-                controls.receivers =
-                    intersect(controls.receivers, c.allowed_result_receivers.as_ref());
-                controls.allowed_additional_analyses = intersect(
-                    controls.allowed_additional_analyses,
+            let (receivers, additional) = match policy {
+                dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) => (
+                    c.allowed_result_receivers.as_ref(),
                     c.allowed_additional_analyses.as_ref(),
-                );
-            }
+                ),
+                dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Aggregation(c) => (
+                    c.allowed_result_receivers.as_ref(),
+                    c.allowed_additional_analyses.as_ref(),
+                ),
+                dto::ConfiguredTableAssociationAnalysisRulePolicyV1::List(c) => (
+                    c.allowed_result_receivers.as_ref(),
+                    c.allowed_additional_analyses.as_ref(),
+                ),
+            };
+            controls.receivers = intersect(controls.receivers, receivers);
+            controls.allowed_additional_analyses =
+                intersect(controls.allowed_additional_analyses, additional);
         }
     }
     Ok(AnalysisTable {
@@ -303,17 +315,9 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
 
 /// The CUSTOM rule features of `c` this emulator does not enforce yet.
 fn unenforced_custom(c: &Controls) -> Option<String> {
-    let mut parts = Vec::new();
-    if c.differential_privacy.is_some() {
-        parts.push("differential privacy");
-    }
-    if c.aggregation_thresholds.is_some() {
-        parts.push("aggregation thresholds");
-    }
-    if c.comparison_controls.is_some() {
-        parts.push("comparison controls");
-    }
-    (!parts.is_empty()).then(|| format!("{} in CUSTOM analysis rules", parts.join(" and ")))
+    c.differential_privacy
+        .is_some()
+        .then(|| "differential privacy in CUSTOM analysis rules".to_string())
 }
 
 fn intermediate_table(
