@@ -296,7 +296,12 @@ impl Checker<'_> {
         Ok(tables)
     }
 
-    fn not_dimension(&self, source: &SourceColumn, rule: &AggregationRule, clause: &str) -> PolicyError {
+    fn not_dimension(
+        &self,
+        source: &SourceColumn,
+        rule: &AggregationRule,
+        clause: &str,
+    ) -> PolicyError {
         let hint = if rule.join.is_join_column(&source.column) {
             " (it is a join column: join columns may only be used in JOIN … ON, or inside an allowed aggregate)"
         } else {
@@ -321,7 +326,10 @@ impl Checker<'_> {
         let governing: Vec<&AggregationRule> = if tables.is_empty() {
             self.rules.values().copied().collect()
         } else {
-            tables.iter().filter_map(|t| self.rules.get(t).copied()).collect()
+            tables
+                .iter()
+                .filter_map(|t| self.rules.get(t).copied())
+                .collect()
         };
         let check_fn = |aws: Option<&str>, shown: &str| -> Result<(), PolicyError> {
             for rule in &governing {
@@ -495,7 +503,12 @@ impl Checker<'_> {
     }
 
     /// `HAVING`: aggregates compared with literals.
-    fn having(&self, predicate: &Expr, schema: &DFSchema, input: &[Kind]) -> Result<(), PolicyError> {
+    fn having(
+        &self,
+        predicate: &Expr,
+        schema: &DFSchema,
+        input: &[Kind],
+    ) -> Result<(), PolicyError> {
         let table = self.first_table();
         let mut operand = |e: &Expr| -> Result<(), PolicyError> {
             let kind = self.output_expr(e, schema, input, "HAVING")?;

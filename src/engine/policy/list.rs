@@ -106,8 +106,9 @@ pub fn check_list(plan: &LogicalPlan, rules: &[ListRule]) -> Result<(), PolicyEr
         )));
     }
     for table in &from.tables {
-        let rule = rules.get(table).ok_or_else(|| not_list(table))?;
-        let _ = rule;
+        if !rules.contains_key(table) {
+            return Err(not_list(table));
+        }
         if !from.reaches(table, |t| rules.get(t).is_some_and(|r| r.owned_by_runner)) {
             return Err(PolicyError::Rejected(format!(
                 "Table '{table}' must be joined with a table owned by the member who can query (required by its LIST analysis rule)"
@@ -183,7 +184,9 @@ fn check_expr(
         let source = from.resolve(schema, column).ok_or_else(|| {
             PolicyError::Lineage(format!("column reference {column} cannot be resolved"))
         })?;
-        let rule = rules.get(&source.table).ok_or_else(|| not_list(&source.table))?;
+        let rule = rules
+            .get(&source.table)
+            .ok_or_else(|| not_list(&source.table))?;
         if !contains(&rule.list_columns, &source.column) {
             let hint = if rule.join.is_join_column(&source.column) {
                 " (it is a join column: join columns may only be used in JOIN … ON)"

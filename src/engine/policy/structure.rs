@@ -179,23 +179,16 @@ fn join_clause(
         edges: left.edges.union(&right.edges).cloned().collect(),
         joined: true,
     };
-    let schema = join.left.schema().join(join.right.schema()).map_err(|e| {
-        PolicyError::Lineage(format!("the join's columns cannot be combined: {e}"))
-    })?;
-    let mut conditions = Vec::new();
+    let schema =
+        join.left.schema().join(join.right.schema()).map_err(|e| {
+            PolicyError::Lineage(format!("the join's columns cannot be combined: {e}"))
+        })?;
+    let mut conditions: Vec<(&Expr, &Expr)> = join.on.iter().map(|(l, r)| (l, r)).collect();
     let mut operators = BTreeSet::new();
-    for (l, r) in &join.on {
-        conditions.push((l, r));
-    }
-    if !join.on.is_empty() {
-        if join.on.len() > 1 || join.filter.is_some() {
-            operators.insert("AND");
-        }
+    if join.on.len() > 1 || (!join.on.is_empty() && join.filter.is_some()) {
+        operators.insert("AND");
     }
     if let Some(filter) = &join.filter {
-        if !join.on.is_empty() {
-            operators.insert("AND");
-        }
         collect_conditions(filter, rule, &clause, &mut conditions, &mut operators)?;
     }
     let mut involved = BTreeSet::new();
@@ -346,11 +339,11 @@ pub fn check_predicate(
         }
         Expr::Like(_) => Err(reject("ILIKE".to_string())),
         Expr::Between(_) => Err(reject("BETWEEN".to_string())),
-        Expr::InSubquery(_) | Expr::Exists(_) | Expr::ScalarSubquery(_) => Err(
-            PolicyError::Rejected(format!(
+        Expr::InSubquery(_) | Expr::Exists(_) | Expr::ScalarSubquery(_) => {
+            Err(PolicyError::Rejected(format!(
                 "Subqueries are not allowed under the {rule} analysis rule of table '{table}'"
-            )),
-        ),
+            )))
+        }
         Expr::Column(_) | Expr::Literal(..) => operand(expr),
         other => Err(reject(format!("'{other}'"))),
     }

@@ -250,10 +250,12 @@ pub fn check_columns_only(plan: &LogicalPlan, table: &str) -> Result<(), PolicyE
                     }
                     _ => return Ok(TreeNodeRecursion::Continue),
                 };
-                if args
-                    .iter()
-                    .any(|a| !matches!(a, Expr::Column(_) | Expr::Literal(..) | Expr::Placeholder(_)))
-                {
+                if args.iter().any(|a| {
+                    !matches!(
+                        a,
+                        Expr::Column(_) | Expr::Literal(..) | Expr::Placeholder(_)
+                    )
+                }) {
                     found = Some(e.to_string());
                     return Ok(TreeNodeRecursion::Stop);
                 }

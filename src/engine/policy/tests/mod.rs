@@ -3,6 +3,7 @@
 
 mod disallowed;
 mod lineage;
+mod rules;
 mod scanned;
 mod statement;
 mod table;

@@ -22,7 +22,10 @@ pub fn check_rule_types(tables: &[AnalysisTable]) -> AwsResult<Option<RuleKind>>
     let Some(first) = tables.first() else {
         return Ok(None);
     };
-    if let Some(other) = tables.iter().find(|t| t.controls.rule != first.controls.rule) {
+    if let Some(other) = tables
+        .iter()
+        .find(|t| t.controls.rule != first.controls.rule)
+    {
         return Err(invalid_query(format!(
             "Query references tables with different analysis rule types: table '{}' has a {} rule and table '{}' a {} rule; a query can only combine tables whose analysis rules have the same type",
             first.name,
