@@ -286,6 +286,51 @@ fn is_comparison(op: Operator) -> bool {
     )
 }
 
+/// Whether field `index` of `plan` is the result of an aggregate function (or an expression of
+/// such results only).
+fn aggregate_value(plan: &LogicalPlan, index: usize) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(a) => index >= a.schema.fields().len() - a.aggr_expr.len(),
+        LogicalPlan::Projection(p) => {
+            let Some(expr) = p.expr.get(index) else {
+                return false;
+            };
+            let refs = expr.column_refs();
+            !refs.is_empty()
+                && !has_subquery(expr)
+                && refs.iter().all(|c| {
+                    p.input
+                        .schema()
+                        .maybe_index_of_column(c)
+                        .is_some_and(|i| aggregate_value(&p.input, i))
+                })
+        }
+        LogicalPlan::Filter(f) => aggregate_value(&f.input, index),
+        LogicalPlan::Sort(s) => aggregate_value(&s.input, index),
+        LogicalPlan::Limit(l) => aggregate_value(&l.input, index),
+        LogicalPlan::SubqueryAlias(a) => aggregate_value(&a.input, index),
+        LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(input)) => {
+            aggregate_value(input, index)
+        }
+        _ => false,
+    }
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = expr.apply(|e| {
+        found |= matches!(
+            e,
+            Expr::ScalarSubquery(_)
+                | Expr::Exists(_)
+                | Expr::InSubquery(_)
+                | Expr::SetComparison(_)
+        );
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
 /// The scope of a node's expressions: its inputs side by side.
 fn scope(node: &LogicalPlan) -> Scope {
     let inputs = node.inputs();
@@ -300,7 +345,15 @@ fn scope(node: &LogicalPlan) -> Scope {
             }
         };
         match (lineage.as_mut(), analyze(input)) {
-            (Some(l), Ok(a)) => l.extend(a.output.into_iter().map(|o| o.sources)),
+            (Some(l), Ok(a)) => l.extend(a.output.into_iter().enumerate().map(|(i, o)| {
+                // An aggregate's result is not the column it aggregates: comparing
+                // `COUNT(DISTINCT user_id)` with a literal does not compare user_id.
+                if aggregate_value(input, i) {
+                    BTreeSet::new()
+                } else {
+                    o.sources
+                }
+            })),
             _ => lineage = None,
         }
     }

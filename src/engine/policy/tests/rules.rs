@@ -309,3 +309,17 @@ async fn comparison_controls_split_literal_and_column_comparisons() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn comparing_an_aggregate_is_not_comparing_its_column() {
+    let rules = [ComparisonRule {
+        table: "purchases".into(),
+        literal: vec![],
+        column: strings(&["product"]),
+    }];
+    let p = plan("SELECT product, COUNT(DISTINCT customer_id) AS n FROM purchases GROUP BY product HAVING COUNT(DISTINCT customer_id) > 1").await;
+    check_comparisons(&p, &rules).unwrap();
+    let p = plan("SELECT product FROM purchases WHERE customer_id > 1").await;
+    let m = message(check_comparisons(&p, &rules));
+    assert!(m.contains("allowedLiteralComparisonColumns (none)"), "{m}");
+}
