@@ -1,6 +1,6 @@
 """Output suppression: AGGREGATION output constraints and CUSTOM minimum aggregation thresholds
 (with per-output-column overrides) drop result rows silently; the expected rows are computed here
-from the world's data. Also: what cannot run on AGGREGATION tables (templates, populating an
+from the world's data. Intermediate tables' own thresholds and comparison controls. Also: what cannot run on AGGREGATION tables (templates, populating an
 intermediate table) and rule-type homogeneity.
 
 Spec: shared/spec/cleanrooms.md §4.0 steps 5 and 7, §4.1 (output constraints), §4.3 item 3, §5.4.
@@ -13,7 +13,7 @@ from collections import defaultdict
 import pytest
 from botocore.exceptions import ClientError
 
-from analysis_helpers import CUSTOMERS, PURCHASES, build_world, custom_rule, read_csv_rows, run, start
+from analysis_helpers import CUSTOMERS, PURCHASES, build_world, custom_rule, read_csv_rows, run, start, wait
 from helpers import A, assert_error, call
 
 pytestmark = pytest.mark.usefixtures("reset")
@@ -169,3 +169,30 @@ def test_rule_types_must_match(client):
     assert_error(excinfo, "ValidationException", 400, "different analysis rule types", "customers", "CUSTOM",
                  "purchases", "AGGREGATION")
     assert call(world.a, "ListProtectedQueries", membershipIdentifier=world.ma["id"])["protectedQueries"] == []
+
+
+def test_intermediate_table_rule_thresholds_suppress_rows(client):
+    world = build_world(client)
+    table = call(world.a, "CreateIntermediateTable", membershipIdentifier=world.ma["id"], name="buys",
+                 populationAnalysisConfiguration={"sqlParameters": {
+                     "queryString": "SELECT p.user_id, p.item, p.amount FROM purchases p"}})["intermediateTable"]
+    populated = call(world.a, "PopulateIntermediateTable", membershipIdentifier=world.ma["id"],
+                     intermediateTableIdentifier=table["id"])
+    assert wait(world, {"id": populated["analysisId"]})["status"] == "SUCCESS"
+    threshold = {"identityColumns": ["user_id"], "minimumIdentityCount": 2, "type": "COUNT_DISTINCT",
+                 "allowedAggregateExpressionType": "COLUMNS_ONLY"}
+    call(world.a, "CreateIntermediateTableAnalysisRule", membershipIdentifier=world.ma["id"],
+         intermediateTableIdentifier=table["id"], analysisRuleType="CUSTOM",
+         analysisRulePolicy=custom_rule(aggregationThresholds=[threshold],
+                                        comparisonControls={"allowedLiteralComparisonColumns": ["item"],
+                                                            "allowedColumnComparisonColumns": ["item"]}))
+    expected = sorted(
+        [item, fmt(sum(r[1] for r in rs))]
+        for item, rs in groups(PURCHASES, lambda r: r[2]).items()
+        if len({r[0] for r in rs}) >= 2
+    )
+    assert expected == [["book", fmt(17.25)], ["pen", fmt(8.5)]]
+    assert rows_of(world, "SELECT item, SUM(amount) AS total FROM buys GROUP BY item") == expected
+    with pytest.raises(ClientError) as excinfo:
+        start(world, "SELECT item, SUM(amount) AS total FROM buys WHERE amount > 5 GROUP BY item")
+    assert_error(excinfo, "ValidationException", 400, "'amount' of table 'buys'", "allowedLiteralComparisonColumns")
