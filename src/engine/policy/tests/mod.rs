@@ -4,6 +4,7 @@
 mod differential_privacy;
 mod disallowed;
 mod lineage;
+mod rules;
 mod scanned;
 mod statement;
 mod table;

@@ -1,7 +1,8 @@
 //! The analysis pipeline shared by `StartProtectedQuery` and `PopulateIntermediateTable`:
 //! resolve the SQL and its typed parameters ([`parameters`]), resolve the collaboration tables
 //! it names ([`tables`]), plan it with DataFusion, enforce the tables' analysis rules on the plan
-//! ([`rules`]), then run it in the background ([`run`]) writing results to S3 ([`results`]) or a
+//! ([`rules`] for what CUSTOM rules allow and who receives results, [`enforce`] for each rule
+//! type's query structure and the output suppression rewritten into the plan), then run it in the background ([`run`]) writing results to S3 ([`results`]) or a
 //! new version of an intermediate table (managed storage).
 //!
 //! Everything that can be decided before running is decided in [`prepare`] and answered
@@ -10,6 +11,7 @@
 
 pub mod delivery;
 pub mod dp;
+pub mod enforce;
 pub mod parameters;
 pub mod results;
 pub mod rules;
@@ -116,6 +118,9 @@ pub async fn prepare(
             rules::check_receivers(std::slice::from_ref(table), receivers)?;
         }
         rules::check_usable(table)?;
+        if let Some(first) = used.first() {
+            enforce::check_rule_types(&[first.clone(), table.clone()])?;
+        }
         rules::check_allowed_analysis(table, analysis)?;
         // Whatever else keeps the table's schema NOT_READY (e.g. a collaboration analysis rule
         // of another type than the table's rule).
@@ -142,6 +147,10 @@ pub async fn prepare(
         rules::check_direct_results(&used)?;
         rules::check_disallowed_columns(&used, &lineage)?;
     }
+    if let Purpose::Populate = purpose {
+        enforce::check_populate_sources(&used)?;
+    }
+    let plan = enforce::enforce(plan, &used, analysis.runner)?;
     let plan = plan
         .with_param_values(sql.values.clone())
         .map_err(|e| invalid_query(format!("The query parameters do not fit: {}", clean(&e))))?;
