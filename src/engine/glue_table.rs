@@ -89,6 +89,26 @@ fn listing(
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
+/// The schema a listing reads `format` files with: Parquet strings are read as `Utf8View` (what
+/// DataFusion's Parquet reader produces), so scans need no conversion to `Utf8`.
+fn read_schema(format: &Format, declared: &SchemaRef) -> SchemaRef {
+    if !matches!(format, Format::Parquet) {
+        return Arc::clone(declared);
+    }
+    let fields: Vec<Field> = declared
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.data_type() == &DataType::Utf8 {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// Files of one location, checked against the declared schema.
 fn checked_files(
     name: &str,
@@ -153,7 +173,7 @@ pub fn build(
     if key_fields.is_empty() {
         let fmt = table_format()?;
         let files = checked_files(&name, data_dir, sd, &fmt, &data_schema, "the table")?;
-        return listing(&files, &fmt, &data_schema);
+        return listing(&files, &fmt, &read_schema(&fmt, &data_schema));
     }
 
     let full_schema: SchemaRef = Arc::new(Schema::new(
