@@ -981,6 +981,33 @@ mod tests {
     }
 
     #[test]
+    fn updating_the_dp_policy_keeps_the_spent_epsilon() {
+        use AggregationType as T;
+        let mut ts = vec![(
+            dp_template(1, 10, dto::PrivacyBudgetTemplateAutoRefresh::None),
+            None,
+        )];
+        apply(&mut ts, &[], &[(T::Count, 4)], GRANTED).unwrap(); // 0.4 spent
+        let set = |t: &mut PrivacyBudgetTemplate, e, n| {
+            t.parameters = dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(
+                dto::DifferentialPrivacyTemplateParametersOutput {
+                    epsilon: e,
+                    users_noise_per_query: n,
+                },
+            );
+        };
+        // more epsilon: (2 - 0.4) * 10 COUNTs left of 20
+        set(&mut ts[0].0, 2, 10);
+        assert_eq!(remaining(&ts[0], GRANTED)[1], 16);
+        // more noise: (1 - 0.4) * 20 COUNTs left of 20
+        set(&mut ts[0].0, 1, 20);
+        assert_eq!(remaining(&ts[0], GRANTED)[1], 12);
+        // the next charge uses the new noise: 6 COUNTs cost 0.3
+        apply(&mut ts, &[], &[(T::Count, 6)], GRANTED).unwrap();
+        assert_eq!(remaining(&ts[0], GRANTED)[1], 6);
+    }
+
+    #[test]
     fn intermediate_tables_charge_themselves_and_every_base_once() {
         fn dep(id: &str, t: dto::BaseTableDependencyType) -> dto::IntermediateTableDependency {
             dto::IntermediateTableDependency {
