@@ -432,3 +432,84 @@ def test_preview_privacy_impact_needs_an_own_active_membership(world, client):
     with pytest.raises(ClientError) as excinfo:
         preview(world.b, world.mb["id"], 5, 20)
     assert_error(excinfo, "AccessDeniedException", 403, world.mb["id"])
+
+
+# -- the differential-privacy budget, end to end ----------------------------------------------
+
+DP_SQL = "SELECT COUNT(*) AS n, SUM(amount) AS total FROM purchases"  # 2 aggregations: 2/U epsilon
+
+
+def dp_world(client, auto_refresh="NONE"):
+    """``purchases`` has DP on user_id; B's template: epsilon 1, 10 users of noise per query, so
+    one COUNT costs 0.1 and DP_SQL 0.2 of the epsilon."""
+    w = build_world(client, purchases_rule=custom_rule(differentialPrivacy={"columns": [{"name": "user_id"}]}))
+    call(w.b, "CreatePrivacyBudgetTemplate", membershipIdentifier=w.mb["id"], privacyBudgetType="DIFFERENTIAL_PRIVACY",
+         autoRefresh=auto_refresh, parameters={"differentialPrivacy": {"epsilon": 1, "usersNoisePerQuery": 10}})
+    return w
+
+
+def dp_counts(world):
+    summaries = call(world.a, "ListPrivacyBudgets", membershipIdentifier=world.ma["id"],
+                     privacyBudgetType="DIFFERENTIAL_PRIVACY")["privacyBudgetSummaries"]
+    assert len(summaries) == 1, summaries
+    aggregations = summaries[0]["budget"]["differentialPrivacy"]["aggregations"]
+    return {a["type"]: (a["remainingCount"], a["maxCount"]) for a in aggregations}
+
+
+def test_dp_queries_spend_epsilon_until_it_runs_out(client):
+    world = dp_world(client)
+    assert dp_counts(world)["COUNT"] == (10, 10)
+    assert dp_counts(world)["STDDEV"] == (3, 3)
+    for spent in range(1, 6):
+        done = wait(world, start(world, DP_SQL))
+        assert done["status"] == "SUCCESS", done.get("error")
+        assert dp_counts(world)["COUNT"] == (10 - 2 * spent, 10)
+    assert dp_counts(world)["AVG"] == (0, 5)
+    message = rejected(world, DP_SQL, "epsilon")
+    # A query of the non-DP table alone spends nothing and still runs.
+    assert wait(world, start(world, "SELECT segment FROM customers"))["status"] == "SUCCESS"
+    assert dp_counts(world)["COUNT"] == (0, 10)
+    # Raising the epsilon keeps what was spent: 2 - 1 = 1 epsilon left, 10 COUNTs.
+    template = call(world.b, "ListPrivacyBudgetTemplates", membershipIdentifier=world.mb["id"])["privacyBudgetTemplateSummaries"][0]
+    call(world.b, "UpdatePrivacyBudgetTemplate", membershipIdentifier=world.mb["id"], privacyBudgetTemplateIdentifier=template["id"],
+         privacyBudgetType="DIFFERENTIAL_PRIVACY", parameters={"differentialPrivacy": {"epsilon": 2}})
+    assert dp_counts(world)["COUNT"] == (10, 20)
+    assert wait(world, start(world, DP_SQL))["status"] == "SUCCESS"
+    assert dp_counts(world)["COUNT"] == (8, 20), message
+
+
+def test_dp_budget_refreshes_each_calendar_month(client, emulator):
+    world = dp_world(client, auto_refresh="CALENDAR_MONTH")
+    for _ in range(5):
+        assert wait(world, start(world, DP_SQL))["status"] == "SUCCESS"
+    rejected(world, DP_SQL, "epsilon")
+    advance_to(emulator, next_period_start(clock_now(emulator), "CALENDAR_MONTH"))
+    assert dp_counts(world)["COUNT"] == (10, 10)
+    assert wait(world, start(world, DP_SQL))["status"] == "SUCCESS"
+    assert dp_counts(world)["COUNT"] == (8, 10)
+
+
+def test_concurrent_dp_queries_never_overspend_epsilon(client):
+    world = dp_world(client)
+    for _ in range(3):
+        start(world, DP_SQL)
+    assert dp_counts(world)["COUNT"] == (4, 10)  # 0.4 epsilon left: room for exactly 2 more
+    barrier, outcomes, lock = threading.Barrier(6), [], threading.Lock()
+
+    def attempt():
+        barrier.wait()
+        try:
+            start(world, DP_SQL)
+            outcome = "ok"
+        except ClientError as error:
+            outcome = error.response["Error"]["Code"]
+        with lock:
+            outcomes.append(outcome)
+
+    workers = [threading.Thread(target=attempt) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert sorted(outcomes) == ["ValidationException"] * 4 + ["ok"] * 2
+    assert dp_counts(world)["COUNT"] == (0, 10)
