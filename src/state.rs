@@ -27,6 +27,7 @@ struct Inner {
     jobs: Jobs,
     storage: ManagedStorage,
     writes: Mutex<()>,
+    dp_noise: crate::engine::noise::NoiseSeed,
 }
 
 impl AppState {
@@ -46,6 +47,7 @@ impl AppState {
                 store,
                 clock,
                 writes: Mutex::new(()),
+                dp_noise: crate::engine::noise::NoiseSeed::default(),
             }),
         }
     }
@@ -79,6 +81,11 @@ impl AppState {
     /// operations on each table.
     pub fn storage(&self) -> &ManagedStorage {
         &self.inner.storage
+    }
+
+    /// Where differential-privacy noise comes from (seeded through the admin API).
+    pub fn dp_noise(&self) -> &crate::engine::noise::NoiseSeed {
+        &self.inner.dp_noise
     }
 
     /// Current emulator time in epoch seconds.

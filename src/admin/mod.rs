@@ -1,6 +1,6 @@
 //! The emulator's own API under `/_emulator/`, outside every AWS namespace: health, reset of all
 //! state and data, the clock (read it, move it forward), and `sql` (run SQL with the engine over
-//! an account's Glue catalog).
+//! an account's Glue catalog), and `dp-seed` (make differential-privacy noise reproducible).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/clock", get(get_clock).post(advance_clock))
         .route("/_emulator/sql", post(sql::run_sql))
+        .route("/_emulator/dp-seed", get(get_dp_seed).post(set_dp_seed))
         .layer(axum::middleware::map_response(with_request_id))
 }
 
@@ -72,6 +73,7 @@ async fn reset(State(state): State<AppState>) -> Response {
         }
     }
     state.emulator_clock().reset();
+    state.dp_noise().clear();
     Json(json!({"status": "reset"})).into_response()
 }
 
@@ -123,4 +125,37 @@ pub async fn load_clock_offset(store: &dyn crate::store::MetadataStore) -> f64 {
             .unwrap_or(0.0),
         _ => 0.0,
     }
+}
+
+fn dp_seed_body(state: &AppState) -> Value {
+    json!({"seed": state.dp_noise().seed()})
+}
+
+async fn get_dp_seed(State(state): State<AppState>) -> Json<Value> {
+    Json(dp_seed_body(&state))
+}
+
+/// `{"seed": N}` (a non-negative integer below 2^64) seeds the differential-privacy noise of
+/// the queries admitted from now on; `{"seed": null}` returns to OS randomness.
+async fn set_dp_seed(State(state): State<AppState>, body: Bytes) -> Response {
+    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    match parsed.as_ref().ok().and_then(|v| v.get("seed")) {
+        Some(Value::Null) => state.dp_noise().clear(),
+        Some(v) => match v.as_u64() {
+            Some(seed) => state.dp_noise().set(seed),
+            None => {
+                return admin_error(
+                    StatusCode::BAD_REQUEST,
+                    "seed must be a non-negative integer below 2^64, or null to return to OS randomness",
+                )
+            }
+        },
+        None => {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                "expected a JSON body {\"seed\": N} (or {\"seed\": null})",
+            )
+        }
+    }
+    Json(dp_seed_body(&state)).into_response()
 }

@@ -2,13 +2,14 @@
 //! definitions into DataFusion tables (CSV, Parquet, JSON lines; partitioned tables with
 //! pruning), `location` maps `s3://`/`file://` locations to files, `format` decides file formats,
 //! `hive_types` maps Glue column types to Arrow, `schema_check` verifies files against declared
-//! schemas.
+//! schemas, `noise` draws differential-privacy noise.
 
 pub mod error;
 pub mod format;
 pub mod glue_table;
 pub mod hive_types;
 pub mod location;
+pub mod noise;
 pub mod policy;
 pub mod schema_check;
 

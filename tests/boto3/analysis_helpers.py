@@ -3,7 +3,7 @@
 A (creator, CAN_QUERY + CAN_RECEIVE_RESULTS) owns ``customers`` (CSV in A's S3: user_id, email,
 segment); B (data provider) owns ``purchases`` (Parquet in B's S3: user_id, amount, item). Both
 configured tables carry CUSTOM rules allowing A's ad-hoc queries; ``email`` is a disallowed output
-column. Results go to A's bucket ``a-results``. The expected answers of the tests are computed in
+column (``customers_rule`` / ``purchases_rule`` replace them with any rule type). Results go to A's bucket ``a-results``. The expected answers of the tests are computed in
 Python from the same rows.
 """
 
@@ -147,7 +147,7 @@ def build_world(client, customers_rule=None, purchases_rule=None, b_abilities=()
         )["configuredTable"]
         if rule:
             call(cr, "CreateConfiguredTableAnalysisRule", configuredTableIdentifier=table["id"],
-                 analysisRuleType="CUSTOM", analysisRulePolicy=rule)
+                 analysisRuleType=next(iter(rule["v1"])).upper(), analysisRulePolicy=rule)
         world.tables[name] = table
         world.associations[name] = call(
             cr, "CreateConfiguredTableAssociation", membershipIdentifier=membership["id"], name=name,

@@ -31,6 +31,14 @@ pub enum PolicyError {
         /// The missing column.
         column: String,
     },
+    /// A query over differential-privacy tables breaks the structure differential privacy
+    /// needs (the message names the table, the construct and what is allowed).
+    #[error("{0}")]
+    DifferentialPrivacy(String),
+    /// The query breaks an analysis rule; the message names the rule, the table, the column or
+    /// construct and what would be allowed.
+    #[error("{0}")]
+    Rejected(String),
     /// The plan has a shape the lineage analysis cannot follow; the query is refused rather
     /// than risk letting a protected column through.
     #[error("Cannot determine where the query's output comes from: {0}")]

@@ -693,7 +693,7 @@ pub async fn versions_of(
         .collect()
 }
 
-/// The writes that delete table `t` with its versions, its rule and its tags.
+/// The writes that delete table `t` with its versions, its rule, its tags and its access budget.
 pub async fn table_delete_writes(state: &AppState, t: &IntermediateTable) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
         Write::Delete {
@@ -706,6 +706,14 @@ pub async fn table_delete_writes(state: &AppState, t: &IntermediateTable) -> Aws
         },
         tags::delete_tags(&t.arn),
     ];
+    writes.extend(
+        super::ops::privacy_budget_templates::resource_removal_writes(
+            state,
+            &t.membership_id,
+            &t.arn,
+        )
+        .await?,
+    );
     for (_, v) in versions_of(state, &t.id).await? {
         writes.push(Write::Delete {
             kind: kinds::INTERMEDIATE_TABLE_VERSION.to_string(),

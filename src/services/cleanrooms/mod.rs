@@ -11,7 +11,8 @@
 //!   Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule;
 //! - privacy budget templates: Create/Get/List/Update/DeletePrivacyBudgetTemplate,
 //!   GetCollaborationPrivacyBudgetTemplate, ListCollaborationPrivacyBudgetTemplates, and the
-//!   budgets they govern: ListPrivacyBudgets, ListCollaborationPrivacyBudgets;
+//!   budgets they govern: ListPrivacyBudgets, ListCollaborationPrivacyBudgets (spent by analyses,
+//!   see `budgets`), PreviewPrivacyImpact;
 //! - schemas: ListSchemas, GetSchema, BatchGetSchema, Get/BatchGetSchemaAnalysisRule;
 //! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
 //!   Get/List/BatchGetCollaborationAnalysisTemplate;
@@ -33,6 +34,7 @@
 //! Rooms error constructors.
 
 pub mod analysis;
+pub mod budgets;
 pub mod errors;
 pub mod intermediate;
 pub mod lifecycle;

@@ -27,6 +27,9 @@ pub mod kinds {
     pub const ASSOCIATION_RULE: &str = "cleanrooms.configuredtableassociation.analysisrule";
     /// A privacy budget template (parent = membership id).
     pub const PRIVACY_BUDGET_TEMPLATE: &str = "cleanrooms.privacybudgettemplate";
+    /// What analyses spent from a privacy budget template (id = template id, owner = template
+    /// owner, parent = collaboration id); see `budgets::Ledger`.
+    pub const PRIVACY_BUDGET_LEDGER: &str = "cleanrooms.privacybudget.ledger";
     /// An analysis template (owner = author account, parent = membership id).
     pub const ANALYSIS_TEMPLATE: &str = "cleanrooms.analysistemplate";
     /// An intermediate table (owner = creator account, parent = membership id).

@@ -372,6 +372,14 @@ impl CleanroomsApi for CleanRooms {
         privacy_budget_templates::list_collaboration_privacy_budgets(&self.state, ctx, input).await
     }
 
+    async fn preview_privacy_impact(
+        &self,
+        ctx: &RequestContext,
+        input: dto::PreviewPrivacyImpactInput,
+    ) -> AwsResult<dto::PreviewPrivacyImpactOutput> {
+        privacy_budget_templates::preview_privacy_impact(&self.state, ctx, input).await
+    }
+
     async fn create_analysis_template(
         &self,
         ctx: &RequestContext,

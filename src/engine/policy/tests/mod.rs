@@ -1,8 +1,10 @@
 //! Tests of the plan analyses against a session shaped like a protected query's: collaboration
 //! tables registered as [`CollaborationTable`]s over in-memory data, one hiding a column.
 
+mod differential_privacy;
 mod disallowed;
 mod lineage;
+mod rules;
 mod scanned;
 mod statement;
 mod table;

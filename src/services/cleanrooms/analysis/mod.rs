@@ -1,7 +1,8 @@
 //! The analysis pipeline shared by `StartProtectedQuery` and `PopulateIntermediateTable`:
 //! resolve the SQL and its typed parameters ([`parameters`]), resolve the collaboration tables
 //! it names ([`tables`]), plan it with DataFusion, enforce the tables' analysis rules on the plan
-//! ([`rules`]), then run it in the background ([`run`]) writing results to S3 ([`results`]) or a
+//! ([`rules`] for what CUSTOM rules allow and who receives results, [`enforce`] for each rule
+//! type's query structure and the output suppression rewritten into the plan), then run it in the background ([`run`]) writing results to S3 ([`results`]) or a
 //! new version of an intermediate table (managed storage).
 //!
 //! Everything that can be decided before running is decided in [`prepare`] and answered
@@ -9,6 +10,8 @@
 //! query's `FAILED` status with an error code.
 
 pub mod delivery;
+pub mod dp;
+pub mod enforce;
 pub mod parameters;
 pub mod results;
 pub mod rules;
@@ -32,6 +35,9 @@ use crate::services::cleanrooms::ops::schemas;
 use crate::state::AppState;
 use crate::storage::ManagedStorage;
 use cleanrooms_emulator_api::cleanrooms::dto;
+
+/// Longest SQL text (bytes) of a query on differential-privacy tables (Clean Rooms quota).
+pub const DP_MAX_SQL_BYTES: usize = 8 * 1024;
 
 /// What the analysis output is for.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +63,8 @@ pub struct Prepared {
     pub lineage: Vec<OutputColumn>,
     /// What the analysis spends from the collaboration's budgets.
     pub usage: Usage,
+    /// For analyses over differential-privacy tables: how their result is noised.
+    pub dp: Option<dp::DpPlan>,
 }
 
 /// The managed storage of this emulator.
@@ -110,6 +118,9 @@ pub async fn prepare(
             rules::check_receivers(std::slice::from_ref(table), receivers)?;
         }
         rules::check_usable(table)?;
+        if let Some(first) = used.first() {
+            enforce::check_rule_types(&[first.clone(), table.clone()])?;
+        }
         rules::check_allowed_analysis(table, analysis)?;
         // Whatever else keeps the table's schema NOT_READY (e.g. a collaboration analysis rule
         // of another type than the table's rule).
@@ -136,15 +147,49 @@ pub async fn prepare(
         rules::check_direct_results(&used)?;
         rules::check_disallowed_columns(&used, &lineage)?;
     }
+    if let Purpose::Populate = purpose {
+        enforce::check_populate_sources(&used)?;
+    }
+    let plan = enforce::enforce(plan, &used, analysis.runner)?;
     let plan = plan
         .with_param_values(sql.values.clone())
         .map_err(|e| invalid_query(format!("The query parameters do not fit: {}", clean(&e))))?;
+    let dp_tables: std::collections::BTreeMap<String, String> = used
+        .iter()
+        .filter_map(|t| {
+            let column = t.controls.differential_privacy.as_ref()?.columns.first()?;
+            Some((t.name.clone(), column.name.clone()))
+        })
+        .collect();
+    let mut usage = Usage::default();
+    let mut dp_plan = None;
+    if let Some(first) = dp_tables.keys().next() {
+        if sql.sql.len() > DP_MAX_SQL_BYTES {
+            return Err(invalid_query(format!(
+                "Table '{first}' has differential privacy; queries on differential-privacy tables are limited to {DP_MAX_SQL_BYTES} bytes of SQL (this one has {})",
+                sql.sql.len()
+            )));
+        }
+        let users_noise_per_query =
+            dp::users_noise_per_query(state, collaboration_id, first).await?;
+        if let Some(query) = policy::check_differential_privacy(&plan, &dp_tables)
+            .map_err(|e| invalid_query(e.to_string()))?
+        {
+            usage.dp_aggregations = dp::aggregations(&query);
+            dp_plan = Some(dp::DpPlan {
+                query,
+                users_noise_per_query,
+                rng_seed: state.dp_noise().next_query_seed(),
+            });
+        }
+    }
     Ok(Prepared {
         ctx,
         plan,
         tables: used,
         lineage,
-        usage: Usage::default(),
+        usage,
+        dp: dp_plan,
     })
 }
 

@@ -1,4 +1,4 @@
-//! CUSTOM analysis rules enforced on an analysis: which analyses and providers a table allows,
+//! Analysis rule controls enforced on an analysis (mostly CUSTOM rules): which analyses and providers a table allows,
 //! who may receive results, which columns may not reach the output (decided on the plan's
 //! column lineage), and the deferred controls an intermediate table inherits when populated.
 //! Every rejection names the table, the rule and the column or account at fault.
@@ -25,18 +25,11 @@ pub struct Analysis<'a> {
     pub template: Option<&'a AnalysisTemplate>,
 }
 
-/// Rejects tables that cannot be analysed at all: no rule, a rule type whose enforcement the
-/// emulator lacks, or no readable data.
+/// Rejects tables that cannot be analysed at all: no analysis rule.
 pub fn check_usable(table: &AnalysisTable) -> AwsResult<()> {
     if table.controls.rule == RuleKind::Missing {
         return Err(invalid_configuration(format!(
             "Table '{}' has no analysis rule and cannot be used in an analysis",
-            table.name
-        )));
-    }
-    if let Some(what) = &table.controls.unenforced {
-        return Err(invalid_query(format!(
-            "Table '{}' is governed by {what}, which this emulator does not enforce yet; it refuses to run analyses on the table rather than run them unprotected",
             table.name
         )));
     }
@@ -62,6 +55,18 @@ pub fn check_ready(table: &AnalysisTable, reasons: &[dto::SchemaStatusReason]) -
 /// `allowedAnalyses` / `allowedAnalysisProviders` of one table against the analysis.
 pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> AwsResult<()> {
     let c = &table.controls;
+    if c.rule != RuleKind::Custom {
+        // AGGREGATION and LIST tables admit ad-hoc queries of their shape, not templates.
+        if let Some(t) = analysis.template {
+            return Err(invalid_query(format!(
+                "Analysis template {} cannot run on table '{}': it has a {} analysis rule, and analysis templates only run on tables with CUSTOM analysis rules",
+                t.arn,
+                table.name,
+                c.rule.as_str()
+            )));
+        }
+        return Ok(());
+    }
     let providers_allow =
         |account: &str| c.allowed_providers.iter().flatten().any(|a| a == account);
     let any_query = c.allowed_analyses.iter().flatten().any(|x| x == ANY_QUERY);

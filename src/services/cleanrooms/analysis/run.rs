@@ -245,10 +245,10 @@ async fn run_query(
         .iter()
         .map(|d| d.target.clone())
         .collect();
-    let outcome = until_cancelled(
-        &token,
-        write_results(state, id, &prepared.ctx, prepared.plan, &targets),
-    )
+    let outcome = until_cancelled(&token, async {
+        let plan = noised(state, id, &prepared).await?;
+        write_results(state, id, &prepared.ctx, plan, &targets).await
+    })
     .await;
     let outcome = match outcome {
         Outcome::Done(written) => Ok(Some(dto::ProtectedQueryResult {
@@ -260,6 +260,33 @@ async fn run_query(
     let _guard = state.write_lock().await;
     finish(state, id, started, outcome, Vec::new()).await?;
     Ok(())
+}
+
+/// The plan to run for `prepared`: with differential privacy, its final aggregation noised
+/// (and the sensitivity parameters used recorded on query `id`); else the plan as prepared.
+async fn noised(
+    state: &AppState,
+    id: &str,
+    prepared: &Prepared,
+) -> Result<datafusion::logical_expr::LogicalPlan, RunError> {
+    let Some(dp) = &prepared.dp else {
+        return Ok(prepared.plan.clone());
+    };
+    let (plan, parameters) = super::dp::apply(&prepared.ctx, prepared.plan.clone(), dp)
+        .await
+        .map_err(RunError::engine)?;
+    let record = async {
+        let region = region_of(state, kinds::PROTECTED_QUERY, id).await?;
+        let _guard = state.write_lock().await;
+        let mut q = load(state, id).await?;
+        q.query.differential_privacy = Some(parameters);
+        state.store().commit(vec![put_query(&region, &q)?]).await?;
+        Ok::<(), AwsError>(())
+    };
+    record
+        .await
+        .map_err(|e: AwsError| RunError::internal(e.message))?;
+    Ok(plan)
 }
 
 /// What a population records on success besides the data.
@@ -307,8 +334,9 @@ async fn run_populate(
     let outcome = if started_ok {
         let session = prepared.ctx.state();
         until_cancelled(&token, async {
+            let plan = noised(state, &job.query_id, &prepared).await?;
             storage
-                .write_version(&job.table_id, &session, prepared.plan, &job.options)
+                .write_version(&job.table_id, &session, plan, &job.options)
                 .await
                 .map_err(storage_error)
         })

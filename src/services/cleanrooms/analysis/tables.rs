@@ -123,9 +123,6 @@ pub struct Controls {
     pub aggregation_thresholds: Option<Vec<dto::AggregationThreshold>>,
     /// CUSTOM rules: which columns may be compared with literals or other columns.
     pub comparison_controls: Option<dto::ComparisonControls>,
-    /// Rule features this emulator does not enforce yet; analyses touching the table are
-    /// rejected rather than run unprotected.
-    pub unenforced: Option<String>,
 }
 
 impl Controls {
@@ -143,7 +140,6 @@ impl Controls {
             differential_privacy: None,
             aggregation_thresholds: None,
             comparison_controls: None,
-            unenforced: None,
         }
     }
 }
@@ -251,19 +247,16 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
                 controls.differential_privacy = c.differential_privacy.clone();
                 controls.aggregation_thresholds = c.aggregation_thresholds.clone();
                 controls.comparison_controls = c.comparison_controls.clone();
-                controls.unenforced = unenforced_custom(&controls);
             }
             dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(p) => {
                 controls.rule = RuleKind::Aggregation;
                 // The model: additionalAnalyses is only honoured for LIST and CUSTOM rules.
                 controls.aggregation = Some(p.clone());
-                controls.unenforced = Some("AGGREGATION analysis rules".into());
             }
             dto::ConfiguredTableAnalysisRulePolicyV1::List(p) => {
                 controls.rule = RuleKind::List;
                 controls.additional_analyses = p.additional_analyses;
                 controls.list = Some(p.clone());
-                controls.unenforced = Some("LIST analysis rules".into());
             }
         }
     }
@@ -323,21 +316,6 @@ fn association_rule_type(
     }
 }
 
-/// The CUSTOM rule features of `c` this emulator does not enforce yet.
-fn unenforced_custom(c: &Controls) -> Option<String> {
-    let mut parts = Vec::new();
-    if c.differential_privacy.is_some() {
-        parts.push("differential privacy");
-    }
-    if c.aggregation_thresholds.is_some() {
-        parts.push("aggregation thresholds");
-    }
-    if c.comparison_controls.is_some() {
-        parts.push("comparison controls");
-    }
-    (!parts.is_empty()).then(|| format!("{} in CUSTOM analysis rules", parts.join(" and ")))
-}
-
 fn intermediate_table(
     t: &IntermediateTable,
     rule: Option<&IntermediateTableRule>,
@@ -367,7 +345,6 @@ fn intermediate_table(
         controls.differential_privacy = c.differential_privacy.clone();
         controls.aggregation_thresholds = c.aggregation_thresholds.clone();
         controls.comparison_controls = c.comparison_controls.clone();
-        controls.unenforced = unenforced_custom(&controls);
     }
     AnalysisTable {
         name: t.name.clone(),

@@ -6,8 +6,9 @@
 //! defaults; `computeConfiguration` is validated as the service documents it and mapped onto the
 //! engine; the payer must be a member paying for query compute. The query is checked against
 //! the base tables' rules like any analysis (deferred controls are captured, not enforced), then
-//! a protected query (`analysisId`) and a version (`versionId`) are recorded and the population
-//! runs in the background; GetProtectedQuery tracks it.
+//! the access budgets of every base table (transitively) and the DP budget are charged in the
+//! same commit that records a protected query (`analysisId`) and a version (`versionId`), and
+//! the population runs in the background; GetProtectedQuery tracks it.
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -16,6 +17,7 @@ use crate::error::AwsResult;
 use crate::services::cleanrooms::analysis::rules::{capture_inherited, Analysis};
 use crate::services::cleanrooms::analysis::run::{put_query, spawn_populate, PopulateJob};
 use crate::services::cleanrooms::analysis::{prepare, Purpose};
+use crate::services::cleanrooms::budgets;
 use crate::services::cleanrooms::errors::{
     conflict, invalid_query, not_found_msg, ConflictReason, ResourceType,
 };
@@ -156,6 +158,7 @@ pub async fn populate_intermediate_table(
     // Re-read under the lock: another population may have started meanwhile.
     let mut table = owned_table(state, &m.id, &input.intermediate_table_identifier).await?;
     check_populatable(&table)?;
+    let spend = budgets::charge_writes(state, &collaboration.id, &prepared).await?;
     let now = state.now();
     let query_id = ids::new_id();
     let version_id = ids::new_id();
@@ -213,25 +216,30 @@ pub async fn populate_intermediate_table(
     table.update_time = now;
     state
         .store()
-        .commit(vec![
-            put_query(&ctx.region, &stored)?,
-            repo::put(
-                kinds::INTERMEDIATE_TABLE_VERSION,
-                &version_id,
-                &ctx.region,
-                &table.account_id,
-                Some(&table.id),
-                &version,
-            )?,
-            repo::put(
-                kinds::INTERMEDIATE_TABLE,
-                &table.id,
-                &ctx.region,
-                &table.account_id,
-                Some(&table.membership_id),
-                &table,
-            )?,
-        ])
+        .commit(
+            vec![
+                put_query(&ctx.region, &stored)?,
+                repo::put(
+                    kinds::INTERMEDIATE_TABLE_VERSION,
+                    &version_id,
+                    &ctx.region,
+                    &table.account_id,
+                    Some(&table.id),
+                    &version,
+                )?,
+                repo::put(
+                    kinds::INTERMEDIATE_TABLE,
+                    &table.id,
+                    &ctx.region,
+                    &table.account_id,
+                    Some(&table.membership_id),
+                    &table,
+                )?,
+            ]
+            .into_iter()
+            .chain(spend)
+            .collect(),
+        )
         .await?;
     spawn_populate(
         state,

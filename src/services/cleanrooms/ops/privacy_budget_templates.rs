@@ -1,28 +1,31 @@
 //! Privacy budget templates and the privacy budgets they govern:
 //! Create/Get/List/Update/DeletePrivacyBudgetTemplate (in the caller's membership),
 //! GetCollaborationPrivacyBudgetTemplate and ListCollaborationPrivacyBudgetTemplates (any ACTIVE
-//! member), ListPrivacyBudgets and ListCollaborationPrivacyBudgets.
+//! member), ListPrivacyBudgets, ListCollaborationPrivacyBudgets and PreviewPrivacyImpact.
 //!
 //! A `DIFFERENTIAL_PRIVACY` template is the collaboration's one DP policy (any ACTIVE member may
 //! create it, once per collaboration). An `ACCESS_BUDGET` template limits how often one
-//! configured table association of the caller's own membership may be used (one template per
-//! budgeted resource). Template ARNs use the IAM form
+//! configured table association or intermediate table of the caller's own membership may be used
+//! (one template per budgeted resource). Template ARNs use the IAM form
 //! `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/privacybudgettemplate/<id>`.
 //!
-//! Every template governs exactly one privacy budget, derived when listed: a DP budget shows the
-//! aggregation counts of spec §6.3 for its epsilon and noise, an access budget one detail per
-//! budget parameter with the current period taken from the emulator clock. Nothing consumes
-//! budgets yet, so remaining equals the full budget.
+//! Every template governs exactly one privacy budget, derived when listed from the template and
+//! what analyses spent from it (`budgets`): a DP budget shows the aggregation counts of spec §6.3
+//! for its epsilon, noise and spent epsilon, an access budget one detail per budget parameter
+//! with its period taken from the emulator clock. Updating an access budget replaces its
+//! configuration and starts its ledger afresh; updating the DP policy keeps the spent epsilon;
+//! deleting a template deletes its ledger.
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
-use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::budgets;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, conflict, invalid_configuration, not_found, not_found_msg,
-    ConflictReason, ResourceType,
+    access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found,
+    not_found_msg, ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::intermediate::IntermediateTable;
 use crate::services::cleanrooms::model::{
     kinds, privacy_budget_template_arn, Association, Collaboration, Membership,
     PrivacyBudgetTemplate,
@@ -80,10 +83,20 @@ pub async fn association_removal_writes(
     state: &AppState,
     a: &Association,
 ) -> AwsResult<Vec<Write>> {
-    Ok(templates_in(state, &a.membership_id, None)
+    resource_removal_writes(state, &a.membership_id, &a.arn).await
+}
+
+/// The writes that delete the access budget template of resource `arn` (an association or an
+/// intermediate table of membership `membership_id` that is going away), with its ledger.
+pub async fn resource_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+    arn: &str,
+) -> AwsResult<Vec<Write>> {
+    Ok(templates_in(state, membership_id, None)
         .await?
         .iter()
-        .filter(|(_, t)| t.resource_arn() == Some(a.arn.as_str()))
+        .filter(|(_, t)| t.resource_arn() == Some(arn))
         .flat_map(|(_, t)| delete_writes(t))
         .collect())
 }
@@ -95,6 +108,7 @@ fn delete_writes(t: &PrivacyBudgetTemplate) -> Vec<Write> {
             id: t.id.clone(),
         },
         tags::delete_tags(&t.arn),
+        budgets::delete_ledger(&t.id),
     ]
 }
 
@@ -198,14 +212,15 @@ fn check_budget_parameters(params: &[dto::BudgetParameter]) -> AwsResult<()> {
     Ok(())
 }
 
-/// The association an access budget names: it must be a configured table association of the
-/// caller's membership `m` (only its owner may budget it).
-async fn budgeted_association(
+/// The resource an access budget names (its ARN, id and the conflict resource type): a
+/// configured table association or an intermediate table of the caller's membership `m` (only
+/// its owner may budget it).
+async fn budgeted_resource(
     state: &AppState,
     ctx: &RequestContext,
     m: &Membership,
     resource_arn: &str,
-) -> AwsResult<Association> {
+) -> AwsResult<(String, String, ResourceType)> {
     let field = "parameters.accessBudget.resourceArn";
     let Some(rest) = resource_arn.strip_prefix("arn:aws:cleanrooms:") else {
         return Err(invalid_configuration(format!(
@@ -233,18 +248,32 @@ async fn budgeted_association(
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
                     let a: Association = repo::decode(&r)?;
                     if a.arn == resource_arn {
-                        return Ok(a);
+                        return Ok((a.arn, a.id, ResourceType::ConfiguredTableAssociation));
                     }
                 }
                 _ => {}
             }
             Err(not_found(ResourceType::ConfiguredTableAssociation, id))
         }
-        "intermediatetable" => Err(not_found_msg(
-            ResourceType::Membership,
-            id,
-            format!("Could not find intermediate table with id {id} in membership {}", m.id),
-        )),
+        "intermediatetable" => {
+            match state.store().get(kinds::INTERMEDIATE_TABLE, id).await? {
+                Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
+                    let t: IntermediateTable = repo::decode(&r)?;
+                    if t.arn == resource_arn {
+                        return Ok((t.arn, t.id, ResourceType::Membership));
+                    }
+                }
+                _ => {}
+            }
+            Err(not_found_msg(
+                ResourceType::Membership,
+                id,
+                format!(
+                    "Could not find intermediate table with id {id} in membership {}",
+                    m.id
+                ),
+            ))
+        }
         other => Err(invalid_configuration(format!(
             "{field} '{resource_arn}': resource type '{other}' cannot have an access budget (configuredtableassociation or intermediatetable)"
         ))),
@@ -307,18 +336,19 @@ pub async fn create_privacy_budget_template(
                 ));
             }
             check_budget_parameters(&p.budget_parameters)?;
-            let a = budgeted_association(state, ctx, &m, &p.resource_arn).await?;
+            let (arn, id, resource_type) =
+                budgeted_resource(state, ctx, &m, &p.resource_arn).await?;
             if let Some((_, t)) = existing
                 .iter()
-                .find(|(_, t)| t.resource_arn() == Some(a.arn.as_str()))
+                .find(|(_, t)| t.resource_arn() == Some(arn.as_str()))
             {
                 return Err(conflict(
-                    ResourceType::ConfiguredTableAssociation,
-                    &a.id,
+                    resource_type,
+                    &id,
                     ConflictReason::AlreadyExists,
                     format!(
-                        "Resource {} already has an access budget (privacy budget template {}); update it instead",
-                        a.arn, t.id
+                        "Resource {arn} already has an access budget (privacy budget template {}); update it instead",
+                        t.id
                     ),
                 ));
             }
@@ -450,6 +480,7 @@ pub async fn update_privacy_budget_template(
             t.privacy_budget_type.as_str()
         )));
     }
+    let mut fresh_budget = false;
     match (input.parameters, &mut t.parameters) {
         (None, _) => {}
         (
@@ -469,6 +500,8 @@ pub async fn update_privacy_budget_template(
         ) => {
             check_budget_parameters(&new.budget_parameters)?;
             current.budget_parameters = new.budget_parameters;
+            // The configuration is replaced as a whole: the budget starts afresh.
+            fresh_budget = true;
         }
         (Some(_), _) => {
             return Err(invalid_configuration(format!(
@@ -483,10 +516,11 @@ pub async fn update_privacy_budget_template(
         }
     }
     t.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_template(&ctx.region, &t)?])
-        .await?;
+    let mut writes = vec![put_template(&ctx.region, &t)?];
+    if fresh_budget {
+        writes.push(budgets::delete_ledger(&t.id));
+    }
+    state.store().commit(writes).await?;
     Ok(dto::UpdatePrivacyBudgetTemplateOutput {
         privacy_budget_template: t.to_dto(),
     })
@@ -565,126 +599,28 @@ pub async fn list_collaboration_privacy_budget_templates(
 // Privacy budgets
 // ---------------------------------------------------------------------------------------------
 
-/// Per-call weight of each aggregation type (spec §6.3: cost = weight / usersNoisePerQuery).
-const AGGREGATION_WEIGHTS: &[(dto::DifferentialPrivacyAggregationType, i32)] = &[
-    (dto::DifferentialPrivacyAggregationType::Avg, 2),
-    (dto::DifferentialPrivacyAggregationType::Count, 1),
-    (dto::DifferentialPrivacyAggregationType::CountDistinct, 1),
-    (dto::DifferentialPrivacyAggregationType::Sum, 1),
-    (dto::DifferentialPrivacyAggregationType::Stddev, 3),
-];
-
-/// The unspent DP budget of `epsilon` with `noise` users hidden per query.
-fn dp_budget(epsilon: i32, noise: i32) -> dto::DifferentialPrivacyPrivacyBudget {
-    dto::DifferentialPrivacyPrivacyBudget {
-        aggregations: AGGREGATION_WEIGHTS
-            .iter()
-            .map(|(t, w)| {
-                let max = epsilon.saturating_mul(noise) / w;
-                dto::DifferentialPrivacyPrivacyBudgetAggregation {
-                    max_count: max,
-                    remaining_count: max,
-                    r#type: *t,
-                }
-            })
-            .collect(),
-        epsilon,
-    }
-}
-
-/// Start and end (exclusive) of the calendar period containing `now` (UTC; weeks start on
-/// Monday).
-fn period(budget_type: dto::AccessBudgetType, now: f64) -> (f64, Option<f64>) {
-    let Ok(at) = OffsetDateTime::from_unix_timestamp(now.floor() as i64) else {
-        return (now, None);
-    };
-    let day = at.date();
-    let midnight = |d: Date| d.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp() as f64;
-    let (start, end) = match budget_type {
-        dto::AccessBudgetType::Lifetime => return (now, None),
-        dto::AccessBudgetType::CalendarDay => (Some(day), day.next_day()),
-        dto::AccessBudgetType::CalendarWeek => {
-            let monday = day.checked_sub(time::Duration::days(i64::from(
-                day.weekday().number_days_from_monday(),
-            )));
-            (
-                monday,
-                monday.and_then(|d| d.checked_add(time::Duration::days(7))),
-            )
-        }
-        dto::AccessBudgetType::CalendarMonth => {
-            let first = Date::from_calendar_date(day.year(), day.month(), 1).ok();
-            let next = if day.month() == Month::December {
-                Date::from_calendar_date(day.year() + 1, Month::January, 1).ok()
-            } else {
-                Date::from_calendar_date(day.year(), day.month().next(), 1).ok()
-            };
-            (first, next)
-        }
-    };
-    (start.map_or(now, midnight), end.map(midnight))
-}
-
-/// The budget a template governs, as of `now`.
-fn budget_of(t: &PrivacyBudgetTemplate, now: f64) -> dto::PrivacyBudget {
-    match &t.parameters {
-        dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(p) => {
-            dto::PrivacyBudget::DifferentialPrivacy(dp_budget(p.epsilon, p.users_noise_per_query))
-        }
-        dto::PrivacyBudgetTemplateParametersOutput::AccessBudget(p) => {
-            let details: Vec<dto::AccessBudgetDetails> = p
-                .budget_parameters
-                .iter()
-                .map(|bp| {
-                    let (start, end) = if bp.r#type == dto::AccessBudgetType::Lifetime {
-                        (t.create_time, None)
-                    } else {
-                        period(bp.r#type, now)
-                    };
-                    dto::AccessBudgetDetails {
-                        auto_refresh: if bp.r#type == dto::AccessBudgetType::Lifetime {
-                            None
-                        } else {
-                            Some(bp.auto_refresh.unwrap_or(dto::AutoRefreshMode::Disabled))
-                        },
-                        budget: bp.budget,
-                        budget_type: bp.r#type,
-                        end_time: end,
-                        remaining_budget: bp.budget,
-                        start_time: start,
-                    }
-                })
-                .collect();
-            dto::PrivacyBudget::AccessBudget(dto::AccessBudget {
-                aggregate_remaining_budget: details
-                    .iter()
-                    .map(|d| d.remaining_budget)
-                    .min()
-                    .unwrap_or(0),
-                details,
-                resource_arn: p.resource_arn.clone(),
-            })
-        }
-    }
-}
-
-/// The templates of a collaboration that govern the budgets a list shows.
+/// The budgets of one type a list shows (with their templates and sequence numbers), each with
+/// what has been spent from it as of now.
 async fn budget_templates(
     state: &AppState,
     collaboration_id: &str,
     budget_type: BudgetType,
     resource_arn: Option<&str>,
     after: Option<i64>,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    Ok(templates_of_collaboration(state, collaboration_id)
-        .await?
-        .into_iter()
-        .filter(|(seq, t)| {
-            after.is_none_or(|a| *seq > a)
-                && t.privacy_budget_type == budget_type
-                && resource_arn.is_none_or(|arn| t.resource_arn() == Some(arn))
-        })
-        .collect())
+) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate, dto::PrivacyBudget)>> {
+    let now = state.now();
+    let mut out = Vec::new();
+    for (seq, t) in templates_of_collaboration(state, collaboration_id).await? {
+        if after.is_none_or(|a| seq > a)
+            && t.privacy_budget_type == budget_type
+            && resource_arn.is_none_or(|arn| t.resource_arn() == Some(arn))
+        {
+            let ledger = budgets::ledger_of(state, &t.id).await?;
+            let budget = budgets::budget_of(&t, ledger.as_ref(), now);
+            out.push((seq, t, budget));
+        }
+    }
+    Ok(out)
 }
 
 /// ListPrivacyBudgets: the collaboration's budgets of one type, seen from the caller's ACTIVE
@@ -709,7 +645,6 @@ pub async fn list_privacy_budgets(
         input.access_budget_resource_arn.as_deref().unwrap_or("")
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let now = state.now();
     let items = budget_templates(
         state,
         &m.collaboration_id,
@@ -719,11 +654,11 @@ pub async fn list_privacy_budgets(
     )
     .await?
     .into_iter()
-    .map(|(seq, t)| {
+    .map(|(seq, t, budget)| {
         (
             seq,
             dto::PrivacyBudgetSummary {
-                budget: budget_of(&t, now),
+                budget,
                 collaboration_arn: t.collaboration_arn.clone(),
                 collaboration_id: t.collaboration_id.clone(),
                 create_time: t.create_time,
@@ -760,7 +695,6 @@ pub async fn list_collaboration_privacy_budgets(
         input.access_budget_resource_arn.as_deref().unwrap_or("")
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let now = state.now();
     let items = budget_templates(
         state,
         &c.id,
@@ -770,11 +704,11 @@ pub async fn list_collaboration_privacy_budgets(
     )
     .await?
     .into_iter()
-    .map(|(seq, t)| {
+    .map(|(seq, t, budget)| {
         (
             seq,
             dto::CollaborationPrivacyBudgetSummary {
-                budget: budget_of(&t, now),
+                budget,
                 collaboration_arn: t.collaboration_arn.clone(),
                 collaboration_id: t.collaboration_id.clone(),
                 create_time: t.create_time,
@@ -796,81 +730,42 @@ pub async fn list_collaboration_privacy_budgets(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ts(y: i32, m: Month, d: u8, h: u8) -> f64 {
-        Date::from_calendar_date(y, m, d)
-            .unwrap()
-            .with_hms(h, 30, 0)
-            .unwrap()
-            .assume_utc()
-            .unix_timestamp() as f64
+/// PreviewPrivacyImpact: the aggregations a fresh differential privacy budget with the given
+/// epsilon and noise would allow (the formula of the live budget). Changes nothing.
+pub async fn preview_privacy_impact(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::PreviewPrivacyImpactInput,
+) -> AwsResult<dto::PreviewPrivacyImpactOutput> {
+    let m = repo::own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    require_active_reader(&m)?;
+    let dto::PreviewPrivacyImpactParametersInput::DifferentialPrivacy(p) = &input.parameters;
+    if !(1..=20).contains(&p.epsilon) {
+        return Err(invalid_field(
+            "parameters.differentialPrivacy.epsilon",
+            format!("epsilon must be between 1 and 20, got {}", p.epsilon),
+        ));
     }
-
-    fn midnight(y: i32, m: Month, d: u8) -> f64 {
-        ts(y, m, d, 0) - 1800.0
+    if !(10..=100).contains(&p.users_noise_per_query) {
+        return Err(invalid_field(
+            "parameters.differentialPrivacy.usersNoisePerQuery",
+            format!(
+                "usersNoisePerQuery must be between 10 and 100, got {}",
+                p.users_noise_per_query
+            ),
+        ));
     }
-
-    #[test]
-    fn calendar_periods_are_utc_day_iso_week_and_month() {
-        // Wednesday 2025-12-31 13:30 UTC
-        let now = ts(2025, Month::December, 31, 13);
-        assert_eq!(
-            period(dto::AccessBudgetType::CalendarDay, now),
-            (
-                midnight(2025, Month::December, 31),
-                Some(midnight(2026, Month::January, 1))
-            )
-        );
-        assert_eq!(
-            period(dto::AccessBudgetType::CalendarWeek, now),
-            (
-                midnight(2025, Month::December, 29),
-                Some(midnight(2026, Month::January, 5))
-            )
-        );
-        assert_eq!(
-            period(dto::AccessBudgetType::CalendarMonth, now),
-            (
-                midnight(2025, Month::December, 1),
-                Some(midnight(2026, Month::January, 1))
-            )
-        );
-        // a Monday starts its own week; February of a leap year ends on the 29th
-        let monday = ts(2024, Month::February, 26, 0);
-        assert_eq!(
-            period(dto::AccessBudgetType::CalendarWeek, monday).0,
-            midnight(2024, Month::February, 26)
-        );
-        assert_eq!(
-            period(dto::AccessBudgetType::CalendarMonth, monday).1,
-            Some(midnight(2024, Month::March, 1))
-        );
-        assert_eq!(period(dto::AccessBudgetType::Lifetime, now), (now, None));
-    }
-
-    #[test]
-    fn dp_counts_grow_with_epsilon_and_noise() {
-        let counts = |e, n| {
-            dp_budget(e, n)
-                .aggregations
-                .iter()
-                .map(|a| (a.r#type, a.max_count, a.remaining_count))
-                .collect::<Vec<_>>()
-        };
-        use dto::DifferentialPrivacyAggregationType as T;
-        assert_eq!(
-            counts(2, 10),
-            vec![
-                (T::Avg, 10, 10),
-                (T::Count, 20, 20),
-                (T::CountDistinct, 20, 20),
-                (T::Sum, 20, 20),
-                (T::Stddev, 6, 6)
-            ]
-        );
-        assert_eq!(counts(20, 100)[1].1, 2000);
-    }
+    Ok(dto::PreviewPrivacyImpactOutput {
+        privacy_impact: dto::PrivacyImpact::DifferentialPrivacy(
+            dto::DifferentialPrivacyPrivacyImpact {
+                aggregations: budgets::preview(p.epsilon, p.users_noise_per_query),
+            },
+        ),
+    })
 }

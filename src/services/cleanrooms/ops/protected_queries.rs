@@ -22,6 +22,7 @@ use crate::services::cleanrooms::analysis::parameters::{
 use crate::services::cleanrooms::analysis::rules::Analysis;
 use crate::services::cleanrooms::analysis::run::{put_query, spawn_query};
 use crate::services::cleanrooms::analysis::{prepare, Purpose};
+use crate::services::cleanrooms::budgets;
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
     ConflictReason, ResourceType,
@@ -283,6 +284,7 @@ pub async fn start_protected_query(
         &settings,
     )
     .await?;
+    budgets::charge(state, &collaboration.id, &prepared).await?;
     let id = ids::new_id();
     let stored = StoredQuery {
         query: dto::ProtectedQuery {

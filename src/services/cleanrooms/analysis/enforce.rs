@@ -1,0 +1,206 @@
+//! The per-rule-type controls enforced on an analysis plan: rule-type homogeneity, the
+//! AGGREGATION and LIST query structures, the CUSTOM rule's comparison controls and minimum
+//! aggregation thresholds, and the output suppression (aggregation output constraints, custom
+//! thresholds) applied by rewriting the plan that runs. The checks themselves are the engine's
+//! ([`crate::engine::policy`]); this module turns the tables' rule policies into their inputs.
+
+use datafusion::logical_expr::LogicalPlan;
+
+use super::tables::{AnalysisTable, RuleKind};
+use crate::engine::policy::{
+    self, AggregationRule, ComparisonRule, JoinPolicy, ListRule, PolicyError, Threshold,
+};
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::invalid_query;
+
+/// The one analysis rule type every table of the analysis shares (intermediate tables count as
+/// CUSTOM).
+///
+/// # Errors
+/// `ValidationException` naming the tables and their rule types when they differ.
+pub fn check_rule_types(tables: &[AnalysisTable]) -> AwsResult<Option<RuleKind>> {
+    let Some(first) = tables.first() else {
+        return Ok(None);
+    };
+    if let Some(other) = tables
+        .iter()
+        .find(|t| t.controls.rule != first.controls.rule)
+    {
+        return Err(invalid_query(format!(
+            "Query references tables with different analysis rule types: table '{}' has a {} rule and table '{}' a {} rule; a query can only combine tables whose analysis rules have the same type",
+            first.name,
+            first.controls.rule.as_str(),
+            other.name,
+            other.controls.rule.as_str()
+        )));
+    }
+    Ok(Some(first.controls.rule))
+}
+
+/// Rejects populating an intermediate table from AGGREGATION or LIST tables: intermediate
+/// tables carry CUSTOM rules, which would not keep the base rules' protections.
+///
+/// # Errors
+/// `ValidationException` naming the table.
+pub fn check_populate_sources(tables: &[AnalysisTable]) -> AwsResult<()> {
+    if let Some(t) = tables
+        .iter()
+        .find(|t| matches!(t.controls.rule, RuleKind::Aggregation | RuleKind::List))
+    {
+        return Err(invalid_query(format!(
+            "Table '{}' has a {} analysis rule: intermediate tables can only be populated from tables with CUSTOM analysis rules (configured tables with a CUSTOM rule, and other intermediate tables)",
+            t.name,
+            t.controls.rule.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks `plan` against the rules of `tables` (all of one rule type) and returns the plan to
+/// run: with groups below any minimum distinct count suppressed.
+///
+/// # Errors
+/// `ValidationException` (`INVALID_QUERY`) naming the rule, table and column or construct.
+pub fn enforce(
+    plan: LogicalPlan,
+    tables: &[AnalysisTable],
+    runner: &str,
+) -> AwsResult<LogicalPlan> {
+    let reject = |e: PolicyError| invalid_query(e.to_string());
+    match check_rule_types(tables)? {
+        Some(RuleKind::Aggregation) => {
+            let rules = aggregation_rules(tables, runner);
+            policy::check_aggregation(&plan, &rules).map_err(reject)?;
+            let thresholds: Vec<Threshold> = tables
+                .iter()
+                .filter_map(|t| t.controls.aggregation.as_ref().map(|p| (t, p)))
+                .flat_map(|(t, p)| {
+                    p.output_constraints.iter().map(|c| Threshold {
+                        table: t.name.clone(),
+                        column: c.column_name.clone(),
+                        minimum: u64::try_from(c.minimum).unwrap_or(0),
+                        rule: "AGGREGATION".to_string(),
+                    })
+                })
+                .collect();
+            policy::apply_thresholds(&plan, &thresholds).map_err(reject)
+        }
+        Some(RuleKind::List) => {
+            policy::check_list(&plan, &list_rules(tables, runner)).map_err(reject)?;
+            Ok(plan)
+        }
+        Some(RuleKind::Custom) => {
+            let comparisons: Vec<ComparisonRule> = tables
+                .iter()
+                .filter_map(|t| {
+                    t.controls
+                        .comparison_controls
+                        .as_ref()
+                        .map(|c| ComparisonRule {
+                            table: t.name.clone(),
+                            literal: c.allowed_literal_comparison_columns.clone(),
+                            column: c.allowed_column_comparison_columns.clone(),
+                        })
+                })
+                .collect();
+            policy::check_comparisons(&plan, &comparisons).map_err(reject)?;
+            let outputs: Vec<String> = plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let mut thresholds = Vec::new();
+            for t in tables {
+                for a in t.controls.aggregation_thresholds.iter().flatten() {
+                    if a.allowed_aggregate_expression_type
+                        == cleanrooms_emulator_api::cleanrooms::dto::AllowedAggregateExpressionType::ColumnsOnly
+                    {
+                        policy::check_columns_only(&plan, &t.name).map_err(reject)?;
+                    }
+                    let Some(identity) = a.identity_columns.first() else {
+                        continue;
+                    };
+                    let overrides = a.output_column_thresholds.as_deref().unwrap_or_default();
+                    let minimum = outputs
+                        .iter()
+                        .map(|name| {
+                            overrides
+                                .iter()
+                                .find(|o| o.output_column_name.eq_ignore_ascii_case(name))
+                                .map_or(a.minimum_identity_count, |o| o.minimum_identity_count)
+                        })
+                        .max()
+                        .unwrap_or(a.minimum_identity_count);
+                    thresholds.push(Threshold {
+                        table: t.name.clone(),
+                        column: identity.clone(),
+                        minimum: u64::try_from(minimum).unwrap_or(0),
+                        rule: "CUSTOM".to_string(),
+                    });
+                }
+            }
+            policy::apply_thresholds(&plan, &thresholds).map_err(reject)
+        }
+        Some(RuleKind::Missing) | None => Ok(plan),
+    }
+}
+
+fn join_policy(
+    join_columns: &[String],
+    operators: Option<&Vec<cleanrooms_emulator_api::cleanrooms::dto::JoinOperator>>,
+) -> JoinPolicy {
+    JoinPolicy {
+        join_columns: join_columns.to_vec(),
+        allowed_join_operators: operators
+            .into_iter()
+            .flatten()
+            .map(|o| o.as_str().to_string())
+            .collect(),
+    }
+}
+
+fn aggregation_rules(tables: &[AnalysisTable], runner: &str) -> Vec<AggregationRule> {
+    tables
+        .iter()
+        .filter_map(|t| {
+            let p = t.controls.aggregation.as_ref()?;
+            Some(AggregationRule {
+                table: t.name.clone(),
+                aggregate_columns: p
+                    .aggregate_columns
+                    .iter()
+                    .flat_map(|a| {
+                        a.column_names
+                            .iter()
+                            .map(|c| (c.clone(), a.function.as_str().to_string()))
+                    })
+                    .collect(),
+                join: join_policy(&p.join_columns, p.allowed_join_operators.as_ref()),
+                dimension_columns: p.dimension_columns.clone(),
+                scalar_functions: p
+                    .scalar_functions
+                    .iter()
+                    .map(|f| f.as_str().to_string())
+                    .collect(),
+                join_required: p.join_required.is_some(),
+                owned_by_runner: t.owner == runner,
+            })
+        })
+        .collect()
+}
+
+fn list_rules(tables: &[AnalysisTable], runner: &str) -> Vec<ListRule> {
+    tables
+        .iter()
+        .filter_map(|t| {
+            let p = t.controls.list.as_ref()?;
+            Some(ListRule {
+                table: t.name.clone(),
+                join: join_policy(&p.join_columns, p.allowed_join_operators.as_ref()),
+                list_columns: p.list_columns.clone(),
+                owned_by_runner: t.owner == runner,
+            })
+        })
+        .collect()
+}
