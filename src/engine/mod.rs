@@ -47,7 +47,11 @@ impl Engine {
 
     /// A fresh session with `settings`.
     pub fn session(&self, settings: &SessionSettings) -> SessionContext {
-        let mut config = SessionConfig::new().with_information_schema(false);
+        // DataFusion's own `DATAFUSION_*` environment variables tune the engine (e.g.
+        // `DATAFUSION_EXECUTION_BATCH_SIZE`); unparsable values leave the defaults.
+        let mut config = SessionConfig::from_env()
+            .unwrap_or_default()
+            .with_information_schema(false);
         if let Some(n) = settings.target_partitions {
             config = config.with_target_partitions(n.max(1));
         }
