@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction};
-use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
+use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan};
 
 use super::structure::{self, contains, list, FromClause, JoinPolicy};
 use super::{PolicyError, SourceColumn};
@@ -371,7 +371,7 @@ impl Checker<'_> {
                 | Expr::Negative(_)
                 | Expr::AggregateFunction(_) => Ok(()),
                 Expr::Like(like) if !like.case_insensitive => Ok(()),
-                Expr::BinaryExpr(BinaryExpr { op, .. }) if allowed_operator(op) => Ok(()),
+                Expr::BinaryExpr(BinaryExpr { op, .. }) if structure::allowed_operator(op) => Ok(()),
                 Expr::BinaryExpr(BinaryExpr { op, .. }) => Err(PolicyError::Rejected(format!(
                     "Operator {op} cannot be used in {clause} under the AGGREGATION analysis rule of table '{}'",
                     governing.first().map_or("", |r| r.table.as_str())
@@ -523,26 +523,6 @@ impl Checker<'_> {
         };
         structure::check_predicate(predicate, RULE, &table, &mut operand)
     }
-}
-
-/// Arithmetic and comparison operators usable in expressions.
-fn allowed_operator(op: &Operator) -> bool {
-    matches!(
-        op,
-        Operator::Plus
-            | Operator::Minus
-            | Operator::Multiply
-            | Operator::Divide
-            | Operator::Modulo
-            | Operator::Eq
-            | Operator::NotEq
-            | Operator::Lt
-            | Operator::LtEq
-            | Operator::Gt
-            | Operator::GtEq
-            | Operator::And
-            | Operator::Or
-    )
 }
 
 fn capitalize(s: &str) -> String {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::logical_plan::{Distinct, FetchType, SkipType};
-use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
+use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan};
 
 use super::structure::{self, contains, list, FromClause, JoinPolicy};
 use super::PolicyError;
@@ -214,22 +214,7 @@ fn check_expr(
             | Expr::IsNotNull(_)
             | Expr::InList(_) => true,
             Expr::Like(like) => !like.case_insensitive,
-            Expr::BinaryExpr(BinaryExpr { op, .. }) => matches!(
-                op,
-                Operator::Plus
-                    | Operator::Minus
-                    | Operator::Multiply
-                    | Operator::Divide
-                    | Operator::Modulo
-                    | Operator::Eq
-                    | Operator::NotEq
-                    | Operator::Lt
-                    | Operator::LtEq
-                    | Operator::Gt
-                    | Operator::GtEq
-                    | Operator::And
-                    | Operator::Or
-            ),
+            Expr::BinaryExpr(BinaryExpr { op, .. }) => structure::allowed_operator(op),
             _ => false,
         };
         if ok {

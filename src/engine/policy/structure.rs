@@ -349,6 +349,26 @@ pub fn check_predicate(
     }
 }
 
+/// Arithmetic and comparison operators usable in expressions.
+pub fn allowed_operator(op: &Operator) -> bool {
+    matches!(
+        op,
+        Operator::Plus
+            | Operator::Minus
+            | Operator::Multiply
+            | Operator::Divide
+            | Operator::Modulo
+            | Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+            | Operator::And
+            | Operator::Or
+    )
+}
+
 /// Whether a list holds a name (case-insensitive).
 pub fn contains(list: &[String], name: &str) -> bool {
     list.iter().any(|c| c.eq_ignore_ascii_case(name))

@@ -1028,18 +1028,7 @@ mod tests {
             ),
             controls: crate::services::cleanrooms::analysis::tables::Controls {
                 rule: crate::services::cleanrooms::analysis::tables::RuleKind::Custom,
-                allowed_analyses: None,
-                allowed_providers: None,
-                disallowed_columns: Vec::new(),
-                receivers: None,
-                additional_analyses: None,
-                allowed_additional_analyses: None,
-                aggregation: None,
-                list: None,
-                differential_privacy: None,
-                aggregation_thresholds: None,
-                comparison_controls: None,
-                unenforced: None,
+                ..crate::services::cleanrooms::analysis::tables::Controls::missing()
             },
             dependencies: deps,
         };

@@ -126,7 +126,8 @@ pub struct Controls {
 }
 
 impl Controls {
-    fn missing() -> Self {
+    /// No analysis rule: nothing allowed, no controls.
+    pub fn missing() -> Self {
         Self {
             rule: RuleKind::Missing,
             allowed_analyses: None,

@@ -165,11 +165,12 @@ async fn active_collaboration(
     Ok(c)
 }
 
-/// `AccessDeniedException` unless the membership is ACTIVE (read operations whose model has no
-/// `ConflictException`).
-fn require_active_reader(m: &Membership) -> AwsResult<()> {
+/// The caller's membership `id`, which must be ACTIVE (`AccessDeniedException` otherwise: the
+/// read operations using it have no `ConflictException` in the model).
+async fn active_reader(state: &AppState, ctx: &RequestContext, id: &str) -> AwsResult<Membership> {
+    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, id).await?;
     if m.is_active() {
-        Ok(())
+        Ok(m)
     } else {
         Err(access_denied(format!(
             "Membership {} is {}; only ACTIVE members can see privacy budgets",
@@ -630,14 +631,7 @@ pub async fn list_privacy_budgets(
     ctx: &RequestContext,
     input: dto::ListPrivacyBudgetsInput,
 ) -> AwsResult<dto::ListPrivacyBudgetsOutput> {
-    let m = repo::own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active_reader(&m)?;
+    let m = active_reader(state, ctx, &input.membership_identifier).await?;
     let scope = format!(
         "privacybudgets:{}:{}:{}",
         m.id,
@@ -737,14 +731,7 @@ pub async fn preview_privacy_impact(
     ctx: &RequestContext,
     input: dto::PreviewPrivacyImpactInput,
 ) -> AwsResult<dto::PreviewPrivacyImpactOutput> {
-    let m = repo::own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active_reader(&m)?;
+    active_reader(state, ctx, &input.membership_identifier).await?;
     let dto::PreviewPrivacyImpactParametersInput::DifferentialPrivacy(p) = &input.parameters;
     if !(1..=20).contains(&p.epsilon) {
         return Err(invalid_field(
