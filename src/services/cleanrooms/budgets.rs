@@ -1,6 +1,6 @@
 //! Privacy budgets that are actually spent: the ledger of what analyses consumed from each
 //! privacy budget template of a collaboration, the arithmetic that turns a template and its
-//! ledger into the `PrivacyBudget` the list operations show, and [`charge`], which admits an
+//! ledger into the `PrivacyBudget` the list operations show, and [`charge_writes`], which admits an
 //! analysis only when every budget it touches can pay for it.
 //!
 //! - **Access budgets** (one template per configured table association or intermediate table):
@@ -556,24 +556,6 @@ pub async fn charge_writes(
         .iter()
         .map(|(i, ledger)| put_ledger(&templates[*i].0, ledger))
         .collect()
-}
-
-/// Charges the prepared analysis to the budgets of collaboration `collaboration_id`, atomically
-/// and durably (takes the state's write lock; do not hold it when calling).
-///
-/// # Errors
-/// As [`charge_writes`].
-pub async fn charge(
-    state: &AppState,
-    collaboration_id: &str,
-    prepared: &Prepared,
-) -> AwsResult<()> {
-    let _guard = state.write_lock().await;
-    let writes = charge_writes(state, collaboration_id, prepared).await?;
-    if !writes.is_empty() {
-        state.store().commit(writes).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

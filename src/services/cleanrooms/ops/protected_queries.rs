@@ -284,7 +284,6 @@ pub async fn start_protected_query(
         &settings,
     )
     .await?;
-    budgets::charge(state, &collaboration.id, &prepared).await?;
     let id = ids::new_id();
     let stored = StoredQuery {
         query: dto::ProtectedQuery {
@@ -311,7 +310,13 @@ pub async fn start_protected_query(
     for account in delivery.member_receivers() {
         writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
     }
-    state.store().commit(writes).await?;
+    {
+        // The budgets are checked and spent in the same commit that stores the query: a query
+        // exists exactly when it has paid, and concurrent starts never overspend.
+        let _guard = state.write_lock().await;
+        writes.extend(budgets::charge_writes(state, &collaboration.id, &prepared).await?);
+        state.store().commit(writes).await?;
+    }
     spawn_query(state, &id, prepared, delivery);
     Ok(dto::StartProtectedQueryOutput {
         protected_query: stored.query,
