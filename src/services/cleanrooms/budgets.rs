@@ -1,7 +1,7 @@
 //! Privacy budgets that are actually spent: the ledger of what analyses consumed from each
 //! privacy budget template of a collaboration, the arithmetic that turns a template and its
-//! ledger into the `PrivacyBudget` the list operations show, and [`charge_writes`], which admits an
-//! analysis only when every budget it touches can pay for it.
+//! ledger into the `PrivacyBudget` the list operations show, and [`charge_writes`], which
+//! admits an analysis only when every budget it touches can pay for it.
 //!
 //! - **Access budgets** (one template per configured table association or intermediate table):
 //!   every analysis that reads the table — directly, or through an intermediate table built on
