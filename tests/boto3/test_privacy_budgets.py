@@ -121,6 +121,28 @@ def next_period_start(now: float, period: str) -> dt.datetime:
     return (first + dt.timedelta(days=32)).replace(day=1)
 
 
+def concurrent_starts(world, sql, n) -> list[str]:
+    """Start ``sql`` from ``n`` threads at once; each outcome is "ok" or the error code."""
+    barrier, outcomes, lock = threading.Barrier(n), [], threading.Lock()
+
+    def attempt():
+        barrier.wait()
+        try:
+            start(world, sql)
+            outcome = "ok"
+        except ClientError as error:
+            outcome = error.response["Error"]["Code"]
+        with lock:
+            outcomes.append(outcome)
+
+    workers = [threading.Thread(target=attempt) for _ in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    return outcomes
+
+
 def utc(ts) -> dt.datetime:
     return ts.astimezone(dt.timezone.utc)
 
@@ -323,24 +345,7 @@ def test_concurrent_queries_never_overspend(world):
     start(world, PURCHASES_SQL)
     start(world, PURCHASES_SQL)
     assert left(world, purchases) == 3
-    threads, barrier = 8, threading.Barrier(8)
-    outcomes, lock = [], threading.Lock()
-
-    def attempt():
-        barrier.wait()
-        try:
-            start(world, PURCHASES_SQL)
-            outcome = "ok"
-        except ClientError as error:
-            outcome = error.response["Error"]["Code"]
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=attempt) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    outcomes = concurrent_starts(world, PURCHASES_SQL, 8)
     assert sorted(outcomes) == ["ValidationException"] * 5 + ["ok"] * 3
     assert left(world, purchases) == 0
     queries = list_all(world.a, "ListProtectedQueries", "protectedQueries", membershipIdentifier=world.ma["id"])
@@ -494,22 +499,6 @@ def test_concurrent_dp_queries_never_overspend_epsilon(client):
     for _ in range(3):
         start(world, DP_SQL)
     assert dp_counts(world)["COUNT"] == (4, 10)  # 0.4 epsilon left: room for exactly 2 more
-    barrier, outcomes, lock = threading.Barrier(6), [], threading.Lock()
-
-    def attempt():
-        barrier.wait()
-        try:
-            start(world, DP_SQL)
-            outcome = "ok"
-        except ClientError as error:
-            outcome = error.response["Error"]["Code"]
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=attempt) for _ in range(6)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    outcomes = concurrent_starts(world, DP_SQL, 6)
     assert sorted(outcomes) == ["ValidationException"] * 4 + ["ok"] * 2
     assert dp_counts(world)["COUNT"] == (0, 10)
