@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan};
@@ -344,9 +343,8 @@ impl Checker<'_> {
             }
             Ok(())
         };
-        let mut result = Ok(());
-        expr.apply(|e| {
-            let outcome = match e {
+        structure::each_expr(expr, |e| {
+            match e {
                 Expr::ScalarFunction(ScalarFunction { func, .. }) => {
                     check_fn(aws_scalar_name(func.name()), &func.name().to_ascii_uppercase())
                 }
@@ -391,17 +389,8 @@ impl Checker<'_> {
                     governing.first().map_or("", |r| r.table.as_str()),
                     governing.first().map_or("none".to_string(), |r| list(&r.scalar_functions))
                 ))),
-            };
-            match outcome {
-                Ok(()) => Ok(TreeNodeRecursion::Continue),
-                Err(e) => {
-                    result = Err(e);
-                    Ok(TreeNodeRecursion::Stop)
-                }
-            }
+        }
         })
-        .map_err(|e| PolicyError::Lineage(e.to_string()))?;
-        result
     }
 
     /// One aggregate of the `Aggregate` node; returns its table.

@@ -11,7 +11,7 @@ use datafusion::common::DFSchema;
 use datafusion::logical_expr::expr::{Exists, InSubquery, SetComparison};
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
 
-use super::structure::{contains, list};
+use super::structure::{self, contains, list};
 use super::{analyze, PolicyError, SourceColumn};
 
 /// One table's comparison controls.
@@ -111,37 +111,25 @@ impl Checker<'_> {
 
     /// Every comparison inside `expr`.
     fn walk(&self, expr: &Expr, scope: &Scope) -> Result<(), PolicyError> {
-        let mut result = Ok(());
-        expr.apply(|e| {
-            let outcome = match e {
-                Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(*op) => {
-                    self.pair(left, &[right.as_ref()], scope)
-                }
-                Expr::Like(like) => self.pair(&like.expr, &[like.pattern.as_ref()], scope),
-                Expr::SimilarTo(like) => self.pair(&like.expr, &[like.pattern.as_ref()], scope),
-                Expr::InList(in_list) => {
-                    let items: Vec<&Expr> = in_list.list.iter().collect();
-                    self.pair(&in_list.expr, &items, scope)
-                }
-                Expr::Between(b) => self.pair(&b.expr, &[b.low.as_ref(), b.high.as_ref()], scope),
-                Expr::InSubquery(InSubquery { expr, .. })
-                | Expr::SetComparison(SetComparison { expr, .. }) => {
-                    let mut sources = self.sources(expr, scope);
-                    sources.extend(self.sources(e, scope));
-                    self.check(&sources, Kind::Column, "a comparison with a subquery")
-                }
-                _ => Ok(()),
-            };
-            match outcome {
-                Ok(()) => Ok(TreeNodeRecursion::Continue),
-                Err(err) => {
-                    result = Err(err);
-                    Ok(TreeNodeRecursion::Stop)
-                }
+        structure::each_expr(expr, |e| match e {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(*op) => {
+                self.pair(left, &[right.as_ref()], scope)
             }
+            Expr::Like(like) => self.pair(&like.expr, &[like.pattern.as_ref()], scope),
+            Expr::SimilarTo(like) => self.pair(&like.expr, &[like.pattern.as_ref()], scope),
+            Expr::InList(in_list) => {
+                let items: Vec<&Expr> = in_list.list.iter().collect();
+                self.pair(&in_list.expr, &items, scope)
+            }
+            Expr::Between(b) => self.pair(&b.expr, &[b.low.as_ref(), b.high.as_ref()], scope),
+            Expr::InSubquery(InSubquery { expr, .. })
+            | Expr::SetComparison(SetComparison { expr, .. }) => {
+                let mut sources = self.sources(expr, scope);
+                sources.extend(self.sources(e, scope));
+                self.check(&sources, Kind::Column, "a comparison with a subquery")
+            }
+            _ => Ok(()),
         })
-        .map_err(|e| PolicyError::Lineage(e.to_string()))?;
-        result
     }
 
     /// `left` compared with each of `others`.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchema, JoinType};
 use datafusion::logical_expr::logical_plan::Join;
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
@@ -347,6 +348,27 @@ pub fn check_predicate(
         Expr::Column(_) | Expr::Literal(..) => operand(expr),
         other => Err(reject(format!("'{other}'"))),
     }
+}
+
+/// Applies `check` to `expr` and every expression inside it (top-down), stopping at the first
+/// rejection.
+///
+/// # Errors
+/// The first error `check` returns.
+pub fn each_expr(
+    expr: &Expr,
+    mut check: impl FnMut(&Expr) -> Result<(), PolicyError>,
+) -> Result<(), PolicyError> {
+    let mut result = Ok(());
+    expr.apply(|e| match check(e) {
+        Ok(()) => Ok(TreeNodeRecursion::Continue),
+        Err(err) => {
+            result = Err(err);
+            Ok(TreeNodeRecursion::Stop)
+        }
+    })
+    .map_err(|e| PolicyError::Lineage(e.to_string()))?;
+    result
 }
 
 /// Arithmetic and comparison operators usable in expressions.
