@@ -4,7 +4,7 @@ as CSV, the emulator's engine (DataFusion, driven through the running emulator: 
 file:// location, SQL via POST /_emulator/sql) vs DuckDB on the same files in the same run.
 
 Usage: python bench/engine.py [--bin target/release/cleanrooms-emulator] [--rows 40000000]
-       [--files 8] [--runs 3] [--dir /tmp/cre-bench-data]
+       [--files 8] [--runs 5] [--dir /tmp/cre-bench-data]
 Needs: a release build and bench/requirements.txt (duckdb, boto3). Prints a table with ratios.
 """
 import argparse
@@ -64,13 +64,24 @@ def emulator_sql(url, sql):
         return json.load(r)
 
 
-def timed(fn, runs):
-    times, result = [], None
+def clock(fn):
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def paired(emulator, duck, runs):
+    """Runs the two sides alternately, so a burst of load on this shared machine hits both alike;
+    returns each side's median time, the median of the per-pair ratios and the last results."""
+    em_ts, dd_ts, ratios = [], [], []
+    em_r = dd_r = None
     for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        em_t, em_r = clock(emulator)
+        dd_t, dd_r = clock(duck)
+        em_ts.append(em_t)
+        dd_ts.append(dd_t)
+        ratios.append(em_t / dd_t)
+    return statistics.median(em_ts), statistics.median(dd_ts), statistics.median(ratios), em_r, dd_r
 
 
 def main():
@@ -78,7 +89,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join("target", "release", "cleanrooms-emulator"))
     ap.add_argument("--rows", type=int, default=40_000_000)
     ap.add_argument("--files", type=int, default=8)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "cre-bench-data"))
     args = ap.parse_args()
     pq_dir, csv_dir = generate(args.dir, args.rows, args.files)
@@ -101,16 +112,18 @@ def main():
         con = duckdb.connect()
         results = {}
         for fmt, path, reader in (("parquet", pq_dir, "read_parquet"), ("csv", csv_dir, "read_csv_auto")):
-            em_t, em_r = timed(lambda: emulator_sql(url, QUERY.format(t=f"bench.{'pq' if fmt == 'parquet' else 'csv'}")), args.runs)
-            dd_t, dd_r = timed(lambda: con.execute(QUERY.format(t=f"{reader}('{path}/*.{fmt}')")).fetchall(), args.runs)
+            em_t, dd_t, ratio, em_r, dd_r = paired(
+                lambda: emulator_sql(url, QUERY.format(t=f"bench.{'pq' if fmt == 'parquet' else 'csv'}")),
+                lambda: con.execute(QUERY.format(t=f"{reader}('{path}/*.{fmt}')")).fetchall(), args.runs)
             assert len(em_r["rows"]) == len(dd_r), "row counts differ"
             assert sum(r["n"] for r in em_r["rows"]) == sum(r[1] for r in dd_r) == args.files * (args.rows // args.files)
-            results[fmt] = (em_t, dd_t, size_of(path))
-        print(f"machine: {os.cpu_count()} cores; rows={args.files * (args.rows // args.files):,}; runs={args.runs} (median)")
+            results[fmt] = (em_t, dd_t, ratio, size_of(path))
+        print(f"machine: {os.cpu_count()} cores; rows={args.files * (args.rows // args.files):,}; runs={args.runs}, alternating "
+              "(median times; ratio = median of the per-run ratios)")
         print(f"query: {QUERY.format(t='t')}")
         print(f"{'format':<10}{'size':>10}{'emulator (s)':>15}{'duckdb (s)':>13}{'ratio':>9}")
-        for fmt, (em_t, dd_t, size) in results.items():
-            print(f"{fmt:<10}{size / 1e9:>8.2f}GB{em_t:>15.2f}{dd_t:>13.2f}{em_t / dd_t:>8.2f}x")
+        for fmt, (em_t, dd_t, ratio, size) in results.items():
+            print(f"{fmt:<10}{size / 1e9:>8.2f}GB{em_t:>15.2f}{dd_t:>13.2f}{ratio:>8.2f}x")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
