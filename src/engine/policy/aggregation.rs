@@ -358,18 +358,8 @@ impl Checker<'_> {
                         check_fn(Some("CAST"), "CAST")
                     }
                 }
-                Expr::Column(_)
-                | Expr::Literal(..)
-                | Expr::Placeholder(_)
-                | Expr::Alias(_)
-                | Expr::Not(_)
-                | Expr::IsNull(_)
-                | Expr::IsNotNull(_)
-                | Expr::InList(_)
-                | Expr::Negative(_)
-                | Expr::AggregateFunction(_) => Ok(()),
-                Expr::Like(like) if !like.case_insensitive => Ok(()),
-                Expr::BinaryExpr(BinaryExpr { op, .. }) if structure::allowed_operator(op) => Ok(()),
+                e if structure::is_plain(e) => Ok(()),
+                Expr::AggregateFunction(_) => Ok(()),
                 Expr::BinaryExpr(BinaryExpr { op, .. }) => Err(PolicyError::Rejected(format!(
                     "Operator {op} cannot be used in {clause} under the AGGREGATION analysis rule of table '{}'",
                     governing.first().map_or("", |r| r.table.as_str())

@@ -233,23 +233,9 @@ enum Kind {
 
 /// Whether an expression reads any column (or subquery); otherwise it is a literal value.
 fn has_columns(expr: &Expr) -> bool {
-    let mut found = false;
-    let _ = expr.apply(|e| {
-        if matches!(
-            e,
-            Expr::Column(_)
-                | Expr::OuterReferenceColumn(..)
-                | Expr::ScalarSubquery(_)
-                | Expr::Exists(_)
-                | Expr::InSubquery(_)
-                | Expr::SetComparison(_)
-        ) {
-            found = true;
-            return Ok(TreeNodeRecursion::Stop);
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    found
+    // The closure never fails, so neither does the walk.
+    expr.exists(|e| Ok(structure::reads_columns(e)))
+        .unwrap_or(false)
 }
 
 fn is_comparison(op: Operator) -> bool {

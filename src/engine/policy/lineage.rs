@@ -514,16 +514,7 @@ impl Analyzer {
         let mut leaves: Vec<&Expr> = Vec::new();
         expr.apply(|e| {
             #[allow(deprecated)]
-            if matches!(
-                e,
-                Expr::Column(_)
-                    | Expr::OuterReferenceColumn(..)
-                    | Expr::ScalarSubquery(_)
-                    | Expr::Exists(_)
-                    | Expr::InSubquery(_)
-                    | Expr::SetComparison(_)
-                    | Expr::Wildcard { .. }
-            ) {
+            if super::structure::reads_columns(e) || matches!(e, Expr::Wildcard { .. }) {
                 leaves.push(e);
             }
             // `InSubquery`/`SetComparison` children (the compared expression) are still walked.

@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::logical_plan::{Distinct, FetchType, SkipType};
-use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 
 use super::structure::{self, contains, list, FromClause, JoinPolicy};
 use super::PolicyError;
@@ -201,34 +200,13 @@ fn check_expr(
             )));
         }
     }
-    let mut bad: Option<String> = None;
-    expr.apply(|e| {
-        let ok = match e {
-            Expr::Column(_)
-            | Expr::Literal(..)
-            | Expr::Placeholder(_)
-            | Expr::Alias(_)
-            | Expr::Negative(_)
-            | Expr::Not(_)
-            | Expr::IsNull(_)
-            | Expr::IsNotNull(_)
-            | Expr::InList(_) => true,
-            Expr::Like(like) => !like.case_insensitive,
-            Expr::BinaryExpr(BinaryExpr { op, .. }) => structure::allowed_operator(op),
-            _ => false,
-        };
-        if ok {
-            Ok(TreeNodeRecursion::Continue)
+    structure::each_expr(expr, |e| {
+        if structure::is_plain(e) {
+            Ok(())
         } else {
-            bad = Some(e.to_string());
-            Ok(TreeNodeRecursion::Stop)
+            Err(PolicyError::Rejected(format!(
+                "'{e}' cannot be used in {clause} under the LIST analysis rule of table '{first}': functions (aggregate or scalar), casts and subqueries are not allowed, only list columns, literals and arithmetic operators"
+            )))
         }
     })
-    .map_err(|e| PolicyError::Lineage(e.to_string()))?;
-    match bad {
-        None => Ok(()),
-        Some(what) => Err(PolicyError::Rejected(format!(
-            "'{what}' cannot be used in {clause} under the LIST analysis rule of table '{first}': functions (aggregate or scalar), casts and subqueries are not allowed, only list columns, literals and arithmetic operators"
-        ))),
-    }
 }

@@ -371,6 +371,39 @@ pub fn each_expr(
     result
 }
 
+/// Whether an expression node reads columns: a column, an outer reference or a subquery.
+pub fn reads_columns(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Column(_)
+            | Expr::OuterReferenceColumn(..)
+            | Expr::ScalarSubquery(_)
+            | Expr::Exists(_)
+            | Expr::InSubquery(_)
+            | Expr::SetComparison(_)
+    )
+}
+
+/// Whether an expression node is plain: a column, a literal or placeholder, an alias, NOT, IS
+/// [NOT] NULL, IN (list), negation, a case-sensitive LIKE, or one of the allowed operators. The
+/// aggregation and list rules accept these without checking them against allowed functions.
+pub fn is_plain(expr: &Expr) -> bool {
+    match expr {
+        Expr::Column(_)
+        | Expr::Literal(..)
+        | Expr::Placeholder(_)
+        | Expr::Alias(_)
+        | Expr::Negative(_)
+        | Expr::Not(_)
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::InList(_) => true,
+        Expr::Like(like) => !like.case_insensitive,
+        Expr::BinaryExpr(BinaryExpr { op, .. }) => allowed_operator(op),
+        _ => false,
+    }
+}
+
 /// Arithmetic and comparison operators usable in expressions.
 pub fn allowed_operator(op: &Operator) -> bool {
     matches!(

@@ -461,6 +461,17 @@ mod tests {
     use datafusion::arrow::array::{Int64Array, StringArray};
     use datafusion::arrow::util::pretty::pretty_format_batches;
 
+    /// A session with `batch` registered as table `t`.
+    fn session_with(batch: RecordBatch) -> SessionContext {
+        let ctx = SessionContext::new();
+        ctx.register_table(
+            "t",
+            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
+        ctx
+    }
+
     /// Table `t(uid, g, x)`: user `a` has 3 rows in group `p`, users `b`..`e` one row each.
     fn session() -> SessionContext {
         let schema = Arc::new(Schema::new(vec![
@@ -469,7 +480,7 @@ mod tests {
             Field::new("x", DataType::Int64, false),
         ]));
         let batch = RecordBatch::try_new(
-            Arc::clone(&schema),
+            schema,
             vec![
                 Arc::new(StringArray::from(vec!["a", "a", "a", "b", "c", "d", "e"])),
                 Arc::new(StringArray::from(vec!["p", "p", "p", "p", "q", "q", "q"])),
@@ -477,13 +488,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let ctx = SessionContext::new();
-        ctx.register_table(
-            "t",
-            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
-        )
-        .unwrap();
-        ctx
+        session_with(batch)
     }
 
     async fn run(sql: &str, seed: u64) -> (String, dto::DifferentialPrivacyParameters) {
@@ -598,17 +603,8 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("uid", DataType::Utf8, false)]));
         let mut users = vec!["z"; 20];
         users.extend(["a", "b"]);
-        let batch = RecordBatch::try_new(
-            Arc::clone(&schema),
-            vec![Arc::new(StringArray::from(users))],
-        )
-        .unwrap();
-        let ctx = SessionContext::new();
-        ctx.register_table(
-            "t",
-            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
-        )
-        .unwrap();
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(users))]).unwrap();
+        let ctx = session_with(batch);
         let plan = ctx
             .state()
             .create_logical_plan("SELECT COUNT(*) FROM t")
