@@ -22,15 +22,19 @@ pub enum ServeError {
     /// The address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    /// Work a stopped process left unfinished could not be finished or rolled back.
+    #[error("recovery: {0}")]
+    Recovery(String),
     /// Serving failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Opens the state for `data_dir` (creating it) with `config`.
+/// Opens the state for `data_dir` (creating it) with `config`, and recovers whatever a stopped
+/// process left unfinished before anything can use the state.
 ///
 /// # Errors
-/// When the directory or the store cannot be opened.
+/// When the directory or the store cannot be opened, or recovery fails.
 pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, ServeError> {
     std::fs::create_dir_all(&data_dir).map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
     let data_dir = data_dir
@@ -40,11 +44,21 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     let offset = crate::admin::load_clock_offset(&store).await;
     let clock = Arc::new(EmulatorClock::with_offset(offset));
     let state = AppState::new(config, data_dir, Arc::new(CachedStore::new(store)), clock);
-    // Analyses a stopped process left running can never finish: fail them now.
-    if let Err(e) = crate::services::cleanrooms::analysis::run::recover(&state).await {
-        tracing::error!(error = %e.message, "cannot recover unfinished protected queries");
-    }
+    recover(&state).await?;
     Ok(state)
+}
+
+/// Runs every recovery to completion, in order, before the listener exists: the S3 write
+/// journal first (it removes the temporary files of interrupted writes, so nothing may stage a
+/// file before it has run), then analyses a stopped process left running, which can never
+/// finish and become FAILED.
+async fn recover(state: &AppState) -> Result<(), ServeError> {
+    crate::services::s3::records::recover(state.store(), state.data_dir())
+        .await
+        .map_err(|e| ServeError::Recovery(format!("S3 write journal: {e}")))?;
+    crate::services::cleanrooms::analysis::run::recover(state)
+        .await
+        .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))
 }
 
 /// Runs the emulator until a shutdown signal.

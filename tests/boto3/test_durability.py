@@ -97,3 +97,36 @@ def test_create_collaboration_survives_repeated_restarts(fresh_emulator):
     a = fresh_emulator.client("cleanrooms", account=A)
     assert sorted(list_collaboration_ids(a)) == sorted([first["id"], second["id"]])
     assert fresh_emulator.stop() == 0
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill9"])
+def test_first_protected_query_after_a_restart_succeeds(fresh_emulator, stop):
+    """Recovery (the S3 write journal, unfinished analyses) runs before the server listens: the
+    first query after a restart writes its result while nothing can sweep ``s3-tmp`` under it,
+    and leftovers of a killed process are gone before the first request."""
+    from dataclasses import replace
+
+    from analysis_helpers import build_world, read_csv_rows, run
+
+    sql = "SELECT c.segment, COUNT(DISTINCT c.user_id) AS n FROM customers c GROUP BY c.segment"
+    world = build_world(fresh_emulator.client)
+    expected = read_csv_rows(world.s3a, run(world, sql)["result"]["output"]["s3"]["location"])
+
+    if stop == "sigterm":
+        assert fresh_emulator.stop() == 0
+    else:
+        fresh_emulator.kill9()
+    leftover = fresh_emulator.data_dir / "s3-tmp" / ".tmp-left-by-a-killed-write"
+    leftover.write_bytes(b"half a body")
+    fresh_emulator.start()
+    assert not leftover.exists(), "the journal was not replayed before the server listened"
+
+    world = replace(
+        world,
+        a=fresh_emulator.client("cleanrooms", account=A),
+        b=fresh_emulator.client("cleanrooms", account=B),
+        s3a=fresh_emulator.client("s3", account=A),
+        s3b=fresh_emulator.client("s3", account=B),
+    )
+    first = run(world, sql)
+    assert read_csv_rows(world.s3a, first["result"]["output"]["s3"]["location"]) == expected

@@ -9,8 +9,8 @@
 //! surface (every operation is at least routed and answered), and its DTOs follow the AWS model.
 //!
 //! How a request flows: the gateway has already identified the account (access key) and
-//! region (credential scope). [`handle`] replays the object journal once per process
-//! ([`records::ensure_recovered`]), rejects expired presigned URLs against the emulator clock,
+//! region (credential scope); the object journal was replayed at start-up ([`records::recover`]).
+//! [`handle`] rejects expired presigned URLs against the emulator clock,
 //! strips the signature (signatures are not verified, and `s3s` would want the secret key),
 //! attaches the caller as a request extension and lets `s3s` route it to `EmulatorS3`. Error
 //! responses are then rendered uniformly by [`errors`] (with `Resource` and `RequestId`), and
@@ -195,17 +195,7 @@ pub async fn handle(state: &AppState, ctx: RequestContext, req: Request) -> (Res
     let (mut parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
     let resource = parts.uri.path().to_string();
-    let mut response = if let Err(e) = records::ensure_recovered(state).await {
-        tracing::error!(error = %e, "s3: journal recovery failed");
-        error_response(
-            500,
-            "InternalError",
-            &format!("The S3 journal could not be replayed: {e}"),
-            &resource,
-            &request_id,
-            head,
-        )
-    } else if presigned_url_expired(&parts.uri, state.now()) {
+    let mut response = if presigned_url_expired(&parts.uri, state.now()) {
         error_response(
             403,
             "AccessDenied",

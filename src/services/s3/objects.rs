@@ -370,7 +370,6 @@ pub async fn put_local_file(
             e.message().unwrap_or("S3 write failed").to_string(),
         )
     };
-    records::ensure_recovered(state).await?;
     let caller = Caller {
         account: account.to_string(),
         region: state.config().region.clone(),

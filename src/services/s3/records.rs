@@ -11,9 +11,8 @@
 //! transaction. After a crash, [`recover`] finishes or rolls back each intent it finds, so the
 //! store and the files agree again before the first S3 request is served.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -360,26 +359,10 @@ pub fn intent_done(id: &str) -> Write {
     }
 }
 
-/// Data dirs whose journal this process has already replayed.
-fn recovered() -> &'static tokio::sync::Mutex<HashSet<PathBuf>> {
-    static DONE: OnceLock<tokio::sync::Mutex<HashSet<PathBuf>>> = OnceLock::new();
-    DONE.get_or_init(Default::default)
-}
-
-/// Replays the journal of `state`'s data dir once per process (before the first S3 request).
-pub async fn ensure_recovered(state: &AppState) -> Result<(), StoreError> {
-    let mut done = recovered().lock().await;
-    if done.contains(state.data_dir()) {
-        return Ok(());
-    }
-    let _guard = state.write_lock().await;
-    recover(state.store(), state.data_dir()).await?;
-    done.insert(state.data_dir().clone());
-    Ok(())
-}
-
 /// Finishes or rolls back every journalled change, then removes leftovers of interrupted
-/// requests (temporary files, directories of uploads that no longer exist).
+/// requests (temporary files, directories of uploads that no longer exist). Runs once at
+/// start-up, before the server accepts a request ([`crate::server::open_state`]): it removes
+/// every file in `s3-tmp/`, so it must never run while a request may be staging one.
 pub async fn recover(store: &dyn MetadataStore, data_dir: &Path) -> Result<(), StoreError> {
     for record in store.query(&Query::kind(INTENT)).await? {
         let intent: Intent = decode(&record)?;
