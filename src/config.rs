@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+/// Default of [`Config::max_request_body_bytes`]: 10 MiB, the payload limit of the API front
+/// ends of the JSON services.
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
+
 /// Settings of one emulator process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -20,6 +24,9 @@ pub struct Config {
     pub default_account: String,
     /// Protected queries and populations running at once (the rest wait).
     pub max_concurrent_jobs: usize,
+    /// Largest request body read for the JSON and query protocols (S3 object bodies are
+    /// streamed and exempt); a larger one gets HTTP 413 without being read further.
+    pub max_request_body_bytes: usize,
 }
 
 impl Default for Config {
@@ -32,6 +39,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             default_account: "123456789012".into(),
             max_concurrent_jobs: crate::jobs::DEFAULT_MAX_CONCURRENT,
+            max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod faults;
 pub mod gateway;
 pub mod jobs;
 pub mod protocol;

@@ -49,6 +49,10 @@ struct ServeArgs {
     /// Protected queries and intermediate-table populations running at once (others wait).
     #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_CONCURRENT_JOBS", default_value_t = cleanrooms_emulator::jobs::DEFAULT_MAX_CONCURRENT as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
     max_concurrent_jobs: u16,
+    /// Largest request body of the JSON and query protocols, in bytes (S3 object bodies are
+    /// exempt); a larger request gets HTTP 413.
+    #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_REQUEST_BODY_BYTES", default_value_t = cleanrooms_emulator::config::DEFAULT_MAX_REQUEST_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=(1u64 << 32)))]
+    max_request_body_bytes: u64,
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
@@ -77,6 +81,7 @@ fn main() -> std::process::ExitCode {
         region: args.region,
         default_account: args.default_account,
         max_concurrent_jobs: usize::from(args.max_concurrent_jobs),
+        max_request_body_bytes: usize::try_from(args.max_request_body_bytes).unwrap_or(usize::MAX),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

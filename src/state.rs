@@ -28,6 +28,7 @@ struct Inner {
     storage: ManagedStorage,
     writes: Mutex<()>,
     dp_noise: crate::engine::noise::NoiseSeed,
+    faults: crate::faults::Faults,
 }
 
 impl AppState {
@@ -48,6 +49,7 @@ impl AppState {
                 clock,
                 writes: Mutex::new(()),
                 dp_noise: crate::engine::noise::NoiseSeed::default(),
+                faults: crate::faults::Faults::default(),
             }),
         }
     }
@@ -86,6 +88,11 @@ impl AppState {
     /// Where differential-privacy noise comes from (seeded through the admin API).
     pub fn dp_noise(&self) -> &crate::engine::noise::NoiseSeed {
         &self.inner.dp_noise
+    }
+
+    /// The fault rules users set through `/_emulator/faults`.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.inner.faults
     }
 
     /// Current emulator time in epoch seconds.

@@ -1,12 +1,13 @@
 //! The emulator's own API under `/_emulator/`, outside every AWS namespace: health, reset of all
 //! state and data, the clock (read it, move it forward), and `sql` (run SQL with the engine over
-//! an account's Glue catalog), and `dp-seed` (make differential-privacy noise reproducible).
+//! an account's Glue catalog), `dp-seed` (make differential-privacy noise reproducible) and
+//! `faults` (fault rules for users' retry tests, [`crate::faults`]).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -27,6 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/_emulator/clock", get(get_clock).post(advance_clock))
         .route("/_emulator/sql", post(sql::run_sql))
         .route("/_emulator/dp-seed", get(get_dp_seed).post(set_dp_seed))
+        .route(
+            "/_emulator/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_emulator/faults/{id}", delete(remove_fault))
         .layer(axum::middleware::map_response(with_request_id))
 }
 
@@ -74,6 +80,7 @@ async fn reset(State(state): State<AppState>) -> Response {
     }
     state.emulator_clock().reset();
     state.dp_noise().clear();
+    state.faults().clear();
     Json(json!({"status": "reset"})).into_response()
 }
 
@@ -158,4 +165,45 @@ async fn set_dp_seed(State(state): State<AppState>, body: Bytes) -> Response {
         }
     }
     Json(dp_seed_body(&state)).into_response()
+}
+
+fn faults_body(state: &AppState) -> Value {
+    json!({"rules": state.faults().list()})
+}
+
+async fn list_faults(State(state): State<AppState>) -> Json<Value> {
+    Json(faults_body(&state))
+}
+
+/// Adds one rule (see [`crate::faults`] for its fields); answers the rule with its id.
+async fn add_fault(State(state): State<AppState>, body: Bytes) -> Response {
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected a JSON object describing one fault rule: {e}"),
+            )
+        }
+    };
+    match state.faults().add(&parsed) {
+        Ok(rule) => (StatusCode::CREATED, Json(json!(rule))).into_response(),
+        Err(message) => admin_error(StatusCode::BAD_REQUEST, &message),
+    }
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Json<Value> {
+    state.faults().clear();
+    Json(faults_body(&state))
+}
+
+async fn remove_fault(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if state.faults().remove(&id) {
+        Json(faults_body(&state)).into_response()
+    } else {
+        admin_error(
+            StatusCode::NOT_FOUND,
+            &format!("no fault rule with id '{id}'"),
+        )
+    }
 }

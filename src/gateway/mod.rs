@@ -17,9 +17,6 @@ use crate::protocol::{json_error_response, rest_json};
 use crate::state::AppState;
 use crate::util::ids::new_id;
 
-/// Largest request body accepted (S3 uploads bigger than this go through multipart upload).
-pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
-
 /// Axum fallback handler: every request that is not an admin route.
 pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
@@ -78,17 +75,24 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         // S3 streams its bodies (objects can be large): it gets the request as it came.
         crate::services::handle_s3(&state, ctx, Request::from_parts(parts, body)).await
     } else {
-        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        let limit = state.config().max_request_body_bytes;
+        match axum::body::to_bytes(body, limit).await {
             Err(e) => {
                 let err = AwsError::new(
                     "RequestEntityTooLarge",
                     413,
-                    format!("cannot read the request body: {e}"),
+                    format!(
+                        "The request body could not be read within the limit of {limit} bytes \
+                         (--max-request-body-bytes): {e}"
+                    ),
                 );
-                (
-                    json_error_response(&err, rest_json::CONTENT_TYPE, false),
-                    String::new(),
-                )
+                let mut response = json_error_response(&err, rest_json::CONTENT_TYPE, false);
+                // The rest of the body was not read: the connection cannot carry another request.
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    HeaderValue::from_static("close"),
+                );
+                (response, String::new())
             }
             Ok(body) => match service {
                 Some(service) => crate::services::handle(&state, service, ctx, &parts, &body).await,

@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::error::AwsError;
+use crate::faults::{Faults, Injected};
 use model::ServiceModel;
 use validate::FieldError;
 
@@ -106,12 +107,33 @@ pub fn json_error_response(
     resp
 }
 
+/// The answer to a request that a fault rule ([`crate::faults`]) affects: the error encoded by
+/// `encode` (the protocol's own error encoding), or a [`dropped_connection`].
+pub fn fault_response(fault: Injected, encode: impl FnOnce(&AwsError) -> Response) -> Response {
+    match fault {
+        Injected::Error(e) => encode(&e),
+        Injected::DropConnection => dropped_connection(),
+    }
+}
+
+/// A response whose body fails at once: the server closes the connection without an answer.
+pub fn dropped_connection() -> Response {
+    let body = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by a fault rule",
+        ))
+    });
+    Response::new(axum::body::Body::from_stream(body))
+}
+
 /// Serves one rest-json request end to end: route, bind and validate the input, `call` the
 /// service with it, encode the output or error. Returns the response and the operation name
-/// (empty when nothing matched).
+/// (empty when nothing matched). Fault rules are applied once the operation is known.
 pub async fn serve_rest_json<F, Fut>(
     model: &ServiceModel,
     routes: &rest_json::RouteTable,
+    faults: &Faults,
     mut ctx: cleanrooms_emulator_api::RequestContext,
     parts: &axum::http::request::Parts,
     body: &[u8],
@@ -140,6 +162,15 @@ where
     };
     ctx.operation.clone_from(&matched.operation);
     let operation = matched.operation.clone();
+    if let Some(fault) = faults
+        .inject(&model.signing_name, &operation, &ctx.account_id)
+        .await
+    {
+        let response = fault_response(fault, |e| {
+            json_error_response(e, rest_json::CONTENT_TYPE, false)
+        });
+        return (response, operation);
+    }
     let result = match rest_json::bind_input(
         model,
         &operation,
@@ -170,9 +201,11 @@ where
     (response, operation)
 }
 
-/// Serves one awsJson1.1 request end to end (operation from `X-Amz-Target`).
+/// Serves one awsJson1.1 request end to end (operation from `X-Amz-Target`). Fault rules are
+/// applied once the operation is known.
 pub async fn serve_aws_json<F, Fut>(
     model: &ServiceModel,
+    faults: &Faults,
     mut ctx: cleanrooms_emulator_api::RequestContext,
     parts: &axum::http::request::Parts,
     body: &[u8],
@@ -196,6 +229,13 @@ where
         }
     };
     ctx.operation.clone_from(&operation);
+    if let Some(fault) = faults
+        .inject(&model.signing_name, &operation, &ctx.account_id)
+        .await
+    {
+        let response = fault_response(fault, |e| aws_json_error_response(model, e));
+        return (response, operation);
+    }
     let result = match aws_json::bind_input(model, &operation, body) {
         Ok(input) => call(ctx, input).await,
         Err(e) => Err(e),

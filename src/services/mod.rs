@@ -51,8 +51,8 @@ pub async fn handle(
     match service {
         Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
         Service::Glue => glue::handle(state, ctx, parts, body).await,
-        Service::Athena => unimplemented::athena(ctx, parts, body).await,
-        Service::Sts => sts::handle(ctx, parts, body).await,
+        Service::Athena => unimplemented::athena(state.faults(), ctx, parts, body).await,
+        Service::Sts => sts::handle(state.faults(), ctx, parts, body).await,
         Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
         // S3 is served by `handle_s3` with the streaming body; reaching here is a gateway bug.
         Service::S3 => unimplemented::s3(ctx, parts),

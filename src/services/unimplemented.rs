@@ -6,6 +6,7 @@ use axum::response::Response;
 use cleanrooms_emulator_api::athena::api::AthenaApi;
 use cleanrooms_emulator_api::RequestContext;
 
+use crate::faults::Faults;
 use crate::protocol::serve_aws_json;
 
 /// Athena with no operation implemented.
@@ -13,9 +14,15 @@ struct Athena;
 impl AthenaApi for Athena {}
 
 /// Serves an Athena request.
-pub async fn athena(ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+pub async fn athena(
+    faults: &Faults,
+    ctx: RequestContext,
+    parts: &Parts,
+    body: &[u8],
+) -> (Response, String) {
     serve_aws_json(
         super::athena_model(),
+        faults,
         ctx,
         parts,
         body,

@@ -74,6 +74,7 @@ pub async fn handle(
     serve_rest_json(
         super::cleanrooms_model(),
         route_table(),
+        state.faults(),
         ctx,
         parts,
         body,

@@ -40,6 +40,7 @@ pub async fn handle(
     let service = service::Glue::new(state.clone());
     serve_aws_json(
         super::glue_model(),
+        state.faults(),
         ctx,
         parts,
         body,

@@ -29,6 +29,11 @@ impl LfError {
         self.body["error_msg"].as_str().unwrap_or_default()
     }
 
+    /// An error injected by a fault rule ([`crate::faults`]), in this API's body form.
+    pub fn injected(err: &crate::error::AwsError) -> Self {
+        Self::new(err.status, &err.code, err.message.clone(), None)
+    }
+
     /// The HTTP response.
     pub fn into_response(self) -> Response {
         json_response(self.status, &self.body)

@@ -174,7 +174,6 @@ pub async fn handle(
     parts: &Parts,
     body: &[u8],
 ) -> (Response, String) {
-    let _ = ctx;
     let path = parts.uri.path();
     let Some(params) = batch_create_path(path).filter(|_| parts.method == Method::POST) else {
         return (
@@ -183,6 +182,16 @@ pub async fn handle(
         );
     };
     let operation = "BatchCreatePartitions".to_string();
+    if let Some(fault) = state
+        .faults()
+        .inject("lakeformation", &operation, &ctx.account_id)
+        .await
+    {
+        let response = crate::protocol::fault_response(fault, |e| {
+            errors::LfError::injected(e).into_response()
+        });
+        return (response, operation);
+    }
     let result = match target(state, parts, params) {
         Ok(target) => partitions::batch_create(state, &target, body).await,
         Err(e) => Err(e),

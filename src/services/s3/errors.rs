@@ -152,13 +152,15 @@ pub struct Rendered {
 
 /// Reads code and message from an `s3s` error body (`None` when it is not one); applies the
 /// emulator's conventions: `NotImplemented` names the operation, an HTTP method S3 has no
-/// operation for is `MethodNotAllowed` (405), missing messages get S3's standard text.
+/// operation for — or a method and resource that match no operation (`s3s`' "Unknown
+/// operation", e.g. `POST /`) — is `MethodNotAllowed` (405) as S3 answers it, missing messages
+/// get S3's standard text.
 pub fn interpret(status: u16, body: &str, method: &str) -> Option<Rendered> {
     let code = element(body, "Code")?.to_string();
     let message = element(body, "Message").map(str::to_string);
     let standard_method = matches!(method, "GET" | "HEAD" | "PUT" | "POST" | "DELETE");
     if code == "NotImplemented" {
-        if !standard_method {
+        if !standard_method || message.as_deref() == Some("Unknown operation") {
             return Some(Rendered {
                 status: 405,
                 code: "MethodNotAllowed".into(),
@@ -238,6 +240,13 @@ mod tests {
             501,
             "<Error><Code>NotImplemented</Code><Message>Unknown operation</Message></Error>",
             "PATCH",
+        )
+        .unwrap();
+        assert_eq!((r.status, r.code.as_str()), (405, "MethodNotAllowed"));
+        let r = interpret(
+            501,
+            "<Error><Code>NotImplemented</Code><Message>Unknown operation</Message></Error>",
+            "POST",
         )
         .unwrap();
         assert_eq!((r.status, r.code.as_str()), (405, "MethodNotAllowed"));

@@ -71,6 +71,23 @@ impl OperationSlot {
     }
 }
 
+/// Set by an operation that a fault rule drops: [`handle`] then closes the connection without
+/// an answer.
+#[derive(Debug, Clone, Default)]
+pub struct DropConnection(Arc<std::sync::atomic::AtomicBool>);
+
+impl DropConnection {
+    /// Marks the request's connection to be dropped.
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the connection is to be dropped.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Largest error body read back for re-rendering.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -223,6 +240,8 @@ pub async fn handle(state: &AppState, ctx: RequestContext, req: Request) -> (Res
             request_id: request_id.clone(),
         });
         parts.extensions.insert(slot.clone());
+        let dropped = DropConnection::default();
+        parts.extensions.insert(dropped.clone());
         let method = parts.method.to_string();
         let has_body = parts
             .headers
@@ -235,6 +254,12 @@ pub async fn handle(state: &AppState, ctx: RequestContext, req: Request) -> (Res
             s3s::service::S3ServiceBuilder::new(service::EmulatorS3::new(state.clone()));
         builder.set_host(addressing::EndpointHost::new(&state.config().host));
         let result = builder.build().call(req).await;
+        if dropped.is_set() {
+            return (
+                crate::protocol::dropped_connection(),
+                slot.get().to_string(),
+            );
+        }
         let mut response = match result {
             Ok(resp) => finish(resp, &method, &resource, &request_id, head).await,
             Err(e) => {

@@ -4,9 +4,10 @@
 //! operation not listed here keeps `s3s`'s default: `NotImplemented` (HTTP 501) naming it.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, S3};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, S3};
 
-use super::{buckets, errors, multipart, objects, Caller, OperationSlot};
+use super::{buckets, errors, multipart, objects, Caller, DropConnection, OperationSlot};
+use crate::faults::Injected;
 use crate::state::AppState;
 
 /// S3 over the emulator's data dir and metadata store.
@@ -33,10 +34,43 @@ fn caller<T>(req: &S3Request<T>, operation: &'static str) -> S3Result<Caller> {
         .ok_or_else(|| errors::internal("the S3 request carries no caller"))
 }
 
+/// Applies the fault rules ([`crate::faults`]) to `operation` before it runs: an injected
+/// error becomes the S3 error; a dropped connection is flagged for [`super::handle`].
+async fn inject<T>(
+    state: &AppState,
+    req: &S3Request<T>,
+    operation: &str,
+    caller: &Caller,
+) -> S3Result<()> {
+    match state
+        .faults()
+        .inject("s3", operation, &caller.account)
+        .await
+    {
+        None => Ok(()),
+        Some(Injected::Error(e)) => {
+            let code = S3ErrorCode::from_bytes(e.code.as_bytes())
+                .unwrap_or_else(|| S3ErrorCode::Custom(e.code.clone().into()));
+            let mut err = errors::error(code, e.message);
+            if let Ok(status) = axum::http::StatusCode::from_u16(e.status) {
+                err.set_status_code(status);
+            }
+            Err(err)
+        }
+        Some(Injected::DropConnection) => {
+            if let Some(flag) = req.extensions.get::<DropConnection>() {
+                flag.set();
+            }
+            Err(errors::internal("connection dropped by a fault rule"))
+        }
+    }
+}
+
 /// Serves an operation: `op!(self, req, "Name", module::function)`.
 macro_rules! op {
     ($self:ident, $req:ident, $name:literal, $f:path) => {{
         let caller = caller(&$req, $name)?;
+        inject(&$self.state, &$req, $name, &caller).await?;
         $f(&$self.state, &caller, $req.input)
             .await
             .map(S3Response::new)

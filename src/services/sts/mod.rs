@@ -15,6 +15,8 @@ use cleanrooms_emulator_api::sts::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::{AwsError, AwsResult};
+use crate::faults::Faults;
+use crate::protocol::fault_response;
 use crate::protocol::rest_json::parse_query;
 
 /// The API version STS speaks.
@@ -96,8 +98,14 @@ fn caller_identity_xml(out: &dto::GetCallerIdentityResponse, request_id: &str) -
     )
 }
 
-/// Serves one STS request. Returns the response and the action for logging.
-pub async fn handle(mut ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Response, String) {
+/// Serves one STS request. Returns the response and the action for logging. Fault rules
+/// ([`crate::faults`]) apply to known actions.
+pub async fn handle(
+    faults: &Faults,
+    mut ctx: RequestContext,
+    parts: &Parts,
+    body: &[u8],
+) -> (Response, String) {
     let form = String::from_utf8_lossy(body);
     let mut params = parse_query(parts.uri.query());
     params.extend(parse_query(Some(&form)));
@@ -127,6 +135,10 @@ pub async fn handle(mut ctx: RequestContext, parts: &Parts, body: &[u8]) -> (Res
                 version.as_deref().unwrap_or(VERSION)
             ),
         ))
+    } else if let Some(fault) = faults.inject("sts", &action, &ctx.account_id).await {
+        let request_id = ctx.request_id.clone();
+        let response = fault_response(fault, |e| error_response(e, &request_id));
+        return (response, action);
     } else if action == "GetCallerIdentity" {
         Sts.get_caller_identity(&ctx, dto::GetCallerIdentityRequest {})
             .await
