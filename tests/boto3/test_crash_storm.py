@@ -9,7 +9,10 @@ that make "a 2xx means committed" true are checked:
   ETag matches them;
 - no protected query or population stays SUBMITTED or STARTED: what was running is FAILED;
 - no intermediate-table version is visible whose data is incomplete: the active version answers a
-  query with exactly the expected rows (its Delta table loads).
+  query with exactly the expected rows (its Delta table loads);
+- the access budget on B's table is never overspent and every spend belongs to a recorded
+  analysis: every analysis reads the table (directly, or through the intermediate table), so the
+  budget spent equals the number of analyses recorded.
 
 CI runs the short form (``CRASH_STORM_CYCLES``, default 10); ``bench/reliability.py crash-storm`` runs the long
 form (100 cycles) and records the figures. ``CRASH_STORM_REPORT=path`` writes the figures as JSON;
@@ -40,7 +43,11 @@ SPEND_SQL = (
     "SELECT c.user_id, c.segment, SUM(p.amount) AS total "
     "FROM customers c JOIN purchases p ON c.user_id = p.user_id GROUP BY c.user_id, c.segment"
 )
-QUERY_SQL = "SELECT c.segment, COUNT(DISTINCT c.user_id) AS n FROM customers c GROUP BY c.segment"
+QUERY_SQL = (
+    "SELECT c.segment, COUNT(DISTINCT c.user_id) AS n FROM customers c JOIN purchases p ON c.user_id = p.user_id "
+    "GROUP BY c.segment"
+)
+BUDGET = 1_000_000
 TABLE_SQL = "SELECT segment, user_id FROM spend ORDER BY user_id"
 CREATORS = [f"3000000000{i:02d}" for i in range(8)]
 
@@ -242,6 +249,13 @@ def check_invariants(server, world, table_id: str, ledger: Ledger, expected_rows
                             sqlParameters={"queryString": TABLE_SQL})["protectedQuery"], client=a)
     if done["status"] != "SUCCESS":
         broken.append(f"the active version does not answer a query: {done.get('error')}")
+    # Every analysis reads B's budgeted table once; the check's own query above counts too.
+    recorded = len(queries) + 1
+    remaining = call(a, "ListPrivacyBudgets", membershipIdentifier=world.ma["id"], privacyBudgetType="ACCESS_BUDGET",
+                     accessBudgetResourceArn=world.associations["purchases"]["arn"],
+                     )["privacyBudgetSummaries"][0]["budget"]["accessBudget"]["aggregateRemainingBudget"]
+    if remaining < 0 or BUDGET - remaining != recorded:
+        broken.append(f"budget spent {BUDGET - remaining} (remaining {remaining}) but {recorded} analyses recorded")
     elif read_csv_rows(s3, done["result"]["output"]["s3"]["location"]) != expected_rows:
         broken.append("the active version's rows are not the populated rows")
     return broken
@@ -262,6 +276,9 @@ def test_crash_storm(fresh_emulator):
     print(f"crash storm: {CYCLES} cycles, seed {SEED}")
     world = build_world(fresh_emulator.client)
     world.s3a.create_bucket(Bucket="storm")
+    call(world.b, "CreatePrivacyBudgetTemplate", membershipIdentifier=world.mb["id"], privacyBudgetType="ACCESS_BUDGET",
+         parameters={"accessBudget": {"resourceArn": world.associations["purchases"]["arn"],
+                                      "budgetParameters": [{"type": "LIFETIME", "budget": BUDGET}]}})
     table = call(world.a, "CreateIntermediateTable", membershipIdentifier=world.ma["id"], name="spend",
                  populationAnalysisConfiguration={"sqlParameters": {"queryString": SPEND_SQL}})["intermediateTable"]
     first = call(world.a, "PopulateIntermediateTable", membershipIdentifier=world.ma["id"],
