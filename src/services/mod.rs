@@ -5,6 +5,7 @@
 pub mod cleanrooms;
 pub mod glue;
 pub mod lakeformation;
+pub mod onehouse;
 pub mod s3;
 pub mod sts;
 pub mod unimplemented;
@@ -54,6 +55,7 @@ pub async fn handle(
         Service::Athena => unimplemented::athena(ctx, parts, body).await,
         Service::Sts => sts::handle(ctx, parts, body).await,
         Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
+        Service::Onehouse => onehouse::handle(state, ctx, parts, body).await,
         // S3 is served by `handle_s3` with the streaming body; reaching here is a gateway bug.
         Service::S3 => unimplemented::s3(ctx, parts),
     }
@@ -76,5 +78,6 @@ pub fn status() -> Value {
         "athena": {"protocol": "json", "apiVersion": "2017-05-18"},
         "sts": {"protocol": "query", "apiVersion": "2011-06-15"},
         "s3": {"protocol": "rest-xml", "apiVersion": "2006-03-01"},
+        "onehouse": {"protocol": "onehouse-resources", "paths": ["/v1/resource/", "/v1/status/{requestId}"]},
     })
 }
