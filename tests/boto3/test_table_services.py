@@ -470,6 +470,66 @@ def test_metasync_creates_and_updates_the_glue_table(oh, emulator, lake):
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["id", "name", "score"]
 
 
+def test_lake_in_the_emulators_s3(oh, emulator):
+    """Tables written by the `deltalake` package through the emulator's S3 API; the services'
+    writes and deletes go through S3 too (objects listed and served by the S3 API)."""
+    from deltalake import write_deltalake
+
+    from helpers import unique_name
+
+    account = oh.credentials.account_uid
+    s3 = emulator.client("s3", account=account)
+    bucket = unique_name("lake")
+    s3.create_bucket(Bucket=bucket)
+    options = {
+        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        "AWS_ACCESS_KEY_ID": account,
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_REGION": "us-east-1",
+    }
+    uri = f"s3://{bucket}/lake/db/t"
+    for i in range(4):
+        write_deltalake(uri, rows(i * 5, 5), mode="append", storage_options=options)
+
+    other = new_account()
+    emulator.client("s3", account=other).create_bucket(Bucket=f"{bucket}-x")
+    assert "another account" in invalid(
+        oh.create_lake, "foreign", lake_type="OBSERVED", bucket_path=f"s3://{bucket}-x/lake", default_services_cluster="s"
+    )
+    oh.create_lake("s3lake", lake_type="OBSERVED", bucket_path=f"s3://{bucket}/lake", default_services_cluster="s")
+    oh.create_database("db", lake="s3lake")
+    (table,) = oh.show_tables(lake="s3lake", database="db").api_response["showTablesApiResponse"]["tables"]
+    assert (table["name"], table["path"], table["tableVersion"]) == ("t", f"{uri}/", "3")
+
+    key = {"lake": "s3lake", "database": "db", "table": "t"}
+    oh.create_table_service(service="COMPACT", trigger_mode="ON_DEMAND", **key)
+    oh.create_table_service(service="CLEAN", trigger_mode="ON_DEMAND", options={"cleaner.retention.days": "0"}, **key)
+    oh.create_table_service(service="METASYNC", trigger_mode="ON_DEMAND", **key)
+    compacted = run_and_wait(oh, key, "COMPACT")
+    assert compacted["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED", compacted
+    assert compacted["metrics"]["numFilesRemoved"] == "4" and int(compacted["metrics"]["filesAddedTotalSize"]) > 0
+    cleaned = run_and_wait(oh, key, "CLEAN")
+    assert cleaned["metrics"]["numFilesDeleted"] == "4", cleaned
+
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="lake/db/t/")["Contents"]
+    data = [o["Key"] for o in listed if o["Key"].endswith(".parquet") and "_delta_log" not in o["Key"]]
+    assert len(data) == 1
+    assert s3.get_object(Bucket=bucket, Key=data[0])["Body"].read()[:4] == b"PAR1"
+    table = DeltaTable(uri, storage_options=options)
+    assert table.version() == 6 and len(table.file_uris()) == 1
+    assert sorted(table.to_pyarrow_table()["id"].to_pylist()) == list(range(20))
+    # The Python package keeps writing to the compacted table.
+    write_deltalake(uri, rows(20, 5), mode="append", storage_options=options)
+    assert DeltaTable(uri, storage_options=options).to_pyarrow_table().num_rows == 25
+
+    synced = run_and_wait(oh, key, "METASYNC")
+    assert synced["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED", synced
+    glue = emulator.client("glue", account=account)
+    assert glue.get_table(DatabaseName="db", Name="t")["Table"]["StorageDescriptor"]["Location"] == f"{uri}/"
+
+
 # -- AUTOMATIC, pause, cancel ------------------------------------------------------------------
 
 

@@ -3,11 +3,14 @@
 //! the run id) and which were writes by anyone else (what AUTOMATIC services count).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use deltalake::{DeltaTable, DeltaTableError};
 
-use super::lake::table_url;
+use super::lake::{s3_bucket, table_url, LakeDir};
+use super::s3_store::EmulatorS3Store;
 use super::services::RUN_ID_KEY;
+use crate::state::AppState;
 
 /// Opens the Delta table in `dir` at its latest version.
 ///
@@ -16,6 +19,29 @@ use super::services::RUN_ID_KEY;
 pub async fn open(dir: &Path) -> Result<DeltaTable, DeltaTableError> {
     let url = table_url(dir).map_err(DeltaTableError::Generic)?;
     deltalake::open_table(url).await
+}
+
+/// Opens the Delta table in `dir` of `lake` for a service that writes to it: in a lake in the
+/// emulator's S3, its writes and deletes go through the S3 service as `account` (the bucket
+/// owner), so they are S3 objects like any other.
+///
+/// # Errors
+/// The delta-rs error (no table, unreadable log), or a bucket that cannot be used.
+pub async fn open_for_writes(
+    state: &AppState,
+    account: &str,
+    lake: &LakeDir,
+    dir: &Path,
+) -> Result<DeltaTable, DeltaTableError> {
+    let Some(bucket) = s3_bucket(&lake.lake.bucket_path) else {
+        return open(dir).await;
+    };
+    let store = EmulatorS3Store::new(state, account, bucket).map_err(DeltaTableError::Generic)?;
+    let url = table_url(dir).map_err(DeltaTableError::Generic)?;
+    deltalake::DeltaTableBuilder::from_url(url.clone())?
+        .with_storage_backend(Arc::new(store), url)
+        .load()
+        .await
 }
 
 /// The latest version of the Delta table in `dir`.

@@ -24,6 +24,7 @@ pub mod parser;
 pub mod records;
 pub mod responses;
 pub mod runs;
+pub mod s3_store;
 pub mod scheduler;
 pub mod services;
 

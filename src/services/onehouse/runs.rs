@@ -112,7 +112,9 @@ async fn perform(
     lake: &LakeDir,
     dir: &Path,
 ) -> Result<Outcome, String> {
-    let table = delta::open(dir).await.map_err(|e| e.to_string())?;
+    let table = delta::open_for_writes(state, &scope.aws_account, lake, dir)
+        .await
+        .map_err(|e| e.to_string())?;
     let tag = RunTag {
         run_id: run.table_service_run_id.clone(),
         service: run.service,

@@ -102,19 +102,18 @@ async fn create_lake(
             .map(|b| b.owner);
         let why = match owner {
             None => format!("bucket '{bucket}' does not exist"),
-            Some(owner) if owner != scope.aws_account => {
-                format!("bucket '{bucket}' belongs to another account")
-            }
-            Some(_) => {
-                "lakes in the emulator's S3 are not supported yet; use a file:///absolute/dir lake"
-                    .to_string()
-            }
+            Some(owner) if owner != scope.aws_account => format!(
+                "bucket '{bucket}' belongs to another account than {}",
+                scope.aws_account
+            ),
+            Some(_) => String::new(),
         };
-        return Err(invalid(format!(
-            "Invalid BUCKET_PATH '{bucket_path}': {why}"
-        )));
-    }
-    if !dir.is_dir() {
+        if !why.is_empty() {
+            return Err(invalid(format!(
+                "Invalid BUCKET_PATH '{bucket_path}': {why}"
+            )));
+        }
+    } else if !dir.is_dir() {
         return Err(invalid(format!(
             "Invalid BUCKET_PATH '{bucket_path}': {} is not an existing directory (a lake does not create one)",
             dir.display()
@@ -214,9 +213,12 @@ async fn create_database(
             }
         }
     }
-    let dir = lake.database_dir(name);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    // S3 has no directories: a database in an S3 lake is a key prefix.
+    if lake::s3_bucket(&lake.lake.bucket_path).is_none() {
+        let dir = lake.database_dir(name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
     let database = Database {
         name: name.to_string(),
         lake: lake_name.to_string(),

@@ -73,9 +73,13 @@ pub fn flatten_metrics(value: &serde_json::Value) -> BTreeMap<String, String> {
                     walk(&key, v, out);
                 }
             }
-            serde_json::Value::String(s) => {
-                out.insert(prefix.to_string(), s.clone());
-            }
+            // delta-rs writes some nested figures as JSON text.
+            serde_json::Value::String(s) => match serde_json::from_str(s) {
+                Ok(nested @ serde_json::Value::Object(_)) => walk(prefix, &nested, out),
+                _ => {
+                    out.insert(prefix.to_string(), s.clone());
+                }
+            },
             serde_json::Value::Null | serde_json::Value::Array(_) => {}
             other => {
                 out.insert(prefix.to_string(), other.to_string());
