@@ -167,3 +167,15 @@ def env_with(overrides: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEHOUSE_")}
     env.update(overrides)
     return env
+
+
+def wait_for_new_file(path: Path, before: set[str], timeout: float = 60) -> set[str]:
+    """The data files written under `path` since `before` once there is one (a run holding its
+    commit has written its output)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        new = data_files_on_disk(path) - before
+        if new:
+            return new
+        assert time.monotonic() < deadline, f"no new data file under {path}"
+        time.sleep(0.05)

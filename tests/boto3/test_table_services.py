@@ -30,6 +30,7 @@ from onehouse_helpers import (
     run_and_wait,
     sdk,
     small_files_table,
+    wait_for_new_file,
     wait_run,
     wait_status,
     write,
@@ -561,12 +562,15 @@ def test_cancel_stops_a_run_before_its_commit(oh, lake):
     path = lake.path("slow")
     key = lake.key("slow")
     small_files_table(path, 3)
+    files_before = data_files_on_disk(path)
     oh.create_table_service(service="COMPACT", trigger_mode="ON_DEMAND", **key)
     response = oh.execute(
         f"RUN SERVICE IN TABLE `slow` LAKE = '{lake.name}' DATABASE = '{lake.database}' SERVICE = 'COMPACT' WITH 'emulator.run.delay.seconds' = '600'"
     )
     run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
     wait_status(oh, key, "COMPACT", run_id, "TABLE_SERVICE_RUN_STATUS_RUNNING")
+    # The compacted file is written; the run now holds its commit.
+    orphans = wait_for_new_file(path, files_before)
     assert (
         oh.describe_table_service(service="COMPACT", **key).api_response["describeTableServiceApiResponse"]["tableService"]["status"]
         == "TABLE_SERVICE_STATUS_RUNNING"
@@ -586,6 +590,12 @@ def test_cancel_stops_a_run_before_its_commit(oh, lake):
     service = oh.describe_table_service(service="COMPACT", **key).api_response["describeTableServiceApiResponse"]["tableService"]
     assert service["status"] == "TABLE_SERVICE_STATUS_ACTIVE"
     assert "has no active run" in invalid(oh.cancel_table_service, service="COMPACT", **key)
+    assert count_rows(path) == 30
+    # The file the canceled run wrote is referenced by no version: CLEAN removes it.
+    oh.create_table_service(service="CLEAN", trigger_mode="ON_DEMAND", options={"cleaner.retention.days": "0"}, **key)
+    assert orphans <= data_files_on_disk(path)
+    assert run_and_wait(oh, key, "CLEAN")["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED"
+    assert data_files_on_disk(path) == files_before
     # The service runs normally afterwards.
     assert run_and_wait(oh, key, "COMPACT")["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED"
 

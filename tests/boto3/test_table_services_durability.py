@@ -16,6 +16,8 @@ from deltalake import DeltaTable
 from onehouse_helpers import (
     Lake,
     count_rows,
+    data_files_on_disk,
+    wait_for_new_file,
     env_with,
     new_account,
     run_and_wait,
@@ -122,12 +124,14 @@ def test_kill9_during_compaction(fresh_emulator, tmp_path):
     key = lake.key("t")
     path = lake.path("t")
     small_files_table(path, 5)
+    files_before = data_files_on_disk(path)
     client.create_table_service(service="COMPACT", trigger_mode="ON_DEMAND", **key)
     response = client.execute(
         f"RUN SERVICE IN TABLE `t` LAKE = '{lake.name}' DATABASE = '{lake.database}' SERVICE = 'COMPACT' WITH 'emulator.run.delay.seconds' = '600'"
     )
     run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
     wait_status(client, key, "COMPACT", run_id, "TABLE_SERVICE_RUN_STATUS_RUNNING")
+    wait_for_new_file(path, files_before)  # the compacted file is written, the commit held
     fresh_emulator.kill9()
     fresh_emulator.start()
     client = sdk(fresh_emulator.url, account)
@@ -139,3 +143,40 @@ def test_kill9_during_compaction(fresh_emulator, tmp_path):
     table = DeltaTable(str(path))
     assert table.version() == 4 and len(table.file_uris()) == 5 and count_rows(path) == 50
     assert run_and_wait(client, key, "COMPACT")["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED"
+
+
+def test_emulator_clock_drives_retention_and_autosavepoints(fresh_emulator, tmp_path):
+    """CLEAN's retention and AUTOSAVEPOINT's interval are measured on the emulator clock."""
+    from onehouse_helpers import rows, show_runs, write
+    import time
+
+    account = new_account()
+    client = sdk(fresh_emulator.url, account)
+    lake = Lake(client, tmp_path / "lake")
+    key = lake.key("t")
+    path = lake.path("t")
+    write(path, rows(0, 10))
+    old_files = data_files_on_disk(path)
+    write(path, rows(10, 10), mode="overwrite")
+    client.create_table_service(service="CLEAN", trigger_mode="ON_DEMAND", options={"cleaner.retention.days": "7"}, **key)
+    assert run_and_wait(client, key, "CLEAN")["metrics"]["numFilesDeleted"] == "0"
+    status, _, _ = fresh_emulator.admin("POST", "/_emulator/clock", {"advanceSeconds": 8 * 86400})
+    assert status == 200
+    assert run_and_wait(client, key, "CLEAN")["metrics"]["numFilesDeleted"] == str(len(old_files))
+    assert not (old_files & data_files_on_disk(path))
+
+    client.execute(
+        f"CREATE TABLE_SERVICE LAKE = '{lake.name}' DATABASE = '{lake.database}' TABLE = 't' SERVICE = 'AUTOSAVEPOINT' "
+        "TRIGGER_MODE = 'AUTOMATIC' WITH 'autosavepoint.interval.hours' = '1'"
+    )
+    assert show_runs(client, key, "AUTOSAVEPOINT") == []
+    fresh_emulator.admin("POST", "/_emulator/clock", {"advanceSeconds": 2 * 3600})
+    deadline = time.monotonic() + 60
+    while not (runs := show_runs(client, key, "AUTOSAVEPOINT")) or runs[0]["status"] != "TABLE_SERVICE_RUN_STATUS_COMPLETED":
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.2)
+    assert len(runs) == 1 and runs[0]["triggerType"] == "AUTOMATIC"
+    described = client.execute(
+        f"DESCRIBE TABLE_SERVICE LAKE = '{lake.name}' DATABASE = '{lake.database}' TABLE = 't' SERVICE = 'AUTOSAVEPOINT'"
+    ).api_response["describeTableServiceApiResponse"]["tableService"]
+    assert [p["tableVersion"] for p in described["savepoints"]] == [runs[0]["tableVersionAfter"]]

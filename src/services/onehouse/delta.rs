@@ -1,11 +1,22 @@
-//! Reading a table's Delta log for the API: opening the table, its latest version, and the
-//! commits between two versions — which of them a table service made (their `commitInfo` carries
-//! the run id) and which were writes by anyone else (what AUTOMATIC services count).
+//! A table's Delta log for the API: opening the table (for a service, with the object store its
+//! writes go through), its latest version, and the commits between two versions — which of
+//! them a table service made (their `commitInfo` carries the run id) and which were writes by
+//! anyone else (what AUTOMATIC services count).
 
+use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
+use async_trait::async_trait;
+use deltalake::logstore::object_store::local::LocalFileSystem;
+use deltalake::logstore::object_store::path::Path as ObjectPath;
+use deltalake::logstore::object_store::{
+    self as os, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
 use deltalake::{DeltaTable, DeltaTableError};
+use futures::stream::BoxStream;
 
 use super::lake::{s3_bucket, table_url, LakeDir};
 use super::s3_store::EmulatorS3Store;
@@ -23,7 +34,8 @@ pub async fn open(dir: &Path) -> Result<DeltaTable, DeltaTableError> {
 
 /// Opens the Delta table in `dir` of `lake` for a service that writes to it: in a lake in the
 /// emulator's S3, its writes and deletes go through the S3 service as `account` (the bucket
-/// owner), so they are S3 objects like any other.
+/// owner), so they are S3 objects like any other. With `hold_commits`, each Delta commit waits
+/// that long first (see [`HoldCommits`]).
 ///
 /// # Errors
 /// The delta-rs error (no table, unreadable log), or a bucket that cannot be used.
@@ -32,16 +44,94 @@ pub async fn open_for_writes(
     account: &str,
     lake: &LakeDir,
     dir: &Path,
+    hold_commits: Option<Duration>,
 ) -> Result<DeltaTable, DeltaTableError> {
-    let Some(bucket) = s3_bucket(&lake.lake.bucket_path) else {
-        return open(dir).await;
+    let mut store: Arc<dyn ObjectStore> = match s3_bucket(&lake.lake.bucket_path) {
+        Some(bucket) => Arc::new(
+            EmulatorS3Store::new(state, account, bucket).map_err(DeltaTableError::Generic)?,
+        ),
+        None => Arc::new(LocalFileSystem::new()),
     };
-    let store = EmulatorS3Store::new(state, account, bucket).map_err(DeltaTableError::Generic)?;
+    if let Some(hold) = hold_commits {
+        store = Arc::new(HoldCommits { inner: store, hold });
+    }
     let url = table_url(dir).map_err(DeltaTableError::Generic)?;
     deltalake::DeltaTableBuilder::from_url(url.clone())?
-        .with_storage_backend(Arc::new(store), url)
+        .with_storage_backend(store, url)
         .load()
         .await
+}
+
+/// An object store that delays every Delta commit (the create-only put of a
+/// `_delta_log/<version>.json` entry) by `hold`, after the data files of the operation have
+/// been written: what an emulator user needs to CANCEL a run or stop the emulator at the
+/// moment a real service is most exposed.
+#[derive(Debug)]
+pub struct HoldCommits {
+    inner: Arc<dyn ObjectStore>,
+    hold: Duration,
+}
+
+impl fmt::Display for HoldCommits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HoldCommits({})", self.inner)
+    }
+}
+
+fn is_commit(location: &ObjectPath) -> bool {
+    let text = location.as_ref();
+    text.contains("_delta_log/") && text.ends_with(".json")
+}
+
+#[async_trait]
+impl ObjectStore for HoldCommits {
+    async fn put_opts(
+        &self,
+        location: &ObjectPath,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> os::Result<PutResult> {
+        if is_commit(location) {
+            tokio::time::sleep(self.hold).await;
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &ObjectPath,
+        opts: PutMultipartOptions,
+    ) -> os::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &ObjectPath, options: GetOptions) -> os::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, os::Result<ObjectPath>>,
+    ) -> BoxStream<'static, os::Result<ObjectPath>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&ObjectPath>) -> BoxStream<'static, os::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&ObjectPath>) -> os::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &ObjectPath,
+        to: &ObjectPath,
+        options: CopyOptions,
+    ) -> os::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
 }
 
 /// The latest version of the Delta table in `dir`.

@@ -31,8 +31,9 @@ use crate::state::AppState;
 use crate::store::{Record, Write};
 use crate::util::ids::new_id;
 
-/// Option (emulator only, given with `RUN … WITH`) making a run wait this many seconds after it
-/// starts RUNNING and before its Delta operation, so CANCEL and crashes can be exercised.
+/// Option (emulator only, given with `RUN … WITH`) making each Delta commit of a run wait this
+/// many seconds once the operation's data files are written, so CANCEL and crashes can be
+/// exercised at the moment that matters.
 pub const DELAY_OPTION: &str = "emulator.run.delay.seconds";
 
 /// How long CANCEL waits for a run to stop.
@@ -112,7 +113,13 @@ async fn perform(
     lake: &LakeDir,
     dir: &Path,
 ) -> Result<Outcome, String> {
-    let table = delta::open_for_writes(state, &scope.aws_account, lake, dir)
+    let hold = run
+        .options
+        .get(DELAY_OPTION)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+    let table = delta::open_for_writes(state, &scope.aws_account, lake, dir, hold)
         .await
         .map_err(|e| e.to_string())?;
     let tag = RunTag {
@@ -205,17 +212,6 @@ async fn execute(
     {
         let _guard = state.write_lock().await;
         state.store().commit(vec![put_run(scope, &run)?]).await?;
-    }
-    let delay = run
-        .options
-        .get(DELAY_OPTION)
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0);
-    if let Some(seconds) = delay {
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs_f64(seconds.min(3600.0))) => {}
-            () = token.cancelled() => return finish(state, run, RunStatus::Canceled, Ok(Outcome::default()), Some(started)).await,
-        }
     }
     let outcome = tokio::select! {
         result = perform(state, scope, &run, &lake, &dir) => Some(result),
