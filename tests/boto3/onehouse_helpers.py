@@ -179,3 +179,19 @@ def wait_for_new_file(path: Path, before: set[str], timeout: float = 60) -> set[
             return new
         assert time.monotonic() < deadline, f"no new data file under {path}"
         time.sleep(0.05)
+
+
+def start_held_compaction(client: OnehouseResources, lake: Lake, table: str) -> tuple[str, set[str]]:
+    """Creates COMPACT on `table` and runs it with its commit held (the emulator-only
+    `emulator.run.delay.seconds`); returns the run id once the compacted file is written and the
+    commit is being held, with the data files written by the run."""
+    path = lake.path(table)
+    before = data_files_on_disk(path)
+    client.create_table_service(service="COMPACT", trigger_mode="ON_DEMAND", **lake.key(table))
+    response = client.execute(
+        f"RUN SERVICE IN TABLE `{table}` LAKE = '{lake.name}' DATABASE = '{lake.database}' "
+        "SERVICE = 'COMPACT' WITH 'emulator.run.delay.seconds' = '600'"
+    )
+    run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
+    wait_status(client, lake.key(table), "COMPACT", run_id, "TABLE_SERVICE_RUN_STATUS_RUNNING")
+    return run_id, wait_for_new_file(path, before)

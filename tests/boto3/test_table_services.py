@@ -30,9 +30,8 @@ from onehouse_helpers import (
     run_and_wait,
     sdk,
     small_files_table,
-    wait_for_new_file,
+    start_held_compaction,
     wait_run,
-    wait_status,
     write,
 )
 
@@ -563,14 +562,7 @@ def test_cancel_stops_a_run_before_its_commit(oh, lake):
     key = lake.key("slow")
     small_files_table(path, 3)
     files_before = data_files_on_disk(path)
-    oh.create_table_service(service="COMPACT", trigger_mode="ON_DEMAND", **key)
-    response = oh.execute(
-        f"RUN SERVICE IN TABLE `slow` LAKE = '{lake.name}' DATABASE = '{lake.database}' SERVICE = 'COMPACT' WITH 'emulator.run.delay.seconds' = '600'"
-    )
-    run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
-    wait_status(oh, key, "COMPACT", run_id, "TABLE_SERVICE_RUN_STATUS_RUNNING")
-    # The compacted file is written; the run now holds its commit.
-    orphans = wait_for_new_file(path, files_before)
+    run_id, orphans = start_held_compaction(oh, lake, "slow")
     assert (
         oh.describe_table_service(service="COMPACT", **key).api_response["describeTableServiceApiResponse"]["tableService"]["status"]
         == "TABLE_SERVICE_STATUS_RUNNING"

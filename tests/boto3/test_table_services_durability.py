@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,10 @@ from onehouse_helpers import (
     Lake,
     count_rows,
     data_files_on_disk,
-    wait_for_new_file,
+    rows,
+    show_runs,
+    write,
+    start_held_compaction,
     env_with,
     new_account,
     run_and_wait,
@@ -124,14 +128,7 @@ def test_kill9_during_compaction(fresh_emulator, tmp_path):
     key = lake.key("t")
     path = lake.path("t")
     small_files_table(path, 5)
-    files_before = data_files_on_disk(path)
-    client.create_table_service(service="COMPACT", trigger_mode="ON_DEMAND", **key)
-    response = client.execute(
-        f"RUN SERVICE IN TABLE `t` LAKE = '{lake.name}' DATABASE = '{lake.database}' SERVICE = 'COMPACT' WITH 'emulator.run.delay.seconds' = '600'"
-    )
-    run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
-    wait_status(client, key, "COMPACT", run_id, "TABLE_SERVICE_RUN_STATUS_RUNNING")
-    wait_for_new_file(path, files_before)  # the compacted file is written, the commit held
+    run_id, _ = start_held_compaction(client, lake, "t")  # compacted file written, commit held
     fresh_emulator.kill9()
     fresh_emulator.start()
     client = sdk(fresh_emulator.url, account)
@@ -147,9 +144,6 @@ def test_kill9_during_compaction(fresh_emulator, tmp_path):
 
 def test_emulator_clock_drives_retention_and_autosavepoints(fresh_emulator, tmp_path):
     """CLEAN's retention and AUTOSAVEPOINT's interval are measured on the emulator clock."""
-    from onehouse_helpers import rows, show_runs, write
-    import time
-
     account = new_account()
     client = sdk(fresh_emulator.url, account)
     lake = Lake(client, tmp_path / "lake")

@@ -94,17 +94,33 @@ struct Spec {
 const SERVICE_KEYS: &[&str] = &["LAKE", "DATABASE", "TABLE", "SERVICE"];
 const IN_TABLE_KEYS: &[&str] = &["LAKE", "DATABASE", "SERVICE"];
 
+impl Spec {
+    /// A command with only the clauses of `required` (no name, CASCADE or WITH).
+    const fn plain(
+        words: &'static [&'static str],
+        command: Command,
+        required: &'static [&'static str],
+    ) -> Self {
+        Self {
+            words,
+            command,
+            named: false,
+            required,
+            optional: &[],
+            cascade: false,
+            with: false,
+        }
+    }
+
+    /// A statement addressing one table service: `LAKE`, `DATABASE`, `TABLE`, `SERVICE`.
+    const fn service(words: &'static [&'static str], command: Command) -> Self {
+        Self::plain(words, command, SERVICE_KEYS)
+    }
+}
+
 /// Every command, longest keyword sequence first where two share a prefix.
 const SPECS: &[Spec] = &[
-    Spec {
-        words: &["SHOW", "LAKES"],
-        command: Command::ShowLakes,
-        named: false,
-        required: &[],
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
+    Spec::plain(&["SHOW", "LAKES"], Command::ShowLakes, &[]),
     Spec {
         words: &["CREATE", "LAKE"],
         command: Command::CreateLake,
@@ -150,24 +166,12 @@ const SPECS: &[Spec] = &[
         cascade: true,
         with: false,
     },
-    Spec {
-        words: &["SHOW", "DATABASES"],
-        command: Command::ShowDatabases,
-        named: false,
-        required: &["LAKE"],
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["SHOW", "TABLES"],
-        command: Command::ShowTables,
-        named: false,
-        required: &["LAKE", "DATABASE"],
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
+    Spec::plain(&["SHOW", "DATABASES"], Command::ShowDatabases, &["LAKE"]),
+    Spec::plain(
+        &["SHOW", "TABLES"],
+        Command::ShowTables,
+        &["LAKE", "DATABASE"],
+    ),
     Spec {
         words: &["CREATE", "TABLE_SERVICE"],
         command: Command::CreateTableService,
@@ -204,78 +208,27 @@ const SPECS: &[Spec] = &[
         cascade: false,
         with: false,
     },
-    Spec {
-        words: &["DELETE", "TABLE_SERVICE"],
-        command: Command::DeleteTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["PAUSE", "TABLE_SERVICE"],
-        command: Command::PauseTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["RESUME", "TABLE_SERVICE"],
-        command: Command::ResumeTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["CANCEL", "TABLE_SERVICE"],
-        command: Command::CancelTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["DESCRIBE", "TABLE_SERVICES"],
-        command: Command::DescribeTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["DESCRIBE", "TABLE_SERVICE"],
-        command: Command::DescribeTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["SHOW", "TABLE_SERVICES"],
-        command: Command::ShowTableServices,
-        named: false,
-        required: &["LAKE", "DATABASE", "TABLE"],
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
-    Spec {
-        words: &["SHOW", "RUNS", "IN", "TABLE_SERVICE"],
-        command: Command::ShowRunsInTableService,
-        named: false,
-        required: SERVICE_KEYS,
-        optional: &[],
-        cascade: false,
-        with: false,
-    },
+    Spec::service(&["DELETE", "TABLE_SERVICE"], Command::DeleteTableService),
+    Spec::service(&["PAUSE", "TABLE_SERVICE"], Command::PauseTableService),
+    Spec::service(&["RESUME", "TABLE_SERVICE"], Command::ResumeTableService),
+    Spec::service(&["CANCEL", "TABLE_SERVICE"], Command::CancelTableService),
+    Spec::service(
+        &["DESCRIBE", "TABLE_SERVICES"],
+        Command::DescribeTableService,
+    ),
+    Spec::service(
+        &["DESCRIBE", "TABLE_SERVICE"],
+        Command::DescribeTableService,
+    ),
+    Spec::plain(
+        &["SHOW", "TABLE_SERVICES"],
+        Command::ShowTableServices,
+        &["LAKE", "DATABASE", "TABLE"],
+    ),
+    Spec::service(
+        &["SHOW", "RUNS", "IN", "TABLE_SERVICE"],
+        Command::ShowRunsInTableService,
+    ),
     Spec {
         words: &["RUN", "SERVICE", "IN", "TABLE"],
         command: Command::RunServiceInTable,

@@ -103,17 +103,24 @@ impl Scope {
         parent: Option<&str>,
         value: &T,
     ) -> AwsResult<Write> {
-        let body = serde_json::to_value(value)
-            .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-        Ok(Write::Put(Record::new(
-            kind,
-            id,
-            &self.region,
-            &self.aws_account,
-            parent,
-            body,
-        )))
+        put_as(&self.region, &self.aws_account, kind, id, parent, value)
     }
+}
+
+/// A `Put` of `value` as record `kind`/`id` of `account` in `region`.
+pub fn put_as<T: Serialize>(
+    region: &str,
+    account: &str,
+    kind: &str,
+    id: &str,
+    parent: Option<&str>,
+    value: &T,
+) -> AwsResult<Write> {
+    let body = serde_json::to_value(value)
+        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
+    Ok(Write::Put(Record::new(
+        kind, id, region, account, parent, body,
+    )))
 }
 
 /// A `Delete` of one record.

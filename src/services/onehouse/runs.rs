@@ -298,16 +298,14 @@ fn rewrite<T: serde::Serialize>(
     id: &str,
     value: &T,
 ) -> AwsResult<Write> {
-    let body = serde_json::to_value(value)
-        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(
-        kind,
-        id,
+    records::put_as(
         &like.region,
         &like.account,
+        kind,
+        id,
         like.parent.as_deref(),
-        body,
-    )))
+        value,
+    )
 }
 
 /// The update of the service a run belongs to (its status after the run), if it has a record.
