@@ -64,7 +64,8 @@ pub async fn execute(
 /// Names the API accepts for lakes (the SDK's safe-mode identifier rule, plus what fits a
 /// directory name for databases).
 fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    let ok = name.len() <= 255
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -72,7 +73,7 @@ fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "Invalid {what} name '{name}': it must start with a letter and contain only letters, digits, '_' and '-'"
+            "Invalid {what} name '{name}': it must start with a letter, contain only letters, digits, '_' and '-', and have at most 255 characters"
         )))
     }
 }

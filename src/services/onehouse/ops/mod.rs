@@ -77,9 +77,19 @@ impl From<AwsError> for Refusal {
 }
 
 /// Whether executing `command` must hold the emulator's write lock from its first read to the
-/// commit (every command but CANCEL, which waits for a run that needs the lock to finish).
+/// commit: every command that changes something, except CANCEL, which waits for a run that
+/// needs the lock to finish (and writes nothing itself). Reads never take it.
 pub fn needs_write_lock(command: Command) -> bool {
-    command != Command::CancelTableService
+    !matches!(
+        command,
+        Command::CancelTableService
+            | Command::ShowLakes
+            | Command::ShowDatabases
+            | Command::ShowTables
+            | Command::ShowTableServices
+            | Command::ShowRunsInTableService
+            | Command::DescribeTableService
+    )
 }
 
 /// Runs `statement` for `scope`.
