@@ -197,9 +197,11 @@ async fn execute(
     };
     let dir = lake.table_dir(&run.database, &run.table);
     let lock = table_lock(&dir);
+    // `biased`: a CANCEL that has arrived wins over a table lock or a result that is ready too.
     let _turn = tokio::select! {
-        guard = lock.lock_owned() => guard,
+        biased;
         () = token.cancelled() => return finish(state, run, RunStatus::Canceled, Ok(Outcome::default()), None).await,
+        guard = lock.lock_owned() => guard,
     };
     let started = Instant::now();
     run.status = RunStatus::Running;
@@ -214,8 +216,9 @@ async fn execute(
         state.store().commit(vec![put_run(scope, &run)?]).await?;
     }
     let outcome = tokio::select! {
-        result = perform(state, scope, &run, &lake, &dir) => Some(result),
+        biased;
         () = token.cancelled() => None,
+        result = perform(state, scope, &run, &lake, &dir) => Some(result),
     };
     match outcome {
         Some(Ok(outcome)) => {
