@@ -67,6 +67,48 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
 }
 
+/// The characters of a statement with the position of the next one.
+struct Scanner<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    line: usize,
+    column: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&mut self) -> Option<char> {
+        self.chars.peek().copied()
+    }
+
+    /// Consumes one character, keeping the position up to date.
+    fn bump(&mut self) -> Option<char> {
+        let c = self.chars.next()?;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some(c)
+    }
+
+    /// The rest of a literal opened by `quote` (already consumed), up to its closing `quote`;
+    /// with `doubled`, two quotes stand for one. `None` when the statement ends first.
+    fn quoted(&mut self, quote: char, doubled: bool) -> Option<String> {
+        let mut value = String::new();
+        loop {
+            let c = self.bump()?;
+            if c != quote {
+                value.push(c);
+            } else if doubled && self.peek() == Some(quote) {
+                self.bump();
+                value.push(quote);
+            } else {
+                return Some(value);
+            }
+        }
+    }
+}
+
 /// Splits `text` into tokens, ending with [`TokenKind::End`].
 ///
 /// # Errors
@@ -74,111 +116,51 @@ fn is_word_char(c: char) -> bool {
 /// with.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
     let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    let (mut line, mut column) = (1usize, 1usize);
-    // Advances past one character, keeping the position up to date.
-    let step = |c: char, line: &mut usize, column: &mut usize| {
-        if c == '\n' {
-            *line += 1;
-            *column = 1;
-        } else {
-            *column += 1;
-        }
+    let mut scan = Scanner {
+        chars: text.chars().peekable(),
+        line: 1,
+        column: 1,
     };
-    while let Some(&c) = chars.peek() {
-        let (start_line, start_column) = (line, column);
-        let at = |kind| Token {
-            kind,
-            line: start_line,
-            column: start_column,
-        };
+    while let Some(c) = scan.peek() {
+        let (line, column) = (scan.line, scan.column);
+        scan.bump();
         if c.is_whitespace() {
-            chars.next();
-            step(c, &mut line, &mut column);
             continue;
         }
-        chars.next();
-        step(c, &mut line, &mut column);
-        match c {
-            '=' => tokens.push(at(TokenKind::Equals)),
-            ',' => tokens.push(at(TokenKind::Comma)),
-            ';' => tokens.push(at(TokenKind::Semicolon)),
-            '\'' => {
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        None => {
-                            return Err(SyntaxError(format!(
-                                "Lexical error at line {start_line}, column {start_column}. Unterminated string literal."
-                            )))
-                        }
-                        Some('\'') => {
-                            step('\'', &mut line, &mut column);
-                            if chars.peek() == Some(&'\'') {
-                                chars.next();
-                                step('\'', &mut line, &mut column);
-                                value.push('\'');
-                            } else {
-                                break;
-                            }
-                        }
-                        Some(ch) => {
-                            step(ch, &mut line, &mut column);
-                            value.push(ch);
-                        }
-                    }
-                }
-                tokens.push(at(TokenKind::Str(value)));
-            }
-            '`' => {
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        None => {
-                            return Err(SyntaxError(format!(
-                                "Lexical error at line {start_line}, column {start_column}. Unterminated quoted identifier."
-                            )))
-                        }
-                        Some('`') => {
-                            step('`', &mut line, &mut column);
-                            break;
-                        }
-                        Some(ch) => {
-                            step(ch, &mut line, &mut column);
-                            value.push(ch);
-                        }
-                    }
-                }
-                if value.is_empty() {
-                    return Err(SyntaxError(format!(
-                        "Lexical error at line {start_line}, column {start_column}. Empty quoted identifier."
-                    )));
-                }
-                tokens.push(at(TokenKind::Ident(value)));
-            }
+        let lexical = |what: &str| {
+            SyntaxError(format!(
+                "Lexical error at line {line}, column {column}. {what}"
+            ))
+        };
+        let kind = match c {
+            '=' => TokenKind::Equals,
+            ',' => TokenKind::Comma,
+            ';' => TokenKind::Semicolon,
+            '\'' => TokenKind::Str(
+                scan.quoted('\'', true)
+                    .ok_or_else(|| lexical("Unterminated string literal."))?,
+            ),
+            '`' => match scan.quoted('`', false) {
+                None => return Err(lexical("Unterminated quoted identifier.")),
+                Some(v) if v.is_empty() => return Err(lexical("Empty quoted identifier.")),
+                Some(v) => TokenKind::Ident(v),
+            },
             c if is_word_char(c) => {
                 let mut word = String::from(c);
-                while let Some(&next) = chars.peek() {
-                    if !is_word_char(next) {
-                        break;
-                    }
-                    chars.next();
-                    step(next, &mut line, &mut column);
+                while let Some(next) = scan.peek().filter(|n| is_word_char(*n)) {
+                    scan.bump();
                     word.push(next);
                 }
-                tokens.push(at(TokenKind::Word(word)));
+                TokenKind::Word(word)
             }
-            other => {
-                return Err(SyntaxError(format!(
-                    "Lexical error at line {start_line}, column {start_column}. Encountered: \"{other}\"."
-                )))
-            }
-        }
+            other => return Err(lexical(&format!("Encountered: \"{other}\"."))),
+        };
+        tokens.push(Token { kind, line, column });
     }
     tokens.push(Token {
         kind: TokenKind::End,
-        line,
-        column,
+        line: scan.line,
+        column: scan.column,
     });
     Ok(tokens)
 }
