@@ -175,7 +175,7 @@ def test_service_statements_and_shapes(oh, lake):
     assert service["servicesCluster"] == "svc"
     assert service["options"] == {"compaction.max.bytes": "1048576"}
     assert service["effectiveOptions"] == {"compaction.max.bytes": "1048576", "compaction.frequency": "5"}
-    assert service["createdBy"] == "test" or service["createdBy"]
+    assert service["createdBy"] == "tester", "x-onehouse-uuid (the SDK's user uid)"
     assert service["commitsSinceLastRun"] == "0"
     assert "lastRun" not in service
 
@@ -425,22 +425,35 @@ def test_clean_honours_retention_and_savepoints_and_restore(oh, lake):
     assert "savepoints" not in described
 
 
-def test_restore_to_a_given_version(oh, lake):
+def test_restore_to_a_given_version_or_time(oh, lake):
+    from datetime import datetime, timezone
+
     path = lake.path("tt")
     key = lake.key("tt")
     write(path, rows(0, 3))
     write(path, rows(3, 3))
+    time.sleep(0.05)  # ordering only: the instant below falls between versions 1 and 2
+    between = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.05)
     write(path, rows(6, 3))
-    response = oh.execute(
-        f"RUN SERVICE IN TABLE `tt`\n  LAKE = '{lake.name}'\n  DATABASE = '{lake.database}'\n  SERVICE = 'RESTORE'\n  WITH 'restore.version' = '0'"
-    )
-    run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
-    assert wait_run(oh, key, "RESTORE", run_id)["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED"
+
+    def restore(option: str) -> dict:
+        response = oh.execute(
+            f"RUN SERVICE IN TABLE `tt`\n  LAKE = '{lake.name}'\n  DATABASE = '{lake.database}'\n  SERVICE = 'RESTORE'\n  WITH {option}"
+        )
+        run_id = response.api_response["runServiceInTableApiResponse"]["tableServiceRunId"]
+        return wait_run(oh, key, "RESTORE", run_id)
+
+    done = restore("'restore.version' = '0'")
+    assert done["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED", done
     assert count_rows(path) == 3 and DeltaTable(str(path)).version() == 3
-    assert "latest version is 3" in invalid(
-        oh.execute,
-        f"RUN SERVICE IN TABLE `tt` LAKE = '{lake.name}' DATABASE = '{lake.database}' SERVICE = 'RESTORE' WITH 'restore.version' = '99'",
-    )
+    done = restore(f"'restore.timestamp' = '{between}'")
+    assert done["status"] == "TABLE_SERVICE_RUN_STATUS_COMPLETED", done
+    assert done["metrics"]["restoredVersion"] == "1" and count_rows(path) == 6
+    assert "latest version is 4" in invalid(restore, "'restore.version' = '99'")
+    assert "restore.timestamp" in invalid(restore, "'restore.timestamp' = 'yesterday'")
+    assert "Cannot restore" in invalid(restore, "'restore.timestamp' = '2001-01-01T00:00:00Z'")
+    assert DeltaTable(str(path)).version() == 4
 
 
 def test_metasync_creates_and_updates_the_glue_table(oh, emulator, lake):

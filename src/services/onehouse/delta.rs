@@ -144,6 +144,32 @@ pub async fn latest_version(dir: &Path) -> Result<u64, DeltaTableError> {
     table.get_latest_version().await
 }
 
+/// The version of the Delta table in `dir` that was current at `when` (delta-rs time travel).
+///
+/// # Errors
+/// The delta-rs error, for example when `when` is before the table's first commit.
+pub async fn version_at(
+    dir: &Path,
+    when: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DeltaTableError> {
+    let url = table_url(dir).map_err(DeltaTableError::Generic)?;
+    let table = deltalake::DeltaTableBuilder::from_url(url)?
+        .with_timestamp(when)
+        .load()
+        .await?;
+    let version = table
+        .version()
+        .ok_or_else(|| DeltaTableError::Generic("the table has no version".into()))?;
+    // delta-rs answers its first version for any earlier time.
+    match table.snapshot()?.version_timestamp(version) {
+        Some(at) if at > when.timestamp_millis() => Err(DeltaTableError::Generic(format!(
+            "the table did not exist yet (its first version was committed at {})",
+            crate::util::time::format_iso8601(at as f64 / 1000.0)
+        ))),
+        _ => Ok(version),
+    }
+}
+
 /// The `commitInfo` of version `version`, if the commit file exists and has one.
 async fn commit_info(
     table: &DeltaTable,

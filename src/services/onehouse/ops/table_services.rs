@@ -406,8 +406,9 @@ pub fn new_run(
     }
 }
 
-/// The version RESTORE returns to: `restore.version`, the savepoint `restore.savepoint.id`, or
-/// the latest savepoint.
+/// The version RESTORE returns to: `restore.version`, the version current at
+/// `restore.timestamp` (RFC 3339 or epoch seconds), the savepoint `restore.savepoint.id`, or the
+/// latest savepoint.
 async fn restore_version(
     state: &AppState,
     scope: &Scope,
@@ -428,6 +429,18 @@ async fn restore_version(
             )));
         }
         return Ok(version);
+    }
+    if let Some(text) = options.get("restore.timestamp") {
+        let when = crate::util::time::parse_iso8601(text)
+            .and_then(|epoch| chrono::DateTime::from_timestamp_millis((epoch * 1000.0) as i64))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "Option 'restore.timestamp' must be an RFC 3339 timestamp, got '{text}'"
+                ))
+            })?;
+        return delta::version_at(&table.dir(), when)
+            .await
+            .map_err(|e| invalid(format!("Cannot restore {} to {text}: {e}", table.display())));
     }
     let savepoints =
         records::savepoints(state.store(), scope, &table.database, &table.table).await?;
