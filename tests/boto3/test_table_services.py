@@ -250,6 +250,16 @@ def test_service_errors(oh, lake):
     assert [s["service"] for s in oh.show_table_services(**key).api_response["showTableServicesApiResponse"]["tableServices"]] == ["COMPACT"]
     assert DeltaTable(str(lake.path("t1"))).version() == 0
 
+    # The table's files removed: its services can still be seen and deleted, nothing starts.
+    import shutil
+
+    shutil.rmtree(lake.path("t1"))
+    assert oh.describe_table_service(service="COMPACT", **key).api_response["describeTableServiceApiResponse"]["tableService"]["service"] == "COMPACT"
+    assert "Table 't1' does not exist" in invalid(oh.run_service_in_table, "t1", lake=lake.name, database=lake.database, service="COMPACT")
+    assert "Table 't1' does not exist" in invalid(oh.describe_table_service, service="CLEAN", **key)
+    oh.execute(f"DELETE TABLE_SERVICE LAKE = '{lake.name}' DATABASE = '{lake.database}' TABLE = 't1' SERVICE = 'COMPACT'")
+    assert "Table 't1' does not exist" in invalid(oh.show_table_services, **key)
+
 
 def test_syntax_and_credential_errors(oh, emulator):
     for bad in ("SHOW LAKES;", "DROP LAKE `x`", "SHOW DATABASES", "SHOW DATABASES LAKE = 'a' LAKE = 'b'", "SHOW LAKES 'x"):

@@ -174,7 +174,8 @@ impl TableRef {
     }
 }
 
-/// The table `lake.db.table`, which must be a Delta table, or INVALID naming what is missing.
+/// The table `lake.db.table` (lake and database must exist; the Delta table itself may not,
+/// see [`TableRef::check_exists`]), or INVALID naming what is missing.
 pub async fn table_ref(
     state: &AppState,
     scope: &Scope,
@@ -185,18 +186,35 @@ pub async fn table_ref(
     let lake = lake_dir(state, scope, lake_name).await?;
     database_in(state, scope, lake_name, db).await?;
     lake::check_segment("table", table).map_err(invalid)?;
-    let table_ref = TableRef {
+    Ok(TableRef {
         lake,
         database: db.to_string(),
         table: table.to_string(),
-    };
-    if !lake::is_delta_table(&table_ref.dir()) {
-        return Err(invalid(format!(
-            "Table '{table}' does not exist in {lake_name}.{db} (no Delta table at {})",
-            table_ref.lake.table_uri(db, table)
-        )));
+    })
+}
+
+impl TableRef {
+    /// Whether the Delta table is there.
+    pub fn exists(&self) -> bool {
+        lake::is_delta_table(&self.dir())
     }
-    Ok(table_ref)
+
+    /// INVALID when there is no Delta table at the table's path.
+    ///
+    /// # Errors
+    /// INVALID naming the table and its path.
+    pub fn check_exists(&self) -> Result<(), Refusal> {
+        if self.exists() {
+            return Ok(());
+        }
+        Err(invalid(format!(
+            "Table '{}' does not exist in {}.{} (no Delta table at {})",
+            self.table,
+            self.lake.lake.name,
+            self.database,
+            self.lake.table_uri(&self.database, &self.table)
+        )))
+    }
 }
 
 /// Parses a service name, or INVALID listing the services.

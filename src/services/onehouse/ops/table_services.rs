@@ -34,6 +34,16 @@ pub async fn execute(
         statement.table(),
     )
     .await?;
+    // Services of a table whose files are gone can still be listed, described, paused and
+    // deleted; nothing new can start on it.
+    if matches!(
+        statement.command,
+        Command::CreateTableService
+            | Command::RunServiceInTable
+            | Command::AlterServicesClusterInTable
+    ) {
+        table.check_exists()?;
+    }
     if statement.command == Command::ShowTableServices {
         return show(state, scope, &table).await;
     }
@@ -58,12 +68,13 @@ pub async fn execute(
     let kind = service_kind(statement.required("SERVICE"))?;
     let id = table.service_id(scope, kind);
     let existing: Option<TableService> = records::get(state.store(), kinds::SERVICE, &id).await?;
-    let missing = || {
-        invalid(format!(
+    let missing = || match table.check_exists() {
+        Err(no_table) => no_table,
+        Ok(()) => invalid(format!(
             "Table service {} does not exist on {}",
             kind.as_str(),
             table.display()
-        ))
+        )),
     };
     let put = |service: &TableService| {
         scope.put(
@@ -278,8 +289,12 @@ async fn services_cluster(
 
 async fn show(state: &AppState, scope: &Scope, table: &TableRef) -> Result<Done, Refusal> {
     let cluster = services_cluster(state, scope, table).await?;
+    let services = records::services(state.store(), scope, &table.database, &table.table).await?;
+    if services.is_empty() {
+        table.check_exists()?;
+    }
     let mut items = Vec::new();
-    for service in records::services(state.store(), scope, &table.database, &table.table).await? {
+    for service in services {
         let runs = records::runs(
             state.store(),
             scope,
