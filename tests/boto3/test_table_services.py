@@ -582,6 +582,31 @@ def test_automatic_compaction_after_n_commits(oh, lake):
     assert oh.show_runs_in_table_service(service="CLEAN", **key).api_response["showRunsInTableServiceApiResponse"]["tableServiceRuns"] == []
 
 
+def test_automatic_metasync_follows_every_commit(oh, emulator, lake):
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    path = lake.path("synced")
+    key = lake.key("synced")
+    write(path, rows(0, 3))
+    oh.create_table_service(service="METASYNC", **key)  # AUTOMATIC by default
+    glue = emulator.client("glue", account=oh.credentials.account_uid)
+    write_deltalake(str(path), rows(3, 2).append_column("score", pa.array([1.0, 2.0])), mode="append", schema_mode="merge")
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            columns = [c["Name"] for c in glue.get_table(DatabaseName=lake.database, Name="synced")["Table"]["StorageDescriptor"]["Columns"]]
+        except glue.exceptions.EntityNotFoundException:
+            columns = []
+        if "score" in columns:
+            break
+        assert time.monotonic() < deadline, columns
+        time.sleep(0.2)
+    runs = oh.show_runs_in_table_service(service="METASYNC", **key).api_response["showRunsInTableServiceApiResponse"]["tableServiceRuns"]
+    assert runs and all(r["triggerType"] == "AUTOMATIC" for r in runs)
+
+
 def test_cancel_stops_a_run_before_its_commit(oh, lake):
     path = lake.path("slow")
     key = lake.key("slow")
