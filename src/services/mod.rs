@@ -1,6 +1,7 @@
 //! One folder per AWS service. Each has the generated types (in the `cleanrooms-emulator-api`
 //! crate), its runtime model, and an implementation of the generated operation trait; operations
-//! it does not implement yet answer HTTP 501 naming the operation.
+//! it does not implement yet answer HTTP 501 naming the operation. `onehouse` is the one API
+//! that is not AWS's: the Onehouse Resources API for table services on Delta tables.
 
 pub mod cleanrooms;
 pub mod glue;

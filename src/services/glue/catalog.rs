@@ -1,5 +1,6 @@
 //! The Data Catalog as the query engine reads it: a table's definition and its partitions, by
-//! account, region and (case-insensitive) names, without going through the wire protocol.
+//! account, region and (case-insensitive) names, without going through the wire protocol; and
+//! [`upsert_table`], through which table services' METASYNC registers a Delta table.
 //!
 //! Names are folded to lower case as Glue stores them. Errors are the Glue errors a GetTable or
 //! GetPartitions call would give (`EntityNotFoundException` naming the database or table).
