@@ -105,9 +105,11 @@ pub async fn execute(
             let mode = trigger_mode(statement.required("TRIGGER_MODE"))?;
             let options = check_options(kind, &statement.options).map_err(invalid)?;
             if mode == TriggerMode::Automatic && service.trigger_mode != TriggerMode::Automatic {
-                // Commits count from the moment the service becomes automatic.
+                // Commits (and AUTOSAVEPOINT's interval) count from the moment the service
+                // becomes automatic.
                 service.last_seen_version = current_version(&table).await?;
                 service.commits_since_last_run = 0;
+                service.last_automatic_run_at = Some(state.now());
             }
             service.trigger_mode = mode;
             service.options.extend(options);
