@@ -51,14 +51,18 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
 /// Runs every recovery to completion, in order, before the listener exists: the S3 write
 /// journal first (it removes the temporary files of interrupted writes, so nothing may stage a
 /// file before it has run), then analyses a stopped process left running, which can never
-/// finish and become FAILED.
+/// finish and become FAILED, then table-service runs left active (FAILED, or COMPLETED when
+/// their Delta commit made it).
 async fn recover(state: &AppState) -> Result<(), ServeError> {
     crate::services::s3::records::recover(state.store(), state.data_dir())
         .await
         .map_err(|e| ServeError::Recovery(format!("S3 write journal: {e}")))?;
     crate::services::cleanrooms::analysis::run::recover(state)
         .await
-        .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))
+        .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))?;
+    crate::services::onehouse::recover(state)
+        .await
+        .map_err(|e| ServeError::Recovery(format!("unfinished table-service runs: {}", e.message)))
 }
 
 /// Runs the emulator until a shutdown signal.
@@ -83,6 +87,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = open_state(config.clone(), data_dir).await?;
     // Intermediate tables expire on the emulator clock; reads check too, this catches the rest.
     let sweeper = crate::services::cleanrooms::lifecycle::spawn_sweeper(state.clone());
+    // AUTOMATIC table services run as commits arrive.
+    let scheduler = crate::services::onehouse::scheduler::spawn(state.clone());
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -101,6 +107,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    scheduler.abort();
     drop(temp);
     Ok(())
 }

@@ -85,6 +85,7 @@ async fn execute(
             .map_err(|e| (StatusCode::NOT_FOUND, e.message))?;
         let provider = engine
             .glue_table(&glue_table, &partitions)
+            .await
             .map_err(|e| bad(e.to_string()))?;
         if default_catalog.schema(database).is_none() {
             default_catalog

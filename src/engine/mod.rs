@@ -2,8 +2,10 @@
 //! definitions into DataFusion tables (CSV, Parquet, JSON lines; partitioned tables with
 //! pruning), `location` maps `s3://`/`file://` locations to files, `format` decides file formats,
 //! `hive_types` maps Glue column types to Arrow, `schema_check` verifies files against declared
-//! schemas, `noise` draws differential-privacy noise.
+//! schemas, `noise` draws differential-privacy noise, `delta_table` reads Glue tables that are
+//! Delta tables through their current snapshot.
 
+pub mod delta_table;
 pub mod error;
 pub mod format;
 pub mod glue_table;
@@ -61,15 +63,19 @@ impl Engine {
         SessionContext::new_with_config(config)
     }
 
-    /// The DataFusion table for a Glue table and its partitions.
+    /// The DataFusion table for a Glue table and its partitions (a Delta table — `table_type`
+    /// DELTA — through its current snapshot, see [`delta_table`]).
     ///
     /// # Errors
     /// When the definition or the files cannot be used (see [`glue_table::build`]).
-    pub fn glue_table(
+    pub async fn glue_table(
         &self,
         table: &Table,
         partitions: &[Partition],
     ) -> Result<Arc<dyn TableProvider>, EngineError> {
+        if delta_table::is_delta(table) {
+            return delta_table::build(&self.data_dir, table).await;
+        }
         glue_table::build(&self.data_dir, table, partitions)
     }
 }

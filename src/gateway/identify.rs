@@ -1,7 +1,8 @@
 //! Which AWS service a request is for, decided LocalStack's way: the SigV4 credential scope's
 //! service name first, then the `X-Amz-Target` prefix, then the `Host` (a virtual-hosted-style
 //! S3 bucket) and the shape of the path; S3 takes every other unsigned request except the admin
-//! API (`/_emulator/…`) and the LakeFormation partition API (`/v1/…/instances/…`).
+//! API (`/_emulator/…`) and the LakeFormation partition API (`/v1/…/instances/…`). Requests
+//! carrying `x-onehouse-account-uid` and no SigV4 credential are the Onehouse Resources API.
 
 use super::sigv4::Credential;
 
@@ -20,6 +21,8 @@ pub enum Service {
     S3,
     /// The LakeFormation-style partition REST API (`/v1/{project_id}/instances/…`, `X-Auth-Token`).
     LakeFormation,
+    /// The Onehouse Resources API (table services), routed by `x-onehouse-account-uid`.
+    Onehouse,
 }
 
 impl Service {
@@ -32,6 +35,7 @@ impl Service {
             Self::Sts => "sts",
             Self::S3 => "s3",
             Self::LakeFormation => "lakeformation",
+            Self::Onehouse => "onehouse",
         }
     }
 
@@ -54,6 +58,12 @@ const CLEANROOMS_PREFIXES: &[&str] = &["collaborations", "memberships", "configu
 /// `X-Auth-Token` header (it is not SigV4-signed).
 pub fn is_lakeformation(path: &str, has_auth_token: bool) -> bool {
     has_auth_token && path.starts_with("/v1/") && path.contains("/instances/")
+}
+
+/// Whether a request is for the Onehouse Resources API: it carries `x-onehouse-account-uid`
+/// and is not SigV4-signed (so an S3 bucket named `v1` keeps working).
+pub fn is_onehouse(has_account_uid_header: bool, signed: bool) -> bool {
+    has_account_uid_header && !signed
 }
 
 /// Identifies the service from the credential, `X-Amz-Target`, path and `Host` header (for an
@@ -152,5 +162,12 @@ mod tests {
         assert_eq!(unsigned(None, "/nothing", None), Some(Service::S3));
         assert_eq!(unsigned(None, "/_emulator/nope", None), None);
         assert_eq!(unsigned(None, "/v1/p/instances/i/x", None), None);
+    }
+
+    #[test]
+    fn onehouse_needs_its_header_and_no_signature() {
+        assert!(is_onehouse(true, false));
+        assert!(!is_onehouse(true, true));
+        assert!(!is_onehouse(false, false));
     }
 }

@@ -34,7 +34,14 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok());
     // An unsigned request on a LakeFormation path without a token still goes to LakeFormation,
     // which answers 401 as that API does.
-    let service = if identify::is_lakeformation(
+    let service = if identify::is_onehouse(
+        parts
+            .headers
+            .contains_key(crate::services::onehouse::ACCOUNT_HEADER),
+        credential.is_some(),
+    ) {
+        Some(identify::Service::Onehouse)
+    } else if identify::is_lakeformation(
         parts.uri.path(),
         parts.headers.contains_key("x-auth-token") || credential.is_none(),
     ) {

@@ -1,10 +1,12 @@
 //! One folder per AWS service. Each has the generated types (in the `cleanrooms-emulator-api`
 //! crate), its runtime model, and an implementation of the generated operation trait; operations
-//! it does not implement yet answer HTTP 501 naming the operation.
+//! it does not implement yet answer HTTP 501 naming the operation. `onehouse` is the one API
+//! that is not AWS's: the Onehouse Resources API for table services on Delta tables.
 
 pub mod cleanrooms;
 pub mod glue;
 pub mod lakeformation;
+pub mod onehouse;
 pub mod s3;
 pub mod sts;
 pub mod unimplemented;
@@ -54,6 +56,7 @@ pub async fn handle(
         Service::Athena => unimplemented::athena(state.faults(), ctx, parts, body).await,
         Service::Sts => sts::handle(state.faults(), ctx, parts, body).await,
         Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
+        Service::Onehouse => onehouse::handle(state, ctx, parts, body).await,
         // S3 is served by `handle_s3` with the streaming body; reaching here is a gateway bug.
         Service::S3 => unimplemented::s3(ctx, parts),
     }
@@ -76,5 +79,6 @@ pub fn status() -> Value {
         "athena": {"protocol": "json", "apiVersion": "2017-05-18"},
         "sts": {"protocol": "query", "apiVersion": "2011-06-15"},
         "s3": {"protocol": "rest-xml", "apiVersion": "2006-03-01"},
+        "onehouse": {"protocol": "onehouse-resources", "paths": ["/v1/resource/", "/v1/status/{requestId}"]},
     })
 }

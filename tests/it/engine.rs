@@ -82,7 +82,7 @@ fn write_parquet(path: &Path, ids: &[i64], names: &[&str]) {
 
 async fn query(engine: &Engine, t: &Table, parts: &[Partition], sql: &str) -> String {
     let ctx = engine.session(&SessionSettings::default());
-    ctx.register_table("t", engine.glue_table(t, parts).unwrap())
+    ctx.register_table("t", engine.glue_table(t, parts).await.unwrap())
         .unwrap();
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     pretty_format_batches(&batches).unwrap().to_string()
@@ -195,7 +195,7 @@ async fn partition_filters_read_only_the_matching_partition() {
     );
     let engine = Engine::new(dir.path());
     let ctx = engine.session(&SessionSettings::default());
-    ctx.register_table("t", engine.glue_table(&t, &parts).unwrap())
+    ctx.register_table("t", engine.glue_table(&t, &parts).await.unwrap())
         .unwrap();
     let df = ctx
         .sql("SELECT count(*) AS n, min(year) AS y FROM t WHERE year = 2023")
@@ -240,7 +240,7 @@ async fn mismatched_files_name_table_file_and_column() {
         vec![],
         params(&[("classification", "parquet")]),
     );
-    let err = engine.glue_table(&t, &[]).unwrap_err().to_string();
+    let err = engine.glue_table(&t, &[]).await.unwrap_err().to_string();
     assert!(
         err.contains("sales.bad") && err.contains("f.parquet") && err.contains("'email'"),
         "{err}"
@@ -254,7 +254,7 @@ async fn mismatched_files_name_table_file_and_column() {
         vec![],
         params(&[("classification", "parquet")]),
     );
-    let err = engine.glue_table(&t, &[]).unwrap_err().to_string();
+    let err = engine.glue_table(&t, &[]).await.unwrap_err().to_string();
     assert!(err.contains("column 'name' is Utf8"), "{err}");
 }
 
@@ -268,6 +268,6 @@ async fn locations_outside_the_data_dir_are_refused() {
         vec![],
         params(&[("classification", "csv")]),
     );
-    let err = engine.glue_table(&t, &[]).unwrap_err().to_string();
+    let err = engine.glue_table(&t, &[]).await.unwrap_err().to_string();
     assert!(err.contains("not allowed"), "{err}");
 }

@@ -1,5 +1,6 @@
 //! The Data Catalog as the query engine reads it: a table's definition and its partitions, by
-//! account, region and (case-insensitive) names, without going through the wire protocol.
+//! account, region and (case-insensitive) names, without going through the wire protocol; and
+//! [`upsert_table`], through which table services' METASYNC registers a Delta table.
 //!
 //! Names are folded to lower case as Glue stores them. Errors are the Glue errors a GetTable or
 //! GetPartitions call would give (`EntityNotFoundException` naming the database or table).
@@ -62,4 +63,105 @@ pub async fn partitions(
         .into_iter()
         .map(|(_, p)| p.partition)
         .collect())
+}
+
+/// What [`upsert_table`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// The table did not exist and was created.
+    Created,
+    /// The table existed with another definition and was updated (a new table version).
+    Updated,
+    /// The table already had this definition.
+    Unchanged,
+}
+
+impl Upsert {
+    /// `CREATED`, `UPDATED` or `UNCHANGED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Updated => "UPDATED",
+            Self::Unchanged => "UNCHANGED",
+        }
+    }
+}
+
+/// Creates table `input.Name` in `database` of the catalog of `account` in `region` (creating
+/// the database when it is missing), or updates it when its storage descriptor, partition keys,
+/// table type or parameters differ from `input`'s. Goes through CreateDatabase, CreateTable and
+/// UpdateTable, so the same validation and versioning apply as for a Glue client.
+///
+/// # Errors
+/// The Glue error of the failing step (for example `InvalidInputException`).
+pub async fn upsert_table(
+    state: &AppState,
+    account: &str,
+    region: &str,
+    database: &str,
+    input: dto::TableInput,
+) -> AwsResult<Upsert> {
+    use super::ops::{databases, tables};
+    let ctx = |operation: &str| cleanrooms_emulator_api::RequestContext {
+        request_id: crate::util::ids::new_id(),
+        account_id: account.to_string(),
+        region: region.to_string(),
+        access_key_id: None,
+        service: "glue".to_string(),
+        operation: operation.to_string(),
+    };
+    if !database_exists(state, account, region, database).await? {
+        let created = databases::create_database(
+            state,
+            &ctx("CreateDatabase"),
+            dto::CreateDatabaseRequest {
+                database_input: dto::DatabaseInput {
+                    name: database.to_string(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await;
+        // Another sync may have created it meanwhile.
+        if let Err(e) = created {
+            if e.code != "AlreadyExistsException" {
+                return Err(e);
+            }
+        }
+    }
+    let catalog = Catalog::new(account, region);
+    let Some(existing) = repo::find_table(state, catalog, database, &input.name).await? else {
+        tables::create_table(
+            state,
+            &ctx("CreateTable"),
+            dto::CreateTableRequest {
+                database_name: database.to_string(),
+                table_input: Some(input),
+                ..Default::default()
+            },
+        )
+        .await?;
+        return Ok(Upsert::Created);
+    };
+    let current = &existing.table;
+    let same = current.storage_descriptor == input.storage_descriptor
+        && current.partition_keys.clone().unwrap_or_default()
+            == input.partition_keys.clone().unwrap_or_default()
+        && current.table_type == input.table_type
+        && current.parameters == input.parameters;
+    if same {
+        return Ok(Upsert::Unchanged);
+    }
+    tables::update_table(
+        state,
+        &ctx("UpdateTable"),
+        dto::UpdateTableRequest {
+            database_name: database.to_string(),
+            table_input: Some(input),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Upsert::Updated)
 }

@@ -363,6 +363,21 @@ pub async fn put_local_file(
     source: &Path,
     content_type: Option<&str>,
 ) -> Result<String, crate::error::AwsError> {
+    put_local_file_if(state, account, bucket, key, source, content_type, false).await
+}
+
+/// [`put_local_file`], or with `create_only` a conditional create (`If-None-Match: *`): the
+/// error is `PreconditionFailed` (412) when `key` already exists. For table services writing
+/// Delta tables in the emulator's S3 (a Delta commit must never replace another).
+pub async fn put_local_file_if(
+    state: &AppState,
+    account: &str,
+    bucket: &str,
+    key: &str,
+    source: &Path,
+    content_type: Option<&str>,
+    create_only: bool,
+) -> Result<String, crate::error::AwsError> {
     let to_aws = |e: s3s::S3Error| {
         crate::error::AwsError::new(
             e.code().as_str(),
@@ -399,7 +414,11 @@ pub async fn put_local_file(
         parts_count: None,
         upload: None,
     };
-    commit_object(state, &bucket, new, |_| Ok(()))
+    let condition = WriteCondition {
+        if_match: None,
+        if_none_match: create_only.then_some(ETagCondition::Any),
+    };
+    commit_object(state, &bucket, new, |current| condition.check(current))
         .await
         .map(|m| m.etag)
         .map_err(to_aws)

@@ -390,7 +390,7 @@ impl AnalysisTable {
                     .await
                     .unwrap_or_default();
                 let engine = Engine::new(state.data_dir());
-                let inner = engine.glue_table(&glue, &partitions).map_err(|e| {
+                let inner = engine.glue_table(&glue, &partitions).await.map_err(|e| {
                     invalid_configuration(format!("Table '{}' cannot be read: {e}", self.name))
                 })?;
                 let restricted =
