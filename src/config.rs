@@ -20,6 +20,11 @@ pub struct Config {
     pub default_account: String,
     /// Protected queries and populations running at once (the rest wait).
     pub max_concurrent_jobs: usize,
+    /// Python interpreter of the Spark runtime (Athena sessions); `None` = the repository's own
+    /// `.venv` when it exists.
+    pub spark_python: Option<PathBuf>,
+    /// Athena Spark sessions running at once (more are refused with TooManyRequestsException).
+    pub max_spark_sessions: usize,
 }
 
 impl Default for Config {
@@ -32,6 +37,8 @@ impl Default for Config {
             region: "us-east-1".into(),
             default_account: "123456789012".into(),
             max_concurrent_jobs: crate::jobs::DEFAULT_MAX_CONCURRENT,
+            spark_python: None,
+            max_spark_sessions: crate::services::athena::runtime::DEFAULT_MAX_SESSIONS,
         }
     }
 }

@@ -49,6 +49,13 @@ struct ServeArgs {
     /// Protected queries and intermediate-table populations running at once (others wait).
     #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_CONCURRENT_JOBS", default_value_t = cleanrooms_emulator::jobs::DEFAULT_MAX_CONCURRENT as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
     max_concurrent_jobs: u16,
+    /// Python interpreter with the Spark runtime (python/requirements-spark.txt) for Athena
+    /// Spark sessions (default: the repository's .venv when present).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_SPARK_PYTHON")]
+    spark_python: Option<PathBuf>,
+    /// Athena Spark sessions running at once (each is a process of ~250 MB).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_SPARK_SESSIONS", default_value_t = cleanrooms_emulator::services::athena::runtime::DEFAULT_MAX_SESSIONS as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    max_spark_sessions: u16,
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
@@ -77,6 +84,8 @@ fn main() -> std::process::ExitCode {
         region: args.region,
         default_account: args.default_account,
         max_concurrent_jobs: usize::from(args.max_concurrent_jobs),
+        spark_python: args.spark_python,
+        max_spark_sessions: usize::from(args.max_spark_sessions),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

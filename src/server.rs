@@ -58,7 +58,10 @@ async fn recover(state: &AppState) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Recovery(format!("S3 write journal: {e}")))?;
     crate::services::cleanrooms::analysis::run::recover(state)
         .await
-        .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))
+        .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))?;
+    crate::services::athena::lifecycle::recover(state)
+        .await
+        .map_err(|e| ServeError::Recovery(format!("Athena sessions: {}", e.message)))
 }
 
 /// Runs the emulator until a shutdown signal.
@@ -88,6 +91,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Bind(addr.clone(), e))?;
     let local = listener.local_addr()?;
+    // Spark runners call back to this address (a wildcard bind is reached over loopback).
+    let callback = if local.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+    } else {
+        local
+    };
+    state.athena().set_endpoint(format!("http://{callback}"));
+    // Athena sessions time out on the emulator clock.
+    let idle_sweeper = crate::services::athena::lifecycle::spawn_idle_sweeper(state.clone());
     println!(
         "cleanrooms-emulator listening on http://{local} (data dir: {})",
         state.data_dir().display()
@@ -97,10 +109,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, crate::app(state))
+    axum::serve(listener, crate::app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    idle_sweeper.abort();
+    state.athena().stop_all();
     drop(temp);
     Ok(())
 }

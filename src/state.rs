@@ -28,6 +28,7 @@ struct Inner {
     storage: ManagedStorage,
     writes: Mutex<()>,
     dp_noise: crate::engine::noise::NoiseSeed,
+    athena: crate::services::athena::runtime::SparkRuntime,
 }
 
 impl AppState {
@@ -42,6 +43,10 @@ impl AppState {
             inner: Arc::new(Inner {
                 jobs: Jobs::new(config.max_concurrent_jobs),
                 storage: ManagedStorage::new(&data_dir),
+                athena: crate::services::athena::runtime::SparkRuntime::new(
+                    config.spark_python.clone(),
+                    config.max_spark_sessions,
+                ),
                 config,
                 data_dir,
                 store,
@@ -86,6 +91,11 @@ impl AppState {
     /// Where differential-privacy noise comes from (seeded through the admin API).
     pub fn dp_noise(&self) -> &crate::engine::noise::NoiseSeed {
         &self.inner.dp_noise
+    }
+
+    /// The Spark runtime of Athena sessions: their runner processes and its settings.
+    pub fn athena(&self) -> &crate::services::athena::runtime::SparkRuntime {
+        &self.inner.athena
     }
 
     /// Current emulator time in epoch seconds.

@@ -2,6 +2,7 @@
 //! crate), its runtime model, and an implementation of the generated operation trait; operations
 //! it does not implement yet answer HTTP 501 naming the operation.
 
+pub mod athena;
 pub mod cleanrooms;
 pub mod glue;
 pub mod lakeformation;
@@ -51,7 +52,7 @@ pub async fn handle(
     match service {
         Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
         Service::Glue => glue::handle(state, ctx, parts, body).await,
-        Service::Athena => unimplemented::athena(ctx, parts, body).await,
+        Service::Athena => athena::handle(state, ctx, parts, body).await,
         Service::Sts => sts::handle(ctx, parts, body).await,
         Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
         // S3 is served by `handle_s3` with the streaming body; reaching here is a gateway bug.

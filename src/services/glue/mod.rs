@@ -38,15 +38,22 @@ pub async fn handle(
     body: &[u8],
 ) -> (Response, String) {
     let service = service::Glue::new(state.clone());
+    // An Athena Spark session's engine sees tables in a form it can read (athena::spark_catalog).
+    let spark_session = crate::services::athena::spark_catalog::is_spark_session(parts);
     serve_aws_json(
         super::glue_model(),
         ctx,
         parts,
         body,
         |ctx, input| async move {
-            api::dispatch(&service, &ctx, input)
+            let output = api::dispatch(&service, &ctx, input)
                 .await
-                .map_err(errors::glue_fault)
+                .map_err(errors::glue_fault)?;
+            Ok(if spark_session {
+                crate::services::athena::spark_catalog::present(&ctx.operation, output)
+            } else {
+                output
+            })
         },
     )
     .await
