@@ -271,6 +271,54 @@ def test_spark_sql_reads_glue_csv_tables(athena, s3, glue, bucket, session):
     assert read_s3(s3, result["Result"]["StdOutS3Uri"]) == "[('ann', 30), ('bob', 41)]\n3\n"
 
 
+def test_server_level_properties_apply_at_start(athena, s3, work_group, bucket):
+    tuned = start_session(
+        athena, work_group, {"spark.sql.parquet.compression.codec": "gzip", "spark.sql.shuffle.partitions": "3"}
+    )
+    default = start_session(athena, work_group)
+    for session_id, prefix in ((tuned, "gz"), (default, "plain")):
+        assert wait_session(athena, session_id)["State"] == "IDLE"
+        code = f"spark.range(100).selectExpr('id % 7 AS k', 'id').write.mode('overwrite').parquet('s3://{bucket}/{prefix}/')"
+        assert run(athena, session_id, code)["Status"]["State"] == "COMPLETED"
+    import pyarrow.parquet as pq
+
+    def codec(prefix):
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/")["Contents"] if o["Key"].endswith(".parquet")]
+        body = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
+        return pq.ParquetFile(io.BytesIO(body)).metadata.row_group(0).column(0).compression
+
+    assert (codec("gz"), codec("plain")) == ("GZIP", "SNAPPY")
+    plan = "spark.range(1000).selectExpr('id % 10 AS k').groupBy('k').count().explain()"
+    out = read_s3(s3, run(athena, tuned, plan)["Result"]["StdOutS3Uri"])
+    assert "partitioning=Hash([#1@0], 3)" in out, out
+    for session_id in (tuned, default):
+        athena.terminate_session(SessionId=session_id)
+
+
+def test_tables_written_by_spark_land_in_glue_s3_and_the_data_dir(emulator, athena, s3, glue, bucket, session, account):
+    code = (
+        f"spark.sql('CREATE DATABASE IF NOT EXISTS lake LOCATION \\'s3://{bucket}/lake/\\'')\n"
+        "spark.range(5).write.format('delta').saveAsTable('lake.events')\n"
+        "spark.sql('DELETE FROM lake.events WHERE id < 2')\n"
+        "spark.sql('CREATE TABLE lake.totals USING parquet AS SELECT count(*) AS n FROM lake.events')\n"
+        "spark.sql('CREATE TABLE scratch (a INT) USING parquet')\n"
+        "spark.sql('INSERT INTO scratch VALUES (1), (2)')\n"
+        "print(spark.table('lake.events').count(), spark.table('lake.totals').collect()[0].n, spark.table('scratch').count())"
+    )
+    result = run(athena, session, code)
+    assert result["Status"]["State"] == "COMPLETED", read_s3(s3, result["Result"]["StdErrorS3Uri"])
+    assert read_s3(s3, result["Result"]["StdOutS3Uri"]) == "3 3 2\n"
+    tables = {t["Name"]: t for t in call(glue, "GetTables", DatabaseName="lake")["TableList"]}
+    assert set(tables) == {"events", "totals"}
+    assert tables["events"]["Parameters"]["spark.sql.sources.provider"] == "delta"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="lake/")["Contents"]]
+    assert any("_delta_log/" in k for k in keys), keys
+    assert call(glue, "GetTable", DatabaseName="default", Name="scratch")["Table"]["Name"] == "scratch"
+    # a table without a location lives in the account's working directory inside the data dir
+    assert (emulator.data_dir / "athena" / "work" / account / "spark-warehouse").is_dir()
+    assert not Path("spark-warehouse").exists()
+
+
 def test_sessions_are_per_account(client, athena, session):
     other = client("athena", account=new_account())
     with pytest.raises(other.exceptions.ResourceNotFoundException):

@@ -196,7 +196,9 @@ async fn start_runner(
         .data_dir()
         .join("athena/logs")
         .join(format!("{}.log", key.id));
-    let mut runner = Runner::spawn(&python, &script, &env, &log).map_err(|e| {
+    // One working directory per account (a 12-digit id, never a user-chosen name).
+    let work = state.data_dir().join("athena/work").join(&key.account);
+    let mut runner = Runner::spawn(&python, &script, &work, &env, &log).map_err(|e| {
         End::Failed(format!(
             "Cannot start the Spark runtime {}: {e}; {INSTALL_HINT}.",
             python.display()

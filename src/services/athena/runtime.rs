@@ -240,17 +240,20 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts `python script` with `env` (on top of the emulator's environment without its AWS
-    /// settings), logging its stderr to `log`.
+    /// Starts `python script` in directory `work` with `env` (on top of the emulator's
+    /// environment without its AWS settings), logging its stderr to `log`. Spark's relative paths
+    /// (the `spark-warehouse` of tables created without a location) land in `work`.
     ///
     /// # Errors
     /// When the process cannot be started.
     pub fn spawn(
         python: &Path,
         script: &Path,
+        work: &Path,
         env: &[(String, String)],
         log: &Path,
     ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(work)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -258,6 +261,7 @@ impl Runner {
         let mut command = Command::new(python);
         command
             .arg(script)
+            .current_dir(work)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
