@@ -41,24 +41,45 @@ def needs_spark():
     spark_runtime()
 
 
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    """A server of this module's own (so Spark sessions do not count against the shared one's
+    quota), allowing a few more live sessions than the default."""
+    root = tmp_path_factory.mktemp("athena-spark")
+    server = Emulator(root / "data", root / "server.log", extra_args=("--max-spark-sessions", "8"))
+    try:
+        server.start()
+    except EmulatorStartError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def account():
     return new_account()
 
 
 @pytest.fixture
-def athena(client, account):
-    return client("athena", account=account)
+def athena(emulator, account):
+    client = emulator.client("athena", account=account)
+    yield client
+    # whatever a test leaves running is terminated, so a failure cannot exhaust the quota
+    if emulator.running:
+        for work_group in call(client, "ListWorkGroups")["WorkGroups"]:
+            if work_group["Name"] != "primary":
+                for summary in list_pages(client, "ListSessions", "Sessions", WorkGroup=work_group["Name"]):
+                    client.terminate_session(SessionId=summary["SessionId"])
 
 
 @pytest.fixture
-def s3(client, account):
-    return client("s3", account=account)
+def s3(emulator, account):
+    return emulator.client("s3", account=account)
 
 
 @pytest.fixture
-def glue(client, account):
-    return client("glue", account=account)
+def glue(emulator, account):
+    return emulator.client("glue", account=account)
 
 
 @pytest.fixture
@@ -148,6 +169,33 @@ def test_one_calculation_at_a_time_and_cancel_keeps_the_session(athena, session)
     assert wait_session(athena, session)["State"] == "IDLE"
     done = run(athena, session, "print(kept)")
     assert done["Status"]["State"] == "COMPLETED"
+
+
+def test_client_request_token_makes_calculations_idempotent(athena, session):
+    token = "c" * 40
+    first = call(athena, "StartCalculationExecution", SessionId=session, CodeBlock="import time\ntime.sleep(0.5)", ClientRequestToken=token)
+    # the retry finds the original even though the session is busy with it now
+    again = call(athena, "StartCalculationExecution", SessionId=session, CodeBlock="import time\ntime.sleep(0.5)", ClientRequestToken=token)
+    assert again["CalculationExecutionId"] == first["CalculationExecutionId"]
+    with pytest.raises(athena.exceptions.InvalidRequestException) as excinfo:
+        athena.start_calculation_execution(SessionId=session, CodeBlock="other", ClientRequestToken=token)
+    assert_error(excinfo, "InvalidRequestException", 400, "Idempotent parameters do not match")
+    assert wait_calculation(athena, first["CalculationExecutionId"])["Status"]["State"] == "COMPLETED"
+    assert len(list_pages(athena, "ListCalculationExecutions", "Calculations", SessionId=session)) == 1
+
+
+def test_a_notebook_has_one_active_session(athena, work_group):
+    notebook = {"CoordinatorDpuSize": 1, "MaxConcurrentDpus": 2, "AdditionalConfigs": {"NotebookId": "nb-1"}}
+    version = "Athena notebook version 1"
+    first = call(athena, "StartSession", WorkGroup=work_group, EngineConfiguration=notebook, NotebookVersion=version)["SessionId"]
+    with pytest.raises(athena.exceptions.SessionAlreadyExistsException) as excinfo:
+        athena.start_session(WorkGroup=work_group, EngineConfiguration=notebook, NotebookVersion=version)
+    assert_error(excinfo, "SessionAlreadyExistsException", 400, "nb-1", first)
+    call(athena, "TerminateSession", SessionId=first)
+    wait_session(athena, first, until=("TERMINATED",))
+    second = call(athena, "StartSession", WorkGroup=work_group, EngineConfiguration=notebook, NotebookVersion=version)["SessionId"]
+    assert call(athena, "GetSession", SessionId=second)["NotebookVersion"] == version
+    call(athena, "TerminateSession", SessionId=second)
 
 
 def test_terminate_ends_the_session(athena, work_group):
@@ -319,8 +367,8 @@ def test_tables_written_by_spark_land_in_glue_s3_and_the_data_dir(emulator, athe
     assert not Path("spark-warehouse").exists()
 
 
-def test_sessions_are_per_account(client, athena, session):
-    other = client("athena", account=new_account())
+def test_sessions_are_per_account(emulator, athena, session):
+    other = emulator.client("athena", account=new_account())
     with pytest.raises(other.exceptions.ResourceNotFoundException):
         other.start_calculation_execution(SessionId=session, CodeBlock="1")
     with pytest.raises(other.exceptions.ResourceNotFoundException):

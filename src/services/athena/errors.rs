@@ -58,3 +58,12 @@ pub fn too_many_sessions(limit: usize) -> AwsError {
 pub fn idempotency_mismatch() -> AwsError {
     invalid_request("Idempotent parameters do not match")
 }
+
+/// `SessionAlreadyExistsException`: the notebook already has an active session.
+pub fn notebook_has_session(notebook_id: &str, session_id: &str) -> AwsError {
+    AwsError::new(
+        "SessionAlreadyExistsException",
+        400,
+        format!("Notebook {notebook_id} already has an active session ({session_id})."),
+    )
+}

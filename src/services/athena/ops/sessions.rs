@@ -8,7 +8,9 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::fingerprint;
 use crate::error::AwsResult;
-use crate::services::athena::errors::{idempotency_mismatch, invalid_request, too_many_sessions};
+use crate::services::athena::errors::{
+    idempotency_mismatch, invalid_request, notebook_has_session, too_many_sessions,
+};
 use crate::services::athena::lifecycle::{self, SessionKey};
 use crate::services::athena::model::{is_spark, session_is_active, StoredSession};
 use crate::services::athena::repo::{self, Scope};
@@ -39,14 +41,21 @@ pub(crate) async fn current(
     lifecycle::expire_if_idle(state, &key(ctx, id), session).await
 }
 
-/// The checks of StartSession that need no stored state (steps 1–2 of A.2).
-fn check_start_input(input: &dto::StartSessionRequest) -> AwsResult<()> {
-    let notebook_id = input
-        .engine_configuration
+/// The notebook an engine configuration names (`AdditionalConfigs.NotebookId`).
+fn notebook_id(engine: &dto::EngineConfiguration) -> Option<&str> {
+    engine
         .additional_configs
         .as_ref()
-        .and_then(|c| c.get("NotebookId"));
-    match (notebook_id, input.notebook_version.as_deref()) {
+        .and_then(|c| c.get("NotebookId"))
+        .map(String::as_str)
+}
+
+/// The checks of StartSession that need no stored state (steps 1–2 of A.2).
+fn check_start_input(input: &dto::StartSessionRequest) -> AwsResult<()> {
+    match (
+        notebook_id(&input.engine_configuration),
+        input.notebook_version.as_deref(),
+    ) {
         (Some(_), None) => Err(invalid_request(
             "NotebookVersion is required when NotebookId is provided.",
         )),
@@ -97,6 +106,19 @@ pub async fn start_session(
         }
     }
     let session_id = ids::new_id();
+    if let Some(notebook) = notebook_id(&input.engine_configuration) {
+        // Athena runs one active session per notebook.
+        let active = repo::sessions_of(state, scope, &input.work_group)
+            .await?
+            .into_iter()
+            .map(|(_, s)| s)
+            .find(|s| {
+                session_is_active(s.state) && notebook_id(&s.engine_configuration) == Some(notebook)
+            });
+        if let Some(active) = active {
+            return Err(notebook_has_session(notebook, &active.session_id));
+        }
+    }
     let Some(commands) = state.athena().register(&session_id) else {
         return Err(too_many_sessions(state.athena().max_sessions()));
     };
