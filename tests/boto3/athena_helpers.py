@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from conftest import Emulator, EmulatorStartError
 from helpers import call
 
 PYSPARK_3 = "PySpark engine version 3"
@@ -28,6 +29,16 @@ def spark_runtime() -> None:
         if os.environ.get("CLEANROOMS_EMULATOR_REQUIRE_SPARK") == "1":
             pytest.fail("the Spark runtime (python/requirements-spark.txt) is not installed")
         pytest.skip("the Spark runtime (python/requirements-spark.txt) is not installed")
+
+
+def started_server(root, *extra_args: str) -> Emulator:
+    """A server of a test module's own under ``root`` (started; the caller stops it)."""
+    server = Emulator(root / "data", root / "server.log", extra_args=extra_args)
+    try:
+        server.start()
+    except EmulatorStartError as error:
+        pytest.fail(str(error), pytrace=False)
+    return server
 
 
 def role(account: str) -> str:

@@ -14,8 +14,7 @@ import uuid
 
 import pytest
 
-from athena_helpers import PYSPARK_3, create_spark_work_group, list_pages, start_session, wait_session
-from conftest import Emulator, EmulatorStartError
+from athena_helpers import PYSPARK_3, create_spark_work_group, list_pages, start_session, started_server, wait_session
 from glue_helpers import new_account
 from helpers import assert_error, call
 
@@ -23,11 +22,7 @@ from helpers import assert_error, call
 @pytest.fixture(scope="module")
 def no_runtime(tmp_path_factory):
     root = tmp_path_factory.mktemp("athena-no-runtime")
-    server = Emulator(root / "data", root / "server.log", extra_args=("--spark-python", str(root / "missing" / "python")))
-    try:
-        server.start()
-    except EmulatorStartError as error:
-        pytest.fail(str(error), pytrace=False)
+    server = started_server(root, "--spark-python", str(root / "missing" / "python"))
     yield server
     server.stop()
 

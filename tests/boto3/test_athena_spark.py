@@ -26,10 +26,11 @@ from athena_helpers import (
     run,
     spark_runtime,
     start_session,
+    started_server,
     wait_calculation,
     wait_session,
 )
-from conftest import Emulator, EmulatorStartError
+from conftest import Emulator
 from glue_helpers import new_account
 from helpers import assert_error, call
 
@@ -45,12 +46,7 @@ def needs_spark():
 def emulator(tmp_path_factory):
     """A server of this module's own (so Spark sessions do not count against the shared one's
     quota), allowing a few more live sessions than the default."""
-    root = tmp_path_factory.mktemp("athena-spark")
-    server = Emulator(root / "data", root / "server.log", extra_args=("--max-spark-sessions", "8"))
-    try:
-        server.start()
-    except EmulatorStartError as error:
-        pytest.fail(str(error), pytrace=False)
+    server = started_server(tmp_path_factory.mktemp("athena-spark"), "--max-spark-sessions", "8")
     yield server
     server.stop()
 
@@ -453,11 +449,7 @@ def test_a_killed_emulator_takes_its_sessions_along_and_a_restart_ends_them(fres
 
 
 def test_live_sessions_are_bounded(tmp_path, account):
-    server = Emulator(tmp_path / "data", tmp_path / "server.log", extra_args=("--max-spark-sessions", "1"))
-    try:
-        server.start()
-    except EmulatorStartError as error:
-        pytest.fail(str(error), pytrace=False)
+    server = started_server(tmp_path, "--max-spark-sessions", "1")
     try:
         athena, work_group = _server_setup(server, account)
         first = start_session(athena, work_group)

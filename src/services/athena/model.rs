@@ -162,6 +162,25 @@ pub fn calculation_is_final(state: dto::CalculationExecutionState) -> bool {
     )
 }
 
+/// Moves `state` to `to` when it is one of `allowed`, else reports the refused transition.
+fn step<S: Copy + PartialEq>(
+    what: &'static str,
+    state: &mut S,
+    allowed: &[S],
+    to: S,
+    name: fn(&S) -> &'static str,
+) -> Result<(), BadTransition> {
+    if !allowed.contains(state) {
+        return Err(BadTransition {
+            what,
+            from: name(state),
+            to: name(&to),
+        });
+    }
+    *state = to;
+    Ok(())
+}
+
 /// A transition the state machine does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot move {what} from {from} to {to}")]
@@ -227,14 +246,13 @@ impl StoredSession {
         to: dto::SessionState,
         now: f64,
     ) -> Result<(), BadTransition> {
-        if !allowed.contains(&self.state) {
-            return Err(BadTransition {
-                what: "session",
-                from: self.state.as_str(),
-                to: to.as_str(),
-            });
-        }
-        self.state = to;
+        step(
+            "session",
+            &mut self.state,
+            allowed,
+            to,
+            dto::SessionState::as_str,
+        )?;
         self.last_modified = now;
         Ok(())
     }
@@ -371,15 +389,13 @@ impl StoredCalculation {
         allowed: &[dto::CalculationExecutionState],
         to: dto::CalculationExecutionState,
     ) -> Result<(), BadTransition> {
-        if !allowed.contains(&self.state) {
-            return Err(BadTransition {
-                what: "calculation",
-                from: self.state.as_str(),
-                to: to.as_str(),
-            });
-        }
-        self.state = to;
-        Ok(())
+        step(
+            "calculation",
+            &mut self.state,
+            allowed,
+            to,
+            dto::CalculationExecutionState::as_str,
+        )
     }
 
     /// CREATING/CREATED/QUEUED → RUNNING: handed to the runner.

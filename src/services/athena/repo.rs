@@ -11,6 +11,7 @@ use super::model::{
     PRIMARY,
 };
 use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::repo::decode;
 use crate::state::AppState;
 use crate::store::{Query, Record, Write};
 
@@ -37,15 +38,7 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
-    serde_json::from_value(record.body.clone()).map_err(|e| {
-        AwsError::internal(format!(
-            "stored {} {} is unreadable: {e}",
-            record.kind, record.id
-        ))
-    })
-}
-
+/// A `Put` of `value` owned by `scope`.
 fn put<T: Serialize>(
     scope: Scope<'_>,
     kind: &str,
@@ -53,16 +46,22 @@ fn put<T: Serialize>(
     parent: Option<&str>,
     value: &T,
 ) -> AwsResult<Write> {
-    let body = serde_json::to_value(value)
-        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(
-        kind,
-        id,
-        scope.region,
-        scope.account,
-        parent,
-        body,
-    )))
+    crate::services::cleanrooms::repo::put(kind, id, scope.region, scope.account, parent, value)
+}
+
+/// The record `kind`/`id` of the caller, decoded, or `not_found(id)`: another account's (or
+/// region's) resource is unknown.
+async fn owned<T: DeserializeOwned>(
+    state: &AppState,
+    scope: Scope<'_>,
+    kind: &str,
+    id: &str,
+    not_found: fn(&str) -> AwsError,
+) -> AwsResult<T> {
+    match state.store().get(kind, id).await? {
+        Some(record) if scope.owns(&record) => decode(&record),
+        _ => Err(not_found(id)),
+    }
 }
 
 /// The workgroup `name` (the implicit `primary` included), if it exists.
@@ -127,10 +126,7 @@ pub fn delete_work_group(scope: Scope<'_>, name: &str) -> Write {
 
 /// The session `id` of the caller, or the not-found error of spec A.4.
 pub async fn session(state: &AppState, scope: Scope<'_>, id: &str) -> AwsResult<StoredSession> {
-    match state.store().get(kinds::SESSION, id).await? {
-        Some(record) if scope.owns(&record) => decode(&record),
-        _ => Err(session_not_found(id)),
-    }
+    owned(state, scope, kinds::SESSION, id, session_not_found).await
 }
 
 /// The session `id` whoever owns it (for the session's own workflow).
@@ -191,10 +187,7 @@ pub async fn calculation(
     scope: Scope<'_>,
     id: &str,
 ) -> AwsResult<StoredCalculation> {
-    match state.store().get(kinds::CALCULATION, id).await? {
-        Some(record) if scope.owns(&record) => decode(&record),
-        _ => Err(calculation_not_found(id)),
-    }
+    owned(state, scope, kinds::CALCULATION, id, calculation_not_found).await
 }
 
 /// The calculations of session `id` with their sequence numbers, oldest first.
