@@ -372,6 +372,34 @@ pub struct StoredCalculation {
     pub request_fingerprint: String,
 }
 
+/// A resource whose creation is idempotent by `ClientRequestToken`.
+pub trait Idempotent {
+    /// The token of the call that created it.
+    fn client_request_token(&self) -> Option<&str>;
+    /// That call's parameters without the token.
+    fn request_fingerprint(&self) -> &str;
+}
+
+impl Idempotent for StoredSession {
+    fn client_request_token(&self) -> Option<&str> {
+        self.client_request_token.as_deref()
+    }
+
+    fn request_fingerprint(&self) -> &str {
+        &self.request_fingerprint
+    }
+}
+
+impl Idempotent for StoredCalculation {
+    fn client_request_token(&self) -> Option<&str> {
+        self.client_request_token.as_deref()
+    }
+
+    fn request_fingerprint(&self) -> &str {
+        &self.request_fingerprint
+    }
+}
+
 /// How a calculation ended in the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

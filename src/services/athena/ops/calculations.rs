@@ -6,10 +6,10 @@
 use cleanrooms_emulator_api::athena::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use super::fingerprint;
 use super::sessions::current;
+use super::{fingerprint, retry_of};
 use crate::error::{AwsError, AwsResult};
-use crate::services::athena::errors::{idempotency_mismatch, invalid_request};
+use crate::services::athena::errors::invalid_request;
 use crate::services::athena::model::{calculation_is_final, Outcome, StoredCalculation, SPARK_3_5};
 use crate::services::athena::repo::{self, Scope};
 use crate::services::athena::runtime::SessionCommand;
@@ -52,15 +52,8 @@ pub async fn start_calculation_execution(
         ));
     }
     if let Some(token) = input.client_request_token.as_deref() {
-        let earlier = repo::calculations_of(state, &session.session_id)
-            .await?
-            .into_iter()
-            .map(|(_, c)| c)
-            .find(|c| c.client_request_token.as_deref() == Some(token));
-        if let Some(earlier) = earlier {
-            if earlier.request_fingerprint != request_fingerprint {
-                return Err(idempotency_mismatch());
-            }
+        let calculations = repo::calculations_of(state, &session.session_id).await?;
+        if let Some(earlier) = retry_of(calculations, token, &request_fingerprint)? {
             return Ok(dto::StartCalculationExecutionResponse {
                 calculation_execution_id: Some(earlier.calculation_id),
                 state: Some(earlier.state),

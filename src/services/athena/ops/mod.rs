@@ -9,7 +9,8 @@ pub mod workgroups;
 use serde::Serialize;
 
 use crate::error::AwsResult;
-use crate::services::athena::errors::invalid_request;
+use crate::services::athena::errors::{idempotency_mismatch, invalid_request};
+use crate::services::athena::model::Idempotent;
 use crate::util::pagination;
 
 /// One page of `items` for list `scope`: `next_token` (an index token of this list) says where
@@ -38,6 +39,25 @@ pub(crate) fn fingerprint<T: Serialize>(request: &T) -> String {
         map.remove("ClientRequestToken");
     }
     value.to_string()
+}
+
+/// The resource an earlier call with the same `ClientRequestToken` created, among `records`;
+/// `InvalidRequestException` when that call had other parameters.
+pub(crate) fn retry_of<T: Idempotent>(
+    records: Vec<(i64, T)>,
+    token: &str,
+    fingerprint: &str,
+) -> AwsResult<Option<T>> {
+    match records
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.client_request_token() == Some(token))
+    {
+        Some(earlier) if earlier.request_fingerprint() != fingerprint => {
+            Err(idempotency_mismatch())
+        }
+        earlier => Ok(earlier),
+    }
 }
 
 #[cfg(test)]

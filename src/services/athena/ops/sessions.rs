@@ -6,11 +6,9 @@
 use cleanrooms_emulator_api::athena::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use super::fingerprint;
+use super::{fingerprint, retry_of};
 use crate::error::AwsResult;
-use crate::services::athena::errors::{
-    idempotency_mismatch, invalid_request, notebook_has_session, too_many_sessions,
-};
+use crate::services::athena::errors::{invalid_request, notebook_has_session, too_many_sessions};
 use crate::services::athena::lifecycle::{self, SessionKey};
 use crate::services::athena::model::{is_spark, session_is_active, StoredSession};
 use crate::services::athena::repo::{self, Scope};
@@ -90,15 +88,8 @@ pub async fn start_session(
     let request_fingerprint = fingerprint(&input);
     let _guard = state.write_lock().await;
     if let Some(token) = input.client_request_token.as_deref() {
-        let earlier = repo::sessions_of(state, scope, &input.work_group)
-            .await?
-            .into_iter()
-            .map(|(_, s)| s)
-            .find(|s| s.client_request_token.as_deref() == Some(token));
-        if let Some(earlier) = earlier {
-            if earlier.request_fingerprint != request_fingerprint {
-                return Err(idempotency_mismatch());
-            }
+        let sessions = repo::sessions_of(state, scope, &input.work_group).await?;
+        if let Some(earlier) = retry_of(sessions, token, &request_fingerprint)? {
             return Ok(dto::StartSessionResponse {
                 session_id: Some(earlier.session_id),
                 state: Some(earlier.state),
