@@ -494,21 +494,25 @@ async fn write_outputs(
         ("stderr.txt", report.stderr.as_str(), "text/plain"),
         ("result.json", result.as_str(), "application/json"),
     ];
-    for (name, content, content_type) in files {
-        let mut tmp = tempfile::NamedTempFile::new_in(state.data_dir())
-            .map_err(|e| AwsError::internal(format!("cannot stage {name}: {e}")))?;
-        std::io::Write::write_all(&mut tmp, content.as_bytes())
-            .map_err(|e| AwsError::internal(format!("cannot stage {name}: {e}")))?;
-        crate::services::s3::objects::put_local_file(
-            state,
-            &key.account,
-            bucket,
-            &format!("{prefix}{name}"),
-            tmp.path(),
-            Some(content_type),
-        )
-        .await?;
-    }
+    // The three objects are written concurrently: each put is durable on its own.
+    futures::future::try_join_all(files.into_iter().map(
+        |(name, content, content_type)| async move {
+            let mut tmp = tempfile::NamedTempFile::new_in(state.data_dir())
+                .map_err(|e| AwsError::internal(format!("cannot stage {name}: {e}")))?;
+            std::io::Write::write_all(&mut tmp, content.as_bytes())
+                .map_err(|e| AwsError::internal(format!("cannot stage {name}: {e}")))?;
+            crate::services::s3::objects::put_local_file(
+                state,
+                &key.account,
+                bucket,
+                &format!("{prefix}{name}"),
+                tmp.path(),
+                Some(content_type),
+            )
+            .await
+        },
+    ))
+    .await?;
     Ok(Some(
         cleanrooms_emulator_api::athena::dto::CalculationResult {
             std_out_s3_uri: Some(format!("{dir}stdout.txt")),
