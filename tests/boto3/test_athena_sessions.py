@@ -211,3 +211,13 @@ def test_sessions_are_per_account(no_runtime, athena, work_group):
         other.start_calculation_execution(SessionId=session_id, CodeBlock="1")
     with pytest.raises(other.exceptions.InvalidRequestException):
         other.list_sessions(WorkGroup=work_group)
+
+
+def test_calculations_are_refused_on_spark_3_5_work_groups(athena, account):
+    name = create_spark_work_group(athena, account, EngineVersion={"SelectedEngineVersion": "Apache Spark version 3.5"})
+    assert call(athena, "GetWorkGroup", WorkGroup=name)["WorkGroup"]["Configuration"]["EngineVersion"]["EffectiveEngineVersion"] == "Apache Spark version 3.5"
+    session_id = start_session(athena, name)
+    assert call(athena, "GetSession", SessionId=session_id)["EngineVersion"] == "Apache Spark version 3.5"
+    with pytest.raises(athena.exceptions.InvalidRequestException) as excinfo:
+        athena.start_calculation_execution(SessionId=session_id, CodeBlock="1")
+    assert_error(excinfo, "InvalidRequestException", 400, "Apache Spark version 3.5")

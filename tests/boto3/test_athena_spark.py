@@ -207,6 +207,14 @@ def test_terminate_ends_the_session(athena, work_group):
     assert [s["SessionId"] for s in list_pages(athena, "ListSessions", "Sessions", WorkGroup=work_group, StateFilter="TERMINATED")] == [session_id]
 
 
+def test_deleting_a_work_group_terminates_its_sessions(athena, work_group):
+    session_id = start_session(athena, work_group)
+    assert wait_session(athena, session_id)["State"] == "IDLE"
+    call(athena, "DeleteWorkGroup", WorkGroup=work_group)
+    status = wait_session(athena, session_id, until=("TERMINATED",))
+    assert status["StateChangeReason"] == "WorkGroup was deleted."
+
+
 def test_time_zone_and_ansi_properties_are_applied(athena, s3, work_group):
     tokyo = start_session(athena, work_group, {"spark.sql.session.timeZone": "Asia/Tokyo", "spark.sql.ansi.enabled": "true"})
     default = start_session(athena, work_group)
