@@ -278,9 +278,10 @@ def test_spark_sql_reads_a_partitioned_parquet_glue_table(athena, s3, glue, buck
     assert read_s3(s3, result["Result"]["StdOutS3Uri"]) == "[('eu', 6, 3), ('us', 30, 2)]\n"
 
 
-def test_spark_sql_reads_glue_csv_tables(athena, s3, glue, bucket, session):
+def test_spark_sql_reads_glue_csv_and_json_tables(athena, s3, glue, bucket, session):
     s3.put_object(Bucket=bucket, Key="people/part-0.csv", Body=b"id,name,age\n1,ann,30\n2,bob,41\n")
     s3.put_object(Bucket=bucket, Key="people_raw/part-0.csv", Body=b"1,ann,30\n2,bob,41\n3,cy,7\n")
+    s3.put_object(Bucket=bucket, Key="people_json/part-0.json", Body=b'{"id": 1, "name": "ann", "age": 30}\n{"id": 4, "name": "dee", "age": 52}\n')
     call(glue, "CreateDatabase", DatabaseInput={"Name": "crm"})
     columns = [{"Name": "id", "Type": "int"}, {"Name": "name", "Type": "string"}, {"Name": "age", "Type": "int"}]
     for name, location, serde, params in (
@@ -296,6 +297,7 @@ def test_spark_sql_reads_glue_csv_tables(athena, s3, glue, bucket, session):
             {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde", "Parameters": {"separatorChar": ","}},
             {"classification": "csv"},
         ),
+        ("people_json", "people_json", {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"}, {"classification": "json"}),
     ):
         call(
             glue,
@@ -317,10 +319,11 @@ def test_spark_sql_reads_glue_csv_tables(athena, s3, glue, bucket, session):
         athena,
         session,
         "print(sorted((r.name, int(r.age)) for r in spark.sql('SELECT name, age FROM crm.people').collect()))\n"
-        "print(spark.table('crm.people_raw').count())",
+        "print(spark.table('crm.people_raw').count())\n"
+        "print(spark.sql('SELECT max(age) AS m FROM crm.people_json').collect()[0].m)",
     )
     assert result["Status"]["State"] == "COMPLETED", read_s3(s3, result["Result"]["StdErrorS3Uri"])
-    assert read_s3(s3, result["Result"]["StdOutS3Uri"]) == "[('ann', 30), ('bob', 41)]\n3\n"
+    assert read_s3(s3, result["Result"]["StdOutS3Uri"]) == "[('ann', 30), ('bob', 41)]\n3\n52\n"
 
 
 def test_server_level_properties_apply_at_start(athena, s3, work_group, bucket):
@@ -444,6 +447,7 @@ def test_a_killed_emulator_takes_its_sessions_along_and_a_restart_ends_them(fres
     session_id = start_session(athena, work_group)
     assert wait_session(athena, session_id)["State"] == "IDLE"
     assert len(_runner_pids(fresh_emulator.data_dir)) == 1
+    long = call(athena, "StartCalculationExecution", SessionId=session_id, CodeBlock="import time\ntime.sleep(600)")
     fresh_emulator.kill9()
     deadline = time.monotonic() + 30
     while _runner_pids(fresh_emulator.data_dir):
@@ -454,6 +458,9 @@ def test_a_killed_emulator_takes_its_sessions_along_and_a_restart_ends_them(fres
     status = call(athena, "GetSession", SessionId=session_id)["Status"]
     assert status["State"] == "TERMINATED"
     assert "restarted" in status["StateChangeReason"]
+    calculation = call(athena, "GetCalculationExecution", CalculationExecutionId=long["CalculationExecutionId"])["Status"]
+    assert calculation["State"] == "FAILED" and "restarted" in calculation["StateChangeReason"]
+    assert not _runner_pids(fresh_emulator.data_dir)
 
 
 def test_live_sessions_are_bounded(tmp_path, account):
