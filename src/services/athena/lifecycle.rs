@@ -93,11 +93,26 @@ async fn end_session(state: &AppState, key: &SessionKey) {
 
 /// Starts the worker of session `key` (stored CREATING, its slot taken with `commands`).
 pub fn launch(state: &AppState, key: SessionKey, commands: UnboundedReceiver<SessionCommand>) {
-    let state = state.clone();
+    let slot = Slot {
+        state: state.clone(),
+        id: key.id.clone(),
+    };
     tokio::spawn(async move {
-        serve_session(&state, &key, commands).await;
-        state.athena().unregister(&key.id);
+        serve_session(&slot.state, &key, commands).await;
+        drop(slot);
     });
+}
+
+/// A session's place among the live sessions, given back when its worker ends (even by a panic).
+struct Slot {
+    state: AppState,
+    id: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.state.athena().unregister(&self.id);
+    }
 }
 
 /// How a worker's session ended.
