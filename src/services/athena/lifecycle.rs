@@ -219,6 +219,11 @@ async fn start_runner(
             python.display()
         ))
     })?;
+    // Terminated meanwhile is handled below, when the runner reports.
+    if let Err(e) = change_session(state, key, |s, now| s.created(now)).await {
+        runner.kill().await;
+        return Err(End::Failed(e.message));
+    }
     let ready = tokio::time::timeout(START_TIMEOUT, async {
         loop {
             tokio::select! {

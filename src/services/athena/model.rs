@@ -257,6 +257,12 @@ impl StoredSession {
         Ok(())
     }
 
+    /// CREATING → CREATED: the session's process is running (its engine is starting).
+    pub fn created(&mut self, now: f64) -> Result<(), BadTransition> {
+        use dto::SessionState::{Created, Creating};
+        self.go(&[Creating], Created, now)
+    }
+
     /// CREATING/CREATED → IDLE: the runner is ready.
     pub fn ready(&mut self, now: f64) -> Result<(), BadTransition> {
         use dto::SessionState::{Created, Creating, Idle};
@@ -610,6 +616,8 @@ mod tests {
     #[test]
     fn a_session_goes_creating_idle_busy_idle_terminated() {
         let mut s = session(S::Creating);
+        s.created(9.0).unwrap();
+        assert!(s.created(9.5).is_err());
         s.ready(10.0).unwrap();
         assert_eq!((s.state, s.idle_since), (S::Idle, Some(10.0)));
         s.busy(11.0).unwrap();
