@@ -228,6 +228,7 @@ def test_time_zone_and_ansi_properties_are_applied(athena, s3, work_group):
     # ANSI on: division by zero is an error; Athena's default (off): NULL
     strict = run(athena, tokyo, "spark.sql('SELECT 1/0 AS z').collect()")
     assert strict["Status"]["State"] == "FAILED"
+    assert "ArithmeticException: divide by zero" in strict["Status"]["StateChangeReason"]
     lenient = run(athena, default, "print(spark.sql('SELECT 1/0 AS z').collect()[0].z)")
     assert read_s3(s3, lenient["Result"]["StdOutS3Uri"]) == "None\n"
     # a calculation may change a session property for the rest of the session
