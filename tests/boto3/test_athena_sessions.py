@@ -10,7 +10,10 @@ Spec: shared/spec/side-surfaces.md §A.2–A.7, §E items 1, 2, 3, 5, 6, 7.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +224,19 @@ def test_calculations_are_refused_on_spark_3_5_work_groups(athena, account):
     with pytest.raises(athena.exceptions.InvalidRequestException) as excinfo:
         athena.start_calculation_execution(SessionId=session_id, CodeBlock="1")
     assert_error(excinfo, "InvalidRequestException", 400, "Apache Spark version 3.5")
+
+
+def test_an_interpreter_without_the_runtime_fails_the_session_with_how_to_install_it(tmp_path, account):
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    if not base.exists() or subprocess.run([str(base), "-c", "import pysail"], capture_output=True).returncode == 0:
+        pytest.skip("no interpreter without pysail at hand")
+    server = started_server(tmp_path, "--spark-python", str(base))
+    try:
+        athena = server.client("athena", account=account)
+        session_id = start_session(athena, create_spark_work_group(athena, account))
+        status = wait_session(athena, session_id)
+        assert status["State"] == "FAILED"
+        assert "not installed" in status["StateChangeReason"]
+        assert "requirements-spark.txt" in status["StateChangeReason"]
+    finally:
+        server.stop()
