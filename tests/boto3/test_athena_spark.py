@@ -464,6 +464,23 @@ def test_a_killed_emulator_takes_its_sessions_along_and_a_restart_ends_them(fres
     assert not _runner_pids(fresh_emulator.data_dir)
 
 
+def test_reset_stops_every_session(fresh_emulator, account):
+    athena, work_group = _server_setup(fresh_emulator, account)
+    session_id = start_session(athena, work_group)
+    assert wait_session(athena, session_id)["State"] == "IDLE"
+    assert len(_runner_pids(fresh_emulator.data_dir)) == 1
+    fresh_emulator.reset()
+    deadline = time.monotonic() + 30
+    while _runner_pids(fresh_emulator.data_dir):
+        assert time.monotonic() < deadline, "a runner outlived the reset"
+        time.sleep(0.1)
+    with pytest.raises(athena.exceptions.ResourceNotFoundException):
+        athena.get_session(SessionId=session_id)
+    # and sessions start again afterwards
+    athena, work_group = _server_setup(fresh_emulator, account)
+    assert wait_session(athena, start_session(athena, work_group))["State"] == "IDLE"
+
+
 def test_live_sessions_are_bounded(tmp_path, account):
     server = started_server(tmp_path, "--max-spark-sessions", "1")
     try:
