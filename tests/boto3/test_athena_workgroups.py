@@ -192,3 +192,13 @@ def test_work_groups_are_per_account(client, athena, account):
     assert [w["Name"] for w in call(other, "ListWorkGroups")["WorkGroups"]] == ["primary"]
     with pytest.raises(other.exceptions.ResourceNotFoundException):
         other.list_tags_for_resource(ResourceARN=f"arn:aws:athena:us-east-1:{account}:workgroup/{name}")
+
+
+def test_output_locations_must_be_s3_uris(athena, account):
+    with pytest.raises(athena.exceptions.InvalidRequestException) as excinfo:
+        create_spark_work_group(athena, account, name="badout", output="/tmp/results")
+    assert_error(excinfo, "InvalidRequestException", 400, "/tmp/results", "S3")
+    name = create_spark_work_group(athena, account, output="s3://ok/")
+    with pytest.raises(athena.exceptions.InvalidRequestException):
+        athena.update_work_group(WorkGroup=name, ConfigurationUpdates={"ResultConfigurationUpdates": {"OutputLocation": "https://x"}})
+    assert call(athena, "GetWorkGroup", WorkGroup=name)["WorkGroup"]["Configuration"]["ResultConfiguration"]["OutputLocation"] == "s3://ok/"
