@@ -35,7 +35,7 @@ use axum::Router;
 pub use state::AppState;
 
 /// Sub-directories of the data dir holding data (wiped by `/_emulator/reset`).
-pub const DATA_SUBDIRS: &[&str] = &["s3", "s3-tmp", "s3-multipart", "managed"];
+pub const DATA_SUBDIRS: &[&str] = &["s3", "s3-tmp", "s3-multipart", "managed", "athena"];
 
 /// The whole HTTP application: admin routes, and the gateway for everything else.
 pub fn app(state: AppState) -> Router {

@@ -53,6 +53,13 @@ struct ServeArgs {
     /// exempt); a larger request gets HTTP 413.
     #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_REQUEST_BODY_BYTES", default_value_t = cleanrooms_emulator::config::DEFAULT_MAX_REQUEST_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=(1u64 << 32)))]
     max_request_body_bytes: u64,
+    /// Python interpreter with the Spark runtime (python/requirements-spark.txt) for Athena
+    /// Spark sessions (default: the repository's .venv when present).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_SPARK_PYTHON")]
+    spark_python: Option<PathBuf>,
+    /// Athena Spark sessions running at once (each is a process of ~250 MB).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_SPARK_SESSIONS", default_value_t = cleanrooms_emulator::services::athena::runtime::DEFAULT_MAX_SESSIONS as u16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    max_spark_sessions: u16,
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
@@ -82,6 +89,8 @@ fn main() -> std::process::ExitCode {
         default_account: args.default_account,
         max_concurrent_jobs: usize::from(args.max_concurrent_jobs),
         max_request_body_bytes: usize::try_from(args.max_request_body_bytes).unwrap_or(usize::MAX),
+        spark_python: args.spark_python,
+        max_spark_sessions: usize::from(args.max_spark_sessions),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

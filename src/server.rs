@@ -52,7 +52,8 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
 /// journal first (it removes the temporary files of interrupted writes, so nothing may stage a
 /// file before it has run), then analyses a stopped process left running, which can never
 /// finish and become FAILED, then table-service runs left active (FAILED, or COMPLETED when
-/// their Delta commit made it).
+/// their Delta commit made it), then Athena sessions whose runner processes died with the
+/// process (TERMINATED, their running calculations FAILED).
 async fn recover(state: &AppState) -> Result<(), ServeError> {
     crate::services::s3::records::recover(state.store(), state.data_dir())
         .await
@@ -62,7 +63,10 @@ async fn recover(state: &AppState) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))?;
     crate::services::onehouse::recover(state)
         .await
-        .map_err(|e| ServeError::Recovery(format!("unfinished table-service runs: {}", e.message)))
+        .map_err(|e| ServeError::Recovery(format!("unfinished table-service runs: {}", e.message)))?;
+    crate::services::athena::lifecycle::recover(state)
+        .await
+        .map_err(|e| ServeError::Recovery(format!("Athena sessions: {}", e.message)))
 }
 
 /// Runs the emulator until a shutdown signal.
@@ -94,6 +98,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Bind(addr.clone(), e))?;
     let local = listener.local_addr()?;
+    // Spark runners call back to this address (a wildcard bind is reached over loopback).
+    let callback = if local.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+    } else {
+        local
+    };
+    state.athena().set_endpoint(format!("http://{callback}"));
+    // Athena sessions time out on the emulator clock.
+    let idle_sweeper = crate::services::athena::lifecycle::spawn_idle_sweeper(state.clone());
     println!(
         "cleanrooms-emulator listening on http://{local} (data dir: {})",
         state.data_dir().display()
@@ -103,11 +116,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, crate::app(state))
+    axum::serve(listener, crate::app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
     scheduler.abort();
+    idle_sweeper.abort();
+    state.athena().stop_all();
     drop(temp);
     Ok(())
 }

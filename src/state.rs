@@ -29,6 +29,7 @@ struct Inner {
     writes: Mutex<()>,
     dp_noise: crate::engine::noise::NoiseSeed,
     faults: crate::faults::Faults,
+    athena: crate::services::athena::runtime::SparkRuntime,
 }
 
 impl AppState {
@@ -43,6 +44,10 @@ impl AppState {
             inner: Arc::new(Inner {
                 jobs: Jobs::new(config.max_concurrent_jobs),
                 storage: ManagedStorage::new(&data_dir),
+                athena: crate::services::athena::runtime::SparkRuntime::new(
+                    config.spark_python.clone(),
+                    config.max_spark_sessions,
+                ),
                 config,
                 data_dir,
                 store,
@@ -93,6 +98,11 @@ impl AppState {
     /// The fault rules users set through `/_emulator/faults`.
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.inner.faults
+    }
+
+    /// The Spark runtime of Athena sessions: their runner processes and its settings.
+    pub fn athena(&self) -> &crate::services::athena::runtime::SparkRuntime {
+        &self.inner.athena
     }
 
     /// Current emulator time in epoch seconds.

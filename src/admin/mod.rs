@@ -63,6 +63,8 @@ async fn health() -> Json<Value> {
 async fn reset(State(state): State<AppState>) -> Response {
     // Running analyses would write into what is being wiped.
     state.jobs().cancel_all();
+    // Spark sessions' runners stop when their workers lose their handles.
+    state.athena().stop_all();
     let _guard = state.write_lock().await;
     if let Err(e) = state.store().reset().await {
         return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());

@@ -48,6 +48,9 @@ pub fn validation_error(model: &ServiceModel, errors: &[FieldError]) -> AwsError
     if members.contains(&"reason") {
         err = err.with_field("reason", "FIELD_VALIDATION_FAILED");
     }
+    if members.contains(&"AthenaErrorCode") {
+        err = err.with_field("AthenaErrorCode", "INVALID_INPUT");
+    }
     if members.contains(&"fieldList") {
         let list: Vec<Value> = errors
             .iter()

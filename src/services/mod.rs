@@ -3,6 +3,7 @@
 //! it does not implement yet answer HTTP 501 naming the operation. `onehouse` is the one API
 //! that is not AWS's: the Onehouse Resources API for table services on Delta tables.
 
+pub mod athena;
 pub mod cleanrooms;
 pub mod glue;
 pub mod lakeformation;
@@ -53,7 +54,7 @@ pub async fn handle(
     match service {
         Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
         Service::Glue => glue::handle(state, ctx, parts, body).await,
-        Service::Athena => unimplemented::athena(state.faults(), ctx, parts, body).await,
+        Service::Athena => athena::handle(state, ctx, parts, body).await,
         Service::Sts => sts::handle(state.faults(), ctx, parts, body).await,
         Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
         Service::Onehouse => onehouse::handle(state, ctx, parts, body).await,

@@ -3,35 +3,7 @@
 
 use axum::http::request::Parts;
 use axum::response::Response;
-use cleanrooms_emulator_api::athena::api::AthenaApi;
 use cleanrooms_emulator_api::RequestContext;
-
-use crate::faults::Faults;
-use crate::protocol::serve_aws_json;
-
-/// Athena with no operation implemented.
-struct Athena;
-impl AthenaApi for Athena {}
-
-/// Serves an Athena request.
-pub async fn athena(
-    faults: &Faults,
-    ctx: RequestContext,
-    parts: &Parts,
-    body: &[u8],
-) -> (Response, String) {
-    serve_aws_json(
-        super::athena_model(),
-        faults,
-        ctx,
-        parts,
-        body,
-        |ctx, input| async move {
-            cleanrooms_emulator_api::athena::api::dispatch(&Athena, &ctx, input).await
-        },
-    )
-    .await
-}
 
 fn xml_error(
     status: u16,

@@ -3,6 +3,8 @@
 Environment:
   CLEANROOMS_EMULATOR_BIN              emulator binary (default: <repo>/target/debug/cleanrooms-emulator)
   CLEANROOMS_EMULATOR_STARTUP_TIMEOUT  seconds to wait for the "listening on" line (default 60)
+  CLEANROOMS_EMULATOR_SPARK_PYTHON     interpreter of the servers' Athena Spark sessions (default: the
+                                       one running pytest)
 
 Fixtures:
   emulator        session-scoped shared server (temp data dir), started on first use only, so
@@ -123,6 +125,8 @@ class Emulator:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANROOMS_EMULATOR_")}
+        # Athena Spark sessions run on this interpreter unless told otherwise (test_athena_*).
+        env["CLEANROOMS_EMULATOR_SPARK_PYTHON"] = os.environ.get("CLEANROOMS_EMULATOR_SPARK_PYTHON") or sys.executable
         env.setdefault("RUST_BACKTRACE", "1")
         env["NO_COLOR"] = "1"
         args = [str(self.binary), "serve", "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]

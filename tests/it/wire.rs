@@ -139,7 +139,7 @@ async fn aws_json_services_are_detected_by_target_and_answer_with_type() {
     let req = Request::builder()
         .method("POST")
         .uri("/")
-        .header("x-amz-target", "AmazonAthena.ListWorkGroups")
+        .header("x-amz-target", "AmazonAthena.ListNamedQueries")
         .header("authorization", auth(A, "athena"))
         .header("content-type", "application/x-amz-json-1.1")
         .body(Body::from("{}"))
@@ -148,6 +148,20 @@ async fn aws_json_services_are_detected_by_target_and_answer_with_type() {
     assert_eq!(resp.status(), 501);
     let body = json(resp).await;
     assert_eq!(body["__type"], "NotImplementedException");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("x-amz-target", "AmazonAthena.GetWorkGroup")
+        .header("authorization", auth(A, "athena"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Body::from(r#"{"WorkGroup": "missing"}"#))
+        .unwrap();
+    let resp = app.send(req).await;
+    assert_eq!(resp.status(), 400);
+    let body = json(resp).await;
+    assert_eq!(body["__type"], "InvalidRequestException");
+    assert_eq!(body["AthenaErrorCode"], "INVALID_INPUT");
+    assert_eq!(body["Message"], "WorkGroup missing is not found.");
     let req = Request::builder()
         .method("POST")
         .uri("/")

@@ -38,6 +38,8 @@ pub async fn handle(
     body: &[u8],
 ) -> (Response, String) {
     let service = service::Glue::new(state.clone());
+    // An Athena Spark session's engine sees tables in a form it can read (athena::spark_catalog).
+    let spark_session = crate::services::athena::spark_catalog::is_spark_session(parts);
     serve_aws_json(
         super::glue_model(),
         state.faults(),
@@ -45,9 +47,14 @@ pub async fn handle(
         parts,
         body,
         |ctx, input| async move {
-            api::dispatch(&service, &ctx, input)
+            let output = api::dispatch(&service, &ctx, input)
                 .await
-                .map_err(errors::glue_fault)
+                .map_err(errors::glue_fault)?;
+            Ok(if spark_session {
+                crate::services::athena::spark_catalog::present(&ctx.operation, output)
+            } else {
+                output
+            })
         },
     )
     .await
