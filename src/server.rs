@@ -63,7 +63,9 @@ async fn recover(state: &AppState) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))?;
     crate::services::onehouse::recover(state)
         .await
-        .map_err(|e| ServeError::Recovery(format!("unfinished table-service runs: {}", e.message)))?;
+        .map_err(|e| {
+            ServeError::Recovery(format!("unfinished table-service runs: {}", e.message))
+        })?;
     crate::services::athena::lifecycle::recover(state)
         .await
         .map_err(|e| ServeError::Recovery(format!("Athena sessions: {}", e.message)))

@@ -165,3 +165,28 @@ def test_rules_are_removed_by_id_and_by_reset(emulator, faults):
     faults.add(error={"code": "ThrottlingException"})
     emulator.reset()
     assert faults.list() == []
+
+
+def test_table_services_api_faults_use_its_error_form(emulator, faults):
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"x-onehouse-account-uid": "555555555555", "x-onehouse-project-uid": "p",
+               "x-onehouse-api-key": "k", "x-onehouse-api-secret": "s", "Content-Type": "application/json"}
+
+    def submit():
+        request = urllib.request.Request(f"{emulator.url}/v1/resource/", method="POST", headers=headers,
+                                         data=json.dumps({"statement": "SHOW LAKES"}).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, json.loads(error.read())
+
+    faults.add(service="onehouse", operation="SubmitStatement", count=1, error={"code": "ServiceUnavailable"})
+    status, got_headers, body = submit()
+    assert status == 503 and got_headers["grpc-status"] == "14", (status, body)
+    assert "ServiceUnavailable" in body["message"]
+    status, _, body = submit()
+    assert status == 200 and body["requestId"]

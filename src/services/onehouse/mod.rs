@@ -51,6 +51,9 @@ mod grpc {
     pub const INVALID_ARGUMENT: &str = "3";
     pub const NOT_FOUND: &str = "5";
     pub const UNAUTHENTICATED: &str = "16";
+    pub const RESOURCE_EXHAUSTED: &str = "8";
+    pub const INTERNAL: &str = "13";
+    pub const UNAVAILABLE: &str = "14";
 }
 
 /// A JSON response with `grpc-status` and a percent-encoded `grpc-message` (what the SDK
@@ -135,11 +138,17 @@ pub async fn handle(
     };
     let trimmed = path.trim_end_matches('/');
     if parts.method == Method::POST && trimmed.ends_with("/v1/resource") {
+        if let Some(fault) = inject(state, "SubmitStatement", &scope).await {
+            return (fault, "SubmitStatement".into());
+        }
         return (submit(state, &scope, body).await, "SubmitStatement".into());
     }
     if parts.method == Method::GET {
         if let Some((_, id)) = path.rsplit_once("/v1/status/") {
             if !id.is_empty() && !id.contains('/') {
+                if let Some(fault) = inject(state, "GetStatus", &scope).await {
+                    return (fault, "GetStatus".into());
+                }
                 return (status(state, &scope, id).await, "GetStatus".into());
             }
         }
@@ -155,6 +164,25 @@ pub async fn handle(
         ),
         String::new(),
     )
+}
+
+/// Applies the fault rules ([`crate::faults`]) of service `onehouse` to `operation`
+/// (`SubmitStatement` or `GetStatus`) before it runs: an injected error is answered as this API
+/// answers errors (JSON with `grpc-status` and `grpc-message`).
+async fn inject(state: &AppState, operation: &str, scope: &Scope) -> Option<Response> {
+    let fault = state
+        .faults()
+        .inject("onehouse", operation, &scope.aws_account)
+        .await?;
+    Some(crate::protocol::fault_response(fault, |e| {
+        let code = match e.status {
+            429 => grpc::RESOURCE_EXHAUSTED,
+            503 => grpc::UNAVAILABLE,
+            s if s >= 500 => grpc::INTERNAL,
+            _ => grpc::INVALID_ARGUMENT,
+        };
+        grpc_error(e.status, code, &format!("{}: {}", e.code, e.message))
+    }))
 }
 
 /// `POST /v1/resource/`.
