@@ -53,7 +53,8 @@ impl Record {
     }
 }
 
-/// Which records a [`MetadataStore::query`] returns, in sequence order.
+/// Which records a [`MetadataStore::query`] returns, in sequence order (or in id order with
+/// [`Query::ids_from`]).
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     /// Kind (required).
@@ -68,6 +69,11 @@ pub struct Query {
     pub after: Option<i64>,
     /// At most this many records.
     pub limit: Option<usize>,
+    /// Only ids from this one on (inclusive or not), in id order: a range read that costs the
+    /// page, not the collection (S3 listings by key).
+    pub ids_from: Option<(String, bool)>,
+    /// Only ids before this one (exclusive), with [`Query::ids_from`]: where the range ends.
+    pub ids_before: Option<String>,
 }
 
 impl Query {
@@ -104,6 +110,21 @@ impl Query {
     #[must_use]
     pub fn after(mut self, after: Option<i64>) -> Self {
         self.after = after;
+        self
+    }
+
+    /// Returns the records whose id is after `id` (or equal to it, with `inclusive`), in id
+    /// order (byte order of the UTF-8 ids) instead of sequence order.
+    #[must_use]
+    pub fn ids_from(mut self, id: &str, inclusive: bool) -> Self {
+        self.ids_from = Some((id.to_string(), inclusive));
+        self
+    }
+
+    /// Ends an [`Query::ids_from`] range before `id`.
+    #[must_use]
+    pub fn ids_before(mut self, id: &str) -> Self {
+        self.ids_before = Some(id.to_string());
         self
     }
 

@@ -84,7 +84,15 @@ impl MetadataStore for SqliteStore {
         if q.after.is_some() {
             sql.push_str(" AND seq > ?");
         }
-        sql.push_str(" ORDER BY seq");
+        if q.ids_before.is_some() {
+            sql.push_str(" AND id < ?");
+        }
+        match &q.ids_from {
+            // The primary key (kind, id) makes this a range scan that stops at the limit.
+            Some((_, true)) => sql.push_str(" AND id >= ? ORDER BY id"),
+            Some((_, false)) => sql.push_str(" AND id > ? ORDER BY id"),
+            None => sql.push_str(" ORDER BY seq"),
+        }
         if q.limit.is_some() {
             sql.push_str(" LIMIT ?");
         }
@@ -100,6 +108,12 @@ impl MetadataStore for SqliteStore {
         }
         if let Some(after) = q.after {
             query = query.bind(after);
+        }
+        if let Some(before) = &q.ids_before {
+            query = query.bind(before);
+        }
+        if let Some((from, _)) = &q.ids_from {
+            query = query.bind(from);
         }
         if let Some(limit) = q.limit {
             query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));

@@ -958,62 +958,101 @@ fn url_encode(s: &str) -> String {
 
 /// One page of a listing.
 #[derive(Debug, Default)]
-pub(crate) struct Page<'a> {
+pub(crate) struct Page {
     /// Objects on the page.
-    pub contents: Vec<&'a ObjectMeta>,
+    pub contents: Vec<ObjectMeta>,
     /// Common prefixes on the page.
     pub prefixes: Vec<String>,
     /// Whether more follow.
     pub truncated: bool,
     /// The last key or common prefix on the page (where the next page starts after).
     pub last: Option<String>,
+    /// Object records read to build the page (what a listing costs).
+    pub rows_read: usize,
 }
 
-/// Lists `objects` (sorted by key) S3's way: keys under `prefix`, after `marker`, grouped into
-/// common prefixes at the first `delimiter` after the prefix, at most `max` entries.
-pub(crate) fn paginate<'a>(
-    objects: &'a [ObjectMeta],
+/// A key after every key that starts with `prefix` (its last character is followed by the
+/// largest one), to seek past a whole common prefix.
+fn past(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+/// Lists the objects of `bucket` S3's way: keys under `prefix`, after `marker`, grouped into
+/// common prefixes at the first `delimiter` after the prefix, at most `max` entries. It reads
+/// about one page of records, in key order ([`records::objects_from`]): it starts at the prefix
+/// (or the marker) and seeks past each common prefix instead of reading the keys under it.
+pub(crate) async fn paginate(
+    store: &dyn crate::store::MetadataStore,
+    bucket: &str,
     prefix: &str,
     delimiter: Option<&str>,
     marker: Option<&str>,
     max: usize,
-) -> Page<'a> {
+) -> Result<Page, crate::store::StoreError> {
     let mut page = Page::default();
     if max == 0 {
-        return page;
+        return Ok(page);
     }
-    let start = marker.map_or(0, |m| objects.partition_point(|o| o.key.as_str() <= m));
     let delimiter = delimiter.filter(|d| !d.is_empty());
-    for object in objects[start..]
-        .iter()
-        .filter(|o| o.key.starts_with(prefix))
-    {
-        let group = delimiter.and_then(|d| {
-            object.key[prefix.len()..]
-                .find(d)
-                .map(|i| &object.key[..prefix.len() + i + d.len()])
-        });
-        let entry = match group {
-            Some(cp) => {
-                if marker.is_some_and(|m| cp <= m) || page.prefixes.last().is_some_and(|p| p == cp)
+    // Every key under the prefix sorts before this one: the range read ends there.
+    let end = past(prefix);
+    let (mut from, mut inclusive) = match marker {
+        Some(m) if m >= prefix => (m.to_string(), false),
+        _ => (prefix.to_string(), true),
+    };
+    // With a delimiter, the next key after a seek may start another common prefix: read one
+    // row, and twice as many each time no common prefix interrupts the keys.
+    let mut batch_size = if delimiter.is_some() { 1 } else { max + 1 };
+    loop {
+        // At most one more than fits, to know whether the page is truncated.
+        let want = (max - page.contents.len() - page.prefixes.len() + 1).min(batch_size);
+        let batch = records::objects_from(store, bucket, &from, inclusive, &end, want).await?;
+        page.rows_read += batch.len();
+        let complete = batch.len() < want;
+        let mut seek = None;
+        for object in batch {
+            let group = delimiter.and_then(|d| {
+                object.key[prefix.len()..]
+                    .find(d)
+                    .map(|i| object.key[..prefix.len() + i + d.len()].to_string())
+            });
+            if let Some(cp) = &group {
+                if marker.is_some_and(|m| cp.as_str() <= m)
+                    || page.prefixes.last().is_some_and(|p| p == cp)
                 {
-                    continue;
+                    seek = Some(past(cp));
+                    break;
                 }
-                cp
             }
-            None => object.key.as_str(),
-        };
-        if page.contents.len() + page.prefixes.len() == max {
-            page.truncated = true;
-            break;
+            if page.contents.len() + page.prefixes.len() == max {
+                page.truncated = true;
+                return Ok(page);
+            }
+            match group {
+                Some(cp) => {
+                    seek = Some(past(&cp));
+                    page.last = Some(cp.clone());
+                    page.prefixes.push(cp);
+                    break;
+                }
+                None => {
+                    page.last = Some(object.key.clone());
+                    from.clone_from(&object.key);
+                    inclusive = false;
+                    page.contents.push(object);
+                }
+            }
         }
-        match group {
-            Some(cp) => page.prefixes.push(cp.to_string()),
-            None => page.contents.push(object),
+        match seek {
+            Some(next) => {
+                from = next;
+                inclusive = false;
+                batch_size = 1;
+            }
+            None if complete => return Ok(page),
+            None => batch_size = batch_size.saturating_mul(2),
         }
-        page.last = Some(entry.to_string());
     }
-    page
 }
 
 /// `max-keys`: default and cap 1000; negative is `InvalidArgument`.
@@ -1075,16 +1114,16 @@ pub async fn list_objects_v2(
         None => input.start_after.clone(),
     };
     let prefix = input.prefix.clone().unwrap_or_default();
-    let objects = records::list_objects(state.store(), &bucket.name)
-        .await
-        .map_err(errors::store)?;
     let page = paginate(
-        &objects,
+        state.store(),
+        &bucket.name,
         &prefix,
         input.delimiter.as_deref(),
         marker.as_deref(),
         max,
-    );
+    )
+    .await
+    .map_err(errors::store)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let with_owner = input.fetch_owner.unwrap_or(false);
     Ok(ListObjectsV2Output {
@@ -1132,16 +1171,16 @@ pub async fn list_objects(
         .as_ref()
         .is_some_and(|e| e.as_str() == EncodingType::URL);
     let prefix = input.prefix.clone().unwrap_or_default();
-    let objects = records::list_objects(state.store(), &bucket.name)
-        .await
-        .map_err(errors::store)?;
     let page = paginate(
-        &objects,
+        state.store(),
+        &bucket.name,
         &prefix,
         input.delimiter.as_deref(),
         input.marker.as_deref(),
         max,
-    );
+    )
+    .await
+    .map_err(errors::store)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let delimited = input.delimiter.as_deref().is_some_and(|d| !d.is_empty());
     Ok(ListObjectsOutput {
@@ -1194,34 +1233,107 @@ mod tests {
         }
     }
 
-    fn keys(page: &Page<'_>) -> Vec<String> {
+    fn listed(page: &Page) -> Vec<String> {
         page.contents.iter().map(|o| o.key.clone()).collect()
     }
 
-    #[test]
-    fn pages_group_common_prefixes_and_resume_after_them() {
-        let objects: Vec<ObjectMeta> = ["a-1", "a/b/1", "a/b/2", "a/c", "b", "c/d"]
+    /// A store holding objects with `keys` in bucket "b" (and a few in the buckets whose ids
+    /// sort just before and after it, which no page of "b" may show).
+    async fn bucket_of(keys: &[String]) -> (tempfile::TempDir, crate::store::sqlite::SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("m.db"))
+            .await
+            .unwrap();
+        let mut writes: Vec<_> = keys
             .iter()
-            .map(|k| obj(k))
+            .map(|k| crate::store::Write::Put(records::object_record(&obj(k), "us-east-1")))
             .collect();
-        let p = paginate(&objects, "", Some("/"), None, 1000);
-        assert_eq!(keys(&p), ["a-1", "b"]);
+        for (bucket, key) in [("a", "z"), ("b-", "a"), ("b0", "a")] {
+            let mut other = obj(key);
+            other.bucket = bucket.into();
+            writes.push(crate::store::Write::Put(records::object_record(
+                &other,
+                "us-east-1",
+            )));
+        }
+        crate::store::MetadataStore::commit(&store, writes)
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    async fn page(
+        store: &crate::store::sqlite::SqliteStore,
+        prefix: &str,
+        delimiter: Option<&str>,
+        marker: Option<&str>,
+        max: usize,
+    ) -> Page {
+        paginate(store, "b", prefix, delimiter, marker, max)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn pages_group_common_prefixes_and_resume_after_them() {
+        let stored: Vec<String> = ["a-1", "a/b/1", "a/b/2", "a/c", "b", "c/d"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let (_dir, objects) = bucket_of(&stored).await;
+        let p = page(&objects, "", Some("/"), None, 1000).await;
+        assert_eq!(listed(&p), ["a-1", "b"]);
         assert_eq!(p.prefixes, ["a/", "c/"]);
         assert!(!p.truncated);
-        let p = paginate(&objects, "", Some("/"), None, 2);
-        assert_eq!(keys(&p), ["a-1"]);
+        let p = page(&objects, "", Some("/"), None, 2).await;
+        assert_eq!(listed(&p), ["a-1"]);
         assert_eq!(p.prefixes, ["a/"]);
         assert!(p.truncated);
-        let p = paginate(&objects, "", Some("/"), p.last.as_deref(), 2);
-        assert_eq!(keys(&p), ["b"]);
+        let p = page(&objects, "", Some("/"), p.last.as_deref(), 2).await;
+        assert_eq!(listed(&p), ["b"]);
         assert_eq!(p.prefixes, ["c/"]);
         assert!(!p.truncated);
-        let p = paginate(&objects, "a/", Some("/"), None, 1000);
-        assert_eq!(keys(&p), ["a/c"]);
+        let p = page(&objects, "a/", Some("/"), None, 1000).await;
+        assert_eq!(listed(&p), ["a/c"]);
         assert_eq!(p.prefixes, ["a/b/"]);
-        let p = paginate(&objects, "a/", None, Some("a/b/1"), 1000);
-        assert_eq!(keys(&p), ["a/b/2", "a/c"]);
-        assert!(paginate(&objects, "", None, None, 0).contents.is_empty());
+        let p = page(&objects, "a/", None, Some("a/b/1"), 1000).await;
+        assert_eq!(listed(&p), ["a/b/2", "a/c"]);
+        let p = page(&objects, "a/", None, Some("0"), 1).await;
+        assert_eq!(
+            listed(&p),
+            ["a/b/1"],
+            "a marker before the prefix starts at the prefix"
+        );
+        assert!(page(&objects, "", None, None, 0).await.contents.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_page_reads_about_its_own_size_whatever_the_bucket_holds() {
+        // 10,000 keys under "logs/", 100 under "data/", and 50 folders of 100 keys each.
+        let mut keys: Vec<String> = (0..10_000).map(|i| format!("logs/{i:05}")).collect();
+        keys.extend((0..100).map(|i| format!("data/{i:03}")));
+        keys.extend((0..5_000).map(|i| format!("dirs/{:02}/{:03}", i / 100, i % 100)));
+        let (_dir, objects) = bucket_of(&keys).await;
+
+        let p = page(&objects, "data/", None, None, 10).await;
+        assert_eq!(p.contents.len(), 10);
+        assert!(p.truncated);
+        assert_eq!(
+            p.rows_read, 11,
+            "one page and one more row to know it is truncated"
+        );
+        let next = page(&objects, "data/", None, p.last.as_deref(), 1000).await;
+        assert_eq!(next.contents.len(), 90);
+        assert!(next.rows_read <= 91, "{} rows read", next.rows_read);
+
+        // Common prefixes are skipped, not read: 50 folders cost about 50 rows, not 5,000.
+        let p = page(&objects, "dirs/", Some("/"), None, 1000).await;
+        assert_eq!(p.prefixes.len(), 50);
+        assert!(!p.truncated);
+        assert!(p.rows_read <= 51, "{} rows read", p.rows_read);
+        let p = page(&objects, "", Some("/"), None, 1000).await;
+        assert_eq!(p.prefixes, ["data/", "dirs/", "logs/"]);
+        assert!(p.rows_read <= 4, "{} rows read", p.rows_read);
     }
 
     #[tokio::test]

@@ -221,19 +221,28 @@ pub async fn get_object(
         .transpose()
 }
 
-/// Every object of `bucket`, sorted by key (UTF-8 byte order, as S3 lists).
-pub async fn list_objects(
+/// At most `limit` objects of `bucket` in key order, from `key` on (`key` itself only with
+/// `inclusive`) and before the key `before`: a range read over the records' ids
+/// (`bucket/key`), so a listing page costs its own size, not the bucket's.
+pub async fn objects_from(
     store: &dyn MetadataStore,
     bucket: &str,
+    key: &str,
+    inclusive: bool,
+    before: &str,
+    limit: usize,
 ) -> Result<Vec<ObjectMeta>, StoreError> {
-    let mut objects: Vec<ObjectMeta> = store
-        .query(&Query::kind(OBJECT).parent(bucket))
+    store
+        .query(
+            &Query::kind(OBJECT)
+                .ids_from(&object_id(bucket, key), inclusive)
+                .ids_before(&object_id(bucket, before))
+                .limit(limit),
+        )
         .await?
         .iter()
         .map(decode)
-        .collect::<Result<_, _>>()?;
-    objects.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(objects)
+        .collect()
 }
 
 /// Whether `bucket` holds any object or multipart upload.
