@@ -2,8 +2,9 @@
 # Sets up everything the tests need and runs every suite:
 #   1. the Python virtualenv with the pinned boto3/botocore/pytest (tests/requirements.txt),
 #   2. the build (debug) of the whole workspace, with clippy's lints as errors (build-env.sh),
-#   3. the Rust tests (unit, generated-code staleness, integration),
-#   4. the boto3 acceptance suite against the built binary.
+#   3. the dependency check (`cargo xtask layers`: no import circle, layers point down),
+#   4. the Rust tests (unit, generated-code staleness, served operations, integration),
+#   5. the boto3 acceptance suite against the built binary.
 # Each step prints its duration; the run ends with the breakdown (scripts/steps.sh).
 # Environment: CARGO_TARGET_DIR (where to build), CLEANROOMS_EMULATOR_VENV (virtualenv path,
 # default .venv), CLEANROOMS_EMULATOR_NO_LINT=1 (build without clippy). Uses the mold linker when
@@ -27,6 +28,7 @@ python_env() {
 }
 step "python venv" python_env
 step "cargo build (+clippy)" cargo build --workspace --all-targets
+step "layers" cargo xtask layers
 step "cargo test" cargo test --workspace
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"

@@ -3,7 +3,7 @@
 //! wait for a slot), and each can be cancelled by id. The runner keeps no durable state: a job
 //! records its own status transitions in the metadata store, and after a restart the service
 //! that owns the jobs marks the ones left unfinished as failed (see
-//! `services::cleanrooms::analysis::recover`).
+//! `services::cleanrooms::workflows::settle::recover`).
 
 use std::collections::HashMap;
 use std::future::Future;

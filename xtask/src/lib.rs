@@ -10,6 +10,7 @@
 //! Every service gets an OpenAPI document, even when it serves no operation (then it has no paths);
 //! see [`openapi`] for the path conventions of awsJson/awsQuery services.
 
+pub mod layers;
 pub mod model;
 pub mod names;
 pub mod openapi;

@@ -17,7 +17,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::storage;
-use crate::state::AppState;
 use crate::store::{MetadataStore, Query, Record, StoreError, Write};
 
 /// Record kind of buckets.

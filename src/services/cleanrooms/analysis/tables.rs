@@ -2,6 +2,16 @@
 //! intermediate tables, by their collaboration names — with where their data is and the
 //! controls their analysis rules put on analyses.
 
+use crate::services::cleanrooms::domain::association::{Association, AssociationRule};
+use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
+use crate::services::cleanrooms::domain::intermediate_table::{
+    ActiveVersion, IntermediateTable, IntermediateTableRule,
+};
+use crate::services::cleanrooms::domain::lineage::effective_policy;
+use crate::services::cleanrooms::errors::invalid_configuration;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::{collaboration_children, kinds};
 use std::sync::Arc;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -10,15 +20,6 @@ use datafusion::datasource::TableProvider;
 use crate::engine::policy::CollaborationTable;
 use crate::engine::Engine;
 use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::errors::invalid_configuration;
-use crate::services::cleanrooms::intermediate::{
-    effective_policy, ActiveVersion, IntermediateTable, IntermediateTableRule,
-};
-use crate::services::cleanrooms::model::{
-    kinds, Association, AssociationRule, ConfiguredTable, ConfiguredTableRule,
-};
-use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
-use crate::services::cleanrooms::repo;
 use crate::services::glue::catalog;
 use crate::state::AppState;
 use crate::storage::ManagedStorage;
@@ -166,7 +167,7 @@ pub async fn collaboration_tables(
         out.push(association_table(state, a).await?);
     }
     let tables: Vec<(i64, IntermediateTable)> =
-        repo::collaboration_children(state, kinds::INTERMEDIATE_TABLE, collaboration_id).await?;
+        collaboration_children(state, kinds::INTERMEDIATE_TABLE, collaboration_id).await?;
     let now = state.now();
     for (_, t) in tables {
         let rule: Option<IntermediateTableRule> = match state
@@ -174,7 +175,7 @@ pub async fn collaboration_tables(
             .get(kinds::INTERMEDIATE_TABLE_RULE, &t.id)
             .await?
         {
-            Some(r) => Some(repo::decode(&r)?),
+            Some(r) => Some(records::decode(&r)?),
             None => None,
         };
         out.push(intermediate_table(&t, rule.as_ref(), now));
@@ -201,7 +202,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             dependencies: Vec::new(),
         });
     };
-    let configured: ConfiguredTable = repo::decode(&record)?;
+    let configured: ConfiguredTable = records::decode(&record)?;
     let source = match &configured.table_reference {
         dto::TableReference::Glue(g) => Source::Glue {
             account: configured.account_id.clone(),
@@ -228,7 +229,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
         .get(kinds::CONFIGURED_TABLE_RULE, &configured.id)
         .await?
     {
-        Some(r) => Some(repo::decode(&r)?),
+        Some(r) => Some(records::decode(&r)?),
         None => None,
     };
     let mut controls = Controls::missing();
@@ -272,7 +273,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             )
             .await?
         {
-            let rule: AssociationRule = repo::decode(&r)?;
+            let rule: AssociationRule = records::decode(&r)?;
             let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;
             let (receivers, additional) = match policy {
                 dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) => (

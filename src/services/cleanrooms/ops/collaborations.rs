@@ -6,26 +6,31 @@
 //! calling CreateMembership. Only members that are invited or active see a collaboration; only the
 //! creator may update or delete it.
 
+use crate::services::cleanrooms::domain::arn::collaboration_arn;
+use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::errors::{
+    access_denied, bad_token, invalid_configuration, quota_exceeded,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
+use crate::services::cleanrooms::records::kinds;
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, invalid_configuration, quota_exceeded,
-};
-use crate::services::cleanrooms::model::{collaboration_arn, kinds, Collaboration, Member};
-use crate::services::cleanrooms::ops::{memberships, tags};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 use crate::store::Query;
 use crate::util::{ids, pagination};
 
 /// Collaborations one account may have created and not deleted, per region.
-pub const MAX_COLLABORATIONS_PER_ACCOUNT: usize = 10;
+const MAX_COLLABORATIONS_PER_ACCOUNT: usize = 10;
 /// Members one collaboration may invite besides its creator.
-pub const MAX_INVITED_MEMBERS: usize = 5;
+const MAX_INVITED_MEMBERS: usize = 5;
 
 /// One member as requested at creation (the creator included).
 struct Requested<'a> {
@@ -138,7 +143,7 @@ pub async fn create_collaboration(
         ));
     }
     if let Some(tags) = &input.tags {
-        tags::check_tag_keys(tags.keys())?;
+        check_tag_keys(tags.keys())?;
     }
     let mut requested = vec![Requested {
         account_id: creator,
@@ -166,7 +171,7 @@ pub async fn create_collaboration(
         )
         .await?
         .iter()
-        .map(repo::decode::<Collaboration>)
+        .map(records::decode::<Collaboration>)
         .collect::<AwsResult<Vec<_>>>()?
         .into_iter()
         .filter(|c| !c.deleted)
@@ -218,7 +223,7 @@ pub async fn create_collaboration(
             update_time: now,
         })
         .collect();
-    let mut writes = vec![repo::put(
+    let mut writes = vec![records::put(
         kinds::COLLABORATION,
         &id,
         &ctx.region,
@@ -227,7 +232,7 @@ pub async fn create_collaboration(
         &collaboration,
     )?];
     for m in &members {
-        writes.push(repo::put(
+        writes.push(records::put(
             kinds::MEMBER,
             &Member::record_id(&id, &m.account_id),
             &ctx.region,
@@ -237,12 +242,7 @@ pub async fn create_collaboration(
         )?);
     }
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
-            &ctx.region,
-            creator,
-            &collaboration.arn,
-            &t,
-        )?);
+        writes.push(put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateCollaborationOutput {
@@ -256,7 +256,7 @@ pub async fn get_collaboration(
     ctx: &RequestContext,
     input: dto::GetCollaborationInput,
 ) -> AwsResult<dto::GetCollaborationOutput> {
-    let (c, me) = repo::visible_collaboration(
+    let (c, me) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -294,11 +294,11 @@ pub async fn list_collaborations(
         .await?;
     let mut items = Vec::new();
     for record in &records {
-        let me: Member = repo::decode(record)?;
+        let me: Member = records::decode(record)?;
         if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
             continue;
         }
-        let Ok(c) = repo::collaboration(state, &ctx.region, &me.collaboration_id).await else {
+        let Ok(c) = collaboration(state, &ctx.region, &me.collaboration_id).await else {
             continue;
         };
         items.push((record.seq, c.to_summary(&me)));
@@ -320,7 +320,7 @@ pub async fn update_collaboration(
     input: dto::UpdateCollaborationInput,
 ) -> AwsResult<dto::UpdateCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, me) = repo::visible_collaboration(
+    let (mut c, me) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -343,7 +343,7 @@ pub async fn update_collaboration(
         c.analytics_engine = engine;
     }
     c.update_time = state.now();
-    let write = repo::put(
+    let write = records::put(
         kinds::COLLABORATION,
         &c.id,
         &ctx.region,
@@ -366,7 +366,7 @@ pub async fn delete_collaboration(
     input: dto::DeleteCollaborationInput,
 ) -> AwsResult<dto::DeleteCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = repo::visible_collaboration(
+    let (mut c, _) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -382,7 +382,7 @@ pub async fn delete_collaboration(
     c.deleted = true;
     c.update_time = state.now();
     let writes = vec![
-        repo::put(
+        records::put(
             kinds::COLLABORATION,
             &c.id,
             &ctx.region,
@@ -390,10 +390,10 @@ pub async fn delete_collaboration(
             None,
             &c,
         )?,
-        tags::delete_tags(&c.arn),
+        delete_tags(&c.arn),
     ];
     let mut cascade =
-        memberships::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
+        lifecycle::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
     cascade.writes.extend(writes);
     cascade.commit(state).await?;
     Ok(dto::DeleteCollaborationOutput {})
@@ -405,7 +405,7 @@ pub async fn list_members(
     ctx: &RequestContext,
     input: dto::ListMembersInput,
 ) -> AwsResult<dto::ListMembersOutput> {
-    let (c, _) = repo::visible_collaboration(
+    let (c, _) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -414,7 +414,7 @@ pub async fn list_members(
     .await?;
     let scope = format!("members:{}", c.id);
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let members = repo::members(state, &c.id, after).await?;
+    let members = members(state, &c.id, after).await?;
     let items = members
         .into_iter()
         .map(|(seq, m)| (seq, m.to_summary()))

@@ -8,17 +8,19 @@
 //! The schema analysis rule shows the owner's rule as `policy` and, as `consolidatedPolicy`,
 //! that rule combined with the controls a multi-party table inherits from its base tables.
 
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
+use crate::services::cleanrooms::domain::configured_table::{ANY_JOB, ANY_QUERY};
+use crate::services::cleanrooms::domain::intermediate_table::{
+    IntermediateTable, IntermediateTableRule,
+};
+use crate::services::cleanrooms::domain::lineage::{effective_policy, inherited_violation};
+use crate::services::cleanrooms::records::intermediate_tables::{
+    intermediate_table_rule, intermediate_tables_of_collaboration,
+};
+use crate::services::cleanrooms::records::{collaboration_children, kinds};
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::intermediate::{
-    effective_policy, inherited_violation, intermediate_table_rule, IntermediateTable,
-    IntermediateTableRule,
-};
-use crate::services::cleanrooms::lifecycle;
-use crate::services::cleanrooms::model::{kinds, Collaboration};
-use crate::services::cleanrooms::ops::configured_table_rules::{ANY_JOB, ANY_QUERY};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 
 type Code = dto::SchemaStatusReasonCode;
@@ -237,11 +239,9 @@ pub async fn summaries(
     c: &Collaboration,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, dto::SchemaSummary)>> {
-    lifecycle::expire_due(state).await?;
     let mut out = Vec::new();
     for (seq, t) in
-        repo::collaboration_children::<IntermediateTable>(state, kinds::INTERMEDIATE_TABLE, &c.id)
-            .await?
+        collaboration_children::<IntermediateTable>(state, kinds::INTERMEDIATE_TABLE, &c.id).await?
     {
         if after.is_some_and(|a| seq <= a) {
             continue;
@@ -256,16 +256,11 @@ async fn named(
     c: &Collaboration,
     name: &str,
 ) -> AwsResult<Option<IntermediateTable>> {
-    lifecycle::expire_due(state).await?;
     let name = name.trim().to_lowercase();
-    Ok(
-        crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration(
-            state, &c.id,
-        )
+    Ok(intermediate_tables_of_collaboration(state, &c.id)
         .await?
         .into_iter()
-        .find(|t| t.name == name),
-    )
+        .find(|t| t.name == name))
 }
 
 /// The schema of the collaboration's intermediate table named `name`, if there is one.
@@ -345,8 +340,8 @@ pub async fn analysis_rule_named(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::cleanrooms::intermediate::tests::{inherited, table};
-    use crate::services::cleanrooms::intermediate::ActiveVersion;
+    use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+    use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
 
     fn codes(details: &[dto::SchemaStatusDetail]) -> Vec<(dto::AnalysisType, Vec<Code>)> {
         details

@@ -1,0 +1,24 @@
+//! Store access to configured table associations.
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::records::{collaboration_children, kinds, membership_children};
+use crate::state::AppState;
+
+/// The associations of a membership (with their sequence numbers), in creation order.
+pub async fn associations_in(
+    state: &AppState,
+    membership_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, Association)>> {
+    membership_children(state, kinds::ASSOCIATION, membership_id, after).await
+}
+
+/// Every configured table association of collaboration `collaboration_id` (the tables of the
+/// collaboration, across all its memberships) with their sequence numbers, in creation order.
+pub async fn associations_of_collaboration(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<(i64, Association)>> {
+    collaboration_children(state, kinds::ASSOCIATION, collaboration_id).await
+}
