@@ -10,7 +10,8 @@
 //! - no circle: the file graph has no strongly connected component of more than one file;
 //! - the Clean Rooms service is layered, each layer a folder that may use only its own layer and
 //!   the ones below: `errors` < `domain` < `records` < `analysis` < `workflows` < `ops` <
-//!   `service`/`mod.rs`; an operation handler (`ops/*`) never uses another one;
+//!   `service`/`mod.rs`; an operation handler (`ops/*`) never uses another one; only `records/`
+//!   names the store's record kinds (`records::kinds`);
 //! - the shared parts below the services (`store`, `storage`, `jobs`, `engine`, `util`) never use
 //!   a service, except through the facades listed in [`ALLOWED`];
 //! - a service uses another service only through that service's facade ([`FACADES`]).
@@ -61,7 +62,7 @@ impl fmt::Display for Violation {
 /// The rules the check applies, as stated to the user.
 pub const RULES: &[&str] = &[
     "no import circle under src/",
-    "services::cleanrooms layers: errors < domain < records < analysis < workflows < ops < service; ops files never use each other",
+    "services::cleanrooms layers: errors < domain < records < analysis < workflows < ops < service; ops files never use each other; only records names record kinds",
     "store, storage, jobs, engine and util never use a service (except the allowed facades)",
     "a service uses another service only through its facade",
 ];
@@ -419,6 +420,9 @@ fn starts_with(m: &[String], prefix: &str) -> bool {
     m.len() >= p.len() && m.iter().zip(&p).all(|(a, b)| a == b)
 }
 
+/// The Clean Rooms record kinds, which only `records/` may name.
+const KINDS: &str = "crate::services::cleanrooms::records::kinds";
+
 /// The Clean Rooms layer of `m` (higher may use lower), when `m` is inside the service.
 fn cleanrooms_layer(m: &[String]) -> Option<u8> {
     const ROOT: &str = "crate::services::cleanrooms";
@@ -452,6 +456,9 @@ fn is_facade(m: &[String]) -> bool {
 /// The rule edge `from → to` breaks, if any.
 fn broken_rule(from: &[String], to: &[String]) -> Option<&'static str> {
     if let (Some(a), Some(b)) = (cleanrooms_layer(from), cleanrooms_layer(to)) {
+        if join(to) == KINDS && a != 2 {
+            return Some("only records/ names the store's record kinds");
+        }
         if b > a {
             return Some("a Clean Rooms layer may use only its own layer and the layers below");
         }
@@ -644,12 +651,17 @@ mod tests {
                 "use crate::services::cleanrooms::ops::b::f; use crate::services::cleanrooms::workflows::w;",
             ),
             src("crate::services::cleanrooms::ops::b", ""),
-            src("crate::services::cleanrooms::workflows::w", ""),
+            src(
+                "crate::services::cleanrooms::workflows::w",
+                "use crate::services::cleanrooms::records::kinds;",
+            ),
+            src("crate::services::cleanrooms::records::kinds", ""),
         ]);
         let found: Vec<String> = check(&g).iter().map(ToString::to_string).collect();
-        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
         assert!(found[0].contains("domain::x uses crate::services::cleanrooms::records::y"));
         assert!(found[1].contains("another one"));
+        assert!(found[2].contains("workflows::w uses crate::services::cleanrooms::records::kinds"));
     }
 
     #[test]

@@ -42,7 +42,7 @@
 
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::errors::invalid_configuration;
-use crate::services::cleanrooms::records::{collaboration_children, kinds};
+use crate::services::cleanrooms::records::collaboration_children;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -129,7 +129,7 @@ pub async fn users_noise_per_query(
     table: &str,
 ) -> AwsResult<u32> {
     let templates: Vec<(i64, PrivacyBudgetTemplate)> =
-        collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id).await?;
+        collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id).await?;
     templates
         .iter()
         .find_map(|(_, t)| match &t.parameters {

@@ -20,7 +20,6 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTableRule;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::kinds;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 
@@ -85,10 +84,8 @@ pub async fn dp_tables(
 ) -> AwsResult<HashMap<String, String>> {
     let mut out = HashMap::new();
     for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
-        let Some(record) = state
-            .store()
-            .get(kinds::CONFIGURED_TABLE_RULE, &a.configured_table_id)
-            .await?
+        let Some(record) =
+            records::record::<ConfiguredTableRule>(state, &a.configured_table_id).await?
         else {
             continue;
         };

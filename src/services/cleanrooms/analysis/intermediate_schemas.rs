@@ -14,10 +14,10 @@ use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, IntermediateTableRule,
 };
 use crate::services::cleanrooms::domain::lineage::{effective_policy, inherited_violation};
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::intermediate_tables::{
     intermediate_table_rule, intermediate_tables_of_collaboration,
 };
-use crate::services::cleanrooms::records::{collaboration_children, kinds};
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
@@ -240,9 +240,7 @@ pub async fn summaries(
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, dto::SchemaSummary)>> {
     let mut out = Vec::new();
-    for (seq, t) in
-        collaboration_children::<IntermediateTable>(state, kinds::INTERMEDIATE_TABLE, &c.id).await?
-    {
+    for (seq, t) in collaboration_children::<IntermediateTable>(state, &c.id).await? {
         if after.is_some_and(|a| seq <= a) {
             continue;
         }

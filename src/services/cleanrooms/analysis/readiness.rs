@@ -9,7 +9,6 @@ use crate::services::cleanrooms::domain::association::{
 use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::budgets::has_differential_privacy_template;
-use crate::services::cleanrooms::records::kinds;
 use crate::state::AppState;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
@@ -38,31 +37,23 @@ fn uses_differential_privacy(rule: &ConfiguredTableRule) -> bool {
 
 /// What the schema of `association` is derived from; `None` when its configured table is gone.
 pub async fn parts_of(state: &AppState, association: Association) -> AwsResult<Option<Parts>> {
-    let Some(record) = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE, &association.configured_table_id)
-        .await?
+    let Some(record) =
+        records::record::<ConfiguredTable>(state, &association.configured_table_id).await?
     else {
         return Ok(None);
     };
     let table: ConfiguredTable = records::decode(&record)?;
-    let rule = match state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &table.id)
-        .await?
-    {
+    let rule = match records::record::<ConfiguredTableRule>(state, &table.id).await? {
         Some(r) => Some(records::decode(&r)?),
         None => None,
     };
     let mut association_rules = Vec::new();
     for t in &association.analysis_rule_types {
-        if let Some(r) = state
-            .store()
-            .get(
-                kinds::ASSOCIATION_RULE,
-                &AssociationRule::record_id(&association.id, *t),
-            )
-            .await?
+        if let Some(r) = records::record::<AssociationRule>(
+            state,
+            &AssociationRule::record_id(&association.id, *t),
+        )
+        .await?
         {
             association_rules.push(records::decode(&r)?);
         }
@@ -254,11 +245,7 @@ pub async fn direct_analysis_blockers(
     state: &AppState,
     association_id: &str,
 ) -> AwsResult<Vec<dto::SchemaStatusReason>> {
-    let Some(record) = state
-        .store()
-        .get(kinds::ASSOCIATION, association_id)
-        .await?
-    else {
+    let Some(record) = records::record::<Association>(state, association_id).await? else {
         return Ok(Vec::new());
     };
     let Some(parts) = parts_of(state, records::decode(&record)?).await? else {

@@ -15,7 +15,6 @@ use datafusion::sql::sqlparser::parser::Parser;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::errors::invalid_field;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::kinds;
 use crate::state::AppState;
 use std::collections::{BTreeMap, HashMap};
 
@@ -352,7 +351,7 @@ pub async fn template_by_arn(
     field: &str,
 ) -> AwsResult<AnalysisTemplate> {
     let id = arn.rsplit('/').next().unwrap_or_default();
-    let t: Option<AnalysisTemplate> = match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
+    let t: Option<AnalysisTemplate> = match records::record::<AnalysisTemplate>(state, id).await? {
         Some(r) => Some(records::decode(&r)?),
         None => None,
     };

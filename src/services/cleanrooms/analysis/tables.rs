@@ -11,7 +11,7 @@ use crate::services::cleanrooms::domain::lineage::effective_policy;
 use crate::services::cleanrooms::errors::invalid_configuration;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::{collaboration_children, kinds};
+use crate::services::cleanrooms::records::collaboration_children;
 use std::sync::Arc;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -167,27 +167,21 @@ pub async fn collaboration_tables(
         out.push(association_table(state, a).await?);
     }
     let tables: Vec<(i64, IntermediateTable)> =
-        collaboration_children(state, kinds::INTERMEDIATE_TABLE, collaboration_id).await?;
+        collaboration_children::<IntermediateTable>(state, collaboration_id).await?;
     let now = state.now();
     for (_, t) in tables {
-        let rule: Option<IntermediateTableRule> = match state
-            .store()
-            .get(kinds::INTERMEDIATE_TABLE_RULE, &t.id)
-            .await?
-        {
-            Some(r) => Some(records::decode(&r)?),
-            None => None,
-        };
+        let rule: Option<IntermediateTableRule> =
+            match records::record::<IntermediateTableRule>(state, &t.id).await? {
+                Some(r) => Some(records::decode(&r)?),
+                None => None,
+            };
         out.push(intermediate_table(&t, rule.as_ref(), now));
     }
     Ok(out)
 }
 
 async fn association_table(state: &AppState, a: Association) -> AwsResult<AnalysisTable> {
-    let table_record = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE, &a.configured_table_id)
-        .await?;
+    let table_record = records::record::<ConfiguredTable>(state, &a.configured_table_id).await?;
     let Some(record) = table_record else {
         return Ok(AnalysisTable {
             name: a.name.clone(),
@@ -224,14 +218,11 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             }
         )),
     };
-    let rule: Option<ConfiguredTableRule> = match state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &configured.id)
-        .await?
-    {
-        Some(r) => Some(records::decode(&r)?),
-        None => None,
-    };
+    let rule: Option<ConfiguredTableRule> =
+        match records::record::<ConfiguredTableRule>(state, &configured.id).await? {
+            Some(r) => Some(records::decode(&r)?),
+            None => None,
+        };
     let mut controls = Controls::missing();
     if let Some(rule) = rule {
         let dto::ConfiguredTableAnalysisRulePolicy::V1(policy) = &rule.policy;
@@ -265,13 +256,9 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
     // The association's own (collaboration) rule of the same type narrows receivers and
     // additional analyses.
     if let Some(rule_type) = association_rule_type(controls.rule) {
-        if let Some(r) = state
-            .store()
-            .get(
-                kinds::ASSOCIATION_RULE,
-                &AssociationRule::record_id(&a.id, rule_type),
-            )
-            .await?
+        if let Some(r) =
+            records::record::<AssociationRule>(state, &AssociationRule::record_id(&a.id, rule_type))
+                .await?
         {
             let rule: AssociationRule = records::decode(&r)?;
             let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;

@@ -29,7 +29,7 @@ use crate::services::cleanrooms::records::analysis_templates::analysis_templates
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use crate::services::cleanrooms::records::{collaboration_children, kinds, membership_page};
+use crate::services::cleanrooms::records::{collaboration_children, membership_page};
 use std::collections::{BTreeSet, HashSet};
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -48,7 +48,7 @@ async fn templates_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    collaboration_children(state, kinds::ANALYSIS_TEMPLATE, collaboration_id).await
+    collaboration_children::<AnalysisTemplate>(state, collaboration_id).await
 }
 
 fn template_not_found(id: &str) -> AwsError {
@@ -60,14 +60,7 @@ fn template_not_found(id: &str) -> AwsError {
 }
 
 fn put_template(region: &str, t: &AnalysisTemplate) -> AwsResult<Write> {
-    records::put(
-        kinds::ANALYSIS_TEMPLATE,
-        &t.id,
-        region,
-        &t.account_id,
-        Some(&t.membership_id),
-        t,
-    )
+    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
 }
 
 /// The caller's template `id` under its membership `membership_id` (id or ARN accepted).
@@ -79,7 +72,7 @@ async fn own_template(
 ) -> AwsResult<(Membership, AnalysisTemplate)> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
     let id = id.rsplit('/').next().unwrap_or(id);
-    match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
+    match records::record::<AnalysisTemplate>(state, id).await? {
         Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
         _ => Err(template_not_found(id)),
     }
@@ -295,9 +288,8 @@ pub async fn list_analysis_templates(
         &input.membership_identifier,
     )
     .await?;
-    let (analysis_template_summaries, next_token) = membership_page(
+    let (analysis_template_summaries, next_token) = membership_page::<AnalysisTemplate, _>(
         state,
-        kinds::ANALYSIS_TEMPLATE,
         "analysistemplates",
         &m.id,
         input.next_token.as_deref(),
@@ -356,10 +348,7 @@ pub async fn delete_analysis_template(
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::ANALYSIS_TEMPLATE.to_string(),
-                id: t.id.clone(),
-            },
+            records::delete::<AnalysisTemplate>(t.id.clone()),
             delete_tags(&t.arn),
         ])
         .await?;
@@ -373,7 +362,7 @@ async fn collaboration_template(
     arn: &str,
 ) -> AwsResult<Option<AnalysisTemplate>> {
     let id = arn.rsplit('/').next().unwrap_or(arn);
-    match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
+    match records::record::<AnalysisTemplate>(state, id).await? {
         Some(r) => {
             let t: AnalysisTemplate = records::decode(&r)?;
             Ok((t.arn == arn && t.collaboration_id == collaboration_id).then_some(t))

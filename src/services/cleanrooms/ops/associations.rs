@@ -30,9 +30,9 @@ use crate::services::cleanrooms::records::configured_tables::associations_of_tab
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration,
 };
+use crate::services::cleanrooms::records::membership_page;
 use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::records::tags::put_tags;
-use crate::services::cleanrooms::records::{kinds, membership_page};
 use crate::services::cleanrooms::workflows::cascade::association_delete_writes;
 use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
@@ -46,14 +46,7 @@ use crate::store::Write;
 use crate::util::ids;
 
 fn put_association(region: &str, a: &Association) -> AwsResult<Write> {
-    records::put(
-        kinds::ASSOCIATION,
-        &a.id,
-        region,
-        &a.account_id,
-        Some(&a.membership_id),
-        a,
-    )
+    records::put(&a.id, region, &a.account_id, Some(&a.membership_id), a)
 }
 
 /// The caller's membership `membership_id` and its association `id`.
@@ -64,7 +57,7 @@ async fn own_association(
     id: &str,
 ) -> AwsResult<(Membership, Association)> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match state.store().get(kinds::ASSOCIATION, id).await? {
+    match records::record::<Association>(state, id).await? {
         Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
         _ => Err(not_found(ResourceType::ConfiguredTableAssociation, id)),
     }
@@ -203,9 +196,8 @@ pub async fn list_configured_table_associations(
         &input.membership_identifier,
     )
     .await?;
-    let (configured_table_association_summaries, next_token) = membership_page(
+    let (configured_table_association_summaries, next_token) = membership_page::<Association, _>(
         state,
-        kinds::ASSOCIATION,
         "configuredtableassociations",
         &m.id,
         input.next_token.as_deref(),
@@ -364,12 +356,7 @@ async fn rule_of(
     a: &Association,
     rule_type: RuleType,
 ) -> AwsResult<AssociationRule> {
-    match state
-        .store()
-        .get(
-            kinds::ASSOCIATION_RULE,
-            &AssociationRule::record_id(&a.id, rule_type),
-        )
+    match records::record::<AssociationRule>(state, &AssociationRule::record_id(&a.id, rule_type))
         .await?
     {
         Some(r) => records::decode(&r),
@@ -387,7 +374,6 @@ async fn rule_of(
 
 fn put_rule(region: &str, account: &str, rule: &AssociationRule) -> AwsResult<Write> {
     records::put(
-        kinds::ASSOCIATION_RULE,
         &AssociationRule::record_id(&rule.association_id, rule.rule_type),
         region,
         account,
@@ -532,10 +518,7 @@ pub async fn delete_configured_table_association_analysis_rule(
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::ASSOCIATION_RULE.to_string(),
-                id: AssociationRule::record_id(&a.id, rule.rule_type),
-            },
+            records::delete::<AssociationRule>(AssociationRule::record_id(&a.id, rule.rule_type)),
             put_association(&ctx.region, &a)?,
         ])
         .await?;

@@ -14,7 +14,6 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
-use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
@@ -24,7 +23,6 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::Query;
 use crate::util::{ids, pagination};
 
 /// Collaborations one account may have created and not deleted, per region.
@@ -165,7 +163,7 @@ pub async fn create_collaboration(
     let created = state
         .store()
         .query(
-            &Query::kind(kinds::COLLABORATION)
+            &records::query::<Collaboration>()
                 .region(&ctx.region)
                 .account(creator),
         )
@@ -224,7 +222,6 @@ pub async fn create_collaboration(
         })
         .collect();
     let mut writes = vec![records::put(
-        kinds::COLLABORATION,
         &id,
         &ctx.region,
         creator,
@@ -233,7 +230,6 @@ pub async fn create_collaboration(
     )?];
     for m in &members {
         writes.push(records::put(
-            kinds::MEMBER,
             &Member::record_id(&id, &m.account_id),
             &ctx.region,
             &m.account_id,
@@ -286,7 +282,7 @@ pub async fn list_collaborations(
     let records = state
         .store()
         .query(
-            &Query::kind(kinds::MEMBER)
+            &records::query::<Member>()
                 .region(&ctx.region)
                 .account(&ctx.account_id)
                 .after(after),
@@ -343,14 +339,7 @@ pub async fn update_collaboration(
         c.analytics_engine = engine;
     }
     c.update_time = state.now();
-    let write = records::put(
-        kinds::COLLABORATION,
-        &c.id,
-        &ctx.region,
-        &c.creator_account_id,
-        None,
-        &c,
-    )?;
+    let write = records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?;
     state.store().commit(vec![write]).await?;
     Ok(dto::UpdateCollaborationOutput {
         collaboration: c.to_dto(&me),
@@ -382,14 +371,7 @@ pub async fn delete_collaboration(
     c.deleted = true;
     c.update_time = state.now();
     let writes = vec![
-        records::put(
-            kinds::COLLABORATION,
-            &c.id,
-            &ctx.region,
-            &c.creator_account_id,
-            None,
-            &c,
-        )?,
+        records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?,
         delete_tags(&c.arn),
     ];
     let mut cascade =

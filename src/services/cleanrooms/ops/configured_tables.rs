@@ -35,11 +35,9 @@ use crate::services::cleanrooms::records::access::own_table;
 use crate::services::cleanrooms::records::configured_tables::{
     associations_of_table, put_configured_table,
 };
-use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::glue::catalog;
 use crate::state::AppState;
-use crate::store::Query;
 use crate::store::Write;
 use crate::util::{ids, pagination};
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -186,7 +184,7 @@ pub async fn create_configured_table(
     let existing = state
         .store()
         .query(
-            &Query::kind(kinds::CONFIGURED_TABLE)
+            &records::query::<ConfiguredTable>()
                 .region(&ctx.region)
                 .account(&ctx.account_id),
         )
@@ -248,7 +246,7 @@ pub async fn list_configured_tables(
     let records = state
         .store()
         .query(
-            &Query::kind(kinds::CONFIGURED_TABLE)
+            &records::query::<ConfiguredTable>()
                 .region(&ctx.region)
                 .account(&ctx.account_id)
                 .after(after)
@@ -305,11 +303,7 @@ pub async fn update_configured_table(
         check_reference_and_columns(state, ctx, &table.table_reference, &table.allowed_columns)
             .await?;
     }
-    if let Some(record) = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &table.id)
-        .await?
-    {
+    if let Some(record) = records::record::<ConfiguredTableRule>(state, &table.id).await? {
         let rule: ConfiguredTableRule = records::decode(&record)?;
         check_policy(state, ctx, &table, &rule.policy).await?;
     }
@@ -348,14 +342,8 @@ pub async fn delete_configured_table(
         ));
     }
     let writes = vec![
-        Write::Delete {
-            kind: kinds::CONFIGURED_TABLE.to_string(),
-            id: table.id.clone(),
-        },
-        Write::Delete {
-            kind: kinds::CONFIGURED_TABLE_RULE.to_string(),
-            id: table.id.clone(),
-        },
+        records::delete::<ConfiguredTable>(table.id.clone()),
+        records::delete::<ConfiguredTableRule>(table.id.clone()),
         delete_tags(&table.arn),
     ];
     state.store().commit(writes).await?;
@@ -766,9 +754,7 @@ async fn rule_of(
             ),
         )
     };
-    let record = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &table.id)
+    let record = records::record::<ConfiguredTableRule>(state, &table.id)
         .await?
         .ok_or_else(missing)?;
     let rule: ConfiguredTableRule = records::decode(&record)?;
@@ -781,7 +767,6 @@ async fn rule_of(
 
 fn put_rule(region: &str, account: &str, rule: &ConfiguredTableRule) -> AwsResult<Write> {
     records::put(
-        kinds::CONFIGURED_TABLE_RULE,
         &rule.configured_table_id,
         region,
         account,
@@ -884,10 +869,7 @@ pub async fn delete_configured_table_analysis_rule(
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::CONFIGURED_TABLE_RULE.to_string(),
-                id: table.id.clone(),
-            },
+            records::delete::<ConfiguredTableRule>(table.id.clone()),
             put_configured_table(&ctx.region, &table)?,
         ])
         .await?;

@@ -18,11 +18,11 @@ use crate::services::cleanrooms::domain::lineage::inherited_violation;
 use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{member, owned_table, require_active};
 use crate::services::cleanrooms::records::intermediate_tables::{
     intermediate_table_rule, put_rule, put_table,
 };
-use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::workflows::lifecycle;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -30,7 +30,6 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::Write;
 
 /// Checks a rule for table `t`: size, structure, receivers, and for a multi-party table the
 /// inherited controls.
@@ -208,10 +207,7 @@ pub async fn delete_intermediate_table_analysis_rule(
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::INTERMEDIATE_TABLE_RULE.to_string(),
-                id: t.id.clone(),
-            },
+            records::delete::<IntermediateTableRule>(t.id.clone()),
             put_table(&t)?,
         ])
         .await?;

@@ -31,8 +31,8 @@ use crate::services::cleanrooms::records::associations::associations_of_collabor
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
+use crate::services::cleanrooms::records::membership_page;
 use crate::services::cleanrooms::records::tags::put_tags;
-use crate::services::cleanrooms::records::{kinds, membership_page};
 use crate::services::cleanrooms::workflows::cascade::intermediate_table_delete_writes;
 use crate::services::cleanrooms::workflows::{lifecycle, populate};
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -98,7 +98,7 @@ async fn population_sql(
         (None, Some(arn)) => {
             let id = arn.rsplit('/').next().unwrap_or(arn);
             let template: Option<AnalysisTemplate> =
-                match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
+                match records::record::<AnalysisTemplate>(state, id).await? {
                     Some(r) => Some(records::decode(&r)?),
                     None => None,
                 };
@@ -259,9 +259,8 @@ pub async fn list_intermediate_tables(
         &input.membership_identifier,
     )
     .await?;
-    let (intermediate_table_summaries, next_token) = membership_page(
+    let (intermediate_table_summaries, next_token) = membership_page::<IntermediateTable, _>(
         state,
-        kinds::INTERMEDIATE_TABLE,
         "intermediatetables",
         &m.id,
         input.next_token.as_deref(),

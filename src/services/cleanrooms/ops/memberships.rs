@@ -23,7 +23,7 @@ use crate::services::cleanrooms::records::access::{
     collaboration, member, membership_context, own_membership, require_active,
     visible_collaboration,
 };
-use crate::services::cleanrooms::records::kinds;
+use crate::services::cleanrooms::records::memberships::remaining_subresources;
 use crate::services::cleanrooms::records::memberships::{put_member, put_membership};
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::cleanrooms::workflows::cascade::{
@@ -36,7 +36,6 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::{Query, Write};
 use crate::util::{ids, pagination};
 
 /// Active memberships one account may hold per region.
@@ -288,7 +287,7 @@ pub async fn create_membership(
     let active = state
         .store()
         .query(
-            &Query::kind(kinds::MEMBERSHIP)
+            &records::query::<Membership>()
                 .region(&ctx.region)
                 .account(account),
         )
@@ -379,7 +378,7 @@ pub async fn list_memberships(
     let records = state
         .store()
         .query(
-            &Query::kind(kinds::MEMBERSHIP)
+            &records::query::<Membership>()
                 .region(&ctx.region)
                 .account(&ctx.account_id)
                 .after(after),
@@ -459,15 +458,6 @@ pub async fn update_membership(
     })
 }
 
-/// Record kinds whose records under a membership (parent = membership id) block
-/// DeleteMembership until they are deleted.
-const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
-    (kinds::ASSOCIATION, "configured table associations"),
-    (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
-    (kinds::ANALYSIS_TEMPLATE, "analysis templates"),
-    (kinds::INTERMEDIATE_TABLE, "intermediate tables"),
-];
-
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
 /// the creator cannot leave (it deletes the collaboration instead). Everything created under the
 /// membership must be deleted first. A membership that is already `REMOVED` or
@@ -497,31 +487,22 @@ pub async fn delete_membership(
             ),
         ));
     }
-    for (kind, what) in MEMBERSHIP_SUBRESOURCES {
-        let children = state
-            .store()
-            .query(&Query::kind(kind).parent(&m.id).limit(1))
-            .await?;
-        if !children.is_empty() {
-            return Err(conflict(
-                ResourceType::Membership,
-                &m.id,
-                ConflictReason::SubresourcesExist,
-                format!(
-                    "Membership {} still has {what}; delete them before leaving the collaboration",
-                    m.id
-                ),
-            ));
-        }
+    if let Some(what) = remaining_subresources(state, &m.id).await? {
+        return Err(conflict(
+            ResourceType::Membership,
+            &m.id,
+            ConflictReason::SubresourcesExist,
+            format!(
+                "Membership {} still has {what}; delete them before leaving the collaboration",
+                m.id
+            ),
+        ));
     }
     // The membership's associations are gone by now (checked above, or removed with the member),
     // so this finds nothing today; it keeps intermediate tables right should that rule change.
     let mut cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
     cascade.writes.extend([
-        Write::Delete {
-            kind: kinds::MEMBERSHIP.to_string(),
-            id: m.id.clone(),
-        },
+        records::delete::<Membership>(m.id.clone()),
         delete_tags(&m.arn),
     ]);
     if m.is_active() {
@@ -595,7 +576,7 @@ pub async fn delete_member(
     let mut writes = Vec::new();
     let mut cascade = Cascade::default();
     if let Some(mid) = &member.membership_id {
-        if let Some(record) = state.store().get(kinds::MEMBERSHIP, mid).await? {
+        if let Some(record) = records::record::<Membership>(state, mid).await? {
             let mut m: Membership = records::decode(&record)?;
             m.status = dto::MembershipStatus::Removed;
             m.update_time = now;

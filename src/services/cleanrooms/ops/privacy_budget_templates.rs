@@ -35,8 +35,8 @@ use crate::services::cleanrooms::records::access::{
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
 };
+use crate::services::cleanrooms::records::membership_page;
 use crate::services::cleanrooms::records::tags::put_tags;
-use crate::services::cleanrooms::records::{kinds, membership_page};
 use crate::services::cleanrooms::workflows::cascade::budget_template_delete_writes;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -50,14 +50,7 @@ type BudgetType = dto::PrivacyBudgetType;
 type TemplateRefresh = dto::PrivacyBudgetTemplateAutoRefresh;
 
 fn put_template(region: &str, t: &PrivacyBudgetTemplate) -> AwsResult<Write> {
-    records::put(
-        kinds::PRIVACY_BUDGET_TEMPLATE,
-        &t.id,
-        region,
-        &t.account_id,
-        Some(&t.membership_id),
-        t,
-    )
+    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
 }
 
 fn template_not_found(id: &str) -> AwsError {
@@ -76,11 +69,7 @@ async fn own_template(
     id: &str,
 ) -> AwsResult<(Membership, PrivacyBudgetTemplate)> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match state
-        .store()
-        .get(kinds::PRIVACY_BUDGET_TEMPLATE, id)
-        .await?
-    {
+    match records::record::<PrivacyBudgetTemplate>(state, id).await? {
         Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
         _ => Err(template_not_found(id)),
     }
@@ -182,7 +171,7 @@ async fn budgeted_resource(
     }
     match kind {
         "configuredtableassociation" => {
-            match state.store().get(kinds::ASSOCIATION, id).await? {
+            match records::record::<Association>(state, id).await? {
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
                     let a: Association = records::decode(&r)?;
                     if a.arn == resource_arn {
@@ -194,7 +183,7 @@ async fn budgeted_resource(
             Err(not_found(ResourceType::ConfiguredTableAssociation, id))
         }
         "intermediatetable" => {
-            match state.store().get(kinds::INTERMEDIATE_TABLE, id).await? {
+            match records::record::<IntermediateTable>(state, id).await? {
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
                     let t: IntermediateTable = records::decode(&r)?;
                     if t.arn == resource_arn {
@@ -373,16 +362,16 @@ pub async fn list_privacy_budget_templates(
         &input.membership_identifier,
     )
     .await?;
-    let (privacy_budget_template_summaries, next_token) = membership_page(
-        state,
-        kinds::PRIVACY_BUDGET_TEMPLATE,
-        "privacybudgettemplates",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
-        |t: PrivacyBudgetTemplate| Some(t.to_summary()),
-    )
-    .await?;
+    let (privacy_budget_template_summaries, next_token) =
+        membership_page::<PrivacyBudgetTemplate, _>(
+            state,
+            "privacybudgettemplates",
+            &m.id,
+            input.next_token.as_deref(),
+            input.max_results,
+            |t: PrivacyBudgetTemplate| Some(t.to_summary()),
+        )
+        .await?;
     Ok(dto::ListPrivacyBudgetTemplatesOutput {
         privacy_budget_template_summaries,
         next_token,
@@ -489,11 +478,7 @@ pub async fn get_collaboration_privacy_budget_template(
 ) -> AwsResult<dto::GetCollaborationPrivacyBudgetTemplateOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let id = &input.privacy_budget_template_identifier;
-    let t = match state
-        .store()
-        .get(kinds::PRIVACY_BUDGET_TEMPLATE, id)
-        .await?
-    {
+    let t = match records::record::<PrivacyBudgetTemplate>(state, id).await? {
         Some(r) => {
             let t: PrivacyBudgetTemplate = records::decode(&r)?;
             if t.collaboration_id != c.id {

@@ -12,8 +12,10 @@ use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::errors::{access_denied, bad_token, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_membership;
-use crate::services::cleanrooms::records::protected_queries::{put_query, receipt_id};
-use crate::services::cleanrooms::records::{kinds, membership_children};
+use crate::services::cleanrooms::records::membership_children;
+use crate::services::cleanrooms::records::protected_queries::put_query;
+use crate::services::cleanrooms::records::protected_queries::receipts;
+use crate::services::cleanrooms::records::protected_queries::received;
 use crate::services::cleanrooms::workflows::query;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -42,12 +44,8 @@ async fn own_query(
     id: &str,
 ) -> AwsResult<StoredQuery> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    let received = state
-        .store()
-        .get(kinds::PROTECTED_QUERY_RECEIPT, &receipt_id(id, &m.id))
-        .await?
-        .is_some();
-    match state.store().get(kinds::PROTECTED_QUERY, id).await? {
+    let received = received(state, id, &m.id).await?;
+    match records::record::<StoredQuery>(state, id).await? {
         Some(r)
             if (received || r.parent.as_deref() == Some(m.id.as_str()))
                 && r.region == ctx.region =>
@@ -107,16 +105,14 @@ pub async fn list_protected_queries(
     let keep = |q: &StoredQuery| input.status.is_none_or(|s| q.query.status == s);
     // The membership's own queries, and the ones whose results it received, in start order.
     let mut items: Vec<(i64, dto::ProtectedQuerySummary)> =
-        membership_children::<StoredQuery>(state, kinds::PROTECTED_QUERY, &m.id, after)
+        membership_children::<StoredQuery>(state, &m.id, after)
             .await?
             .into_iter()
             .filter(|(_, q)| keep(q))
             .map(|(seq, q)| (seq, q.to_summary()))
             .collect();
-    let receipts: Vec<(i64, String)> =
-        membership_children(state, kinds::PROTECTED_QUERY_RECEIPT, &m.id, after).await?;
-    for (seq, query_id) in receipts {
-        if let Some(r) = state.store().get(kinds::PROTECTED_QUERY, &query_id).await? {
+    for (seq, query_id) in receipts(state, &m.id, after).await? {
+        if let Some(r) = records::record::<StoredQuery>(state, &query_id).await? {
             let q: StoredQuery = records::decode(&r)?;
             if keep(&q) {
                 items.push((seq, q.to_summary()));

@@ -2,15 +2,21 @@
 //! stored per resource ARN; only the account that owns the resource may see or change them
 //! (others get `ResourceNotFoundException`, as for a resource that does not exist).
 
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::{
     check_tag_keys, parse_arn, ResourceArn, MAX_TAGS,
 };
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::errors::{invalid_field, not_found_msg};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::collaboration;
-use crate::services::cleanrooms::records::kinds;
+use crate::services::cleanrooms::records::tags::current_tags;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use std::collections::BTreeMap;
+use crate::services::cleanrooms::records::Resource;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -40,50 +46,22 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
             Err(_) => false,
         },
         "membership" if parsed.path.len() == 2 => {
-            owned_record(state, ctx, kinds::MEMBERSHIP, parsed.resource_id(), arn).await?
+            owned_record::<Membership>(state, ctx, parsed.resource_id(), arn).await?
         }
         "configuredtable" if parsed.path.len() == 2 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::CONFIGURED_TABLE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<ConfiguredTable>(state, ctx, parsed.resource_id(), arn).await?
         }
         "configuredtableassociation" if parsed.path.len() == 4 => {
-            owned_record(state, ctx, kinds::ASSOCIATION, parsed.resource_id(), arn).await?
+            owned_record::<Association>(state, ctx, parsed.resource_id(), arn).await?
         }
         "privacybudgettemplate" if parsed.path.len() == 4 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::PRIVACY_BUDGET_TEMPLATE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<PrivacyBudgetTemplate>(state, ctx, parsed.resource_id(), arn).await?
         }
         "analysistemplate" if parsed.path.len() == 4 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::ANALYSIS_TEMPLATE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<AnalysisTemplate>(state, ctx, parsed.resource_id(), arn).await?
         }
         "intermediatetable" if parsed.path.len() == 4 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::INTERMEDIATE_TABLE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<IntermediateTable>(state, ctx, parsed.resource_id(), arn).await?
         }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,
@@ -97,14 +75,13 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
 
 /// Whether record `kind`/`id` exists in the caller's region, belongs to the caller and has ARN
 /// `arn` (every resource stores its ARN in the `arn` member of its body).
-async fn owned_record(
+async fn owned_record<T: Resource>(
     state: &AppState,
     ctx: &RequestContext,
-    kind: &str,
     id: &str,
     arn: &str,
 ) -> AwsResult<bool> {
-    Ok(match state.store().get(kind, id).await? {
+    Ok(match records::record::<T>(state, id).await? {
         Some(r) => {
             r.region == ctx.region
                 && r.account == ctx.account_id
@@ -112,13 +89,6 @@ async fn owned_record(
         }
         None => false,
     })
-}
-
-async fn current_tags(state: &AppState, arn: &str) -> AwsResult<BTreeMap<String, String>> {
-    match state.store().get(kinds::TAGS, arn).await? {
-        Some(r) => records::decode(&r),
-        None => Ok(BTreeMap::new()),
-    }
 }
 
 /// TagResource: adds tags, overwriting values of existing keys.

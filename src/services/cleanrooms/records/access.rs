@@ -13,16 +13,15 @@ use crate::services::cleanrooms::errors::{
     access_denied, conflict, not_found, not_found_msg, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::decode;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
-use crate::services::cleanrooms::records::{decode, kinds};
 use crate::state::AppState;
-use crate::store::Query;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 /// The collaboration `id` in the caller's region, unless deleted.
 pub async fn collaboration(state: &AppState, region: &str, id: &str) -> AwsResult<Collaboration> {
-    let record = state.store().get(kinds::COLLABORATION, id).await?;
+    let record = records::record::<Collaboration>(state, id).await?;
     match record {
         Some(r) if r.region == region => {
             let c: Collaboration = decode(&r)?;
@@ -43,7 +42,7 @@ pub async fn collaboration_record(
     region: &str,
     id: &str,
 ) -> AwsResult<Option<Collaboration>> {
-    match state.store().get(kinds::COLLABORATION, id).await? {
+    match records::record::<Collaboration>(state, id).await? {
         Some(r) if r.region == region => Ok(Some(decode(&r)?)),
         _ => Ok(None),
     }
@@ -55,10 +54,8 @@ pub async fn member(
     collaboration_id: &str,
     account: &str,
 ) -> AwsResult<Option<Member>> {
-    let record = state
-        .store()
-        .get(kinds::MEMBER, &Member::record_id(collaboration_id, account))
-        .await?;
+    let record =
+        records::record::<Member>(state, &Member::record_id(collaboration_id, account)).await?;
     record.as_ref().map(decode).transpose()
 }
 
@@ -71,7 +68,7 @@ pub async fn members(
     let records = state
         .store()
         .query(
-            &Query::kind(kinds::MEMBER)
+            &records::query::<Member>()
                 .parent(collaboration_id)
                 .after(after),
         )
@@ -121,7 +118,7 @@ pub async fn own_membership(
     account: &str,
     id: &str,
 ) -> AwsResult<Membership> {
-    match state.store().get(kinds::MEMBERSHIP, id).await? {
+    match records::record::<Membership>(state, id).await? {
         Some(r) if r.region == region && r.account == account => decode(&r),
         _ => Err(not_found(ResourceType::Membership, id)),
     }
@@ -222,7 +219,7 @@ pub async fn own_table(
     ctx: &RequestContext,
     id: &str,
 ) -> AwsResult<ConfiguredTable> {
-    match state.store().get(kinds::CONFIGURED_TABLE, id).await? {
+    match records::record::<ConfiguredTable>(state, id).await? {
         Some(r) if r.region == ctx.region && r.account == ctx.account_id => records::decode(&r),
         _ => Err(not_found(ResourceType::ConfiguredTable, id)),
     }

@@ -2,7 +2,7 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
-use crate::services::cleanrooms::records::{kinds, membership_children};
+use crate::services::cleanrooms::records::membership_children;
 use crate::state::AppState;
 
 /// The templates of a membership with their sequence numbers, in creation order.
@@ -11,5 +11,5 @@ pub async fn analysis_templates_in(
     membership_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    membership_children(state, kinds::ANALYSIS_TEMPLATE, membership_id, after).await
+    membership_children::<AnalysisTemplate>(state, membership_id, after).await
 }

@@ -2,7 +2,7 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::association::Association;
-use crate::services::cleanrooms::records::{collaboration_children, kinds, membership_children};
+use crate::services::cleanrooms::records::{collaboration_children, membership_children};
 use crate::state::AppState;
 
 /// The associations of a membership (with their sequence numbers), in creation order.
@@ -11,7 +11,7 @@ pub async fn associations_in(
     membership_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, Association)>> {
-    membership_children(state, kinds::ASSOCIATION, membership_id, after).await
+    membership_children::<Association>(state, membership_id, after).await
 }
 
 /// Every configured table association of collaboration `collaboration_id` (the tables of the
@@ -20,5 +20,5 @@ pub async fn associations_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, Association)>> {
-    collaboration_children(state, kinds::ASSOCIATION, collaboration_id).await
+    collaboration_children::<Association>(state, collaboration_id).await
 }

@@ -7,7 +7,7 @@ use crate::services::cleanrooms::domain::budget::Ledger;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::{collaboration_children, kinds, membership_children};
+use crate::services::cleanrooms::records::{collaboration_children, membership_children};
 use crate::state::AppState;
 use crate::store::Write;
 
@@ -16,11 +16,7 @@ use crate::store::Write;
 /// # Errors
 /// When the store fails or the record is corrupt.
 pub async fn ledger_of(state: &AppState, template_id: &str) -> AwsResult<Option<Ledger>> {
-    match state
-        .store()
-        .get(kinds::PRIVACY_BUDGET_LEDGER, template_id)
-        .await?
-    {
+    match records::record::<Ledger>(state, template_id).await? {
         Some(r) => Ok(Some(records::decode(&r)?)),
         None => Ok(None),
     }
@@ -28,17 +24,13 @@ pub async fn ledger_of(state: &AppState, template_id: &str) -> AwsResult<Option<
 
 /// The write that forgets what was spent from template `template_id`.
 pub fn delete_ledger(template_id: &str) -> Write {
-    Write::Delete {
-        kind: kinds::PRIVACY_BUDGET_LEDGER.to_string(),
-        id: template_id.to_string(),
-    }
+    records::delete::<Ledger>(template_id.to_string())
 }
 
 /// The `Put` of the ledger of template `t`.
 pub fn put_ledger(t: &PrivacyBudgetTemplate, ledger: &Ledger) -> AwsResult<Write> {
     let region = t.arn.split(':').nth(3).unwrap_or_default();
     records::put(
-        kinds::PRIVACY_BUDGET_LEDGER,
         &t.id,
         region,
         &t.account_id,
@@ -53,7 +45,7 @@ pub async fn budget_templates_in(
     membership_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    membership_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, membership_id, after).await
+    membership_children::<PrivacyBudgetTemplate>(state, membership_id, after).await
 }
 
 /// Every template of a collaboration (with sequence numbers), in creation order.
@@ -61,7 +53,7 @@ pub async fn budget_templates_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id).await
+    collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id).await
 }
 
 /// Whether collaboration `collaboration_id` has its DIFFERENTIAL_PRIVACY privacy budget template

@@ -4,21 +4,13 @@ use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::kinds;
 use crate::state::AppState;
-use crate::store::{Query, Write};
+use crate::store::Write;
 use cleanrooms_emulator_api::RequestContext;
 
 /// The write that stores a configured table.
 pub fn put_configured_table(region: &str, t: &ConfiguredTable) -> AwsResult<Write> {
-    records::put(
-        kinds::CONFIGURED_TABLE,
-        &t.id,
-        region,
-        &t.account_id,
-        None,
-        t,
-    )
+    records::put(&t.id, region, &t.account_id, None, t)
 }
 
 /// The caller's associations of configured table `table_id`.
@@ -30,7 +22,7 @@ pub async fn associations_of_table(
     Ok(state
         .store()
         .query(
-            &Query::kind(kinds::ASSOCIATION)
+            &records::query::<Association>()
                 .region(&ctx.region)
                 .account(&ctx.account_id),
         )

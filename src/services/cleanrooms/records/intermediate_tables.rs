@@ -6,45 +6,24 @@ use crate::services::cleanrooms::domain::intermediate_table::{
 };
 use crate::services::cleanrooms::domain::lineage::descendants;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::{collaboration_children, kinds};
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::state::AppState;
-use crate::store::{Query, Write};
+use crate::store::Write;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 /// The `Put` of a table (owner = its account, parent = its membership).
 pub fn put_table(t: &IntermediateTable) -> AwsResult<Write> {
-    records::put(
-        kinds::INTERMEDIATE_TABLE,
-        &t.id,
-        t.region(),
-        &t.account_id,
-        Some(&t.membership_id),
-        t,
-    )
+    records::put(&t.id, t.region(), &t.account_id, Some(&t.membership_id), t)
 }
 
 /// The `Put` of a version of table `t`.
 pub fn put_version(t: &IntermediateTable, v: &IntermediateTableVersion) -> AwsResult<Write> {
-    records::put(
-        kinds::INTERMEDIATE_TABLE_VERSION,
-        &v.version_id,
-        t.region(),
-        &t.account_id,
-        Some(&t.id),
-        v,
-    )
+    records::put(&v.version_id, t.region(), &t.account_id, Some(&t.id), v)
 }
 
 /// The `Put` of the rule of table `t`.
 pub fn put_rule(t: &IntermediateTable, rule: &IntermediateTableRule) -> AwsResult<Write> {
-    records::put(
-        kinds::INTERMEDIATE_TABLE_RULE,
-        &t.id,
-        t.region(),
-        &t.account_id,
-        Some(&t.id),
-        rule,
-    )
+    records::put(&t.id, t.region(), &t.account_id, Some(&t.id), rule)
 }
 
 /// The intermediate table `id`, if it exists.
@@ -52,7 +31,7 @@ pub async fn intermediate_table(
     state: &AppState,
     id: &str,
 ) -> AwsResult<Option<IntermediateTable>> {
-    match state.store().get(kinds::INTERMEDIATE_TABLE, id).await? {
+    match records::record::<IntermediateTable>(state, id).await? {
         Some(r) => Ok(Some(records::decode(&r)?)),
         None => Ok(None),
     }
@@ -63,11 +42,7 @@ pub async fn intermediate_table_version(
     state: &AppState,
     version_id: &str,
 ) -> AwsResult<Option<IntermediateTableVersion>> {
-    match state
-        .store()
-        .get(kinds::INTERMEDIATE_TABLE_VERSION, version_id)
-        .await?
-    {
+    match records::record::<IntermediateTableVersion>(state, version_id).await? {
         Some(r) => Ok(Some(records::decode(&r)?)),
         None => Ok(None),
     }
@@ -77,7 +52,7 @@ pub async fn intermediate_table_version(
 pub async fn all_versions(state: &AppState) -> AwsResult<Vec<IntermediateTableVersion>> {
     state
         .store()
-        .query(&Query::kind(kinds::INTERMEDIATE_TABLE_VERSION))
+        .query(&records::query::<IntermediateTableVersion>())
         .await?
         .iter()
         .map(records::decode)
@@ -91,7 +66,7 @@ pub async fn intermediate_tables_of_collaboration(
     collaboration_id: &str,
 ) -> AwsResult<Vec<IntermediateTable>> {
     Ok(
-        collaboration_children(state, kinds::INTERMEDIATE_TABLE, collaboration_id)
+        collaboration_children::<IntermediateTable>(state, collaboration_id)
             .await?
             .into_iter()
             .map(|(_, t)| t)
@@ -103,7 +78,7 @@ pub async fn intermediate_tables_of_collaboration(
 pub async fn all_intermediate_tables(state: &AppState) -> AwsResult<Vec<IntermediateTable>> {
     state
         .store()
-        .query(&Query::kind(kinds::INTERMEDIATE_TABLE))
+        .query(&records::query::<IntermediateTable>())
         .await?
         .iter()
         .map(records::decode)
@@ -115,11 +90,7 @@ pub async fn intermediate_table_rule(
     state: &AppState,
     table_id: &str,
 ) -> AwsResult<Option<IntermediateTableRule>> {
-    match state
-        .store()
-        .get(kinds::INTERMEDIATE_TABLE_RULE, table_id)
-        .await?
-    {
+    match records::record::<IntermediateTableRule>(state, table_id).await? {
         Some(r) => Ok(Some(records::decode(&r)?)),
         None => Ok(None),
     }
@@ -132,7 +103,7 @@ pub async fn versions_of(
 ) -> AwsResult<Vec<(i64, IntermediateTableVersion)>> {
     state
         .store()
-        .query(&Query::kind(kinds::INTERMEDIATE_TABLE_VERSION).parent(table_id))
+        .query(&records::query::<IntermediateTableVersion>().parent(table_id))
         .await?
         .iter()
         .map(|r| Ok((r.seq, records::decode(r)?)))

@@ -14,9 +14,7 @@ use crate::store::Write;
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, StoredQuery)> {
-    let record = state
-        .store()
-        .get(kinds::PROTECTED_QUERY, id)
+    let record = records::record::<StoredQuery>(state, id)
         .await?
         .ok_or_else(|| AwsError::internal(format!("protected query {id} vanished")))?;
     Ok((record.region.clone(), records::decode(&record)?))
@@ -29,7 +27,7 @@ pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, Stored
 pub async fn all_queries(state: &AppState) -> AwsResult<Vec<StoredQuery>> {
     state
         .store()
-        .query(&crate::store::Query::kind(kinds::PROTECTED_QUERY))
+        .query(&records::query::<StoredQuery>())
         .await?
         .iter()
         .map(records::decode)
@@ -39,7 +37,6 @@ pub async fn all_queries(state: &AppState) -> AwsResult<Vec<StoredQuery>> {
 /// The store write of `q`.
 pub fn put_query(region: &str, q: &StoredQuery) -> AwsResult<Write> {
     records::put(
-        kinds::PROTECTED_QUERY,
         &q.query.id,
         region,
         &q.account_id,
@@ -67,7 +64,7 @@ pub async fn receipt(
     else {
         return Ok(None);
     };
-    Ok(Some(records::put(
+    Ok(Some(records::put_kind(
         kinds::PROTECTED_QUERY_RECEIPT,
         &receipt_id(query_id, &membership_id),
         region,
@@ -75,4 +72,42 @@ pub async fn receipt(
         Some(&membership_id),
         &query_id,
     )?))
+}
+
+/// Whether membership `membership_id` received the results of query `query_id`.
+///
+/// # Errors
+/// Store failures.
+pub async fn received(state: &AppState, query_id: &str, membership_id: &str) -> AwsResult<bool> {
+    Ok(state
+        .store()
+        .get(
+            kinds::PROTECTED_QUERY_RECEIPT,
+            &receipt_id(query_id, membership_id),
+        )
+        .await?
+        .is_some())
+}
+
+/// The ids of the queries whose results membership `membership_id` received (after position
+/// `after`), with their sequence numbers, in order of receipt.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn receipts(
+    state: &AppState,
+    membership_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, String)>> {
+    state
+        .store()
+        .query(
+            &crate::store::Query::kind(kinds::PROTECTED_QUERY_RECEIPT)
+                .parent(membership_id)
+                .after(after),
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, records::decode(r)?)))
+        .collect()
 }

@@ -3,6 +3,7 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::kinds;
+use crate::state::AppState;
 use crate::store::Write;
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ pub fn put_tags(
     arn: &str,
     tags: &BTreeMap<String, String>,
 ) -> AwsResult<Write> {
-    records::put(kinds::TAGS, arn, region, account, None, tags)
+    records::put_kind(kinds::TAGS, arn, region, account, None, tags)
 }
 
 /// The write that removes every tag of `arn`.
@@ -21,5 +22,16 @@ pub fn delete_tags(arn: &str) -> Write {
     Write::Delete {
         kind: kinds::TAGS.to_string(),
         id: arn.to_string(),
+    }
+}
+
+/// The tags of `arn` (none when it has none).
+///
+/// # Errors
+/// Store failures.
+pub async fn current_tags(state: &AppState, arn: &str) -> AwsResult<BTreeMap<String, String>> {
+    match state.store().get(kinds::TAGS, arn).await? {
+        Some(r) => records::decode(&r),
+        None => Ok(BTreeMap::new()),
     }
 }

@@ -4,19 +4,23 @@
 //! committed.
 
 use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::association::AssociationRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::budgets::{budget_templates_in, delete_ledger};
 use crate::services::cleanrooms::records::intermediate_tables::{
     intermediate_table, intermediate_table_version, versions_of,
 };
-use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
-use crate::store::{Query, Write};
+use crate::store::Write;
 use crate::util::ids;
 
 /// The writes that delete table `t` with its versions, its rule, its tags and its access budget.
@@ -25,22 +29,13 @@ pub async fn intermediate_table_delete_writes(
     t: &IntermediateTable,
 ) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
-        Write::Delete {
-            kind: kinds::INTERMEDIATE_TABLE.to_string(),
-            id: t.id.clone(),
-        },
-        Write::Delete {
-            kind: kinds::INTERMEDIATE_TABLE_RULE.to_string(),
-            id: t.id.clone(),
-        },
+        records::delete::<IntermediateTable>(t.id.clone()),
+        records::delete::<IntermediateTableRule>(t.id.clone()),
         delete_tags(&t.arn),
     ];
     writes.extend(resource_budget_removal_writes(state, &t.membership_id, &t.arn).await?);
     for (_, v) in versions_of(state, &t.id).await? {
-        writes.push(Write::Delete {
-            kind: kinds::INTERMEDIATE_TABLE_VERSION.to_string(),
-            id: v.version_id,
-        });
+        writes.push(records::delete::<IntermediateTableVersion>(v.version_id));
     }
     Ok(writes)
 }
@@ -123,10 +118,7 @@ pub async fn analysis_templates_removal_writes(
         .into_iter()
         .flat_map(|(_, t)| {
             [
-                Write::Delete {
-                    kind: kinds::ANALYSIS_TEMPLATE.to_string(),
-                    id: t.id.clone(),
-                },
+                records::delete::<AnalysisTemplate>(t.id.clone()),
                 delete_tags(&t.arn),
             ]
         })
@@ -151,22 +143,16 @@ pub async fn associations_removal_writes(
 /// template.
 pub async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
-        Write::Delete {
-            kind: kinds::ASSOCIATION.to_string(),
-            id: a.id.clone(),
-        },
+        records::delete::<Association>(a.id.clone()),
         delete_tags(&a.arn),
     ];
     writes.extend(association_budget_removal_writes(state, a).await?);
     for rule in state
         .store()
-        .query(&Query::kind(kinds::ASSOCIATION_RULE).parent(&a.id))
+        .query(&records::query::<AssociationRule>().parent(&a.id))
         .await?
     {
-        writes.push(Write::Delete {
-            kind: kinds::ASSOCIATION_RULE.to_string(),
-            id: rule.id,
-        });
+        writes.push(records::delete::<AssociationRule>(rule.id));
     }
     Ok(writes)
 }
@@ -210,10 +196,7 @@ pub async fn resource_budget_removal_writes(
 /// The writes that delete template `t` with its tags and its ledger.
 pub fn budget_template_delete_writes(t: &PrivacyBudgetTemplate) -> Vec<Write> {
     vec![
-        Write::Delete {
-            kind: kinds::PRIVACY_BUDGET_TEMPLATE.to_string(),
-            id: t.id.clone(),
-        },
+        records::delete::<PrivacyBudgetTemplate>(t.id.clone()),
         delete_tags(&t.arn),
         delete_ledger(&t.id),
     ]

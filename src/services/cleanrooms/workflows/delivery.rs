@@ -16,7 +16,6 @@ use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::errors::{invalid_configuration, invalid_field};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
-use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::workflows::results::{S3Target, Written};
 use cleanrooms_emulator_api::cleanrooms::dto;
 
@@ -246,7 +245,7 @@ async fn member_destination(
 ) -> AwsResult<Destination> {
     let member = require_receiver(state, collaboration, account, field).await?;
     let membership: Option<Membership> = match member.membership_id.as_deref() {
-        Some(id) => match state.store().get(kinds::MEMBERSHIP, id).await? {
+        Some(id) => match records::record::<Membership>(state, id).await? {
             Some(r) => Some(records::decode(&r)?),
             None => None,
         },

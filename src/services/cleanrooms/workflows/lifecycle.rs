@@ -240,7 +240,7 @@ mod tests {
     use crate::services::cleanrooms::records;
     use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
     use crate::services::cleanrooms::records::intermediate_tables::versions_of;
-    use crate::services::cleanrooms::records::kinds;
+
     use crate::services::cleanrooms::workflows::cascade::delete_table_data;
     use crate::util::ids;
 
@@ -380,15 +380,7 @@ mod tests {
             create_time: 0.0,
             update_time: 0.0,
         };
-        let put = records::put(
-            kinds::MEMBERSHIP,
-            "m",
-            "us-east-1",
-            "111111111111",
-            Some("c"),
-            &m,
-        )
-        .unwrap();
+        let put = records::put("m", "us-east-1", "111111111111", Some("c"), &m).unwrap();
         state.store().commit(vec![put]).await.unwrap();
     }
 
