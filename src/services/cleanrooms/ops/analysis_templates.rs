@@ -27,9 +27,10 @@ use crate::services::cleanrooms::records::access::{
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
+use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use crate::services::cleanrooms::records::{collaboration_children, membership_page};
 use std::collections::{BTreeSet, HashSet};
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -281,19 +282,12 @@ pub async fn list_analysis_templates(
     ctx: &RequestContext,
     input: dto::ListAnalysisTemplatesInput,
 ) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
-    let m = own_membership(
+    let (analysis_template_summaries, next_token) = own_page::<AnalysisTemplate, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (analysis_template_summaries, next_token) = membership_page::<AnalysisTemplate, _>(
-        state,
         "analysistemplates",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |t: AnalysisTemplate| Some(t.to_summary()),
     )
     .await?;

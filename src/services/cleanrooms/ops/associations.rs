@@ -30,8 +30,8 @@ use crate::services::cleanrooms::records::configured_tables::associations_of_tab
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration,
 };
-use crate::services::cleanrooms::records::membership_page;
 use crate::services::cleanrooms::records::memberships_of;
+use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::put_tags;
 use crate::services::cleanrooms::workflows::cascade::association_delete_writes;
 use crate::services::cleanrooms::workflows::lifecycle;
@@ -189,19 +189,12 @@ pub async fn list_configured_table_associations(
     ctx: &RequestContext,
     input: dto::ListConfiguredTableAssociationsInput,
 ) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
-    let m = own_membership(
+    let (configured_table_association_summaries, next_token) = own_page::<Association, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (configured_table_association_summaries, next_token) = membership_page::<Association, _>(
-        state,
         "configuredtableassociations",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |a: Association| Some(a.to_summary()),
     )
     .await?;

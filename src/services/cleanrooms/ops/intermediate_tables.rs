@@ -31,7 +31,7 @@ use crate::services::cleanrooms::records::associations::associations_of_collabor
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
-use crate::services::cleanrooms::records::membership_page;
+use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::put_tags;
 use crate::services::cleanrooms::workflows::cascade::intermediate_table_delete_writes;
 use crate::services::cleanrooms::workflows::{lifecycle, populate};
@@ -252,19 +252,12 @@ pub async fn list_intermediate_tables(
     input: dto::ListIntermediateTablesInput,
 ) -> AwsResult<dto::ListIntermediateTablesOutput> {
     lifecycle::expire_due(state).await?;
-    let m = own_membership(
+    let (intermediate_table_summaries, next_token) = own_page::<IntermediateTable, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (intermediate_table_summaries, next_token) = membership_page::<IntermediateTable, _>(
-        state,
         "intermediatetables",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |t: IntermediateTable| Some(t.to_summary()),
     )
     .await?;

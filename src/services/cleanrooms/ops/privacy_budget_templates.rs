@@ -35,7 +35,7 @@ use crate::services::cleanrooms::records::access::{
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
 };
-use crate::services::cleanrooms::records::membership_page;
+use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::put_tags;
 use crate::services::cleanrooms::workflows::cascade::budget_template_delete_writes;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -355,23 +355,15 @@ pub async fn list_privacy_budget_templates(
     ctx: &RequestContext,
     input: dto::ListPrivacyBudgetTemplatesInput,
 ) -> AwsResult<dto::ListPrivacyBudgetTemplatesOutput> {
-    let m = own_membership(
+    let (privacy_budget_template_summaries, next_token) = own_page::<PrivacyBudgetTemplate, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
+        "privacybudgettemplates",
+        (input.next_token.as_deref(), input.max_results),
+        |t: PrivacyBudgetTemplate| Some(t.to_summary()),
     )
     .await?;
-    let (privacy_budget_template_summaries, next_token) =
-        membership_page::<PrivacyBudgetTemplate, _>(
-            state,
-            "privacybudgettemplates",
-            &m.id,
-            input.next_token.as_deref(),
-            input.max_results,
-            |t: PrivacyBudgetTemplate| Some(t.to_summary()),
-        )
-        .await?;
     Ok(dto::ListPrivacyBudgetTemplatesOutput {
         privacy_budget_template_summaries,
         next_token,

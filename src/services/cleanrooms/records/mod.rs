@@ -36,6 +36,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{AwsError, AwsResult};
+use cleanrooms_emulator_api::RequestContext;
+
 use crate::state::AppState;
 use crate::store::{Query, Record, Write};
 use crate::util::pagination;
@@ -201,6 +203,25 @@ pub async fn membership_page<T: Resource, S>(
         items,
         pagination::page_size(max_results),
     ))
+}
+
+/// One page of a list of the caller's own membership: the membership behind
+/// `membership_identifier` must be the caller's (see [`access::own_membership`]), then as
+/// [`membership_page`].
+///
+/// # Errors
+/// As [`access::own_membership`] and [`membership_page`].
+pub async fn own_page<T: Resource, S>(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_identifier: &str,
+    scope: &str,
+    (next_token, max_results): (Option<&str>, Option<i32>),
+    entry: impl FnMut(T) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let m =
+        access::own_membership(state, &ctx.region, &ctx.account_id, membership_identifier).await?;
+    membership_page(state, scope, &m.id, next_token, max_results, entry).await
 }
 
 /// Every membership of a collaboration, in creation order.
