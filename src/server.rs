@@ -97,10 +97,20 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let jobs = state.jobs().clone();
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    let unfinished = jobs
+        .shutdown(crate::jobs::SHUTDOWN_GRACE, crate::jobs::CANCEL_GRACE)
+        .await;
+    if unfinished > 0 {
+        tracing::warn!(
+            unfinished,
+            "analyses still running at exit; they fail at the next start"
+        );
+    }
     drop(temp);
     Ok(())
 }

@@ -29,19 +29,44 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::hive_types;
 use crate::error::{AwsError, AwsResult};
+use crate::jobs::Job;
 use crate::state::AppState;
 use crate::storage::WriteOptions;
 
 /// Starts query `id` (already stored as SUBMITTED) delivering its results as `delivery` says.
 pub fn spawn_query(state: &AppState, id: &str, prepared: Prepared, delivery: Delivery) {
-    let job_state = state.clone();
-    let query_id = id.to_string();
-    state.jobs().spawn(id, move |token| async move {
-        let state = job_state;
-        if let Err(e) = run_query(&state, &query_id, prepared, delivery, token).await {
-            tracing::error!(query = %query_id, error = %e.message, "protected query bookkeeping failed");
-        }
+    state.jobs().start(QueryRun {
+        state: state.clone(),
+        id: id.to_string(),
+        prepared,
+        delivery,
     });
+}
+
+/// The background run of a protected query.
+struct QueryRun {
+    state: AppState,
+    id: String,
+    prepared: Prepared,
+    delivery: Delivery,
+}
+
+impl Job for QueryRun {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    async fn run(self, token: CancellationToken) {
+        let QueryRun {
+            state,
+            id,
+            prepared,
+            delivery,
+        } = self;
+        if let Err(e) = run_query(&state, &id, prepared, delivery, token).await {
+            tracing::error!(query = %id, error = %e.message, "protected query bookkeeping failed");
+        }
+    }
 }
 
 async fn run_query(
@@ -95,15 +120,31 @@ pub struct PopulateJob {
 /// Starts the population `job` (its query stored as SUBMITTED, its version as
 /// POPULATE_STARTED).
 pub fn spawn_populate(state: &AppState, prepared: Prepared, job: PopulateJob) {
-    let job_state = state.clone();
-    let id = job.population.query_id.clone();
-    state.jobs().spawn(&id, move |token| async move {
-        let state = job_state;
-        let query_id = job.population.query_id.clone();
-        if let Err(e) = run_populate(&state, prepared, job, token).await {
+    state.jobs().start(PopulationRun {
+        state: state.clone(),
+        prepared,
+        job,
+    });
+}
+
+/// The background run of a population.
+struct PopulationRun {
+    state: AppState,
+    prepared: Prepared,
+    job: PopulateJob,
+}
+
+impl Job for PopulationRun {
+    fn id(&self) -> String {
+        self.job.population.query_id.clone()
+    }
+
+    async fn run(self, token: CancellationToken) {
+        let query_id = self.id();
+        if let Err(e) = run_populate(&self.state, self.prepared, self.job, token).await {
             tracing::error!(query = %query_id, error = %e.message, "population bookkeeping failed");
         }
-    });
+    }
 }
 
 async fn run_populate(
