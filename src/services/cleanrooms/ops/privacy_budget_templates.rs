@@ -512,28 +512,50 @@ pub async fn list_collaboration_privacy_budget_templates(
 // Privacy budgets
 // ---------------------------------------------------------------------------------------------
 
-/// The budgets of one type a list shows (with their templates and sequence numbers), each with
-/// what has been spent from it as of now.
-async fn budget_templates(
-    state: &AppState,
-    collaboration_id: &str,
+/// Which budgets a list shows: one type (and optionally one budgeted resource) of a
+/// collaboration, in a list named `scope` (the page tokens name it).
+struct BudgetList<'a> {
+    scope: String,
+    collaboration_id: &'a str,
     budget_type: BudgetType,
-    resource_arn: Option<&str>,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate, dto::PrivacyBudget)>> {
+    resource_arn: Option<&'a str>,
+    next_token: Option<&'a str>,
+    max_results: Option<i32>,
+}
+
+/// One page of `list`: each budget with what has been spent from it as of now, as its list entry
+/// `entry(template, budget)`, with the token of the next page.
+async fn budget_page<S>(
+    state: &AppState,
+    list: BudgetList<'_>,
+    entry: impl Fn(&PrivacyBudgetTemplate, dto::PrivacyBudget) -> S,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let scope = format!(
+        "{}:{}:{}",
+        list.scope,
+        list.budget_type.as_str(),
+        list.resource_arn.unwrap_or("")
+    );
+    let after = pagination::resume(&scope, list.next_token, bad_token)?;
     let now = state.now();
-    let mut out = Vec::new();
-    for (seq, t) in budget_templates_of_collaboration(state, collaboration_id).await? {
+    let mut items = Vec::new();
+    for (seq, t) in budget_templates_of_collaboration(state, list.collaboration_id).await? {
         if after.is_none_or(|a| seq > a)
-            && t.privacy_budget_type == budget_type
-            && resource_arn.is_none_or(|arn| t.resource_arn() == Some(arn))
+            && t.privacy_budget_type == list.budget_type
+            && list
+                .resource_arn
+                .is_none_or(|arn| t.resource_arn() == Some(arn))
         {
             let ledger = ledger_of(state, &t.id).await?;
             let budget = budget_of(&t, ledger.as_ref(), now);
-            out.push((seq, t, budget));
+            items.push((seq, entry(&t, budget)));
         }
     }
-    Ok(out)
+    Ok(pagination::page(
+        &scope,
+        items,
+        pagination::page_size(list.max_results),
+    ))
 }
 
 /// ListPrivacyBudgets: the collaboration's budgets of one type, seen from the caller's ACTIVE
@@ -544,43 +566,29 @@ pub async fn list_privacy_budgets(
     input: dto::ListPrivacyBudgetsInput,
 ) -> AwsResult<dto::ListPrivacyBudgetsOutput> {
     let m = active_reader(state, ctx, &input.membership_identifier).await?;
-    let scope = format!(
-        "privacybudgets:{}:{}:{}",
-        m.id,
-        input.privacy_budget_type.as_str(),
-        input.access_budget_resource_arn.as_deref().unwrap_or("")
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = budget_templates(
-        state,
-        &m.collaboration_id,
-        input.privacy_budget_type,
-        input.access_budget_resource_arn.as_deref(),
-        after,
-    )
-    .await?
-    .into_iter()
-    .map(|(seq, t, budget)| {
-        (
-            seq,
-            dto::PrivacyBudgetSummary {
-                budget,
-                collaboration_arn: t.collaboration_arn.clone(),
-                collaboration_id: t.collaboration_id.clone(),
-                create_time: t.create_time,
-                id: t.budget_id.clone(),
-                membership_arn: t.membership_arn.clone(),
-                membership_id: t.membership_id.clone(),
-                privacy_budget_template_arn: t.arn.clone(),
-                privacy_budget_template_id: t.id.clone(),
-                r#type: t.privacy_budget_type,
-                update_time: t.update_time,
-            },
-        )
-    })
-    .collect();
+    let list = BudgetList {
+        scope: format!("privacybudgets:{}", m.id),
+        collaboration_id: &m.collaboration_id,
+        budget_type: input.privacy_budget_type,
+        resource_arn: input.access_budget_resource_arn.as_deref(),
+        next_token: input.next_token.as_deref(),
+        max_results: input.max_results,
+    };
     let (privacy_budget_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+        budget_page(state, list, |t, budget| dto::PrivacyBudgetSummary {
+            budget,
+            collaboration_arn: t.collaboration_arn.clone(),
+            collaboration_id: t.collaboration_id.clone(),
+            create_time: t.create_time,
+            id: t.budget_id.clone(),
+            membership_arn: t.membership_arn.clone(),
+            membership_id: t.membership_id.clone(),
+            privacy_budget_template_arn: t.arn.clone(),
+            privacy_budget_template_id: t.id.clone(),
+            r#type: t.privacy_budget_type,
+            update_time: t.update_time,
+        })
+        .await?;
     Ok(dto::ListPrivacyBudgetsOutput {
         privacy_budget_summaries,
         next_token,
@@ -594,25 +602,16 @@ pub async fn list_collaboration_privacy_budgets(
     input: dto::ListCollaborationPrivacyBudgetsInput,
 ) -> AwsResult<dto::ListCollaborationPrivacyBudgetsOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
-    let scope = format!(
-        "collaborationprivacybudgets:{}:{}:{}",
-        c.id,
-        input.privacy_budget_type.as_str(),
-        input.access_budget_resource_arn.as_deref().unwrap_or("")
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = budget_templates(
-        state,
-        &c.id,
-        input.privacy_budget_type,
-        input.access_budget_resource_arn.as_deref(),
-        after,
-    )
-    .await?
-    .into_iter()
-    .map(|(seq, t, budget)| {
-        (
-            seq,
+    let list = BudgetList {
+        scope: format!("collaborationprivacybudgets:{}", c.id),
+        collaboration_id: &c.id,
+        budget_type: input.privacy_budget_type,
+        resource_arn: input.access_budget_resource_arn.as_deref(),
+        next_token: input.next_token.as_deref(),
+        max_results: input.max_results,
+    };
+    let (collaboration_privacy_budget_summaries, next_token) =
+        budget_page(state, list, |t, budget| {
             dto::CollaborationPrivacyBudgetSummary {
                 budget,
                 collaboration_arn: t.collaboration_arn.clone(),
@@ -624,12 +623,9 @@ pub async fn list_collaboration_privacy_budgets(
                 privacy_budget_template_id: t.id.clone(),
                 r#type: t.privacy_budget_type,
                 update_time: t.update_time,
-            },
-        )
-    })
-    .collect();
-    let (collaboration_privacy_budget_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+            }
+        })
+        .await?;
     Ok(dto::ListCollaborationPrivacyBudgetsOutput {
         collaboration_privacy_budget_summaries,
         next_token,
