@@ -8,6 +8,7 @@
 //! The schema analysis rule shows the owner's rule as `policy` and, as `consolidatedPolicy`,
 //! that rule combined with the controls a multi-party table inherits from its base tables.
 
+use crate::services::cleanrooms::analysis::readiness::schema_summary;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::configured_table::{ANY_JOB, ANY_QUERY};
 use crate::services::cleanrooms::domain::intermediate_table::{
@@ -212,23 +213,6 @@ async fn schema(
     })
 }
 
-/// The `SchemaSummary` of a schema.
-fn summary(s: dto::Schema) -> dto::SchemaSummary {
-    dto::SchemaSummary {
-        analysis_method: s.analysis_method,
-        analysis_rule_types: s.analysis_rule_types,
-        collaboration_arn: s.collaboration_arn,
-        collaboration_id: s.collaboration_id,
-        create_time: s.create_time,
-        creator_account_id: s.creator_account_id,
-        name: s.name,
-        resource_arn: s.resource_arn,
-        selected_analysis_methods: s.selected_analysis_methods,
-        r#type: s.r#type,
-        update_time: s.update_time,
-    }
-}
-
 /// The summaries of the collaboration's intermediate-table schemas after position `after`,
 /// with their sequence numbers, in creation order.
 ///
@@ -244,7 +228,7 @@ pub async fn summaries(
         if after.is_some_and(|a| seq <= a) {
             continue;
         }
-        out.push((seq, summary(schema(state, c, &t).await?)));
+        out.push((seq, schema_summary(schema(state, c, &t).await?)));
     }
     Ok(out)
 }

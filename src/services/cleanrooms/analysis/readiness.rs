@@ -257,3 +257,20 @@ pub async fn direct_analysis_blockers(
         .and_then(|d| d.reasons)
         .unwrap_or_default())
 }
+
+/// The `SchemaSummary` of a schema.
+pub fn schema_summary(s: dto::Schema) -> dto::SchemaSummary {
+    dto::SchemaSummary {
+        analysis_method: s.analysis_method,
+        analysis_rule_types: s.analysis_rule_types,
+        collaboration_arn: s.collaboration_arn,
+        collaboration_id: s.collaboration_id,
+        create_time: s.create_time,
+        creator_account_id: s.creator_account_id,
+        name: s.name,
+        resource_arn: s.resource_arn,
+        selected_analysis_methods: s.selected_analysis_methods,
+        r#type: s.r#type,
+        update_time: s.update_time,
+    }
+}

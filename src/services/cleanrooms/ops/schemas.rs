@@ -8,6 +8,7 @@
 //! `ops::intermediate_schemas`.
 
 use crate::services::cleanrooms::analysis::intermediate_schemas;
+use crate::services::cleanrooms::analysis::readiness::schema_summary;
 use crate::services::cleanrooms::analysis::readiness::{
     parts_of, rule_type, status_details, Parts,
 };
@@ -171,22 +172,7 @@ pub async fn list_schemas(
             }
             if let Some(p) = parts_of(state, a).await? {
                 let s = schema(state, ctx, &c, &p).await;
-                items.push((
-                    seq,
-                    dto::SchemaSummary {
-                        analysis_method: s.analysis_method,
-                        analysis_rule_types: s.analysis_rule_types,
-                        collaboration_arn: s.collaboration_arn,
-                        collaboration_id: s.collaboration_id,
-                        create_time: s.create_time,
-                        creator_account_id: s.creator_account_id,
-                        name: s.name,
-                        resource_arn: s.resource_arn,
-                        selected_analysis_methods: s.selected_analysis_methods,
-                        r#type: s.r#type,
-                        update_time: s.update_time,
-                    },
-                ));
+                items.push((seq, schema_summary(s)));
             }
         }
     }
