@@ -760,3 +760,175 @@ pub fn policy_problem(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
+
+    const DAY: f64 = 86_400.0;
+
+    fn version(id: &str) -> IntermediateTableVersion {
+        IntermediateTableVersion {
+            version_id: id.into(),
+            table_id: "t".into(),
+            analysis_id: format!("q-{id}"),
+            status: dto::IntermediateTableVersionStatus::PopulateStarted,
+            kms_key_arn: None,
+            parameters: None,
+            delta_version: None,
+            expiration_time: None,
+            create_time: 0.0,
+        }
+    }
+
+    fn active(id: &str, delta_version: i64) -> ActiveVersion {
+        ActiveVersion {
+            version_id: id.into(),
+            analysis_id: format!("q-{id}"),
+            delta_version,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party: true,
+            expiration_time: 0.0,
+        }
+    }
+
+    fn column() -> Vec<dto::Column> {
+        vec![dto::Column {
+            name: "n".into(),
+            r#type: "bigint".into(),
+        }]
+    }
+
+    #[test]
+    fn a_population_begins_once_and_completes_with_the_retention_period() {
+        let mut t = table("t", "spend", "111111111111", Vec::new());
+        t.kms_key_arn = Some("key".into());
+        t.begin_population("v1", 10.0).unwrap();
+        assert_eq!(t.status, dto::IntermediateTableStatus::PopulateStarted);
+        assert_eq!(t.populating.as_deref(), Some("v1"));
+        let err = t.begin_population("v2", 11.0).unwrap_err();
+        assert!(
+            err.message.contains("already being populated (version v1)"),
+            "{}",
+            err.message
+        );
+
+        let mut v = version("v1");
+        t.complete_population(active("v1", 3), column(), Some(&mut v), 100.0)
+            .unwrap();
+        t.end_population("v1", 100.0);
+        let a = t.active.as_ref().unwrap();
+        assert_eq!(
+            (a.delta_version, a.kms_key_arn.as_deref()),
+            (3, Some("key"))
+        );
+        assert_eq!(a.expiration_time, 100.0 + 30.0 * DAY);
+        assert_eq!(t.status, dto::IntermediateTableStatus::PopulateSuccess);
+        assert!(t.populating.is_none() && t.schema.is_some());
+        assert_eq!(
+            v.status,
+            dto::IntermediateTableVersionStatus::PopulateSuccess
+        );
+        assert_eq!(
+            (v.delta_version, v.expiration_time),
+            (Some(3), Some(100.0 + 30.0 * DAY))
+        );
+    }
+
+    #[test]
+    fn a_failed_population_keeps_an_unexpired_version_and_frees_the_table() {
+        let mut t = table("t", "spend", "111111111111", Vec::new());
+        t.begin_population("v1", 0.0).unwrap();
+        t.complete_population(active("v1", 1), column(), None, 0.0)
+            .unwrap();
+        t.end_population("v1", 0.0);
+
+        t.begin_population("v2", 1.0).unwrap();
+        let mut v2 = version("v2");
+        t.fail_population(Some(&mut v2), "Population v2 failed: boom".into(), 2.0);
+        t.end_population("v2", 2.0);
+        assert_eq!(t.status, dto::IntermediateTableStatus::PopulateSuccess);
+        assert_eq!(
+            t.status_reason.as_deref(),
+            Some("Population v2 failed: boom")
+        );
+        assert_eq!(t.active.as_ref().unwrap().version_id, "v1");
+        assert_eq!(
+            v2.status,
+            dto::IntermediateTableVersionStatus::PopulateFailed
+        );
+        assert!(t.populating.is_none());
+
+        // Once the previous version expired, a failure leaves nothing to read.
+        t.begin_population("v3", 40.0 * DAY).unwrap();
+        t.fail_population(None, "cancelled".into(), 40.0 * DAY);
+        assert_eq!(t.status, dto::IntermediateTableStatus::PopulateFailed);
+    }
+
+    #[test]
+    fn terminal_tables_stay_terminal() {
+        let mut t = table("t", "spend", "111111111111", Vec::new());
+        t.begin_population("v1", 0.0).unwrap();
+        assert!(t.disallow("222222222222", None, 1.0));
+        assert_eq!(
+            t.status,
+            dto::IntermediateTableStatus::DisallowedByDataProvider
+        );
+        assert!(!t.disallow("222222222222", Some("base"), 2.0));
+        let base = dto::IntermediateTableDependency {
+            creator_account_id: "222222222222".into(),
+            id: "a".into(),
+            name: "purchases".into(),
+            parent_type: dto::BaseTableParentType::Direct,
+            r#type: dto::BaseTableDependencyType::Table,
+        };
+        assert!(!t.base_removed(&base, 3.0));
+        // The data of a population that ends after the table became unusable is refused.
+        let mut v = version("v1");
+        let refused = t.complete_population(active("v1", 1), column(), Some(&mut v), 4.0);
+        assert!(refused.unwrap_err().contains("unusable"));
+        assert!(t.active.is_none());
+        t.fail_population(Some(&mut v), "late".into(), 4.0);
+        assert_eq!(
+            t.status,
+            dto::IntermediateTableStatus::DisallowedByDataProvider
+        );
+        assert_eq!(
+            v.status,
+            dto::IntermediateTableVersionStatus::PopulateFailed
+        );
+        assert!(t.begin_population("v2", 5.0).is_err());
+    }
+
+    #[test]
+    fn retention_expires_the_active_version_unless_a_population_runs() {
+        let mut t = table("t", "spend", "111111111111", Vec::new());
+        t.retention_in_days = 1;
+        t.begin_population("v1", 0.0).unwrap();
+        t.complete_population(active("v1", 1), column(), None, 0.0)
+            .unwrap();
+        t.end_population("v1", 0.0);
+        assert!(!t.expire(DAY - 1.0));
+        t.begin_population("v2", DAY).unwrap();
+        assert!(
+            !t.expire(DAY + 1.0),
+            "a running population replaces the version"
+        );
+        t.fail_population(None, "failed".into(), DAY + 1.0);
+        t.end_population("v2", DAY + 1.0);
+        assert!(t.expire(DAY + 2.0));
+        assert_eq!(
+            t.status,
+            dto::IntermediateTableStatus::RetentionPeriodExpired
+        );
+        assert!(t
+            .status_reason
+            .as_deref()
+            .unwrap()
+            .contains("1-day retention"));
+        assert!(!t.expire(DAY + 3.0), "expires once");
+    }
+}

@@ -280,3 +280,90 @@ pub fn billed_units(compute: Option<&dto::ComputeConfiguration>, millis: u64) ->
     let workers = f64::from(number.unwrap_or(16));
     (per_worker * workers * millis as f64 / 3_600_000.0 * 1e6).round() / 1e6
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submitted() -> StoredQuery {
+        StoredQuery::submitted(Submission {
+            id: "q".into(),
+            now: 1.0,
+            membership_id: "m".into(),
+            membership_arn: "arn:m".into(),
+            account_id: "111111111111".into(),
+            collaboration_id: "c".into(),
+            compute_configuration: None,
+            payer: None,
+            result_configuration: dto::ProtectedQueryResultConfiguration {
+                output_configuration: dto::ProtectedQueryOutputConfiguration::IntermediateTable(
+                    dto::IntermediateTableOutputConfiguration {
+                        arn: "arn:t".into(),
+                        id: "t".into(),
+                        name: "t".into(),
+                    },
+                ),
+            },
+            sql_parameters: dto::ProtectedQuerySQLParameters::default(),
+            populate: None,
+            receivers: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_query_starts_then_finishes_once() {
+        let mut q = submitted();
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Submitted);
+        assert!(q.start());
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Started);
+        assert!(!q.start(), "a started query does not start again");
+        assert!(q.finish(
+            3_600_000,
+            RunEnd::Failed(RunError::new(error_codes::MALFORMED_QUERY, "bad cast"))
+        ));
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Failed);
+        let error = q.query.error.as_ref().unwrap();
+        assert_eq!(
+            (error.code.as_str(), error.message.as_str()),
+            ("MALFORMED_QUERY", "bad cast")
+        );
+        let stats = q.query.statistics.as_ref().unwrap();
+        assert_eq!(stats.total_duration_in_millis, Some(3_600_000));
+        assert_eq!(
+            stats.billed_resource_utilization.as_ref().unwrap().units,
+            16.0
+        );
+        assert!(
+            !q.finish(1, RunEnd::Succeeded(None)),
+            "a final query stays final"
+        );
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Failed);
+    }
+
+    #[test]
+    fn cancellation_wins_over_what_the_run_produced() {
+        let mut q = submitted();
+        assert!(q.start());
+        assert!(q.cancel(true).unwrap());
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Cancelling);
+        assert!(!q.cancel(true).unwrap(), "cancelling already");
+        assert!(q.finish(5, RunEnd::Succeeded(None)));
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Cancelled);
+        assert!(q.query.result.is_none() && q.query.error.is_none());
+        assert!(
+            q.cancel(false).is_err(),
+            "a final query cannot be cancelled"
+        );
+
+        // Cancelled before it started: the run must not go on.
+        let mut q = submitted();
+        assert!(q.cancel(true).unwrap());
+        assert!(!q.start());
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Cancelled);
+
+        // Not running in this process: cancelled at once.
+        let mut q = submitted();
+        assert!(q.cancel(false).unwrap());
+        assert_eq!(q.query.status, dto::ProtectedQueryStatus::Cancelled);
+    }
+}
