@@ -56,7 +56,7 @@ async fn recover(state: &AppState) -> Result<(), ServeError> {
     crate::services::s3::records::recover(state.store(), state.data_dir())
         .await
         .map_err(|e| ServeError::Recovery(format!("S3 write journal: {e}")))?;
-    crate::services::cleanrooms::workflows::settle::recover(state)
+    crate::services::cleanrooms::recover(state)
         .await
         .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))
 }
@@ -82,7 +82,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     };
     let state = open_state(config.clone(), data_dir).await?;
     // Intermediate tables expire on the emulator clock; reads check too, this catches the rest.
-    let sweeper = crate::services::cleanrooms::workflows::lifecycle::spawn_sweeper(state.clone());
+    let sweeper = crate::services::cleanrooms::spawn_sweeper(state.clone());
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -3,7 +3,7 @@
 //! wait for a slot), and each can be cancelled by id. The runner keeps no durable state: a job
 //! records its own status transitions in the metadata store, and after a restart the service
 //! that owns the jobs marks the ones left unfinished as failed (see
-//! `services::cleanrooms::workflows::settle::recover`).
+//! `services::cleanrooms::recover`).
 //!
 //! A job is a value implementing [`Job`] (its id and how it runs), started with [`Jobs::start`].
 //! When the server stops, [`Jobs::shutdown`] lets running jobs finish for a short grace period,

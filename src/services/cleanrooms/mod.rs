@@ -28,6 +28,9 @@ pub mod records;
 pub mod service;
 pub mod workflows;
 
+pub use workflows::lifecycle::spawn_sweeper;
+pub use workflows::settle::recover;
+
 use std::sync::OnceLock;
 
 use axum::http::request::Parts;
