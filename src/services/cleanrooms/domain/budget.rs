@@ -51,7 +51,7 @@ pub const AGGREGATION_WEIGHTS: &[(AggregationType, i32)] = &[
 const TOLERANCE: f64 = 1e-9;
 
 /// What has been spent from one privacy budget template (kind
-/// `kinds::PRIVACY_BUDGET_LEDGER`, id = template id). No record means nothing spent.
+/// `records::kinds::PRIVACY_BUDGET_LEDGER`, id = template id). No record means nothing spent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ledger {

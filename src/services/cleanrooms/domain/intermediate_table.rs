@@ -25,7 +25,7 @@ pub const PREFIX: &str = "analysisRulePolicy.v1.custom";
 /// Retention applied when `CreateIntermediateTable` names none.
 pub const DEFAULT_RETENTION_DAYS: i32 = 30;
 
-/// An intermediate table as stored (kind `kinds::INTERMEDIATE_TABLE`, owner = creator account,
+/// An intermediate table as stored (kind `records::kinds::INTERMEDIATE_TABLE`, owner = creator account,
 /// parent = membership id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -467,7 +467,7 @@ pub fn resource_status(status: dto::IntermediateTableStatus) -> dto::ResourceSta
     }
 }
 
-/// One population of an intermediate table (kind `kinds::INTERMEDIATE_TABLE_VERSION`, id =
+/// One population of an intermediate table (kind `records::kinds::INTERMEDIATE_TABLE_VERSION`, id =
 /// version id, parent = table id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -520,7 +520,7 @@ impl IntermediateTableVersion {
 }
 
 /// The CUSTOM analysis rule of an intermediate table (kind
-/// `kinds::INTERMEDIATE_TABLE_RULE`, id and parent = table id).
+/// `records::kinds::INTERMEDIATE_TABLE_RULE`, id and parent = table id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntermediateTableRule {

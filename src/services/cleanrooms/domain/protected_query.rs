@@ -10,7 +10,7 @@ use crate::services::cleanrooms::errors::{conflict, ConflictReason, ResourceType
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
-/// A protected query (kind `kinds::PROTECTED_QUERY`, owner = runner account, parent = runner
+/// A protected query (kind `records::kinds::PROTECTED_QUERY`, owner = runner account, parent = runner
 /// membership id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,7 +6,7 @@
 //! collaboration, under a name no table of the collaboration has (kept in lower case, as queries
 //! name it; it must be usable unquoted in SQL). The tables its SQL reads become its
 //! `tableDependencies`: `DIRECT` for the named associations and intermediate tables, `INDIRECT`
-//! for what those intermediate tables are built on. Population (`ops::populate`) fills in status,
+//! for what those intermediate tables are built on. Population (`workflows::populate`) fills in status,
 //! versions and schema; here only the description, KMS key and column types change. Deleting a
 //! table deletes its data and leaves the tables built on it `BASE_TABLE_REMOVED`; a data provider
 //! may disallow a table (and its descendants), which deletes their data too.

@@ -10,7 +10,7 @@
 //! `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/privacybudgettemplate/<id>`.
 //!
 //! Every template governs exactly one privacy budget, derived when listed from the template and
-//! what analyses spent from it (`budgets`): a DP budget shows the aggregation counts of spec §6.3
+//! what analyses spent from it (`domain::budget`): a DP budget shows the aggregation counts of spec §6.3
 //! for its epsilon, noise and spent epsilon, an access budget one detail per budget parameter
 //! with its period taken from the emulator clock. Updating an access budget replaces its
 //! configuration and starts its ledger afresh; updating the DP policy keeps the spent epsilon;

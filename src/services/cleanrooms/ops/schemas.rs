@@ -5,7 +5,7 @@
 //! analysis rule) and the association's collaboration analysis rules, so its `READY`/`NOT_READY`
 //! status always reflects the current rules and the collaboration's differential-privacy budget
 //! template (spec §3.5). Intermediate tables are schemas of type `INTERMEDIATE_TABLE`, derived in
-//! `ops::intermediate_schemas`.
+//! `analysis::intermediate_schemas`.
 
 use crate::services::cleanrooms::analysis::intermediate_schemas;
 use crate::services::cleanrooms::analysis::readiness::schema_summary;
