@@ -14,6 +14,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
+use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
@@ -160,19 +161,10 @@ pub async fn create_collaboration(
     let payments = effective_payments(&requested)?;
 
     let _guard = state.write_lock().await;
-    let created = state
-        .store()
-        .query(
-            &records::query::<Collaboration>()
-                .region(&ctx.region)
-                .account(creator),
-        )
+    let created = account_resources::<Collaboration>(state, &ctx.region, creator, None, None)
         .await?
-        .iter()
-        .map(records::decode::<Collaboration>)
-        .collect::<AwsResult<Vec<_>>>()?
         .into_iter()
-        .filter(|c| !c.deleted)
+        .filter(|(_, c)| !c.deleted)
         .count();
     if created >= MAX_COLLABORATIONS_PER_ACCOUNT {
         return Err(quota_exceeded(
@@ -279,25 +271,17 @@ pub async fn list_collaborations(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let records = state
-        .store()
-        .query(
-            &records::query::<Member>()
-                .region(&ctx.region)
-                .account(&ctx.account_id)
-                .after(after),
-        )
-        .await?;
     let mut items = Vec::new();
-    for record in &records {
-        let me: Member = records::decode(record)?;
+    for (seq, me) in
+        account_resources::<Member>(state, &ctx.region, &ctx.account_id, after, None).await?
+    {
         if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
             continue;
         }
         let Ok(c) = collaboration(state, &ctx.region, &me.collaboration_id).await else {
             continue;
         };
-        items.push((record.seq, c.to_summary(&me)));
+        items.push((seq, c.to_summary(&me)));
         if items.len() > limit {
             break;
         }

@@ -32,6 +32,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_table;
+use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::configured_tables::{
     associations_of_table, put_configured_table,
 };
@@ -181,15 +182,10 @@ pub async fn create_configured_table(
     )?;
     check_reference_and_columns(state, ctx, &input.table_reference, &input.allowed_columns).await?;
     let _guard = state.write_lock().await;
-    let existing = state
-        .store()
-        .query(
-            &records::query::<ConfiguredTable>()
-                .region(&ctx.region)
-                .account(&ctx.account_id),
-        )
-        .await?
-        .len();
+    let existing =
+        account_resources::<ConfiguredTable>(state, &ctx.region, &ctx.account_id, None, None)
+            .await?
+            .len();
     if existing >= MAX_CONFIGURED_TABLES_PER_ACCOUNT {
         return Err(quota_exceeded(
             "Configured tables per account",
@@ -243,20 +239,17 @@ pub async fn list_configured_tables(
     let scope = format!("configuredtables:{}:{}", ctx.account_id, ctx.region);
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let records = state
-        .store()
-        .query(
-            &records::query::<ConfiguredTable>()
-                .region(&ctx.region)
-                .account(&ctx.account_id)
-                .after(after)
-                .limit(limit + 1),
-        )
-        .await?;
-    let items = records
-        .iter()
-        .map(|r| Ok((r.seq, records::decode::<ConfiguredTable>(r)?.to_summary())))
-        .collect::<AwsResult<Vec<_>>>()?;
+    let items = account_resources::<ConfiguredTable>(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        after,
+        Some(limit + 1),
+    )
+    .await?
+    .into_iter()
+    .map(|(seq, t)| (seq, t.to_summary()))
+    .collect();
     let (configured_table_summaries, next_token) = pagination::page(&scope, items, limit);
     Ok(dto::ListConfiguredTablesOutput {
         configured_table_summaries,

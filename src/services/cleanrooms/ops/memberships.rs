@@ -23,6 +23,7 @@ use crate::services::cleanrooms::records::access::{
     collaboration, member, membership_context, own_membership, require_active,
     visible_collaboration,
 };
+use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::memberships::remaining_subresources;
 use crate::services::cleanrooms::records::memberships::{put_member, put_membership};
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
@@ -284,19 +285,10 @@ pub async fn create_membership(
         }
     }
 
-    let active = state
-        .store()
-        .query(
-            &records::query::<Membership>()
-                .region(&ctx.region)
-                .account(account),
-        )
+    let active = account_resources::<Membership>(state, &ctx.region, account, None, None)
         .await?
-        .iter()
-        .map(records::decode::<Membership>)
-        .collect::<AwsResult<Vec<_>>>()?
         .into_iter()
-        .filter(Membership::is_active)
+        .filter(|(_, m)| m.is_active())
         .count();
     if active >= MAX_MEMBERSHIPS_PER_ACCOUNT {
         return Err(quota_exceeded(
@@ -375,23 +367,15 @@ pub async fn list_memberships(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let records = state
-        .store()
-        .query(
-            &records::query::<Membership>()
-                .region(&ctx.region)
-                .account(&ctx.account_id)
-                .after(after),
-        )
-        .await?;
     let mut items = Vec::new();
-    for record in &records {
-        let m: Membership = records::decode(record)?;
+    for (seq, m) in
+        account_resources::<Membership>(state, &ctx.region, &ctx.account_id, after, None).await?
+    {
         if filter.is_some_and(|f| f != m.status) {
             continue;
         }
         let (c, member) = membership_context(state, &ctx.region, &m).await?;
-        items.push((record.seq, m.to_summary(&c, &member)));
+        items.push((seq, m.to_summary(&c, &member)));
         if items.len() > limit {
             break;
         }

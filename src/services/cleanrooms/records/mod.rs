@@ -224,6 +224,31 @@ pub async fn own_page<T: Resource, S>(
     membership_page(state, scope, &m.id, next_token, max_results, entry).await
 }
 
+/// The resources `T` account `account` owns in `region` (after position `after`, at most
+/// `limit`), decoded, with their sequence numbers, in creation order.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn account_resources<T: Resource>(
+    state: &AppState,
+    region: &str,
+    account: &str,
+    after: Option<i64>,
+    limit: Option<usize>,
+) -> AwsResult<Vec<(i64, T)>> {
+    let mut query = query::<T>().region(region).account(account).after(after);
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    state
+        .store()
+        .query(&query)
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, decode(r)?)))
+        .collect()
+}
+
 /// Every membership of a collaboration, in creation order.
 pub async fn memberships_of(
     state: &AppState,
