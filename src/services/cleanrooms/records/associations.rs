@@ -2,8 +2,11 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::association::AssociationRule;
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::{collaboration_children, membership_children};
 use crate::state::AppState;
+use crate::store::Write;
 
 /// The associations of a membership (with their sequence numbers), in creation order.
 pub async fn associations_in(
@@ -21,4 +24,21 @@ pub async fn associations_of_collaboration(
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, Association)>> {
     collaboration_children::<Association>(state, collaboration_id).await
+}
+
+/// The writes that delete every analysis rule of association `association_id`.
+///
+/// # Errors
+/// Store failures.
+pub async fn association_rule_deletes(
+    state: &AppState,
+    association_id: &str,
+) -> AwsResult<Vec<Write>> {
+    Ok(state
+        .store()
+        .query(&records::query::<AssociationRule>().parent(association_id))
+        .await?
+        .into_iter()
+        .map(|rule| records::delete::<AssociationRule>(rule.id))
+        .collect())
 }

@@ -6,13 +6,13 @@
 use crate::error::{AwsError, AwsResult};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
-use crate::services::cleanrooms::domain::association::AssociationRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
+use crate::services::cleanrooms::records::associations::association_rule_deletes;
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::budgets::{budget_templates_in, delete_ledger};
 use crate::services::cleanrooms::records::intermediate_tables::{
@@ -147,13 +147,7 @@ pub async fn association_delete_writes(state: &AppState, a: &Association) -> Aws
         delete_tags(&a.arn),
     ];
     writes.extend(association_budget_removal_writes(state, a).await?);
-    for rule in state
-        .store()
-        .query(&records::query::<AssociationRule>().parent(&a.id))
-        .await?
-    {
-        writes.push(records::delete::<AssociationRule>(rule.id));
-    }
+    writes.extend(association_rule_deletes(state, &a.id).await?);
     Ok(writes)
 }
 
