@@ -43,10 +43,7 @@ pub async fn parts_of(state: &AppState, association: Association) -> AwsResult<O
         return Ok(None);
     };
     let table: ConfiguredTable = records::decode(&record)?;
-    let rule = match records::record::<ConfiguredTableRule>(state, &table.id).await? {
-        Some(r) => Some(records::decode(&r)?),
-        None => None,
-    };
+    let rule = records::load::<ConfiguredTableRule>(state, &table.id).await?;
     let mut association_rules = Vec::new();
     for t in &association.analysis_rule_types {
         if let Some(r) = records::record::<AssociationRule>(

@@ -351,10 +351,7 @@ pub async fn template_by_arn(
     field: &str,
 ) -> AwsResult<AnalysisTemplate> {
     let id = arn.rsplit('/').next().unwrap_or_default();
-    let t: Option<AnalysisTemplate> = match records::record::<AnalysisTemplate>(state, id).await? {
-        Some(r) => Some(records::decode(&r)?),
-        None => None,
-    };
+    let t: Option<AnalysisTemplate> = records::load::<AnalysisTemplate>(state, id).await?;
     match t {
         Some(t) if t.arn == arn && t.collaboration_id == collaboration_id => {
             if t.format != dto::AnalysisFormat::Sql {

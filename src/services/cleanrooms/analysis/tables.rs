@@ -171,10 +171,7 @@ pub async fn collaboration_tables(
     let now = state.now();
     for (_, t) in tables {
         let rule: Option<IntermediateTableRule> =
-            match records::record::<IntermediateTableRule>(state, &t.id).await? {
-                Some(r) => Some(records::decode(&r)?),
-                None => None,
-            };
+            records::load::<IntermediateTableRule>(state, &t.id).await?;
         out.push(intermediate_table(&t, rule.as_ref(), now));
     }
     Ok(out)
@@ -219,10 +216,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
         )),
     };
     let rule: Option<ConfiguredTableRule> =
-        match records::record::<ConfiguredTableRule>(state, &configured.id).await? {
-            Some(r) => Some(records::decode(&r)?),
-            None => None,
-        };
+        records::load::<ConfiguredTableRule>(state, &configured.id).await?;
     let mut controls = Controls::missing();
     if let Some(rule) = rule {
         let dto::ConfiguredTableAnalysisRulePolicy::V1(policy) = &rule.policy;

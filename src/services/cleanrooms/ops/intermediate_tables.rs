@@ -98,10 +98,7 @@ async fn population_sql(
         (None, Some(arn)) => {
             let id = arn.rsplit('/').next().unwrap_or(arn);
             let template: Option<AnalysisTemplate> =
-                match records::record::<AnalysisTemplate>(state, id).await? {
-                    Some(r) => Some(records::decode(&r)?),
-                    None => None,
-                };
+                records::load::<AnalysisTemplate>(state, id).await?;
             let Some(t) = template.filter(|t| t.arn == *arn && t.collaboration_id == collaboration_id)
             else {
                 return Err(invalid_configuration(format!(

@@ -196,7 +196,7 @@ fn table_not_found(id: &str) -> AwsError {
 /// The caller's membership `membership_id` and its intermediate table `id`. A table of another
 /// membership of the same collaboration is `AccessDeniedException` (only the owner may act on
 /// it); anything else is not found.
-pub(crate) async fn owned_table(
+pub async fn owned_table(
     state: &AppState,
     ctx: &RequestContext,
     membership_id: &str,

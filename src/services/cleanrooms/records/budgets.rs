@@ -16,10 +16,7 @@ use crate::store::Write;
 /// # Errors
 /// When the store fails or the record is corrupt.
 pub async fn ledger_of(state: &AppState, template_id: &str) -> AwsResult<Option<Ledger>> {
-    match records::record::<Ledger>(state, template_id).await? {
-        Some(r) => Ok(Some(records::decode(&r)?)),
-        None => Ok(None),
-    }
+    records::load::<Ledger>(state, template_id).await
 }
 
 /// The write that forgets what was spent from template `template_id`.

@@ -31,10 +31,7 @@ pub async fn intermediate_table(
     state: &AppState,
     id: &str,
 ) -> AwsResult<Option<IntermediateTable>> {
-    match records::record::<IntermediateTable>(state, id).await? {
-        Some(r) => Ok(Some(records::decode(&r)?)),
-        None => Ok(None),
-    }
+    records::load::<IntermediateTable>(state, id).await
 }
 
 /// Version `version_id` of an intermediate table, if it exists.
@@ -42,10 +39,7 @@ pub async fn intermediate_table_version(
     state: &AppState,
     version_id: &str,
 ) -> AwsResult<Option<IntermediateTableVersion>> {
-    match records::record::<IntermediateTableVersion>(state, version_id).await? {
-        Some(r) => Ok(Some(records::decode(&r)?)),
-        None => Ok(None),
-    }
+    records::load::<IntermediateTableVersion>(state, version_id).await
 }
 
 /// Every version of every intermediate table, in every region.
@@ -90,10 +84,7 @@ pub async fn intermediate_table_rule(
     state: &AppState,
     table_id: &str,
 ) -> AwsResult<Option<IntermediateTableRule>> {
-    match records::record::<IntermediateTableRule>(state, table_id).await? {
-        Some(r) => Ok(Some(records::decode(&r)?)),
-        None => Ok(None),
-    }
+    records::load::<IntermediateTableRule>(state, table_id).await
 }
 
 /// The versions of table `table_id` with their sequence numbers, oldest first.

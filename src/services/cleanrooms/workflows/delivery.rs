@@ -245,10 +245,7 @@ async fn member_destination(
 ) -> AwsResult<Destination> {
     let member = require_receiver(state, collaboration, account, field).await?;
     let membership: Option<Membership> = match member.membership_id.as_deref() {
-        Some(id) => match records::record::<Membership>(state, id).await? {
-            Some(r) => Some(records::decode(&r)?),
-            None => None,
-        },
+        Some(id) => records::load::<Membership>(state, id).await?,
         None => None,
     };
     let Some(config) = membership.and_then(|m| m.default_result_configuration) else {
