@@ -141,8 +141,7 @@ pub async fn get_intermediate_table_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
-    lifecycle::expire_due(state).await?;
-    let (_, t) = owned_table(
+    let t = lifecycle::read_owned_table(
         state,
         ctx,
         &input.membership_identifier,

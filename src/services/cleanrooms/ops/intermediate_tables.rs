@@ -229,8 +229,7 @@ pub async fn get_intermediate_table(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableInput,
 ) -> AwsResult<dto::GetIntermediateTableOutput> {
-    lifecycle::expire_due(state).await?;
-    let (_, t) = owned_table(
+    let t = lifecycle::read_owned_table(
         state,
         ctx,
         &input.membership_identifier,
@@ -396,8 +395,7 @@ pub async fn list_intermediate_table_versions(
     ctx: &RequestContext,
     input: dto::ListIntermediateTableVersionsInput,
 ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
-    lifecycle::expire_due(state).await?;
-    let (_, t) = owned_table(
+    let t = lifecycle::read_owned_table(
         state,
         ctx,
         &input.membership_identifier,

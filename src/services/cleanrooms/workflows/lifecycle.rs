@@ -10,6 +10,7 @@
 
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::lineage::descendants;
+use crate::services::cleanrooms::records::access::owned_table;
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::intermediate_tables::{
     all_intermediate_tables, all_versions, intermediate_tables_of_collaboration, put_table,
@@ -23,6 +24,7 @@ use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -185,6 +187,23 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
         }
     }
     cascade.commit(state).await
+}
+
+/// The caller's intermediate table `table_identifier` of membership `membership_identifier` as a
+/// read sees it: retention applied first (see [`expire_due`]; the caller must not hold the write
+/// lock), then `records::access::owned_table`.
+///
+/// # Errors
+/// As `records::access::owned_table`; store failures.
+pub async fn read_owned_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_identifier: &str,
+    table_identifier: &str,
+) -> AwsResult<IntermediateTable> {
+    expire_due(state).await?;
+    let (_, t) = owned_table(state, ctx, membership_identifier, table_identifier).await?;
+    Ok(t)
 }
 
 /// Runs [`expire_due`] every [`SWEEP_INTERVAL`] for as long as the process lives.
