@@ -4,9 +4,10 @@
 #      the Spark runtime of Athena sessions with awswrangler (tests/requirements-spark.txt; the
 #      emulator runs sessions on this venv's Python, see docs/guide/athena-spark.md),
 #   2. the build (debug) of the whole workspace, with clippy's lints as errors (build-env.sh),
-#   3. the Rust tests (unit, generated-code staleness, integration),
-#   4. the Spark session runner's own tests (python/tests),
-#   5. the boto3 acceptance suite against the built binary (the Spark tests included: they fail
+#   3. the dependency check (`cargo xtask layers`: no import circle, layers point down),
+#   4. the Rust tests (unit, generated-code staleness, served operations, integration),
+#   5. the Spark session runner's own tests (python/tests),
+#   6. the boto3 acceptance suite against the built binary (the Spark tests included: they fail
 #      rather than skip here, CLEANROOMS_EMULATOR_REQUIRE_SPARK=1).
 # Each step prints its duration; the run ends with the breakdown (scripts/steps.sh).
 # Environment: CARGO_TARGET_DIR (where to build), CLEANROOMS_EMULATOR_VENV (virtualenv path,
@@ -32,6 +33,7 @@ python_env() {
 }
 step "python venv" python_env
 step "cargo build (+clippy)" cargo build --workspace --all-targets
+step "layers" cargo xtask layers
 step "cargo test" cargo test --workspace
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"

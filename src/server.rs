@@ -55,10 +55,10 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
 /// their Delta commit made it), then Athena sessions whose runner processes died with the
 /// process (TERMINATED, their running calculations FAILED).
 async fn recover(state: &AppState) -> Result<(), ServeError> {
-    crate::services::s3::records::recover(state.store(), state.data_dir())
+    crate::services::s3::facade::recover(state.store(), state.data_dir())
         .await
         .map_err(|e| ServeError::Recovery(format!("S3 write journal: {e}")))?;
-    crate::services::cleanrooms::analysis::run::recover(state)
+    crate::services::cleanrooms::recover(state)
         .await
         .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))?;
     crate::services::onehouse::recover(state)
@@ -92,7 +92,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     };
     let state = open_state(config.clone(), data_dir).await?;
     // Intermediate tables expire on the emulator clock; reads check too, this catches the rest.
-    let sweeper = crate::services::cleanrooms::lifecycle::spawn_sweeper(state.clone());
+    let sweeper = crate::services::cleanrooms::spawn_sweeper(state.clone());
     // AUTOMATIC table services run as commits arrive.
     let scheduler = crate::services::onehouse::scheduler::spawn(state.clone());
     let addr = format!("{}:{}", config.host, config.port);
@@ -125,6 +125,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     scheduler.abort();
     idle_sweeper.abort();
     state.athena().stop_all();
+    let unfinished = state
+        .jobs()
+        .shutdown(crate::jobs::SHUTDOWN_GRACE, crate::jobs::CANCEL_GRACE)
+        .await;
+    if unfinished > 0 {
+        tracing::warn!(
+            unfinished,
+            "analyses still running at exit; they fail at the next start"
+        );
+    }
     drop(temp);
     Ok(())
 }

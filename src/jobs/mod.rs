@@ -3,23 +3,47 @@
 //! wait for a slot), and each can be cancelled by id. The runner keeps no durable state: a job
 //! records its own status transitions in the metadata store, and after a restart the service
 //! that owns the jobs marks the ones left unfinished as failed (see
-//! `services::cleanrooms::analysis::recover`).
+//! `services::cleanrooms::recover`).
+//!
+//! A job is a value implementing [`Job`] (its id and how it runs), started with [`Jobs::start`].
+//! When the server stops, [`Jobs::shutdown`] lets running jobs finish for a short grace period,
+//! then cancels the rest and waits (bounded) until they have recorded how they ended, so a
+//! SIGTERM during a run leaves it finished or cancelled rather than abandoned.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Default number of jobs running at once.
 pub const DEFAULT_MAX_CONCURRENT: usize = 4;
+
+/// How long [`Jobs::shutdown`] lets running jobs finish on their own before cancelling them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// How long [`Jobs::shutdown`] waits for cancelled jobs to record how they ended.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
+
+/// A unit of background work with an id.
+pub trait Job: Send + 'static {
+    /// The id the job runs under ([`Jobs::cancel`], [`Jobs::is_running`]).
+    fn id(&self) -> String;
+
+    /// Runs the job to its end. `token` is cancelled when the job must stop; the job should
+    /// then stop promptly and record that it was cancelled.
+    fn run(self, token: CancellationToken) -> impl Future<Output = ()> + Send;
+}
 
 /// Tracks and bounds the background jobs of one emulator process. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Jobs {
     slots: Arc<Semaphore>,
     running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    /// Woken whenever the last running job ends.
+    idle: Arc<Notify>,
 }
 
 impl Jobs {
@@ -28,7 +52,14 @@ impl Jobs {
         Self {
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             running: Arc::default(),
+            idle: Arc::default(),
         }
+    }
+
+    /// Starts `job` in the background once a slot is free (see [`Jobs::spawn`]).
+    pub fn start<J: Job>(&self, job: J) {
+        let id = job.id();
+        self.spawn(&id, move |token| job.run(token));
     }
 
     /// Starts `work` in the background as job `id` once a slot is free. `work` receives a token
@@ -43,15 +74,49 @@ impl Jobs {
         self.lock().insert(id.to_string(), token.clone());
         let slots = Arc::clone(&self.slots);
         let running = Arc::clone(&self.running);
+        let idle = Arc::clone(&self.idle);
         let id = id.to_string();
         tokio::spawn(async move {
             // A closed semaphore never happens (we never close it); run anyway if it did.
             let _permit = slots.acquire_owned().await.ok();
             work(token).await;
-            if let Ok(mut map) = running.lock() {
-                map.remove(&id);
+            let mut map = running.lock().unwrap_or_else(|e| e.into_inner());
+            map.remove(&id);
+            if map.is_empty() {
+                idle.notify_waiters();
             }
         });
+    }
+
+    /// Waits until no job is queued or running, at most `limit`; whether that happened.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                // Created before the check, so a job ending in between still wakes it.
+                let ended = self.idle.notified();
+                if self.active() == 0 {
+                    return;
+                }
+                ended.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+
+    /// The end of the process: lets running jobs finish for `grace`, then cancels the rest and
+    /// waits up to `cancel_grace` for them to record their end. Returns how many were still
+    /// running after that (a restart's recovery fails those).
+    pub async fn shutdown(&self, grace: Duration, cancel_grace: Duration) -> usize {
+        if self.wait_idle(grace).await {
+            return 0;
+        }
+        tracing::info!(
+            jobs = self.active(),
+            "shutting down: cancelling running analyses"
+        );
+        self.cancel_all();
+        self.wait_idle(cancel_grace).await;
+        self.active()
     }
 
     /// Requests cancellation of job `id`; `false` when no such job is running.
@@ -124,6 +189,62 @@ mod tests {
         }
         assert_eq!(jobs.active(), 0);
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    /// A job that ends when `release` fires, or, when cancelled, reports that on `cancelled`.
+    struct Waiting {
+        release: tokio::sync::oneshot::Receiver<()>,
+        cancelled: tokio::sync::mpsc::UnboundedSender<&'static str>,
+    }
+
+    impl Job for Waiting {
+        fn id(&self) -> String {
+            "waiting".to_string()
+        }
+
+        async fn run(self, token: CancellationToken) {
+            tokio::select! {
+                _ = self.release => {
+                    let _ = self.cancelled.send("finished");
+                }
+                () = token.cancelled() => {
+                    let _ = self.cancelled.send("cancelled");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_jobs_finish_then_cancels_the_rest() {
+        let jobs = Jobs::new(2);
+        let (release, rx) = tokio::sync::oneshot::channel();
+        let (tx, mut ends) = tokio::sync::mpsc::unbounded_channel();
+        jobs.start(Waiting {
+            release: rx,
+            cancelled: tx.clone(),
+        });
+        assert!(jobs.is_running("waiting"));
+        // A job that ends within the grace period finishes on its own.
+        release.send(()).unwrap();
+        assert_eq!(
+            jobs.shutdown(Duration::from_secs(30), Duration::from_secs(30))
+                .await,
+            0
+        );
+        assert_eq!(ends.recv().await, Some("finished"));
+
+        // A job that would run on is cancelled and waited for.
+        let (_keep, rx) = tokio::sync::oneshot::channel::<()>();
+        jobs.start(Waiting {
+            release: rx,
+            cancelled: tx,
+        });
+        assert_eq!(
+            jobs.shutdown(Duration::ZERO, Duration::from_secs(30)).await,
+            0
+        );
+        assert_eq!(ends.recv().await, Some("cancelled"));
+        assert_eq!(jobs.active(), 0);
     }
 
     #[tokio::test]

@@ -24,6 +24,7 @@
 
 mod columns;
 mod error;
+mod log;
 mod read;
 mod retention;
 mod table_id;

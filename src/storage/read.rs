@@ -15,8 +15,9 @@ use datafusion::physical_plan::ExecutionPlan;
 use deltalake::delta_datafusion::DeltaScanNext;
 use deltalake::DeltaTableBuilder;
 
+use super::log::readable_version;
 use super::table_id::TableId;
-use super::{latest_committed_version, retention, table_url, ManagedStorage, StorageError};
+use super::{table_url, ManagedStorage, StorageError};
 
 impl ManagedStorage {
     /// A read-only table reading exactly Delta version `delta_version` of `table_id`. Older
@@ -49,36 +50,6 @@ impl ManagedStorage {
             inner: Arc::new(scan),
         }))
     }
-}
-
-/// Checks that `delta_version` of the table in `dir` exists and still has its files.
-pub(super) async fn readable_version(
-    id: &TableId,
-    dir: &std::path::Path,
-    delta_version: i64,
-) -> Result<u64, StorageError> {
-    let Some(latest) = latest_committed_version(dir).await? else {
-        return Err(StorageError::TableNotFound {
-            table_id: id.to_string(),
-        });
-    };
-    let version = u64::try_from(delta_version)
-        .ok()
-        .filter(|_| delta_version <= latest)
-        .ok_or_else(|| StorageError::VersionNotFound {
-            table_id: id.to_string(),
-            version: delta_version,
-        })?;
-    if let Some(retained_from) = retention::retained_from(dir).await? {
-        if delta_version < retained_from {
-            return Err(StorageError::VersionRemoved {
-                table_id: id.to_string(),
-                version: delta_version,
-                retained_from,
-            });
-        }
-    }
-    Ok(version)
 }
 
 /// A Delta scan with every write path (insert, delete, update…) left unimplemented.

@@ -11,18 +11,12 @@ use std::path::{Path, PathBuf};
 
 use deltalake::DeltaTableBuilder;
 
-use super::read::readable_version;
+use super::log::{readable_version, write_retained_from, RETENTION_FILE};
 use super::table_id::TableId;
 use super::{table_url, ManagedStorage, StorageError, DELTA_LOG_DIR};
 
-/// File (in the table directory) recording the oldest version retention kept.
-const RETENTION_FILE: &str = "_managed_retention.json";
-
 /// Directory (in the managed root) where deleted tables wait for removal.
 const TRASH_DIR: &str = ".trash";
-
-/// Key of the oldest kept version in [`RETENTION_FILE`].
-const RETAINED_FROM_KEY: &str = "retainedFromVersion";
 
 impl ManagedStorage {
     /// Deletes every file of `table_id` that neither `delta_version` nor a later version
@@ -97,50 +91,6 @@ impl ManagedStorage {
             .await
             .map_err(|e| StorageError::Task(e.to_string()))?
     }
-}
-
-/// The oldest version retention kept in the table in `dir`, if retention ever ran.
-pub(super) async fn retained_from(dir: &Path) -> Result<Option<i64>, StorageError> {
-    let path = dir.join(RETENTION_FILE);
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StorageError::io(&path, e)),
-    };
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| StorageError::io(&path, std::io::Error::new(ErrorKind::InvalidData, e)))?;
-    Ok(value
-        .get(RETAINED_FROM_KEY)
-        .and_then(serde_json::Value::as_i64))
-}
-
-/// Records (durably, replacing the file atomically) that versions before `version` are gone.
-async fn write_retained_from(dir: &Path, version: i64) -> Result<(), StorageError> {
-    if retained_from(dir).await? >= Some(version) {
-        return Ok(());
-    }
-    let path = dir.join(RETENTION_FILE);
-    let temporary = dir.join(format!("{RETENTION_FILE}.tmp"));
-    let body = serde_json::json!({ RETAINED_FROM_KEY: version }).to_string();
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |e| StorageError::io(p, e)
-        };
-        {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&temporary).map_err(io(&temporary))?;
-            file.write_all(body.as_bytes()).map_err(io(&temporary))?;
-            file.sync_all().map_err(io(&temporary))?;
-        }
-        std::fs::rename(&temporary, &path).map_err(io(&path))?;
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&dir))
-    })
-    .await
-    .map_err(|e| StorageError::Task(e.to_string()))?
 }
 
 /// Deletes every file under the table directory `dir` that is not in `keep`, except the Delta

@@ -53,6 +53,33 @@ impl Record {
     }
 }
 
+/// Decodes a stored body into the service's type; an unreadable body is an internal error
+/// naming the record.
+pub fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, AwsError> {
+    serde_json::from_value(record.body.clone()).map_err(|e| {
+        AwsError::internal(format!(
+            "stored {} {} is unreadable: {e}",
+            record.kind, record.id
+        ))
+    })
+}
+
+/// The `Put` of `value` as record `kind`/`id` of `account` in `region`, under `parent`.
+pub fn put<T: serde::Serialize>(
+    kind: &str,
+    id: &str,
+    region: &str,
+    account: &str,
+    parent: Option<&str>,
+    value: &T,
+) -> Result<Write, AwsError> {
+    let body = serde_json::to_value(value)
+        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
+    Ok(Write::Put(Record::new(
+        kind, id, region, account, parent, body,
+    )))
+}
+
 /// Which records a [`MetadataStore::query`] returns, in sequence order (or in id order with
 /// [`Query::ids_from`]).
 #[derive(Debug, Clone, Default)]

@@ -275,6 +275,7 @@ def test_only_the_owner_reads_or_changes_a_table(setup):
         ("ListIntermediateTableVersions", {}),
         ("CreateIntermediateTableAnalysisRule", {"analysisRuleType": "CUSTOM", "analysisRulePolicy": rule_policy()}),
         ("GetIntermediateTableAnalysisRule", {"analysisRuleType": "CUSTOM"}),
+        ("PopulateIntermediateTable", {}),
     ]
     for op, extra in calls:
         with pytest.raises(ClientError) as e:

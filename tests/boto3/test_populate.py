@@ -295,3 +295,23 @@ def test_kill_during_population_keeps_the_previous_version(fresh_emulator):
     again = run(world, "SELECT count(*) AS n FROM t")
     _, rows = read_csv_rows(world.s3a, again["result"]["output"]["s3"]["location"])
     assert rows == expected_rows
+
+
+def test_sigterm_during_population_cancels_it_before_exiting(fresh_emulator):
+    """SIGTERM while a population runs: the emulator cancels it, records that, and exits 0; after
+    a restart the query is CANCELLED (not failed by the recovery of an abandoned run) and the
+    table says why it has no data."""
+    world = build_world(fresh_emulator.client)
+    slow_table = create_table(world, name="slow", sql=SLOW_SQL)
+    running = populate(world, slow_table)
+    assert get_table(world, slow_table)["status"] == "POPULATE_STARTED"
+    assert fresh_emulator.stop() == 0
+    fresh_emulator.start()
+    world.a = fresh_emulator.client("cleanrooms", account=A)
+    cancelled = wait_analysis(world, running)
+    assert cancelled["status"] == "CANCELLED" and "error" not in cancelled
+    slow = get_table(world, slow_table)
+    assert slow["status"] == "POPULATE_FAILED" and "cancelled" in slow["statusReason"]
+    versions = list_all(world.a, "ListIntermediateTableVersions", "intermediateTableVersionSummaries",
+                        membershipIdentifier=world.ma["id"], intermediateTableIdentifier=slow_table["id"])
+    assert [v["status"] for v in versions] == ["POPULATE_FAILED"]

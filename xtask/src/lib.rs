@@ -7,13 +7,17 @@
 //! piping it through `rustfmt --edition 2021` (the `RUSTFMT` environment variable overrides the
 //! binary), so the output is exactly what `cargo fmt` would leave.
 //!
+//! It also renders `docs/reference/operations.md` (the served operations, see [`served`]).
+//!
 //! Every service gets an OpenAPI document, even when it serves no operation (then it has no paths);
 //! see [`openapi`] for the path conventions of awsJson/awsQuery services.
 
+pub mod layers;
 pub mod model;
 pub mod names;
 pub mod openapi;
 pub mod rustgen;
+pub mod served;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -67,6 +71,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
             openapi::generate(&model, &ops)?,
         ));
     }
+    out.push((
+        root.join("docs").join("reference").join("operations.md"),
+        served::operations_md(root)?,
+    ));
     Ok(out)
 }
 

@@ -272,33 +272,16 @@ async fn start_runner(
 /// Creates the `default` Glue database of the session's account and region if it is missing:
 /// Sail resolves unqualified table names there.
 async fn ensure_default_database(state: &AppState, key: &SessionKey) {
-    use cleanrooms_emulator_api::glue::dto as glue;
-    let catalog = crate::services::glue::model::Catalog::new(&key.account, &key.region);
-    if let Ok(Some(_)) = crate::services::glue::repo::find_database(state, catalog, "default").await
-    {
-        return;
-    }
-    let ctx = cleanrooms_emulator_api::RequestContext {
-        request_id: crate::util::ids::new_id(),
-        account_id: key.account.clone(),
-        region: key.region.clone(),
-        access_key_id: None,
-        service: "glue".into(),
-        operation: "CreateDatabase".into(),
-    };
-    let input = glue::CreateDatabaseRequest {
-        database_input: glue::DatabaseInput {
-            name: "default".into(),
-            description: Some("Default Hive database".into()),
-            ..glue::DatabaseInput::default()
-        },
-        ..glue::CreateDatabaseRequest::default()
-    };
-    if let Err(e) = crate::services::glue::ops::databases::create_database(state, &ctx, input).await
-    {
-        if e.code != "AlreadyExistsException" {
-            tracing::warn!(error = %e.message, "cannot create the default Glue database");
-        }
+    let made = crate::services::glue::catalog::ensure_database(
+        state,
+        &key.account,
+        &key.region,
+        "default",
+        Some("Default Hive database"),
+    )
+    .await;
+    if let Err(e) = made {
+        tracing::warn!(error = %e.message, "cannot create the default Glue database");
     }
 }
 
@@ -521,7 +504,7 @@ async fn write_outputs(
                 .map_err(|e| AwsError::internal(format!("cannot stage {name}: {e}")))?;
             std::io::Write::write_all(&mut tmp, content.as_bytes())
                 .map_err(|e| AwsError::internal(format!("cannot stage {name}: {e}")))?;
-            crate::services::s3::objects::put_local_file(
+            crate::services::s3::facade::put_local_file(
                 state,
                 &key.account,
                 bucket,

@@ -11,8 +11,8 @@ use super::model::{
     PRIMARY,
 };
 use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::repo::decode;
 use crate::state::AppState;
+use crate::store::decode;
 use crate::store::{Query, Record, Write};
 
 /// Who is asking: the account and region every lookup is scoped to.
@@ -46,7 +46,7 @@ fn put<T: Serialize>(
     parent: Option<&str>,
     value: &T,
 ) -> AwsResult<Write> {
-    crate::services::cleanrooms::repo::put(kind, id, scope.region, scope.account, parent, value)
+    crate::store::put(kind, id, scope.region, scope.account, parent, value)
 }
 
 /// The record `kind`/`id` of the caller, decoded, or `not_found(id)`: another account's (or

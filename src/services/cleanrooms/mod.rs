@@ -1,48 +1,35 @@
-//! AWS Clean Rooms (rest-json, 2022-02-17).
-//!
-//! Implemented operations (the rest answer 501 naming the operation):
-//! - collaborations: CreateCollaboration, GetCollaboration, ListCollaborations,
-//!   UpdateCollaboration, DeleteCollaboration, ListMembers, DeleteMember;
-//! - memberships: CreateMembership, GetMembership, ListMemberships, UpdateMembership,
-//!   DeleteMembership;
-//! - configured tables: Create/Get/List/Update/DeleteConfiguredTable,
-//!   Create/Get/Update/DeleteConfiguredTableAnalysisRule;
-//! - associations: Create/Get/List/Update/DeleteConfiguredTableAssociation,
-//!   Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule;
-//! - privacy budget templates: Create/Get/List/Update/DeletePrivacyBudgetTemplate,
-//!   GetCollaborationPrivacyBudgetTemplate, ListCollaborationPrivacyBudgetTemplates, and the
-//!   budgets they govern: ListPrivacyBudgets, ListCollaborationPrivacyBudgets (spent by analyses,
-//!   see `budgets`), PreviewPrivacyImpact;
-//! - schemas: ListSchemas, GetSchema, BatchGetSchema, Get/BatchGetSchemaAnalysisRule;
-//! - analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate,
-//!   Get/List/BatchGetCollaborationAnalysisTemplate;
-//! - protected queries: StartProtectedQuery, GetProtectedQuery, ListProtectedQueries,
-//!   UpdateProtectedQuery; PopulateIntermediateTable (the pipeline is in `analysis`);
-//! - intermediate tables: Create/Get/List/Update/DeleteIntermediateTable,
-//!   ListIntermediateTableVersions, DisallowIntermediateTable,
-//!   Create/Get/Update/DeleteIntermediateTableAnalysisRule (`lifecycle` holds what happens to
-//!   them when base tables go, providers disallow or retention expires);
-//! - TagResource, UntagResource, ListTagsForResource.
+//! AWS Clean Rooms (rest-json, 2022-02-17). The operations served are listed in
+//! `openapi/served.json` (checked against [`service`], rendered into
+//! `docs/reference/operations.md`); the rest answer 501 naming the operation.
 //!
 //! Collaborations are regional and visible across accounts to their members; member records are
 //! stored per (collaboration, account). Memberships, configured tables, associations and privacy
 //! budget templates belong to one account and are invisible to others (templates and budgets are
 //! also shown to every ACTIVE member through the collaboration operations); analysis templates
 //! belong to their author's membership and are visible to every active member through the
-//! collaboration views. `ops/` holds one module per resource family, `model`
-//! the stored domain types, `repo` the typed access to the metadata store, `errors` the Clean
-//! Rooms error constructors.
+//! collaboration views.
+//!
+//! The service is layered; each layer may use only itself and the layers below it, and
+//! `cargo xtask layers` checks that:
+//! - [`errors`]: the Clean Rooms error constructors;
+//! - [`domain`]: the stored resource types, their invariants and status transitions;
+//! - [`records`]: the metadata store access and the shared access checks;
+//! - [`analysis`]: planning and checking one analysis (never commits);
+//! - [`workflows`]: the procedures that commit (admission, populate, query, the background runs
+//!   and their one settle, cascades, lifecycle);
+//! - [`ops`]: the operation handlers, one module per resource family;
+//! - [`service`]: the `CleanroomsApi` implementation, one line per operation.
 
 pub mod analysis;
-pub mod budgets;
+pub mod domain;
 pub mod errors;
-pub mod intermediate;
-pub mod lifecycle;
-pub mod model;
 pub mod ops;
-pub mod protected_query;
-pub mod repo;
+pub mod records;
 pub mod service;
+pub mod workflows;
+
+pub use workflows::lifecycle::spawn_sweeper;
+pub use workflows::settle::recover;
 
 use std::sync::OnceLock;
 

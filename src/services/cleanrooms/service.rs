@@ -6,9 +6,8 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    analysis_templates, associations, collaborations, configured_table_rules, configured_tables,
-    intermediate_table_rules, intermediate_tables, memberships, populate, privacy_budget_templates,
-    protected_queries, schemas, tags,
+    analysis_templates, associations, collaborations, configured_tables, intermediate_table_rules,
+    intermediate_tables, memberships, privacy_budget_templates, protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -192,7 +191,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::CreateConfiguredTableAnalysisRuleInput,
     ) -> AwsResult<dto::CreateConfiguredTableAnalysisRuleOutput> {
-        configured_table_rules::create_configured_table_analysis_rule(&self.state, ctx, input).await
+        configured_tables::create_configured_table_analysis_rule(&self.state, ctx, input).await
     }
 
     async fn get_configured_table_analysis_rule(
@@ -200,7 +199,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetConfiguredTableAnalysisRuleInput,
     ) -> AwsResult<dto::GetConfiguredTableAnalysisRuleOutput> {
-        configured_table_rules::get_configured_table_analysis_rule(&self.state, ctx, input).await
+        configured_tables::get_configured_table_analysis_rule(&self.state, ctx, input).await
     }
 
     async fn update_configured_table_analysis_rule(
@@ -208,7 +207,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::UpdateConfiguredTableAnalysisRuleInput,
     ) -> AwsResult<dto::UpdateConfiguredTableAnalysisRuleOutput> {
-        configured_table_rules::update_configured_table_analysis_rule(&self.state, ctx, input).await
+        configured_tables::update_configured_table_analysis_rule(&self.state, ctx, input).await
     }
 
     async fn delete_configured_table_analysis_rule(
@@ -216,7 +215,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::DeleteConfiguredTableAnalysisRuleInput,
     ) -> AwsResult<dto::DeleteConfiguredTableAnalysisRuleOutput> {
-        configured_table_rules::delete_configured_table_analysis_rule(&self.state, ctx, input).await
+        configured_tables::delete_configured_table_analysis_rule(&self.state, ctx, input).await
     }
 
     async fn create_configured_table_association(
@@ -521,7 +520,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::PopulateIntermediateTableInput,
     ) -> AwsResult<dto::PopulateIntermediateTableOutput> {
-        populate::populate_intermediate_table(&self.state, ctx, input).await
+        intermediate_tables::populate_intermediate_table(&self.state, ctx, input).await
     }
 
     async fn create_intermediate_table(

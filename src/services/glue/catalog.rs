@@ -87,6 +87,49 @@ impl Upsert {
     }
 }
 
+/// Creates database `name` in the catalog of `account` in `region` unless it exists, through
+/// CreateDatabase (so the same validation applies as for a Glue client).
+///
+/// # Errors
+/// The Glue error of CreateDatabase, other than the database existing already.
+pub async fn ensure_database(
+    state: &AppState,
+    account: &str,
+    region: &str,
+    name: &str,
+    description: Option<&str>,
+) -> AwsResult<()> {
+    if database_exists(state, account, region, name).await? {
+        return Ok(());
+    }
+    let ctx = cleanrooms_emulator_api::RequestContext {
+        request_id: crate::util::ids::new_id(),
+        account_id: account.to_string(),
+        region: region.to_string(),
+        access_key_id: None,
+        service: "glue".to_string(),
+        operation: "CreateDatabase".to_string(),
+    };
+    let created = super::ops::databases::create_database(
+        state,
+        &ctx,
+        dto::CreateDatabaseRequest {
+            database_input: dto::DatabaseInput {
+                name: name.to_string(),
+                description: description.map(str::to_string),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    match created {
+        // Another caller may have created it meanwhile.
+        Err(e) if e.code != "AlreadyExistsException" => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Creates table `input.Name` in `database` of the catalog of `account` in `region` (creating
 /// the database when it is missing), or updates it when its storage descriptor, partition keys,
 /// table type or parameters differ from `input`'s. Goes through CreateDatabase, CreateTable and
@@ -101,7 +144,7 @@ pub async fn upsert_table(
     database: &str,
     input: dto::TableInput,
 ) -> AwsResult<Upsert> {
-    use super::ops::{databases, tables};
+    use super::ops::tables;
     let ctx = |operation: &str| cleanrooms_emulator_api::RequestContext {
         request_id: crate::util::ids::new_id(),
         account_id: account.to_string(),
@@ -110,26 +153,7 @@ pub async fn upsert_table(
         service: "glue".to_string(),
         operation: operation.to_string(),
     };
-    if !database_exists(state, account, region, database).await? {
-        let created = databases::create_database(
-            state,
-            &ctx("CreateDatabase"),
-            dto::CreateDatabaseRequest {
-                database_input: dto::DatabaseInput {
-                    name: database.to_string(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await;
-        // Another sync may have created it meanwhile.
-        if let Err(e) = created {
-            if e.code != "AlreadyExistsException" {
-                return Err(e);
-            }
-        }
-    }
+    ensure_database(state, account, region, database, None).await?;
     let catalog = Catalog::new(account, region);
     let Some(existing) = repo::find_table(state, catalog, database, &input.name).await? else {
         tables::create_table(

@@ -2,24 +2,15 @@
 //! shares: the caller's catalog, a database, a table (database first, so a missing database is
 //! reported as such), a partition, and the writes of a cascading delete.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::errors::{access_denied, database_not_found, entity_not_found, table_not_found};
 use super::model::{fold, kinds, Catalog, StoredDatabase, StoredPartition, StoredTable};
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::state::AppState;
 use crate::store::{Query, Record, Write};
 
-/// Decodes a stored body.
-pub fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
-    serde_json::from_value(record.body.clone()).map_err(|e| {
-        AwsError::internal(format!(
-            "stored {} {} is unreadable: {e}",
-            record.kind, record.id
-        ))
-    })
-}
+pub use crate::store::decode;
 
 /// A `Put` of a stored value into `catalog`.
 pub fn put<T: Serialize>(
@@ -29,16 +20,7 @@ pub fn put<T: Serialize>(
     parent: Option<&str>,
     value: &T,
 ) -> AwsResult<Write> {
-    let body = serde_json::to_value(value)
-        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(
-        kind,
-        id,
-        catalog.region,
-        catalog.account,
-        parent,
-        body,
-    )))
+    crate::store::put(kind, id, catalog.region, catalog.account, parent, value)
 }
 
 /// A `Delete` of one record.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::model::{Database, Lake, Run, Savepoint, ServiceKind, TableService, TableSettings};
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::store::{MetadataStore, Query, Record, Write};
 
 /// Record kinds.
@@ -116,11 +116,7 @@ pub fn put_as<T: Serialize>(
     parent: Option<&str>,
     value: &T,
 ) -> AwsResult<Write> {
-    let body = serde_json::to_value(value)
-        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(
-        kind, id, region, account, parent, body,
-    )))
+    crate::store::put(kind, id, region, account, parent, value)
 }
 
 /// A `Delete` of one record.
@@ -131,15 +127,7 @@ pub fn delete(kind: &str, id: &str) -> Write {
     }
 }
 
-/// Decodes a stored body.
-pub fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
-    serde_json::from_value(record.body.clone()).map_err(|e| {
-        AwsError::internal(format!(
-            "stored {} {} is unreadable: {e}",
-            record.kind, record.id
-        ))
-    })
-}
+pub use crate::store::decode;
 
 /// Record `kind`/`id`, decoded, if it exists.
 pub async fn get<T: DeserializeOwned>(

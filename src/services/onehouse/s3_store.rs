@@ -23,7 +23,9 @@ use deltalake::logstore::object_store::{
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
-use crate::services::s3::{objects, records, storage};
+use crate::services::s3::facade as objects;
+use crate::services::s3::facade as records;
+use crate::services::s3::storage;
 use crate::state::AppState;
 
 /// Name reported in object-store errors.

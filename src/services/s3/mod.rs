@@ -25,6 +25,7 @@ pub mod addressing;
 pub mod buckets;
 pub mod chunked;
 pub mod errors;
+pub mod facade;
 pub mod multipart;
 pub mod objects;
 pub mod records;

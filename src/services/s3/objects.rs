@@ -666,7 +666,7 @@ pub async fn head_object(
 }
 
 /// Removes object `key` of `bucket` if it exists (journalled like a write).
-pub(crate) async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3Result<()> {
+pub async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3Result<()> {
     let Ok(shape) = storage::check_key(key) else {
         return Ok(());
     };

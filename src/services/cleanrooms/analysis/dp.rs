@@ -40,6 +40,9 @@
 //! sensitivity parameters; which groups appear in the output is not noised (a group exists when
 //! some row has its key).
 
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::errors::invalid_configuration;
+use crate::services::cleanrooms::records::collaboration_children;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -60,9 +63,6 @@ use datafusion::prelude::SessionContext;
 use crate::engine::noise::{laplace, query_rng};
 use crate::engine::policy::{DpFunction, DpQuery};
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::invalid_configuration;
-use crate::services::cleanrooms::model::{kinds, PrivacyBudgetTemplate};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 
 /// The most rows one user may contribute to a query's aggregation.
@@ -129,8 +129,7 @@ pub async fn users_noise_per_query(
     table: &str,
 ) -> AwsResult<u32> {
     let templates: Vec<(i64, PrivacyBudgetTemplate)> =
-        repo::collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id)
-            .await?;
+        collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id).await?;
     templates
         .iter()
         .find_map(|(_, t)| match &t.parameters {

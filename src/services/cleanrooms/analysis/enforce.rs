@@ -4,14 +4,14 @@
 //! thresholds) applied by rewriting the plan that runs. The checks themselves are the engine's
 //! ([`crate::engine::policy`]); this module turns the tables' rule policies into their inputs.
 
+use crate::services::cleanrooms::analysis::tables::{AnalysisTable, RuleKind};
+use crate::services::cleanrooms::errors::invalid_query;
 use datafusion::logical_expr::LogicalPlan;
 
-use super::tables::{AnalysisTable, RuleKind};
 use crate::engine::policy::{
     self, AggregationRule, ComparisonRule, JoinPolicy, ListRule, PolicyError, Threshold,
 };
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::invalid_query;
 
 /// The one analysis rule type every table of the analysis shares (intermediate tables count as
 /// CUSTOM).

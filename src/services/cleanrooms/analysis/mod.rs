@@ -1,37 +1,43 @@
-//! The analysis pipeline shared by `StartProtectedQuery` and `PopulateIntermediateTable`:
-//! resolve the SQL and its typed parameters ([`parameters`]), resolve the collaboration tables
-//! it names ([`tables`]), plan it with DataFusion, enforce the tables' analysis rules on the plan
-//! ([`rules`] for what CUSTOM rules allow and who receives results, [`enforce`] for each rule
-//! type's query structure and the output suppression rewritten into the plan), then run it in the background ([`run`]) writing results to S3 ([`results`]) or a
-//! new version of an intermediate table (managed storage).
+//! Layer 3a of the Clean Rooms service: planning one analysis, shared by `StartProtectedQuery`
+//! and `PopulateIntermediateTable`. Bind the SQL and its typed parameters ([`sql`]), map the
+//! compute configuration ([`compute`]), resolve the collaboration tables it names ([`tables`]),
+//! plan it with DataFusion, enforce the tables' analysis rules on the plan ([`rules`] for what
+//! CUSTOM rules allow and who receives results, [`enforce`] for each rule type's query structure
+//! and the output suppression rewritten into the plan) and plan its differential privacy
+//! ([`dp`]). This layer reads records and never commits or spawns: running the plan is
+//! `workflows::runs`.
 //!
 //! Everything that can be decided before running is decided in [`prepare`] and answered
 //! synchronously as a `ValidationException`; what fails while running becomes the protected
 //! query's `FAILED` status with an error code.
 
-pub mod delivery;
+pub mod compute;
 pub mod dp;
+pub mod dp_validation;
 pub mod enforce;
-pub mod parameters;
-pub mod results;
+pub mod intermediate_schemas;
+pub mod outcome;
+pub mod readiness;
 pub mod rules;
-pub mod run;
+pub mod sql;
 pub mod tables;
 pub mod usage;
 
+use crate::services::cleanrooms::analysis::readiness::direct_analysis_blockers;
+use crate::services::cleanrooms::analysis::rules::Analysis;
+use crate::services::cleanrooms::analysis::sql::BoundSql;
+use crate::services::cleanrooms::analysis::tables::AnalysisTable;
+use crate::services::cleanrooms::analysis::usage::Usage;
+use crate::services::cleanrooms::domain::budget::touched;
+use crate::services::cleanrooms::domain::budget::{Read, Touched};
+use crate::services::cleanrooms::errors::invalid_query;
 use datafusion::common::config::Dialect;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 
-use self::parameters::BoundSql;
-use self::rules::Analysis;
-use self::tables::AnalysisTable;
-use self::usage::Usage;
 use crate::engine::policy::{self, OutputColumn};
 use crate::engine::{Engine, SessionSettings};
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::invalid_query;
-use crate::services::cleanrooms::ops::schemas;
 use crate::state::AppState;
 use crate::storage::ManagedStorage;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -65,6 +71,23 @@ pub struct Prepared {
     pub usage: Usage,
     /// For analyses over differential-privacy tables: how their result is noised.
     pub dp: Option<dp::DpPlan>,
+}
+
+impl Prepared {
+    /// Every table the analysis uses, as its budgets are charged: the tables it reads, then the
+    /// base tables of the intermediate ones, each once.
+    pub fn touched(&self) -> Vec<Touched> {
+        let read: Vec<Read<'_>> = self
+            .tables
+            .iter()
+            .map(|t| Read {
+                id: &t.id,
+                name: &t.name,
+                dependencies: &t.dependencies,
+            })
+            .collect();
+        touched(&read)
+    }
 }
 
 /// The managed storage of this emulator.
@@ -127,7 +150,7 @@ pub async fn prepare(
         if matches!(purpose, Purpose::Results { .. })
             && table.kind == dto::BaseTableDependencyType::Table
         {
-            let blockers = schemas::direct_analysis_blockers(state, &table.id).await?;
+            let blockers = direct_analysis_blockers(state, &table.id).await?;
             rules::check_ready(table, &blockers)?;
         }
         let provider = table.provider(state, &storage).await?;

@@ -3,18 +3,16 @@
 //! column lineage), and the deferred controls an intermediate table inherits when populated.
 //! Every rejection names the table, the rule and the column or account at fault.
 
+use crate::services::cleanrooms::analysis::tables::{intersect, AnalysisTable, RuleKind};
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::configured_table::ANY_QUERY;
+use crate::services::cleanrooms::errors::{invalid_configuration, invalid_query};
 use std::collections::{BTreeMap, BTreeSet};
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 
-use super::tables::{intersect, AnalysisTable, RuleKind};
 use crate::engine::policy::OutputColumn;
 use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::errors::{invalid_configuration, invalid_query};
-use crate::services::cleanrooms::model::AnalysisTemplate;
-
-/// Wildcard of `allowedAnalyses` admitting ad-hoc SQL.
-pub const ANY_QUERY: &str = "ANY_QUERY";
 
 /// Who runs what.
 #[derive(Debug, Clone, Copy)]

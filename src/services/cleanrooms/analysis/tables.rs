@@ -2,6 +2,16 @@
 //! intermediate tables, by their collaboration names — with where their data is and the
 //! controls their analysis rules put on analyses.
 
+use crate::services::cleanrooms::domain::association::{Association, AssociationRule};
+use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
+use crate::services::cleanrooms::domain::intermediate_table::{
+    ActiveVersion, IntermediateTable, IntermediateTableRule,
+};
+use crate::services::cleanrooms::domain::lineage::effective_policy;
+use crate::services::cleanrooms::errors::invalid_configuration;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
 use std::sync::Arc;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -10,15 +20,6 @@ use datafusion::datasource::TableProvider;
 use crate::engine::policy::CollaborationTable;
 use crate::engine::Engine;
 use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::errors::invalid_configuration;
-use crate::services::cleanrooms::intermediate::{
-    effective_policy, ActiveVersion, IntermediateTable, IntermediateTableRule,
-};
-use crate::services::cleanrooms::model::{
-    kinds, Association, AssociationRule, ConfiguredTable, ConfiguredTableRule,
-};
-use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
-use crate::services::cleanrooms::repo;
 use crate::services::glue::catalog;
 use crate::state::AppState;
 use crate::storage::ManagedStorage;
@@ -166,27 +167,18 @@ pub async fn collaboration_tables(
         out.push(association_table(state, a).await?);
     }
     let tables: Vec<(i64, IntermediateTable)> =
-        repo::collaboration_children(state, kinds::INTERMEDIATE_TABLE, collaboration_id).await?;
+        collaboration_children::<IntermediateTable>(state, collaboration_id).await?;
     let now = state.now();
     for (_, t) in tables {
-        let rule: Option<IntermediateTableRule> = match state
-            .store()
-            .get(kinds::INTERMEDIATE_TABLE_RULE, &t.id)
-            .await?
-        {
-            Some(r) => Some(repo::decode(&r)?),
-            None => None,
-        };
+        let rule: Option<IntermediateTableRule> =
+            records::load::<IntermediateTableRule>(state, &t.id).await?;
         out.push(intermediate_table(&t, rule.as_ref(), now));
     }
     Ok(out)
 }
 
 async fn association_table(state: &AppState, a: Association) -> AwsResult<AnalysisTable> {
-    let table_record = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE, &a.configured_table_id)
-        .await?;
+    let table_record = records::record::<ConfiguredTable>(state, &a.configured_table_id).await?;
     let Some(record) = table_record else {
         return Ok(AnalysisTable {
             name: a.name.clone(),
@@ -201,7 +193,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             dependencies: Vec::new(),
         });
     };
-    let configured: ConfiguredTable = repo::decode(&record)?;
+    let configured: ConfiguredTable = records::decode(&record)?;
     let source = match &configured.table_reference {
         dto::TableReference::Glue(g) => Source::Glue {
             account: configured.account_id.clone(),
@@ -223,14 +215,8 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
             }
         )),
     };
-    let rule: Option<ConfiguredTableRule> = match state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &configured.id)
-        .await?
-    {
-        Some(r) => Some(repo::decode(&r)?),
-        None => None,
-    };
+    let rule: Option<ConfiguredTableRule> =
+        records::load::<ConfiguredTableRule>(state, &configured.id).await?;
     let mut controls = Controls::missing();
     if let Some(rule) = rule {
         let dto::ConfiguredTableAnalysisRulePolicy::V1(policy) = &rule.policy;
@@ -264,15 +250,11 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
     // The association's own (collaboration) rule of the same type narrows receivers and
     // additional analyses.
     if let Some(rule_type) = association_rule_type(controls.rule) {
-        if let Some(r) = state
-            .store()
-            .get(
-                kinds::ASSOCIATION_RULE,
-                &AssociationRule::record_id(&a.id, rule_type),
-            )
-            .await?
+        if let Some(r) =
+            records::record::<AssociationRule>(state, &AssociationRule::record_id(&a.id, rule_type))
+                .await?
         {
-            let rule: AssociationRule = repo::decode(&r)?;
+            let rule: AssociationRule = records::decode(&r)?;
             let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;
             let (receivers, additional) = match policy {
                 dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(c) => (

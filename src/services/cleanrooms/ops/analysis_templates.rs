@@ -10,47 +10,46 @@
 //! template that reads differential-privacy tables carries a `validations` entry computed on
 //! every read ([`dp_validation`]).
 
-use std::collections::{BTreeSet, HashSet};
-use std::ops::ControlFlow;
-
-use cleanrooms_emulator_api::cleanrooms::dto;
-use cleanrooms_emulator_api::RequestContext;
-use datafusion::sql::sqlparser::ast::{ObjectName, ObjectNamePart, Query, Visit, Visitor};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
-
-use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::analysis::dp_validation;
+use crate::services::cleanrooms::analysis::sql::placeholders;
+use crate::services::cleanrooms::analysis::sql::referenced_tables;
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::arn::analysis_template_arn;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
     ResourceType,
 };
-use crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::model::{analysis_template_arn, kinds, AnalysisTemplate};
-use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
-use crate::services::cleanrooms::ops::{dp_validation, tags};
-use crate::services::cleanrooms::repo;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    active_collaboration, membership_context, own_membership, require_active,
+};
+use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
+use crate::services::cleanrooms::records::own_page;
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use std::collections::{BTreeSet, HashSet};
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::{AwsError, AwsResult};
 use crate::state::AppState;
 use crate::store::Write;
 use crate::util::{ids, pagination};
 
 /// Analysis templates allowed per membership.
-pub const MAX_TEMPLATES_PER_MEMBERSHIP: usize = 25;
-
-/// The templates of a membership with their sequence numbers, in creation order.
-async fn templates_in(
-    state: &AppState,
-    membership_id: &str,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    repo::membership_children(state, kinds::ANALYSIS_TEMPLATE, membership_id, after).await
-}
+const MAX_TEMPLATES_PER_MEMBERSHIP: usize = 25;
 
 /// Every template of a collaboration with their sequence numbers, in creation order.
 async fn templates_of_collaboration(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    repo::collaboration_children(state, kinds::ANALYSIS_TEMPLATE, collaboration_id).await
+    collaboration_children::<AnalysisTemplate>(state, collaboration_id).await
 }
 
 fn template_not_found(id: &str) -> AwsError {
@@ -62,14 +61,7 @@ fn template_not_found(id: &str) -> AwsError {
 }
 
 fn put_template(region: &str, t: &AnalysisTemplate) -> AwsResult<Write> {
-    repo::put(
-        kinds::ANALYSIS_TEMPLATE,
-        &t.id,
-        region,
-        &t.account_id,
-        Some(&t.membership_id),
-        t,
-    )
+    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
 }
 
 /// The caller's template `id` under its membership `membership_id` (id or ARN accepted).
@@ -78,14 +70,11 @@ async fn own_template(
     ctx: &RequestContext,
     membership_id: &str,
     id: &str,
-) -> AwsResult<(
-    crate::services::cleanrooms::model::Membership,
-    AnalysisTemplate,
-)> {
-    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+) -> AwsResult<(Membership, AnalysisTemplate)> {
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
     let id = id.rsplit('/').next().unwrap_or(id);
-    match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, repo::decode(&r)?)),
+    match records::record::<AnalysisTemplate>(state, id).await? {
+        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
         _ => Err(template_not_found(id)),
     }
 }
@@ -93,158 +82,6 @@ async fn own_template(
 // ---------------------------------------------------------------------------------------------
 // SQL analysis: placeholders and referenced tables
 // ---------------------------------------------------------------------------------------------
-
-/// A `:name` placeholder in SQL text: byte range and name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placeholder {
-    /// Byte offset of the colon.
-    pub start: usize,
-    /// Byte offset after the name.
-    pub end: usize,
-    /// The parameter name.
-    pub name: String,
-}
-
-/// The `:name` placeholders of SQL text, skipping string literals, quoted identifiers, comments
-/// and `::` casts.
-pub fn placeholders(sql: &str) -> Vec<Placeholder> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if i + 1 < b.len() && b[i + 1] == q {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b':' if b.get(i + 1) == Some(&b':') => i += 2,
-            b':' => {
-                let start = i;
-                let mut j = i + 1;
-                if j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_') {
-                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                        j += 1;
-                    }
-                    out.push(Placeholder {
-                        start,
-                        end: j,
-                        name: sql[start + 1..j].to_string(),
-                    });
-                }
-                i = j;
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
-
-/// Collects relation names and CTE names of parsed SQL.
-#[derive(Default)]
-struct Relations {
-    tables: Vec<String>,
-    ctes: HashSet<String>,
-}
-
-impl Visitor for Relations {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-        if let Some(with) = &query.with {
-            for cte in &with.cte_tables {
-                self.ctes.insert(cte.alias.name.value.to_lowercase());
-            }
-        }
-        ControlFlow::Continue(())
-    }
-
-    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
-        let parts: Vec<String> = relation
-            .0
-            .iter()
-            .map(|p| match p {
-                ObjectNamePart::Identifier(i) => i.value.to_lowercase(),
-                ObjectNamePart::Function(f) => f.name.value.to_lowercase(),
-            })
-            .collect();
-        self.tables.push(parts.join("."));
-        ControlFlow::Continue(())
-    }
-}
-
-/// SQL text with every `:name` placeholder replaced by the literal `0`, so it parses.
-pub fn with_literal_placeholders(sql: &str) -> String {
-    let mut text = String::with_capacity(sql.len());
-    let mut last = 0;
-    for p in placeholders(sql) {
-        text.push_str(&sql[last..p.start]);
-        text.push('0');
-        last = p.end;
-    }
-    text.push_str(&sql[last..]);
-    text
-}
-
-/// The tables a SQL query reads (FROM/JOIN, including CTE bodies and sub-queries, without the
-/// CTE names themselves), in order of first appearance. Placeholders are parsed as literals.
-///
-/// # Errors
-/// `ValidationException` when the text is not one parseable query.
-pub fn referenced_tables(sql: &str) -> AwsResult<Vec<String>> {
-    let text = with_literal_placeholders(sql);
-    let statements = Parser::parse_sql(&GenericDialect {}, &text)
-        .map_err(|e| invalid_field("source.text", format!("source.text is not valid SQL: {e}")))?;
-    if statements.len() != 1 {
-        return Err(invalid_field(
-            "source.text",
-            format!(
-                "source.text must hold exactly one query; found {} statements",
-                statements.len()
-            ),
-        ));
-    }
-    if !matches!(
-        statements[0],
-        datafusion::sql::sqlparser::ast::Statement::Query(_)
-    ) {
-        return Err(invalid_field(
-            "source.text",
-            "source.text must be a query (SELECT or WITH … SELECT)",
-        ));
-    }
-    let mut rel = Relations::default();
-    let _ = statements.visit(&mut rel);
-    let mut seen = HashSet::new();
-    Ok(rel
-        .tables
-        .into_iter()
-        .filter(|t| !rel.ctes.contains(t))
-        .filter(|t| !crate::engine::is_table_function(t))
-        .filter(|t| seen.insert(t.clone()))
-        .collect())
-}
 
 /// Checks the declared parameters against the placeholders of `sql`.
 fn check_parameters(sql: &str, params: &[dto::AnalysisParameter]) -> AwsResult<()> {
@@ -289,24 +126,6 @@ async fn collaboration_template_dto(
     Ok(out)
 }
 
-/// The writes that delete every analysis template of a membership, with their tags (used when
-/// the creator removes the member: its analyses leave the collaboration with its tables).
-pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
-    Ok(templates_in(state, membership_id, None)
-        .await?
-        .into_iter()
-        .flat_map(|(_, t)| {
-            [
-                Write::Delete {
-                    kind: kinds::ANALYSIS_TEMPLATE.to_string(),
-                    id: t.id.clone(),
-                },
-                tags::delete_tags(&t.arn),
-            ]
-        })
-        .collect())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Operations
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +137,7 @@ pub async fn create_analysis_template(
     input: dto::CreateAnalysisTemplateInput,
 ) -> AwsResult<dto::CreateAnalysisTemplateOutput> {
     if let Some(t) = &input.tags {
-        tags::check_tag_keys(t.keys())?;
+        check_tag_keys(t.keys())?;
     }
     let params = input.analysis_parameters.clone().unwrap_or_default();
     let referenced = match (&input.format, &input.source) {
@@ -363,15 +182,15 @@ pub async fn create_analysis_template(
         }
     };
     let _guard = state.write_lock().await;
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
-    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    require_active(&m)?;
+    let (c, member) = membership_context(state, &ctx.region, &m).await?;
     if input.format != dto::AnalysisFormat::Sql
         && !member
             .abilities
@@ -401,7 +220,7 @@ pub async fn create_analysis_template(
             c.id
         )));
     }
-    let existing = templates_in(state, &m.id, None).await?;
+    let existing = analysis_templates_in(state, &m.id, None).await?;
     if existing.len() >= MAX_TEMPLATES_PER_MEMBERSHIP {
         return Err(quota_exceeded(
             "Analysis templates per membership",
@@ -431,12 +250,7 @@ pub async fn create_analysis_template(
     };
     let mut writes = vec![put_template(&ctx.region, &template)?];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &template.arn,
-            &t,
-        )?);
+        writes.push(put_tags(&ctx.region, &ctx.account_id, &template.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateAnalysisTemplateOutput {
@@ -468,20 +282,12 @@ pub async fn list_analysis_templates(
     ctx: &RequestContext,
     input: dto::ListAnalysisTemplatesInput,
 ) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
-    let m = repo::own_membership(
+    let (analysis_template_summaries, next_token) = own_page::<AnalysisTemplate, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (analysis_template_summaries, next_token) = repo::membership_page(
-        state,
-        kinds::ANALYSIS_TEMPLATE,
         "analysistemplates",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |t: AnalysisTemplate| Some(t.to_summary()),
     )
     .await?;
@@ -505,7 +311,7 @@ pub async fn update_analysis_template(
         &input.analysis_template_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if let Some(description) = input.description {
         t.description = Some(description);
     }
@@ -536,11 +342,8 @@ pub async fn delete_analysis_template(
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::ANALYSIS_TEMPLATE.to_string(),
-                id: t.id.clone(),
-            },
-            tags::delete_tags(&t.arn),
+            records::delete::<AnalysisTemplate>(t.id.clone()),
+            delete_tags(&t.arn),
         ])
         .await?;
     Ok(dto::DeleteAnalysisTemplateOutput {})
@@ -553,9 +356,9 @@ async fn collaboration_template(
     arn: &str,
 ) -> AwsResult<Option<AnalysisTemplate>> {
     let id = arn.rsplit('/').next().unwrap_or(arn);
-    match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
+    match records::record::<AnalysisTemplate>(state, id).await? {
         Some(r) => {
-            let t: AnalysisTemplate = repo::decode(&r)?;
+            let t: AnalysisTemplate = records::decode(&r)?;
             Ok((t.arn == arn && t.collaboration_id == collaboration_id).then_some(t))
         }
         None => Ok(None),
@@ -568,7 +371,7 @@ pub async fn get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::GetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::GetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -596,7 +399,7 @@ pub async fn list_collaboration_analysis_templates(
     ctx: &RequestContext,
     input: dto::ListCollaborationAnalysisTemplatesInput,
 ) -> AwsResult<dto::ListCollaborationAnalysisTemplatesOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -626,7 +429,7 @@ pub async fn batch_get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::BatchGetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,

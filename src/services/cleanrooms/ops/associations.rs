@@ -11,90 +11,42 @@
 //! name space; deleting an association leaves the intermediate tables built on it
 //! `BASE_TABLE_REMOVED`.
 
+use crate::services::cleanrooms::domain::arn::association_arn;
+use crate::services::cleanrooms::domain::association::{
+    policy_parts, Association, AssociationRule, RuleType,
+};
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::errors::{
+    conflict, invalid_configuration, not_found, not_found_msg, ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    member, own_membership, own_table, require_active,
+};
+use crate::services::cleanrooms::records::associations::associations_in;
+use crate::services::cleanrooms::records::configured_tables::associations_of_table;
+use crate::services::cleanrooms::records::intermediate_tables::{
+    child_resources, intermediate_tables_of_collaboration,
+};
+use crate::services::cleanrooms::records::memberships_of;
+use crate::services::cleanrooms::records::own_page;
+use crate::services::cleanrooms::records::tags::put_tags;
+use crate::services::cleanrooms::workflows::cascade::association_delete_writes;
+use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{
-    conflict, invalid_configuration, not_found, not_found_msg, ConflictReason, ResourceType,
-};
-use crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::lifecycle;
-use crate::services::cleanrooms::model::{
-    association_arn, kinds, Association, AssociationRule, ConfiguredTable, Membership,
-};
-use crate::services::cleanrooms::ops::configured_tables::{associations_of_table, own_table};
-use crate::services::cleanrooms::ops::intermediate_tables::child_resources;
-use crate::services::cleanrooms::ops::{privacy_budget_templates, tags};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::store::{Query, Write};
+use crate::store::Write;
 use crate::util::ids;
 
-/// The writes that delete every configured table association of a membership, with their
-/// analysis rules, tags and access budget templates (the membership's tables leave the
-/// collaboration).
-pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
-    let mut writes = Vec::new();
-    for a in associations_in(state, membership_id, None).await? {
-        writes.extend(association_delete_writes(state, &a.1).await?);
-    }
-    Ok(writes)
-}
-
-/// The associations of a membership (with their sequence numbers), in creation order.
-async fn associations_in(
-    state: &AppState,
-    membership_id: &str,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, Association)>> {
-    repo::membership_children(state, kinds::ASSOCIATION, membership_id, after).await
-}
-
-/// Every configured table association of collaboration `collaboration_id` (the tables of the
-/// collaboration, across all its memberships) with their sequence numbers, in creation order.
-pub async fn associations_of_collaboration(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<Vec<(i64, Association)>> {
-    repo::collaboration_children(state, kinds::ASSOCIATION, collaboration_id).await
-}
-
-/// The writes that delete one association, its analysis rules, its tags and its access budget
-/// template.
-async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
-    let mut writes = vec![
-        Write::Delete {
-            kind: kinds::ASSOCIATION.to_string(),
-            id: a.id.clone(),
-        },
-        tags::delete_tags(&a.arn),
-    ];
-    writes.extend(privacy_budget_templates::association_removal_writes(state, a).await?);
-    for rule in state
-        .store()
-        .query(&Query::kind(kinds::ASSOCIATION_RULE).parent(&a.id))
-        .await?
-    {
-        writes.push(Write::Delete {
-            kind: kinds::ASSOCIATION_RULE.to_string(),
-            id: rule.id,
-        });
-    }
-    Ok(writes)
-}
-
 fn put_association(region: &str, a: &Association) -> AwsResult<Write> {
-    repo::put(
-        kinds::ASSOCIATION,
-        &a.id,
-        region,
-        &a.account_id,
-        Some(&a.membership_id),
-        a,
-    )
+    records::put(&a.id, region, &a.account_id, Some(&a.membership_id), a)
 }
 
 /// The caller's membership `membership_id` and its association `id`.
@@ -104,9 +56,9 @@ async fn own_association(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, Association)> {
-    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match state.store().get(kinds::ASSOCIATION, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, repo::decode(&r)?)),
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match records::record::<Association>(state, id).await? {
+        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
         _ => Err(not_found(ResourceType::ConfiguredTableAssociation, id)),
     }
 }
@@ -118,18 +70,18 @@ pub async fn create_configured_table_association(
     input: dto::CreateConfiguredTableAssociationInput,
 ) -> AwsResult<dto::CreateConfiguredTableAssociationOutput> {
     if let Some(t) = &input.tags {
-        tags::check_tag_keys(t.keys())?;
+        check_tag_keys(t.keys())?;
     }
     let name = input.name.to_lowercase();
     let _guard = state.write_lock().await;
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     let table = own_table(state, ctx, &input.configured_table_identifier).await?;
     if let Some(existing) = associations_of_table(state, ctx, &table.id)
         .await?
@@ -146,7 +98,7 @@ pub async fn create_configured_table_association(
             ),
         ));
     }
-    for other in repo::memberships_of(state, &m.collaboration_id).await? {
+    for other in memberships_of(state, &m.collaboration_id).await? {
         for (_, a) in associations_in(state, &other.id, None).await? {
             if a.name == name {
                 return Err(conflict(
@@ -196,7 +148,7 @@ pub async fn create_configured_table_association(
     };
     let mut writes = vec![put_association(&ctx.region, &association)?];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
+        writes.push(put_tags(
             &ctx.region,
             &ctx.account_id,
             &association.arn,
@@ -237,20 +189,12 @@ pub async fn list_configured_table_associations(
     ctx: &RequestContext,
     input: dto::ListConfiguredTableAssociationsInput,
 ) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
-    let m = repo::own_membership(
+    let (configured_table_association_summaries, next_token) = own_page::<Association, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (configured_table_association_summaries, next_token) = repo::membership_page(
-        state,
-        kinds::ASSOCIATION,
         "configuredtableassociations",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |a: Association| Some(a.to_summary()),
     )
     .await?;
@@ -274,7 +218,7 @@ pub async fn update_configured_table_association(
         &input.configured_table_association_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if let Some(description) = input.description {
         a.description = Some(description);
     }
@@ -306,7 +250,7 @@ pub async fn delete_configured_table_association(
         &input.configured_table_association_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     let mut cascade = lifecycle::base_removed(state, &a.collaboration_id, &[&a.id], &[]).await?;
     cascade
         .writes
@@ -318,33 +262,6 @@ pub async fn delete_configured_table_association(
 // ---------------------------------------------------------------------------------------------
 // Association analysis rules
 // ---------------------------------------------------------------------------------------------
-
-/// An association analysis rule type.
-pub type RuleType = dto::ConfiguredTableAssociationAnalysisRuleType;
-
-/// The type of an association policy (its union member) and its two lists.
-pub fn policy_parts(
-    policy: &dto::ConfiguredTableAssociationAnalysisRulePolicy,
-) -> (RuleType, Option<&[String]>, Option<&[String]>) {
-    let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(v1) = policy;
-    match v1 {
-        dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Aggregation(p) => (
-            RuleType::Aggregation,
-            p.allowed_result_receivers.as_deref(),
-            p.allowed_additional_analyses.as_deref(),
-        ),
-        dto::ConfiguredTableAssociationAnalysisRulePolicyV1::List(p) => (
-            RuleType::List,
-            p.allowed_result_receivers.as_deref(),
-            p.allowed_additional_analyses.as_deref(),
-        ),
-        dto::ConfiguredTableAssociationAnalysisRulePolicyV1::Custom(p) => (
-            RuleType::Custom,
-            p.allowed_result_receivers.as_deref(),
-            p.allowed_additional_analyses.as_deref(),
-        ),
-    }
-}
 
 /// Checks an association rule: its type is the policy's member and the configured table's rule
 /// type, and its result receivers are members that can receive results.
@@ -394,7 +311,7 @@ async fn check_rule(
                 "{prefix}.allowedResultReceivers: '{account}' is listed more than once"
             )));
         }
-        let member = repo::member(state, &m.collaboration_id, account).await?;
+        let member = member(state, &m.collaboration_id, account).await?;
         match member {
             Some(mem)
                 if mem.can_view()
@@ -432,15 +349,10 @@ async fn rule_of(
     a: &Association,
     rule_type: RuleType,
 ) -> AwsResult<AssociationRule> {
-    match state
-        .store()
-        .get(
-            kinds::ASSOCIATION_RULE,
-            &AssociationRule::record_id(&a.id, rule_type),
-        )
+    match records::record::<AssociationRule>(state, &AssociationRule::record_id(&a.id, rule_type))
         .await?
     {
-        Some(r) => repo::decode(&r),
+        Some(r) => records::decode(&r),
         None => Err(not_found_msg(
             ResourceType::ConfiguredTableAssociation,
             &a.id,
@@ -454,8 +366,7 @@ async fn rule_of(
 }
 
 fn put_rule(region: &str, account: &str, rule: &AssociationRule) -> AwsResult<Write> {
-    repo::put(
-        kinds::ASSOCIATION_RULE,
+    records::put(
         &AssociationRule::record_id(&rule.association_id, rule.rule_type),
         region,
         account,
@@ -478,7 +389,7 @@ pub async fn create_configured_table_association_analysis_rule(
         &input.configured_table_association_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if a.analysis_rule_types.contains(&input.analysis_rule_type) {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
@@ -557,7 +468,7 @@ pub async fn update_configured_table_association_analysis_rule(
         &input.configured_table_association_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     let mut rule = rule_of(state, &a, input.analysis_rule_type).await?;
     check_rule(
         state,
@@ -593,17 +504,14 @@ pub async fn delete_configured_table_association_analysis_rule(
         &input.configured_table_association_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     let rule = rule_of(state, &a, input.analysis_rule_type).await?;
     a.analysis_rule_types.retain(|t| *t != rule.rule_type);
     a.update_time = state.now();
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::ASSOCIATION_RULE.to_string(),
-                id: AssociationRule::record_id(&a.id, rule.rule_type),
-            },
+            records::delete::<AssociationRule>(AssociationRule::record_id(&a.id, rule.rule_type)),
             put_association(&ctx.region, &a)?,
         ])
         .await?;

@@ -6,26 +6,30 @@
 //! calling CreateMembership. Only members that are invited or active see a collaboration; only the
 //! creator may update or delete it.
 
+use crate::services::cleanrooms::domain::arn::collaboration_arn;
+use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::errors::{
+    access_denied, bad_token, invalid_configuration, quota_exceeded,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
+use crate::services::cleanrooms::records::account_resources;
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, invalid_configuration, quota_exceeded,
-};
-use crate::services::cleanrooms::model::{collaboration_arn, kinds, Collaboration, Member};
-use crate::services::cleanrooms::ops::{memberships, tags};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::store::Query;
 use crate::util::{ids, pagination};
 
 /// Collaborations one account may have created and not deleted, per region.
-pub const MAX_COLLABORATIONS_PER_ACCOUNT: usize = 10;
+const MAX_COLLABORATIONS_PER_ACCOUNT: usize = 10;
 /// Members one collaboration may invite besides its creator.
-pub const MAX_INVITED_MEMBERS: usize = 5;
+const MAX_INVITED_MEMBERS: usize = 5;
 
 /// One member as requested at creation (the creator included).
 struct Requested<'a> {
@@ -138,7 +142,7 @@ pub async fn create_collaboration(
         ));
     }
     if let Some(tags) = &input.tags {
-        tags::check_tag_keys(tags.keys())?;
+        check_tag_keys(tags.keys())?;
     }
     let mut requested = vec![Requested {
         account_id: creator,
@@ -157,19 +161,10 @@ pub async fn create_collaboration(
     let payments = effective_payments(&requested)?;
 
     let _guard = state.write_lock().await;
-    let created = state
-        .store()
-        .query(
-            &Query::kind(kinds::COLLABORATION)
-                .region(&ctx.region)
-                .account(creator),
-        )
+    let created = account_resources::<Collaboration>(state, &ctx.region, creator, None, None)
         .await?
-        .iter()
-        .map(repo::decode::<Collaboration>)
-        .collect::<AwsResult<Vec<_>>>()?
         .into_iter()
-        .filter(|c| !c.deleted)
+        .filter(|(_, c)| !c.deleted)
         .count();
     if created >= MAX_COLLABORATIONS_PER_ACCOUNT {
         return Err(quota_exceeded(
@@ -218,8 +213,7 @@ pub async fn create_collaboration(
             update_time: now,
         })
         .collect();
-    let mut writes = vec![repo::put(
-        kinds::COLLABORATION,
+    let mut writes = vec![records::put(
         &id,
         &ctx.region,
         creator,
@@ -227,8 +221,7 @@ pub async fn create_collaboration(
         &collaboration,
     )?];
     for m in &members {
-        writes.push(repo::put(
-            kinds::MEMBER,
+        writes.push(records::put(
             &Member::record_id(&id, &m.account_id),
             &ctx.region,
             &m.account_id,
@@ -237,12 +230,7 @@ pub async fn create_collaboration(
         )?);
     }
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
-            &ctx.region,
-            creator,
-            &collaboration.arn,
-            &t,
-        )?);
+        writes.push(put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateCollaborationOutput {
@@ -256,7 +244,7 @@ pub async fn get_collaboration(
     ctx: &RequestContext,
     input: dto::GetCollaborationInput,
 ) -> AwsResult<dto::GetCollaborationOutput> {
-    let (c, me) = repo::visible_collaboration(
+    let (c, me) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -283,25 +271,17 @@ pub async fn list_collaborations(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let records = state
-        .store()
-        .query(
-            &Query::kind(kinds::MEMBER)
-                .region(&ctx.region)
-                .account(&ctx.account_id)
-                .after(after),
-        )
-        .await?;
     let mut items = Vec::new();
-    for record in &records {
-        let me: Member = repo::decode(record)?;
+    for (seq, me) in
+        account_resources::<Member>(state, &ctx.region, &ctx.account_id, after, None).await?
+    {
         if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
             continue;
         }
-        let Ok(c) = repo::collaboration(state, &ctx.region, &me.collaboration_id).await else {
+        let Ok(c) = collaboration(state, &ctx.region, &me.collaboration_id).await else {
             continue;
         };
-        items.push((record.seq, c.to_summary(&me)));
+        items.push((seq, c.to_summary(&me)));
         if items.len() > limit {
             break;
         }
@@ -320,7 +300,7 @@ pub async fn update_collaboration(
     input: dto::UpdateCollaborationInput,
 ) -> AwsResult<dto::UpdateCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, me) = repo::visible_collaboration(
+    let (mut c, me) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -343,14 +323,7 @@ pub async fn update_collaboration(
         c.analytics_engine = engine;
     }
     c.update_time = state.now();
-    let write = repo::put(
-        kinds::COLLABORATION,
-        &c.id,
-        &ctx.region,
-        &c.creator_account_id,
-        None,
-        &c,
-    )?;
+    let write = records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?;
     state.store().commit(vec![write]).await?;
     Ok(dto::UpdateCollaborationOutput {
         collaboration: c.to_dto(&me),
@@ -366,7 +339,7 @@ pub async fn delete_collaboration(
     input: dto::DeleteCollaborationInput,
 ) -> AwsResult<dto::DeleteCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = repo::visible_collaboration(
+    let (mut c, _) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -382,18 +355,11 @@ pub async fn delete_collaboration(
     c.deleted = true;
     c.update_time = state.now();
     let writes = vec![
-        repo::put(
-            kinds::COLLABORATION,
-            &c.id,
-            &ctx.region,
-            &c.creator_account_id,
-            None,
-            &c,
-        )?,
-        tags::delete_tags(&c.arn),
+        records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?,
+        delete_tags(&c.arn),
     ];
     let mut cascade =
-        memberships::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
+        lifecycle::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
     cascade.writes.extend(writes);
     cascade.commit(state).await?;
     Ok(dto::DeleteCollaborationOutput {})
@@ -405,7 +371,7 @@ pub async fn list_members(
     ctx: &RequestContext,
     input: dto::ListMembersInput,
 ) -> AwsResult<dto::ListMembersOutput> {
-    let (c, _) = repo::visible_collaboration(
+    let (c, _) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -414,7 +380,7 @@ pub async fn list_members(
     .await?;
     let scope = format!("members:{}", c.id);
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let members = repo::members(state, &c.id, after).await?;
+    let members = members(state, &c.id, after).await?;
     let items = members
         .into_iter()
         .map(|(seq, m)| (seq, m.to_summary()))

@@ -7,62 +7,57 @@
 //! columns or partition keys; Athena, Snowflake and Databricks references are stored as given
 //! (the emulator cannot read those catalogs; analyses on them fail later). `MULTIPLE` analysis
 //! goes with exactly the two selected methods `DIRECT_QUERY` and `DIRECT_JOB`.
-
-use std::collections::{BTreeMap, HashSet};
-
-use cleanrooms_emulator_api::cleanrooms::dto;
-use cleanrooms_emulator_api::RequestContext;
+//!
+//! Configured table analysis rules: CreateConfiguredTableAnalysisRule,
+//! GetConfiguredTableAnalysisRule, UpdateConfiguredTableAnalysisRule,
+//! DeleteConfiguredTableAnalysisRule, and what makes a rule policy valid.
+//!
+//! A table has at most one rule (AGGREGATION, LIST or CUSTOM), whose type is the policy's union
+//! member. Every column a rule names must be an allowed column of the table; aggregation
+//! dimension columns may not also be join or aggregate columns; list join and list columns are
+//! disjoint; a custom rule allows either analysis templates or, with `ANY_QUERY`/`ANY_JOB`,
+//! analysis providers. Tables not in Glue only take CUSTOM rules. The rule is enforced on queries
+//! elsewhere; here it is only checked and stored.
 
 use crate::error::AwsResult;
+use crate::services::cleanrooms::domain::arn::configured_table_arn;
+use crate::services::cleanrooms::domain::configured_table::{
+    is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule, ANY_JOB, ANY_QUERY,
+    MAX_POLICY_BYTES,
+};
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    bad_token, conflict, invalid_configuration, not_found, quota_exceeded, ConflictReason,
+    bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded, ConflictReason,
     ResourceType,
 };
-use crate::services::cleanrooms::model::{
-    configured_table_arn, kinds, Association, ConfiguredTable, ConfiguredTableRule,
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::own_table;
+use crate::services::cleanrooms::records::account_resources;
+use crate::services::cleanrooms::records::configured_tables::{
+    associations_of_table, put_configured_table,
 };
-use crate::services::cleanrooms::ops::{configured_table_rules, tags};
-use crate::services::cleanrooms::repo;
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::glue::catalog;
 use crate::state::AppState;
-use crate::store::{Query, Write};
+use crate::store::Write;
 use crate::util::{ids, pagination};
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::hash::Hash;
 
 /// Configured tables one account may have per region.
-pub const MAX_CONFIGURED_TABLES_PER_ACCOUNT: usize = 250;
+const MAX_CONFIGURED_TABLES_PER_ACCOUNT: usize = 250;
 /// Columns one configured table may allow.
-pub const MAX_ALLOWED_COLUMNS: usize = 100;
-
-/// The caller's configured table `id` in its region; others' tables are not found.
-pub async fn own_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    id: &str,
-) -> AwsResult<ConfiguredTable> {
-    match state.store().get(kinds::CONFIGURED_TABLE, id).await? {
-        Some(r) if r.region == ctx.region && r.account == ctx.account_id => repo::decode(&r),
-        _ => Err(not_found(ResourceType::ConfiguredTable, id)),
-    }
-}
-
-/// The write that stores a configured table.
-pub fn put_table(region: &str, t: &ConfiguredTable) -> AwsResult<Write> {
-    repo::put(
-        kinds::CONFIGURED_TABLE,
-        &t.id,
-        region,
-        &t.account_id,
-        None,
-        t,
-    )
-}
+const MAX_ALLOWED_COLUMNS: usize = 100;
 
 /// The columns (name → Glue type, lower-case names) of the Glue table a reference names, from
 /// the caller's Glue Data Catalog: regular columns and partition keys.
 ///
 /// # Errors
 /// `ValidationException` naming the database and table when the catalog has no such table.
-pub async fn glue_columns(
+async fn glue_columns(
     state: &AppState,
     ctx: &RequestContext,
     reference: &dto::GlueTableReference,
@@ -179,7 +174,7 @@ pub async fn create_configured_table(
     input: dto::CreateConfiguredTableInput,
 ) -> AwsResult<dto::CreateConfiguredTableOutput> {
     if let Some(t) = &input.tags {
-        tags::check_tag_keys(t.keys())?;
+        check_tag_keys(t.keys())?;
     }
     check_methods(
         input.analysis_method,
@@ -187,15 +182,10 @@ pub async fn create_configured_table(
     )?;
     check_reference_and_columns(state, ctx, &input.table_reference, &input.allowed_columns).await?;
     let _guard = state.write_lock().await;
-    let existing = state
-        .store()
-        .query(
-            &Query::kind(kinds::CONFIGURED_TABLE)
-                .region(&ctx.region)
-                .account(&ctx.account_id),
-        )
-        .await?
-        .len();
+    let existing =
+        account_resources::<ConfiguredTable>(state, &ctx.region, &ctx.account_id, None, None)
+            .await?
+            .len();
     if existing >= MAX_CONFIGURED_TABLES_PER_ACCOUNT {
         return Err(quota_exceeded(
             "Configured tables per account",
@@ -218,14 +208,9 @@ pub async fn create_configured_table(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_table(&ctx.region, &table)?];
+    let mut writes = vec![put_configured_table(&ctx.region, &table)?];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &table.arn,
-            &t,
-        )?);
+        writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateConfiguredTableOutput {
@@ -254,20 +239,17 @@ pub async fn list_configured_tables(
     let scope = format!("configuredtables:{}:{}", ctx.account_id, ctx.region);
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let records = state
-        .store()
-        .query(
-            &Query::kind(kinds::CONFIGURED_TABLE)
-                .region(&ctx.region)
-                .account(&ctx.account_id)
-                .after(after)
-                .limit(limit + 1),
-        )
-        .await?;
-    let items = records
-        .iter()
-        .map(|r| Ok((r.seq, repo::decode::<ConfiguredTable>(r)?.to_summary())))
-        .collect::<AwsResult<Vec<_>>>()?;
+    let items = account_resources::<ConfiguredTable>(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        after,
+        Some(limit + 1),
+    )
+    .await?
+    .into_iter()
+    .map(|(seq, t)| (seq, t.to_summary()))
+    .collect();
     let (configured_table_summaries, next_token) = pagination::page(&scope, items, limit);
     Ok(dto::ListConfiguredTablesOutput {
         configured_table_summaries,
@@ -314,44 +296,18 @@ pub async fn update_configured_table(
         check_reference_and_columns(state, ctx, &table.table_reference, &table.allowed_columns)
             .await?;
     }
-    if let Some(record) = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &table.id)
-        .await?
-    {
-        let rule: ConfiguredTableRule = repo::decode(&record)?;
-        configured_table_rules::check_policy(state, ctx, &table, &rule.policy).await?;
+    if let Some(record) = records::record::<ConfiguredTableRule>(state, &table.id).await? {
+        let rule: ConfiguredTableRule = records::decode(&record)?;
+        check_policy(state, ctx, &table, &rule.policy).await?;
     }
     table.update_time = state.now();
     state
         .store()
-        .commit(vec![put_table(&ctx.region, &table)?])
+        .commit(vec![put_configured_table(&ctx.region, &table)?])
         .await?;
     Ok(dto::UpdateConfiguredTableOutput {
         configured_table: table.to_dto(),
     })
-}
-
-/// The caller's associations of configured table `table_id`.
-pub async fn associations_of_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    table_id: &str,
-) -> AwsResult<Vec<Association>> {
-    Ok(state
-        .store()
-        .query(
-            &Query::kind(kinds::ASSOCIATION)
-                .region(&ctx.region)
-                .account(&ctx.account_id),
-        )
-        .await?
-        .iter()
-        .map(repo::decode::<Association>)
-        .collect::<AwsResult<Vec<_>>>()?
-        .into_iter()
-        .filter(|a| a.configured_table_id == table_id)
-        .collect())
 }
 
 /// DeleteConfiguredTable: only while no collaboration uses it. Its analysis rule and tags go
@@ -379,16 +335,536 @@ pub async fn delete_configured_table(
         ));
     }
     let writes = vec![
-        Write::Delete {
-            kind: kinds::CONFIGURED_TABLE.to_string(),
-            id: table.id.clone(),
-        },
-        Write::Delete {
-            kind: kinds::CONFIGURED_TABLE_RULE.to_string(),
-            id: table.id.clone(),
-        },
-        tags::delete_tags(&table.arn),
+        records::delete::<ConfiguredTable>(table.id.clone()),
+        records::delete::<ConfiguredTableRule>(table.id.clone()),
+        delete_tags(&table.arn),
     ];
     state.store().commit(writes).await?;
     Ok(dto::DeleteConfiguredTableOutput {})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analysis rules
+// ---------------------------------------------------------------------------------------------
+
+/// Checks of one policy against one table: every message names the field and the value.
+struct Checker<'a> {
+    table: &'a ConfiguredTable,
+    allowed: HashSet<&'a str>,
+    prefix: &'static str,
+}
+
+impl Checker<'_> {
+    fn fail(&self, field: &str, message: String) -> crate::error::AwsError {
+        invalid_configuration(format!("{}.{field}: {message}", self.prefix))
+    }
+
+    /// Every column must be an allowed column of the table.
+    fn allowed_columns<'c>(
+        &self,
+        field: &str,
+        columns: impl IntoIterator<Item = &'c String>,
+    ) -> AwsResult<()> {
+        for c in columns {
+            if !self.allowed.contains(c.as_str()) {
+                return Err(self.fail(
+                    field,
+                    format!(
+                        "column '{c}' is not an allowed column of configured table '{}' ({}); allowed columns: {}",
+                        self.table.name,
+                        self.table.id,
+                        self.table.allowed_columns.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// No value twice.
+    fn distinct<T: Eq + Hash + std::fmt::Debug>(
+        &self,
+        field: &str,
+        values: impl IntoIterator<Item = T>,
+        show: impl Fn(&T) -> String,
+    ) -> AwsResult<()> {
+        let mut seen = HashSet::new();
+        for v in values {
+            let shown = show(&v);
+            if !seen.insert(v) {
+                return Err(self.fail(field, format!("'{shown}' is listed more than once")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The two column lists share no column.
+    fn disjoint(&self, a_field: &str, a: &[String], b_field: &str, b: &[String]) -> AwsResult<()> {
+        if let Some(c) = a.iter().find(|c| b.contains(c)) {
+            return Err(self.fail(
+                a_field,
+                format!("column '{c}' cannot be in both {a_field} and {b_field}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn join_operators(
+        &self,
+        operators: Option<&[dto::JoinOperator]>,
+        join_columns: &[String],
+    ) -> AwsResult<()> {
+        let Some(ops) = operators else {
+            return Ok(());
+        };
+        self.distinct("allowedJoinOperators", ops.iter(), |o| o.as_str().into())?;
+        if ops.is_empty() && join_columns.len() >= 2 {
+            return Err(self.fail(
+                "allowedJoinOperators",
+                format!(
+                    "[] allows no operator, but the {} join columns need AND or OR to be combined",
+                    join_columns.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn aggregation(&self, rule: &dto::AnalysisRuleAggregation) -> AwsResult<()> {
+        let mut pairs = Vec::new();
+        for (i, entry) in rule.aggregate_columns.iter().enumerate() {
+            let field = format!("aggregateColumns[{i}].columnNames");
+            self.allowed_columns(&field, &entry.column_names)?;
+            self.distinct(&field, entry.column_names.iter(), |c| (*c).clone())?;
+            pairs.extend(
+                entry
+                    .column_names
+                    .iter()
+                    .map(|c| (c.clone(), entry.function)),
+            );
+        }
+        self.distinct("aggregateColumns", pairs.iter(), |(c, f)| {
+            format!("{}({c})", f.as_str())
+        })?;
+        self.allowed_columns("joinColumns", &rule.join_columns)?;
+        self.distinct("joinColumns", rule.join_columns.iter(), |c| (*c).clone())?;
+        self.allowed_columns("dimensionColumns", &rule.dimension_columns)?;
+        self.distinct("dimensionColumns", rule.dimension_columns.iter(), |c| {
+            (*c).clone()
+        })?;
+        self.disjoint(
+            "dimensionColumns",
+            &rule.dimension_columns,
+            "joinColumns",
+            &rule.join_columns,
+        )?;
+        let aggregated: Vec<String> = pairs.iter().map(|(c, _)| c.clone()).collect();
+        self.disjoint(
+            "dimensionColumns",
+            &rule.dimension_columns,
+            "aggregateColumns",
+            &aggregated,
+        )?;
+        self.distinct("scalarFunctions", rule.scalar_functions.iter(), |f| {
+            f.as_str().into()
+        })?;
+        for (i, constraint) in rule.output_constraints.iter().enumerate() {
+            self.allowed_columns(
+                &format!("outputConstraints[{i}].columnName"),
+                [&constraint.column_name],
+            )?;
+        }
+        self.distinct(
+            "outputConstraints",
+            rule.output_constraints.iter().map(|c| &c.column_name),
+            |c| (*c).clone(),
+        )?;
+        self.join_operators(rule.allowed_join_operators.as_deref(), &rule.join_columns)?;
+        if rule.join_required.is_some() && rule.join_columns.is_empty() {
+            return Err(self.fail(
+                "joinRequired",
+                "QUERY_RUNNER requires a join, but joinColumns is empty".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn list(&self, rule: &dto::AnalysisRuleList) -> AwsResult<()> {
+        self.allowed_columns("joinColumns", &rule.join_columns)?;
+        self.distinct("joinColumns", rule.join_columns.iter(), |c| (*c).clone())?;
+        self.allowed_columns("listColumns", &rule.list_columns)?;
+        self.distinct("listColumns", rule.list_columns.iter(), |c| (*c).clone())?;
+        self.disjoint(
+            "listColumns",
+            &rule.list_columns,
+            "joinColumns",
+            &rule.join_columns,
+        )?;
+        self.join_operators(rule.allowed_join_operators.as_deref(), &rule.join_columns)
+    }
+
+    async fn custom(
+        &self,
+        state: &AppState,
+        ctx: &RequestContext,
+        rule: &dto::AnalysisRuleCustom,
+    ) -> AwsResult<()> {
+        let analyses = &rule.allowed_analyses;
+        self.distinct("allowedAnalyses", analyses.iter(), |a| (*a).clone())?;
+        let wildcards: Vec<&String> = analyses
+            .iter()
+            .filter(|a| *a == ANY_QUERY || *a == ANY_JOB)
+            .collect();
+        let templates: Vec<&String> = analyses
+            .iter()
+            .filter(|a| *a != ANY_QUERY && *a != ANY_JOB)
+            .collect();
+        if let (Some(w), Some(t)) = (wildcards.first(), templates.first()) {
+            return Err(self.fail(
+                "allowedAnalyses",
+                format!(
+                    "'{w}' and the analysis template '{t}' cannot be combined: allow either analysis templates or {ANY_QUERY}/{ANY_JOB} with allowedAnalysisProviders"
+                ),
+            ));
+        }
+        let providers = rule.allowed_analysis_providers.as_deref().unwrap_or(&[]);
+        self.distinct("allowedAnalysisProviders", providers.iter(), |p| {
+            (*p).clone()
+        })?;
+        if let Some(w) = wildcards.first() {
+            if providers.is_empty() {
+                return Err(self.fail(
+                    "allowedAnalysisProviders",
+                    format!("is required when allowedAnalyses contains '{w}'"),
+                ));
+            }
+        } else if let Some(p) = providers.first() {
+            return Err(self.fail(
+                "allowedAnalysisProviders",
+                format!(
+                    "'{p}' is not allowed: analysis providers go with {ANY_QUERY} or {ANY_JOB} in allowedAnalyses, not with analysis templates"
+                ),
+            ));
+        }
+        if let Some(columns) = &rule.disallowed_output_columns {
+            self.allowed_columns("disallowedOutputColumns", columns)?;
+            self.distinct("disallowedOutputColumns", columns.iter(), |c| (*c).clone())?;
+        }
+        if let Some(dp) = &rule.differential_privacy {
+            self.allowed_columns(
+                "differentialPrivacy.columns",
+                dp.columns.iter().map(|c| &c.name),
+            )?;
+        }
+        let jobs_only = !analyses.is_empty() && analyses.iter().all(|a| a == ANY_JOB);
+        for (field, present) in [
+            (
+                "aggregationThresholds",
+                rule.aggregation_thresholds.is_some(),
+            ),
+            ("comparisonControls", rule.comparison_controls.is_some()),
+        ] {
+            if !present {
+                continue;
+            }
+            if rule.differential_privacy.is_some() {
+                return Err(self.fail(field, "cannot be combined with differentialPrivacy".into()));
+            }
+            if jobs_only {
+                return Err(self.fail(
+                    field,
+                    format!("cannot be used when allowedAnalyses allows only jobs ({ANY_JOB})"),
+                ));
+            }
+        }
+        let mut identity = None;
+        for (i, threshold) in rule.aggregation_thresholds.iter().flatten().enumerate() {
+            let field = format!("aggregationThresholds[{i}].identityColumns");
+            self.allowed_columns(&field, &threshold.identity_columns)?;
+            if let (Some(column), dto::TableReference::Glue(glue)) = (
+                threshold.identity_columns.first(),
+                &self.table.table_reference,
+            ) {
+                identity = Some(column.clone());
+                // The type is known only while the Glue table exists.
+                if let Ok(types) = glue_columns(state, ctx, glue).await {
+                    if let Some(t) = types.get(column.as_str()) {
+                        if !is_string_type(t) {
+                            return Err(self.fail(
+                                &field,
+                                format!(
+                                    "identity column '{column}' has type '{t}'; it must be string, varchar or char"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            } else {
+                identity = threshold.identity_columns.first().cloned();
+            }
+            let overrides = threshold.output_column_thresholds.as_deref().unwrap_or(&[]);
+            self.distinct(
+                &format!("aggregationThresholds[{i}].outputColumnThresholds"),
+                overrides.iter().map(|o| &o.output_column_name),
+                |c| (*c).clone(),
+            )?;
+            for (j, o) in overrides.iter().enumerate() {
+                if o.minimum_identity_count == 1 {
+                    return Err(self.fail(
+                        &format!(
+                            "aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"
+                        ),
+                        format!(
+                            "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
+                            o.output_column_name
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(controls) = &rule.comparison_controls {
+            let literal = &controls.allowed_literal_comparison_columns;
+            let column = &controls.allowed_column_comparison_columns;
+            self.allowed_columns(
+                "comparisonControls.allowedLiteralComparisonColumns",
+                literal,
+            )?;
+            self.allowed_columns("comparisonControls.allowedColumnComparisonColumns", column)?;
+            self.distinct(
+                "comparisonControls.allowedLiteralComparisonColumns",
+                literal.iter(),
+                |c| (*c).clone(),
+            )?;
+            self.distinct(
+                "comparisonControls.allowedColumnComparisonColumns",
+                column.iter(),
+                |c| (*c).clone(),
+            )?;
+            if let Some(id) = identity.filter(|id| literal.contains(id)) {
+                return Err(self.fail(
+                    "comparisonControls.allowedLiteralComparisonColumns",
+                    format!(
+                        "column '{id}' is the aggregation threshold identity column and cannot be compared with literals"
+                    ),
+                ));
+            }
+        }
+        if let Some(receivers) = &rule.allowed_result_receivers {
+            self.distinct("allowedResultReceivers", receivers.iter(), |r| (*r).clone())?;
+        }
+        if let Some(arns) = &rule.allowed_additional_analyses {
+            self.distinct("allowedAdditionalAnalyses", arns.iter(), |a| (*a).clone())?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `policy` is a valid analysis rule for `table`.
+///
+/// # Errors
+/// `ValidationException` (`INVALID_CONFIGURATION`) naming the offending field and value.
+async fn check_policy(
+    state: &AppState,
+    ctx: &RequestContext,
+    table: &ConfiguredTable,
+    policy: &dto::ConfiguredTableAnalysisRulePolicy,
+) -> AwsResult<()> {
+    let size = serde_json::to_vec(policy).map_or(0, |v| v.len());
+    if size > MAX_POLICY_BYTES {
+        return Err(invalid_configuration(format!(
+            "analysisRulePolicy is {size} bytes of JSON; an analysis rule may be at most {MAX_POLICY_BYTES} bytes"
+        )));
+    }
+    let rule_type = policy_type(policy);
+    if rule_type != dto::ConfiguredTableAnalysisRuleType::Custom
+        && !matches!(table.table_reference, dto::TableReference::Glue(_))
+    {
+        return Err(invalid_configuration(format!(
+            "analysisRuleType {}: configured table '{}' refers to a {} table, which supports only CUSTOM analysis rules",
+            rule_type.as_str(),
+            table.name,
+            table.table_type().as_str()
+        )));
+    }
+    let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = policy;
+    match v1 {
+        dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(rule) => Checker {
+            table,
+            allowed: table.allowed_columns.iter().map(String::as_str).collect(),
+            prefix: "analysisRulePolicy.v1.aggregation",
+        }
+        .aggregation(rule),
+        dto::ConfiguredTableAnalysisRulePolicyV1::List(rule) => Checker {
+            table,
+            allowed: table.allowed_columns.iter().map(String::as_str).collect(),
+            prefix: "analysisRulePolicy.v1.list",
+        }
+        .list(rule),
+        dto::ConfiguredTableAnalysisRulePolicyV1::Custom(rule) => {
+            Checker {
+                table,
+                allowed: table.allowed_columns.iter().map(String::as_str).collect(),
+                prefix: "analysisRulePolicy.v1.custom",
+            }
+            .custom(state, ctx, rule)
+            .await
+        }
+    }
+}
+
+/// `analysisRuleType` must name the policy's union member.
+fn check_type_matches(
+    declared: dto::ConfiguredTableAnalysisRuleType,
+    policy: &dto::ConfiguredTableAnalysisRulePolicy,
+) -> AwsResult<()> {
+    let actual = policy_type(policy);
+    if actual == declared {
+        Ok(())
+    } else {
+        Err(invalid_configuration(format!(
+            "analysisRuleType {} does not match analysisRulePolicy, which is a {} policy (v1.{})",
+            declared.as_str(),
+            actual.as_str(),
+            actual.as_str().to_lowercase()
+        )))
+    }
+}
+
+/// The table's rule of type `rule_type`, or not-found.
+async fn rule_of(
+    state: &AppState,
+    table: &ConfiguredTable,
+    rule_type: dto::ConfiguredTableAnalysisRuleType,
+) -> AwsResult<ConfiguredTableRule> {
+    let missing = || {
+        not_found_msg(
+            ResourceType::ConfiguredTable,
+            &table.id,
+            format!(
+                "Configured table {} has no {} analysis rule",
+                table.id,
+                rule_type.as_str()
+            ),
+        )
+    };
+    let record = records::record::<ConfiguredTableRule>(state, &table.id)
+        .await?
+        .ok_or_else(missing)?;
+    let rule: ConfiguredTableRule = records::decode(&record)?;
+    if rule.rule_type == rule_type {
+        Ok(rule)
+    } else {
+        Err(missing())
+    }
+}
+
+fn put_rule(region: &str, account: &str, rule: &ConfiguredTableRule) -> AwsResult<Write> {
+    records::put(
+        &rule.configured_table_id,
+        region,
+        account,
+        Some(&rule.configured_table_id),
+        rule,
+    )
+}
+
+/// CreateConfiguredTableAnalysisRule: the table's one rule.
+pub async fn create_configured_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateConfiguredTableAnalysisRuleInput,
+) -> AwsResult<dto::CreateConfiguredTableAnalysisRuleOutput> {
+    check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
+    let _guard = state.write_lock().await;
+    let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
+    if let Some(existing) = table.analysis_rule_type {
+        return Err(conflict(
+            ResourceType::ConfiguredTable,
+            &table.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "Configured table {} already has a {} analysis rule; a configured table can have only one",
+                table.id,
+                existing.as_str()
+            ),
+        ));
+    }
+    check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
+    let now = state.now();
+    let rule = ConfiguredTableRule {
+        configured_table_id: table.id.clone(),
+        configured_table_arn: table.arn.clone(),
+        rule_type: input.analysis_rule_type,
+        policy: input.analysis_rule_policy,
+        create_time: now,
+        update_time: now,
+    };
+    table.analysis_rule_type = Some(rule.rule_type);
+    table.update_time = now;
+    state
+        .store()
+        .commit(vec![
+            put_rule(&ctx.region, &ctx.account_id, &rule)?,
+            put_configured_table(&ctx.region, &table)?,
+        ])
+        .await?;
+    Ok(dto::CreateConfiguredTableAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// GetConfiguredTableAnalysisRule.
+pub async fn get_configured_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetConfiguredTableAnalysisRuleInput,
+) -> AwsResult<dto::GetConfiguredTableAnalysisRuleOutput> {
+    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+    let rule = rule_of(state, &table, input.analysis_rule_type).await?;
+    Ok(dto::GetConfiguredTableAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// UpdateConfiguredTableAnalysisRule: replaces the policy (same type).
+pub async fn update_configured_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateConfiguredTableAnalysisRuleInput,
+) -> AwsResult<dto::UpdateConfiguredTableAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+    let mut rule = rule_of(state, &table, input.analysis_rule_type).await?;
+    check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
+    check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
+    rule.policy = input.analysis_rule_policy;
+    rule.update_time = state.now();
+    state
+        .store()
+        .commit(vec![put_rule(&ctx.region, &ctx.account_id, &rule)?])
+        .await?;
+    Ok(dto::UpdateConfiguredTableAnalysisRuleOutput {
+        analysis_rule: rule.to_dto(),
+    })
+}
+
+/// DeleteConfiguredTableAnalysisRule.
+pub async fn delete_configured_table_analysis_rule(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteConfiguredTableAnalysisRuleInput,
+) -> AwsResult<dto::DeleteConfiguredTableAnalysisRuleOutput> {
+    let _guard = state.write_lock().await;
+    let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
+    rule_of(state, &table, input.analysis_rule_type).await?;
+    table.analysis_rule_type = None;
+    table.update_time = state.now();
+    state
+        .store()
+        .commit(vec![
+            records::delete::<ConfiguredTableRule>(table.id.clone()),
+            put_configured_table(&ctx.region, &table)?,
+        ])
+        .await?;
+    Ok(dto::DeleteConfiguredTableAnalysisRuleOutput {})
 }

@@ -7,234 +7,29 @@
 //! columns — checked only once a population recorded them. Result receivers must be members that
 //! can receive results. For a multi-party table (a base table of another account) the rule may
 //! only tighten the controls inherited at the latest successful population
-//! ([`intermediate::inherited_violation`]). The table's `analysisRuleTypes` follows the rule.
+//! ([`inherited_violation`]). The table's `analysisRuleTypes` follows the rule.
 
-use std::collections::HashSet;
+use crate::services::cleanrooms::domain::configured_table::MAX_POLICY_BYTES;
+use crate::services::cleanrooms::domain::intermediate_table::PREFIX;
+use crate::services::cleanrooms::domain::intermediate_table::{
+    policy_problem, IntermediateTable, IntermediateTableRule,
+};
+use crate::services::cleanrooms::domain::lineage::inherited_violation;
+use crate::services::cleanrooms::errors::{
+    conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{member, owned_table, require_active};
+use crate::services::cleanrooms::records::intermediate_tables::{
+    intermediate_table_rule, put_rule, put_table,
+};
+use crate::services::cleanrooms::workflows::lifecycle;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{
-    conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
-};
-use crate::services::cleanrooms::intermediate::{
-    self, intermediate_table_rule, put_rule, put_table, IntermediateTable, IntermediateTableRule,
-};
-use crate::services::cleanrooms::lifecycle;
-use crate::services::cleanrooms::model::kinds;
-use crate::services::cleanrooms::ops::configured_table_rules::{
-    is_string_type, ANY_JOB, ANY_QUERY, MAX_POLICY_BYTES,
-};
-use crate::services::cleanrooms::ops::intermediate_tables::owned_table;
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::store::Write;
-
-const PREFIX: &str = "analysisRulePolicy.v1.custom";
-
-/// The first value listed twice.
-fn duplicate<'a>(values: impl IntoIterator<Item = &'a String>) -> Option<&'a String> {
-    let mut seen = HashSet::new();
-    values.into_iter().find(|v| !seen.insert(*v))
-}
-
-/// Whether a schema column type holds text.
-fn is_text(t: &str) -> bool {
-    let t = t.trim().to_ascii_lowercase();
-    is_string_type(&t) || t.contains("utf8")
-}
-
-/// A message about the first of `names` that is not one of `columns` (when they are known).
-fn unknown_column<'a>(
-    columns: Option<&[dto::Column]>,
-    field: &str,
-    names: impl IntoIterator<Item = &'a String>,
-) -> Option<String> {
-    let cols = columns?;
-    let bad = names
-        .into_iter()
-        .find(|n| !cols.iter().any(|c| c.name == **n))?;
-    let all: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-    Some(format!(
-        "{PREFIX}.{field}: '{bad}' is not a column of the intermediate table; its columns are {}",
-        all.join(", ")
-    ))
-}
-
-/// The structural checks of a custom policy against the table's `columns` (when known): a
-/// message naming the field at fault, or `None`.
-pub fn policy_problem(
-    rule: &dto::IntermediateTableAnalysisRuleCustom,
-    columns: Option<&[dto::Column]>,
-) -> Option<String> {
-    let fail = |field: &str, message: String| Some(format!("{PREFIX}.{field}: {message}"));
-    let analyses = rule.allowed_analyses.as_deref().unwrap_or(&[]);
-    if let Some(d) = duplicate(analyses) {
-        return fail("allowedAnalyses", format!("'{d}' is listed more than once"));
-    }
-    let wildcard = analyses.iter().find(|a| *a == ANY_QUERY || *a == ANY_JOB);
-    let template = analyses.iter().find(|a| *a != ANY_QUERY && *a != ANY_JOB);
-    if let (Some(w), Some(t)) = (wildcard, template) {
-        return fail(
-            "allowedAnalyses",
-            format!(
-                "'{w}' and the analysis template '{t}' cannot be combined: allow either analysis templates or {ANY_QUERY}/{ANY_JOB} with allowedAnalysisProviders"
-            ),
-        );
-    }
-    let providers = rule.allowed_analysis_providers.as_deref().unwrap_or(&[]);
-    if let Some(d) = duplicate(providers) {
-        return fail(
-            "allowedAnalysisProviders",
-            format!("'{d}' is listed more than once"),
-        );
-    }
-    match (wildcard, providers.first()) {
-        (Some(w), None) => {
-            return fail(
-                "allowedAnalysisProviders",
-                format!("is required when allowedAnalyses contains '{w}'"),
-            )
-        }
-        (None, Some(p)) => {
-            return fail(
-                "allowedAnalysisProviders",
-                format!(
-                    "'{p}' is not allowed: analysis providers go with {ANY_QUERY} or {ANY_JOB} in allowedAnalyses"
-                ),
-            )
-        }
-        _ => {}
-    }
-    if let Some(cols) = &rule.disallowed_output_columns {
-        if let Some(d) = duplicate(cols) {
-            return fail(
-                "disallowedOutputColumns",
-                format!("'{d}' is listed more than once"),
-            );
-        }
-        if let Some(m) = unknown_column(columns, "disallowedOutputColumns", cols.iter()) {
-            return Some(m);
-        }
-    }
-    if let Some(dp) = &rule.differential_privacy {
-        if let Some(m) = unknown_column(
-            columns,
-            "differentialPrivacy.columns",
-            dp.columns.iter().map(|c| &c.name),
-        ) {
-            return Some(m);
-        }
-    }
-    let jobs_only = !analyses.is_empty() && analyses.iter().all(|a| a == ANY_JOB);
-    for (field, present) in [
-        (
-            "aggregationThresholds",
-            rule.aggregation_thresholds.is_some(),
-        ),
-        ("comparisonControls", rule.comparison_controls.is_some()),
-    ] {
-        if present && rule.differential_privacy.is_some() {
-            return fail(field, "cannot be combined with differentialPrivacy".into());
-        }
-        if present && jobs_only {
-            return fail(
-                field,
-                format!("cannot be used when allowedAnalyses allows only jobs ({ANY_JOB})"),
-            );
-        }
-    }
-    let mut identity = None;
-    for (i, threshold) in rule.aggregation_thresholds.iter().flatten().enumerate() {
-        let field = format!("aggregationThresholds[{i}].identityColumns");
-        if let Some(m) = unknown_column(columns, &field, threshold.identity_columns.iter()) {
-            return Some(m);
-        }
-        if let Some(column) = threshold.identity_columns.first() {
-            identity = Some(column.clone());
-            let t = columns
-                .and_then(|cols| cols.iter().find(|c| c.name == *column))
-                .map(|c| c.r#type.as_str());
-            if let Some(t) = t.filter(|t| !is_text(t)) {
-                return fail(
-                    &field,
-                    format!(
-                        "identity column '{column}' has type '{t}'; it must be string, varchar or char"
-                    ),
-                );
-            }
-        }
-        let overrides = threshold.output_column_thresholds.as_deref().unwrap_or(&[]);
-        if let Some(d) = duplicate(overrides.iter().map(|o| &o.output_column_name)) {
-            return fail(
-                &format!("aggregationThresholds[{i}].outputColumnThresholds"),
-                format!("'{d}' is listed more than once"),
-            );
-        }
-        if let Some((j, o)) = overrides
-            .iter()
-            .enumerate()
-            .find(|(_, o)| o.minimum_identity_count == 1)
-        {
-            return fail(
-                &format!(
-                    "aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"
-                ),
-                format!(
-                    "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
-                    o.output_column_name
-                ),
-            );
-        }
-    }
-    if let Some(controls) = &rule.comparison_controls {
-        for (field, list) in [
-            (
-                "comparisonControls.allowedLiteralComparisonColumns",
-                &controls.allowed_literal_comparison_columns,
-            ),
-            (
-                "comparisonControls.allowedColumnComparisonColumns",
-                &controls.allowed_column_comparison_columns,
-            ),
-        ] {
-            if let Some(m) = unknown_column(columns, field, list.iter()) {
-                return Some(m);
-            }
-            if let Some(d) = duplicate(list) {
-                return fail(field, format!("'{d}' is listed more than once"));
-            }
-        }
-        if let Some(id) =
-            identity.filter(|id| controls.allowed_literal_comparison_columns.contains(id))
-        {
-            return fail(
-                "comparisonControls.allowedLiteralComparisonColumns",
-                format!(
-                    "column '{id}' is the aggregation threshold identity column and cannot be compared with literals"
-                ),
-            );
-        }
-    }
-    if let Some(d) = rule.allowed_result_receivers.as_ref().and_then(duplicate) {
-        return fail(
-            "allowedResultReceivers",
-            format!("'{d}' is listed more than once"),
-        );
-    }
-    if let Some(d) = rule
-        .allowed_additional_analyses
-        .as_ref()
-        .and_then(duplicate)
-    {
-        return fail(
-            "allowedAdditionalAnalyses",
-            format!("'{d}' is listed more than once"),
-        );
-    }
-    None
-}
 
 /// Checks a rule for table `t`: size, structure, receivers, and for a multi-party table the
 /// inherited controls.
@@ -256,7 +51,7 @@ async fn check_policy(
         return Err(invalid_configuration(problem));
     }
     for account in rule.allowed_result_receivers.iter().flatten() {
-        let member = repo::member(state, &t.collaboration_id, account).await?;
+        let member = member(state, &t.collaboration_id, account).await?;
         match member {
             Some(m)
                 if m.can_view()
@@ -276,7 +71,7 @@ async fn check_policy(
         }
     }
     if let Some(inherited) = t.active.as_ref().and_then(|a| a.binding_inherited()) {
-        if let Some(problem) = intermediate::inherited_violation(rule, inherited) {
+        if let Some(problem) = inherited_violation(rule, inherited) {
             return Err(invalid_configuration(format!(
                 "{PREFIX}: intermediate table '{}' is multi-party, so its rule may only tighten the controls inherited from its base tables: {problem}",
                 t.name
@@ -308,7 +103,7 @@ pub async fn create_intermediate_table_analysis_rule(
         &input.intermediate_table_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if t.has_rule || intermediate_table_rule(state, &t.id).await?.is_some() {
         return Err(conflict(
             ResourceType::Membership,
@@ -346,8 +141,7 @@ pub async fn get_intermediate_table_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
-    lifecycle::expire_due(state).await?;
-    let (_, t) = owned_table(
+    let t = lifecycle::read_owned_table(
         state,
         ctx,
         &input.membership_identifier,
@@ -376,7 +170,7 @@ pub async fn update_intermediate_table_analysis_rule(
         &input.intermediate_table_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     let mut rule = intermediate_table_rule(state, &t.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
@@ -403,7 +197,7 @@ pub async fn delete_intermediate_table_analysis_rule(
         &input.intermediate_table_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if intermediate_table_rule(state, &t.id).await?.is_none() {
         return Err(rule_not_found(&t));
     }
@@ -412,10 +206,7 @@ pub async fn delete_intermediate_table_analysis_rule(
     state
         .store()
         .commit(vec![
-            Write::Delete {
-                kind: kinds::INTERMEDIATE_TABLE_RULE.to_string(),
-                id: t.id.clone(),
-            },
+            records::delete::<IntermediateTableRule>(t.id.clone()),
             put_table(&t)?,
         ])
         .await?;
@@ -425,6 +216,7 @@ pub async fn delete_intermediate_table_analysis_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::cleanrooms::domain::configured_table::ANY_QUERY;
 
     fn col(name: &str, t: &str) -> dto::Column {
         dto::Column {
@@ -501,8 +293,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_multi_party_rule_may_only_tighten_the_inherited_controls() {
-        use crate::services::cleanrooms::intermediate::tests::{inherited, table};
-        use crate::services::cleanrooms::intermediate::ActiveVersion;
+        use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+        use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
         let dir = tempfile::tempdir().unwrap();
         let state =
             crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))

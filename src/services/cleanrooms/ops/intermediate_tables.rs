@@ -6,32 +6,42 @@
 //! collaboration, under a name no table of the collaboration has (kept in lower case, as queries
 //! name it; it must be usable unquoted in SQL). The tables its SQL reads become its
 //! `tableDependencies`: `DIRECT` for the named associations and intermediate tables, `INDIRECT`
-//! for what those intermediate tables are built on. Population (`ops::populate`) fills in status,
+//! for what those intermediate tables are built on. Population (`workflows::populate`) fills in status,
 //! versions and schema; here only the description, KMS key and column types change. Deleting a
 //! table deletes its data and leaves the tables built on it `BASE_TABLE_REMOVED`; a data provider
 //! may disallow a table (and its descendants), which deletes their data too.
 
+use crate::services::cleanrooms::analysis::sql::referenced_tables;
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::arn::intermediate_table_arn;
+use crate::services::cleanrooms::domain::intermediate_table::{
+    IntermediateTable, DEFAULT_RETENTION_DAYS,
+};
+use crate::services::cleanrooms::domain::lineage::dependencies;
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::errors::{
+    access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
+    ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    membership_context, own_membership, owned_table, require_active,
+};
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::intermediate_tables::{
+    child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
+};
+use crate::services::cleanrooms::records::own_page;
+use crate::services::cleanrooms::records::tags::put_tags;
+use crate::services::cleanrooms::workflows::cascade::intermediate_table_delete_writes;
+use crate::services::cleanrooms::workflows::{lifecycle, populate};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 use datafusion::sql::sqlparser::keywords::{
     ALL_KEYWORDS, ALL_KEYWORDS_INDEX, RESERVED_FOR_COLUMN_ALIAS, RESERVED_FOR_TABLE_ALIAS,
 };
 
-use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
-    ConflictReason, ResourceType,
-};
-use crate::services::cleanrooms::intermediate::{
-    self, intermediate_table, intermediate_table_arn, intermediate_tables_of_collaboration,
-    put_table, table_delete_writes, versions_of, IntermediateTable, DEFAULT_RETENTION_DAYS,
-};
-use crate::services::cleanrooms::lifecycle;
-use crate::services::cleanrooms::model::{kinds, AnalysisTemplate, Membership};
-use crate::services::cleanrooms::ops::analysis_templates::referenced_tables;
-use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
-use crate::services::cleanrooms::ops::tags;
-use crate::services::cleanrooms::repo;
+use crate::error::AwsResult;
 use crate::state::AppState;
 use crate::util::{ids, pagination};
 
@@ -39,47 +49,6 @@ use crate::util::{ids, pagination};
 const QUERY_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.queryString";
 /// The request field naming an analysis template.
 const TEMPLATE_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.analysisTemplateArn";
-
-fn table_not_found(id: &str) -> AwsError {
-    not_found_msg(
-        ResourceType::Membership,
-        id,
-        format!("Could not find intermediate table with id {id}"),
-    )
-}
-
-/// The caller's membership `membership_id` and its intermediate table `id`. A table of another
-/// membership of the same collaboration is `AccessDeniedException` (only the owner may act on
-/// it); anything else is not found.
-pub(crate) async fn owned_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, IntermediateTable)> {
-    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match intermediate_table(state, id).await? {
-        Some(t) if t.membership_id == m.id => Ok((m, t)),
-        Some(t) if t.collaboration_id == m.collaboration_id => Err(access_denied(format!(
-            "Intermediate table {id} belongs to account {}; only its owner can access it",
-            t.account_id
-        ))),
-        _ => Err(table_not_found(id)),
-    }
-}
-
-/// The `ChildResource` entries of everything built on table or association `id`.
-pub async fn child_resources(
-    state: &AppState,
-    collaboration_id: &str,
-    id: &str,
-) -> AwsResult<Vec<dto::ChildResource>> {
-    let tables = intermediate_tables_of_collaboration(state, collaboration_id).await?;
-    Ok(intermediate::descendants(&tables, id)
-        .into_iter()
-        .map(IntermediateTable::to_child)
-        .collect())
-}
 
 async fn table_dto(state: &AppState, t: &IntermediateTable) -> AwsResult<dto::IntermediateTable> {
     let children = child_resources(state, &t.collaboration_id, &t.id).await?;
@@ -129,10 +98,7 @@ async fn population_sql(
         (None, Some(arn)) => {
             let id = arn.rsplit('/').next().unwrap_or(arn);
             let template: Option<AnalysisTemplate> =
-                match state.store().get(kinds::ANALYSIS_TEMPLATE, id).await? {
-                    Some(r) => Some(repo::decode(&r)?),
-                    None => None,
-                };
+                records::load::<AnalysisTemplate>(state, id).await?;
             let Some(t) = template.filter(|t| t.arn == *arn && t.collaboration_id == collaboration_id)
             else {
                 return Err(invalid_configuration(format!(
@@ -166,7 +132,7 @@ pub async fn create_intermediate_table(
     input: dto::CreateIntermediateTableInput,
 ) -> AwsResult<dto::CreateIntermediateTableOutput> {
     if let Some(t) = &input.tags {
-        tags::check_tag_keys(t.keys())?;
+        check_tag_keys(t.keys())?;
     }
     let name = input.name.trim().to_lowercase();
     check_name(&name)?;
@@ -180,15 +146,15 @@ pub async fn create_intermediate_table(
     let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
         &input.population_analysis_configuration;
     let _guard = state.write_lock().await;
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
-    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    require_active(&m)?;
+    let (c, member) = membership_context(state, &ctx.region, &m).await?;
     if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
         return Err(access_denied(format!(
             "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
@@ -220,7 +186,7 @@ pub async fn create_intermediate_table(
             ),
         ));
     }
-    let dependencies = intermediate::dependencies(&referenced, &associations, &tables)
+    let dependencies = dependencies(&referenced, &associations, &tables)
         .map_err(|e| invalid_configuration(format!("{field}: {e}")))?;
     let now = state.now();
     let id = ids::new_id();
@@ -249,12 +215,7 @@ pub async fn create_intermediate_table(
     };
     let mut writes = vec![put_table(&table)?];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &table.arn,
-            &t,
-        )?);
+        writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateIntermediateTableOutput {
@@ -268,8 +229,7 @@ pub async fn get_intermediate_table(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableInput,
 ) -> AwsResult<dto::GetIntermediateTableOutput> {
-    lifecycle::expire_due(state).await?;
-    let (_, t) = owned_table(
+    let t = lifecycle::read_owned_table(
         state,
         ctx,
         &input.membership_identifier,
@@ -288,20 +248,12 @@ pub async fn list_intermediate_tables(
     input: dto::ListIntermediateTablesInput,
 ) -> AwsResult<dto::ListIntermediateTablesOutput> {
     lifecycle::expire_due(state).await?;
-    let m = repo::own_membership(
+    let (intermediate_table_summaries, next_token) = own_page::<IntermediateTable, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (intermediate_table_summaries, next_token) = repo::membership_page(
-        state,
-        kinds::INTERMEDIATE_TABLE,
         "intermediatetables",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |t: IntermediateTable| Some(t.to_summary()),
     )
     .await?;
@@ -369,7 +321,7 @@ pub async fn update_intermediate_table(
         &input.intermediate_table_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if let Some(columns) = &input.columns {
         t.schema = Some(retype_columns(&t, columns)?);
     }
@@ -405,7 +357,7 @@ pub async fn delete_intermediate_table(
         Ok((_, t)) => t,
         Err(e) if e.code == "ResourceNotFoundException" => {
             // Already deleted (or never there) under the caller's own membership: done.
-            repo::own_membership(
+            own_membership(
                 state,
                 &ctx.region,
                 &ctx.account_id,
@@ -429,7 +381,9 @@ pub async fn delete_intermediate_table(
     }
     let mut cascade =
         lifecycle::base_removed(state, &t.collaboration_id, &[&t.id], &[&t.id]).await?;
-    cascade.writes.extend(table_delete_writes(state, &t).await?);
+    cascade
+        .writes
+        .extend(intermediate_table_delete_writes(state, &t).await?);
     cascade.data.push(t.id.clone());
     cascade.commit(state).await?;
     Ok(dto::DeleteIntermediateTableOutput {})
@@ -441,8 +395,7 @@ pub async fn list_intermediate_table_versions(
     ctx: &RequestContext,
     input: dto::ListIntermediateTableVersionsInput,
 ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
-    lifecycle::expire_due(state).await?;
-    let (_, t) = owned_table(
+    let t = lifecycle::read_owned_table(
         state,
         ctx,
         &input.membership_identifier,
@@ -479,14 +432,14 @@ pub async fn disallow_intermediate_table(
     input: dto::DisallowIntermediateTableInput,
 ) -> AwsResult<dto::DisallowIntermediateTableOutput> {
     let _guard = state.write_lock().await;
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     let name = input.intermediate_table_name.trim().to_lowercase();
     let table = intermediate_tables_of_collaboration(state, &m.collaboration_id)
         .await?
@@ -522,6 +475,20 @@ pub async fn disallow_intermediate_table(
     .commit(state)
     .await?;
     Ok(dto::DisallowIntermediateTableOutput {})
+}
+
+/// PopulateIntermediateTable (the procedure is `workflows::populate`).
+pub async fn populate_intermediate_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::PopulateIntermediateTableInput,
+) -> AwsResult<dto::PopulateIntermediateTableOutput> {
+    let started = populate::populate(state, ctx, &input).await?;
+    Ok(dto::PopulateIntermediateTableOutput {
+        analysis_id: started.query_id,
+        analysis_type: dto::PopulateIntermediateTableAnalysisType::Query,
+        version_id: started.version_id,
+    })
 }
 
 #[cfg(test)]

@@ -10,28 +10,37 @@
 //! payment responsibilities are echoed, logging and metrics only where the collaboration enables
 //! them, result defaults only for members that can receive results.
 
-use cleanrooms_emulator_api::cleanrooms::dto;
-use cleanrooms_emulator_api::RequestContext;
-
-use crate::error::AwsResult;
+use crate::services::cleanrooms::domain::arn::membership_arn;
+use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded,
     ConflictReason, ResourceType,
 };
-use crate::services::cleanrooms::lifecycle;
-use crate::services::cleanrooms::model::{
-    kinds, membership_arn, Collaboration, Member, Membership,
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    collaboration, member, membership_context, own_membership, require_active,
+    visible_collaboration,
 };
-use crate::services::cleanrooms::ops::{
-    analysis_templates, associations, privacy_budget_templates, tags,
+use crate::services::cleanrooms::records::account_resources;
+use crate::services::cleanrooms::records::memberships::remaining_subresources;
+use crate::services::cleanrooms::records::memberships::{put_member, put_membership};
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::cascade::{
+    analysis_templates_removal_writes, associations_removal_writes,
+    budget_templates_removal_writes, Cascade,
 };
-use crate::services::cleanrooms::repo;
+use crate::services::cleanrooms::workflows::lifecycle;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::{Query, Write};
 use crate::util::{ids, pagination};
 
 /// Active memberships one account may hold per region.
-pub const MAX_MEMBERSHIPS_PER_ACCOUNT: usize = 100;
+const MAX_MEMBERSHIPS_PER_ACCOUNT: usize = 100;
 
 /// The payment responsibilities the creator assigned to `member`, in membership form.
 fn assigned_payment(member: &Member) -> dto::MembershipPaymentConfiguration {
@@ -197,13 +206,12 @@ pub async fn create_membership(
     input: dto::CreateMembershipInput,
 ) -> AwsResult<dto::CreateMembershipOutput> {
     if let Some(t) = &input.tags {
-        tags::check_tag_keys(t.keys())?;
+        check_tag_keys(t.keys())?;
     }
     let account = ctx.account_id.as_str();
     let _guard = state.write_lock().await;
-    let collaboration =
-        repo::collaboration(state, &ctx.region, &input.collaboration_identifier).await?;
-    let mut member = match repo::member(state, &collaboration.id, account).await? {
+    let collaboration = collaboration(state, &ctx.region, &input.collaboration_identifier).await?;
+    let mut member = match member(state, &collaboration.id, account).await? {
         Some(m) => m,
         None => {
             return Err(access_denied(format!(
@@ -277,19 +285,10 @@ pub async fn create_membership(
         }
     }
 
-    let active = state
-        .store()
-        .query(
-            &Query::kind(kinds::MEMBERSHIP)
-                .region(&ctx.region)
-                .account(account),
-        )
+    let active = account_resources::<Membership>(state, &ctx.region, account, None, None)
         .await?
-        .iter()
-        .map(repo::decode::<Membership>)
-        .collect::<AwsResult<Vec<_>>>()?
         .into_iter()
-        .filter(Membership::is_active)
+        .filter(|(_, m)| m.is_active())
         .count();
     if active >= MAX_MEMBERSHIPS_PER_ACCOUNT {
         return Err(quota_exceeded(
@@ -326,36 +325,12 @@ pub async fn create_membership(
         put_member(&ctx.region, &member)?,
     ];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(&ctx.region, account, &membership.arn, &t)?);
+        writes.push(put_tags(&ctx.region, account, &membership.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateMembershipOutput {
         membership: membership.to_dto(&collaboration, &member),
     })
-}
-
-/// The write that stores a membership.
-pub fn put_membership(region: &str, m: &Membership) -> AwsResult<Write> {
-    repo::put(
-        kinds::MEMBERSHIP,
-        &m.id,
-        region,
-        &m.account_id,
-        Some(&m.collaboration_id),
-        m,
-    )
-}
-
-/// The write that stores a member record.
-pub fn put_member(region: &str, m: &Member) -> AwsResult<Write> {
-    repo::put(
-        kinds::MEMBER,
-        &Member::record_id(&m.collaboration_id, &m.account_id),
-        region,
-        &m.account_id,
-        Some(&m.collaboration_id),
-        m,
-    )
 }
 
 /// GetMembership (owner only).
@@ -364,14 +339,14 @@ pub async fn get_membership(
     ctx: &RequestContext,
     input: dto::GetMembershipInput,
 ) -> AwsResult<dto::GetMembershipOutput> {
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    let (c, member) = membership_context(state, &ctx.region, &m).await?;
     Ok(dto::GetMembershipOutput {
         membership: m.to_dto(&c, &member),
     })
@@ -392,23 +367,15 @@ pub async fn list_memberships(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let records = state
-        .store()
-        .query(
-            &Query::kind(kinds::MEMBERSHIP)
-                .region(&ctx.region)
-                .account(&ctx.account_id)
-                .after(after),
-        )
-        .await?;
     let mut items = Vec::new();
-    for record in &records {
-        let m: Membership = repo::decode(record)?;
+    for (seq, m) in
+        account_resources::<Membership>(state, &ctx.region, &ctx.account_id, after, None).await?
+    {
         if filter.is_some_and(|f| f != m.status) {
             continue;
         }
-        let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
-        items.push((record.seq, m.to_summary(&c, &member)));
+        let (c, member) = membership_context(state, &ctx.region, &m).await?;
+        items.push((seq, m.to_summary(&c, &member)));
         if items.len() > limit {
             break;
         }
@@ -427,15 +394,15 @@ pub async fn update_membership(
     input: dto::UpdateMembershipInput,
 ) -> AwsResult<dto::UpdateMembershipOutput> {
     let _guard = state.write_lock().await;
-    let mut m = repo::own_membership(
+    let mut m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
-    let (c, member) = repo::membership_context(state, &ctx.region, &m).await?;
+    require_active(&m)?;
+    let (c, member) = membership_context(state, &ctx.region, &m).await?;
     check_logging(&c, input.query_log_status, input.job_log_status)?;
     check_result_defaults(
         &member,
@@ -475,15 +442,6 @@ pub async fn update_membership(
     })
 }
 
-/// Record kinds whose records under a membership (parent = membership id) block
-/// DeleteMembership until they are deleted.
-const MEMBERSHIP_SUBRESOURCES: &[(&str, &str)] = &[
-    (kinds::ASSOCIATION, "configured table associations"),
-    (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
-    (kinds::ANALYSIS_TEMPLATE, "analysis templates"),
-    (kinds::INTERMEDIATE_TABLE, "intermediate tables"),
-];
-
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
 /// the creator cannot leave (it deletes the collaboration instead). Everything created under the
 /// membership must be deleted first. A membership that is already `REMOVED` or
@@ -494,14 +452,14 @@ pub async fn delete_membership(
     input: dto::DeleteMembershipInput,
 ) -> AwsResult<dto::DeleteMembershipOutput> {
     let _guard = state.write_lock().await;
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    let (c, mut member) = repo::membership_context(state, &ctx.region, &m).await?;
+    let (c, mut member) = membership_context(state, &ctx.region, &m).await?;
     if m.is_active() && c.creator_account_id == m.account_id {
         return Err(conflict(
             ResourceType::Membership,
@@ -513,32 +471,23 @@ pub async fn delete_membership(
             ),
         ));
     }
-    for (kind, what) in MEMBERSHIP_SUBRESOURCES {
-        let children = state
-            .store()
-            .query(&Query::kind(kind).parent(&m.id).limit(1))
-            .await?;
-        if !children.is_empty() {
-            return Err(conflict(
-                ResourceType::Membership,
-                &m.id,
-                ConflictReason::SubresourcesExist,
-                format!(
-                    "Membership {} still has {what}; delete them before leaving the collaboration",
-                    m.id
-                ),
-            ));
-        }
+    if let Some(what) = remaining_subresources(state, &m.id).await? {
+        return Err(conflict(
+            ResourceType::Membership,
+            &m.id,
+            ConflictReason::SubresourcesExist,
+            format!(
+                "Membership {} still has {what}; delete them before leaving the collaboration",
+                m.id
+            ),
+        ));
     }
     // The membership's associations are gone by now (checked above, or removed with the member),
     // so this finds nothing today; it keeps intermediate tables right should that rule change.
     let mut cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
     cascade.writes.extend([
-        Write::Delete {
-            kind: kinds::MEMBERSHIP.to_string(),
-            id: m.id.clone(),
-        },
-        tags::delete_tags(&m.arn),
+        records::delete::<Membership>(m.id.clone()),
+        delete_tags(&m.arn),
     ]);
     if m.is_active() {
         member.status = dto::MemberStatus::Left;
@@ -565,7 +514,7 @@ pub async fn delete_member(
     input: dto::DeleteMemberInput,
 ) -> AwsResult<dto::DeleteMemberOutput> {
     let _guard = state.write_lock().await;
-    let (c, _) = repo::visible_collaboration(
+    let (c, _) = visible_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -584,7 +533,7 @@ pub async fn delete_member(
             input.account_id
         )));
     }
-    let Some(mut member) = repo::member(state, &c.id, &input.account_id).await? else {
+    let Some(mut member) = member(state, &c.id, &input.account_id).await? else {
         return Err(not_found_msg(
             ResourceType::Collaboration,
             &input.account_id,
@@ -609,16 +558,16 @@ pub async fn delete_member(
     }
     let now = state.now();
     let mut writes = Vec::new();
-    let mut cascade = lifecycle::Cascade::default();
+    let mut cascade = Cascade::default();
     if let Some(mid) = &member.membership_id {
-        if let Some(record) = state.store().get(kinds::MEMBERSHIP, mid).await? {
-            let mut m: Membership = repo::decode(&record)?;
+        if let Some(record) = records::record::<Membership>(state, mid).await? {
+            let mut m: Membership = records::decode(&record)?;
             m.status = dto::MembershipStatus::Removed;
             m.update_time = now;
             cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
-            writes.extend(associations::removal_writes(state, &m.id).await?);
-            writes.extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
-            writes.extend(analysis_templates::removal_writes(state, &m.id).await?);
+            writes.extend(associations_removal_writes(state, &m.id).await?);
+            writes.extend(budget_templates_removal_writes(state, &m.id).await?);
+            writes.extend(analysis_templates_removal_writes(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }
     }
@@ -628,33 +577,4 @@ pub async fn delete_member(
     cascade.writes.extend(writes);
     cascade.commit(state).await?;
     Ok(dto::DeleteMemberOutput {})
-}
-
-/// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
-/// and take their configured table associations and privacy budget templates out of it; the
-/// intermediate tables built on those associations become `BASE_TABLE_REMOVED` (their data goes
-/// when the cascade is committed).
-pub async fn collaboration_deleted_writes(
-    state: &AppState,
-    region: &str,
-    collaboration_id: &str,
-    now: f64,
-) -> AwsResult<lifecycle::Cascade> {
-    let mut cascade = lifecycle::Cascade::default();
-    for mut m in repo::memberships_of(state, collaboration_id).await? {
-        if m.status != dto::MembershipStatus::Active {
-            continue;
-        }
-        cascade.extend(lifecycle::membership_tables_removed(state, collaboration_id, &m.id).await?);
-        cascade
-            .writes
-            .extend(associations::removal_writes(state, &m.id).await?);
-        cascade
-            .writes
-            .extend(privacy_budget_templates::removal_writes(state, &m.id).await?);
-        m.status = dto::MembershipStatus::CollaborationDeleted;
-        m.update_time = now;
-        cascade.writes.push(put_membership(region, &m)?);
-    }
-    Ok(cascade)
 }

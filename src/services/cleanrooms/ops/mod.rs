@@ -1,16 +1,15 @@
-//! One module per Clean Rooms resource family; each function implements one operation.
+//! Layer 4 of the Clean Rooms service: the operation handlers, one module per resource family.
+//! A handler turns an AWS input into calls of the layers below (records, analysis, workflows)
+//! and their results into the AWS output; handlers share nothing with each other, and a module
+//! here exports nothing but its operations.
 
 pub mod analysis_templates;
 pub mod associations;
 pub mod collaborations;
-pub mod configured_table_rules;
 pub mod configured_tables;
-pub mod dp_validation;
-pub mod intermediate_schemas;
 pub mod intermediate_table_rules;
 pub mod intermediate_tables;
 pub mod memberships;
-pub mod populate;
 pub mod privacy_budget_templates;
 pub mod protected_queries;
 pub mod schemas;

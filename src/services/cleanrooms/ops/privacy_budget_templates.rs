@@ -10,28 +10,38 @@
 //! `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/privacybudgettemplate/<id>`.
 //!
 //! Every template governs exactly one privacy budget, derived when listed from the template and
-//! what analyses spent from it (`budgets`): a DP budget shows the aggregation counts of spec §6.3
+//! what analyses spent from it (`domain::budget`): a DP budget shows the aggregation counts of spec §6.3
 //! for its epsilon, noise and spent epsilon, an access budget one detail per budget parameter
 //! with its period taken from the emulator clock. Updating an access budget replaces its
 //! configuration and starts its ledger afresh; updating the DP policy keeps the spent epsilon;
 //! deleting a template deletes its ledger.
 
-use cleanrooms_emulator_api::cleanrooms::dto;
-use cleanrooms_emulator_api::RequestContext;
-
-use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::budgets;
+use crate::services::cleanrooms::domain::arn::privacy_budget_template_arn;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::budget::{budget_of, preview};
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found,
     not_found_msg, ConflictReason, ResourceType,
 };
-use crate::services::cleanrooms::intermediate::IntermediateTable;
-use crate::services::cleanrooms::model::{
-    kinds, privacy_budget_template_arn, Association, Collaboration, Membership,
-    PrivacyBudgetTemplate,
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    membership_context, own_membership, require_active, visible_collaboration,
 };
-use crate::services::cleanrooms::ops::tags;
-use crate::services::cleanrooms::repo;
+use crate::services::cleanrooms::records::budgets::{
+    budget_templates_of_collaboration, delete_ledger, ledger_of,
+};
+use crate::services::cleanrooms::records::own_page;
+use crate::services::cleanrooms::records::tags::put_tags;
+use crate::services::cleanrooms::workflows::cascade::budget_template_delete_writes;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::{AwsError, AwsResult};
 use crate::state::AppState;
 use crate::store::Write;
 use crate::util::{ids, pagination};
@@ -39,88 +49,8 @@ use crate::util::{ids, pagination};
 type BudgetType = dto::PrivacyBudgetType;
 type TemplateRefresh = dto::PrivacyBudgetTemplateAutoRefresh;
 
-/// The templates of a membership (with their sequence numbers), in creation order.
-async fn templates_in(
-    state: &AppState,
-    membership_id: &str,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    repo::membership_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, membership_id, after).await
-}
-
-/// Every template of a collaboration (with sequence numbers), in creation order.
-async fn templates_of_collaboration(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    repo::collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id).await
-}
-
-/// Whether collaboration `collaboration_id` has its DIFFERENTIAL_PRIVACY privacy budget template
-/// (the collaboration's DP policy; without it DP tables are not queryable).
-pub async fn has_differential_privacy_template(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<bool> {
-    Ok(templates_of_collaboration(state, collaboration_id)
-        .await?
-        .iter()
-        .any(|(_, t)| t.privacy_budget_type == BudgetType::DifferentialPrivacy))
-}
-
-/// The writes that delete every privacy budget template of a membership, with their tags.
-pub async fn removal_writes(state: &AppState, membership_id: &str) -> AwsResult<Vec<Write>> {
-    Ok(templates_in(state, membership_id, None)
-        .await?
-        .iter()
-        .flat_map(|(_, t)| delete_writes(t))
-        .collect())
-}
-
-/// The writes that delete the access budget templates of association `a` (the association
-/// leaves the collaboration, so its budget goes with it).
-pub async fn association_removal_writes(
-    state: &AppState,
-    a: &Association,
-) -> AwsResult<Vec<Write>> {
-    resource_removal_writes(state, &a.membership_id, &a.arn).await
-}
-
-/// The writes that delete the access budget template of resource `arn` (an association or an
-/// intermediate table of membership `membership_id` that is going away), with its ledger.
-pub async fn resource_removal_writes(
-    state: &AppState,
-    membership_id: &str,
-    arn: &str,
-) -> AwsResult<Vec<Write>> {
-    Ok(templates_in(state, membership_id, None)
-        .await?
-        .iter()
-        .filter(|(_, t)| t.resource_arn() == Some(arn))
-        .flat_map(|(_, t)| delete_writes(t))
-        .collect())
-}
-
-fn delete_writes(t: &PrivacyBudgetTemplate) -> Vec<Write> {
-    vec![
-        Write::Delete {
-            kind: kinds::PRIVACY_BUDGET_TEMPLATE.to_string(),
-            id: t.id.clone(),
-        },
-        tags::delete_tags(&t.arn),
-        budgets::delete_ledger(&t.id),
-    ]
-}
-
 fn put_template(region: &str, t: &PrivacyBudgetTemplate) -> AwsResult<Write> {
-    repo::put(
-        kinds::PRIVACY_BUDGET_TEMPLATE,
-        &t.id,
-        region,
-        &t.account_id,
-        Some(&t.membership_id),
-        t,
-    )
+    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
 }
 
 fn template_not_found(id: &str) -> AwsError {
@@ -138,13 +68,9 @@ async fn own_template(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, PrivacyBudgetTemplate)> {
-    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match state
-        .store()
-        .get(kinds::PRIVACY_BUDGET_TEMPLATE, id)
-        .await?
-    {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, repo::decode(&r)?)),
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match records::record::<PrivacyBudgetTemplate>(state, id).await? {
+        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
         _ => Err(template_not_found(id)),
     }
 }
@@ -155,7 +81,7 @@ async fn active_collaboration(
     ctx: &RequestContext,
     id: &str,
 ) -> AwsResult<Collaboration> {
-    let (c, member) = repo::visible_collaboration(state, &ctx.region, &ctx.account_id, id).await?;
+    let (c, member) = visible_collaboration(state, &ctx.region, &ctx.account_id, id).await?;
     if member.status != dto::MemberStatus::Active {
         return Err(access_denied(format!(
             "Account {} has not joined collaboration {id}; only ACTIVE members can see its privacy budgets",
@@ -168,7 +94,7 @@ async fn active_collaboration(
 /// The caller's membership `id`, which must be ACTIVE (`AccessDeniedException` otherwise: the
 /// read operations using it have no `ConflictException` in the model).
 async fn active_reader(state: &AppState, ctx: &RequestContext, id: &str) -> AwsResult<Membership> {
-    let m = repo::own_membership(state, &ctx.region, &ctx.account_id, id).await?;
+    let m = own_membership(state, &ctx.region, &ctx.account_id, id).await?;
     if m.is_active() {
         Ok(m)
     } else {
@@ -245,9 +171,9 @@ async fn budgeted_resource(
     }
     match kind {
         "configuredtableassociation" => {
-            match state.store().get(kinds::ASSOCIATION, id).await? {
+            match records::record::<Association>(state, id).await? {
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
-                    let a: Association = repo::decode(&r)?;
+                    let a: Association = records::decode(&r)?;
                     if a.arn == resource_arn {
                         return Ok((a.arn, a.id, ResourceType::ConfiguredTableAssociation));
                     }
@@ -257,9 +183,9 @@ async fn budgeted_resource(
             Err(not_found(ResourceType::ConfiguredTableAssociation, id))
         }
         "intermediatetable" => {
-            match state.store().get(kinds::INTERMEDIATE_TABLE, id).await? {
+            match records::record::<IntermediateTable>(state, id).await? {
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
-                    let t: IntermediateTable = repo::decode(&r)?;
+                    let t: IntermediateTable = records::decode(&r)?;
                     if t.arn == resource_arn {
                         return Ok((t.arn, t.id, ResourceType::Membership));
                     }
@@ -288,19 +214,19 @@ pub async fn create_privacy_budget_template(
     input: dto::CreatePrivacyBudgetTemplateInput,
 ) -> AwsResult<dto::CreatePrivacyBudgetTemplateOutput> {
     if let Some(t) = &input.tags {
-        tags::check_tag_keys(t.keys())?;
+        check_tag_keys(t.keys())?;
     }
     let _guard = state.write_lock().await;
-    let m = repo::own_membership(
+    let m = own_membership(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.membership_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
-    let (c, _) = repo::membership_context(state, &ctx.region, &m).await?;
-    let existing = templates_of_collaboration(state, &m.collaboration_id).await?;
+    require_active(&m)?;
+    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let existing = budget_templates_of_collaboration(state, &m.collaboration_id).await?;
     let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
         (
             BudgetType::DifferentialPrivacy,
@@ -390,12 +316,7 @@ pub async fn create_privacy_budget_template(
     };
     let mut writes = vec![put_template(&ctx.region, &template)?];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(tags::put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &template.arn,
-            &t,
-        )?);
+        writes.push(put_tags(&ctx.region, &ctx.account_id, &template.arn, &t)?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreatePrivacyBudgetTemplateOutput {
@@ -434,20 +355,12 @@ pub async fn list_privacy_budget_templates(
     ctx: &RequestContext,
     input: dto::ListPrivacyBudgetTemplatesInput,
 ) -> AwsResult<dto::ListPrivacyBudgetTemplatesOutput> {
-    let m = repo::own_membership(
+    let (privacy_budget_template_summaries, next_token) = own_page::<PrivacyBudgetTemplate, _>(
         state,
-        &ctx.region,
-        &ctx.account_id,
+        ctx,
         &input.membership_identifier,
-    )
-    .await?;
-    let (privacy_budget_template_summaries, next_token) = repo::membership_page(
-        state,
-        kinds::PRIVACY_BUDGET_TEMPLATE,
         "privacybudgettemplates",
-        &m.id,
-        input.next_token.as_deref(),
-        input.max_results,
+        (input.next_token.as_deref(), input.max_results),
         |t: PrivacyBudgetTemplate| Some(t.to_summary()),
     )
     .await?;
@@ -472,7 +385,7 @@ pub async fn update_privacy_budget_template(
         &input.privacy_budget_template_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
+    require_active(&m)?;
     if input.privacy_budget_type != t.privacy_budget_type {
         return Err(invalid_configuration(format!(
             "privacyBudgetType {}: privacy budget template {} is of type {}; the type cannot change",
@@ -519,7 +432,7 @@ pub async fn update_privacy_budget_template(
     t.update_time = state.now();
     let mut writes = vec![put_template(&ctx.region, &t)?];
     if fresh_budget {
-        writes.push(budgets::delete_ledger(&t.id));
+        writes.push(delete_ledger(&t.id));
     }
     state.store().commit(writes).await?;
     Ok(dto::UpdatePrivacyBudgetTemplateOutput {
@@ -541,8 +454,11 @@ pub async fn delete_privacy_budget_template(
         &input.privacy_budget_template_identifier,
     )
     .await?;
-    repo::require_active(&m)?;
-    state.store().commit(delete_writes(&t)).await?;
+    require_active(&m)?;
+    state
+        .store()
+        .commit(budget_template_delete_writes(&t))
+        .await?;
     Ok(dto::DeletePrivacyBudgetTemplateOutput {})
 }
 
@@ -554,13 +470,9 @@ pub async fn get_collaboration_privacy_budget_template(
 ) -> AwsResult<dto::GetCollaborationPrivacyBudgetTemplateOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let id = &input.privacy_budget_template_identifier;
-    let t = match state
-        .store()
-        .get(kinds::PRIVACY_BUDGET_TEMPLATE, id)
-        .await?
-    {
+    let t = match records::record::<PrivacyBudgetTemplate>(state, id).await? {
         Some(r) => {
-            let t: PrivacyBudgetTemplate = repo::decode(&r)?;
+            let t: PrivacyBudgetTemplate = records::decode(&r)?;
             if t.collaboration_id != c.id {
                 return Err(template_not_found(id));
             }
@@ -582,7 +494,7 @@ pub async fn list_collaboration_privacy_budget_templates(
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let scope = format!("collaborationprivacybudgettemplates:{}", c.id);
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = templates_of_collaboration(state, &c.id)
+    let items = budget_templates_of_collaboration(state, &c.id)
         .await?
         .into_iter()
         .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
@@ -600,28 +512,50 @@ pub async fn list_collaboration_privacy_budget_templates(
 // Privacy budgets
 // ---------------------------------------------------------------------------------------------
 
-/// The budgets of one type a list shows (with their templates and sequence numbers), each with
-/// what has been spent from it as of now.
-async fn budget_templates(
-    state: &AppState,
-    collaboration_id: &str,
+/// Which budgets a list shows: one type (and optionally one budgeted resource) of a
+/// collaboration, in a list named `scope` (the page tokens name it).
+struct BudgetList<'a> {
+    scope: String,
+    collaboration_id: &'a str,
     budget_type: BudgetType,
-    resource_arn: Option<&str>,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate, dto::PrivacyBudget)>> {
+    resource_arn: Option<&'a str>,
+    next_token: Option<&'a str>,
+    max_results: Option<i32>,
+}
+
+/// One page of `list`: each budget with what has been spent from it as of now, as its list entry
+/// `entry(template, budget)`, with the token of the next page.
+async fn budget_page<S>(
+    state: &AppState,
+    list: BudgetList<'_>,
+    entry: impl Fn(&PrivacyBudgetTemplate, dto::PrivacyBudget) -> S,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let scope = format!(
+        "{}:{}:{}",
+        list.scope,
+        list.budget_type.as_str(),
+        list.resource_arn.unwrap_or("")
+    );
+    let after = pagination::resume(&scope, list.next_token, bad_token)?;
     let now = state.now();
-    let mut out = Vec::new();
-    for (seq, t) in templates_of_collaboration(state, collaboration_id).await? {
+    let mut items = Vec::new();
+    for (seq, t) in budget_templates_of_collaboration(state, list.collaboration_id).await? {
         if after.is_none_or(|a| seq > a)
-            && t.privacy_budget_type == budget_type
-            && resource_arn.is_none_or(|arn| t.resource_arn() == Some(arn))
+            && t.privacy_budget_type == list.budget_type
+            && list
+                .resource_arn
+                .is_none_or(|arn| t.resource_arn() == Some(arn))
         {
-            let ledger = budgets::ledger_of(state, &t.id).await?;
-            let budget = budgets::budget_of(&t, ledger.as_ref(), now);
-            out.push((seq, t, budget));
+            let ledger = ledger_of(state, &t.id).await?;
+            let budget = budget_of(&t, ledger.as_ref(), now);
+            items.push((seq, entry(&t, budget)));
         }
     }
-    Ok(out)
+    Ok(pagination::page(
+        &scope,
+        items,
+        pagination::page_size(list.max_results),
+    ))
 }
 
 /// ListPrivacyBudgets: the collaboration's budgets of one type, seen from the caller's ACTIVE
@@ -632,43 +566,29 @@ pub async fn list_privacy_budgets(
     input: dto::ListPrivacyBudgetsInput,
 ) -> AwsResult<dto::ListPrivacyBudgetsOutput> {
     let m = active_reader(state, ctx, &input.membership_identifier).await?;
-    let scope = format!(
-        "privacybudgets:{}:{}:{}",
-        m.id,
-        input.privacy_budget_type.as_str(),
-        input.access_budget_resource_arn.as_deref().unwrap_or("")
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = budget_templates(
-        state,
-        &m.collaboration_id,
-        input.privacy_budget_type,
-        input.access_budget_resource_arn.as_deref(),
-        after,
-    )
-    .await?
-    .into_iter()
-    .map(|(seq, t, budget)| {
-        (
-            seq,
-            dto::PrivacyBudgetSummary {
-                budget,
-                collaboration_arn: t.collaboration_arn.clone(),
-                collaboration_id: t.collaboration_id.clone(),
-                create_time: t.create_time,
-                id: t.budget_id.clone(),
-                membership_arn: t.membership_arn.clone(),
-                membership_id: t.membership_id.clone(),
-                privacy_budget_template_arn: t.arn.clone(),
-                privacy_budget_template_id: t.id.clone(),
-                r#type: t.privacy_budget_type,
-                update_time: t.update_time,
-            },
-        )
-    })
-    .collect();
+    let list = BudgetList {
+        scope: format!("privacybudgets:{}", m.id),
+        collaboration_id: &m.collaboration_id,
+        budget_type: input.privacy_budget_type,
+        resource_arn: input.access_budget_resource_arn.as_deref(),
+        next_token: input.next_token.as_deref(),
+        max_results: input.max_results,
+    };
     let (privacy_budget_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+        budget_page(state, list, |t, budget| dto::PrivacyBudgetSummary {
+            budget,
+            collaboration_arn: t.collaboration_arn.clone(),
+            collaboration_id: t.collaboration_id.clone(),
+            create_time: t.create_time,
+            id: t.budget_id.clone(),
+            membership_arn: t.membership_arn.clone(),
+            membership_id: t.membership_id.clone(),
+            privacy_budget_template_arn: t.arn.clone(),
+            privacy_budget_template_id: t.id.clone(),
+            r#type: t.privacy_budget_type,
+            update_time: t.update_time,
+        })
+        .await?;
     Ok(dto::ListPrivacyBudgetsOutput {
         privacy_budget_summaries,
         next_token,
@@ -682,25 +602,16 @@ pub async fn list_collaboration_privacy_budgets(
     input: dto::ListCollaborationPrivacyBudgetsInput,
 ) -> AwsResult<dto::ListCollaborationPrivacyBudgetsOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
-    let scope = format!(
-        "collaborationprivacybudgets:{}:{}:{}",
-        c.id,
-        input.privacy_budget_type.as_str(),
-        input.access_budget_resource_arn.as_deref().unwrap_or("")
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = budget_templates(
-        state,
-        &c.id,
-        input.privacy_budget_type,
-        input.access_budget_resource_arn.as_deref(),
-        after,
-    )
-    .await?
-    .into_iter()
-    .map(|(seq, t, budget)| {
-        (
-            seq,
+    let list = BudgetList {
+        scope: format!("collaborationprivacybudgets:{}", c.id),
+        collaboration_id: &c.id,
+        budget_type: input.privacy_budget_type,
+        resource_arn: input.access_budget_resource_arn.as_deref(),
+        next_token: input.next_token.as_deref(),
+        max_results: input.max_results,
+    };
+    let (collaboration_privacy_budget_summaries, next_token) =
+        budget_page(state, list, |t, budget| {
             dto::CollaborationPrivacyBudgetSummary {
                 budget,
                 collaboration_arn: t.collaboration_arn.clone(),
@@ -712,12 +623,9 @@ pub async fn list_collaboration_privacy_budgets(
                 privacy_budget_template_id: t.id.clone(),
                 r#type: t.privacy_budget_type,
                 update_time: t.update_time,
-            },
-        )
-    })
-    .collect();
-    let (collaboration_privacy_budget_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+            }
+        })
+        .await?;
     Ok(dto::ListCollaborationPrivacyBudgetsOutput {
         collaboration_privacy_budget_summaries,
         next_token,
@@ -751,7 +659,7 @@ pub async fn preview_privacy_impact(
     Ok(dto::PreviewPrivacyImpactOutput {
         privacy_impact: dto::PrivacyImpact::DifferentialPrivacy(
             dto::DifferentialPrivacyPrivacyImpact {
-                aggregations: budgets::preview(p.epsilon, p.users_noise_per_query),
+                aggregations: preview(p.epsilon, p.users_noise_per_query),
             },
         ),
     })

@@ -5,279 +5,26 @@
 //! analysis rule) and the association's collaboration analysis rules, so its `READY`/`NOT_READY`
 //! status always reflects the current rules and the collaboration's differential-privacy budget
 //! template (spec §3.5). Intermediate tables are schemas of type `INTERMEDIATE_TABLE`, derived in
-//! `ops::intermediate_schemas`.
+//! `analysis::intermediate_schemas`.
 
+use crate::services::cleanrooms::analysis::intermediate_schemas;
+use crate::services::cleanrooms::analysis::readiness::schema_summary;
+use crate::services::cleanrooms::analysis::readiness::{
+    parts_of, rule_type, status_details, Parts,
+};
+use crate::services::cleanrooms::domain::association::policy_parts;
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
+use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::records::access::active_collaboration;
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::workflows::lifecycle;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
-use crate::services::cleanrooms::model::{
-    kinds, Association, AssociationRule, Collaboration, ConfiguredTable, ConfiguredTableRule,
-};
-use crate::services::cleanrooms::ops::associations::{associations_of_collaboration, policy_parts};
-use crate::services::cleanrooms::ops::intermediate_schemas;
-use crate::services::cleanrooms::ops::privacy_budget_templates;
-use crate::services::cleanrooms::repo;
 use crate::services::glue::catalog;
 use crate::state::AppState;
 use crate::util::pagination;
-
-type Code = dto::SchemaStatusReasonCode;
-
-/// What a schema is derived from.
-struct Parts {
-    association: Association,
-    table: ConfiguredTable,
-    rule: Option<ConfiguredTableRule>,
-    association_rules: Vec<AssociationRule>,
-    /// Whether the collaboration has a DIFFERENTIAL_PRIVACY budget template (only looked up
-    /// when the table's rule enables differential privacy).
-    dp_policy_configured: bool,
-}
-
-/// Whether a configured table rule turns on differential privacy.
-fn uses_differential_privacy(rule: &ConfiguredTableRule) -> bool {
-    let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
-    matches!(v1, dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) if c.differential_privacy.is_some())
-}
-
-async fn parts_of(state: &AppState, association: Association) -> AwsResult<Option<Parts>> {
-    let Some(record) = state
-        .store()
-        .get(kinds::CONFIGURED_TABLE, &association.configured_table_id)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let table: ConfiguredTable = repo::decode(&record)?;
-    let rule = match state
-        .store()
-        .get(kinds::CONFIGURED_TABLE_RULE, &table.id)
-        .await?
-    {
-        Some(r) => Some(repo::decode(&r)?),
-        None => None,
-    };
-    let mut association_rules = Vec::new();
-    for t in &association.analysis_rule_types {
-        if let Some(r) = state
-            .store()
-            .get(
-                kinds::ASSOCIATION_RULE,
-                &AssociationRule::record_id(&association.id, *t),
-            )
-            .await?
-        {
-            association_rules.push(repo::decode(&r)?);
-        }
-    }
-    let dp_policy_configured = match &rule {
-        Some(r) if uses_differential_privacy(r) => {
-            privacy_budget_templates::has_differential_privacy_template(
-                state,
-                &association.collaboration_id,
-            )
-            .await?
-        }
-        _ => false,
-    };
-    Ok(Some(Parts {
-        association,
-        table,
-        rule,
-        association_rules,
-        dp_policy_configured,
-    }))
-}
-
-fn rule_type(t: dto::ConfiguredTableAnalysisRuleType) -> dto::AnalysisRuleType {
-    match t {
-        dto::ConfiguredTableAnalysisRuleType::Aggregation => dto::AnalysisRuleType::Aggregation,
-        dto::ConfiguredTableAnalysisRuleType::List => dto::AnalysisRuleType::List,
-        dto::ConfiguredTableAnalysisRuleType::Custom => dto::AnalysisRuleType::Custom,
-    }
-}
-
-fn reason(code: Code, message: String) -> dto::SchemaStatusReason {
-    dto::SchemaStatusReason { code, message }
-}
-
-/// The status entries of a schema (spec §3.5): a `DIRECT_ANALYSIS` entry always, and an
-/// `ADDITIONAL_ANALYSIS` entry when the table rule allows or requires additional analyses, or
-/// when the collaboration analysis rule lists additional analyses the table rule does not allow.
-fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
-    let name = &p.association.name;
-    let Some(rule) = &p.rule else {
-        return vec![dto::SchemaStatusDetail {
-            analysis_rule_type: None,
-            analysis_type: dto::AnalysisType::DirectAnalysis,
-            configurations: None,
-            reasons: Some(vec![reason(
-                Code::AnalysisRuleMissing,
-                format!(
-                    "Configured table '{}' of table '{name}' has no analysis rule",
-                    p.table.name
-                ),
-            )]),
-            status: dto::SchemaStatus::NotReady,
-        }];
-    };
-    let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
-    let mut common = Vec::new();
-    let additional = match v1 {
-        dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(a) => a.additional_analyses,
-        dto::ConfiguredTableAnalysisRulePolicyV1::List(l) => l.additional_analyses,
-        dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) => {
-            if c.allowed_analyses.is_empty() {
-                common.push(reason(
-                    Code::AnalysisTemplatesNotConfigured,
-                    format!("The custom analysis rule of table '{name}' allows no analyses"),
-                ));
-            }
-            let any = c
-                .allowed_analyses
-                .iter()
-                .any(|a| a == "ANY_QUERY" || a == "ANY_JOB");
-            if any
-                && c.allowed_analysis_providers
-                    .as_ref()
-                    .is_none_or(|v| v.is_empty())
-            {
-                common.push(reason(
-                    Code::AnalysisProvidersNotConfigured,
-                    format!(
-                        "The custom analysis rule of table '{name}' allows any query but names no analysis providers"
-                    ),
-                ));
-            }
-            c.additional_analyses
-        }
-    };
-    let dp = uses_differential_privacy(rule);
-    if dp && !p.dp_policy_configured {
-        common.push(reason(
-            Code::DifferentialPrivacyPolicyNotConfigured,
-            format!(
-                "Table '{name}' uses differential privacy, but collaboration {} has no DIFFERENTIAL_PRIVACY privacy budget template",
-                p.association.collaboration_id
-            ),
-        ));
-    }
-    let table_type = rule_type(rule.rule_type);
-    for r in &p.association_rules {
-        if r.rule_type.as_str() != rule.rule_type.as_str() {
-            common.push(reason(
-                Code::AnalysisRuleTypesNotCompatible,
-                format!(
-                    "Table '{name}' has a {} collaboration analysis rule but a {} configured table rule",
-                    r.rule_type.as_str(),
-                    rule.rule_type.as_str()
-                ),
-            ));
-        }
-    }
-    let matching = p
-        .association_rules
-        .iter()
-        .find(|r| r.rule_type.as_str() == rule.rule_type.as_str());
-    let (receivers, allowed_additional) = match matching {
-        Some(m) => {
-            let (_, receivers, analyses) = policy_parts(&m.policy);
-            (receivers.unwrap_or(&[]), analyses.unwrap_or(&[]))
-        }
-        None => (&[][..], &[][..]),
-    };
-    let missing_cta = || {
-        reason(
-            Code::CollaborationAnalysisRuleNotConfigured,
-            format!(
-                "Table '{name}' has no {} collaboration analysis rule",
-                rule.rule_type.as_str()
-            ),
-        )
-    };
-    let additional = additional.unwrap_or(dto::AdditionalAnalyses::NotAllowed);
-    let mut direct = common.clone();
-    if additional == dto::AdditionalAnalyses::Required {
-        // Direct results are not allowed at all, so no receiver list can make them ready.
-        direct.push(reason(
-            Code::ResultReceiversNotAllowed,
-            format!("The analysis rule of table '{name}' requires additional analyses"),
-        ));
-        if matching.is_none() {
-            direct.push(missing_cta());
-        }
-    } else if matching.is_some() && receivers.is_empty() {
-        direct.push(reason(
-            Code::ResultReceiversNotConfigured,
-            format!("The collaboration analysis rule of table '{name}' names no result receivers"),
-        ));
-    }
-    let configurations = dp.then(|| vec![dto::SchemaConfiguration::DifferentialPrivacy]);
-    let entry = |analysis_type, reasons: Vec<dto::SchemaStatusReason>| dto::SchemaStatusDetail {
-        analysis_rule_type: Some(table_type),
-        analysis_type,
-        configurations: configurations.clone(),
-        status: if reasons.is_empty() {
-            dto::SchemaStatus::Ready
-        } else {
-            dto::SchemaStatus::NotReady
-        },
-        reasons: (!reasons.is_empty()).then_some(reasons),
-    };
-    let mut out = vec![entry(dto::AnalysisType::DirectAnalysis, direct)];
-    let mut extra = common;
-    match additional {
-        dto::AdditionalAnalyses::Allowed | dto::AdditionalAnalyses::Required => {
-            if matching.is_none() {
-                extra.push(missing_cta());
-            } else if allowed_additional.is_empty() {
-                extra.push(reason(
-                    Code::AdditionalAnalysesNotConfigured,
-                    format!(
-                        "The collaboration analysis rule of table '{name}' allows no additional analyses"
-                    ),
-                ));
-            }
-            out.push(entry(dto::AnalysisType::AdditionalAnalysis, extra));
-        }
-        dto::AdditionalAnalyses::NotAllowed if !allowed_additional.is_empty() => {
-            extra.push(reason(
-                Code::AdditionalAnalysesNotAllowed,
-                format!(
-                    "The collaboration analysis rule of table '{name}' lists additional analyses, but the table's analysis rule does not allow additional analyses"
-                ),
-            ));
-            out.push(entry(dto::AnalysisType::AdditionalAnalysis, extra));
-        }
-        dto::AdditionalAnalyses::NotAllowed => {}
-    }
-    out
-}
-
-/// Why the schema of association `association_id` is not ready for direct analysis (empty when
-/// it is READY, or when the association is gone — the analysis reports that itself).
-pub async fn direct_analysis_blockers(
-    state: &AppState,
-    association_id: &str,
-) -> AwsResult<Vec<dto::SchemaStatusReason>> {
-    let Some(record) = state
-        .store()
-        .get(kinds::ASSOCIATION, association_id)
-        .await?
-    else {
-        return Ok(Vec::new());
-    };
-    let Some(parts) = parts_of(state, repo::decode(&record)?).await? else {
-        return Ok(Vec::new());
-    };
-    Ok(status_details(&parts)
-        .into_iter()
-        .find(|d| d.analysis_type == dto::AnalysisType::DirectAnalysis)
-        .and_then(|d| d.reasons)
-        .unwrap_or_default())
-}
 
 /// The schema's columns and partition keys: the allowed columns with their Glue types (`string`
 /// when the Glue table or column is gone).
@@ -401,7 +148,7 @@ pub async fn list_schemas(
     ctx: &RequestContext,
     input: dto::ListSchemasInput,
 ) -> AwsResult<dto::ListSchemasOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -425,22 +172,7 @@ pub async fn list_schemas(
             }
             if let Some(p) = parts_of(state, a).await? {
                 let s = schema(state, ctx, &c, &p).await;
-                items.push((
-                    seq,
-                    dto::SchemaSummary {
-                        analysis_method: s.analysis_method,
-                        analysis_rule_types: s.analysis_rule_types,
-                        collaboration_arn: s.collaboration_arn,
-                        collaboration_id: s.collaboration_id,
-                        create_time: s.create_time,
-                        creator_account_id: s.creator_account_id,
-                        name: s.name,
-                        resource_arn: s.resource_arn,
-                        selected_analysis_methods: s.selected_analysis_methods,
-                        r#type: s.r#type,
-                        update_time: s.update_time,
-                    },
-                ));
+                items.push((seq, schema_summary(s)));
             }
         }
     }
@@ -448,6 +180,8 @@ pub async fn list_schemas(
         .schema_type
         .is_none_or(|t| t == dto::SchemaType::IntermediateTable)
     {
+        // Reads of intermediate tables see retention applied first.
+        lifecycle::expire_due(state).await?;
         items.extend(intermediate_schemas::summaries(state, &c, after).await?);
         items.sort_by_key(|(seq, _)| *seq);
     }
@@ -465,13 +199,15 @@ pub async fn get_schema(
     ctx: &RequestContext,
     input: dto::GetSchemaInput,
 ) -> AwsResult<dto::GetSchemaOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.collaboration_identifier,
     )
     .await?;
+    // Reads of intermediate tables see retention applied first.
+    lifecycle::expire_due(state).await?;
     if let Some(schema) = intermediate_schemas::schema_named(state, &c, &input.name).await? {
         return Ok(dto::GetSchemaOutput { schema });
     }
@@ -496,7 +232,7 @@ pub async fn batch_get_schema(
     ctx: &RequestContext,
     input: dto::BatchGetSchemaInput,
 ) -> AwsResult<dto::BatchGetSchemaOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -506,6 +242,8 @@ pub async fn batch_get_schema(
     let mut schemas = Vec::new();
     let mut errors = Vec::new();
     for name in &input.names {
+        // Reads of intermediate tables see retention applied first.
+        lifecycle::expire_due(state).await?;
         if let Some(s) = intermediate_schemas::schema_named(state, &c, name).await? {
             schemas.push(s);
             continue;
@@ -615,13 +353,15 @@ pub async fn get_schema_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetSchemaAnalysisRuleInput,
 ) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
         &input.collaboration_identifier,
     )
     .await?;
+    // Reads of intermediate tables see retention applied first.
+    lifecycle::expire_due(state).await?;
     let found =
         match intermediate_schemas::analysis_rule_named(state, &c, &input.name, input.r#type)
             .await?
@@ -652,7 +392,7 @@ pub async fn batch_get_schema_analysis_rule(
     ctx: &RequestContext,
     input: dto::BatchGetSchemaAnalysisRuleInput,
 ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
-    let (c, _) = repo::active_collaboration(
+    let (c, _) = active_collaboration(
         state,
         &ctx.region,
         &ctx.account_id,
@@ -662,6 +402,8 @@ pub async fn batch_get_schema_analysis_rule(
     let mut analysis_rules = Vec::new();
     let mut errors = Vec::new();
     for req in &input.schema_analysis_rule_requests {
+        // Reads of intermediate tables see retention applied first.
+        lifecycle::expire_due(state).await?;
         let found =
             match intermediate_schemas::analysis_rule_named(state, &c, &req.name, req.r#type)
                 .await?

@@ -2,108 +2,27 @@
 //! stored per resource ARN; only the account that owns the resource may see or change them
 //! (others get `ResourceNotFoundException`, as for a resource that does not exist).
 
-use std::collections::BTreeMap;
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::naming::{
+    check_tag_keys, parse_arn, ResourceArn, MAX_TAGS,
+};
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::errors::{invalid_field, not_found_msg};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::collaboration;
+use crate::services::cleanrooms::records::tags::current_tags;
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::records::Resource;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{invalid_field, not_found_msg, ResourceType};
-use crate::services::cleanrooms::model::kinds;
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
-use crate::store::Write;
-
-/// Most tags one resource may carry (the model's `TagMap` max).
-pub const MAX_TAGS: usize = 200;
-
-/// Resource types of Clean Rooms ARNs that accept tags.
-const TAGGABLE: &[&str] = &[
-    "analysistemplate",
-    "collaboration",
-    "configuredaudiencemodelassociation",
-    "configuredtable",
-    "configuredtableassociation",
-    "idmappingtable",
-    "idnamespaceassociation",
-    "intermediatetable",
-    "membership",
-    "privacybudgettemplate",
-];
-
-/// A parsed Clean Rooms ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceArn {
-    /// Region.
-    pub region: String,
-    /// Owning account.
-    pub account: String,
-    /// Path segments after the account (`["collaboration", "<id>"]`,
-    /// `["membership", "<m>", "analysistemplate", "<id>"]`).
-    pub path: Vec<String>,
-}
-
-impl ResourceArn {
-    /// The innermost resource type (`analysistemplate` in `membership/m/analysistemplate/t`).
-    pub fn resource_type(&self) -> &str {
-        let n = self.path.len();
-        &self.path[n - 2]
-    }
-
-    /// The innermost resource id.
-    pub fn resource_id(&self) -> &str {
-        &self.path[self.path.len() - 1]
-    }
-
-    fn error_type(&self) -> ResourceType {
-        match self.path[0].as_str() {
-            "collaboration" => ResourceType::Collaboration,
-            "configuredtable" => ResourceType::ConfiguredTable,
-            _ if self.resource_type() == "configuredtableassociation" => {
-                ResourceType::ConfiguredTableAssociation
-            }
-            _ => ResourceType::Membership,
-        }
-    }
-}
-
-/// Parses `arn:aws:cleanrooms:<region>:<account>:<type>/<id>[/<type>/<id>]`.
-///
-/// # Errors
-/// `ValidationException` naming `resourceArn` when the ARN is malformed or not taggable.
-pub fn parse_arn(arn: &str) -> AwsResult<ResourceArn> {
-    let bad =
-        |why: &str| invalid_field("resourceArn", format!("Invalid resourceArn '{arn}': {why}"));
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() != 6
-        || parts[0] != "arn"
-        || !parts[1].starts_with("aws")
-        || parts[2] != "cleanrooms"
-    {
-        return Err(bad(
-            "expected arn:aws:cleanrooms:<region>:<account>:<resource>",
-        ));
-    }
-    if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("the account must be 12 digits"));
-    }
-    let path: Vec<String> = parts[5].split('/').map(str::to_string).collect();
-    if path.len() < 2 || !path.len().is_multiple_of(2) || path.iter().any(String::is_empty) {
-        return Err(bad("expected <resourceType>/<id> after the account"));
-    }
-    let parsed = ResourceArn {
-        region: parts[3].to_string(),
-        account: parts[4].to_string(),
-        path,
-    };
-    if !TAGGABLE.contains(&parsed.resource_type()) {
-        return Err(bad(&format!(
-            "resource type '{}' cannot be tagged",
-            parsed.resource_type()
-        )));
-    }
-    Ok(parsed)
-}
 
 /// Checks that the caller owns the resource the ARN names and that it exists.
 async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsResult<ResourceArn> {
@@ -122,57 +41,27 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
         return Err(missing());
     }
     let exists = match parsed.resource_type() {
-        "collaboration" => {
-            match repo::collaboration(state, &ctx.region, parsed.resource_id()).await {
-                Ok(c) => c.creator_account_id == ctx.account_id && c.arn == arn,
-                Err(_) => false,
-            }
-        }
+        "collaboration" => match collaboration(state, &ctx.region, parsed.resource_id()).await {
+            Ok(c) => c.creator_account_id == ctx.account_id && c.arn == arn,
+            Err(_) => false,
+        },
         "membership" if parsed.path.len() == 2 => {
-            owned_record(state, ctx, kinds::MEMBERSHIP, parsed.resource_id(), arn).await?
+            owned_record::<Membership>(state, ctx, parsed.resource_id(), arn).await?
         }
         "configuredtable" if parsed.path.len() == 2 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::CONFIGURED_TABLE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<ConfiguredTable>(state, ctx, parsed.resource_id(), arn).await?
         }
         "configuredtableassociation" if parsed.path.len() == 4 => {
-            owned_record(state, ctx, kinds::ASSOCIATION, parsed.resource_id(), arn).await?
+            owned_record::<Association>(state, ctx, parsed.resource_id(), arn).await?
         }
         "privacybudgettemplate" if parsed.path.len() == 4 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::PRIVACY_BUDGET_TEMPLATE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<PrivacyBudgetTemplate>(state, ctx, parsed.resource_id(), arn).await?
         }
         "analysistemplate" if parsed.path.len() == 4 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::ANALYSIS_TEMPLATE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<AnalysisTemplate>(state, ctx, parsed.resource_id(), arn).await?
         }
         "intermediatetable" if parsed.path.len() == 4 => {
-            owned_record(
-                state,
-                ctx,
-                kinds::INTERMEDIATE_TABLE,
-                parsed.resource_id(),
-                arn,
-            )
-            .await?
+            owned_record::<IntermediateTable>(state, ctx, parsed.resource_id(), arn).await?
         }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,
@@ -186,14 +75,13 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
 
 /// Whether record `kind`/`id` exists in the caller's region, belongs to the caller and has ARN
 /// `arn` (every resource stores its ARN in the `arn` member of its body).
-async fn owned_record(
+async fn owned_record<T: Resource>(
     state: &AppState,
     ctx: &RequestContext,
-    kind: &str,
     id: &str,
     arn: &str,
 ) -> AwsResult<bool> {
-    Ok(match state.store().get(kind, id).await? {
+    Ok(match records::record::<T>(state, id).await? {
         Some(r) => {
             r.region == ctx.region
                 && r.account == ctx.account_id
@@ -201,47 +89,6 @@ async fn owned_record(
         }
         None => false,
     })
-}
-
-/// Rejects tag keys AWS reserves.
-///
-/// # Errors
-/// `ValidationException` for a key starting with `aws:`.
-pub fn check_tag_keys<'a>(keys: impl IntoIterator<Item = &'a String>) -> AwsResult<()> {
-    for key in keys {
-        if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid_field(
-                "tags",
-                format!("Tag key '{key}' is invalid: the prefix 'aws:' is reserved for AWS use"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The write that stores `tags` for `arn`.
-pub fn put_tags(
-    region: &str,
-    account: &str,
-    arn: &str,
-    tags: &BTreeMap<String, String>,
-) -> AwsResult<Write> {
-    repo::put(kinds::TAGS, arn, region, account, None, tags)
-}
-
-/// The write that removes every tag of `arn`.
-pub fn delete_tags(arn: &str) -> Write {
-    Write::Delete {
-        kind: kinds::TAGS.to_string(),
-        id: arn.to_string(),
-    }
-}
-
-async fn current_tags(state: &AppState, arn: &str) -> AwsResult<BTreeMap<String, String>> {
-    match state.store().get(kinds::TAGS, arn).await? {
-        Some(r) => repo::decode(&r),
-        None => Ok(BTreeMap::new()),
-    }
 }
 
 /// TagResource: adds tags, overwriting values of existing keys.

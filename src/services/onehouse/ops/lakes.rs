@@ -98,7 +98,7 @@ async fn create_lake(
     let bucket_path = statement.required("BUCKET_PATH").trim().to_string();
     let dir = lake::root_dir(state.data_dir(), &bucket_path).map_err(invalid)?;
     if let Some(bucket) = lake::s3_bucket(&bucket_path) {
-        let owner = crate::services::s3::records::get_bucket(state.store(), bucket)
+        let owner = crate::services::s3::facade::get_bucket(state.store(), bucket)
             .await?
             .map(|b| b.owner);
         let why = match owner {

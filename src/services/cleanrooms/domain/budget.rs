@@ -1,7 +1,8 @@
 //! Privacy budgets that are actually spent: the ledger of what analyses consumed from each
 //! privacy budget template of a collaboration, the arithmetic that turns a template and its
-//! ledger into the `PrivacyBudget` the list operations show, and [`charge_writes`], which
-//! admits an analysis only when every budget it touches can pay for it.
+//! ledger into the `PrivacyBudget` the list operations show, and [`spend`], which decides what
+//! an analysis spends — all of it, or nothing when one budget it touches cannot pay
+//! (`workflows::admit::commit_charged` stores the decision).
 //!
 //! - **Access budgets** (one template per configured table association or intermediate table):
 //!   every analysis that reads the table — directly, or through an intermediate table built on
@@ -23,20 +24,15 @@
 //! means the spend is durable. Spent budget is not refunded when an analysis fails or is
 //! cancelled.
 
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::errors::invalid_configuration;
 use std::collections::HashSet;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, Time};
 
-use super::analysis::tables::AnalysisTable;
-use super::analysis::Prepared;
-use super::errors::invalid_configuration;
-use super::model::{kinds, PrivacyBudgetTemplate};
-use super::repo;
 use crate::error::{AwsError, AwsResult};
-use crate::state::AppState;
-use crate::store::Write;
 use crate::util::time::format_iso8601;
 
 type AggregationType = dto::DifferentialPrivacyAggregationType;
@@ -55,7 +51,7 @@ pub const AGGREGATION_WEIGHTS: &[(AggregationType, i32)] = &[
 const TOLERANCE: f64 = 1e-9;
 
 /// What has been spent from one privacy budget template (kind
-/// `kinds::PRIVACY_BUDGET_LEDGER`, id = template id). No record means nothing spent.
+/// `records::kinds::PRIVACY_BUDGET_LEDGER`, id = template id). No record means nothing spent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ledger {
@@ -319,69 +315,46 @@ pub fn budget_of(
 // Store access
 // ---------------------------------------------------------------------------------------------
 
-/// The ledger of template `template_id`, if anything was spent from it.
-///
-/// # Errors
-/// When the store fails or the record is corrupt.
-pub async fn ledger_of(state: &AppState, template_id: &str) -> AwsResult<Option<Ledger>> {
-    match state
-        .store()
-        .get(kinds::PRIVACY_BUDGET_LEDGER, template_id)
-        .await?
-    {
-        Some(r) => Ok(Some(repo::decode(&r)?)),
-        None => Ok(None),
-    }
-}
-
-/// The write that forgets what was spent from template `template_id`.
-pub fn delete_ledger(template_id: &str) -> Write {
-    Write::Delete {
-        kind: kinds::PRIVACY_BUDGET_LEDGER.to_string(),
-        id: template_id.to_string(),
-    }
-}
-
-fn put_ledger(t: &PrivacyBudgetTemplate, ledger: &Ledger) -> AwsResult<Write> {
-    let region = t.arn.split(':').nth(3).unwrap_or_default();
-    repo::put(
-        kinds::PRIVACY_BUDGET_LEDGER,
-        &t.id,
-        region,
-        &t.account_id,
-        Some(&t.collaboration_id),
-        ledger,
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // Charging
 // ---------------------------------------------------------------------------------------------
 
 /// A table an analysis uses, charged once per analysis.
 #[derive(Debug, Clone, PartialEq)]
-struct Touched {
+pub struct Touched {
     /// Association id or intermediate table id (the last segment of its budgeted ARN).
-    id: String,
+    pub id: String,
     /// Its name in the collaboration.
-    name: String,
+    pub name: String,
     /// The intermediate table through which the analysis reaches it, if not read directly.
-    via: Option<String>,
+    pub via: Option<String>,
 }
 
-/// Every table `tables` use: the tables themselves, then the base tables of the intermediate
-/// ones (their dependencies are already transitive), each once.
-fn touched(tables: &[AnalysisTable]) -> Vec<Touched> {
+/// A table an analysis reads: its id (association or intermediate table id), its name in the
+/// collaboration and its base tables (for intermediate tables; already transitive).
+#[derive(Debug, Clone, Copy)]
+pub struct Read<'a> {
+    /// Association id or intermediate table id.
+    pub id: &'a str,
+    /// Its name in the collaboration.
+    pub name: &'a str,
+    /// Its base tables.
+    pub dependencies: &'a [dto::IntermediateTableDependency],
+}
+
+/// Every table the analysis reading `tables` uses: the tables themselves, then the base tables
+/// of the intermediate ones (their dependencies are already transitive), each once.
+pub fn touched(tables: &[Read<'_>]) -> Vec<Touched> {
     let direct = tables.iter().map(|t| Touched {
-        id: t.id.clone(),
-        name: t.name.clone(),
+        id: t.id.to_string(),
+        name: t.name.to_string(),
         via: None,
     });
     let indirect = tables.iter().flat_map(|t| {
         t.dependencies.iter().map(|d| Touched {
             id: d.id.clone(),
             name: d.name.clone(),
-            via: Some(t.name.clone()),
+            via: Some(t.name.to_string()),
         })
     });
     let mut seen = HashSet::new();
@@ -392,7 +365,7 @@ fn touched(tables: &[AnalysisTable]) -> Vec<Touched> {
 }
 
 /// The id a budgeted resource ARN names (its last path segment).
-fn resource_id(arn: &str) -> &str {
+pub fn resource_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or_default()
 }
 
@@ -400,7 +373,7 @@ fn resource_id(arn: &str) -> &str {
 /// collaboration's templates (each with its ledger) at `now`: the new ledger of every template
 /// it charges (by index in `templates`), or the rejection naming the first budget that cannot
 /// pay. Nothing is decided partially.
-fn spend(
+pub fn spend(
     templates: &[(PrivacyBudgetTemplate, Option<Ledger>)],
     touched: &[Touched],
     dp: &[(AggregationType, u32)],
@@ -522,40 +495,6 @@ fn epsilon_exhausted(
         (f64::from(p.epsilon) - spent).max(0.0),
         p.epsilon
     ))
-}
-
-/// The ledger writes that charge the prepared analysis to the budgets of collaboration
-/// `collaboration_id`. Call it holding the state's write lock and commit the writes (with the
-/// analysis's own records) before releasing it.
-///
-/// # Errors
-/// `ValidationException` (`INVALID_CONFIGURATION`) naming the table or budget that cannot pay,
-/// what remains and when it refreshes; nothing is spent then.
-pub async fn charge_writes(
-    state: &AppState,
-    collaboration_id: &str,
-    prepared: &Prepared,
-) -> AwsResult<Vec<Write>> {
-    let touched = touched(&prepared.tables);
-    let dp = &prepared.usage.dp_aggregations;
-    let stored: Vec<(i64, PrivacyBudgetTemplate)> =
-        repo::collaboration_children(state, kinds::PRIVACY_BUDGET_TEMPLATE, collaboration_id)
-            .await?;
-    let mut templates = Vec::new();
-    for (_, t) in stored {
-        let relevant = match t.resource_arn() {
-            Some(arn) => touched.iter().any(|x| x.id == resource_id(arn)),
-            None => !dp.is_empty(),
-        };
-        if relevant {
-            let ledger = ledger_of(state, &t.id).await?;
-            templates.push((t, ledger));
-        }
-    }
-    spend(&templates, &touched, dp, state.now())?
-        .iter()
-        .map(|(i, ledger)| put_ledger(&templates[*i].0, ledger))
-        .collect()
 }
 
 #[cfg(test)]
@@ -1000,31 +939,23 @@ mod tests {
                 r#type: t,
             }
         }
-        let mk = |id: &str, deps: Vec<dto::IntermediateTableDependency>| AnalysisTable {
-            name: format!("n_{id}"),
-            id: id.into(),
-            kind: dto::BaseTableDependencyType::IntermediateTable,
-            owner: "1".into(),
-            source: crate::services::cleanrooms::analysis::tables::Source::Unavailable(
-                String::new(),
-            ),
-            controls: crate::services::cleanrooms::analysis::tables::Controls {
-                rule: crate::services::cleanrooms::analysis::tables::RuleKind::Custom,
-                ..crate::services::cleanrooms::analysis::tables::Controls::missing()
-            },
-            dependencies: deps,
-        };
         use dto::BaseTableDependencyType as K;
         // t2 is built on t1 (built on a, b); the query reads t2 and a directly
-        let t2 = mk(
-            "t2",
-            vec![
-                dep("t1", K::IntermediateTable),
-                dep("a", K::Table),
-                dep("b", K::Table),
-            ],
-        );
-        let a = mk("a", Vec::new());
+        let deps = vec![
+            dep("t1", K::IntermediateTable),
+            dep("a", K::Table),
+            dep("b", K::Table),
+        ];
+        let t2 = Read {
+            id: "t2",
+            name: "n_t2",
+            dependencies: &deps,
+        };
+        let a = Read {
+            id: "a",
+            name: "n_a",
+            dependencies: &[],
+        };
         let got = touched(&[t2, a]);
         assert_eq!(
             got.iter()

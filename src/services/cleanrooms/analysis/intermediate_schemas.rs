@@ -8,17 +8,20 @@
 //! The schema analysis rule shows the owner's rule as `policy` and, as `consolidatedPolicy`,
 //! that rule combined with the controls a multi-party table inherits from its base tables.
 
+use crate::services::cleanrooms::analysis::readiness::schema_summary;
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
+use crate::services::cleanrooms::domain::configured_table::{ANY_JOB, ANY_QUERY};
+use crate::services::cleanrooms::domain::intermediate_table::{
+    IntermediateTable, IntermediateTableRule,
+};
+use crate::services::cleanrooms::domain::lineage::{effective_policy, inherited_violation};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::intermediate_tables::{
+    intermediate_table_rule, intermediate_tables_of_collaboration,
+};
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::intermediate::{
-    effective_policy, inherited_violation, intermediate_table_rule, IntermediateTable,
-    IntermediateTableRule,
-};
-use crate::services::cleanrooms::lifecycle;
-use crate::services::cleanrooms::model::{kinds, Collaboration};
-use crate::services::cleanrooms::ops::configured_table_rules::{ANY_JOB, ANY_QUERY};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 
 type Code = dto::SchemaStatusReasonCode;
@@ -210,23 +213,6 @@ async fn schema(
     })
 }
 
-/// The `SchemaSummary` of a schema.
-fn summary(s: dto::Schema) -> dto::SchemaSummary {
-    dto::SchemaSummary {
-        analysis_method: s.analysis_method,
-        analysis_rule_types: s.analysis_rule_types,
-        collaboration_arn: s.collaboration_arn,
-        collaboration_id: s.collaboration_id,
-        create_time: s.create_time,
-        creator_account_id: s.creator_account_id,
-        name: s.name,
-        resource_arn: s.resource_arn,
-        selected_analysis_methods: s.selected_analysis_methods,
-        r#type: s.r#type,
-        update_time: s.update_time,
-    }
-}
-
 /// The summaries of the collaboration's intermediate-table schemas after position `after`,
 /// with their sequence numbers, in creation order.
 ///
@@ -237,16 +223,12 @@ pub async fn summaries(
     c: &Collaboration,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, dto::SchemaSummary)>> {
-    lifecycle::expire_due(state).await?;
     let mut out = Vec::new();
-    for (seq, t) in
-        repo::collaboration_children::<IntermediateTable>(state, kinds::INTERMEDIATE_TABLE, &c.id)
-            .await?
-    {
+    for (seq, t) in collaboration_children::<IntermediateTable>(state, &c.id).await? {
         if after.is_some_and(|a| seq <= a) {
             continue;
         }
-        out.push((seq, summary(schema(state, c, &t).await?)));
+        out.push((seq, schema_summary(schema(state, c, &t).await?)));
     }
     Ok(out)
 }
@@ -256,16 +238,11 @@ async fn named(
     c: &Collaboration,
     name: &str,
 ) -> AwsResult<Option<IntermediateTable>> {
-    lifecycle::expire_due(state).await?;
     let name = name.trim().to_lowercase();
-    Ok(
-        crate::services::cleanrooms::intermediate::intermediate_tables_of_collaboration(
-            state, &c.id,
-        )
+    Ok(intermediate_tables_of_collaboration(state, &c.id)
         .await?
         .into_iter()
-        .find(|t| t.name == name),
-    )
+        .find(|t| t.name == name))
 }
 
 /// The schema of the collaboration's intermediate table named `name`, if there is one.
@@ -345,8 +322,8 @@ pub async fn analysis_rule_named(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::cleanrooms::intermediate::tests::{inherited, table};
-    use crate::services::cleanrooms::intermediate::ActiveVersion;
+    use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+    use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
 
     fn codes(details: &[dto::SchemaStatusDetail]) -> Vec<(dto::AnalysisType, Vec<Code>)> {
         details

@@ -15,6 +15,11 @@
 //! - sub-queries in SELECT, WHERE, HAVING, GROUP BY or ON clauses do not read DP data;
 //! - every DP table uses the same user identifier column.
 
+use crate::services::cleanrooms::analysis::sql::with_literal_placeholders;
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTableRule;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 
@@ -28,10 +33,6 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::model::{kinds, AnalysisTemplate, ConfiguredTableRule};
-use crate::services::cleanrooms::ops::analysis_templates::with_literal_placeholders;
-use crate::services::cleanrooms::ops::associations::associations_of_collaboration;
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 
 /// Aggregates the final SELECT of a DP query may use (`DifferentialPrivacyAggregationType`).
@@ -83,14 +84,12 @@ pub async fn dp_tables(
 ) -> AwsResult<HashMap<String, String>> {
     let mut out = HashMap::new();
     for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
-        let Some(record) = state
-            .store()
-            .get(kinds::CONFIGURED_TABLE_RULE, &a.configured_table_id)
-            .await?
+        let Some(record) =
+            records::record::<ConfiguredTableRule>(state, &a.configured_table_id).await?
         else {
             continue;
         };
-        let rule: ConfiguredTableRule = repo::decode(&record)?;
+        let rule: ConfiguredTableRule = records::decode(&record)?;
         let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
         if let dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) = v1 {
             if let Some(column) = c

@@ -3,6 +3,8 @@
 //! `singleFileOutput`). Rows stream from the engine into a staging file batch by batch, and
 //! each finished file is published as an S3 object owned by the receiving account.
 
+use crate::services::cleanrooms::analysis::outcome::engine_error;
+use crate::services::cleanrooms::domain::protected_query::{error_codes, RunError};
 use std::fs::File;
 use std::path::Path;
 
@@ -16,9 +18,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
 
-use super::run::RunError;
-use crate::services::cleanrooms::protected_query::error_codes;
-use crate::services::s3::objects::put_local_file;
+use crate::services::s3::facade::put_local_file;
 use crate::state::AppState;
 
 /// Where results go.
@@ -108,7 +108,7 @@ pub async fn write_results(
             .collect()
     };
     if targets.iter().any(|t| t.single_file) {
-        let stream = df.execute_stream().await.map_err(RunError::engine)?;
+        let stream = df.execute_stream().await.map_err(engine_error)?;
         let outputs = files("result");
         let rows = write_file(state, &outputs, &staging_dir, schema, stream).await?;
         return Ok(outputs
@@ -122,7 +122,7 @@ pub async fn write_results(
     let streams = df
         .execute_stream_partitioned()
         .await
-        .map_err(RunError::engine)?;
+        .map_err(engine_error)?;
     let mut rows = 0;
     let total = streams.len();
     for (i, stream) in streams.into_iter().enumerate() {
@@ -161,7 +161,7 @@ async fn write_partition(
         match stream.next().await {
             Some(Ok(b)) if b.num_rows() == 0 => continue,
             Some(Ok(b)) => break Some(b),
-            Some(Err(e)) => return Err(RunError::engine(e)),
+            Some(Err(e)) => return Err(engine_error(e)),
             None => break None,
         }
     };
@@ -232,7 +232,7 @@ async fn write_file(
     let mut rows = 0u64;
     let mut wrote_header = false;
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(RunError::engine)?;
+        let batch = batch.map_err(engine_error)?;
         rows += batch.num_rows() as u64;
         for (_, writer) in &mut staged {
             writer

@@ -8,116 +8,32 @@
 //! delete the data once the commit succeeded. Functions that take no write lock expect the
 //! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
 
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::lineage::descendants;
+use crate::services::cleanrooms::records::access::owned_table;
+use crate::services::cleanrooms::records::associations::associations_in;
+use crate::services::cleanrooms::records::intermediate_tables::{
+    all_intermediate_tables, all_versions, intermediate_tables_of_collaboration, put_table,
+    put_version,
+};
+use crate::services::cleanrooms::records::memberships::put_membership;
+use crate::services::cleanrooms::records::memberships_of;
+use crate::services::cleanrooms::workflows::cascade::associations_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::budget_templates_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
 
-use super::intermediate::{
-    self, all_intermediate_tables, intermediate_tables_of_collaboration, put_table, put_version,
-    IntermediateTable, IntermediateTableVersion,
-};
-use super::model::{kinds, Association};
-use super::repo;
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::{Query, Write};
-use crate::util::ids;
 
 /// How often [`spawn_sweeper`] expires intermediate tables.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Metadata writes about intermediate tables, and the tables whose data must be deleted once
-/// they are committed.
-#[derive(Debug, Default)]
-pub struct Cascade {
-    /// Writes to commit (with the caller's own, in one commit).
-    pub writes: Vec<Write>,
-    /// Ids of the tables whose managed data goes after the commit.
-    pub data: Vec<String>,
-}
-
-impl Cascade {
-    /// Adds another cascade.
-    pub fn extend(&mut self, other: Cascade) {
-        self.writes.extend(other.writes);
-        self.data.extend(other.data);
-    }
-
-    /// Deletes the data of the tables the cascade changed (call after the commit). Failures are
-    /// logged, not returned: the metadata change is already durable.
-    pub async fn finish(self, state: &AppState) {
-        for id in self.data {
-            if let Err(e) = delete_table_data(state, &id).await {
-                tracing::error!(table = %id, error = %e.message, "cannot delete intermediate table data");
-            }
-        }
-    }
-
-    /// Commits the writes, then deletes the data.
-    ///
-    /// # Errors
-    /// When the commit fails (nothing is deleted then).
-    pub async fn commit(self, state: &AppState) -> AwsResult<()> {
-        if !self.writes.is_empty() {
-            state.store().commit(self.writes.clone()).await?;
-        }
-        self.finish(state).await;
-        Ok(())
-    }
-}
-
-/// Deletes everything managed storage holds for intermediate table `table_id` (every version);
-/// nothing to delete is fine.
-///
-/// # Errors
-/// `InternalServerException` when the id is not a UUID or the files cannot be removed.
-pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()> {
-    if !ids::is_uuid(table_id) {
-        return Err(AwsError::internal(format!(
-            "refusing to delete managed data of '{table_id}': not a table id"
-        )));
-    }
-    // A population still writing holds the table in managed storage: stop it first, so the
-    // deletion does not wait for the whole run (its bookkeeping then records the failure).
-    if let Some(t) = state
-        .store()
-        .get(kinds::INTERMEDIATE_TABLE, table_id)
-        .await?
-    {
-        let t: IntermediateTable = repo::decode(&t)?;
-        if let Some(version_id) = &t.populating {
-            if let Some(v) = state
-                .store()
-                .get(kinds::INTERMEDIATE_TABLE_VERSION, version_id)
-                .await?
-            {
-                let v: IntermediateTableVersion = repo::decode(&v)?;
-                state.jobs().cancel(&v.analysis_id);
-            }
-        }
-    }
-    state
-        .storage()
-        .delete_table(table_id)
-        .await
-        .map_err(|e| AwsError::internal(format!("cannot delete intermediate table data: {e}")))
-}
-
-/// Moves `t` to terminal status `status` with `reason` (unless it is already terminal) and
-/// schedules its data for deletion.
-fn terminate(
-    cascade: &mut Cascade,
-    mut t: IntermediateTable,
-    status: dto::IntermediateTableStatus,
-    reason: String,
-    now: f64,
-) -> AwsResult<()> {
-    if t.is_terminal() {
-        return Ok(());
-    }
-    t.status = status;
-    t.status_reason = Some(reason);
-    t.update_time = now;
+/// Writes `t` (just moved to a terminal status) and schedules its data for deletion.
+fn terminated(cascade: &mut Cascade, t: IntermediateTable) -> AwsResult<()> {
     cascade.writes.push(put_table(&t)?);
     cascade.data.push(t.id);
     Ok(())
@@ -150,22 +66,10 @@ pub async fn base_removed(
         else {
             continue;
         };
-        let kind = match base.r#type {
-            dto::BaseTableDependencyType::Table => "table",
-            dto::BaseTableDependencyType::IntermediateTable => "intermediate table",
-            dto::BaseTableDependencyType::IdMappingTable => "ID mapping table",
-        };
-        let reason = format!(
-            "Base {kind} '{}' ({}) was removed from the collaboration",
-            base.name, base.id
-        );
-        terminate(
-            &mut cascade,
-            t,
-            dto::IntermediateTableStatus::BaseTableRemoved,
-            reason,
-            now,
-        )?;
+        let mut t = t;
+        if t.base_removed(&base, now) {
+            terminated(&mut cascade, t)?;
+        }
     }
     Ok(cascade)
 }
@@ -181,8 +85,7 @@ pub async fn membership_tables_removed(
     collaboration_id: &str,
     membership_id: &str,
 ) -> AwsResult<Cascade> {
-    let associations: Vec<(i64, Association)> =
-        repo::membership_children(state, kinds::ASSOCIATION, membership_id, None).await?;
+    let associations = associations_in(state, membership_id, None).await?;
     let ids: Vec<&str> = associations.iter().map(|(_, a)| a.id.as_str()).collect();
     if ids.is_empty() {
         return Ok(Cascade::default());
@@ -222,26 +125,17 @@ pub async fn disallowed(
 ) -> AwsResult<Cascade> {
     let now = state.now();
     let mut cascade = Cascade::default();
-    terminate(
-        &mut cascade,
-        table.clone(),
-        dto::IntermediateTableStatus::DisallowedByDataProvider,
-        format!("Disallowed by data provider {provider}"),
-        now,
-    )?;
+    let mut disallowed = table.clone();
+    if disallowed.disallow(provider, None, now) {
+        terminated(&mut cascade, disallowed)?;
+    }
     if include_descendants {
         let all = intermediate_tables_of_collaboration(state, &table.collaboration_id).await?;
-        for t in intermediate::descendants(&all, &table.id) {
-            terminate(
-                &mut cascade,
-                t.clone(),
-                dto::IntermediateTableStatus::DisallowedByDataProvider,
-                format!(
-                    "Base intermediate table '{}' was disallowed by data provider {provider}",
-                    table.name
-                ),
-                now,
-            )?;
+        for t in descendants(&all, &table.id) {
+            let mut t = t.clone();
+            if t.disallow(provider, Some(&table.name), now) {
+                terminated(&mut cascade, t)?;
+            }
         }
     }
     Ok(cascade)
@@ -250,37 +144,14 @@ pub async fn disallowed(
 /// Whether anything is due for expiry at `now`: a successful version past its expiration time,
 /// or a table whose active version is.
 async fn anything_due(state: &AppState, now: f64) -> AwsResult<bool> {
-    for t in all_intermediate_tables(state).await? {
-        if t.active.as_ref().is_some_and(|v| v.expiration_time <= now) && table_expires(&t) {
-            return Ok(true);
-        }
+    if all_intermediate_tables(state)
+        .await?
+        .iter()
+        .any(|t| t.expires(now))
+    {
+        return Ok(true);
     }
-    Ok(due_versions(state, now).await?.next().is_some())
-}
-
-/// Whether `t` (whose active version expired) changes status: not when it already expired, is
-/// terminal, or a population is running (that population will replace the version).
-fn table_expires(t: &IntermediateTable) -> bool {
-    !t.is_terminal()
-        && t.status != dto::IntermediateTableStatus::RetentionPeriodExpired
-        && t.populating.is_none()
-}
-
-/// Successful versions whose expiration time has passed.
-async fn due_versions(
-    state: &AppState,
-    now: f64,
-) -> AwsResult<impl Iterator<Item = intermediate::IntermediateTableVersion>> {
-    let records = state
-        .store()
-        .query(&Query::kind(kinds::INTERMEDIATE_TABLE_VERSION))
-        .await?;
-    let versions: Vec<intermediate::IntermediateTableVersion> =
-        records.iter().map(repo::decode).collect::<AwsResult<_>>()?;
-    Ok(versions.into_iter().filter(move |v| {
-        v.status == dto::IntermediateTableVersionStatus::PopulateSuccess
-            && v.expiration_time.is_some_and(|t| t <= now)
-    }))
+    Ok(all_versions(state).await?.iter().any(|v| v.is_due(now)))
 }
 
 /// Applies retention at the emulator clock's now: every successful version past its
@@ -299,31 +170,40 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
     let now = state.now();
     let mut cascade = Cascade::default();
     let tables = all_intermediate_tables(state).await?;
-    for v in due_versions(state, now).await? {
+    for mut v in all_versions(state).await? {
+        if !v.is_due(now) {
+            continue;
+        }
         let Some(t) = tables.iter().find(|t| t.id == v.table_id) else {
             continue;
         };
-        let mut v = v;
-        v.status = dto::IntermediateTableVersionStatus::RetentionPeriodExpired;
+        v.expire();
         cascade.writes.push(put_version(t, &v)?);
     }
     for mut t in tables {
-        let Some(active) = &t.active else {
-            continue;
-        };
-        if active.expiration_time > now || !table_expires(&t) {
-            continue;
+        if t.expire(now) {
+            cascade.writes.push(put_table(&t)?);
+            cascade.data.push(t.id);
         }
-        t.status = dto::IntermediateTableStatus::RetentionPeriodExpired;
-        t.status_reason = Some(format!(
-            "Version {} expired at the end of the {}-day retention period; populate the table again",
-            active.version_id, t.retention_in_days
-        ));
-        t.update_time = now;
-        cascade.writes.push(put_table(&t)?);
-        cascade.data.push(t.id);
     }
     cascade.commit(state).await
+}
+
+/// The caller's intermediate table `table_identifier` of membership `membership_identifier` as a
+/// read sees it: retention applied first (see [`expire_due`]; the caller must not hold the write
+/// lock), then `records::access::owned_table`.
+///
+/// # Errors
+/// As `records::access::owned_table`; store failures.
+pub async fn read_owned_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_identifier: &str,
+    table_identifier: &str,
+) -> AwsResult<IntermediateTable> {
+    expire_due(state).await?;
+    let (_, t) = owned_table(state, ctx, membership_identifier, table_identifier).await?;
+    Ok(t)
 }
 
 /// Runs [`expire_due`] every [`SWEEP_INTERVAL`] for as long as the process lives.
@@ -340,12 +220,48 @@ pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
+/// and take their configured table associations and privacy budget templates out of it; the
+/// intermediate tables built on those associations become `BASE_TABLE_REMOVED` (their data goes
+/// when the cascade is committed).
+pub async fn collaboration_deleted_writes(
+    state: &AppState,
+    region: &str,
+    collaboration_id: &str,
+    now: f64,
+) -> AwsResult<Cascade> {
+    let mut cascade = Cascade::default();
+    for mut m in memberships_of(state, collaboration_id).await? {
+        if m.status != dto::MembershipStatus::Active {
+            continue;
+        }
+        cascade.extend(membership_tables_removed(state, collaboration_id, &m.id).await?);
+        cascade
+            .writes
+            .extend(associations_removal_writes(state, &m.id).await?);
+        cascade
+            .writes
+            .extend(budget_templates_removal_writes(state, &m.id).await?);
+        m.status = dto::MembershipStatus::CollaborationDeleted;
+        m.update_time = now;
+        cascade.writes.push(put_membership(region, &m)?);
+    }
+    Ok(cascade)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::cleanrooms::intermediate::tests::{inherited, table};
-    use crate::services::cleanrooms::intermediate::{intermediate_table, ActiveVersion};
-    use crate::services::cleanrooms::intermediate::{versions_of, IntermediateTableVersion};
+    use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+    use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
+    use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
+    use crate::services::cleanrooms::domain::membership::Membership;
+    use crate::services::cleanrooms::records;
+    use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
+    use crate::services::cleanrooms::records::intermediate_tables::versions_of;
+
+    use crate::services::cleanrooms::workflows::cascade::delete_table_data;
+    use crate::util::ids;
 
     const DAY: f64 = 86_400.0;
 
@@ -468,7 +384,7 @@ mod tests {
 
     /// Stores membership "m" of collaboration "c" (the one `table` puts tables under).
     async fn membership(state: &AppState) {
-        let m = crate::services::cleanrooms::model::Membership {
+        let m = Membership {
             id: "m".into(),
             arn: "arn:aws:cleanrooms:us-east-1:111111111111:membership/m".into(),
             collaboration_id: "c".into(),
@@ -483,15 +399,7 @@ mod tests {
             create_time: 0.0,
             update_time: 0.0,
         };
-        let put = repo::put(
-            kinds::MEMBERSHIP,
-            "m",
-            "us-east-1",
-            "111111111111",
-            Some("c"),
-            &m,
-        )
-        .unwrap();
+        let put = records::put("m", "us-east-1", "111111111111", Some("c"), &m).unwrap();
         state.store().commit(vec![put]).await.unwrap();
     }
 

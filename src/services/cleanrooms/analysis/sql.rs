@@ -5,6 +5,17 @@
 //! declared type and bound to the plan with `LogicalPlan::with_param_values`. Values are never
 //! spliced into the SQL text, so a value cannot change the query's structure.
 
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{ObjectName, ObjectNamePart, Query, Visit, Visitor};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::errors::invalid_field;
+use crate::services::cleanrooms::records;
+use crate::state::AppState;
 use std::collections::{BTreeMap, HashMap};
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -13,9 +24,6 @@ use datafusion::common::ParamValues;
 use datafusion::scalar::ScalarValue;
 
 use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::errors::invalid_field;
-use crate::services::cleanrooms::model::AnalysisTemplate;
-use crate::services::cleanrooms::ops::analysis_templates::placeholders;
 
 /// SQL ready for planning plus the values of its placeholders.
 #[derive(Debug, Clone)]
@@ -181,6 +189,212 @@ fn bad_value(name: &str, ty: dto::ParameterType, value: &str) -> AwsError {
             ty.as_str()
         ),
     )
+}
+
+/// A `:name` placeholder in SQL text: byte range and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// Byte offset of the colon.
+    pub start: usize,
+    /// Byte offset after the name.
+    pub end: usize,
+    /// The parameter name.
+    pub name: String,
+}
+
+/// The `:name` placeholders of SQL text, skipping string literals, quoted identifiers, comments
+/// and `::` casts.
+pub fn placeholders(sql: &str) -> Vec<Placeholder> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if i + 1 < b.len() && b[i + 1] == q {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b':' if b.get(i + 1) == Some(&b':') => i += 2,
+            b':' => {
+                let start = i;
+                let mut j = i + 1;
+                if j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_') {
+                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                        j += 1;
+                    }
+                    out.push(Placeholder {
+                        start,
+                        end: j,
+                        name: sql[start + 1..j].to_string(),
+                    });
+                }
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Collects relation names and CTE names of parsed SQL.
+#[derive(Default)]
+struct Relations {
+    tables: Vec<String>,
+    ctes: HashSet<String>,
+}
+
+impl Visitor for Relations {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.ctes.insert(cte.alias.name.value.to_lowercase());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        let parts: Vec<String> = relation
+            .0
+            .iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(i) => i.value.to_lowercase(),
+                ObjectNamePart::Function(f) => f.name.value.to_lowercase(),
+            })
+            .collect();
+        self.tables.push(parts.join("."));
+        ControlFlow::Continue(())
+    }
+}
+
+/// SQL text with every `:name` placeholder replaced by the literal `0`, so it parses.
+pub fn with_literal_placeholders(sql: &str) -> String {
+    let mut text = String::with_capacity(sql.len());
+    let mut last = 0;
+    for p in placeholders(sql) {
+        text.push_str(&sql[last..p.start]);
+        text.push('0');
+        last = p.end;
+    }
+    text.push_str(&sql[last..]);
+    text
+}
+
+/// The tables a SQL query reads (FROM/JOIN, including CTE bodies and sub-queries, without the
+/// CTE names themselves), in order of first appearance. Placeholders are parsed as literals.
+///
+/// # Errors
+/// `ValidationException` when the text is not one parseable query.
+pub fn referenced_tables(sql: &str) -> AwsResult<Vec<String>> {
+    let text = with_literal_placeholders(sql);
+    let statements = Parser::parse_sql(&GenericDialect {}, &text)
+        .map_err(|e| invalid_field("source.text", format!("source.text is not valid SQL: {e}")))?;
+    if statements.len() != 1 {
+        return Err(invalid_field(
+            "source.text",
+            format!(
+                "source.text must hold exactly one query; found {} statements",
+                statements.len()
+            ),
+        ));
+    }
+    if !matches!(
+        statements[0],
+        datafusion::sql::sqlparser::ast::Statement::Query(_)
+    ) {
+        return Err(invalid_field(
+            "source.text",
+            "source.text must be a query (SELECT or WITH … SELECT)",
+        ));
+    }
+    let mut rel = Relations::default();
+    let _ = statements.visit(&mut rel);
+    let mut seen = HashSet::new();
+    Ok(rel
+        .tables
+        .into_iter()
+        .filter(|t| !rel.ctes.contains(t))
+        .filter(|t| !crate::engine::is_table_function(t))
+        .filter(|t| seen.insert(t.clone()))
+        .collect())
+}
+
+/// The analysis template `arn` of collaboration `collaboration_id`.
+pub async fn template_by_arn(
+    state: &AppState,
+    collaboration_id: &str,
+    arn: &str,
+    field: &str,
+) -> AwsResult<AnalysisTemplate> {
+    let id = arn.rsplit('/').next().unwrap_or_default();
+    let t: Option<AnalysisTemplate> = records::load::<AnalysisTemplate>(state, id).await?;
+    match t {
+        Some(t) if t.arn == arn && t.collaboration_id == collaboration_id => {
+            if t.format != dto::AnalysisFormat::Sql {
+                return Err(invalid_field(
+                    field,
+                    format!("Analysis template {arn} is a {} template; only SQL templates can be run as protected queries", t.format.as_str()),
+                ));
+            }
+            Ok(t)
+        }
+        _ => Err(invalid_field(
+            field,
+            format!("Analysis template {arn} does not exist in collaboration {collaboration_id}"),
+        )),
+    }
+}
+
+/// The SQL of `sql_parameters`, bound: exactly one of queryString / analysisTemplateArn.
+pub async fn bound_sql(
+    state: &AppState,
+    collaboration_id: &str,
+    query_string: Option<&str>,
+    template_arn: Option<&str>,
+    parameters: Option<&BTreeMap<String, String>>,
+    field: &str,
+) -> AwsResult<(BoundSql, Option<AnalysisTemplate>)> {
+    match (query_string, template_arn) {
+        (Some(sql), None) => Ok((bind_query_string(sql, parameters)?, None)),
+        (None, Some(arn)) => {
+            let t = template_by_arn(
+                state,
+                collaboration_id,
+                arn,
+                &format!("{field}.analysisTemplateArn"),
+            )
+            .await?;
+            Ok((bind_template(&t, parameters)?, Some(t)))
+        }
+        _ => Err(invalid_field(
+            field,
+            "Exactly one of queryString and analysisTemplateArn must be given",
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,47 +1,27 @@
-//! Typed access to the Clean Rooms records in the metadata store, and the lookups every
-//! operation shares (a collaboration the caller may see, its member records, the caller's own
-//! membership behind a `/memberships/{id}` path).
+//! The access checks every operation shares: a collaboration the caller may see, its member
+//! records, the caller's own membership behind a `/memberships/{id}` path, the runner of an
+//! analysis (ACTIVE and CAN_QUERY), and the caller's own configured and intermediate tables.
+//! Each check exists once; every operation uses it, so the same situation always gets the same
+//! error.
 
-use cleanrooms_emulator_api::cleanrooms::dto;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
-use super::errors::{access_denied, bad_token, conflict, not_found, ConflictReason, ResourceType};
-use super::model::{kinds, Collaboration, Member, Membership};
 use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::errors::{
+    access_denied, conflict, not_found, not_found_msg, ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::decode;
+use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
 use crate::state::AppState;
-use crate::store::{Query, Record, Write};
-use crate::util::pagination;
-
-/// Decodes a stored body.
-pub fn decode<T: DeserializeOwned>(record: &Record) -> AwsResult<T> {
-    serde_json::from_value(record.body.clone()).map_err(|e| {
-        AwsError::internal(format!(
-            "stored {} {} is unreadable: {e}",
-            record.kind, record.id
-        ))
-    })
-}
-
-/// A `Put` of a domain value.
-pub fn put<T: Serialize>(
-    kind: &str,
-    id: &str,
-    region: &str,
-    account: &str,
-    parent: Option<&str>,
-    value: &T,
-) -> AwsResult<Write> {
-    let body = serde_json::to_value(value)
-        .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(
-        kind, id, region, account, parent, body,
-    )))
-}
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
 
 /// The collaboration `id` in the caller's region, unless deleted.
 pub async fn collaboration(state: &AppState, region: &str, id: &str) -> AwsResult<Collaboration> {
-    let record = state.store().get(kinds::COLLABORATION, id).await?;
+    let record = records::record::<Collaboration>(state, id).await?;
     match record {
         Some(r) if r.region == region => {
             let c: Collaboration = decode(&r)?;
@@ -62,7 +42,7 @@ pub async fn collaboration_record(
     region: &str,
     id: &str,
 ) -> AwsResult<Option<Collaboration>> {
-    match state.store().get(kinds::COLLABORATION, id).await? {
+    match records::record::<Collaboration>(state, id).await? {
         Some(r) if r.region == region => Ok(Some(decode(&r)?)),
         _ => Ok(None),
     }
@@ -74,10 +54,8 @@ pub async fn member(
     collaboration_id: &str,
     account: &str,
 ) -> AwsResult<Option<Member>> {
-    let record = state
-        .store()
-        .get(kinds::MEMBER, &Member::record_id(collaboration_id, account))
-        .await?;
+    let record =
+        records::record::<Member>(state, &Member::record_id(collaboration_id, account)).await?;
     record.as_ref().map(decode).transpose()
 }
 
@@ -90,7 +68,7 @@ pub async fn members(
     let records = state
         .store()
         .query(
-            &Query::kind(kinds::MEMBER)
+            &records::query::<Member>()
                 .parent(collaboration_id)
                 .after(after),
         )
@@ -140,7 +118,7 @@ pub async fn own_membership(
     account: &str,
     id: &str,
 ) -> AwsResult<Membership> {
-    match state.store().get(kinds::MEMBERSHIP, id).await? {
+    match records::record::<Membership>(state, id).await? {
         Some(r) if r.region == region && r.account == account => decode(&r),
         _ => Err(not_found(ResourceType::Membership, id)),
     }
@@ -162,20 +140,6 @@ pub fn require_active(membership: &Membership) -> AwsResult<()> {
             ),
         ))
     }
-}
-
-/// Every membership of a collaboration, in creation order.
-pub async fn memberships_of(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<Vec<Membership>> {
-    state
-        .store()
-        .query(&Query::kind(kinds::MEMBERSHIP).parent(collaboration_id))
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
 }
 
 /// The collaboration and member record a membership is rendered with.
@@ -203,65 +167,60 @@ pub async fn membership_context(
     Ok((collaboration, member))
 }
 
-/// The records of `kind` under membership `membership_id` (after position `after`), decoded,
-/// with their sequence numbers, in creation order.
-pub async fn membership_children<T: DeserializeOwned>(
+/// The runner's membership, collaboration and member record, checked: ACTIVE and CAN_QUERY.
+pub async fn query_runner(
     state: &AppState,
-    kind: &str,
+    ctx: &RequestContext,
     membership_id: &str,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, T)>> {
-    state
-        .store()
-        .query(&Query::kind(kind).parent(membership_id).after(after))
-        .await?
-        .iter()
-        .map(|r| Ok((r.seq, decode(r)?)))
-        .collect()
-}
-
-/// The records of `kind` under every membership of collaboration `collaboration_id`, decoded,
-/// with their sequence numbers, in creation order.
-pub async fn collaboration_children<T: DeserializeOwned>(
-    state: &AppState,
-    kind: &str,
-    collaboration_id: &str,
-) -> AwsResult<Vec<(i64, T)>> {
-    let mut all = Vec::new();
-    for m in memberships_of(state, collaboration_id).await? {
-        all.extend(membership_children(state, kind, &m.id, None).await?);
+) -> AwsResult<(Membership, Collaboration, Member)> {
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    require_active(&m)?;
+    let (collaboration, member) = membership_context(state, &ctx.region, &m).await?;
+    if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
+        return Err(access_denied(format!(
+            "Account {} does not have the CAN_QUERY ability in collaboration {}",
+            ctx.account_id, collaboration.id
+        )));
     }
-    all.sort_by_key(|(seq, _)| *seq);
-    Ok(all)
+    Ok((m, collaboration, member))
 }
 
-/// One page of a membership-scoped list operation: the records of `kind` under membership
-/// `membership_id` in creation order, resumed from `next_token` (tokens name `scope` and the
-/// membership), each turned into its list entry by `entry` (`None` leaves a record out), with
-/// the token of the next page.
-///
-/// # Errors
-/// `ValidationException` for a token of another list; store failures.
-pub async fn membership_page<T: DeserializeOwned, S>(
+fn table_not_found(id: &str) -> AwsError {
+    not_found_msg(
+        ResourceType::Membership,
+        id,
+        format!("Could not find intermediate table with id {id}"),
+    )
+}
+
+/// The caller's membership `membership_id` and its intermediate table `id`. A table of another
+/// membership of the same collaboration is `AccessDeniedException` (only the owner may act on
+/// it); anything else is not found.
+pub async fn owned_table(
     state: &AppState,
-    kind: &str,
-    scope: &str,
+    ctx: &RequestContext,
     membership_id: &str,
-    next_token: Option<&str>,
-    max_results: Option<i32>,
-    entry: impl FnMut(T) -> Option<S>,
-) -> AwsResult<(Vec<S>, Option<String>)> {
-    let mut entry = entry;
-    let scope = format!("{scope}:{membership_id}");
-    let after = pagination::resume(&scope, next_token, bad_token)?;
-    let items = membership_children::<T>(state, kind, membership_id, after)
-        .await?
-        .into_iter()
-        .filter_map(|(seq, t)| entry(t).map(|s| (seq, s)))
-        .collect();
-    Ok(pagination::page(
-        &scope,
-        items,
-        pagination::page_size(max_results),
-    ))
+    id: &str,
+) -> AwsResult<(Membership, IntermediateTable)> {
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match intermediate_table(state, id).await? {
+        Some(t) if t.membership_id == m.id => Ok((m, t)),
+        Some(t) if t.collaboration_id == m.collaboration_id => Err(access_denied(format!(
+            "Intermediate table {id} belongs to account {}; only its owner can access it",
+            t.account_id
+        ))),
+        _ => Err(table_not_found(id)),
+    }
+}
+
+/// The caller's configured table `id` in its region; others' tables are not found.
+pub async fn own_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> AwsResult<ConfiguredTable> {
+    match records::record::<ConfiguredTable>(state, id).await? {
+        Some(r) if r.region == ctx.region && r.account == ctx.account_id => records::decode(&r),
+        _ => Err(not_found(ResourceType::ConfiguredTable, id)),
+    }
 }

@@ -11,13 +11,15 @@
 //! Every receiver must be an ACTIVE member with CAN_RECEIVE_RESULTS; the tables' allowed result
 //! receivers are checked on the receivers by the analysis rules.
 
+use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::errors::{invalid_configuration, invalid_field};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::member;
+use crate::services::cleanrooms::workflows::results::{S3Target, Written};
 use cleanrooms_emulator_api::cleanrooms::dto;
 
-use super::results::{S3Target, Written};
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{invalid_configuration, invalid_field};
-use crate::services::cleanrooms::model::{kinds, Collaboration, Membership};
-use crate::services::cleanrooms::repo;
 use crate::state::AppState;
 
 const FIELD: &str = "resultConfiguration.outputConfiguration";
@@ -214,8 +216,8 @@ async fn require_receiver(
     collaboration: &Collaboration,
     account: &str,
     field: &str,
-) -> AwsResult<crate::services::cleanrooms::model::Member> {
-    let member = repo::member(state, &collaboration.id, account).await?;
+) -> AwsResult<Member> {
+    let member = member(state, &collaboration.id, account).await?;
     match member {
         Some(m) if m.status == dto::MemberStatus::Active => {
             if m.abilities.contains(&dto::MemberAbility::CanReceiveResults) {
@@ -243,10 +245,7 @@ async fn member_destination(
 ) -> AwsResult<Destination> {
     let member = require_receiver(state, collaboration, account, field).await?;
     let membership: Option<Membership> = match member.membership_id.as_deref() {
-        Some(id) => match state.store().get(kinds::MEMBERSHIP, id).await? {
-            Some(r) => Some(repo::decode(&r)?),
-            None => None,
-        },
+        Some(id) => records::load::<Membership>(state, id).await?,
         None => None,
     };
     let Some(config) = membership.and_then(|m| m.default_result_configuration) else {

@@ -1,0 +1,56 @@
+//! ARNs of Clean Rooms resources (the forms the service returns; membership-scoped resources use
+//! the IAM form under their membership).
+
+/// ARN of a collaboration.
+pub fn collaboration_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:cleanrooms:{region}:{account}:collaboration/{id}")
+}
+
+/// ARN of a membership.
+pub fn membership_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:cleanrooms:{region}:{account}:membership/{id}")
+}
+
+/// ARN of a configured table.
+pub fn configured_table_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:cleanrooms:{region}:{account}:configuredtable/{id}")
+}
+
+/// ARN of a configured table association, in the IAM form scoped under its membership.
+pub fn association_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/configuredtableassociation/{id}"
+    )
+}
+
+/// ARN of a privacy budget template, in the IAM form scoped under its membership (the model's
+/// `PrivacyBudgetTemplateArn` pattern omits the membership; spec §1.2 prefers the IAM form).
+pub fn privacy_budget_template_arn(
+    region: &str,
+    account: &str,
+    membership_id: &str,
+    id: &str,
+) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/privacybudgettemplate/{id}"
+    )
+}
+
+/// ARN of an analysis template, scoped under its membership.
+pub fn analysis_template_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/analysistemplate/{id}"
+    )
+}
+
+/// ARN of an intermediate table, scoped under its membership.
+pub fn intermediate_table_arn(
+    region: &str,
+    account: &str,
+    membership_id: &str,
+    id: &str,
+) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/intermediatetable/{id}"
+    )
+}

@@ -1,0 +1,115 @@
+//! Store access to intermediate tables, their versions and their analysis rules.
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::domain::intermediate_table::{
+    IntermediateTable, IntermediateTableRule, IntermediateTableVersion,
+};
+use crate::services::cleanrooms::domain::lineage::descendants;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::state::AppState;
+use crate::store::Write;
+use cleanrooms_emulator_api::cleanrooms::dto;
+
+/// The `Put` of a table (owner = its account, parent = its membership).
+pub fn put_table(t: &IntermediateTable) -> AwsResult<Write> {
+    records::put(&t.id, t.region(), &t.account_id, Some(&t.membership_id), t)
+}
+
+/// The `Put` of a version of table `t`.
+pub fn put_version(t: &IntermediateTable, v: &IntermediateTableVersion) -> AwsResult<Write> {
+    records::put(&v.version_id, t.region(), &t.account_id, Some(&t.id), v)
+}
+
+/// The `Put` of the rule of table `t`.
+pub fn put_rule(t: &IntermediateTable, rule: &IntermediateTableRule) -> AwsResult<Write> {
+    records::put(&t.id, t.region(), &t.account_id, Some(&t.id), rule)
+}
+
+/// The intermediate table `id`, if it exists.
+pub async fn intermediate_table(
+    state: &AppState,
+    id: &str,
+) -> AwsResult<Option<IntermediateTable>> {
+    records::load::<IntermediateTable>(state, id).await
+}
+
+/// Version `version_id` of an intermediate table, if it exists.
+pub async fn intermediate_table_version(
+    state: &AppState,
+    version_id: &str,
+) -> AwsResult<Option<IntermediateTableVersion>> {
+    records::load::<IntermediateTableVersion>(state, version_id).await
+}
+
+/// Every version of every intermediate table, in every region.
+pub async fn all_versions(state: &AppState) -> AwsResult<Vec<IntermediateTableVersion>> {
+    state
+        .store()
+        .query(&records::query::<IntermediateTableVersion>())
+        .await?
+        .iter()
+        .map(records::decode)
+        .collect()
+}
+
+/// Every intermediate table of collaboration `collaboration_id` (all memberships), in creation
+/// order.
+pub async fn intermediate_tables_of_collaboration(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<IntermediateTable>> {
+    Ok(
+        collaboration_children::<IntermediateTable>(state, collaboration_id)
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect(),
+    )
+}
+
+/// Every intermediate table of every collaboration and region, in creation order.
+pub async fn all_intermediate_tables(state: &AppState) -> AwsResult<Vec<IntermediateTable>> {
+    state
+        .store()
+        .query(&records::query::<IntermediateTable>())
+        .await?
+        .iter()
+        .map(records::decode)
+        .collect()
+}
+
+/// The CUSTOM analysis rule of table `table_id`, if it has one.
+pub async fn intermediate_table_rule(
+    state: &AppState,
+    table_id: &str,
+) -> AwsResult<Option<IntermediateTableRule>> {
+    records::load::<IntermediateTableRule>(state, table_id).await
+}
+
+/// The versions of table `table_id` with their sequence numbers, oldest first.
+pub async fn versions_of(
+    state: &AppState,
+    table_id: &str,
+) -> AwsResult<Vec<(i64, IntermediateTableVersion)>> {
+    state
+        .store()
+        .query(&records::query::<IntermediateTableVersion>().parent(table_id))
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, records::decode(r)?)))
+        .collect()
+}
+
+/// The `ChildResource` entries of everything built on table or association `id`.
+pub async fn child_resources(
+    state: &AppState,
+    collaboration_id: &str,
+    id: &str,
+) -> AwsResult<Vec<dto::ChildResource>> {
+    let tables = intermediate_tables_of_collaboration(state, collaboration_id).await?;
+    Ok(descendants(&tables, id)
+        .into_iter()
+        .map(IntermediateTable::to_child)
+        .collect())
+}

@@ -1,0 +1,40 @@
+//! Record kinds in the metadata store: the one list of what the Clean Rooms service stores.
+//! Only `records/` names them.
+
+/// A collaboration.
+pub const COLLABORATION: &str = "cleanrooms.collaboration";
+/// One account's member record in a collaboration (id `<collaborationId>:<accountId>`).
+pub const MEMBER: &str = "cleanrooms.member";
+/// The tags of one resource (id = the resource ARN).
+pub const TAGS: &str = "cleanrooms.tags";
+/// A membership (owner = member account, parent = collaboration id).
+pub const MEMBERSHIP: &str = "cleanrooms.membership";
+/// A configured table (owner = its account).
+pub const CONFIGURED_TABLE: &str = "cleanrooms.configuredtable";
+/// The analysis rule of a configured table (id and parent = configured table id).
+pub const CONFIGURED_TABLE_RULE: &str = "cleanrooms.configuredtable.analysisrule";
+/// A configured table association (parent = membership id).
+pub const ASSOCIATION: &str = "cleanrooms.configuredtableassociation";
+/// An analysis rule of a configured table association (id `<associationId>:<TYPE>`,
+/// parent = association id).
+pub const ASSOCIATION_RULE: &str = "cleanrooms.configuredtableassociation.analysisrule";
+/// A privacy budget template (parent = membership id).
+pub const PRIVACY_BUDGET_TEMPLATE: &str = "cleanrooms.privacybudgettemplate";
+/// What analyses spent from a privacy budget template (id = template id, owner = template
+/// owner, parent = collaboration id); see `Ledger`.
+pub const PRIVACY_BUDGET_LEDGER: &str = "cleanrooms.privacybudget.ledger";
+/// An analysis template (owner = author account, parent = membership id).
+pub const ANALYSIS_TEMPLATE: &str = "cleanrooms.analysistemplate";
+/// An intermediate table (owner = creator account, parent = membership id).
+pub const INTERMEDIATE_TABLE: &str = "cleanrooms.intermediatetable";
+/// One population of an intermediate table (id = version id, parent = table id).
+pub const INTERMEDIATE_TABLE_VERSION: &str = "cleanrooms.intermediatetable.version";
+/// The CUSTOM analysis rule of an intermediate table (id and parent = table id).
+pub const INTERMEDIATE_TABLE_RULE: &str = "cleanrooms.intermediatetable.analysisrule";
+/// A protected query, including the ones populating intermediate tables (owner = runner
+/// account, parent = runner membership id).
+pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
+/// A member's receipt of another member's protected query results (id =
+/// `<queryId>/<membershipId>`, owner = receiving account, parent = receiving membership id;
+/// body = the query id).
+pub const PROTECTED_QUERY_RECEIPT: &str = "cleanrooms.protectedquery.receipt";

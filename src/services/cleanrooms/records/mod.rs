@@ -1,0 +1,243 @@
+//! Layer 2 of the Clean Rooms service: persistence. Typed access to the Clean Rooms records in
+//! the metadata store (decode, the `Put` of a domain value, the children of a membership or
+//! collaboration, one page of a list), one module per resource family, and the access checks
+//! every operation shares ([`access`]). The layers above reach the store through here: a stored
+//! domain type implements [`Resource`], which declares its record kind once ([`kinds`] is named
+//! nowhere else), and the functions here take the type instead of a kind.
+
+pub mod access;
+pub mod analysis_templates;
+pub mod associations;
+pub mod budgets;
+pub mod configured_tables;
+pub mod intermediate_tables;
+pub mod kinds;
+pub mod memberships;
+pub mod protected_queries;
+pub mod tags;
+
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::association::AssociationRule;
+use crate::services::cleanrooms::domain::budget::Ledger;
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
+use crate::services::cleanrooms::domain::collaboration::Member;
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::configured_table::ConfiguredTableRule;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::domain::protected_query::StoredQuery;
+use crate::services::cleanrooms::errors::bad_token;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::AwsResult;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::state::AppState;
+use crate::store::{Query, Record, Write};
+use crate::util::pagination;
+
+pub use crate::store::decode;
+
+/// A domain type kept in the metadata store, with the record kind it is stored as.
+pub trait Resource: Serialize + DeserializeOwned {
+    /// Its record kind (one of [`kinds`]).
+    const KIND: &'static str;
+}
+
+/// Declares the record kind of each stored domain type.
+macro_rules! resources {
+    ($($t:ty => $kind:ident),* $(,)?) => {
+        $(impl Resource for $t {
+            const KIND: &'static str = kinds::$kind;
+        })*
+    };
+}
+
+resources! {
+    Collaboration => COLLABORATION,
+    Member => MEMBER,
+    Membership => MEMBERSHIP,
+    ConfiguredTable => CONFIGURED_TABLE,
+    ConfiguredTableRule => CONFIGURED_TABLE_RULE,
+    Association => ASSOCIATION,
+    AssociationRule => ASSOCIATION_RULE,
+    PrivacyBudgetTemplate => PRIVACY_BUDGET_TEMPLATE,
+    Ledger => PRIVACY_BUDGET_LEDGER,
+    AnalysisTemplate => ANALYSIS_TEMPLATE,
+    IntermediateTable => INTERMEDIATE_TABLE,
+    IntermediateTableVersion => INTERMEDIATE_TABLE_VERSION,
+    IntermediateTableRule => INTERMEDIATE_TABLE_RULE,
+    StoredQuery => PROTECTED_QUERY,
+}
+
+/// The `Put` of resource `value` with id `id` in `region`, owned by `account`, under `parent`.
+pub fn put<T: Resource>(
+    id: &str,
+    region: &str,
+    account: &str,
+    parent: Option<&str>,
+    value: &T,
+) -> AwsResult<Write> {
+    crate::store::put(T::KIND, id, region, account, parent, value)
+}
+
+/// The `Delete` of resource `T` `id`.
+pub fn delete<T: Resource>(id: impl Into<String>) -> Write {
+    Write::Delete {
+        kind: T::KIND.to_string(),
+        id: id.into(),
+    }
+}
+
+/// The stored record of resource `T` `id` (its owner, parent and region with the body).
+///
+/// # Errors
+/// Store failures.
+pub async fn record<T: Resource>(state: &AppState, id: &str) -> AwsResult<Option<Record>> {
+    Ok(state.store().get(T::KIND, id).await?)
+}
+
+/// Resource `T` `id`, decoded, if it exists.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn load<T: Resource>(state: &AppState, id: &str) -> AwsResult<Option<T>> {
+    record::<T>(state, id)
+        .await?
+        .as_ref()
+        .map(decode)
+        .transpose()
+}
+
+/// A query over the records of resource `T`.
+pub fn query<T: Resource>() -> Query {
+    Query::kind(T::KIND)
+}
+
+/// The `Put` of any serialisable body as a record of `kind` (for records that are not domain
+/// types, such as receipts).
+pub use crate::store::put as put_kind;
+
+/// The resources `T` under membership `membership_id` (after position `after`), decoded,
+/// with their sequence numbers, in creation order.
+pub async fn membership_children<T: Resource>(
+    state: &AppState,
+    membership_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, T)>> {
+    state
+        .store()
+        .query(&query::<T>().parent(membership_id).after(after))
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, decode(r)?)))
+        .collect()
+}
+
+/// The resources `T` under every membership of collaboration `collaboration_id`, decoded,
+/// with their sequence numbers, in creation order.
+pub async fn collaboration_children<T: Resource>(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<(i64, T)>> {
+    let mut all = Vec::new();
+    for m in memberships_of(state, collaboration_id).await? {
+        all.extend(membership_children(state, &m.id, None).await?);
+    }
+    all.sort_by_key(|(seq, _)| *seq);
+    Ok(all)
+}
+
+/// One page of a membership-scoped list operation: the resources `T` under membership
+/// `membership_id` in creation order, resumed from `next_token` (tokens name `scope` and the
+/// membership), each turned into its list entry by `entry` (`None` leaves a record out), with
+/// the token of the next page.
+///
+/// # Errors
+/// `ValidationException` for a token of another list; store failures.
+pub async fn membership_page<T: Resource, S>(
+    state: &AppState,
+    scope: &str,
+    membership_id: &str,
+    next_token: Option<&str>,
+    max_results: Option<i32>,
+    entry: impl FnMut(T) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let mut entry = entry;
+    let scope = format!("{scope}:{membership_id}");
+    let after = pagination::resume(&scope, next_token, bad_token)?;
+    let items = membership_children::<T>(state, membership_id, after)
+        .await?
+        .into_iter()
+        .filter_map(|(seq, t)| entry(t).map(|s| (seq, s)))
+        .collect();
+    Ok(pagination::page(
+        &scope,
+        items,
+        pagination::page_size(max_results),
+    ))
+}
+
+/// One page of a list of the caller's own membership: the membership behind
+/// `membership_identifier` must be the caller's (see [`access::own_membership`]), then as
+/// [`membership_page`].
+///
+/// # Errors
+/// As [`access::own_membership`] and [`membership_page`].
+pub async fn own_page<T: Resource, S>(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_identifier: &str,
+    scope: &str,
+    (next_token, max_results): (Option<&str>, Option<i32>),
+    entry: impl FnMut(T) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let m =
+        access::own_membership(state, &ctx.region, &ctx.account_id, membership_identifier).await?;
+    membership_page(state, scope, &m.id, next_token, max_results, entry).await
+}
+
+/// The resources `T` account `account` owns in `region` (after position `after`, at most
+/// `limit`), decoded, with their sequence numbers, in creation order.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn account_resources<T: Resource>(
+    state: &AppState,
+    region: &str,
+    account: &str,
+    after: Option<i64>,
+    limit: Option<usize>,
+) -> AwsResult<Vec<(i64, T)>> {
+    let mut query = query::<T>().region(region).account(account).after(after);
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    state
+        .store()
+        .query(&query)
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, decode(r)?)))
+        .collect()
+}
+
+/// Every membership of a collaboration, in creation order.
+pub async fn memberships_of(
+    state: &AppState,
+    collaboration_id: &str,
+) -> AwsResult<Vec<Membership>> {
+    state
+        .store()
+        .query(&query::<Membership>().parent(collaboration_id))
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}

@@ -1,0 +1,113 @@
+//! Store access to protected queries.
+
+use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::domain::protected_query::StoredQuery;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::member;
+use crate::services::cleanrooms::records::kinds;
+use crate::state::AppState;
+use crate::store::Write;
+
+/// Protected query `id` with the region it lives in; it must exist (a run or its settle asks
+/// for its own query).
+///
+/// # Errors
+/// `InternalServerException` when it vanished or is unreadable; store failures.
+pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, StoredQuery)> {
+    let record = records::record::<StoredQuery>(state, id)
+        .await?
+        .ok_or_else(|| AwsError::internal(format!("protected query {id} vanished")))?;
+    Ok((record.region.clone(), records::decode(&record)?))
+}
+
+/// Every protected query, in every region.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn all_queries(state: &AppState) -> AwsResult<Vec<StoredQuery>> {
+    state
+        .store()
+        .query(&records::query::<StoredQuery>())
+        .await?
+        .iter()
+        .map(records::decode)
+        .collect()
+}
+
+/// The store write of `q`.
+pub fn put_query(region: &str, q: &StoredQuery) -> AwsResult<Write> {
+    records::put(
+        &q.query.id,
+        region,
+        &q.account_id,
+        Some(&q.query.membership_id),
+        q,
+    )
+}
+
+/// Store id of membership `membership_id`'s receipt of query `query_id`.
+pub fn receipt_id(query_id: &str, membership_id: &str) -> String {
+    format!("{query_id}/{membership_id}")
+}
+
+/// The receipt letting member `account` read query `query_id` through its own membership.
+pub async fn receipt(
+    state: &AppState,
+    region: &str,
+    collaboration_id: &str,
+    account: &str,
+    query_id: &str,
+) -> AwsResult<Option<crate::store::Write>> {
+    let Some(membership_id) = member(state, collaboration_id, account)
+        .await?
+        .and_then(|m| m.membership_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(records::put_kind(
+        kinds::PROTECTED_QUERY_RECEIPT,
+        &receipt_id(query_id, &membership_id),
+        region,
+        account,
+        Some(&membership_id),
+        &query_id,
+    )?))
+}
+
+/// Whether membership `membership_id` received the results of query `query_id`.
+///
+/// # Errors
+/// Store failures.
+pub async fn received(state: &AppState, query_id: &str, membership_id: &str) -> AwsResult<bool> {
+    Ok(state
+        .store()
+        .get(
+            kinds::PROTECTED_QUERY_RECEIPT,
+            &receipt_id(query_id, membership_id),
+        )
+        .await?
+        .is_some())
+}
+
+/// The ids of the queries whose results membership `membership_id` received (after position
+/// `after`), with their sequence numbers, in order of receipt.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn receipts(
+    state: &AppState,
+    membership_id: &str,
+    after: Option<i64>,
+) -> AwsResult<Vec<(i64, String)>> {
+    state
+        .store()
+        .query(
+            &crate::store::Query::kind(kinds::PROTECTED_QUERY_RECEIPT)
+                .parent(membership_id)
+                .after(after),
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, records::decode(r)?)))
+        .collect()
+}

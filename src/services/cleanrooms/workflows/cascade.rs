@@ -1,0 +1,197 @@
+//! Deletion cascades: the writes that remove a resource with everything that belongs to it
+//! (rules, tags, access budget templates and their ledgers, versions), and [`Cascade`], which
+//! carries those writes with the intermediate tables whose managed data goes once they are
+//! committed.
+
+use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
+use crate::services::cleanrooms::records::associations::association_rule_deletes;
+use crate::services::cleanrooms::records::associations::associations_in;
+use crate::services::cleanrooms::records::budgets::{budget_templates_in, delete_ledger};
+use crate::services::cleanrooms::records::intermediate_tables::{
+    intermediate_table, intermediate_table_version, versions_of,
+};
+use crate::services::cleanrooms::records::tags::delete_tags;
+use crate::state::AppState;
+use crate::store::Write;
+use crate::util::ids;
+
+/// The writes that delete table `t` with its versions, its rule, its tags and its access budget.
+pub async fn intermediate_table_delete_writes(
+    state: &AppState,
+    t: &IntermediateTable,
+) -> AwsResult<Vec<Write>> {
+    let mut writes = vec![
+        records::delete::<IntermediateTable>(t.id.clone()),
+        records::delete::<IntermediateTableRule>(t.id.clone()),
+        delete_tags(&t.arn),
+    ];
+    writes.extend(resource_budget_removal_writes(state, &t.membership_id, &t.arn).await?);
+    for (_, v) in versions_of(state, &t.id).await? {
+        writes.push(records::delete::<IntermediateTableVersion>(v.version_id));
+    }
+    Ok(writes)
+}
+
+/// Metadata writes about intermediate tables, and the tables whose data must be deleted once
+/// they are committed.
+#[derive(Debug, Default)]
+pub struct Cascade {
+    /// Writes to commit (with the caller's own, in one commit).
+    pub writes: Vec<Write>,
+    /// Ids of the tables whose managed data goes after the commit.
+    pub data: Vec<String>,
+}
+
+impl Cascade {
+    /// Adds another cascade.
+    pub fn extend(&mut self, other: Cascade) {
+        self.writes.extend(other.writes);
+        self.data.extend(other.data);
+    }
+
+    /// Deletes the data of the tables the cascade changed (call after the commit). Failures are
+    /// logged, not returned: the metadata change is already durable.
+    pub async fn finish(self, state: &AppState) {
+        for id in self.data {
+            if let Err(e) = delete_table_data(state, &id).await {
+                tracing::error!(table = %id, error = %e.message, "cannot delete intermediate table data");
+            }
+        }
+    }
+
+    /// Commits the writes, then deletes the data.
+    ///
+    /// # Errors
+    /// When the commit fails (nothing is deleted then).
+    pub async fn commit(self, state: &AppState) -> AwsResult<()> {
+        if !self.writes.is_empty() {
+            state.store().commit(self.writes.clone()).await?;
+        }
+        self.finish(state).await;
+        Ok(())
+    }
+}
+
+/// Deletes everything managed storage holds for intermediate table `table_id` (every version);
+/// nothing to delete is fine.
+///
+/// # Errors
+/// `InternalServerException` when the id is not a UUID or the files cannot be removed.
+pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()> {
+    if !ids::is_uuid(table_id) {
+        return Err(AwsError::internal(format!(
+            "refusing to delete managed data of '{table_id}': not a table id"
+        )));
+    }
+    // A population still writing holds the table in managed storage: stop it first, so the
+    // deletion does not wait for the whole run (its bookkeeping then records the failure).
+    if let Some(t) = intermediate_table(state, table_id).await? {
+        if let Some(version_id) = &t.populating {
+            if let Some(v) = intermediate_table_version(state, version_id).await? {
+                state.jobs().cancel(&v.analysis_id);
+            }
+        }
+    }
+    state
+        .storage()
+        .delete_table(table_id)
+        .await
+        .map_err(|e| AwsError::internal(format!("cannot delete intermediate table data: {e}")))
+}
+
+/// The writes that delete every analysis template of a membership, with their tags (used when
+/// the creator removes the member: its analyses leave the collaboration with its tables).
+pub async fn analysis_templates_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+) -> AwsResult<Vec<Write>> {
+    Ok(analysis_templates_in(state, membership_id, None)
+        .await?
+        .into_iter()
+        .flat_map(|(_, t)| {
+            [
+                records::delete::<AnalysisTemplate>(t.id.clone()),
+                delete_tags(&t.arn),
+            ]
+        })
+        .collect())
+}
+
+/// The writes that delete every configured table association of a membership, with their
+/// analysis rules, tags and access budget templates (the membership's tables leave the
+/// collaboration).
+pub async fn associations_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+) -> AwsResult<Vec<Write>> {
+    let mut writes = Vec::new();
+    for a in associations_in(state, membership_id, None).await? {
+        writes.extend(association_delete_writes(state, &a.1).await?);
+    }
+    Ok(writes)
+}
+
+/// The writes that delete one association, its analysis rules, its tags and its access budget
+/// template.
+pub async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
+    let mut writes = vec![
+        records::delete::<Association>(a.id.clone()),
+        delete_tags(&a.arn),
+    ];
+    writes.extend(association_budget_removal_writes(state, a).await?);
+    writes.extend(association_rule_deletes(state, &a.id).await?);
+    Ok(writes)
+}
+
+/// The writes that delete every privacy budget template of a membership, with their tags.
+pub async fn budget_templates_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+) -> AwsResult<Vec<Write>> {
+    Ok(budget_templates_in(state, membership_id, None)
+        .await?
+        .iter()
+        .flat_map(|(_, t)| budget_template_delete_writes(t))
+        .collect())
+}
+
+/// The writes that delete the access budget templates of association `a` (the association
+/// leaves the collaboration, so its budget goes with it).
+pub async fn association_budget_removal_writes(
+    state: &AppState,
+    a: &Association,
+) -> AwsResult<Vec<Write>> {
+    resource_budget_removal_writes(state, &a.membership_id, &a.arn).await
+}
+
+/// The writes that delete the access budget template of resource `arn` (an association or an
+/// intermediate table of membership `membership_id` that is going away), with its ledger.
+pub async fn resource_budget_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+    arn: &str,
+) -> AwsResult<Vec<Write>> {
+    Ok(budget_templates_in(state, membership_id, None)
+        .await?
+        .iter()
+        .filter(|(_, t)| t.resource_arn() == Some(arn))
+        .flat_map(|(_, t)| budget_template_delete_writes(t))
+        .collect())
+}
+
+/// The writes that delete template `t` with its tags and its ledger.
+pub fn budget_template_delete_writes(t: &PrivacyBudgetTemplate) -> Vec<Write> {
+    vec![
+        records::delete::<PrivacyBudgetTemplate>(t.id.clone()),
+        delete_tags(&t.arn),
+        delete_ledger(&t.id),
+    ]
+}

@@ -1,0 +1,119 @@
+//! StartProtectedQuery, top-down: the runner (ACTIVE, CAN_QUERY) → the SQL bound → the result
+//! destination resolved → admission ([`admit`](super::admit): compute, payer, plan and rules) →
+//! one commit of the query (SUBMITTED), the receivers' receipts and the budget charge → the
+//! background run ([`runs::spawn_query`](super::runs::spawn_query)).
+
+use crate::services::cleanrooms::analysis::sql::bound_sql;
+use crate::services::cleanrooms::analysis::Purpose;
+use crate::services::cleanrooms::domain::protected_query::{StoredQuery, Submission};
+use crate::services::cleanrooms::errors::invalid_configuration;
+use crate::services::cleanrooms::records::access::query_runner;
+use crate::services::cleanrooms::records::protected_queries::{put_query, receipt};
+use crate::services::cleanrooms::workflows::admit::admit;
+use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
+use crate::services::cleanrooms::workflows::delivery;
+use crate::services::cleanrooms::workflows::runs::spawn_query;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+use crate::error::AwsResult;
+use crate::state::AppState;
+use crate::util::ids;
+
+/// Starts the protected query `input` describes; returns it as stored (SUBMITTED).
+///
+/// # Errors
+/// `AccessDeniedException` when the caller may not query; `ValidationException` for SQL,
+/// parameters, destination, compute or payer at fault, a broken analysis rule, or a budget that
+/// cannot pay; nothing is stored then.
+pub async fn start(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::StartProtectedQueryInput,
+) -> AwsResult<dto::ProtectedQuery> {
+    let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
+    let sql_parameters = &input.sql_parameters;
+    let (sql, template) = bound_sql(
+        state,
+        &collaboration.id,
+        sql_parameters.query_string.as_deref(),
+        sql_parameters.analysis_template_arn.as_deref(),
+        sql_parameters.parameters.as_ref(),
+        "sqlParameters",
+    )
+    .await?;
+    let result_configuration = match &input.result_configuration {
+        Some(r) => r.clone(),
+        None => match &m.default_result_configuration {
+            Some(d) => {
+                let dto::MembershipProtectedQueryOutputConfiguration::S3(s3) =
+                    &d.output_configuration;
+                dto::ProtectedQueryResultConfiguration {
+                    output_configuration: dto::ProtectedQueryOutputConfiguration::S3(s3.clone()),
+                }
+            }
+            None => {
+                return Err(invalid_configuration(format!(
+                    "No resultConfiguration was given and membership {} has no defaultResultConfiguration",
+                    m.id
+                )))
+            }
+        },
+    };
+    let delivery = delivery::resolve(
+        state,
+        &collaboration,
+        &m,
+        &result_configuration.output_configuration,
+    )
+    .await?;
+    let receivers = delivery.receivers(&ctx.account_id);
+    let admitted = admit(
+        state,
+        Request {
+            collaboration_id: &collaboration.id,
+            runner: &ctx.account_id,
+            sql: &sql,
+            template: template.as_ref(),
+            compute: (
+                "computeConfiguration.worker",
+                input.compute_configuration.as_ref().map(|c| match c {
+                    dto::ComputeConfiguration::Worker(w) => w,
+                }),
+            ),
+            payer: (
+                input.query_compute_payer_account_id.as_deref(),
+                "queryComputePayerAccountId",
+            ),
+            purpose: Purpose::Results {
+                receivers: &receivers,
+            },
+        },
+    )
+    .await?;
+    let id = ids::new_id();
+    let stored = StoredQuery::submitted(Submission {
+        id: id.clone(),
+        now: state.now(),
+        membership_id: m.id.clone(),
+        membership_arn: m.arn.clone(),
+        account_id: ctx.account_id.clone(),
+        collaboration_id: collaboration.id.clone(),
+        compute_configuration: input.compute_configuration.clone(),
+        payer: admitted.payer,
+        result_configuration,
+        sql_parameters: input.sql_parameters.clone(),
+        populate: None,
+        receivers,
+    });
+    let mut writes = vec![put_query(&ctx.region, &stored)?];
+    for account in delivery.member_receivers() {
+        writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
+    }
+    {
+        let _guard = state.write_lock().await;
+        commit_charged(state, &collaboration.id, &admitted.prepared, writes).await?;
+    }
+    spawn_query(state, &id, admitted.prepared, delivery);
+    Ok(stored.query)
+}

@@ -1,0 +1,255 @@
+//! The background runs of admitted analyses. A run starts its query (`SUBMITTED → STARTED`,
+//! unless it was cancelled first), executes the prepared plan — noised when the analysis is
+//! differentially private — until it ends or is cancelled, then settles through
+//! [`settle`](super::settle), the one place that records how a run ended:
+//!
+//! - [`spawn_query`]: StartProtectedQuery's run writes result files ([`results`](super::results))
+//!   and delivers them to the receivers ([`delivery`](super::delivery));
+//! - [`spawn_populate`]: PopulateIntermediateTable's run writes a new version of the
+//!   intermediate table into managed storage, settles the table, version and query in one commit,
+//!   then removes the data files no version can read any more.
+
+use crate::services::cleanrooms::analysis::outcome::{engine_error, storage_error};
+use crate::services::cleanrooms::analysis::{dp, Prepared};
+use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+use crate::services::cleanrooms::domain::protected_query::{RunEnd, RunError};
+use crate::services::cleanrooms::records::protected_queries::{load_query, put_query};
+use crate::services::cleanrooms::workflows::delivery::Delivery;
+use crate::services::cleanrooms::workflows::results::write_results;
+use crate::services::cleanrooms::workflows::settle::{
+    settle_population, settle_query, Population, PopulationEnd,
+};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use datafusion::logical_expr::LogicalPlan;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::hive_types;
+use crate::error::{AwsError, AwsResult};
+use crate::jobs::Job;
+use crate::state::AppState;
+use crate::storage::WriteOptions;
+
+/// Starts query `id` (already stored as SUBMITTED) delivering its results as `delivery` says.
+pub fn spawn_query(state: &AppState, id: &str, prepared: Prepared, delivery: Delivery) {
+    state.jobs().start(QueryRun {
+        state: state.clone(),
+        id: id.to_string(),
+        prepared,
+        delivery,
+    });
+}
+
+/// The background run of a protected query.
+struct QueryRun {
+    state: AppState,
+    id: String,
+    prepared: Prepared,
+    delivery: Delivery,
+}
+
+impl Job for QueryRun {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    async fn run(self, token: CancellationToken) {
+        let QueryRun {
+            state,
+            id,
+            prepared,
+            delivery,
+        } = self;
+        if let Err(e) = run_query(&state, &id, prepared, delivery, token).await {
+            tracing::error!(query = %id, error = %e.message, "protected query bookkeeping failed");
+        }
+    }
+}
+
+async fn run_query(
+    state: &AppState,
+    id: &str,
+    prepared: Prepared,
+    delivery: Delivery,
+    token: CancellationToken,
+) -> AwsResult<()> {
+    if !start(state, id).await? {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let targets: Vec<_> = delivery
+        .destinations
+        .iter()
+        .map(|d| d.target.clone())
+        .collect();
+    let ran = until_cancelled(&token, async {
+        let plan = noised(state, id, &prepared).await?;
+        write_results(state, id, &prepared.ctx, plan, &targets).await
+    })
+    .await;
+    let end = match ran {
+        Some(Ok(written)) => RunEnd::Succeeded(Some(dto::ProtectedQueryResult {
+            output: delivery.output(&written),
+        })),
+        Some(Err(e)) => RunEnd::Failed(e),
+        None => RunEnd::Cancelled,
+    };
+    let _guard = state.write_lock().await;
+    settle_query(state, id, elapsed_millis(started), end, Vec::new()).await?;
+    Ok(())
+}
+
+/// What a population records on success besides the data.
+#[derive(Debug, Clone)]
+pub struct PopulateJob {
+    /// The query, table and version it fills.
+    pub population: Population,
+    /// Deferred controls captured from the base tables.
+    pub inherited: dto::IntermediateTableInheritedConstraints,
+    /// Whether every base table belongs to the owner.
+    pub first_party: bool,
+    /// Effective parameters.
+    pub parameters: Option<BTreeMap<String, String>>,
+    /// Managed-storage settings.
+    pub options: WriteOptions,
+}
+
+/// Starts the population `job` (its query stored as SUBMITTED, its version as
+/// POPULATE_STARTED).
+pub fn spawn_populate(state: &AppState, prepared: Prepared, job: PopulateJob) {
+    state.jobs().start(PopulationRun {
+        state: state.clone(),
+        prepared,
+        job,
+    });
+}
+
+/// The background run of a population.
+struct PopulationRun {
+    state: AppState,
+    prepared: Prepared,
+    job: PopulateJob,
+}
+
+impl Job for PopulationRun {
+    fn id(&self) -> String {
+        self.job.population.query_id.clone()
+    }
+
+    async fn run(self, token: CancellationToken) {
+        let query_id = self.id();
+        if let Err(e) = run_populate(&self.state, self.prepared, self.job, token).await {
+            tracing::error!(query = %query_id, error = %e.message, "population bookkeeping failed");
+        }
+    }
+}
+
+async fn run_populate(
+    state: &AppState,
+    prepared: Prepared,
+    job: PopulateJob,
+    token: CancellationToken,
+) -> AwsResult<()> {
+    let p = &job.population;
+    let go = start(state, &p.query_id).await?;
+    let started = Instant::now();
+    let storage = state.storage().clone();
+    let end = if go {
+        let session = prepared.ctx.state();
+        let ran = until_cancelled(&token, async {
+            let plan = noised(state, &p.query_id, &prepared).await?;
+            storage
+                .write_version(&p.table_id, &session, plan, &job.options)
+                .await
+                .map_err(storage_error)
+        })
+        .await;
+        match ran {
+            Some(Ok(written)) => PopulationEnd::Written {
+                active: Box::new(ActiveVersion {
+                    version_id: p.version_id.clone(),
+                    analysis_id: p.query_id.clone(),
+                    delta_version: written.delta_version,
+                    kms_key_arn: None,
+                    parameters: job.parameters.clone(),
+                    inherited: job.inherited.clone(),
+                    first_party: job.first_party,
+                    expiration_time: 0.0,
+                }),
+                schema: written
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| dto::Column {
+                        name: f.name().clone(),
+                        r#type: hive_types::to_hive(f.data_type()),
+                    })
+                    .collect(),
+            },
+            Some(Err(e)) => PopulationEnd::Failed(e),
+            None => PopulationEnd::Cancelled,
+        }
+    } else {
+        PopulationEnd::Cancelled
+    };
+    let guard = state.write_lock().await;
+    let retained = settle_population(state, p, elapsed_millis(started), end).await?;
+    drop(guard);
+    if let Some(delta_version) = retained {
+        // Older populations' files are no longer readable through the API.
+        if let Err(e) = storage.retain_only(&p.table_id, delta_version).await {
+            tracing::warn!(table = %p.table_id, error = %e, "cannot remove superseded data files");
+        }
+    }
+    Ok(())
+}
+
+/// Starts query `id`; `false` when the run must not go on (it was cancelled meanwhile).
+async fn start(state: &AppState, id: &str) -> AwsResult<bool> {
+    let _guard = state.write_lock().await;
+    let (region, mut q) = load_query(state, id).await?;
+    let go = q.start();
+    state.store().commit(vec![put_query(&region, &q)?]).await?;
+    Ok(go)
+}
+
+/// `work`'s result, or `None` when `token` is cancelled first.
+async fn until_cancelled<T>(
+    token: &CancellationToken,
+    work: impl Future<Output = Result<T, RunError>>,
+) -> Option<Result<T, RunError>> {
+    tokio::select! {
+        () = token.cancelled() => None,
+        r = work => Some(r),
+    }
+}
+
+/// Milliseconds since `started`.
+fn elapsed_millis(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The plan to run for `prepared`: with differential privacy, its final aggregation noised
+/// (and the sensitivity parameters used recorded on query `id`); else the plan as prepared.
+async fn noised(state: &AppState, id: &str, prepared: &Prepared) -> Result<LogicalPlan, RunError> {
+    let Some(dp) = &prepared.dp else {
+        return Ok(prepared.plan.clone());
+    };
+    let (plan, parameters) = dp::apply(&prepared.ctx, prepared.plan.clone(), dp)
+        .await
+        .map_err(engine_error)?;
+    let record = async {
+        let _guard = state.write_lock().await;
+        let (region, mut q) = load_query(state, id).await?;
+        q.query.differential_privacy = Some(parameters);
+        state.store().commit(vec![put_query(&region, &q)?]).await?;
+        Ok::<(), AwsError>(())
+    };
+    record
+        .await
+        .map_err(|e: AwsError| RunError::internal(e.message))?;
+    Ok(plan)
+}
