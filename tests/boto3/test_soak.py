@@ -4,7 +4,7 @@ memory must stay flat (RSS at the end within 20 % of RSS after the warm-up) and 
 descriptors must not grow. The figures (requests, p50/p99 latency, RSS, descriptors) are printed
 and, with ``SOAK_REPORT=path``, written as JSON.
 
-``SOAK_SECONDS`` (default 45; the CI form) and ``SOAK_CLIENTS`` (default 64) size it;
+``SOAK_SECONDS`` (default 30; the CI form) and ``SOAK_CLIENTS`` (default 64) size it;
 ``bench/reliability.py soak`` runs the long form and docs/reliability.md records its figures.
 """
 
@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from helpers import B, collaboration_args, member
 
-SECONDS = float(os.environ.get("SOAK_SECONDS", "45"))
+SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "64"))
 WARM_UP = min(10.0, SECONDS / 4)
 ACCOUNTS = ["444444444401", "444444444402", "444444444403"]

@@ -272,17 +272,29 @@ pub async fn list_collaborations(
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
     let mut items = Vec::new();
-    for (seq, me) in
-        account_resources::<Member>(state, &ctx.region, &ctx.account_id, after, None).await?
-    {
-        if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
-            continue;
+    // The caller's member records a page at a time (most may be filtered out), never all of
+    // them at once: a page costs about its size, whatever the account's history.
+    let batch = limit + 1;
+    let mut cursor = after;
+    'pages: loop {
+        let members =
+            account_resources::<Member>(state, &ctx.region, &ctx.account_id, cursor, Some(batch))
+                .await?;
+        let more = members.len() == batch;
+        for (seq, me) in members {
+            cursor = Some(seq);
+            if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
+                continue;
+            }
+            let Ok(c) = collaboration(state, &ctx.region, &me.collaboration_id).await else {
+                continue;
+            };
+            items.push((seq, c.to_summary(&me)));
+            if items.len() > limit {
+                break 'pages;
+            }
         }
-        let Ok(c) = collaboration(state, &ctx.region, &me.collaboration_id).await else {
-            continue;
-        };
-        items.push((seq, c.to_summary(&me)));
-        if items.len() > limit {
+        if !more {
             break;
         }
     }
