@@ -27,6 +27,9 @@ pub struct Config {
     /// Largest request body read for the JSON and query protocols (S3 object bodies are
     /// streamed and exempt); a larger one gets HTTP 413 without being read further.
     pub max_request_body_bytes: usize,
+    /// How long SIGTERM lets running analyses finish before they are stopped and recorded as
+    /// failed by the shutdown.
+    pub shutdown_grace: std::time::Duration,
     /// Python interpreter of the Spark runtime (Athena sessions); `None` = the repository's own
     /// `.venv` when it exists.
     pub spark_python: Option<PathBuf>,
@@ -45,6 +48,7 @@ impl Default for Config {
             default_account: "123456789012".into(),
             max_concurrent_jobs: crate::jobs::DEFAULT_MAX_CONCURRENT,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            shutdown_grace: crate::jobs::SHUTDOWN_GRACE,
             spark_python: None,
             max_spark_sessions: crate::services::athena::runtime::DEFAULT_MAX_SESSIONS,
         }

@@ -53,6 +53,10 @@ struct ServeArgs {
     /// exempt); a larger request gets HTTP 413.
     #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_REQUEST_BODY_BYTES", default_value_t = cleanrooms_emulator::config::DEFAULT_MAX_REQUEST_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=(1u64 << 32)))]
     max_request_body_bytes: u64,
+    /// Seconds SIGTERM lets running analyses finish before it stops them (they end FAILED with
+    /// the reason).
+    #[arg(long, env = "CLEANROOMS_EMULATOR_SHUTDOWN_GRACE_SECONDS", default_value_t = cleanrooms_emulator::jobs::SHUTDOWN_GRACE.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600))]
+    shutdown_grace_seconds: u64,
     /// Python interpreter with the Spark runtime (python/requirements-spark.txt) for Athena
     /// Spark sessions (default: the repository's .venv when present).
     #[arg(long, env = "CLEANROOMS_EMULATOR_SPARK_PYTHON")]
@@ -89,6 +93,7 @@ fn main() -> std::process::ExitCode {
         default_account: args.default_account,
         max_concurrent_jobs: usize::from(args.max_concurrent_jobs),
         max_request_body_bytes: usize::try_from(args.max_request_body_bytes).unwrap_or(usize::MAX),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_seconds),
         spark_python: args.spark_python,
         max_spark_sessions: usize::from(args.max_spark_sessions),
     };

@@ -127,7 +127,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     state.athena().stop_all();
     let unfinished = state
         .jobs()
-        .shutdown(crate::jobs::SHUTDOWN_GRACE, crate::jobs::CANCEL_GRACE)
+        .shutdown(config.shutdown_grace, crate::jobs::CANCEL_GRACE)
         .await;
     if unfinished > 0 {
         tracing::warn!(

@@ -6,12 +6,15 @@
 //! `services::cleanrooms::recover`).
 //!
 //! A job is a value implementing [`Job`] (its id and how it runs), started with [`Jobs::start`].
-//! When the server stops, [`Jobs::shutdown`] lets running jobs finish for a short grace period,
-//! then cancels the rest and waits (bounded) until they have recorded how they ended, so a
-//! SIGTERM during a run leaves it finished or cancelled rather than abandoned.
+//! When the server stops, [`Jobs::shutdown`] lets running jobs finish for a grace period
+//! (`--shutdown-grace-seconds`), then stops the rest and waits (bounded) until they have
+//! recorded how they ended — as failed by the shutdown ([`Jobs::shutting_down`]), not as
+//! cancelled by a user — so a SIGTERM during a run leaves it finished or failed with a reason
+//! rather than abandoned.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 /// Default number of jobs running at once.
 pub const DEFAULT_MAX_CONCURRENT: usize = 4;
 
-/// How long [`Jobs::shutdown`] lets running jobs finish on their own before cancelling them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// How long [`Jobs::shutdown`] lets running jobs finish on their own before stopping them, by
+/// default (`--shutdown-grace-seconds`).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// How long [`Jobs::shutdown`] waits for cancelled jobs to record how they ended.
 pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
@@ -44,6 +48,8 @@ pub struct Jobs {
     running: Arc<Mutex<HashMap<String, CancellationToken>>>,
     /// Woken whenever the last running job ends.
     idle: Arc<Notify>,
+    /// Set by [`Jobs::shutdown`] before it stops the jobs still running.
+    shutting_down: Arc<AtomicBool>,
 }
 
 impl Jobs {
@@ -53,7 +59,14 @@ impl Jobs {
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             running: Arc::default(),
             idle: Arc::default(),
+            shutting_down: Arc::default(),
         }
+    }
+
+    /// Whether the jobs are being stopped because the process ends: a job whose token is
+    /// cancelled then records that it failed with the shutdown, not that a user cancelled it.
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
     }
 
     /// Starts `job` in the background once a slot is free (see [`Jobs::spawn`]).
@@ -112,8 +125,9 @@ impl Jobs {
         }
         tracing::info!(
             jobs = self.active(),
-            "shutting down: cancelling running analyses"
+            "shutting down: stopping the analyses still running"
         );
+        self.shutting_down.store(true, Ordering::Release);
         self.cancel_all();
         self.wait_idle(cancel_grace).await;
         self.active()

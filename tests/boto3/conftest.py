@@ -129,6 +129,9 @@ class Emulator:
         env["CLEANROOMS_EMULATOR_SPARK_PYTHON"] = os.environ.get("CLEANROOMS_EMULATOR_SPARK_PYTHON") or sys.executable
         env.setdefault("RUST_BACKTRACE", "1")
         env["NO_COLOR"] = "1"
+        # A short shutdown grace (default 30 s) keeps stop() within its timeout when a test
+        # leaves an analysis running; tests of the grace itself pass their own.
+        env["CLEANROOMS_EMULATOR_SHUTDOWN_GRACE_SECONDS"] = "3"
         args = [str(self.binary), "serve", "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]
         self.starts += 1
         log = open(self.log_path, "ab", buffering=0)

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from analysis_helpers import CUSTOMERS, PURCHASES, build_world, custom_rule, read_csv_rows, run, start, wait
+from conftest import Emulator
 from helpers import A, B, C, assert_error, call, list_all
 
 pytestmark = pytest.mark.usefixtures("reset")
@@ -297,21 +298,44 @@ def test_kill_during_population_keeps_the_previous_version(fresh_emulator):
     assert rows == expected_rows
 
 
-def test_sigterm_during_population_cancels_it_before_exiting(fresh_emulator):
-    """SIGTERM while a population runs: the emulator cancels it, records that, and exits 0; after
-    a restart the query is CANCELLED (not failed by the recovery of an abandoned run) and the
+def test_sigterm_during_population_fails_it_with_the_reason_after_the_grace_period(tmp_path):
+    """SIGTERM while a population runs longer than the shutdown grace period: the emulator stops
+    it, records it FAILED with a reason that says so, and exits 0; after a restart the query is
+    FAILED with that reason (not failed again by the recovery of an abandoned run) and the
     table says why it has no data."""
+    server = Emulator(tmp_path / "data", tmp_path / "server.log", extra_args=("--shutdown-grace-seconds", "1"))
+    server.start()
+    try:
+        world = build_world(server.client)
+        slow_table = create_table(world, name="slow", sql=SLOW_SQL)
+        running = populate(world, slow_table)
+        assert get_table(world, slow_table)["status"] == "POPULATE_STARTED"
+        assert server.stop() == 0
+        server.start()
+        world.a = server.client("cleanrooms", account=A)
+        failed = wait_analysis(world, running)
+        assert failed["status"] == "FAILED"
+        assert failed["error"]["code"] == "INTERNAL_ERROR"
+        assert "shut down before the analysis finished" in failed["error"]["message"]
+        slow = get_table(world, slow_table)
+        assert slow["status"] == "POPULATE_FAILED"
+        versions = list_all(world.a, "ListIntermediateTableVersions", "intermediateTableVersionSummaries",
+                            membershipIdentifier=world.ma["id"], intermediateTableIdentifier=slow_table["id"])
+        assert [v["status"] for v in versions] == ["POPULATE_FAILED"]
+    finally:
+        if server.running:
+            server.stop()
+
+
+def test_sigterm_lets_a_running_population_finish_within_the_grace_period(fresh_emulator):
+    """SIGTERM right after PopulateIntermediateTable: the population finishes within the grace
+    period (default 30 s) before the process exits, and its version is there after a restart."""
     world = build_world(fresh_emulator.client)
-    slow_table = create_table(world, name="slow", sql=SLOW_SQL)
-    running = populate(world, slow_table)
-    assert get_table(world, slow_table)["status"] == "POPULATE_STARTED"
+    table = create_table(world)
+    populated = populate(world, table)
     assert fresh_emulator.stop() == 0
     fresh_emulator.start()
     world.a = fresh_emulator.client("cleanrooms", account=A)
-    cancelled = wait_analysis(world, running)
-    assert cancelled["status"] == "CANCELLED" and "error" not in cancelled
-    slow = get_table(world, slow_table)
-    assert slow["status"] == "POPULATE_FAILED" and "cancelled" in slow["statusReason"]
-    versions = list_all(world.a, "ListIntermediateTableVersions", "intermediateTableVersionSummaries",
-                        membershipIdentifier=world.ma["id"], intermediateTableIdentifier=slow_table["id"])
-    assert [v["status"] for v in versions] == ["POPULATE_FAILED"]
+    done = wait_analysis(world, populated)
+    assert done["status"] == "SUCCESS", done.get("error")
+    assert get_table(world, table)["status"] == "POPULATE_SUCCESS"

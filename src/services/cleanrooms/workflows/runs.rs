@@ -95,6 +95,7 @@ async fn run_query(
             output: delivery.output(&written),
         })),
         Some(Err(e)) => RunEnd::Failed(e),
+        None if state.jobs().shutting_down() => RunEnd::Failed(shut_down()),
         None => RunEnd::Cancelled,
     };
     let _guard = state.write_lock().await;
@@ -190,6 +191,7 @@ async fn run_populate(
                     .collect(),
             },
             Some(Err(e)) => PopulationEnd::Failed(e),
+            None if state.jobs().shutting_down() => PopulationEnd::Failed(shut_down()),
             None => PopulationEnd::Cancelled,
         }
     } else {
@@ -214,6 +216,13 @@ async fn start(state: &AppState, id: &str) -> AwsResult<bool> {
     let go = q.start();
     state.store().commit(vec![put_query(&region, &q)?]).await?;
     Ok(go)
+}
+
+/// How a run stopped by the end of the process ends.
+fn shut_down() -> RunError {
+    RunError::internal(
+        "The emulator shut down before the analysis finished (after its shutdown grace period); run it again",
+    )
 }
 
 /// `work`'s result, or `None` when `token` is cancelled first.
