@@ -35,7 +35,27 @@ pub enum FaultAction {
     LatencyMs(u64),
     /// The connection is closed without an answer (the client sees a reset/incomplete read).
     DropConnection,
+    /// A protected query or population that the request starts runs, then ends `FAILED` with
+    /// this error instead of running its SQL (the request itself succeeds).
+    FailAnalysis {
+        /// The `ProtectedQueryError.code` (one of [`ANALYSIS_ERROR_CODES`]).
+        code: String,
+        /// The error message.
+        message: String,
+    },
 }
+
+/// The error codes Clean Rooms reports on a failed protected query or population.
+pub const ANALYSIS_ERROR_CODES: &[&str] = &[
+    "MALFORMED_QUERY",
+    "RESOURCE_NOT_FOUND",
+    "INVALID_RESOURCE",
+    "RESOURCE_ACCESS_DENIED",
+    "INTERNAL_ERROR",
+];
+
+/// The operations whose analyses a `failAnalysis` rule fails.
+const ANALYSIS_OPERATIONS: &[&str] = &["StartProtectedQuery", "PopulateIntermediateTable"];
 
 /// One rule as the admin API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -203,6 +223,33 @@ impl Faults {
         (delay.min(MAX_LATENCY_MS), outcome)
     }
 
+    /// The failure a `failAnalysis` rule decides for the analysis that `operation` (StartProtectedQuery
+    /// or PopulateIntermediateTable) of `account` started: `(code, message)`, counted as fired.
+    pub fn analysis_failure(&self, operation: &str, account: &str) -> Option<(String, String)> {
+        if self.active.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut rules = self.lock();
+        for rule in rules.iter_mut() {
+            let FaultAction::FailAnalysis { code, message } = &rule.action else {
+                continue;
+            };
+            let matches = rule.operation.as_deref().is_none_or(|o| o == operation)
+                && rule.account.as_deref().is_none_or(|a| a == account)
+                && rule.remaining != Some(0);
+            if !matches || (rule.probability < 1.0 && rand::random::<f64>() >= rule.probability) {
+                continue;
+            }
+            let failure = (code.clone(), message.clone());
+            rule.injected += 1;
+            if let Some(n) = rule.remaining.as_mut() {
+                *n -= 1;
+            }
+            return Some(failure);
+        }
+        None
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
         self.rules
             .lock()
@@ -223,6 +270,7 @@ fn parse_rule(body: &Value) -> Result<FaultRule, String> {
         "error",
         "latencyMs",
         "dropConnection",
+        "failAnalysis",
     ];
     let Some(object) = body.as_object() else {
         return Err("expected a JSON object describing one fault rule".into());
@@ -281,10 +329,26 @@ fn parse_rule(body: &Value) -> Result<FaultRule, String> {
         Some(Value::Bool(true)) => actions.push(FaultAction::DropConnection),
         Some(_) => return Err("dropConnection must be true or false".into()),
     }
+    if let Some(failure) = object.get("failAnalysis") {
+        actions.push(parse_analysis_failure(failure)?);
+    }
     if actions.len() != 1 {
         return Err(
-            "a rule does exactly one thing: give one of error, latencyMs or dropConnection".into(),
+            "a rule does exactly one thing: give one of error, latencyMs, dropConnection or failAnalysis"
+                .into(),
         );
+    }
+    if matches!(actions[0], FaultAction::FailAnalysis { .. }) {
+        let service = object.get("service").and_then(Value::as_str);
+        let operation = object.get("operation").and_then(Value::as_str);
+        if service.is_some_and(|s| !s.eq_ignore_ascii_case("cleanrooms"))
+            || operation.is_some_and(|o| !ANALYSIS_OPERATIONS.contains(&o))
+        {
+            return Err(format!(
+                "failAnalysis applies to the cleanrooms operations {}",
+                ANALYSIS_OPERATIONS.join(" and ")
+            ));
+        }
     }
     Ok(FaultRule {
         id: String::new(),
@@ -296,6 +360,28 @@ fn parse_rule(body: &Value) -> Result<FaultRule, String> {
         injected: 0,
         action: actions.remove(0),
     })
+}
+
+fn parse_analysis_failure(failure: &Value) -> Result<FaultAction, String> {
+    let code = match failure.get("code").and_then(Value::as_str) {
+        Some(c) if ANALYSIS_ERROR_CODES.contains(&c) => c.to_string(),
+        _ => {
+            return Err(format!(
+                "failAnalysis.code must be one of {}",
+                ANALYSIS_ERROR_CODES.join(", ")
+            ))
+        }
+    };
+    let message = match failure.get("message") {
+        None | Some(Value::Null) => {
+            "The analysis failed: injected by the emulator's fault rules".into()
+        }
+        Some(Value::String(m)) if m.len() <= 4096 => m.clone(),
+        Some(_) => {
+            return Err("failAnalysis.message must be a string of at most 4096 characters".into())
+        }
+    };
+    Ok(FaultAction::FailAnalysis { code, message })
 }
 
 fn parse_error(error: &Value) -> Result<FaultAction, String> {
@@ -450,6 +536,54 @@ mod tests {
             assert!(err.contains(says), "{rule}: {err}");
         }
         assert!(f.list().is_empty());
+    }
+
+    #[test]
+    fn analysis_failures_fire_for_their_runs_only() {
+        let f = Faults::default();
+        f.add(
+            &json!({"operation": "PopulateIntermediateTable", "count": 1,
+                      "failAnalysis": {"code": "INTERNAL_ERROR", "message": "disk on fire"}}),
+        )
+        .unwrap();
+        // The request itself is not affected.
+        assert_eq!(
+            decide(
+                &f,
+                "cleanrooms",
+                "PopulateIntermediateTable",
+                "111111111111"
+            ),
+            (0, None)
+        );
+        assert_eq!(
+            f.analysis_failure("StartProtectedQuery", "111111111111"),
+            None
+        );
+        assert_eq!(
+            f.analysis_failure("PopulateIntermediateTable", "111111111111"),
+            Some(("INTERNAL_ERROR".into(), "disk on fire".into()))
+        );
+        assert_eq!(
+            f.analysis_failure("PopulateIntermediateTable", "111111111111"),
+            None
+        );
+        for (rule, says) in [
+            (
+                json!({"failAnalysis": {"code": "BOOM"}}),
+                "failAnalysis.code",
+            ),
+            (
+                json!({"service": "glue", "failAnalysis": {"code": "INTERNAL_ERROR"}}),
+                "cleanrooms operations",
+            ),
+            (
+                json!({"operation": "GetCollaboration", "failAnalysis": {"code": "INTERNAL_ERROR"}}),
+                "cleanrooms operations",
+            ),
+        ] {
+            assert!(f.add(&rule).unwrap_err().contains(says), "{rule}");
+        }
     }
 
     #[test]

@@ -190,3 +190,17 @@ def test_table_services_api_faults_use_its_error_form(emulator, faults):
     assert "ServiceUnavailable" in body["message"]
     status, _, body = submit()
     assert status == 200 and body["requestId"]
+
+
+def test_a_fail_analysis_rule_fails_the_next_protected_query_with_the_chosen_error(reset, faults, client):
+    from analysis_helpers import build_world, run, start, wait
+
+    world = build_world(client)
+    sql = "SELECT c.segment, COUNT(DISTINCT c.user_id) AS n FROM customers c GROUP BY c.segment"
+    faults.add(service="cleanrooms", operation="StartProtectedQuery", account=A, count=1,
+               failAnalysis={"code": "RESOURCE_NOT_FOUND", "message": "the table went away"})
+    failed = wait(world, start(world, sql))
+    assert failed["status"] == "FAILED"
+    assert (failed["error"]["code"], failed["error"]["message"]) == ("RESOURCE_NOT_FOUND", "the table went away")
+    assert faults.list()[0]["injected"] == 1
+    run(world, sql)  # the rule is used up: the next one succeeds

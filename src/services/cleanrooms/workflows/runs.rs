@@ -76,20 +76,25 @@ async fn run_query(
     delivery: Delivery,
     token: CancellationToken,
 ) -> AwsResult<()> {
-    if !start(state, id).await? {
+    let Some(account) = start(state, id).await? else {
         return Ok(());
-    }
+    };
     let started = Instant::now();
     let targets: Vec<_> = delivery
         .destinations
         .iter()
         .map(|d| d.target.clone())
         .collect();
-    let ran = until_cancelled(&token, async {
-        let plan = noised(state, id, &prepared).await?;
-        write_results(state, id, &prepared.ctx, plan, &targets).await
-    })
-    .await;
+    let ran = match injected_failure(state, "StartProtectedQuery", &account) {
+        Some(failure) => Some(Err(failure)),
+        None => {
+            until_cancelled(&token, async {
+                let plan = noised(state, id, &prepared).await?;
+                write_results(state, id, &prepared.ctx, plan, &targets).await
+            })
+            .await
+        }
+    };
     let end = match ran {
         Some(Ok(written)) => RunEnd::Succeeded(Some(dto::ProtectedQueryResult {
             output: delivery.output(&written),
@@ -158,16 +163,21 @@ async fn run_populate(
     let go = start(state, &p.query_id).await?;
     let started = Instant::now();
     let storage = state.storage().clone();
-    let end = if go {
+    let end = if let Some(account) = go {
         let session = prepared.ctx.state();
-        let ran = until_cancelled(&token, async {
-            let plan = noised(state, &p.query_id, &prepared).await?;
-            storage
-                .write_version(&p.table_id, &session, plan, &job.options)
+        let ran = match injected_failure(state, "PopulateIntermediateTable", &account) {
+            Some(failure) => Some(Err(failure)),
+            None => {
+                until_cancelled(&token, async {
+                    let plan = noised(state, &p.query_id, &prepared).await?;
+                    storage
+                        .write_version(&p.table_id, &session, plan, &job.options)
+                        .await
+                        .map_err(storage_error)
+                })
                 .await
-                .map_err(storage_error)
-        })
-        .await;
+            }
+        };
         match ran {
             Some(Ok(written)) => PopulationEnd::Written {
                 active: Box::new(ActiveVersion {
@@ -209,13 +219,25 @@ async fn run_populate(
     Ok(())
 }
 
-/// Starts query `id`; `false` when the run must not go on (it was cancelled meanwhile).
-async fn start(state: &AppState, id: &str) -> AwsResult<bool> {
+/// Starts query `id`: the account that runs it, or `None` when the run must not go on (it was
+/// cancelled meanwhile).
+async fn start(state: &AppState, id: &str) -> AwsResult<Option<String>> {
     let _guard = state.write_lock().await;
     let (region, mut q) = load_query(state, id).await?;
     let go = q.start();
     state.store().commit(vec![put_query(&region, &q)?]).await?;
-    Ok(go)
+    Ok(go.then_some(q.account_id))
+}
+
+/// The failure a fault rule ([`crate::faults`]) decides for the run that `operation` of
+/// `account` started, if any: the run then ends FAILED with it instead of running.
+fn injected_failure(state: &AppState, operation: &str, account: &str) -> Option<RunError> {
+    let (code, message) = state.faults().analysis_failure(operation, account)?;
+    let code = crate::faults::ANALYSIS_ERROR_CODES
+        .iter()
+        .find(|c| **c == code)
+        .copied()?;
+    Some(RunError::new(code, message))
 }
 
 /// How a run stopped by the end of the process ends.
