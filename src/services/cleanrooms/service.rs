@@ -7,7 +7,8 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
     analysis_templates, associations, collaborations, configured_tables, intermediate_table_rules,
-    intermediate_tables, memberships, privacy_budget_templates, protected_queries, schemas, tags,
+    intermediate_tables, memberships, privacy_budget_templates, protected_jobs, protected_queries,
+    schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -513,6 +514,38 @@ impl CleanroomsApi for CleanRooms {
         input: dto::UpdateProtectedQueryInput,
     ) -> AwsResult<dto::UpdateProtectedQueryOutput> {
         protected_queries::update_protected_query(&self.state, ctx, input).await
+    }
+
+    async fn start_protected_job(
+        &self,
+        ctx: &RequestContext,
+        input: dto::StartProtectedJobInput,
+    ) -> AwsResult<dto::StartProtectedJobOutput> {
+        protected_jobs::start_protected_job(&self.state, ctx, input).await
+    }
+
+    async fn get_protected_job(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetProtectedJobInput,
+    ) -> AwsResult<dto::GetProtectedJobOutput> {
+        protected_jobs::get_protected_job(&self.state, ctx, input).await
+    }
+
+    async fn list_protected_jobs(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListProtectedJobsInput,
+    ) -> AwsResult<dto::ListProtectedJobsOutput> {
+        protected_jobs::list_protected_jobs(&self.state, ctx, input).await
+    }
+
+    async fn update_protected_job(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateProtectedJobInput,
+    ) -> AwsResult<dto::UpdateProtectedJobOutput> {
+        protected_jobs::update_protected_job(&self.state, ctx, input).await
     }
 
     async fn populate_intermediate_table(

@@ -5,7 +5,7 @@
 
 use crate::services::cleanrooms::analysis::tables::{intersect, AnalysisTable, RuleKind};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
-use crate::services::cleanrooms::domain::configured_table::ANY_QUERY;
+use crate::services::cleanrooms::domain::configured_table::{ANY_JOB, ANY_QUERY};
 use crate::services::cleanrooms::errors::{invalid_configuration, invalid_query};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -98,6 +98,36 @@ pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> 
         }
     }
     Ok(())
+}
+
+/// Whether `table` lets PySpark template `template` run as a protected job: only CUSTOM rules
+/// admit jobs, and then the template's ARN must be listed in `allowedAnalyses`, or `ANY_JOB`
+/// listed with the template's author among `allowedAnalysisProviders`.
+pub fn check_allowed_job(table: &AnalysisTable, template: &AnalysisTemplate) -> AwsResult<()> {
+    let c = &table.controls;
+    if c.rule != RuleKind::Custom {
+        return Err(invalid_configuration(format!(
+            "Analysis template {} cannot run on table '{}': it has a {} analysis rule, and PySpark jobs only run on tables with CUSTOM analysis rules",
+            template.arn,
+            table.name,
+            c.rule.as_str()
+        )));
+    }
+    let allowed = c.allowed_analyses.iter().flatten();
+    let listed = allowed.clone().any(|x| x == &template.arn);
+    let any_job = allowed.clone().any(|x| x == ANY_JOB);
+    let provider = c
+        .allowed_providers
+        .iter()
+        .flatten()
+        .any(|a| a == &template.account_id);
+    if listed || (any_job && provider) {
+        return Ok(());
+    }
+    Err(invalid_configuration(format!(
+        "Analysis template {} is not allowed by the analysis rule of table '{}' (allowedAnalyses lists neither the template nor ANY_JOB with its author {} among allowedAnalysisProviders)",
+        template.arn, table.name, template.account_id
+    )))
 }
 
 /// The accounts allowed to receive results of analyses over `table` (`None` = unrestricted).

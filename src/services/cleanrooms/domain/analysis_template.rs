@@ -29,6 +29,10 @@ pub struct AnalysisTemplate {
     pub format: dto::AnalysisFormat,
     /// SQL text or PySpark artifacts.
     pub source: dto::AnalysisSource,
+    /// For PySpark templates: the SHA-256 of each artifact as it was when the template was
+    /// created.
+    #[serde(default)]
+    pub source_metadata: Option<dto::AnalysisSourceMetadata>,
     /// Declared parameters.
     pub analysis_parameters: Option<Vec<dto::AnalysisParameter>>,
     /// Tables (association names) the analysis reads.
@@ -67,7 +71,7 @@ impl AnalysisTemplate {
             name: self.name.clone(),
             schema: self.schema(),
             source: self.source.clone(),
-            source_metadata: None,
+            source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
             update_time: self.update_time,
             validations: None,
@@ -107,7 +111,7 @@ impl AnalysisTemplate {
             name: self.name.clone(),
             schema: self.schema(),
             source: Some(self.source.clone()),
-            source_metadata: None,
+            source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
             update_time: self.update_time,
             validations: None,

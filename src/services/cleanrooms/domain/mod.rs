@@ -15,4 +15,5 @@ pub mod lineage;
 pub mod membership;
 pub mod naming;
 pub mod privacy_budget_template;
+pub mod protected_job;
 pub mod protected_query;

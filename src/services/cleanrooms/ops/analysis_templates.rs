@@ -33,6 +33,10 @@ use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use std::collections::{BTreeSet, HashSet};
 
+use sha2::{Digest, Sha256};
+
+use crate::services::s3::storage::object_path;
+
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
@@ -107,6 +111,70 @@ fn check_parameters(sql: &str, params: &[dto::AnalysisParameter]) -> AwsResult<(
         )));
     }
     Ok(())
+}
+
+/// The SHA-256 (hex) of the object an artifact names in the emulator's S3.
+fn artifact_hash(
+    state: &AppState,
+    field: &str,
+    a: &dto::AnalysisTemplateArtifact,
+) -> AwsResult<dto::Hash> {
+    let missing = || {
+        invalid_field(
+            field,
+            format!(
+                "The artifact s3://{}/{} does not exist",
+                a.location.bucket, a.location.key
+            ),
+        )
+    };
+    let path =
+        object_path(state.data_dir(), &a.location.bucket, &a.location.key).ok_or_else(missing)?;
+    let bytes = std::fs::read(&path).map_err(|_| missing())?;
+    Ok(dto::Hash {
+        sha256: Some(hex_digest(&Sha256::digest(&bytes))),
+    })
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// For PySpark sources: the hashes of the entry point and the additional artifacts, each
+/// object required to exist.
+fn artifact_hashes(
+    state: &AppState,
+    source: &dto::AnalysisSource,
+) -> AwsResult<Option<dto::AnalysisSourceMetadata>> {
+    let dto::AnalysisSource::Artifacts(artifacts) = source else {
+        return Ok(None);
+    };
+    let entry_point_hash = artifact_hash(
+        state,
+        "source.artifacts.entryPoint.location",
+        &artifacts.entry_point,
+    )?;
+    let additional_artifact_hashes = match &artifacts.additional_artifacts {
+        Some(list) => Some(
+            list.iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    artifact_hash(
+                        state,
+                        &format!("source.artifacts.additionalArtifacts[{i}].location"),
+                        a,
+                    )
+                })
+                .collect::<AwsResult<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    Ok(Some(dto::AnalysisSourceMetadata::Artifacts(
+        dto::AnalysisTemplateArtifactMetadata {
+            additional_artifact_hashes,
+            entry_point_hash,
+        },
+    )))
 }
 
 /// The author's view of `t`, with its differential-privacy validation as of now.
@@ -240,6 +308,7 @@ pub async fn create_analysis_template(
         name: input.name,
         description: input.description,
         format: input.format,
+        source_metadata: artifact_hashes(state, &input.source)?,
         source: input.source,
         analysis_parameters: input.analysis_parameters,
         referenced_tables: referenced,

@@ -11,6 +11,7 @@ pub mod intermediate_table_rules;
 pub mod intermediate_tables;
 pub mod memberships;
 pub mod privacy_budget_templates;
+pub mod protected_jobs;
 pub mod protected_queries;
 pub mod schemas;
 pub mod tags;

@@ -38,3 +38,5 @@ pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
 /// `<queryId>/<membershipId>`, owner = receiving account, parent = receiving membership id;
 /// body = the query id).
 pub const PROTECTED_QUERY_RECEIPT: &str = "cleanrooms.protectedquery.receipt";
+/// A protected job (owner = runner account, parent = runner membership id).
+pub const PROTECTED_JOB: &str = "cleanrooms.protectedjob";

@@ -13,6 +13,7 @@ pub mod configured_tables;
 pub mod intermediate_tables;
 pub mod kinds;
 pub mod memberships;
+pub mod protected_jobs;
 pub mod protected_queries;
 pub mod tags;
 
@@ -29,6 +30,7 @@ use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRu
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::errors::bad_token;
 
@@ -74,6 +76,7 @@ resources! {
     IntermediateTableVersion => INTERMEDIATE_TABLE_VERSION,
     IntermediateTableRule => INTERMEDIATE_TABLE_RULE,
     StoredQuery => PROTECTED_QUERY,
+    StoredJob => PROTECTED_JOB,
 }
 
 /// The `Put` of resource `value` with id `id` in `region`, owned by `account`, under `parent`.

@@ -8,6 +8,7 @@
 pub mod admit;
 pub mod cascade;
 pub mod delivery;
+pub mod job;
 pub mod lifecycle;
 pub mod populate;
 pub mod query;

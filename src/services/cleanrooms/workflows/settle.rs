@@ -147,6 +147,7 @@ pub async fn settle_population(
 
 /// After a restart: queries a stopped process left SUBMITTED or STARTED become FAILED (and
 /// CANCELLING ones CANCELLED); their populations fail, leaving the previous version active.
+/// Protected jobs recover the same way ([`super::job::recover`]).
 ///
 /// # Errors
 /// Store failures.
@@ -171,5 +172,5 @@ pub async fn recover(state: &AppState) -> AwsResult<()> {
             }
         }
     }
-    Ok(())
+    super::job::recover(state).await
 }

@@ -1,0 +1,696 @@
+//! StartProtectedJob and the run of a PySpark protected job, top-down: the runner (ACTIVE,
+//! CAN_RUN_JOB) → the PySpark analysis template of the collaboration → where the results go
+//! (the runner's own `defaultJobResultConfiguration`, or a member receiving them in its own) →
+//! the tables the template reads and their CUSTOM rules (allowed analyses and providers, result
+//! receivers) → one commit of the job (SUBMITTED) → the background run:
+//!
+//! 1. `SUBMITTED → STARTED`;
+//! 2. each referenced table is written as Parquet into the job's work folder (only the columns
+//!    collaborators may use), the template's artifacts are copied beside them from the
+//!    emulator's S3;
+//! 3. a one-shot Python process (`python/cleanrooms_emulator_spark/job.py`, next to the Athena
+//!    session runner it shares the Sail start-up with) runs `entrypoint(context)` on an embedded
+//!    Sail server with the job's Spark properties, refuses results carrying a disallowed output
+//!    column and writes each returned DataFrame to a folder;
+//! 4. the files are published under `s3://<bucket>/<keyPrefix>/<jobId>/<result name>/` of the
+//!    receiver's result location, and the job settles `SUCCESS`, `FAILED` (with the script's
+//!    error, or a generic one unless the template's `errorMessageConfiguration` is `DETAILED`)
+//!    or `CANCELLED`.
+//!
+//! The Python process is killed when the job is cancelled or the emulator stops (and dies with
+//! the emulator); after a restart, [`recover`] settles the jobs a stopped process left unfinished
+//! as FAILED.
+
+use crate::services::cleanrooms::analysis::rules::{
+    check_allowed_job, check_direct_results, check_receivers, check_usable, effective_disallowed,
+};
+use crate::services::cleanrooms::analysis::storage;
+use crate::services::cleanrooms::analysis::tables::{collaboration_tables, AnalysisTable};
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::protected_job::{
+    error_codes, is_terminal, JobEnd, JobError, StoredJob,
+};
+use crate::services::cleanrooms::errors::{access_denied, invalid_configuration, invalid_field};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    member, membership_context, own_membership, require_active,
+};
+use crate::services::cleanrooms::records::protected_jobs::{all_jobs, load_job, put_job};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+use datafusion::dataframe::DataFrameWriteOptions;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, SessionSettings};
+use crate::error::{AwsError, AwsResult};
+use crate::jobs::Job;
+use crate::services::s3::facade::put_local_file;
+use crate::services::s3::storage::object_path;
+use crate::state::AppState;
+use crate::util::ids;
+
+/// The Athena session runner (the job harness uses its Spark start-up).
+const RUNNER_SOURCE: &str = include_str!("../../../../python/cleanrooms_emulator_spark/runner.py");
+/// The job harness.
+const JOB_SOURCE: &str = include_str!("../../../../python/cleanrooms_emulator_spark/job.py");
+
+/// The message of a job that failed while the emulator was not running.
+const INTERRUPTED: &str = "The emulator stopped while the job was running; run it again";
+
+/// The message of a script failure when the template does not share error details.
+const GENERIC_FAILURE: &str = "The PySpark job failed. Error details are not shown because the analysis template's errorMessageConfiguration is not DETAILED";
+
+/// Where one job's results go.
+#[derive(Debug, Clone)]
+struct Target {
+    /// The account owning the bucket.
+    account: String,
+    bucket: String,
+    key_prefix: String,
+    format: dto::ResultFormat,
+    /// `Some(account)` when a member receives the results (`member` output).
+    member: Option<String>,
+}
+
+/// Starts the protected job `input` describes; returns it as stored (SUBMITTED).
+///
+/// # Errors
+/// `AccessDeniedException` when the caller may not run jobs; `ResourceNotFoundException` for a
+/// template that is not in the collaboration; `ValidationException` for a template that is not
+/// PySpark, a result location that does not exist, or an analysis rule that refuses the job;
+/// nothing is stored then.
+pub async fn start(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::StartProtectedJobInput,
+) -> AwsResult<dto::ProtectedJob> {
+    let m = own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    require_active(&m)?;
+    let (collaboration, runner) = membership_context(state, &ctx.region, &m).await?;
+    if !runner.abilities.contains(&dto::MemberAbility::CanRunJob) {
+        return Err(access_denied(format!(
+            "Account {} does not have the CAN_RUN_JOB ability in collaboration {}",
+            ctx.account_id, collaboration.id
+        )));
+    }
+    let template = job_template(
+        state,
+        &collaboration,
+        &input.job_parameters.analysis_template_arn,
+    )
+    .await?;
+    if let Some(dto::ProtectedJobComputeConfiguration::Worker(w)) = &input.compute_configuration {
+        check_compute(w)?;
+    }
+    let target = resolve_target(
+        state,
+        &collaboration,
+        &m,
+        input.result_configuration.as_ref(),
+    )
+    .await?;
+    let receivers = vec![target.account.clone()];
+    let tables = job_tables(state, &collaboration, &template, &receivers).await?;
+    drop(tables);
+    let id = ids::new_id();
+    let output_configuration = match &target.member {
+        Some(account) => dto::ProtectedJobOutputConfigurationOutput::Member(
+            dto::ProtectedJobMemberOutputConfigurationOutput {
+                account_id: account.clone(),
+            },
+        ),
+        None => dto::ProtectedJobOutputConfigurationOutput::S3(
+            dto::ProtectedJobS3OutputConfigurationOutput {
+                bucket: target.bucket.clone(),
+                key_prefix: (!target.key_prefix.is_empty()).then(|| target.key_prefix.clone()),
+            },
+        ),
+    };
+    let stored = StoredJob::submitted(
+        dto::ProtectedJob {
+            compute_configuration: input.compute_configuration.clone(),
+            create_time: state.now(),
+            error: None,
+            id: id.clone(),
+            job_compute_payer_account_id: None,
+            job_parameters: Some(input.job_parameters.clone()),
+            membership_arn: m.arn.clone(),
+            membership_id: m.id.clone(),
+            result: None,
+            result_configuration: Some(dto::ProtectedJobResultConfigurationOutput {
+                output_configuration,
+            }),
+            statistics: None,
+            status: dto::ProtectedJobStatus::Submitted,
+        },
+        ctx.account_id.clone(),
+        collaboration.id.clone(),
+        receivers,
+    );
+    {
+        let _guard = state.write_lock().await;
+        state
+            .store()
+            .commit(vec![put_job(&ctx.region, &stored)?])
+            .await?;
+    }
+    state.jobs().start(JobRun {
+        state: state.clone(),
+        id: id.clone(),
+        target,
+    });
+    Ok(stored.job)
+}
+
+/// The PySpark template with ARN `arn` in `collaboration`.
+async fn job_template(
+    state: &AppState,
+    collaboration: &Collaboration,
+    arn: &str,
+) -> AwsResult<AnalysisTemplate> {
+    let id = arn.rsplit('/').next().unwrap_or(arn);
+    let template: Option<AnalysisTemplate> = records::load::<AnalysisTemplate>(state, id).await?;
+    let Some(t) = template.filter(|t| t.arn == arn && t.collaboration_id == collaboration.id)
+    else {
+        return Err(crate::services::cleanrooms::errors::not_found_msg(
+            crate::services::cleanrooms::errors::ResourceType::Collaboration,
+            arn,
+            format!(
+                "Could not find analysis template {arn} in collaboration {}",
+                collaboration.id
+            ),
+        ));
+    };
+    if t.format == dto::AnalysisFormat::Sql {
+        return Err(invalid_field(
+            "jobParameters.analysisTemplateArn",
+            format!(
+                "Analysis template {arn} has format SQL; protected jobs run PySpark templates (run SQL templates with StartProtectedQuery)"
+            ),
+        ));
+    }
+    Ok(t)
+}
+
+/// Job compute: at most 50 Spark properties, each with a key and a value.
+fn check_compute(w: &dto::ProtectedJobWorkerComputeConfiguration) -> AwsResult<()> {
+    if let Some(dto::WorkerComputeConfigurationProperties::Spark(props)) = &w.properties {
+        if props.len() > 50 {
+            return Err(invalid_field(
+                "computeConfiguration.worker.properties.spark",
+                format!(
+                    "At most 50 Spark properties are allowed; {} were given",
+                    props.len()
+                ),
+            ));
+        }
+        if let Some((k, _)) = props
+            .iter()
+            .find(|(k, v)| k.trim().is_empty() || v.is_empty())
+        {
+            return Err(invalid_field(
+                "computeConfiguration.worker.properties.spark",
+                format!("Spark property '{k}' needs a non-empty name and value"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where results go: a member named by `resultConfiguration` (its own default job result
+/// location), else the runner's default job result location. The receiver must be an ACTIVE
+/// member with CAN_RECEIVE_RESULTS.
+async fn resolve_target(
+    state: &AppState,
+    collaboration: &Collaboration,
+    runner: &Membership,
+    config: Option<&dto::ProtectedJobResultConfigurationInput>,
+) -> AwsResult<Target> {
+    let (account, field, is_member) = match config {
+        Some(c) => match &c.output_configuration {
+            dto::ProtectedJobOutputConfigurationInput::Member(m) => (
+                m.account_id.clone(),
+                "resultConfiguration.outputConfiguration.member.accountId",
+                true,
+            ),
+        },
+        None => (runner.account_id.clone(), "resultConfiguration", false),
+    };
+    let receiver = member(state, &collaboration.id, &account).await?;
+    let receiver = match receiver {
+        Some(r) if r.status == dto::MemberStatus::Active => r,
+        _ => {
+            return Err(invalid_field(
+                field,
+                format!(
+                    "Account {account} is not an active member of collaboration {} and cannot receive its results",
+                    collaboration.id
+                ),
+            ))
+        }
+    };
+    if !receiver
+        .abilities
+        .contains(&dto::MemberAbility::CanReceiveResults)
+    {
+        return Err(invalid_field(
+            field,
+            format!(
+                "Account {account} cannot receive results in collaboration {} (it lacks CAN_RECEIVE_RESULTS)",
+                collaboration.id
+            ),
+        ));
+    }
+    let membership: Option<Membership> = match receiver.membership_id.as_deref() {
+        Some(id) => records::load::<Membership>(state, id).await?,
+        None => None,
+    };
+    let Some(config) = membership.and_then(|m| m.default_job_result_configuration) else {
+        return Err(invalid_field(
+            field,
+            format!(
+                "Membership of account {account} has no defaultJobResultConfiguration, so the job's results have nowhere to go"
+            ),
+        ));
+    };
+    let dto::MembershipProtectedJobOutputConfiguration::S3(s3) = config.output_configuration;
+    Ok(Target {
+        account: account.clone(),
+        bucket: s3.bucket,
+        key_prefix: s3
+            .key_prefix
+            .unwrap_or_default()
+            .trim_matches('/')
+            .to_string(),
+        format: s3.result_format.unwrap_or(dto::ResultFormat::Csv),
+        member: is_member.then_some(account),
+    })
+}
+
+/// The tables `template` reads, checked: each has a CUSTOM rule allowing the template as a
+/// job, accepts `receivers` and allows direct results.
+async fn job_tables(
+    state: &AppState,
+    collaboration: &Collaboration,
+    template: &AnalysisTemplate,
+    receivers: &[String],
+) -> AwsResult<Vec<AnalysisTable>> {
+    let all = collaboration_tables(state, &collaboration.id).await?;
+    let mut used = Vec::new();
+    for name in &template.referenced_tables {
+        let Some(table) = all.iter().find(|t| &t.name == name) else {
+            return Err(invalid_configuration(format!(
+                "Analysis template {} reads table '{name}', which is no longer a table of collaboration {}",
+                template.arn, collaboration.id
+            )));
+        };
+        check_usable(table)?;
+        check_allowed_job(table, template)?;
+        used.push(table.clone());
+    }
+    check_receivers(&used, receivers)?;
+    check_direct_results(&used)?;
+    Ok(used)
+}
+
+/// The background run of one protected job.
+struct JobRun {
+    state: AppState,
+    id: String,
+    target: Target,
+}
+
+impl Job for JobRun {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    async fn run(self, token: CancellationToken) {
+        let JobRun { state, id, target } = self;
+        if let Err(e) = run_job(&state, &id, target, token).await {
+            tracing::error!(job = %id, error = %e.message, "protected job bookkeeping failed");
+        }
+    }
+}
+
+async fn run_job(
+    state: &AppState,
+    id: &str,
+    target: Target,
+    token: CancellationToken,
+) -> AwsResult<()> {
+    {
+        let _guard = state.write_lock().await;
+        let (region, mut job) = load_job(state, id).await?;
+        let go = job.start();
+        state.store().commit(vec![put_job(&region, &job)?]).await?;
+        if !go {
+            return Ok(());
+        }
+    }
+    let started = Instant::now();
+    let work = jobs_dir(state).join(id);
+    let ran = tokio::select! {
+        () = token.cancelled() => None,
+        r = execute(state, id, &target, &work) => Some(r),
+    };
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    let end = match ran {
+        Some(Ok(result)) => JobEnd::Succeeded(result),
+        Some(Err(e)) => JobEnd::Failed(e),
+        None if state.jobs().shutting_down() => JobEnd::Failed(JobError::new(
+            error_codes::INTERNAL_ERROR,
+            "The emulator shut down before the job finished; run it again",
+        )),
+        None => JobEnd::Cancelled,
+    };
+    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    settle(state, id, millis, end).await
+}
+
+/// Records how job `id` ended.
+async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResult<()> {
+    let _guard = state.write_lock().await;
+    let (region, mut job) = load_job(state, id).await?;
+    if job.finish(millis, end) {
+        state.store().commit(vec![put_job(&region, &job)?]).await?;
+    }
+    Ok(())
+}
+
+/// `<data-dir>/cleanrooms/jobs`: the harness and one work folder per running job.
+fn jobs_dir(state: &AppState) -> PathBuf {
+    state.data_dir().join("cleanrooms").join("jobs")
+}
+
+fn internal(message: impl std::fmt::Display) -> JobError {
+    JobError::new(error_codes::INTERNAL_ERROR, message.to_string())
+}
+
+/// Writes `source` to `path` unless it is there already (atomically).
+fn materialise(path: &Path, source: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|s| s == source) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, source.as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Everything between STARTED and the end: tables, artifacts, the Python process, the
+/// publication of its results.
+async fn execute(
+    state: &AppState,
+    id: &str,
+    target: &Target,
+    work: &Path,
+) -> Result<dto::ProtectedJobResult, JobError> {
+    let (region, job) = load_job(state, id).await.map_err(|e| internal(e.message))?;
+    let params = job
+        .job
+        .job_parameters
+        .clone()
+        .ok_or_else(|| internal("the job has no parameters"))?;
+    let collaboration =
+        records::access::collaboration_record(state, &region, &job.collaboration_id)
+            .await
+            .map_err(|e| internal(e.message))?
+            .ok_or_else(|| internal("the job's collaboration no longer exists"))?;
+    let template = job_template(state, &collaboration, &params.analysis_template_arn)
+        .await
+        .map_err(|e| JobError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
+    let tables = job_tables(state, &collaboration, &template, &job.receivers)
+        .await
+        .map_err(|e| JobError::new(error_codes::INVALID_RESOURCE, e.message))?;
+    std::fs::create_dir_all(work).map_err(internal)?;
+
+    // The tables, as Parquet, with only the columns collaborators may use.
+    let engine = Engine::new(state.data_dir());
+    let ctx = engine.session(&SessionSettings::default());
+    let managed = storage(state);
+    let mut table_dirs = BTreeMap::new();
+    let mut disallowed = std::collections::BTreeSet::new();
+    for table in &tables {
+        let provider = table
+            .provider(state, &managed)
+            .await
+            .map_err(|e| JobError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
+        let dir = work.join("tables").join(&table.name);
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        ctx.read_table(provider)
+            .map_err(internal)?
+            .write_parquet(
+                &format!("{}/", dir.display()),
+                DataFrameWriteOptions::new(),
+                None,
+            )
+            .await
+            .map_err(|e| {
+                JobError::new(
+                    error_codes::RESOURCE_NOT_FOUND,
+                    format!("Table '{}' cannot be read: {e}", table.name),
+                )
+            })?;
+        table_dirs.insert(table.name.clone(), dir.display().to_string());
+        disallowed.extend(effective_disallowed(table));
+    }
+
+    // The artifacts, copied from the emulator's S3.
+    let dto::AnalysisSource::Artifacts(artifacts) = &template.source else {
+        return Err(JobError::new(
+            error_codes::MALFORMED_SCRIPT,
+            "The analysis template has no artifacts",
+        ));
+    };
+    let artifacts_dir = work.join("artifacts");
+    let copy = |a: &dto::AnalysisTemplateArtifact, i: usize| -> Result<String, JobError> {
+        let from = object_path(state.data_dir(), &a.location.bucket, &a.location.key)
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                JobError::new(
+                    error_codes::RESOURCE_NOT_FOUND,
+                    format!(
+                        "Artifact s3://{}/{} does not exist",
+                        a.location.bucket, a.location.key
+                    ),
+                )
+            })?;
+        let name = a.location.key.rsplit('/').next().unwrap_or("artifact.py");
+        let dir = artifacts_dir.join(i.to_string());
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        let to = dir.join(name);
+        std::fs::copy(&from, &to).map_err(internal)?;
+        Ok(to.display().to_string())
+    };
+    let entry_point = copy(&artifacts.entry_point, 0)?;
+    let mut additional = Vec::new();
+    for a in artifacts.additional_artifacts.iter().flatten() {
+        // Additional artifacts share one folder so they import one another.
+        additional.push(copy(a, 1)?);
+    }
+
+    // The harness.
+    let python = state.athena().python().map(Path::to_path_buf).ok_or_else(|| {
+        internal("No Python with the Spark runtime (pysail, pyspark-client) is configured; start the emulator with --spark-python")
+    })?;
+    let runtime = jobs_dir(state).join("runtime");
+    materialise(&runtime.join("runner.py"), RUNNER_SOURCE).map_err(internal)?;
+    let script = runtime.join("job.py");
+    materialise(&script, JOB_SOURCE).map_err(internal)?;
+    let spark_conf: BTreeMap<String, String> = match &job.job.compute_configuration {
+        Some(dto::ProtectedJobComputeConfiguration::Worker(w)) => match &w.properties {
+            Some(dto::WorkerComputeConfigurationProperties::Spark(p)) => {
+                p.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+            None => BTreeMap::new(),
+        },
+        None => BTreeMap::new(),
+    };
+    let output_dir = work.join("output");
+    let report_path = work.join("report.json");
+    let spec = json!({
+        "entryPoint": entry_point,
+        "additionalArtifacts": additional,
+        "tables": table_dirs,
+        "disallowedOutputColumns": disallowed,
+        "parameters": params.parameters.clone().unwrap_or_default(),
+        "sparkConf": spark_conf,
+        "resultFormat": target.format.as_str(),
+        "outputDir": output_dir.display().to_string(),
+        "report": report_path.display().to_string(),
+    });
+    let spec_path = work.join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).map_err(internal)?;
+    let log = std::fs::File::create(work.join("job.log")).map_err(internal)?;
+    let log_err = log.try_clone().map_err(internal)?;
+    let mut command = tokio::process::Command::new(&python);
+    command
+        .arg(&script)
+        .arg(&spec_path)
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log_err))
+        .kill_on_drop(true);
+    for name in [
+        "AWS_PROFILE",
+        "AWS_SECURITY_TOKEN",
+        "SPARK_REMOTE",
+        "AWS_ENDPOINT_URL",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("RUST_LOG", "warn")
+        .env("PYTHONUNBUFFERED", "1")
+        .env(
+            "CLEANROOMS_EMULATOR_PARENT_PID",
+            std::process::id().to_string(),
+        );
+    let mut child = command.spawn().map_err(|e| {
+        internal(format!(
+            "The Spark job runner could not start with {}: {e}",
+            python.display()
+        ))
+    })?;
+    let status = child.wait().await.map_err(internal)?;
+    let report: serde_json::Value = std::fs::read_to_string(&report_path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .ok_or_else(|| {
+            let tail = std::fs::read_to_string(work.join("job.log")).unwrap_or_default();
+            let last = tail
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            internal(format!(
+                "The Spark job runner ended ({status}) without a report: {last}"
+            ))
+        })?;
+    if report["status"] != "SUCCESS" {
+        let code = match report["code"].as_str() {
+            Some("MALFORMED_SCRIPT") => error_codes::MALFORMED_SCRIPT,
+            Some("INVALID_RESOURCE") => error_codes::INVALID_RESOURCE,
+            _ => error_codes::INTERNAL_ERROR,
+        };
+        let message = report["error"]
+            .as_str()
+            .unwrap_or("The job failed")
+            .to_string();
+        let detailed = template
+            .error_message_configuration
+            .as_ref()
+            .is_some_and(|c| c.r#type == dto::ErrorMessageType::Detailed);
+        let message = if code == error_codes::MALFORMED_SCRIPT && !detailed {
+            GENERIC_FAILURE.to_string()
+        } else {
+            message
+        };
+        return Err(JobError::new(code, message));
+    }
+    publish(state, id, target, &output_dir).await
+}
+
+/// Publishes every result folder under `output_dir` to the target's S3 location.
+async fn publish(
+    state: &AppState,
+    id: &str,
+    target: &Target,
+    output_dir: &Path,
+) -> Result<dto::ProtectedJobResult, JobError> {
+    let folder = if target.key_prefix.is_empty() {
+        format!("{id}/")
+    } else {
+        format!("{}/{id}/", target.key_prefix)
+    };
+    let mut results: Vec<_> = std::fs::read_dir(output_dir)
+        .map_err(internal)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .collect();
+    results.sort_by_key(std::fs::DirEntry::file_name);
+    for result in results {
+        let name = result.file_name().to_string_lossy().to_string();
+        let mut files: Vec<_> = std::fs::read_dir(result.path())
+            .map_err(internal)?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().to_string();
+                e.path().is_file() && !n.starts_with('.') && !n.starts_with('_')
+            })
+            .collect();
+        files.sort_by_key(std::fs::DirEntry::file_name);
+        for file in files {
+            let key = format!("{folder}{name}/{}", file.file_name().to_string_lossy());
+            put_local_file(
+                state,
+                &target.account,
+                &target.bucket,
+                &key,
+                &file.path(),
+                None,
+            )
+            .await
+            .map_err(|e: AwsError| {
+                let code = if e.code == "AccessDenied" {
+                    error_codes::RESOURCE_ACCESS_DENIED
+                } else {
+                    error_codes::RESOURCE_NOT_FOUND
+                };
+                JobError::new(
+                    code,
+                    format!(
+                        "Results could not be written to s3://{}/{key}: {}",
+                        target.bucket, e.message
+                    ),
+                )
+            })?;
+        }
+    }
+    let output = match &target.member {
+        Some(account) => {
+            dto::ProtectedJobOutput::MemberList(vec![dto::ProtectedJobSingleMemberOutput {
+                account_id: account.clone(),
+            }])
+        }
+        None => dto::ProtectedJobOutput::S3(dto::ProtectedJobS3Output {
+            location: format!("s3://{}/{folder}", target.bucket),
+        }),
+    };
+    Ok(dto::ProtectedJobResult { output })
+}
+
+/// After a restart: jobs a stopped process left SUBMITTED or STARTED become FAILED (and
+/// CANCELLING ones CANCELLED); their work folders are removed.
+///
+/// # Errors
+/// Store failures.
+pub async fn recover(state: &AppState) -> AwsResult<()> {
+    for j in all_jobs(state).await? {
+        if is_terminal(j.job.status) || state.jobs().is_running(&j.job.id) {
+            continue;
+        }
+        let end = JobEnd::Failed(JobError::new(error_codes::INTERNAL_ERROR, INTERRUPTED));
+        settle(state, &j.job.id, 0, end).await?;
+        let _ = std::fs::remove_dir_all(jobs_dir(state).join(&j.job.id));
+    }
+    Ok(())
+}
