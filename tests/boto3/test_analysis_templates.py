@@ -214,8 +214,16 @@ def test_quota_of_25_templates_per_membership(setup):
     assert_error(e, "ServiceQuotaExceededException", 402)
 
 
-def test_pyspark_templates_need_a_result_receiver(setup):
+def upload_script(client, account: str = A) -> None:
+    """The entry point the PySpark templates below name: ``s3://code/job.py`` of ``account``."""
+    s3 = client("s3", account=account)
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="job.py", Body=b"def entrypoint(context):\n    return {}\n")
+
+
+def test_pyspark_templates_need_a_result_receiver(setup, client):
     a, b, ma, mb = setup["a"], setup["b"], setup["ma"], setup["mb"]
+    upload_script(client)
     artifacts = {"entryPoint": {"location": {"bucket": "code", "key": "job.py"}}, "roleArn": role_arn(A)}
     args = {"name": "spark", "format": "PYSPARK_1_0", "source": {"artifacts": artifacts}, "schema": {"referencedTables": ["b_spend"]}}
     t = call(a, "CreateAnalysisTemplate", membershipIdentifier=ma["id"], **args)["analysisTemplate"]
@@ -320,8 +328,9 @@ def test_validation_follows_the_current_rules(setup):
     assert "validations" not in got
 
 
-def test_pyspark_template_on_dp_table_is_unable_to_validate(dp_setup):
+def test_pyspark_template_on_dp_table_is_unable_to_validate(dp_setup, client):
     a, ma = dp_setup["a"], dp_setup["ma"]
+    upload_script(client)
     artifacts = {"entryPoint": {"location": {"bucket": "code", "key": "job.py"}}, "roleArn": role_arn(A)}
     t = call(
         a,
