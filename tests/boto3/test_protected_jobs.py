@@ -14,6 +14,7 @@ codes), §4.3 (ANY_JOB, allowedAnalyses, disallowed output columns), compute lim
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import defaultdict
 
@@ -69,6 +70,11 @@ def entrypoint(context):
 
 @pytest.fixture
 def world(client):
+    return make_world(client)
+
+
+def make_world(client):
+    """The world of this module on the server ``client`` makes clients for."""
     rule = dict(allowedAnalyses=["ANY_JOB"], allowedAnalysisProviders=[A])
     w = build_world(
         client,
@@ -294,3 +300,71 @@ def test_cancel_stops_a_running_job(world):
     assert_error(e, "ConflictException", 409)
     assert [j["status"] for j in call(world.a, "ListProtectedJobs", membershipIdentifier=world.ma["id"],
                                       status="CANCELLED")["protectedJobs"]] == ["CANCELLED"]
+
+
+def job_processes(job_id: str) -> list[int]:
+    """Pids of live processes whose command line names job ``job_id``'s work folder."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if job_id in cmdline and "job.py" in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def test_a_job_running_when_the_emulator_is_killed_fails_after_restart(fresh_emulator):
+    spark_runtime()
+    world = make_world(fresh_emulator.client)
+    t = pyspark_template(world, SLEEPS, name="sleeps", tables=("customers",))
+    job = start_job(world, t)
+    deadline = time.time() + 30
+    while not job_processes(job["id"]):
+        assert time.time() < deadline, "the job's Spark process never started"
+        time.sleep(0.1)
+    fresh_emulator.kill9()
+    deadline = time.time() + 15
+    while job_processes(job["id"]):
+        assert time.time() < deadline, "the job's Spark process outlived the emulator"
+        time.sleep(0.1)
+    fresh_emulator.start()
+    a = fresh_emulator.client("cleanrooms", account=A)
+    got = call(a, "GetProtectedJob", membershipIdentifier=world.ma["id"], protectedJobIdentifier=job["id"])["protectedJob"]
+    assert got["status"] == "FAILED"
+    assert got["error"]["code"] == "INTERNAL_ERROR" and "stopped" in got["error"]["message"]
+    assert not (fresh_emulator.data_dir / "cleanrooms" / "jobs" / job["id"]).exists()
+
+
+def test_results_can_go_to_another_member(client):
+    spark_runtime()
+    rule = dict(allowedAnalyses=["ANY_JOB"], allowedAnalysisProviders=[A])
+    w = build_world(
+        client,
+        customers_rule=custom_rule(disallowedOutputColumns=["email"], **rule),
+        purchases_rule=custom_rule(**rule),
+        creatorMemberAbilities=["CAN_QUERY", "CAN_RUN_JOB", "CAN_RECEIVE_RESULTS"],
+        b_abilities=("CAN_RECEIVE_RESULTS",),
+    )
+    w.s3a.create_bucket(Bucket=CODE_BUCKET)
+    t = pyspark_template(w, BY_SEGMENT)
+    member_output = {"outputConfiguration": {"member": {"accountId": B}}}
+    # B has no default job result location yet: the job has nowhere to deliver.
+    with pytest.raises(ClientError) as e:
+        start_job(w, t, resultConfiguration=member_output)
+    assert_error(e, "ValidationException", 400, B, "defaultJobResultConfiguration")
+    w.s3b.create_bucket(Bucket="b-job-results")
+    call(w.b, "UpdateMembership", membershipIdentifier=w.mb["id"], defaultJobResultConfiguration={
+        "outputConfiguration": {"s3": {"bucket": "b-job-results", "keyPrefix": "in"}}, "roleArn": role_arn(B)})
+    job = start_job(w, t, resultConfiguration=member_output)
+    done = wait_job(w, job)
+    assert done["status"] == "SUCCESS", done.get("error")
+    assert done["result"]["output"] == {"memberList": [{"accountId": B}]}
+    header, rows = read_csv_rows(w.s3b, f"s3://b-job-results/in/{job['id']}/by_segment/")
+    got = {r[header.index("segment")]: (round(float(r[header.index("total")]), 6), int(r[header.index("purchases")]))
+           for r in rows}
+    assert got == expected_by_segment(0.0)
