@@ -231,9 +231,9 @@ UNIMPLEMENTED = [
         lambda: {"membershipIdentifier": random_id(), "configuredAudienceModelAssociationIdentifier": random_id()},
     ),
     (
-        "GetProtectedJob",
-        "get_protected_job",
-        lambda: {"membershipIdentifier": random_id(), "protectedJobIdentifier": random_id()},
+        "GetIdNamespaceAssociation",
+        "get_id_namespace_association",
+        lambda: {"membershipIdentifier": random_id(), "idNamespaceAssociationIdentifier": random_id()},
     ),
 ]
 
@@ -255,15 +255,15 @@ def test_unimplemented_operation_returns_501_naming_service_and_operation(client
 def test_unimplemented_operation_validates_input_first(client):
     a = client("cleanrooms", account=A, validate=False)
     with pytest.raises(ClientError) as excinfo:
-        a.get_protected_job(membershipIdentifier="bad", protectedJobIdentifier=random_id())
+        a.get_id_namespace_association(membershipIdentifier="bad", idNamespaceAssociationIdentifier=random_id())
     assert_field_error(excinfo, "membershipIdentifier")
 
 
 def test_unimplemented_operation_raw_501_is_json(emulator):
-    path = f"/memberships/{random_id()}/protectedJobs/{random_id()}"
+    path = f"/memberships/{random_id()}/idnamespaceassociations/{random_id()}"
     response = raw_request(emulator.url, "GET", path, account=A)
     body = assert_json_error(response, 501)
-    assert "GetProtectedJob" in body["message"]
+    assert "GetIdNamespaceAssociation" in body["message"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ async fn known_but_unimplemented_operations_answer_501_naming_them() {
     let resp = app
         .send(cleanrooms(
             "GET",
-            &format!("/memberships/{ID}/protectedJobs/{ID}"),
+            &format!("/memberships/{ID}/idnamespaceassociations/{ID}"),
             A,
             "",
         ))
@@ -88,7 +88,7 @@ async fn known_but_unimplemented_operations_answer_501_naming_them() {
     assert!(body["message"]
         .as_str()
         .unwrap()
-        .contains("cleanrooms.GetProtectedJob"));
+        .contains("cleanrooms.GetIdNamespaceAssociation"));
 }
 
 #[tokio::test]
