@@ -176,6 +176,7 @@ def test_bad_inputs_get_the_services_errors_and_change_nothing(world, client):
         ({"type": "SQL"}, "ValidationException", 400),
         ({"jobParameters": {}}, "ValidationException", 400),
         ({"resultConfiguration": {"outputConfiguration": {"member": {"accountId": B}}}}, "ValidationException", 400),
+        ({"jobComputePayerAccountId": B}, "ValidationException", 400),
     ]
     for extra, code, status in cases:
         with pytest.raises(ClientError) as e:
@@ -241,7 +242,7 @@ def test_a_pyspark_job_joins_both_parties_tables_and_delivers_its_result(world):
         computeConfiguration={"worker": {"type": "CR.1X", "number": 4,
                                          "properties": {"spark": {"spark.sql.shuffle.partitions": "4"}}}},
     )
-    assert job["status"] == "SUBMITTED"
+    assert job["status"] == "SUBMITTED" and job["jobComputePayerAccountId"] == A
     assert job["resultConfiguration"] == {"outputConfiguration": {"s3": {"bucket": RESULTS_BUCKET, "keyPrefix": "jobs"}}}
     done = wait_job(world, job)
     assert done["status"] == "SUCCESS", done.get("error")

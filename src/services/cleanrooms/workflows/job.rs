@@ -35,7 +35,7 @@ use crate::services::cleanrooms::domain::protected_job::{
 use crate::services::cleanrooms::errors::{access_denied, invalid_configuration, invalid_field};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    member, membership_context, own_membership, require_active,
+    member, members, membership_context, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::protected_jobs::{all_jobs, load_job, put_job};
 use std::collections::BTreeMap;
@@ -124,8 +124,14 @@ pub async fn start(
     )
     .await?;
     let receivers = vec![target.account.clone()];
-    let tables = job_tables(state, &collaboration, &template, &receivers).await?;
-    drop(tables);
+    job_tables(state, &collaboration, &template, &receivers).await?;
+    let payer = job_payer(
+        state,
+        &collaboration,
+        &ctx.account_id,
+        input.job_compute_payer_account_id.as_deref(),
+    )
+    .await?;
     let id = ids::new_id();
     let output_configuration = match &target.member {
         Some(account) => dto::ProtectedJobOutputConfigurationOutput::Member(
@@ -146,7 +152,7 @@ pub async fn start(
             create_time: state.now(),
             error: None,
             id: id.clone(),
-            job_compute_payer_account_id: None,
+            job_compute_payer_account_id: Some(payer),
             job_parameters: Some(input.job_parameters.clone()),
             membership_arn: m.arn.clone(),
             membership_id: m.id.clone(),
@@ -204,6 +210,42 @@ async fn job_template(
         ));
     }
     Ok(t)
+}
+
+/// The payer of job compute: `requested` when it is an ACTIVE member responsible for job
+/// compute; by default the first member that is (the job runner when nobody was named).
+async fn job_payer(
+    state: &AppState,
+    collaboration: &Collaboration,
+    runner: &str,
+    requested: Option<&str>,
+) -> AwsResult<String> {
+    let members = members(state, &collaboration.id, None).await?;
+    let payers: Vec<&str> = members
+        .iter()
+        .map(|(_, m)| m)
+        .filter(|m| {
+            m.status == dto::MemberStatus::Active
+                && m.payment_configuration
+                    .job_compute
+                    .as_ref()
+                    .is_some_and(|j| j.is_responsible)
+        })
+        .map(|m| m.account_id.as_str())
+        .collect();
+    match requested {
+        Some(account) if payers.contains(&account) => Ok(account.to_string()),
+        Some(account) => Err(invalid_field(
+            "jobComputePayerAccountId",
+            format!(
+                "Account {account} is not an active member of collaboration {} that pays for job compute",
+                collaboration.id
+            ),
+        )),
+        None => Ok(payers
+            .first()
+            .map_or_else(|| runner.to_string(), |p| (*p).to_string())),
+    }
 }
 
 /// Job compute: at most 50 Spark properties, each with a key and a value.
