@@ -369,3 +369,22 @@ def test_results_can_go_to_another_member(client):
     got = {r[header.index("segment")]: (round(float(r[header.index("total")]), 6), int(r[header.index("purchases")]))
            for r in rows}
     assert got == expected_by_segment(0.0)
+
+
+def test_a_job_whose_artifact_is_gone_fails_and_jobs_list_newest_first(world):
+    t = pyspark_template(world, BY_SEGMENT)
+    world.s3a.delete_object(Bucket=CODE_BUCKET, Key="job/main.py")
+    started = [start_job(world, t) for _ in range(3)]
+    for job in started:
+        done = wait_job(world, job)
+        assert done["status"] == "FAILED"
+        assert done["error"]["code"] == "RESOURCE_NOT_FOUND" and f"s3://{CODE_BUCKET}/job/main.py" in done["error"]["message"]
+    first = call(world.a, "ListProtectedJobs", membershipIdentifier=world.ma["id"], maxResults=2)
+    second = call(world.a, "ListProtectedJobs", membershipIdentifier=world.ma["id"], maxResults=2, nextToken=first["nextToken"])
+    assert "nextToken" not in second
+    listed = [j["id"] for j in first["protectedJobs"] + second["protectedJobs"]]
+    assert listed == [j["id"] for j in reversed(started)]
+    assert call(world.a, "ListProtectedJobs", membershipIdentifier=world.ma["id"], status="SUCCESS")["protectedJobs"] == []
+    with pytest.raises(ClientError) as e:
+        call(world.a, "ListProtectedJobs", membershipIdentifier=world.ma["id"], status="FAILED", nextToken=first["nextToken"])
+    assert_error(e, "ValidationException", 400)
