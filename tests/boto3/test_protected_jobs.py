@@ -388,3 +388,35 @@ def test_a_job_whose_artifact_is_gone_fails_and_jobs_list_newest_first(world):
     with pytest.raises(ClientError) as e:
         call(world.a, "ListProtectedJobs", membershipIdentifier=world.ma["id"], status="FAILED", nextToken=first["nextToken"])
     assert_error(e, "ValidationException", 400)
+
+
+COUNTS_EMPTY = '''
+def entrypoint(context):
+    nobody = context["referencedTables"]["nobody"]
+    if nobody.columns != ["user_id", "segment"]:
+        raise ValueError(f"columns {nobody.columns}")
+    return {"results": {"n": nobody.groupBy().count()}}
+'''
+
+
+def test_a_job_reads_an_empty_table_with_its_columns(world, client):
+    spark_runtime()
+    world.s3a.put_object(Bucket="a-data", Key="nobody/part-0.csv", Body=b"user_id,segment\n")
+    client("glue", account=A).create_table(DatabaseName="crm", TableInput={
+        "Name": "nobody", "Parameters": {"classification": "csv", "skip.header.line.count": "1"},
+        "StorageDescriptor": {"Location": "s3://a-data/nobody/",
+                              "Columns": [{"Name": "user_id", "Type": "string"}, {"Name": "segment", "Type": "string"}]},
+    })
+    table = call(world.a, "CreateConfiguredTable", name="nobody-table",
+                 tableReference={"glue": {"databaseName": "crm", "tableName": "nobody"}},
+                 allowedColumns=["user_id", "segment"], analysisMethod="DIRECT_QUERY")["configuredTable"]
+    call(world.a, "CreateConfiguredTableAnalysisRule", configuredTableIdentifier=table["id"], analysisRuleType="CUSTOM",
+         analysisRulePolicy=custom_rule(allowedAnalyses=["ANY_JOB"], allowedAnalysisProviders=[A]))
+    call(world.a, "CreateConfiguredTableAssociation", membershipIdentifier=world.ma["id"], name="nobody",
+         configuredTableIdentifier=table["id"], roleArn=role_arn(A))
+    t = pyspark_template(world, COUNTS_EMPTY, name="counts", tables=("nobody",),
+                         errorMessageConfiguration={"type": "DETAILED"})
+    done = wait_job(world, start_job(world, t))
+    assert done["status"] == "SUCCESS", done.get("error")
+    header, rows = read_csv_rows(world.s3a, done["result"]["output"]["s3"]["location"] + "n/")
+    assert header == ["count"] and rows == [["0"]]

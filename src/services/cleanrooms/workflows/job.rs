@@ -45,7 +45,9 @@ use std::time::Instant;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::parquet::arrow::ArrowWriter;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -456,6 +458,21 @@ fn materialise(path: &Path, source: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// An empty table leaves no data file, and Spark cannot read a folder without one: then one
+/// empty Parquet file carries the schema.
+fn ensure_parquet_file(dir: &Path, schema: &SchemaRef) -> std::io::Result<()> {
+    let has_file = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().ends_with(".parquet"));
+    if has_file {
+        return Ok(());
+    }
+    let file = std::fs::File::create(dir.join("empty.parquet"))?;
+    let writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(std::io::Error::other)?;
+    writer.close().map_err(std::io::Error::other)?;
+    Ok(())
+}
+
 /// Everything between STARTED and the end: tables, artifacts, the Python process, the
 /// publication of its results.
 async fn execute(
@@ -496,8 +513,9 @@ async fn execute(
             .map_err(|e| JobError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
         let dir = work.join("tables").join(&table.name);
         std::fs::create_dir_all(&dir).map_err(internal)?;
-        ctx.read_table(provider)
-            .map_err(internal)?
+        let frame = ctx.read_table(provider).map_err(internal)?;
+        let table_schema = frame.schema().inner().clone();
+        frame
             .write_parquet(
                 &format!("{}/", dir.display()),
                 DataFrameWriteOptions::new(),
@@ -510,6 +528,7 @@ async fn execute(
                     format!("Table '{}' cannot be read: {e}", table.name),
                 )
             })?;
+        ensure_parquet_file(&dir, &table_schema).map_err(internal)?;
         table_dirs.insert(table.name.clone(), dir.display().to_string());
         disallowed.extend(effective_disallowed(table));
     }
