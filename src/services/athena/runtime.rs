@@ -21,7 +21,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
 /// The runner script, as the repository has it.
-const RUNNER_SOURCE: &str = include_str!("../../../python/cleanrooms_emulator_spark/runner.py");
+const RUNNER_SOURCE: &str = crate::util::spark_process::RUNNER_SOURCE;
 
 /// Live Spark sessions allowed by default.
 pub const DEFAULT_MAX_SESSIONS: usize = 4;
@@ -53,10 +53,7 @@ impl SparkRuntime {
     /// A runtime using `python` (else the repository's own `.venv`, when it exists) for at
     /// most `max_sessions` live sessions.
     pub fn new(python: Option<PathBuf>, max_sessions: usize) -> Self {
-        let python = python.or_else(|| {
-            let own = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-            own.exists().then_some(own)
-        });
+        let python = crate::util::spark_process::resolve_python(python);
         Self {
             python,
             max_sessions: max_sessions.max(1),
@@ -134,12 +131,7 @@ pub fn materialise_runner(data_dir: &Path) -> std::io::Result<PathBuf> {
     let dir = data_dir.join("athena");
     std::fs::create_dir_all(dir.join("logs"))?;
     let path = dir.join("runner.py");
-    if std::fs::read_to_string(&path).is_ok_and(|s| s == RUNNER_SOURCE) {
-        return Ok(path);
-    }
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    std::io::Write::write_all(&mut tmp, RUNNER_SOURCE.as_bytes())?;
-    tmp.persist(&path).map_err(|e| e.error)?;
+    crate::util::spark_process::materialise(&path, RUNNER_SOURCE)?;
     Ok(path)
 }
 

@@ -58,11 +58,7 @@ use crate::services::s3::facade::put_local_file;
 use crate::services::s3::storage::object_path;
 use crate::state::AppState;
 use crate::util::ids;
-
-/// The Athena session runner (the job harness uses its Spark start-up).
-const RUNNER_SOURCE: &str = include_str!("../../../../python/cleanrooms_emulator_spark/runner.py");
-/// The job harness.
-const JOB_SOURCE: &str = include_str!("../../../../python/cleanrooms_emulator_spark/job.py");
+use crate::util::spark_process::{materialise_job_harness, resolve_python};
 
 /// The message of a job that failed while the emulator was not running.
 const INTERRUPTED: &str = "The emulator stopped while the job was running; run it again";
@@ -445,19 +441,6 @@ fn internal(message: impl std::fmt::Display) -> JobError {
     JobError::new(error_codes::INTERNAL_ERROR, message.to_string())
 }
 
-/// Writes `source` to `path` unless it is there already (atomically).
-fn materialise(path: &Path, source: &str) -> std::io::Result<()> {
-    if std::fs::read_to_string(path).is_ok_and(|s| s == source) {
-        return Ok(());
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, source.as_bytes())?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// An empty table leaves no data file, and Spark cannot read a folder without one: then one
 /// empty Parquet file carries the schema.
 fn ensure_parquet_file(dir: &Path, schema: &SchemaRef) -> std::io::Result<()> {
@@ -568,13 +551,10 @@ async fn execute(
     }
 
     // The harness.
-    let python = state.athena().python().map(Path::to_path_buf).ok_or_else(|| {
+    let python = resolve_python(state.config().spark_python.clone()).ok_or_else(|| {
         internal("No Python with the Spark runtime (pysail, pyspark-client) is configured; start the emulator with --spark-python")
     })?;
-    let runtime = jobs_dir(state).join("runtime");
-    materialise(&runtime.join("runner.py"), RUNNER_SOURCE).map_err(internal)?;
-    let script = runtime.join("job.py");
-    materialise(&script, JOB_SOURCE).map_err(internal)?;
+    let script = materialise_job_harness(&jobs_dir(state).join("runtime")).map_err(internal)?;
     let spark_conf: BTreeMap<String, String> = match &job.job.compute_configuration {
         Some(dto::ProtectedJobComputeConfiguration::Worker(w)) => match &w.properties {
             Some(dto::WorkerComputeConfigurationProperties::Spark(p)) => {

@@ -1,0 +1,73 @@
+//! The Python side of Spark work, shared by the services that run it without depending on each
+//! other: which interpreter has the Spark runtime (pysail, pyspark-client), the scripts of
+//! `python/cleanrooms_emulator_spark` embedded in the binary, and writing them to the data dir
+//! for a process to run. Athena sessions (a long-lived runner per session) and Clean Rooms
+//! protected jobs (a one-shot job harness per job) both start their processes from here.
+
+use std::path::{Path, PathBuf};
+
+/// The Athena session runner (the job harness reuses its Spark start-up).
+pub const RUNNER_SOURCE: &str = include_str!("../../python/cleanrooms_emulator_spark/runner.py");
+
+/// The protected-job harness.
+pub const JOB_SOURCE: &str = include_str!("../../python/cleanrooms_emulator_spark/job.py");
+
+/// The interpreter Spark processes start with: `configured` (`--spark-python`), else the
+/// repository's own `.venv` when it exists.
+pub fn resolve_python(configured: Option<PathBuf>) -> Option<PathBuf> {
+    configured.or_else(|| {
+        let own = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        own.exists().then_some(own)
+    })
+}
+
+/// Writes `source` to `path` unless it holds it already — atomically, so a process starting
+/// meanwhile never reads half a file.
+///
+/// # Errors
+/// When the folder or the file cannot be written.
+pub fn materialise(path: &Path, source: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|s| s == source) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, source.as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes the job harness and the runner it imports into `dir`; returns the harness's path.
+///
+/// # Errors
+/// When they cannot be written.
+pub fn materialise_job_harness(dir: &Path) -> std::io::Result<PathBuf> {
+    materialise(&dir.join("runner.py"), RUNNER_SOURCE)?;
+    let script = dir.join("job.py");
+    materialise(&script, JOB_SOURCE)?;
+    Ok(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_harness_is_written_beside_the_runner_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = materialise_job_harness(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&script).unwrap(), JOB_SOURCE);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("runner.py")).unwrap(),
+            RUNNER_SOURCE
+        );
+        assert_eq!(materialise_job_harness(dir.path()).unwrap(), script);
+    }
+
+    #[test]
+    fn a_configured_interpreter_wins() {
+        let p = PathBuf::from("/opt/python");
+        assert_eq!(resolve_python(Some(p.clone())), Some(p));
+    }
+}
