@@ -369,6 +369,13 @@ def test_results_can_go_to_another_member(client):
     got = {r[header.index("segment")]: (round(float(r[header.index("total")]), 6), int(r[header.index("purchases")]))
            for r in rows}
     assert got == expected_by_segment(0.0)
+    # B, receiving the results, reads the job through its own membership but cannot cancel it.
+    seen = call(w.b, "GetProtectedJob", membershipIdentifier=w.mb["id"], protectedJobIdentifier=job["id"])["protectedJob"]
+    assert seen["id"] == job["id"] and seen["status"] == "SUCCESS"
+    assert [j["id"] for j in call(w.b, "ListProtectedJobs", membershipIdentifier=w.mb["id"])["protectedJobs"]] == [job["id"]]
+    with pytest.raises(ClientError) as e:
+        call(w.b, "UpdateProtectedJob", membershipIdentifier=w.mb["id"], protectedJobIdentifier=job["id"], targetStatus="CANCELLED")
+    assert_error(e, "AccessDeniedException", 403)
 
 
 def test_a_job_whose_artifact_is_gone_fails_and_jobs_list_newest_first(world):

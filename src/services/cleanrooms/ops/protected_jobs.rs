@@ -4,14 +4,14 @@
 //! Only an ACTIVE member with CAN_RUN_JOB may start one, on a PySpark analysis template of the
 //! collaboration that every table it reads allows; the job is stored SUBMITTED and runs the
 //! template's entry point on Spark in the background (`workflows::job`). Jobs are visible to
-//! the membership that ran them.
+//! the membership that ran them and to a member receiving their results (read-only).
 
 use crate::services::cleanrooms::domain::protected_job::StoredJob;
-use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::errors::{access_denied, bad_token, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_membership;
 use crate::services::cleanrooms::records::membership_children;
-use crate::services::cleanrooms::records::protected_jobs::put_job;
+use crate::services::cleanrooms::records::protected_jobs::{job_receipts, job_received, put_job};
 use crate::services::cleanrooms::workflows::job;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -40,8 +40,12 @@ async fn own_job(
     id: &str,
 ) -> AwsResult<StoredJob> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    let received = job_received(state, id, &m.id).await?;
     match records::record::<StoredJob>(state, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) && r.region == ctx.region => {
+        Some(r)
+            if (received || r.parent.as_deref() == Some(m.id.as_str()))
+                && r.region == ctx.region =>
+        {
             records::decode(&r)
         }
         _ => Err(not_found_msg(
@@ -93,14 +97,20 @@ pub async fn list_protected_jobs(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     // Newest first: the sequence is negated so that a page resumes after the last one shown.
-    let mut items: Vec<(i64, dto::ProtectedJobSummary)> =
-        membership_children::<StoredJob>(state, &m.id, None)
-            .await?
-            .into_iter()
-            .filter(|(_, j)| input.status.is_none_or(|s| j.job.status == s))
-            .map(|(seq, j)| (-seq, j.to_summary()))
-            .filter(|(key, _)| after.is_none_or(|a| *key > a))
-            .collect();
+    // The membership's own jobs and the ones whose results it received.
+    let mut jobs: Vec<(i64, StoredJob)> =
+        membership_children::<StoredJob>(state, &m.id, None).await?;
+    for (seq, job_id) in job_receipts(state, &m.id).await? {
+        if let Some(j) = records::load::<StoredJob>(state, &job_id).await? {
+            jobs.push((seq, j));
+        }
+    }
+    let mut items: Vec<(i64, dto::ProtectedJobSummary)> = jobs
+        .into_iter()
+        .filter(|(_, j)| input.status.is_none_or(|s| j.job.status == s))
+        .map(|(seq, j)| (-seq, j.to_summary()))
+        .filter(|(key, _)| after.is_none_or(|a| *key > a))
+        .collect();
     items.sort_by_key(|(key, _)| *key);
     let (protected_jobs, next_token) =
         pagination::page(&scope, items, pagination::page_size(input.max_results));
@@ -125,6 +135,12 @@ pub async fn update_protected_job(
         &input.protected_job_identifier,
     )
     .await?;
+    if j.job.membership_id != input.membership_identifier {
+        return Err(access_denied(format!(
+            "Only the member who ran protected job {} can cancel it; membership {} received its results",
+            j.job.id, input.membership_identifier
+        )));
+    }
     if j.cancel(state.jobs().is_running(&j.job.id))? {
         state
             .store()

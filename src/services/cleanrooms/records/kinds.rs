@@ -40,3 +40,6 @@ pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
 pub const PROTECTED_QUERY_RECEIPT: &str = "cleanrooms.protectedquery.receipt";
 /// A protected job (owner = runner account, parent = runner membership id).
 pub const PROTECTED_JOB: &str = "cleanrooms.protectedjob";
+/// A member's receipt of another member's protected job results (id = `<jobId>/<membershipId>`,
+/// owner = receiving account, parent = receiving membership id; body = the job id).
+pub const PROTECTED_JOB_RECEIPT: &str = "cleanrooms.protectedjob.receipt";

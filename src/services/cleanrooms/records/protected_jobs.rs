@@ -3,6 +3,8 @@
 use crate::error::{AwsError, AwsResult};
 use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::member;
+use crate::services::cleanrooms::records::kinds;
 use crate::state::AppState;
 use crate::store::Write;
 
@@ -41,4 +43,66 @@ pub fn put_job(region: &str, j: &StoredJob) -> AwsResult<Write> {
         Some(&j.job.membership_id),
         j,
     )
+}
+
+fn receipt_id(job_id: &str, membership_id: &str) -> String {
+    format!("{job_id}/{membership_id}")
+}
+
+/// The receipt letting member `account` read job `job_id` through its own membership (`None`
+/// when it has no membership).
+///
+/// # Errors
+/// Store failures.
+pub async fn job_receipt(
+    state: &AppState,
+    region: &str,
+    collaboration_id: &str,
+    account: &str,
+    job_id: &str,
+) -> AwsResult<Option<Write>> {
+    let Some(membership_id) = member(state, collaboration_id, account)
+        .await?
+        .and_then(|m| m.membership_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(records::put_kind(
+        kinds::PROTECTED_JOB_RECEIPT,
+        &receipt_id(job_id, &membership_id),
+        region,
+        account,
+        Some(&membership_id),
+        &job_id,
+    )?))
+}
+
+/// Whether membership `membership_id` received the results of job `job_id`.
+///
+/// # Errors
+/// Store failures.
+pub async fn job_received(state: &AppState, job_id: &str, membership_id: &str) -> AwsResult<bool> {
+    Ok(state
+        .store()
+        .get(
+            kinds::PROTECTED_JOB_RECEIPT,
+            &receipt_id(job_id, membership_id),
+        )
+        .await?
+        .is_some())
+}
+
+/// The ids of the jobs whose results membership `membership_id` received, with their sequence
+/// numbers.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn job_receipts(state: &AppState, membership_id: &str) -> AwsResult<Vec<(i64, String)>> {
+    state
+        .store()
+        .query(&crate::store::Query::kind(kinds::PROTECTED_JOB_RECEIPT).parent(membership_id))
+        .await?
+        .iter()
+        .map(|r| Ok((r.seq, records::decode(r)?)))
+        .collect()
 }

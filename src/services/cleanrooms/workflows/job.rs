@@ -37,7 +37,9 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     member, members, membership_context, own_membership, require_active,
 };
-use crate::services::cleanrooms::records::protected_jobs::{all_jobs, load_job, put_job};
+use crate::services::cleanrooms::records::protected_jobs::{
+    all_jobs, job_receipt, load_job, put_job,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -165,12 +167,13 @@ pub async fn start(
         collaboration.id.clone(),
         receivers,
     );
+    let mut writes = vec![put_job(&ctx.region, &stored)?];
+    if let Some(account) = target.member.as_deref().filter(|a| *a != ctx.account_id) {
+        writes.extend(job_receipt(state, &ctx.region, &collaboration.id, account, &id).await?);
+    }
     {
         let _guard = state.write_lock().await;
-        state
-            .store()
-            .commit(vec![put_job(&ctx.region, &stored)?])
-            .await?;
+        state.store().commit(writes).await?;
     }
     state.jobs().start(JobRun {
         state: state.clone(),
