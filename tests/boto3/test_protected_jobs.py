@@ -427,3 +427,15 @@ def test_a_job_reads_an_empty_table_with_its_columns(world, client):
     assert done["status"] == "SUCCESS", done.get("error")
     header, rows = read_csv_rows(world.s3a, done["result"]["output"]["s3"]["location"] + "n/")
     assert header == ["count"] and rows == [["0"]]
+
+
+def test_a_differential_privacy_table_refuses_jobs(world):
+    [s] = [x for x in call(world.b, "ListConfiguredTables")["configuredTableSummaries"]]
+    call(world.b, "UpdateConfiguredTableAnalysisRule", configuredTableIdentifier=s["id"], analysisRuleType="CUSTOM",
+         analysisRulePolicy=custom_rule(allowedAnalyses=["ANY_JOB"], allowedAnalysisProviders=[A],
+                                        differentialPrivacy={"columns": [{"name": "user_id"}]}))
+    t = pyspark_template(world, BY_SEGMENT)
+    with pytest.raises(ClientError) as e:
+        start_job(world, t)
+    assert_error(e, "ValidationException", 400, "purchases", "differential privacy")
+    assert jobs_of(world) == []

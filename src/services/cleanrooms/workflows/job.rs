@@ -363,6 +363,22 @@ async fn job_tables(
         };
         check_usable(table)?;
         check_allowed_job(table, template)?;
+        // Controls a job's free-form code cannot be held to.
+        if table.controls.differential_privacy.is_some() {
+            return Err(invalid_configuration(format!(
+                "Table '{name}' is protected by differential privacy, which PySpark jobs do not support"
+            )));
+        }
+        if table
+            .controls
+            .aggregation_thresholds
+            .as_ref()
+            .is_some_and(|t| !t.is_empty())
+        {
+            return Err(invalid_configuration(format!(
+                "Table '{name}' has aggregation thresholds (aggregationThresholds), which PySpark jobs do not support"
+            )));
+        }
         used.push(table.clone());
     }
     check_receivers(&used, receivers)?;
