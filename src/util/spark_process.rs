@@ -4,6 +4,7 @@
 //! for a process to run. Athena sessions (a long-lived runner per session) and Clean Rooms
 //! protected jobs (a one-shot job harness per job) both start their processes from here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The Athena session runner (the job harness reuses its Spark start-up).
@@ -47,6 +48,56 @@ pub fn materialise_job_harness(dir: &Path) -> std::io::Result<PathBuf> {
     let script = dir.join("job.py");
     materialise(&script, JOB_SOURCE)?;
     Ok(script)
+}
+
+/// How Spark properties (an Athena session's `SparkProperties`, a protected job's
+/// `computeConfiguration.worker.properties.spark`) reach the engine: settings of the embedded
+/// server (read once at start) and configuration of the Spark session.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SparkSettings {
+    /// Environment of the embedded Sail server (`SAIL_*`).
+    pub server_env: Vec<(String, String)>,
+    /// Properties set on the Spark session, with Athena's defaults filled in.
+    pub session_conf: BTreeMap<String, String>,
+}
+
+/// Sorts `properties` (restricted ones must have been rejected before): keys not starting with
+/// `spark.` are ignored; shuffle partitions and the Parquet codec become server settings; the
+/// rest are session configuration. Athena's Spark defaults (ANSI off, UTC, snappy) apply unless
+/// overridden.
+pub fn spark_settings(properties: &BTreeMap<String, String>) -> SparkSettings {
+    let mut settings = SparkSettings::default();
+    settings
+        .session_conf
+        .insert("spark.sql.ansi.enabled".into(), "false".into());
+    settings
+        .session_conf
+        .insert("spark.sql.session.timeZone".into(), "UTC".into());
+    let mut codec = "snappy".to_string();
+    for (key, value) in properties {
+        if !key.starts_with("spark.") {
+            continue;
+        }
+        match key.as_str() {
+            "spark.sql.shuffle.partitions" if value.trim().parse::<u32>().is_ok_and(|n| n > 0) => {
+                settings.server_env.push((
+                    "SAIL_EXECUTION__DEFAULT_PARALLELISM".into(),
+                    value.trim().into(),
+                ));
+            }
+            "spark.sql.parquet.compression.codec" => codec = value.trim().to_lowercase(),
+            _ => {}
+        }
+        settings.session_conf.insert(key.clone(), value.clone());
+    }
+    // Spark's name for "no compression" is `none`/`uncompressed`; Sail's is `uncompressed`.
+    if codec == "none" {
+        codec = "uncompressed".into();
+    }
+    settings
+        .server_env
+        .push(("SAIL_PARQUET__COMPRESSION".into(), codec));
+    settings
 }
 
 #[cfg(test)]

@@ -439,3 +439,24 @@ def test_a_differential_privacy_table_refuses_jobs(world):
         start_job(world, t)
     assert_error(e, "ValidationException", 400, "purchases", "differential privacy")
     assert jobs_of(world) == []
+
+
+SHOWS_CONF = '''
+def entrypoint(context):
+    spark = context["sparkSession"]
+    row = [(spark.conf.get("spark.sql.session.timeZone"), spark.conf.get("spark.cleanrooms.test.flag"))]
+    return {"results": {"conf": spark.createDataFrame(row, ["tz", "flag"])}}
+'''
+
+
+def test_spark_properties_reach_the_jobs_session(world):
+    spark_runtime()
+    t = pyspark_template(world, SHOWS_CONF, name="conf", tables=("customers",), errorMessageConfiguration={"type": "DETAILED"})
+    job = start_job(world, t, computeConfiguration={"worker": {"type": "CR.4X", "number": 8, "properties": {"spark": {
+        "spark.cleanrooms.test.flag": "on", "spark.sql.shuffle.partitions": "3"}}}})
+    done = wait_job(world, job)
+    assert done["status"] == "SUCCESS", done.get("error")
+    assert done["computeConfiguration"]["worker"]["properties"]["spark"]["spark.cleanrooms.test.flag"] == "on"
+    assert done["statistics"]["billedResourceUtilization"]["units"] >= 0
+    header, rows = read_csv_rows(world.s3a, done["result"]["output"]["s3"]["location"] + "conf/")
+    assert dict(zip(header, rows[0])) == {"tz": "UTC", "flag": "on"}

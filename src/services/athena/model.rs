@@ -514,54 +514,7 @@ pub fn first_restricted(properties: &BTreeMap<String, String>) -> Option<&str> {
         .find(|k| restricted_property(k))
 }
 
-/// How a session's `SparkProperties` reach the engine: settings of the embedded server (read
-/// once at start) and configuration of the Spark session.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SparkSettings {
-    /// Environment of the embedded Sail server (`SAIL_*`).
-    pub server_env: Vec<(String, String)>,
-    /// Properties set on the Spark session, with Athena's defaults filled in.
-    pub session_conf: BTreeMap<String, String>,
-}
-
-/// Sorts `properties` (restricted ones must have been rejected before): keys not starting with
-/// `spark.` are ignored; shuffle partitions and the Parquet codec become server settings; the
-/// rest are session configuration. Athena's Spark defaults (ANSI off, UTC, snappy) apply unless
-/// overridden.
-pub fn spark_settings(properties: &BTreeMap<String, String>) -> SparkSettings {
-    let mut settings = SparkSettings::default();
-    settings
-        .session_conf
-        .insert("spark.sql.ansi.enabled".into(), "false".into());
-    settings
-        .session_conf
-        .insert("spark.sql.session.timeZone".into(), "UTC".into());
-    let mut codec = "snappy".to_string();
-    for (key, value) in properties {
-        if !key.starts_with("spark.") {
-            continue;
-        }
-        match key.as_str() {
-            "spark.sql.shuffle.partitions" if value.trim().parse::<u32>().is_ok_and(|n| n > 0) => {
-                settings.server_env.push((
-                    "SAIL_EXECUTION__DEFAULT_PARALLELISM".into(),
-                    value.trim().into(),
-                ));
-            }
-            "spark.sql.parquet.compression.codec" => codec = value.trim().to_lowercase(),
-            _ => {}
-        }
-        settings.session_conf.insert(key.clone(), value.clone());
-    }
-    // Spark's name for "no compression" is `none`/`uncompressed`; Sail's is `uncompressed`.
-    if codec == "none" {
-        codec = "uncompressed".into();
-    }
-    settings
-        .server_env
-        .push(("SAIL_PARQUET__COMPRESSION".into(), codec));
-    settings
-}
+pub use crate::util::spark_process::{spark_settings, SparkSettings};
 
 #[cfg(test)]
 mod tests {

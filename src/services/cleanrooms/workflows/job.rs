@@ -60,7 +60,7 @@ use crate::services::s3::facade::put_local_file;
 use crate::services::s3::storage::object_path;
 use crate::state::AppState;
 use crate::util::ids;
-use crate::util::spark_process::{materialise_job_harness, resolve_python};
+use crate::util::spark_process::{materialise_job_harness, resolve_python, spark_settings};
 
 /// The message of a job that failed while the emulator was not running.
 const INTERRUPTED: &str = "The emulator stopped while the job was running; run it again";
@@ -574,7 +574,7 @@ async fn execute(
         internal("No Python with the Spark runtime (pysail, pyspark-client) is configured; start the emulator with --spark-python")
     })?;
     let script = materialise_job_harness(&jobs_dir(state).join("runtime")).map_err(internal)?;
-    let spark_conf: BTreeMap<String, String> = match &job.job.compute_configuration {
+    let properties: BTreeMap<String, String> = match &job.job.compute_configuration {
         Some(dto::ProtectedJobComputeConfiguration::Worker(w)) => match &w.properties {
             Some(dto::WorkerComputeConfigurationProperties::Spark(p)) => {
                 p.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -583,6 +583,8 @@ async fn execute(
         },
         None => BTreeMap::new(),
     };
+    // As for Athena sessions: server settings from some properties, the rest on the session.
+    let settings = spark_settings(&properties);
     let output_dir = work.join("output");
     let report_path = work.join("report.json");
     let spec = json!({
@@ -591,7 +593,7 @@ async fn execute(
         "tables": table_dirs,
         "disallowedOutputColumns": disallowed,
         "parameters": params.parameters.clone().unwrap_or_default(),
-        "sparkConf": spark_conf,
+        "sparkConf": settings.session_conf,
         "resultFormat": target.format.as_str(),
         "outputDir": output_dir.display().to_string(),
         "report": report_path.display().to_string(),
@@ -618,6 +620,7 @@ async fn execute(
         command.env_remove(name);
     }
     command
+        .envs(settings.server_env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "warn")
         .env("PYTHONUNBUFFERED", "1")
         .env(
