@@ -460,3 +460,45 @@ def test_spark_properties_reach_the_jobs_session(world):
     assert done["statistics"]["billedResourceUtilization"]["units"] >= 0
     header, rows = read_csv_rows(world.s3a, done["result"]["output"]["s3"]["location"] + "conf/")
     assert dict(zip(header, rows[0])) == {"tz": "UTC", "flag": "on"}
+
+
+SPEND_SQL = (
+    "SELECT c.user_id, c.segment, SUM(p.amount) AS total "
+    "FROM customers c JOIN purchases p ON c.user_id = p.user_id GROUP BY c.user_id, c.segment"
+)
+
+SEGMENT_TOTALS = '''
+from pyspark.sql import functions as F
+
+
+def entrypoint(context):
+    spend = context["referencedTables"]["spend"]
+    return {"results": {"totals": spend.groupBy("segment").agg(F.sum("total").alias("total"))}}
+'''
+
+
+def test_a_job_reads_an_intermediate_table(client):
+    spark_runtime()
+    rule = dict(allowedAnalyses=["ANY_QUERY", "ANY_JOB"], allowedAnalysisProviders=[A])
+    w = build_world(client, customers_rule=custom_rule(**rule), purchases_rule=custom_rule(**rule),
+                    creatorMemberAbilities=["CAN_QUERY", "CAN_RUN_JOB", "CAN_RECEIVE_RESULTS"])
+    call(w.a, "UpdateMembership", membershipIdentifier=w.ma["id"], defaultJobResultConfiguration={
+        "outputConfiguration": {"s3": {"bucket": RESULTS_BUCKET, "keyPrefix": "jobs"}}, "roleArn": role_arn(A)})
+    w.s3a.create_bucket(Bucket=CODE_BUCKET)
+    table = call(w.a, "CreateIntermediateTable", membershipIdentifier=w.ma["id"], name="spend",
+                 populationAnalysisConfiguration={"sqlParameters": {"queryString": SPEND_SQL}})["intermediateTable"]
+    populated = call(w.a, "PopulateIntermediateTable", membershipIdentifier=w.ma["id"], intermediateTableIdentifier=table["id"])
+    deadline = time.time() + 60
+    while call(w.a, "GetProtectedQuery", membershipIdentifier=w.ma["id"],
+               protectedQueryIdentifier=populated["analysisId"])["protectedQuery"]["status"] != "SUCCESS":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    call(w.a, "CreateIntermediateTableAnalysisRule", membershipIdentifier=w.ma["id"], intermediateTableIdentifier=table["id"],
+         analysisRuleType="CUSTOM", analysisRulePolicy=custom_rule(allowedAnalyses=["ANY_JOB"], allowedAnalysisProviders=[A]))
+    t = pyspark_template(w, SEGMENT_TOTALS, name="totals", tables=("spend",), errorMessageConfiguration={"type": "DETAILED"})
+    done = wait_job(w, start_job(w, t))
+    assert done["status"] == "SUCCESS", done.get("error")
+    header, rows = read_csv_rows(w.s3a, done["result"]["output"]["s3"]["location"] + "totals/")
+    got = {r[header.index("segment")]: round(float(r[header.index("total")]), 6) for r in rows}
+    expected = {k: v[0] for k, v in expected_by_segment(0.0).items()}
+    assert got == expected
