@@ -6,8 +6,9 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    analysis_templates, associations, collaborations, configured_tables, intermediate_table_rules,
-    intermediate_tables, memberships, privacy_budget_templates, protected_queries, schemas, tags,
+    analysis_templates, associations, change_requests, collaborations, configured_tables,
+    intermediate_table_rules, intermediate_tables, memberships, privacy_budget_templates,
+    protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -613,5 +614,37 @@ impl CleanroomsApi for CleanRooms {
     ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
         intermediate_table_rules::delete_intermediate_table_analysis_rule(&self.state, ctx, input)
             .await
+    }
+
+    async fn create_collaboration_change_request(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateCollaborationChangeRequestInput,
+    ) -> AwsResult<dto::CreateCollaborationChangeRequestOutput> {
+        change_requests::create_collaboration_change_request(&self.state, ctx, input).await
+    }
+
+    async fn get_collaboration_change_request(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationChangeRequestInput,
+    ) -> AwsResult<dto::GetCollaborationChangeRequestOutput> {
+        change_requests::get_collaboration_change_request(&self.state, ctx, input).await
+    }
+
+    async fn list_collaboration_change_requests(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationChangeRequestsInput,
+    ) -> AwsResult<dto::ListCollaborationChangeRequestsOutput> {
+        change_requests::list_collaboration_change_requests(&self.state, ctx, input).await
+    }
+
+    async fn update_collaboration_change_request(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateCollaborationChangeRequestInput,
+    ) -> AwsResult<dto::UpdateCollaborationChangeRequestOutput> {
+        change_requests::update_collaboration_change_request(&self.state, ctx, input).await
     }
 }

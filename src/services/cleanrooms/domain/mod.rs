@@ -8,6 +8,7 @@ pub mod analysis_template;
 pub mod arn;
 pub mod association;
 pub mod budget;
+pub mod change_request;
 pub mod collaboration;
 pub mod configured_table;
 pub mod intermediate_table;

@@ -38,3 +38,5 @@ pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
 /// `<queryId>/<membershipId>`, owner = receiving account, parent = receiving membership id;
 /// body = the query id).
 pub const PROTECTED_QUERY_RECEIPT: &str = "cleanrooms.protectedquery.receipt";
+/// A collaboration change request (owner = requesting account, parent = collaboration id).
+pub const CHANGE_REQUEST: &str = "cleanrooms.collaboration.changerequest";

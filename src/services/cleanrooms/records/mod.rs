@@ -9,6 +9,7 @@ pub mod access;
 pub mod analysis_templates;
 pub mod associations;
 pub mod budgets;
+pub mod change_requests;
 pub mod configured_tables;
 pub mod intermediate_tables;
 pub mod kinds;
@@ -20,6 +21,7 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::association::AssociationRule;
 use crate::services::cleanrooms::domain::budget::Ledger;
+use crate::services::cleanrooms::domain::change_request::ChangeRequest;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::collaboration::Member;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
@@ -74,6 +76,7 @@ resources! {
     IntermediateTableVersion => INTERMEDIATE_TABLE_VERSION,
     IntermediateTableRule => INTERMEDIATE_TABLE_RULE,
     StoredQuery => PROTECTED_QUERY,
+    ChangeRequest => CHANGE_REQUEST,
 }
 
 /// The `Put` of resource `value` with id `id` in `region`, owned by `account`, under `parent`.

@@ -7,6 +7,7 @@
 
 pub mod admit;
 pub mod cascade;
+pub mod change_requests;
 pub mod delivery;
 pub mod lifecycle;
 pub mod populate;
