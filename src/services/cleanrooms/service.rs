@@ -6,9 +6,9 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    analysis_templates, associations, change_requests, collaborations, configured_tables,
-    intermediate_table_rules, intermediate_tables, memberships, privacy_budget_templates,
-    protected_queries, schemas, tags,
+    analysis_templates, associations, audience_model_associations, change_requests, collaborations,
+    configured_tables, intermediate_table_rules, intermediate_tables, memberships,
+    privacy_budget_templates, protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -646,5 +646,96 @@ impl CleanroomsApi for CleanRooms {
         input: dto::UpdateCollaborationChangeRequestInput,
     ) -> AwsResult<dto::UpdateCollaborationChangeRequestOutput> {
         change_requests::update_collaboration_change_request(&self.state, ctx, input).await
+    }
+
+    async fn create_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::CreateConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::create_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn get_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::GetConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::get_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn list_configured_audience_model_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListConfiguredAudienceModelAssociationsInput,
+    ) -> AwsResult<dto::ListConfiguredAudienceModelAssociationsOutput> {
+        audience_model_associations::list_configured_audience_model_associations(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn update_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::UpdateConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::update_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn delete_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::delete_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn get_collaboration_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::GetCollaborationConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::get_collaboration_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn list_collaboration_configured_audience_model_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationConfiguredAudienceModelAssociationsInput,
+    ) -> AwsResult<dto::ListCollaborationConfiguredAudienceModelAssociationsOutput> {
+        audience_model_associations::list_collaboration_configured_audience_model_associations(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
     }
 }

@@ -7,6 +7,7 @@
 pub mod analysis_template;
 pub mod arn;
 pub mod association;
+pub mod audience_model_association;
 pub mod budget;
 pub mod change_request;
 pub mod collaboration;

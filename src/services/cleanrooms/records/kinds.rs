@@ -40,3 +40,6 @@ pub const PROTECTED_QUERY: &str = "cleanrooms.protectedquery";
 pub const PROTECTED_QUERY_RECEIPT: &str = "cleanrooms.protectedquery.receipt";
 /// A collaboration change request (owner = requesting account, parent = collaboration id).
 pub const CHANGE_REQUEST: &str = "cleanrooms.collaboration.changerequest";
+/// A configured audience model association (owner = associating account, parent = membership id).
+pub const CONFIGURED_AUDIENCE_MODEL_ASSOCIATION: &str =
+    "cleanrooms.configuredaudiencemodelassociation";

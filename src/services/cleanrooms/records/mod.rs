@@ -20,6 +20,7 @@ pub mod tags;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::association::AssociationRule;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::budget::Ledger;
 use crate::services::cleanrooms::domain::change_request::ChangeRequest;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
@@ -77,6 +78,7 @@ resources! {
     IntermediateTableRule => INTERMEDIATE_TABLE_RULE,
     StoredQuery => PROTECTED_QUERY,
     ChangeRequest => CHANGE_REQUEST,
+    AudienceModelAssociation => CONFIGURED_AUDIENCE_MODEL_ASSOCIATION,
 }
 
 /// The `Put` of resource `value` with id `id` in `region`, owned by `account`, under `parent`.
