@@ -6,8 +6,8 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    analysis_templates, associations, audience_model_associations, change_requests, collaborations,
-    configured_tables, intermediate_table_rules, intermediate_tables, memberships,
+    analysis_logs, analysis_templates, associations, audience_model_associations, change_requests,
+    collaborations, configured_tables, intermediate_table_rules, intermediate_tables, memberships,
     privacy_budget_templates, protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
@@ -737,5 +737,29 @@ impl CleanroomsApi for CleanRooms {
             input,
         )
         .await
+    }
+
+    async fn start_analysis_log_export(
+        &self,
+        ctx: &RequestContext,
+        input: dto::StartAnalysisLogExportInput,
+    ) -> AwsResult<dto::StartAnalysisLogExportOutput> {
+        analysis_logs::start_analysis_log_export(&self.state, ctx, input).await
+    }
+
+    async fn get_analysis_log_export(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetAnalysisLogExportInput,
+    ) -> AwsResult<dto::GetAnalysisLogExportOutput> {
+        analysis_logs::get_analysis_log_export(&self.state, ctx, input).await
+    }
+
+    async fn list_analysis_log_exports(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListAnalysisLogExportsInput,
+    ) -> AwsResult<dto::ListAnalysisLogExportsOutput> {
+        analysis_logs::list_analysis_log_exports(&self.state, ctx, input).await
     }
 }

@@ -4,6 +4,7 @@
 //! function takes values and returns values, so each rule is decided in one place and can be
 //! tested on its own.
 
+pub mod analysis_log;
 pub mod analysis_template;
 pub mod arn;
 pub mod association;

@@ -43,3 +43,8 @@ pub const CHANGE_REQUEST: &str = "cleanrooms.collaboration.changerequest";
 /// A configured audience model association (owner = associating account, parent = membership id).
 pub const CONFIGURED_AUDIENCE_MODEL_ASSOCIATION: &str =
     "cleanrooms.configuredaudiencemodelassociation";
+/// The analysis log of one protected query (id = query id, owner = runner account, parent =
+/// collaboration id).
+pub const ANALYSIS_LOG: &str = "cleanrooms.analysislog";
+/// An analysis log export (owner = exporting account, parent = its membership id).
+pub const ANALYSIS_LOG_EXPORT: &str = "cleanrooms.analysislog.export";

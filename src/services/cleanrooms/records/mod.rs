@@ -6,6 +6,7 @@
 //! nowhere else), and the functions here take the type instead of a kind.
 
 pub mod access;
+pub mod analysis_logs;
 pub mod analysis_templates;
 pub mod associations;
 pub mod budgets;
@@ -17,6 +18,7 @@ pub mod memberships;
 pub mod protected_queries;
 pub mod tags;
 
+use crate::services::cleanrooms::domain::analysis_log::{AnalysisLog, AnalysisLogExport};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::association::AssociationRule;
@@ -78,6 +80,8 @@ resources! {
     IntermediateTableRule => INTERMEDIATE_TABLE_RULE,
     StoredQuery => PROTECTED_QUERY,
     ChangeRequest => CHANGE_REQUEST,
+    AnalysisLog => ANALYSIS_LOG,
+    AnalysisLogExport => ANALYSIS_LOG_EXPORT,
     AudienceModelAssociation => CONFIGURED_AUDIENCE_MODEL_ASSOCIATION,
 }
 

@@ -6,6 +6,7 @@
 //! tables when something else happens ([`lifecycle`]).
 
 pub mod admit;
+pub mod analysis_logs;
 pub mod cascade;
 pub mod change_requests;
 pub mod delivery;
