@@ -230,3 +230,25 @@ def test_membership_with_associations_cannot_be_deleted(setup):
         configuredAudienceModelAssociationIdentifier=created["id"],
     )
     call(b, "DeleteMembership", membershipIdentifier=mb["id"])
+
+
+def test_associations_leave_with_their_member_and_collaboration(setup):
+    a, b, coll, ma, mb = setup["a"], setup["b"], setup["coll"], setup["ma"], setup["mb"]
+    removed = create(b, mb["id"])
+    kept = create(a, ma["id"], configuredAudienceModelArn=model_arn("a-model", A))
+    call(a, "DeleteMember", collaborationIdentifier=coll["id"], accountId=B)
+    listed = list_all(
+        a,
+        "ListCollaborationConfiguredAudienceModelAssociations",
+        "collaborationConfiguredAudienceModelAssociationSummaries",
+        collaborationIdentifier=coll["id"],
+    )
+    assert [s["id"] for s in listed] == [kept["id"]]
+    with pytest.raises(ClientError) as e:
+        call(b, "ListTagsForResource", resourceArn=removed["arn"])
+    assert_error(e, "ResourceNotFoundException", 404)
+
+    call(a, "DeleteCollaboration", collaborationIdentifier=coll["id"])
+    assert list_all(
+        a, "ListConfiguredAudienceModelAssociations", "configuredAudienceModelAssociationSummaries", membershipIdentifier=ma["id"]
+    ) == []

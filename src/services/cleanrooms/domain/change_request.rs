@@ -44,9 +44,9 @@ const RESERVED_ABILITIES: [dto::MemberAbility; 2] =
     [dto::MemberAbility::CanQuery, dto::MemberAbility::CanRunJob];
 
 /// The change types `input` amounts to against the collaboration's current members: a member
-/// change for an account that is not a member is `ADD_MEMBER`; for a member, each ability,
-/// ML ability and payer difference is its grant/revoke or payer-candidate type; a collaboration
-/// change is `EDIT_AUTO_APPROVED_CHANGE_TYPES`.
+/// change for an account that is not a member (or left, or was removed) is `ADD_MEMBER`; for a
+/// member, each ability, ML ability and payer difference is its grant/revoke or
+/// payer-candidate type; a collaboration change is `EDIT_AUTO_APPROVED_CHANGE_TYPES`.
 ///
 /// # Errors
 /// `ValidationException` when the specification does not match its type, grants or revokes
@@ -80,9 +80,13 @@ pub fn classify(
             Ok(vec![T::EditAutoApprovedChangeTypes])
         }
         (dto::ChangeSpecificationType::Member, dto::ChangeSpecification::Member(m)) => {
-            let existing = members
-                .iter()
-                .find(|x| x.account_id == m.account_id && x.status != dto::MemberStatus::Removed);
+            let existing = members.iter().find(|x| {
+                x.account_id == m.account_id
+                    && !matches!(
+                        x.status,
+                        dto::MemberStatus::Removed | dto::MemberStatus::Left
+                    )
+            });
             match existing {
                 None => classify_new_member(m, collaboration),
                 Some(current) => classify_member_edit(m, current),
