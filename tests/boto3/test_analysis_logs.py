@@ -196,3 +196,51 @@ def test_list_is_newest_first_filters_and_pages(world):
                     membershipIdentifier=world.ma["id"], status="FAILED") == []
     # the results of the queries still went where they were asked to
     assert world.s3a.list_objects_v2(Bucket=RESULTS_BUCKET)["KeyCount"] >= 2
+
+
+def test_differentially_private_queries_cannot_be_exported(client):
+    from analysis_helpers import custom_rule
+
+    w = build_world(
+        client,
+        purchases_rule=custom_rule(differentialPrivacy={"columns": [{"name": "user_id"}]}),
+        queryLogStatus="ENABLED",
+        creatorMemberAbilities=["CAN_QUERY", "CAN_RECEIVE_RESULTS", "CAN_EXPORT_QUERY_ANALYSIS_LOG"],
+    )
+    call(w.b, "CreatePrivacyBudgetTemplate", membershipIdentifier=w.mb["id"], privacyBudgetType="DIFFERENTIAL_PRIVACY",
+         parameters={"differentialPrivacy": {"epsilon": 20, "usersNoisePerQuery": 20}})
+    w.s3a.create_bucket(Bucket=LOGS_BUCKET)
+    enable_logging(w)
+    done = run(w, "SELECT COUNT(*) AS n FROM purchases")
+    assert done.get("differentialPrivacy")
+    with pytest.raises(ClientError) as e:
+        start_export(w.a, w.ma["id"], done["id"])
+    assert_error(e, "ValidationException", 400, "differential privacy")
+    assert call(w.a, "ListAnalysisLogExports", membershipIdentifier=w.ma["id"])["analysisLogExports"] == []
+
+
+def test_logs_exports_and_change_requests_survive_kill9(fresh_emulator):
+    w = build_world(
+        fresh_emulator.client,
+        queryLogStatus="ENABLED",
+        creatorMemberAbilities=["CAN_QUERY", "CAN_RECEIVE_RESULTS", "CAN_EXPORT_QUERY_ANALYSIS_LOG"],
+    )
+    w.s3a.create_bucket(Bucket=LOGS_BUCKET)
+    enable_logging(w)
+    done = run(w, JOIN)
+    export = wait_export(w.a, w.ma["id"], start_export(w.a, w.ma["id"], done["id"]))
+    coll = w.collaboration["id"]
+    req = call(w.a, "CreateCollaborationChangeRequest", collaborationIdentifier=coll, changes=[{
+        "specificationType": "MEMBER", "specification": {"member": {"accountId": C, "memberAbilities": [], "displayName": "Sea"}},
+    }])["collaborationChangeRequest"]
+    call(w.b, "UpdateCollaborationChangeRequest", collaborationIdentifier=coll, changeRequestIdentifier=req["id"], action="APPROVE")
+    fresh_emulator.kill9()
+    fresh_emulator.start()
+    a = fresh_emulator.client("cleanrooms", account=A)
+    got = call(a, "GetAnalysisLogExport", membershipIdentifier=w.ma["id"], analysisLogExportIdentifier=export["analysisLogExportId"])
+    assert got["analysisLogExport"] == export
+    after = call(a, "GetCollaborationChangeRequest", collaborationIdentifier=coll, changeRequestIdentifier=req["id"])
+    assert after["collaborationChangeRequest"]["status"] == "APPROVED"
+    call(a, "UpdateCollaborationChangeRequest", collaborationIdentifier=coll, changeRequestIdentifier=req["id"], action="COMMIT")
+    again = wait_export(a, w.ma["id"], start_export(a, w.ma["id"], done["id"], keyPrefix="after-restart"))
+    assert again["status"] == "SUCCESS"
