@@ -244,3 +244,22 @@ def test_logs_exports_and_change_requests_survive_kill9(fresh_emulator):
     call(a, "UpdateCollaborationChangeRequest", collaborationIdentifier=coll, changeRequestIdentifier=req["id"], action="COMMIT")
     again = wait_export(a, w.ma["id"], start_export(a, w.ma["id"], done["id"], keyPrefix="after-restart"))
     assert again["status"] == "SUCCESS"
+
+
+def test_intermediate_table_populations_are_logged(world):
+    from analysis_helpers import wait
+
+    enable_logging(world)
+    sql = "SELECT c.user_id, c.segment FROM customers c JOIN purchases p ON c.user_id = p.user_id"
+    table = call(world.a, "CreateIntermediateTable", membershipIdentifier=world.ma["id"], name="buyers",
+                 populationAnalysisConfiguration={"sqlParameters": {"queryString": sql}})["intermediateTable"]
+    populated = call(world.a, "PopulateIntermediateTable", membershipIdentifier=world.ma["id"],
+                     intermediateTableIdentifier=table["id"])
+    done = wait(world, {"id": populated["analysisId"]})
+    assert done["status"] == "SUCCESS", done.get("error")
+    export = wait_export(world.a, world.ma["id"], start_export(world.a, world.ma["id"], done["id"]))
+    assert export["status"] == "SUCCESS"
+    key = f"{done['id']}/analysis-log-{export['analysisLogExportId']}.json"
+    log = json.loads(world.s3a.get_object(Bucket=LOGS_BUCKET, Key=key)["Body"].read())
+    assert log["sql"] == sql and log["status"] == "SUCCESS"
+    assert sorted(t["name"] for t in log["tables"]) == ["customers", "purchases"]
