@@ -221,14 +221,14 @@ def test_health_unsigned_is_ready(emulator):
 
 UNIMPLEMENTED = [
     (
-        "ListConfiguredAudienceModelAssociations",
-        "list_configured_audience_model_associations",
+        "ListIdMappingTables",
+        "list_id_mapping_tables",
         lambda: {"membershipIdentifier": random_id()},
     ),
     (
-        "GetConfiguredAudienceModelAssociation",
-        "get_configured_audience_model_association",
-        lambda: {"membershipIdentifier": random_id(), "configuredAudienceModelAssociationIdentifier": random_id()},
+        "GetIdNamespaceAssociation",
+        "get_id_namespace_association",
+        lambda: {"membershipIdentifier": random_id(), "idNamespaceAssociationIdentifier": random_id()},
     ),
     (
         "GetIdNamespaceAssociation",

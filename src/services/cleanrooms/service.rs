@@ -6,9 +6,9 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
-    analysis_templates, associations, collaborations, configured_tables, intermediate_table_rules,
-    intermediate_tables, memberships, privacy_budget_templates, protected_jobs, protected_queries,
-    schemas, tags,
+    analysis_logs, analysis_templates, associations, audience_model_associations, change_requests,
+    collaborations, configured_tables, intermediate_table_rules, intermediate_tables, memberships,
+    privacy_budget_templates, protected_jobs, protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -646,5 +646,152 @@ impl CleanroomsApi for CleanRooms {
     ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
         intermediate_table_rules::delete_intermediate_table_analysis_rule(&self.state, ctx, input)
             .await
+    }
+
+    async fn create_collaboration_change_request(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateCollaborationChangeRequestInput,
+    ) -> AwsResult<dto::CreateCollaborationChangeRequestOutput> {
+        change_requests::create_collaboration_change_request(&self.state, ctx, input).await
+    }
+
+    async fn get_collaboration_change_request(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationChangeRequestInput,
+    ) -> AwsResult<dto::GetCollaborationChangeRequestOutput> {
+        change_requests::get_collaboration_change_request(&self.state, ctx, input).await
+    }
+
+    async fn list_collaboration_change_requests(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationChangeRequestsInput,
+    ) -> AwsResult<dto::ListCollaborationChangeRequestsOutput> {
+        change_requests::list_collaboration_change_requests(&self.state, ctx, input).await
+    }
+
+    async fn update_collaboration_change_request(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateCollaborationChangeRequestInput,
+    ) -> AwsResult<dto::UpdateCollaborationChangeRequestOutput> {
+        change_requests::update_collaboration_change_request(&self.state, ctx, input).await
+    }
+
+    async fn create_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::CreateConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::create_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn get_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::GetConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::get_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn list_configured_audience_model_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListConfiguredAudienceModelAssociationsInput,
+    ) -> AwsResult<dto::ListConfiguredAudienceModelAssociationsOutput> {
+        audience_model_associations::list_configured_audience_model_associations(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn update_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::UpdateConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::update_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn delete_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::delete_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn get_collaboration_configured_audience_model_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationConfiguredAudienceModelAssociationInput,
+    ) -> AwsResult<dto::GetCollaborationConfiguredAudienceModelAssociationOutput> {
+        audience_model_associations::get_collaboration_configured_audience_model_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn list_collaboration_configured_audience_model_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationConfiguredAudienceModelAssociationsInput,
+    ) -> AwsResult<dto::ListCollaborationConfiguredAudienceModelAssociationsOutput> {
+        audience_model_associations::list_collaboration_configured_audience_model_associations(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn start_analysis_log_export(
+        &self,
+        ctx: &RequestContext,
+        input: dto::StartAnalysisLogExportInput,
+    ) -> AwsResult<dto::StartAnalysisLogExportOutput> {
+        analysis_logs::start_analysis_log_export(&self.state, ctx, input).await
+    }
+
+    async fn get_analysis_log_export(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetAnalysisLogExportInput,
+    ) -> AwsResult<dto::GetAnalysisLogExportOutput> {
+        analysis_logs::get_analysis_log_export(&self.state, ctx, input).await
+    }
+
+    async fn list_analysis_log_exports(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListAnalysisLogExportsInput,
+    ) -> AwsResult<dto::ListAnalysisLogExportsOutput> {
+        analysis_logs::list_analysis_log_exports(&self.state, ctx, input).await
     }
 }

@@ -54,3 +54,15 @@ pub fn intermediate_table_arn(
         "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/intermediatetable/{id}"
     )
 }
+
+/// ARN of a configured audience model association, scoped under its membership.
+pub fn audience_model_association_arn(
+    region: &str,
+    account: &str,
+    membership_id: &str,
+    id: &str,
+) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/configuredaudiencemodelassociation/{id}"
+    )
+}

@@ -4,10 +4,13 @@
 //! function takes values and returns values, so each rule is decided in one place and can be
 //! tested on its own.
 
+pub mod analysis_log;
 pub mod analysis_template;
 pub mod arn;
 pub mod association;
+pub mod audience_model_association;
 pub mod budget;
+pub mod change_request;
 pub mod collaboration;
 pub mod configured_table;
 pub mod intermediate_table;

@@ -3,8 +3,11 @@
 //! and their results into the AWS output; handlers share nothing with each other, and a module
 //! here exports nothing but its operations.
 
+pub mod analysis_logs;
 pub mod analysis_templates;
 pub mod associations;
+pub mod audience_model_associations;
+pub mod change_requests;
 pub mod collaborations;
 pub mod configured_tables;
 pub mod intermediate_table_rules;

@@ -4,6 +4,7 @@
 
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::membership::Membership;
@@ -62,6 +63,9 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
         }
         "intermediatetable" if parsed.path.len() == 4 => {
             owned_record::<IntermediateTable>(state, ctx, parsed.resource_id(), arn).await?
+        }
+        "configuredaudiencemodelassociation" if parsed.path.len() == 4 => {
+            owned_record::<AudienceModelAssociation>(state, ctx, parsed.resource_id(), arn).await?
         }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,

@@ -43,3 +43,13 @@ pub const PROTECTED_JOB: &str = "cleanrooms.protectedjob";
 /// A member's receipt of another member's protected job results (id = `<jobId>/<membershipId>`,
 /// owner = receiving account, parent = receiving membership id; body = the job id).
 pub const PROTECTED_JOB_RECEIPT: &str = "cleanrooms.protectedjob.receipt";
+/// A collaboration change request (owner = requesting account, parent = collaboration id).
+pub const CHANGE_REQUEST: &str = "cleanrooms.collaboration.changerequest";
+/// A configured audience model association (owner = associating account, parent = membership id).
+pub const CONFIGURED_AUDIENCE_MODEL_ASSOCIATION: &str =
+    "cleanrooms.configuredaudiencemodelassociation";
+/// The analysis log of one protected query (id = query id, owner = runner account, parent =
+/// collaboration id).
+pub const ANALYSIS_LOG: &str = "cleanrooms.analysislog";
+/// An analysis log export (owner = exporting account, parent = its membership id).
+pub const ANALYSIS_LOG_EXPORT: &str = "cleanrooms.analysislog.export";

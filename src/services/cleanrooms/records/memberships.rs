@@ -27,7 +27,8 @@ pub fn put_member(region: &str, m: &Member) -> AwsResult<Write> {
 
 /// What a membership may still hold that must be deleted before it is: the first kind of
 /// resource found under membership `membership_id` (`"configured table associations"`,
-/// `"privacy budget templates"`, `"analysis templates"`, `"intermediate tables"`), if any.
+/// `"privacy budget templates"`, `"analysis templates"`, `"intermediate tables"`,
+/// `"configured audience model associations"`), if any.
 ///
 /// # Errors
 /// Store failures.
@@ -40,6 +41,10 @@ pub async fn remaining_subresources(
         (kinds::PRIVACY_BUDGET_TEMPLATE, "privacy budget templates"),
         (kinds::ANALYSIS_TEMPLATE, "analysis templates"),
         (kinds::INTERMEDIATE_TABLE, "intermediate tables"),
+        (
+            kinds::CONFIGURED_AUDIENCE_MODEL_ASSOCIATION,
+            "configured audience model associations",
+        ),
     ];
     for (kind, what) in SUBRESOURCES {
         let children = state

@@ -6,9 +6,11 @@
 //! nowhere else), and the functions here take the type instead of a kind.
 
 pub mod access;
+pub mod analysis_logs;
 pub mod analysis_templates;
 pub mod associations;
 pub mod budgets;
+pub mod change_requests;
 pub mod configured_tables;
 pub mod intermediate_tables;
 pub mod kinds;
@@ -17,10 +19,13 @@ pub mod protected_jobs;
 pub mod protected_queries;
 pub mod tags;
 
+use crate::services::cleanrooms::domain::analysis_log::{AnalysisLog, AnalysisLogExport};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::association::AssociationRule;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::budget::Ledger;
+use crate::services::cleanrooms::domain::change_request::ChangeRequest;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::collaboration::Member;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
@@ -77,6 +82,10 @@ resources! {
     IntermediateTableRule => INTERMEDIATE_TABLE_RULE,
     StoredQuery => PROTECTED_QUERY,
     StoredJob => PROTECTED_JOB,
+    ChangeRequest => CHANGE_REQUEST,
+    AnalysisLog => ANALYSIS_LOG,
+    AnalysisLogExport => ANALYSIS_LOG_EXPORT,
+    AudienceModelAssociation => CONFIGURED_AUDIENCE_MODEL_ASSOCIATION,
 }
 
 /// The `Put` of resource `value` with id `id` in `region`, owned by `account`, under `parent`.

@@ -6,6 +6,7 @@
 use crate::error::{AwsError, AwsResult};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
@@ -149,6 +150,29 @@ pub async fn association_delete_writes(state: &AppState, a: &Association) -> Aws
     writes.extend(association_budget_removal_writes(state, a).await?);
     writes.extend(association_rule_deletes(state, &a.id).await?);
     Ok(writes)
+}
+
+/// The writes that delete every configured audience model association of a membership, with
+/// their tags.
+///
+/// # Errors
+/// Store failures.
+pub async fn audience_model_associations_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+) -> AwsResult<Vec<Write>> {
+    Ok(
+        records::membership_children::<AudienceModelAssociation>(state, membership_id, None)
+            .await?
+            .into_iter()
+            .flat_map(|(_, a)| {
+                [
+                    records::delete::<AudienceModelAssociation>(a.id),
+                    delete_tags(&a.arn),
+                ]
+            })
+            .collect(),
+    )
 }
 
 /// The writes that delete every privacy budget template of a membership, with their tags.

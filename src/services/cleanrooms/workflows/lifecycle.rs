@@ -19,6 +19,7 @@ use crate::services::cleanrooms::records::intermediate_tables::{
 use crate::services::cleanrooms::records::memberships::put_membership;
 use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::associations_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::audience_model_associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::budget_templates_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
@@ -242,6 +243,9 @@ pub async fn collaboration_deleted_writes(
         cascade
             .writes
             .extend(budget_templates_removal_writes(state, &m.id).await?);
+        cascade
+            .writes
+            .extend(audience_model_associations_removal_writes(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
         cascade.writes.push(put_membership(region, &m)?);

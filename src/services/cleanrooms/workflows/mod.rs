@@ -6,7 +6,9 @@
 //! tables when something else happens ([`lifecycle`]).
 
 pub mod admit;
+pub mod analysis_logs;
 pub mod cascade;
+pub mod change_requests;
 pub mod delivery;
 pub mod job;
 pub mod lifecycle;

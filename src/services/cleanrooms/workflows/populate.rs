@@ -27,6 +27,7 @@ use crate::services::cleanrooms::records::intermediate_tables::{put_table, put_v
 use crate::services::cleanrooms::records::protected_queries::put_query;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
+use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
 use crate::services::cleanrooms::workflows::runs::{spawn_populate, PopulateJob};
 use crate::services::cleanrooms::workflows::settle::Population;
 use std::collections::HashSet;
@@ -117,6 +118,19 @@ pub async fn populate(
     let version_id = ids::new_id();
     table.begin_population(&version_id, now)?;
     let parameters = (!sql.effective.is_empty()).then(|| sql.effective.clone());
+    let log = analysis_logs::submission_log(
+        state,
+        &ctx.region,
+        Submitted {
+            query_id: &query_id,
+            runner: &m,
+            payer: admitted.payer.as_deref(),
+            sql: stored.query_string.as_deref().unwrap_or(&sql.sql),
+            analysis_template_arn: stored.analysis_template_arn.as_deref(),
+            prepared: &admitted.prepared,
+        },
+    )
+    .await?;
     let query = StoredQuery::submitted(Submission {
         id: query_id.clone(),
         now,
@@ -157,17 +171,13 @@ pub async fn populate(
         expiration_time: None,
         create_time: now,
     };
-    commit_charged(
-        state,
-        &collaboration.id,
-        &admitted.prepared,
-        vec![
-            put_query(&ctx.region, &query)?,
-            put_version(&table, &version)?,
-            put_table(&table)?,
-        ],
-    )
-    .await?;
+    let mut writes = vec![
+        put_query(&ctx.region, &query)?,
+        put_version(&table, &version)?,
+        put_table(&table)?,
+    ];
+    writes.extend(log);
+    commit_charged(state, &collaboration.id, &admitted.prepared, writes).await?;
     spawn_populate(
         state,
         admitted.prepared,

@@ -11,6 +11,7 @@ use crate::services::cleanrooms::records::access::query_runner;
 use crate::services::cleanrooms::records::protected_queries::{put_query, receipt};
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
+use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
 use crate::services::cleanrooms::workflows::delivery;
 use crate::services::cleanrooms::workflows::runs::spawn_query;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -92,6 +93,23 @@ pub async fn start(
     )
     .await?;
     let id = ids::new_id();
+    let log = analysis_logs::submission_log(
+        state,
+        &ctx.region,
+        Submitted {
+            query_id: &id,
+            runner: &m,
+            payer: admitted.payer.as_deref(),
+            sql: input
+                .sql_parameters
+                .query_string
+                .as_deref()
+                .unwrap_or(&sql.sql),
+            analysis_template_arn: input.sql_parameters.analysis_template_arn.as_deref(),
+            prepared: &admitted.prepared,
+        },
+    )
+    .await?;
     let stored = StoredQuery::submitted(Submission {
         id: id.clone(),
         now: state.now(),
@@ -107,6 +125,7 @@ pub async fn start(
         receivers,
     });
     let mut writes = vec![put_query(&ctx.region, &stored)?];
+    writes.extend(log);
     for account in delivery.member_receivers() {
         writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
     }

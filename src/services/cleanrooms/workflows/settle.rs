@@ -15,6 +15,7 @@ use crate::services::cleanrooms::records::intermediate_tables::{
     intermediate_table, intermediate_table_version, put_table, put_version,
 };
 use crate::services::cleanrooms::records::protected_queries::{all_queries, load_query, put_query};
+use crate::services::cleanrooms::workflows::analysis_logs;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
@@ -41,6 +42,7 @@ pub async fn settle_query(
         return Ok(q.query.status);
     }
     let mut writes = vec![put_query(&region, &q)?];
+    writes.extend(analysis_logs::settled_log(state, &region, &q).await?);
     writes.extend(extra);
     state.store().commit(writes).await?;
     Ok(q.query.status)
@@ -147,7 +149,8 @@ pub async fn settle_population(
 
 /// After a restart: queries a stopped process left SUBMITTED or STARTED become FAILED (and
 /// CANCELLING ones CANCELLED); their populations fail, leaving the previous version active.
-/// Protected jobs recover the same way ([`super::job::recover`]).
+/// Protected jobs recover the same way ([`super::job::recover`]); analysis log exports left
+/// `IN_PROGRESS` are written again.
 ///
 /// # Errors
 /// Store failures.
@@ -172,5 +175,6 @@ pub async fn recover(state: &AppState) -> AwsResult<()> {
             }
         }
     }
-    super::job::recover(state).await
+    super::job::recover(state).await?;
+    analysis_logs::resume_exports(state).await
 }

@@ -1,0 +1,178 @@
+//! Configured audience model associations: a member's link from its membership to a Clean Rooms
+//! ML configured audience model, by ARN. The emulator does not run Clean Rooms ML; it checks
+//! the ARN's form and region and keeps the association so the collaboration can see it.
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::invalid_field;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use serde::{Deserialize, Serialize};
+
+/// A configured audience model association as stored (owner = the associating account,
+/// parent = its membership id).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudienceModelAssociation {
+    /// UUID.
+    pub id: String,
+    /// `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/configuredaudiencemodelassociation/<id>`.
+    pub arn: String,
+    /// The associating account.
+    pub account_id: String,
+    /// Membership id.
+    pub membership_id: String,
+    /// Membership ARN.
+    pub membership_arn: String,
+    /// Collaboration id.
+    pub collaboration_id: String,
+    /// Collaboration ARN.
+    pub collaboration_arn: String,
+    /// The Clean Rooms ML configured audience model's ARN.
+    pub configured_audience_model_arn: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Whether Clean Rooms manages the model's resource policies.
+    pub manage_resource_policies: bool,
+    /// Creation time (epoch seconds).
+    pub create_time: f64,
+    /// Last update time (epoch seconds).
+    pub update_time: f64,
+}
+
+/// Checks a configured audience model ARN
+/// (`arn:<partition>:cleanrooms-ml:<region>:<account>:configured-audience-model/<id>`) and that
+/// it is in `region`, the collaboration's region.
+///
+/// # Errors
+/// `ValidationException` naming `configuredAudienceModelArn` and what is wrong.
+pub fn check_configured_audience_model_arn(arn: &str, region: &str) -> AwsResult<()> {
+    let bad = |why: String| {
+        invalid_field(
+            "configuredAudienceModelArn",
+            format!("configuredAudienceModelArn {arn}: {why}"),
+        )
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, arn_region, account, resource] = parts[..] else {
+        return Err(bad("an ARN has six parts separated by ':'".into()));
+    };
+    if prefix != "arn" || !partition.starts_with("aws") {
+        return Err(bad("it must start with arn:aws".into()));
+    }
+    if service != "cleanrooms-ml" {
+        return Err(bad(format!(
+            "the service must be cleanrooms-ml, not {service}"
+        )));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(format!("account {account} is not 12 digits")));
+    }
+    let Some(id) = resource.strip_prefix("configured-audience-model/") else {
+        return Err(bad(
+            "the resource must be configured-audience-model/<id>".into()
+        ));
+    };
+    if id.is_empty() {
+        return Err(bad("the configured audience model id is empty".into()));
+    }
+    if arn_region != region {
+        return Err(bad(format!(
+            "the configured audience model must be in the collaboration's region {region}, not {arn_region}"
+        )));
+    }
+    Ok(())
+}
+
+impl AudienceModelAssociation {
+    /// The `ConfiguredAudienceModelAssociation` shape (the owner's view).
+    pub fn to_dto(&self) -> dto::ConfiguredAudienceModelAssociation {
+        dto::ConfiguredAudienceModelAssociation {
+            arn: self.arn.clone(),
+            collaboration_arn: self.collaboration_arn.clone(),
+            collaboration_id: self.collaboration_id.clone(),
+            configured_audience_model_arn: self.configured_audience_model_arn.clone(),
+            create_time: self.create_time,
+            description: self.description.clone(),
+            id: self.id.clone(),
+            manage_resource_policies: self.manage_resource_policies,
+            membership_arn: self.membership_arn.clone(),
+            membership_id: self.membership_id.clone(),
+            name: self.name.clone(),
+            update_time: self.update_time,
+        }
+    }
+
+    /// The `ConfiguredAudienceModelAssociationSummary` shape.
+    pub fn to_summary(&self) -> dto::ConfiguredAudienceModelAssociationSummary {
+        dto::ConfiguredAudienceModelAssociationSummary {
+            arn: self.arn.clone(),
+            collaboration_arn: self.collaboration_arn.clone(),
+            collaboration_id: self.collaboration_id.clone(),
+            configured_audience_model_arn: self.configured_audience_model_arn.clone(),
+            create_time: self.create_time,
+            description: self.description.clone(),
+            id: self.id.clone(),
+            membership_arn: self.membership_arn.clone(),
+            membership_id: self.membership_id.clone(),
+            name: self.name.clone(),
+            update_time: self.update_time,
+        }
+    }
+
+    /// The `CollaborationConfiguredAudienceModelAssociation` shape (every member's view).
+    pub fn to_collaboration_dto(&self) -> dto::CollaborationConfiguredAudienceModelAssociation {
+        dto::CollaborationConfiguredAudienceModelAssociation {
+            arn: self.arn.clone(),
+            collaboration_arn: self.collaboration_arn.clone(),
+            collaboration_id: self.collaboration_id.clone(),
+            configured_audience_model_arn: self.configured_audience_model_arn.clone(),
+            create_time: self.create_time,
+            creator_account_id: self.account_id.clone(),
+            description: self.description.clone(),
+            id: self.id.clone(),
+            name: self.name.clone(),
+            update_time: self.update_time,
+        }
+    }
+
+    /// The `CollaborationConfiguredAudienceModelAssociationSummary` shape.
+    pub fn to_collaboration_summary(
+        &self,
+    ) -> dto::CollaborationConfiguredAudienceModelAssociationSummary {
+        dto::CollaborationConfiguredAudienceModelAssociationSummary {
+            arn: self.arn.clone(),
+            collaboration_arn: self.collaboration_arn.clone(),
+            collaboration_id: self.collaboration_id.clone(),
+            create_time: self.create_time,
+            creator_account_id: self.account_id.clone(),
+            description: self.description.clone(),
+            id: self.id.clone(),
+            name: self.name.clone(),
+            update_time: self.update_time,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_audience_model_arns() {
+        let ok = "arn:aws:cleanrooms-ml:us-east-1:111111111111:configured-audience-model/abc-1";
+        assert!(check_configured_audience_model_arn(ok, "us-east-1").is_ok());
+        assert!(check_configured_audience_model_arn(ok, "eu-west-1").is_err());
+        for bad in [
+            "arn:aws:cleanrooms:us-east-1:111111111111:configured-audience-model/abc",
+            "arn:aws:cleanrooms-ml:us-east-1:1111:configured-audience-model/abc",
+            "arn:aws:cleanrooms-ml:us-east-1:111111111111:audience-model/abc",
+            "arn:aws:cleanrooms-ml:us-east-1:111111111111:configured-audience-model/",
+        ] {
+            assert!(
+                check_configured_audience_model_arn(bad, "us-east-1").is_err(),
+                "{bad}"
+            );
+        }
+    }
+}
