@@ -39,13 +39,26 @@ pub trait Job: Send + 'static {
     /// Runs the job to its end. `token` is cancelled when the job must stop; the job should
     /// then stop promptly and record that it was cancelled.
     fn run(self, token: CancellationToken) -> impl Future<Output = ()> + Send;
+
+    /// The group whose ongoing jobs count against a quota together ([`Jobs::ongoing_in`]), e.g.
+    /// one membership's protected queries; `None` (the default) for jobs without a quota.
+    fn quota_group(&self) -> Option<String> {
+        None
+    }
+}
+
+/// One queued or running job: how to stop it and the quota group it counts in.
+#[derive(Debug)]
+struct Entry {
+    token: CancellationToken,
+    group: Option<String>,
 }
 
 /// Tracks and bounds the background jobs of one emulator process. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Jobs {
     slots: Arc<Semaphore>,
-    running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    running: Arc<Mutex<HashMap<String, Entry>>>,
     /// Woken whenever the last running job ends.
     idle: Arc<Notify>,
     /// Set by [`Jobs::shutdown`] before it stops the jobs still running.
@@ -72,7 +85,8 @@ impl Jobs {
     /// Starts `job` in the background once a slot is free (see [`Jobs::spawn`]).
     pub fn start<J: Job>(&self, job: J) {
         let id = job.id();
-        self.spawn(&id, move |token| job.run(token));
+        let group = job.quota_group();
+        self.spawn_in(&id, group, move |token| job.run(token));
     }
 
     /// Starts `work` in the background as job `id` once a slot is free. `work` receives a token
@@ -83,8 +97,22 @@ impl Jobs {
         F: FnOnce(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.spawn_in(id, None, work);
+    }
+
+    fn spawn_in<F, Fut>(&self, id: &str, group: Option<String>, work: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let token = CancellationToken::new();
-        self.lock().insert(id.to_string(), token.clone());
+        self.lock().insert(
+            id.to_string(),
+            Entry {
+                token: token.clone(),
+                group,
+            },
+        );
         let slots = Arc::clone(&self.slots);
         let running = Arc::clone(&self.running);
         let idle = Arc::clone(&self.idle);
@@ -136,8 +164,8 @@ impl Jobs {
     /// Requests cancellation of job `id`; `false` when no such job is running.
     pub fn cancel(&self, id: &str) -> bool {
         match self.lock().get(id) {
-            Some(token) => {
-                token.cancel();
+            Some(entry) => {
+                entry.token.cancel();
                 true
             }
             None => false,
@@ -146,8 +174,8 @@ impl Jobs {
 
     /// Requests cancellation of every job (the admin reset).
     pub fn cancel_all(&self) {
-        for token in self.lock().values() {
-            token.cancel();
+        for entry in self.lock().values() {
+            entry.token.cancel();
         }
     }
 
@@ -161,7 +189,16 @@ impl Jobs {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    /// Number of jobs of quota group `group` ([`Job::quota_group`]) queued or running. A job
+    /// counts from [`Jobs::start`] until its run has recorded how it ended and returned.
+    pub fn ongoing_in(&self, group: &str) -> usize {
+        self.lock()
+            .values()
+            .filter(|e| e.group.as_deref() == Some(group))
+            .count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // The map stays consistent even if a holder panicked: entries are independent.
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -276,5 +313,45 @@ mod tests {
             .expect("job saw the cancellation")
             .expect("job finished");
         assert!(!jobs.cancel("unknown"));
+    }
+
+    /// A job of a quota group that runs until it is cancelled.
+    struct Grouped(&'static str, &'static str);
+
+    impl Job for Grouped {
+        fn id(&self) -> String {
+            self.0.to_string()
+        }
+
+        fn quota_group(&self) -> Option<String> {
+            Some(self.1.to_string())
+        }
+
+        async fn run(self, token: CancellationToken) {
+            token.cancelled().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn ongoing_jobs_are_counted_by_quota_group_until_they_end() {
+        let jobs = Jobs::new(4);
+        jobs.start(Grouped("q1", "m1"));
+        jobs.start(Grouped("q2", "m1"));
+        jobs.start(Grouped("q3", "m2"));
+        jobs.spawn("plain", |token| async move { token.cancelled().await });
+        assert_eq!(jobs.ongoing_in("m1"), 2);
+        assert_eq!(jobs.ongoing_in("m2"), 1);
+        assert_eq!(jobs.ongoing_in("other"), 0);
+        // A cancelled job stops counting once it has ended.
+        jobs.cancel("q1");
+        let ended = async {
+            while jobs.ongoing_in("m1") != 1 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), ended)
+            .await
+            .expect("the cancelled job stops counting");
+        jobs.cancel_all();
     }
 }

@@ -165,8 +165,9 @@ def worker(kind: str, server, world, table_id: str, ledger: Ledger, stop: thread
         except (ClientError, BotoCoreError, OSError) as error:
             if isinstance(error, ClientError) and server.running:
                 code = error.response["Error"]["Code"]
-                # A population refused because one is running is the service's rule, not a fault.
-                if code not in {"ConflictException"}:
+                # A population refused because one is running, and a query refused because the
+                # membership has 5 ongoing, are the service's rules, not faults.
+                if code not in {"ConflictException", "ServiceQuotaExceededException"}:
                     with ledger.lock:
                         ledger.unexpected.append(f"{kind}: {error}")
             elif not server.running:

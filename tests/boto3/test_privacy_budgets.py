@@ -342,8 +342,9 @@ def test_lifetime_budgets_never_refresh_and_limit_period_budgets(world, emulator
 def test_concurrent_queries_never_overspend(world):
     purchases = arn_of(world, "purchases")
     add_budget(world, purchases, lifetime(5))
-    start(world, PURCHASES_SQL)
-    start(world, PURCHASES_SQL)
+    # Finished first, so that the membership's quota of 5 ongoing queries is not what refuses.
+    wait(world, start(world, PURCHASES_SQL))
+    wait(world, start(world, PURCHASES_SQL))
     assert left(world, purchases) == 3
     outcomes = concurrent_starts(world, PURCHASES_SQL, 8)
     assert sorted(outcomes) == ["ValidationException"] * 5 + ["ok"] * 3
@@ -497,7 +498,7 @@ def test_dp_budget_refreshes_each_calendar_month(client, emulator):
 def test_concurrent_dp_queries_never_overspend_epsilon(client):
     world = dp_world(client)
     for _ in range(3):
-        start(world, DP_SQL)
+        wait(world, start(world, DP_SQL))  # finished: the quota of 5 ongoing queries stays free
     assert dp_counts(world)["COUNT"] == (4, 10)  # 0.4 epsilon left: room for exactly 2 more
     outcomes = concurrent_starts(world, DP_SQL, 6)
     assert sorted(outcomes) == ["ValidationException"] * 4 + ["ok"] * 2

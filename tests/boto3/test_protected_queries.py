@@ -48,6 +48,10 @@ def expected_join():
     return [[s, totals[s], counts[s]] for s in sorted(totals)]
 
 
+# A query that runs until it is cancelled.
+SLOW = "SELECT count(*) AS n FROM purchases CROSS JOIN generate_series(1, 5000000000) g WHERE g.value < 0"
+
+
 @pytest.fixture
 def world(client):
     return build_world(client)
@@ -236,7 +240,7 @@ def test_runtime_failures_become_failed_queries(world):
 
 
 def test_cancel_stops_a_running_query(world):
-    slow = start(world, "SELECT count(*) AS n FROM purchases CROSS JOIN generate_series(1, 5000000000) g WHERE g.value < 0")
+    slow = start(world, SLOW)
     updated = call(world.a, "UpdateProtectedQuery", membershipIdentifier=world.ma["id"],
                    protectedQueryIdentifier=slow["id"], targetStatus="CANCELLED")["protectedQuery"]
     assert updated["status"] in ("CANCELLING", "CANCELLED")
@@ -246,6 +250,29 @@ def test_cancel_stops_a_running_query(world):
         call(world.a, "UpdateProtectedQuery", membershipIdentifier=world.ma["id"],
              protectedQueryIdentifier=slow["id"], targetStatus="CANCELLED")
     assert_error(excinfo, "ConflictException", 409, "CANCELLED")
+
+
+def test_a_membership_has_at_most_five_ongoing_queries(world):
+    slow = [start(world, SLOW) for _ in range(5)]
+    listed = list_all(world.a, "ListProtectedQueries", "protectedQueries", membershipIdentifier=world.ma["id"])
+    with pytest.raises(ClientError) as excinfo:
+        start(world, "SELECT item FROM purchases")
+    assert_error(excinfo, "ServiceQuotaExceededException", 402, "5")
+    assert excinfo.value.response["quotaValue"] == 5
+    assert "ongoing" in excinfo.value.response["quotaName"]
+    # Nothing was stored.
+    assert list_all(world.a, "ListProtectedQueries", "protectedQueries",
+                    membershipIdentifier=world.ma["id"]) == listed
+    # An ended query frees its place.
+    call(world.a, "UpdateProtectedQuery", membershipIdentifier=world.ma["id"],
+         protectedQueryIdentifier=slow[0]["id"], targetStatus="CANCELLED")
+    assert wait(world, slow[0], timeout=30)["status"] == "CANCELLED"
+    admitted = start(world, "SELECT item FROM purchases")
+    # It runs once the emulator's runner has a free slot (4 of the slow queries hold them).
+    for q in slow[1:]:
+        call(world.a, "UpdateProtectedQuery", membershipIdentifier=world.ma["id"],
+             protectedQueryIdentifier=q["id"], targetStatus="CANCELLED")
+    assert wait(world, admitted)["status"] == "SUCCESS"
 
 
 def test_list_get_and_status_filter(world):

@@ -6,14 +6,14 @@
 use crate::services::cleanrooms::analysis::sql::bound_sql;
 use crate::services::cleanrooms::analysis::Purpose;
 use crate::services::cleanrooms::domain::protected_query::{StoredQuery, Submission};
-use crate::services::cleanrooms::errors::invalid_configuration;
+use crate::services::cleanrooms::errors::{invalid_configuration, quota_exceeded};
 use crate::services::cleanrooms::records::access::query_runner;
 use crate::services::cleanrooms::records::protected_queries::{put_query, receipt};
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
 use crate::services::cleanrooms::workflows::delivery;
-use crate::services::cleanrooms::workflows::runs::spawn_query;
+use crate::services::cleanrooms::workflows::runs::{ongoing_queries, spawn_query};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
@@ -21,12 +21,17 @@ use crate::error::AwsResult;
 use crate::state::AppState;
 use crate::util::ids;
 
+/// How many protected queries one membership may have SUBMITTED or STARTED at once (the Clean
+/// Rooms quota "concurrent ongoing queries per membership").
+pub const MAX_ONGOING_QUERIES_PER_MEMBERSHIP: usize = 5;
+
 /// Starts the protected query `input` describes; returns it as stored (SUBMITTED).
 ///
 /// # Errors
 /// `AccessDeniedException` when the caller may not query; `ValidationException` for SQL,
 /// parameters, destination, compute or payer at fault, a broken analysis rule, or a budget that
-/// cannot pay; nothing is stored then.
+/// cannot pay; `ServiceQuotaExceededException` when the membership already has
+/// [`MAX_ONGOING_QUERIES_PER_MEMBERSHIP`] queries ongoing; nothing is stored then.
 pub async fn start(
     state: &AppState,
     ctx: &RequestContext,
@@ -130,9 +135,17 @@ pub async fn start(
         writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
     }
     {
+        // The quota check, the commit and the start of the run happen under one lock, so
+        // concurrent starts cannot pass the quota together.
         let _guard = state.write_lock().await;
+        if ongoing_queries(state, &m.id) >= MAX_ONGOING_QUERIES_PER_MEMBERSHIP {
+            return Err(quota_exceeded(
+                "Concurrent ongoing protected queries per membership",
+                MAX_ONGOING_QUERIES_PER_MEMBERSHIP as f64,
+            ));
+        }
         commit_charged(state, &collaboration.id, &admitted.prepared, writes).await?;
+        spawn_query(state, &id, &m.id, admitted.prepared, delivery);
     }
-    spawn_query(state, &id, admitted.prepared, delivery);
     Ok(stored.query)
 }

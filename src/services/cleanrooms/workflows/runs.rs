@@ -33,20 +33,41 @@ use crate::jobs::Job;
 use crate::state::AppState;
 use crate::storage::WriteOptions;
 
-/// Starts query `id` (already stored as SUBMITTED) delivering its results as `delivery` says.
-pub fn spawn_query(state: &AppState, id: &str, prepared: Prepared, delivery: Delivery) {
+/// Starts query `id` (already stored as SUBMITTED) of membership `membership_id`, delivering
+/// its results as `delivery` says. It counts among the membership's ongoing queries
+/// ([`ongoing_queries`]) until its run has settled.
+pub fn spawn_query(
+    state: &AppState,
+    id: &str,
+    membership_id: &str,
+    prepared: Prepared,
+    delivery: Delivery,
+) {
     state.jobs().start(QueryRun {
         state: state.clone(),
         id: id.to_string(),
+        membership_id: membership_id.to_string(),
         prepared,
         delivery,
     });
+}
+
+/// How many protected queries of membership `membership_id` are queued or running in this
+/// process (after a restart, recovery has failed the ones that were running before).
+pub fn ongoing_queries(state: &AppState, membership_id: &str) -> usize {
+    state.jobs().ongoing_in(&query_group(membership_id))
+}
+
+/// The quota group of a membership's protected queries.
+fn query_group(membership_id: &str) -> String {
+    format!("protected-queries/{membership_id}")
 }
 
 /// The background run of a protected query.
 struct QueryRun {
     state: AppState,
     id: String,
+    membership_id: String,
     prepared: Prepared,
     delivery: Delivery,
 }
@@ -56,12 +77,17 @@ impl Job for QueryRun {
         self.id.clone()
     }
 
+    fn quota_group(&self) -> Option<String> {
+        Some(query_group(&self.membership_id))
+    }
+
     async fn run(self, token: CancellationToken) {
         let QueryRun {
             state,
             id,
             prepared,
             delivery,
+            ..
         } = self;
         if let Err(e) = run_query(&state, &id, prepared, delivery, token).await {
             tracing::error!(query = %id, error = %e.message, "protected query bookkeeping failed");
