@@ -201,7 +201,7 @@ pub fn parse_number(text: &str, format: &str) -> Result<f64> {
         }
     }
     let significant = int_digits.trim_start_matches('0');
-    if significant.len() > int_slots || frac_digits.len() > frac_slots.max(0) {
+    if significant.len() > int_slots || frac_digits.len() > frac_slots {
         return exec_err!("TO_NUMBER: the string '{text}' does not fit the format '{format}'");
     }
     if int_digits.is_empty() && frac_digits.is_empty() {

@@ -3,8 +3,7 @@
 //! a session knows ([`register`]) and the rewrites of a parsed statement ([`parse`]); an
 //! unknown function is answered with its name and the dialect ([`explain_plan_error`]).
 //!
-//! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion and
-//! `datafusion-spark` lack, `parts` the date-part names, `format` the format strings.
+//! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks, `parts` the date-part names, `format` the format strings.
 
 pub mod format;
 pub mod parts;
@@ -12,7 +11,6 @@ pub mod rewrite;
 pub mod udf;
 
 use datafusion::common::config::Dialect;
-use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement;
 
@@ -46,51 +44,27 @@ impl SqlDialect {
 
 /// Adds the functions of `dialect` to a fresh session.
 pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
-    match dialect {
-        SqlDialect::CleanRoomsSql => {
-            for udf in [
-                udf::dateadd("dateadd"),
-                udf::datediff("datediff"),
-                udf::add_months_clean_rooms(),
-                udf::to_number(),
-                udf::regexp_substr(),
-                udf::trunc(),
-            ] {
-                ctx.register_udf(udf);
-            }
-            for udf in datafusion_spark::all_default_scalar_functions() {
-                if matches!(udf.name(), "sha2" | "sha1") {
-                    ctx.register_udf(udf.as_ref().clone());
-                }
-            }
-        }
-        SqlDialect::Spark => {
-            // Spark's functions where DataFusion has none of the name; DataFusion's own stay,
-            // so the functions both know keep DataFusion's behaviour.
-            let state = ctx.state();
-            let mut fresh = Vec::new();
-            for udf in datafusion_spark::all_default_scalar_functions() {
-                let clash = std::iter::once(udf.name())
-                    .chain(udf.aliases().iter().map(String::as_str))
-                    .any(|n| state.udf(n).is_ok() || state.udaf(n).is_ok());
-                if !clash {
-                    fresh.push(udf);
-                }
-            }
-            for udf in fresh {
-                ctx.register_udf(udf.as_ref().clone());
-            }
-            for udf in [
-                udf::dateadd("timestampadd"),
-                udf::datediff("timestampdiff"),
-                udf::months_between(),
-                udf::to_number(),
-                udf::regexp_substr(),
-                udf::trunc(),
-            ] {
-                ctx.register_udf(udf);
-            }
-        }
+    let udfs = match dialect {
+        SqlDialect::CleanRoomsSql => vec![
+            udf::dateadd("dateadd"),
+            udf::datediff("datediff"),
+            udf::add_months_clean_rooms(),
+            udf::to_number(),
+            udf::regexp_substr(),
+            udf::trunc(),
+        ],
+        SqlDialect::Spark => vec![
+            udf::dateadd("timestampadd"),
+            udf::datediff("timestampdiff"),
+            udf::months_between(),
+            udf::last_day(),
+            udf::to_number(),
+            udf::regexp_substr(),
+            udf::trunc(),
+        ],
+    };
+    for udf in udfs {
+        ctx.register_udf(udf);
     }
 }
 

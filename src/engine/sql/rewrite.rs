@@ -382,11 +382,40 @@ fn clean_rooms(
         "dexp" => Some(format!("exp({})", join(args))),
         "dlog1" => Some(format!("ln({})", join(args))),
         "dlog10" => Some(format!("log10({})", join(args))),
-        "sha" | "func_sha1" => Some(format!("sha1({})", join(args))),
+        "sha2" => return sha2(args),
         "decode" => decode(args),
         "listagg" => listagg(args, f)?,
         _ => None,
     })
+}
+
+/// `SHA2(x, bits)`: the hexadecimal SHA-2 digest of `bits` (224, 256, 384, 512; 0 is 256).
+fn sha2(args: &[Expr]) -> Result<Option<String>, String> {
+    let [x, bits] = args else {
+        return Err(arity_error("sha2", "2", args.len()));
+    };
+    let bits = match bits {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let algorithm = match bits.as_str() {
+        "0" | "256" => "sha256",
+        "224" => "sha224",
+        "384" => "sha384",
+        "512" => "sha512",
+        _ => {
+            return Err(
+                "The second argument of SHA2 must be one of the literals 0, 224, 256, 384, 512"
+                    .to_string(),
+            )
+        }
+    };
+    Ok(Some(format!(
+        "encode(digest(CAST({x} AS VARCHAR), '{algorithm}'), 'hex')"
+    )))
 }
 
 /// `LISTAGG(x [, delimiter]) [WITHIN GROUP (ORDER BY …)]` as `string_agg`.
@@ -460,6 +489,58 @@ fn spark(name: &str, args: &[Expr], _f: &Function) -> Result<Option<String>, Str
         "ceiling" => Some(format!("ceil({})", join(args))),
         "len" => Some(format!("character_length({})", join(args))),
         "decode" => decode(args),
+        "sha2" => return sha2(args),
+        "mod" => {
+            let [a, b] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            Some(format!("(({a}) % ({b}))"))
+        }
+        "pmod" => {
+            let [a, b] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            Some(format!(
+                "CASE WHEN (({a}) % ({b})) < 0 THEN ((({a}) % ({b})) + ({b})) % ({b}) ELSE (({a}) % ({b})) END"
+            ))
+        }
+        "size" | "cardinality" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("coalesce(CAST(cardinality({x}) AS INT), -1)"))
+        }
+        "date_add" | "dateadd" | "date_sub" => {
+            let [d, n] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            let sign = if name == "date_sub" { "-" } else { "" };
+            Some(format!(
+                "CAST(timestampadd('day', {sign}CAST({n} AS BIGINT), CAST({d} AS TIMESTAMP)) AS DATE)"
+            ))
+        }
+        "add_months" => {
+            let [d, n] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            Some(format!(
+                "CAST(timestampadd('month', CAST({n} AS BIGINT), CAST({d} AS TIMESTAMP)) AS DATE)"
+            ))
+        }
+        "datediff" | "date_diff" => {
+            let [end, start] = args else {
+                return Err(arity_error(name, "2 or 3", args.len()));
+            };
+            Some(format!(
+                "CAST(timestampdiff('day', CAST(CAST({start} AS DATE) AS TIMESTAMP), CAST(CAST({end} AS DATE) AS TIMESTAMP)) AS INT)"
+            ))
+        }
+        "last_day" => {
+            let [d] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("last_day(CAST({d} AS DATE))"))
+        }
         _ => None,
     })
 }

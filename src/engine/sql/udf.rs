@@ -26,7 +26,7 @@ use super::parts::{DatePart, UNIX_EPOCH_DAYS};
 type Body = fn(&[ArrayRef]) -> Result<ArrayRef>;
 
 /// A scalar function with fixed input types (the last ones optional) and one result type.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 struct RowFunction {
     name: &'static str,
     inputs: Vec<DataType>,
@@ -34,6 +34,21 @@ struct RowFunction {
     output: DataType,
     signature: Signature,
     body: Body,
+}
+
+impl PartialEq for RowFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.inputs == other.inputs && self.output == other.output
+    }
+}
+
+impl Eq for RowFunction {}
+
+impl std::hash::Hash for RowFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.inputs.hash(state);
+    }
 }
 
 impl RowFunction {
@@ -178,7 +193,7 @@ pub fn add_months_clean_rooms() -> ScalarUDF {
                 let t = from_nanos(ts.value(i));
                 let moved = add_months(t, n.value(i))?;
                 let moved = if is_last_day(t.date()) {
-                    last_day(moved.date()).and_time(moved.time())
+                    last_day_of(moved.date()).and_time(moved.time())
                 } else {
                     moved
                 };
@@ -237,6 +252,27 @@ pub fn months_between() -> ScalarUDF {
                 }));
             }
             Ok(Arc::new(Float64Array::from(out)))
+        },
+    )
+}
+
+/// `last_day(date)` of Spark SQL: the last day of the date's month.
+pub fn last_day() -> ScalarUDF {
+    RowFunction::udf(
+        "last_day",
+        vec![DataType::Date32],
+        1,
+        DataType::Date32,
+        |a| {
+            let d = a[0]
+                .as_any()
+                .downcast_ref::<Date32Array>()
+                .expect("cast to Date32 gives a Date32Array");
+            let out: Date32Array = d
+                .iter()
+                .map(|v| v.map(|v| days(last_day_of(date_of(v)))))
+                .collect();
+            Ok(Arc::new(out))
         },
     )
 }
@@ -562,15 +598,19 @@ fn to_nanos(t: NaiveDateTime) -> Result<i64> {
     }
 }
 
+fn date_of(days: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS).unwrap_or_default()
+}
+
 fn days(d: NaiveDate) -> i32 {
-    i32::try_from(d.num_days_from_ce() - UNIX_EPOCH_DAYS).unwrap_or(i32::MAX)
+    d.num_days_from_ce() - UNIX_EPOCH_DAYS
 }
 
 fn is_last_day(d: NaiveDate) -> bool {
     d.succ_opt().is_none_or(|n| n.month() != d.month())
 }
 
-fn last_day(d: NaiveDate) -> NaiveDate {
+fn last_day_of(d: NaiveDate) -> NaiveDate {
     let first_next = if d.month() == 12 {
         NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
     } else {
