@@ -8,8 +8,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    Statement, Value,
+    visit_expressions_mut, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
+    Query, SelectItem, SetExpr, Statement, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -23,6 +23,8 @@ use super::SqlDialect;
 /// # Errors
 /// A message naming the function and the argument at fault.
 pub fn rewrite(statement: &mut Statement, dialect: SqlDialect, now: f64) -> Result<(), String> {
+    let mut names = Names::default();
+    let _ = statement.visit(&mut names);
     let flow = visit_expressions_mut(statement, |expr| {
         match rewrite_expr(expr, dialect, now) {
             Ok(Some(text)) => match parse_expr(&text) {
@@ -34,9 +36,54 @@ pub fn rewrite(statement: &mut Statement, dialect: SqlDialect, now: f64) -> Resu
         }
         ControlFlow::Continue(())
     });
-    match flow {
-        ControlFlow::Break(e) => Err(e),
-        ControlFlow::Continue(()) => Ok(()),
+    if let ControlFlow::Break(e) = flow {
+        return Err(e);
+    }
+    names.naming = true;
+    names.next = 0;
+    let _ = statement.visit(&mut names);
+    Ok(())
+}
+
+/// The output names of a query's select items: an item without an alias that a rewrite changed
+/// keeps the name of what the user wrote (`CEILING(x)`, not `ceil(x)`), so two synonyms in one
+/// select list stay two columns.
+#[derive(Default)]
+struct Names {
+    /// The text of every unaliased select item before the rewrite, in visiting order.
+    original: Vec<String>,
+    /// Whether this pass names items (the second pass) rather than records them.
+    naming: bool,
+    next: usize,
+}
+
+impl VisitorMut for Names {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        for item in &mut select.projection {
+            let SelectItem::UnnamedExpr(expr) = item else {
+                continue;
+            };
+            if !self.naming {
+                self.original.push(expr.to_string());
+                continue;
+            }
+            let Some(original) = self.original.get(self.next) else {
+                continue;
+            };
+            self.next += 1;
+            if *original != expr.to_string() && !matches!(expr, Expr::Identifier(_)) {
+                *item = SelectItem::ExprWithAlias {
+                    expr: expr.clone(),
+                    alias: Ident::with_quote('"', original.to_ascii_lowercase()),
+                };
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -287,14 +334,7 @@ fn formatted(
 }
 
 fn is_numeric_format(format: &str) -> bool {
-    let upper = format.to_ascii_uppercase();
-    upper.contains('9')
-        || upper.contains('0')
-        || upper == "RN"
-        || (upper.contains('D')
-            && !upper.contains("DD")
-            && !upper.contains("DAY")
-            && !upper.contains("DY"))
+    format.contains('9') || format.contains('0') || format.eq_ignore_ascii_case("rn")
 }
 
 fn clean_rooms(
@@ -382,7 +422,7 @@ fn clean_rooms(
         "dexp" => Some(format!("exp({})", join(args))),
         "dlog1" => Some(format!("ln({})", join(args))),
         "dlog10" => Some(format!("log10({})", join(args))),
-        "sha2" => return sha2(args),
+        "sha2" => return sha2(args, SqlDialect::CleanRoomsSql),
         "decode" => decode(args),
         "listagg" => listagg(args, f)?,
         _ => None,
@@ -390,7 +430,7 @@ fn clean_rooms(
 }
 
 /// `SHA2(x, bits)`: the hexadecimal SHA-2 digest of `bits` (224, 256, 384, 512; 0 is 256).
-fn sha2(args: &[Expr]) -> Result<Option<String>, String> {
+fn sha2(args: &[Expr], dialect: SqlDialect) -> Result<Option<String>, String> {
     let [x, bits] = args else {
         return Err(arity_error("sha2", "2", args.len()));
     };
@@ -406,11 +446,18 @@ fn sha2(args: &[Expr]) -> Result<Option<String>, String> {
         "224" => "sha224",
         "384" => "sha384",
         "512" => "sha512",
-        _ => {
+        // Another bit length: Clean Rooms SQL answers an empty string, Spark SQL NULL.
+        _ if bits.is_empty() => {
             return Err(
-                "The second argument of SHA2 must be one of the literals 0, 224, 256, 384, 512"
+                "The second argument of SHA2 must be a literal bit length (0, 224, 256, 384, 512)"
                     .to_string(),
             )
+        }
+        _ => {
+            return Ok(Some(match dialect {
+                SqlDialect::CleanRoomsSql => format!("CASE WHEN {x} IS NULL THEN NULL ELSE '' END"),
+                SqlDialect::Spark => "CAST(NULL AS VARCHAR)".to_string(),
+            }))
         }
     };
     Ok(Some(format!(
@@ -489,7 +536,12 @@ fn spark(name: &str, args: &[Expr], _f: &Function) -> Result<Option<String>, Str
         "ceiling" => Some(format!("ceil({})", join(args))),
         "len" => Some(format!("character_length({})", join(args))),
         "decode" => decode(args),
-        "sha2" => return sha2(args),
+        "sha2" => return sha2(args, SqlDialect::Spark),
+        "array" => Some(format!("make_array({})", join(args))),
+        "trunc" => match args {
+            [x, f] if string_literal(f).is_some() => Some(format!("trunc(CAST({x} AS DATE), {f})")),
+            _ => None,
+        },
         "mod" => {
             let [a, b] = args else {
                 return Err(arity_error(name, "2", args.len()));

@@ -381,10 +381,12 @@ fn regexp_substr_one(
             }
         }
     }
+    // String literals of both references unescape a doubled backslash ('\\w' is \w).
+    let pattern = pattern.replace("\\\\", "\\");
     let full = if insensitive {
         format!("(?i){pattern}")
     } else {
-        pattern.to_string()
+        pattern.clone()
     };
     let re = fancy_regex::Regex::new(&full).map_err(|e| {
         datafusion::error::DataFusionError::Execution(format!(
