@@ -1,9 +1,9 @@
 //! Rewrites of a parsed statement into what DataFusion plans: the forms of a dialect that are
 //! syntax rather than functions (`SYSDATE` without parentheses, date parts as unquoted
 //! keywords, `DECODE` as a `CASE`, `LISTAGG … WITHIN GROUP`), the synonyms of a reference
-//! (`CEILING`, `LEN`, `NVL`, `MOD`), and the format strings of `TO_CHAR`, `TO_DATE` and
-//! `TO_TIMESTAMP` in the engine's notation. `GETDATE()`, `SYSDATE` and `CURRENT_DATE` become the
-//! emulator clock's time when the statement is planned.
+//! (`CEILING`, `LEN`, `NVL`, `MOD`, Spark's `dayofweek` or `if`), and the format strings of `TO_CHAR`, `TO_DATE` and
+//! `TO_TIMESTAMP` in the engine's notation. `GETDATE()`, `SYSDATE`, `CURRENT_DATE` (and Spark's
+//! `current_timestamp()`, `now()`) become the emulator clock's time when the statement is planned.
 
 use std::ops::ControlFlow;
 
@@ -125,7 +125,7 @@ fn rewrite_expr(expr: &Expr, dialect: SqlDialect, now: f64) -> Result<Option<Str
             };
             match dialect {
                 SqlDialect::CleanRoomsSql => clean_rooms(&name, &args, f, now),
-                SqlDialect::Spark => spark(&name, &args, f),
+                SqlDialect::Spark => spark(&name, &args, f, now),
             }
         }
         _ => Ok(None),
@@ -423,6 +423,7 @@ fn clean_rooms(
         "dlog1" => Some(format!("ln({})", join(args))),
         "dlog10" => Some(format!("log10({})", join(args))),
         "sha2" => return sha2(args, SqlDialect::CleanRoomsSql),
+        "any_value" => Some(format!("first_value({})", join(args))),
         "decode" => decode(args),
         "listagg" => listagg(args, f)?,
         _ => None,
@@ -487,7 +488,8 @@ fn listagg(args: &[Expr], f: &Function) -> Result<Option<String>, String> {
     Ok(Some(format!("string_agg({x}, {delimiter}{order})")))
 }
 
-fn spark(name: &str, args: &[Expr], _f: &Function) -> Result<Option<String>, String> {
+fn spark(name: &str, args: &[Expr], _f: &Function, now: f64) -> Result<Option<String>, String> {
+    let (timestamp, date) = clock_literals(now);
     let three_part = args.len() == 3 && part_of(&args[0]).is_some_and(|(_, p)| p.is_some());
     Ok(match name {
         "dateadd" | "date_add" | "timestampadd" if three_part => {
@@ -537,6 +539,52 @@ fn spark(name: &str, args: &[Expr], _f: &Function) -> Result<Option<String>, Str
         "len" => Some(format!("character_length({})", join(args))),
         "decode" => decode(args),
         "sha2" => return sha2(args, SqlDialect::Spark),
+        "current_date" | "curdate" if args.is_empty() => Some(date),
+        "current_timestamp" | "now" | "localtimestamp" if args.is_empty() => Some(timestamp),
+        "day" | "dayofmonth" | "dayofweek" | "dayofyear" | "hour" | "minute" | "second"
+        | "month" | "year" | "quarter" | "weekofyear" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            let field = match name {
+                "dayofmonth" => "day",
+                "dayofweek" => "dow",
+                "dayofyear" => "doy",
+                "weekofyear" => "week",
+                other => other,
+            };
+            // Spark numbers the days of the week from Sunday = 1.
+            let shift = if name == "dayofweek" { " + 1" } else { "" };
+            let x = if matches!(field, "hour" | "minute" | "second") {
+                format!("CAST({x} AS TIMESTAMP)")
+            } else {
+                format!("CAST({x} AS DATE)")
+            };
+            Some(format!("CAST(date_part('{field}', {x}){shift} AS INT)"))
+        }
+        "if" => {
+            let [c, a, b] = args else {
+                return Err(arity_error(name, "3", args.len()));
+            };
+            Some(format!("CASE WHEN {c} THEN {a} ELSE {b} END"))
+        }
+        "isnull" | "is_null" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("(({x}) IS NULL)"))
+        }
+        "isnotnull" | "is_not_null" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("(({x}) IS NOT NULL)"))
+        }
+        "collect_list" => Some(format!("array_agg({})", join(args))),
+        "collect_set" => Some(format!("array_agg(DISTINCT {})", join(args))),
+        "approx_count_distinct" => Some(format!("approx_distinct({})", join(args))),
+        "any_value" => Some(format!("first_value({})", join(args))),
+        "rand" if args.is_empty() => Some("random()".to_string()),
         "array" => Some(format!("make_array({})", join(args))),
         "trunc" => match args {
             [x, f] if string_literal(f).is_some() => Some(format!("trunc(CAST({x} AS DATE), {f})")),
