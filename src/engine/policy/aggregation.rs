@@ -71,7 +71,7 @@ pub fn aws_scalar_name(datafusion_name: &str) -> Option<&'static str> {
         "rtrim" => "RTRIM",
         "sqrt" => "SQRT",
         "substr" | "substring" => "SUBSTRING",
-        "to_char" => "TO_CHAR",
+        "to_char" | "to_char_number" => "TO_CHAR",
         "to_date" => "TO_DATE",
         "to_timestamp"
         | "to_timestamp_seconds"

@@ -269,3 +269,220 @@ mod tests {
         );
     }
 }
+
+/// The ordinal suffix of `n` (`st`, `nd`, `rd`, `th`).
+fn ordinal(n: u64) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
+}
+
+/// `n` in Roman numerals (1 to 3999).
+fn roman(mut n: u64) -> String {
+    const NUMERALS: &[(u64, &str)] = &[
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut out = String::new();
+    for (value, numeral) in NUMERALS {
+        while n >= *value {
+            out.push_str(numeral);
+            n -= value;
+        }
+    }
+    out
+}
+
+/// One element of a numeric format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NumberElement {
+    Nine,
+    Zero,
+    Decimal,
+    Group,
+    Sign,
+    Minus,
+    Brackets,
+    Currency,
+    Ordinal(bool),
+    Literal(char),
+}
+
+/// `x` shown in the numeric `format` of `TO_CHAR` (`9`, `0`, `D`/`.`, `G`/`,`, `S`, `MI`, `PR`,
+/// `L`/`$`, `TH`, `RN`, `FM`); a number with more integer digits than the format shows `#`s.
+pub fn format_number(x: f64, format: &str) -> String {
+    let mut fill_mode = false;
+    let mut elements = Vec::new();
+    let chars: Vec<char> = format.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+        let upper = two.to_ascii_uppercase();
+        match upper.as_str() {
+            "FM" => {
+                fill_mode = true;
+                i += 2;
+                continue;
+            }
+            "RN" => {
+                let r = roman(x.abs().round() as u64);
+                return if two == "rn" { r.to_lowercase() } else { r };
+            }
+            "MI" => {
+                elements.push(NumberElement::Minus);
+                i += 2;
+                continue;
+            }
+            "PR" => {
+                elements.push(NumberElement::Brackets);
+                i += 2;
+                continue;
+            }
+            "TH" => {
+                elements.push(NumberElement::Ordinal(two == "TH"));
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        elements.push(match chars[i] {
+            '9' => NumberElement::Nine,
+            '0' => NumberElement::Zero,
+            'D' | 'd' | '.' => NumberElement::Decimal,
+            'G' | 'g' | ',' => NumberElement::Group,
+            'S' | 's' => NumberElement::Sign,
+            'L' | 'l' | '$' => NumberElement::Currency,
+            c => NumberElement::Literal(c),
+        });
+        i += 1;
+    }
+    let point = elements
+        .iter()
+        .position(|e| *e == NumberElement::Decimal)
+        .unwrap_or(elements.len());
+    let is_digit = |e: &NumberElement| matches!(e, NumberElement::Nine | NumberElement::Zero);
+    let int_slots = elements[..point].iter().filter(|e| is_digit(e)).count();
+    let frac_slots = elements[point..].iter().filter(|e| is_digit(e)).count();
+    let negative = x < 0.0;
+    let shown = format!("{:.*}", frac_slots, x.abs());
+    let (int_part, frac_part) = shown.split_once('.').unwrap_or((shown.as_str(), ""));
+    let int_digits: Vec<char> = int_part.trim_start_matches('0').chars().collect();
+    let overflow = int_digits.len() > int_slots;
+    // The integer section, right to left.
+    let mut rendered: Vec<String> = vec![String::new(); elements.len()];
+    let mut next = int_digits.len();
+    let first_zero = elements[..point]
+        .iter()
+        .position(|e| *e == NumberElement::Zero);
+    let mut leftmost_digit = None;
+    for (k, e) in elements[..point].iter().enumerate().rev() {
+        if !is_digit(e) {
+            continue;
+        }
+        rendered[k] = if overflow {
+            "#".to_string()
+        } else if next > 0 {
+            next -= 1;
+            leftmost_digit = Some(k);
+            int_digits[next].to_string()
+        } else if first_zero.is_some_and(|z| z <= k) {
+            leftmost_digit = Some(k);
+            "0".to_string()
+        } else {
+            " ".to_string()
+        };
+    }
+    let mut frac = frac_part.chars();
+    let mut sign_placed = false;
+    for (k, e) in elements.iter().enumerate() {
+        match e {
+            NumberElement::Nine | NumberElement::Zero if k > point => {
+                rendered[k] = if overflow {
+                    "#".to_string()
+                } else {
+                    frac.next().unwrap_or('0').to_string()
+                };
+            }
+            NumberElement::Decimal => rendered[k] = ".".to_string(),
+            NumberElement::Group => {
+                rendered[k] = if leftmost_digit.is_some_and(|l| l < k) {
+                    ",".to_string()
+                } else {
+                    " ".to_string()
+                }
+            }
+            NumberElement::Sign => {
+                sign_placed = true;
+                rendered[k] = if negative { "-" } else { "+" }.to_string();
+            }
+            NumberElement::Minus => {
+                sign_placed = true;
+                rendered[k] = if negative { "-" } else { " " }.to_string();
+            }
+            NumberElement::Brackets => {
+                sign_placed = true;
+                rendered[k] = if negative { ">" } else { " " }.to_string();
+            }
+            NumberElement::Currency => rendered[k] = "$".to_string(),
+            NumberElement::Ordinal(upper) => {
+                let suffix = ordinal(int_part.parse::<u64>().unwrap_or(0));
+                rendered[k] = if *upper {
+                    suffix.to_ascii_uppercase()
+                } else {
+                    suffix.to_string()
+                };
+            }
+            NumberElement::Literal(c) => rendered[k] = c.to_string(),
+            _ => {}
+        }
+    }
+    // Where the number starts: the sign (without S, MI or PR) or '<' goes right before it.
+    let start = leftmost_digit
+        .or_else(|| (point < elements.len()).then_some(point))
+        .unwrap_or(0);
+    let brackets = elements.contains(&NumberElement::Brackets);
+    if brackets {
+        rendered[start].insert(0, if negative { '<' } else { ' ' });
+    } else if !sign_placed {
+        rendered[start].insert(0, if negative { '-' } else { ' ' });
+    }
+    let out: String = rendered.concat();
+    if fill_mode {
+        out.trim().to_string()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::format_number;
+
+    #[test]
+    fn documented_numeric_formats() {
+        assert_eq!(format_number(-125.8, "999D99S"), "125.80-");
+        assert_eq!(format_number(-125.88, "$S999D99"), "$-125.88");
+        assert_eq!(format_number(-125.88, "$999D99PR"), "$<125.88>");
+        assert_eq!(format_number(125.0, "RN"), "CXXV");
+        assert_eq!(format_number(482.0, "999th"), " 482nd");
+        assert_eq!(format_number(618.80, "l99999D99"), "$   618.80");
+        assert_eq!(format_number(618.80, "rn"), "dcxix");
+        assert_eq!(format_number(12454.8, "99G999D9"), " 12,454.8");
+        assert_eq!(format_number(1234.0, "99"), " ##");
+    }
+}

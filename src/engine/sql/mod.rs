@@ -49,6 +49,7 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
             udf::dateadd("dateadd"),
             udf::datediff("datediff"),
             udf::add_months_clean_rooms(),
+            udf::to_char_number(),
             udf::to_number(),
             udf::regexp_substr(),
             udf::trunc(),

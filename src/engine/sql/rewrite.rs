@@ -388,9 +388,10 @@ fn clean_rooms(
         "to_char" => {
             if let Some(format) = args.get(1).and_then(string_literal) {
                 if is_numeric_format(&format) {
-                    return Err(format!(
-                        "TO_CHAR with the numeric format '{format}' is not supported by the emulator"
-                    ));
+                    let [x, f] = args else {
+                        return Err(arity_error(name, "2", args.len()));
+                    };
+                    return Ok(Some(format!("to_char_number(CAST({x} AS DOUBLE), {f})")));
                 }
             }
             return formatted(name, args, 1, clean_rooms_datetime, "to_char");

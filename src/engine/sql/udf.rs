@@ -301,6 +301,30 @@ pub fn to_number() -> ScalarUDF {
     )
 }
 
+/// `to_char_number(number, format)`: `TO_CHAR` of a number in a numeric format.
+pub fn to_char_number() -> ScalarUDF {
+    RowFunction::udf(
+        "to_char_number",
+        vec![DataType::Float64, DataType::Utf8],
+        2,
+        DataType::Utf8,
+        |a| {
+            let x = a[0]
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("cast to Float64 gives a Float64Array");
+            let format = strings(&a[1]);
+            let out: StringArray = (0..x.len())
+                .map(|i| {
+                    (x.is_valid(i) && format.is_valid(i))
+                        .then(|| super::format::format_number(x.value(i), format.value(i)))
+                })
+                .collect();
+            Ok(Arc::new(out))
+        },
+    )
+}
+
 /// `regexp_substr(string, pattern [, position [, occurrence [, parameters]]])`: the
 /// `occurrence`-th match from character `position`; `''` without a match, NULL when the
 /// occurrence is past the last match; parameters `c`, `i`, `p`, `e`.
