@@ -50,6 +50,7 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
             udf::datediff("datediff"),
             udf::add_months_clean_rooms(),
             udf::to_char_number(),
+            udf::soundex(),
             udf::to_number(),
             udf::regexp_substr(),
             udf::trunc(),

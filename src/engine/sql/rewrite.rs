@@ -107,6 +107,16 @@ fn clock_literals(now: f64) -> (String, String) {
     )
 }
 
+/// `TIMEOFDAY()`: the clock's time as a string (`Thu Sep 19 22:53:50.333525 2013 UTC`).
+fn time_of_day(now: f64) -> String {
+    let secs = now.floor();
+    let nanos = ((now - secs) * 1e9) as u32;
+    chrono::DateTime::from_timestamp(secs as i64, nanos)
+        .unwrap_or_default()
+        .format("%a %b %d %H:%M:%S%.6f %Y UTC")
+        .to_string()
+}
+
 fn rewrite_expr(expr: &Expr, dialect: SqlDialect, now: f64) -> Result<Option<String>, String> {
     match expr {
         Expr::Identifier(ident)
@@ -348,6 +358,7 @@ fn clean_rooms(
         "getdate" if args.is_empty() => Some(timestamp),
         "sysdate" if matches!(f.args, FunctionArguments::None) => Some(timestamp),
         "current_date" if args.is_empty() => Some(date),
+        "timeofday" if args.is_empty() => Some(quote(&time_of_day(now))),
         "dateadd" | "date_add" => return date_arithmetic(name, "dateadd", args),
         "datediff" | "date_diff" => return date_arithmetic(name, "datediff", args),
         "date_part" | "pgdate_part" => return date_part(name, args),

@@ -301,6 +301,60 @@ pub fn to_number() -> ScalarUDF {
     )
 }
 
+/// `soundex(string)`: the American Soundex code of a string's letters (a letter and three
+/// digits), `''` when it has no letter.
+pub fn soundex() -> ScalarUDF {
+    RowFunction::udf("soundex", vec![DataType::Utf8], 1, DataType::Utf8, |a| {
+        let text = strings(&a[0]);
+        let out: StringArray = text.iter().map(|v| v.map(soundex_of)).collect();
+        Ok(Arc::new(out))
+    })
+}
+
+fn soundex_code(c: char) -> Option<char> {
+    Some(match c {
+        'B' | 'F' | 'P' | 'V' => '1',
+        'C' | 'G' | 'J' | 'K' | 'Q' | 'S' | 'X' | 'Z' => '2',
+        'D' | 'T' => '3',
+        'L' => '4',
+        'M' | 'N' => '5',
+        'R' => '6',
+        _ => return None,
+    })
+}
+
+fn soundex_of(s: &str) -> String {
+    let letters: Vec<char> = s
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let Some(first) = letters.first() else {
+        return String::new();
+    };
+    let mut out = first.to_string();
+    let mut last = soundex_code(*first);
+    for c in &letters[1..] {
+        let code = soundex_code(*c);
+        if let Some(d) = code {
+            if code != last {
+                out.push(d);
+                if out.len() == 4 {
+                    break;
+                }
+            }
+        }
+        // H and W do not separate equal codes; vowels do.
+        if !matches!(c, 'H' | 'W') {
+            last = code;
+        }
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    out
+}
+
 /// `to_char_number(number, format)`: `TO_CHAR` of a number in a numeric format.
 pub fn to_char_number() -> ScalarUDF {
     RowFunction::udf(
