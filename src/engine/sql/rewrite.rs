@@ -126,6 +126,18 @@ fn rewrite_expr(expr: &Expr, dialect: SqlDialect, now: f64) -> Result<Option<Str
         {
             Ok(Some(clock_literals(now).0))
         }
+        Expr::Extract { field, expr, .. } if dialect == SqlDialect::CleanRoomsSql => {
+            let name = field.to_string();
+            let Some(part) = DatePart::from_name(&name) else {
+                return Err(format!("EXTRACT does not accept the date part '{name}'"));
+            };
+            let args = [Expr::Identifier(Ident::new(part.name())), (**expr).clone()];
+            // EXTRACT gives only the named part: whole seconds, whole milliseconds.
+            Ok(date_part("extract", &args)?.map(|value| match part {
+                DatePart::Epoch => value,
+                _ => format!("CAST(floor({value}) AS BIGINT)"),
+            }))
+        }
         Expr::Function(f) => {
             let Some(name) = simple_name(f) else {
                 return Ok(None);
