@@ -3,7 +3,7 @@
 //! pruning), `location` maps `s3://`/`file://` locations to files, `format` decides file formats,
 //! `hive_types` maps Glue column types to Arrow, `schema_check` verifies files against declared
 //! schemas, `noise` draws differential-privacy noise, `delta_table` reads Glue tables that are
-//! Delta tables through their current snapshot.
+//! Delta tables through their current snapshot, `sql` holds the SQL dialects of Clean Rooms.
 
 pub mod delta_table;
 pub mod error;
@@ -14,6 +14,7 @@ pub mod location;
 pub mod noise;
 pub mod policy;
 pub mod schema_check;
+pub mod sql;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct SessionSettings {
     pub target_partitions: Option<usize>,
     /// Session time zone (e.g. `UTC`).
     pub time_zone: Option<String>,
+    /// The SQL dialect: the functions the session knows.
+    pub dialect: sql::SqlDialect,
 }
 
 /// Builds DataFusion sessions and tables over one data dir.
@@ -60,7 +63,9 @@ impl Engine {
         if let Some(tz) = &settings.time_zone {
             config.options_mut().execution.time_zone = Some(tz.clone());
         }
-        SessionContext::new_with_config(config)
+        let ctx = SessionContext::new_with_config(config);
+        sql::register(&ctx, settings.dialect);
+        ctx
     }
 
     /// The DataFusion table for a Glue table and its partitions (a Delta table — `table_type`

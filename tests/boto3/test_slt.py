@@ -4,6 +4,8 @@ through boto3, in its own collaboration; each query is one pytest case.
 
 File format (blank lines separate blocks; ``#`` starts a comment line):
 
+    engine <SPARK|CLEAN_ROOMS_SQL>        (optional: the collaboration's analytics engine;
+                                           default SPARK)
     table <name> owner=<A|B> rule=<aggregation|list|custom>
     columns <col>:<glue type> <col>:<glue type> ...
     policy <JSON body of the rule, e.g. {"joinColumns": [...], ...}>
@@ -18,6 +20,9 @@ File format (blank lines separate blocks; ``#`` starts a comment line):
 
     query error <substring the ValidationException message must contain>
     <SQL, one or more lines>
+
+Files under ``tests/slt/sql-functions/`` are the conformance tests of the two SQL dialects, one
+file per function family and dialect (``<dialect>-<family>.slt``).
 
 A is the collaboration creator (CAN_QUERY, CAN_RECEIVE_RESULTS) and runs every query; B is a data
 provider. Table data is CSV in the owner's S3, catalogued in the owner's Glue. ``query ok`` compares
@@ -63,6 +68,14 @@ class Case:
     ordered: bool = False
 
 
+def engine_of(path: Path) -> str:
+    """The analytics engine a file's ``engine`` line names (SPARK when there is none)."""
+    for raw in path.read_text().splitlines():
+        if raw.startswith("engine "):
+            return raw.split()[1]
+    return "SPARK"
+
+
 def parse(path: Path) -> tuple[list[Table], list[Case]]:
     tables: list[Table] = []
     cases: list[Case] = []
@@ -85,6 +98,8 @@ def parse(path: Path) -> tuple[list[Table], list[Case]]:
         blocks.append((start, current))
     for number, block in blocks:
         head = block[0].split()
+        if head[0] == "engine":
+            continue
         if head[0] == "table":
             opts = dict(p.split("=", 1) for p in head[2:])
             table = Table(name=head[1], owner={"A": A, "B": B}[opts["owner"]], rule=opts["rule"])
@@ -123,10 +138,10 @@ class SltWorld:
     bucket: str
 
 
-def build(client, tables: list[Table]) -> SltWorld:
+def build(client, tables: list[Table], engine: str = "SPARK") -> SltWorld:
     tag = uuid.uuid4().hex[:8]
     clients = {acct: {svc: client(svc, account=acct) for svc in ("cleanrooms", "s3", "glue")} for acct in (A, B)}
-    coll = create_collaboration(clients[A]["cleanrooms"], members=[member(B)])
+    coll = create_collaboration(clients[A]["cleanrooms"], members=[member(B)], analyticsEngine=engine)
     memberships = {B: create_membership(clients[B]["cleanrooms"], coll["id"])}
     results = f"slt-results-{tag}"
     clients[A]["s3"].create_bucket(Bucket=results)
@@ -173,7 +188,7 @@ def build(client, tables: list[Table]) -> SltWorld:
 
 
 def _cases():
-    for path in sorted(SLT_DIR.glob("*.slt")):
+    for path in sorted(SLT_DIR.rglob("*.slt")):
         _, cases = parse(path)
         for case in cases:
             yield pytest.param(path, case, id=f"{path.stem}:{case.line}")
@@ -202,10 +217,13 @@ def _rows(rows: list[list[str]]) -> list[tuple]:
 
 
 @pytest.mark.parametrize(("path", "case"), list(_cases()))
-def test_slt(slt_session, client, path: Path, case: Case):
+def test_slt(slt_session, emulator, client, path: Path, case: Case):
     if path not in _WORLDS:
+        # One file's world at a time: an account may hold only 10 collaborations.
+        emulator.reset()
+        _WORLDS.clear()
         tables, _ = parse(path)
-        _WORLDS[path] = build(client, tables)
+        _WORLDS[path] = build(client, tables, engine_of(path))
     world = _WORLDS[path]
     start = lambda: call(  # noqa: E731
         world.a, "StartProtectedQuery", type="SQL", membershipIdentifier=world.membership["id"],

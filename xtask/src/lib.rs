@@ -7,7 +7,8 @@
 //! piping it through `rustfmt --edition 2021` (the `RUSTFMT` environment variable overrides the
 //! binary), so the output is exactly what `cargo fmt` would leave.
 //!
-//! It also renders `docs/reference/operations.md` (the served operations, see [`served`]).
+//! It also renders `docs/reference/operations.md` (the served operations, see [`served`]) and
+//! `docs/reference/sql-functions.md` (the SQL dialects' conformance, see [`sql_functions`]).
 //!
 //! Every service gets an OpenAPI document, even when it serves no operation (then it has no paths);
 //! see [`openapi`] for the path conventions of awsJson/awsQuery services.
@@ -18,6 +19,7 @@ pub mod names;
 pub mod openapi;
 pub mod rustgen;
 pub mod served;
+pub mod sql_functions;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -74,6 +76,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     out.push((
         root.join("docs").join("reference").join("operations.md"),
         served::operations_md(root)?,
+    ));
+    out.push((
+        root.join("docs").join("reference").join("sql-functions.md"),
+        sql_functions::conformance_md(root)?,
     ));
     Ok(out)
 }

@@ -71,7 +71,7 @@ pub fn aws_scalar_name(datafusion_name: &str) -> Option<&'static str> {
         "rtrim" => "RTRIM",
         "sqrt" => "SQRT",
         "substr" | "substring" => "SUBSTRING",
-        "to_char" => "TO_CHAR",
+        "to_char" | "to_char_number" => "TO_CHAR",
         "to_date" => "TO_DATE",
         "to_timestamp"
         | "to_timestamp_seconds"
@@ -81,7 +81,7 @@ pub fn aws_scalar_name(datafusion_name: &str) -> Option<&'static str> {
         "btrim" | "trim" => "TRIM",
         "trunc" | "date_trunc" | "datetrunc" => "TRUNC",
         "upper" => "UPPER",
-        "dateadd" | "date_add" => "DATEADD",
+        "dateadd" | "date_add" | "timestampadd" => "DATEADD",
         "to_number" => "TO_NUMBER",
         _ => return None,
     })

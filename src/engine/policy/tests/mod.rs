@@ -1,6 +1,7 @@
 //! Tests of the plan analyses against a session shaped like a protected query's: collaboration
 //! tables registered as [`CollaborationTable`]s over in-memory data, one hiding a column.
 
+mod dialects;
 mod differential_privacy;
 mod disallowed;
 mod lineage;

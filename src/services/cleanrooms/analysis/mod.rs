@@ -31,7 +31,6 @@ use crate::services::cleanrooms::analysis::usage::Usage;
 use crate::services::cleanrooms::domain::budget::touched;
 use crate::services::cleanrooms::domain::budget::{Read, Touched};
 use crate::services::cleanrooms::errors::invalid_query;
-use datafusion::common::config::Dialect;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 
@@ -111,9 +110,8 @@ pub async fn prepare(
 ) -> AwsResult<Prepared> {
     let ctx = Engine::new(state.data_dir()).session(settings);
     let session = ctx.state();
-    let statement = session
-        .sql_to_statement(&sql.sql, &Dialect::default())
-        .map_err(|e| invalid_query(format!("The query could not be parsed: {e}")))?;
+    let statement = crate::engine::sql::parse(&ctx, &sql.sql, settings.dialect, state.now())
+        .map_err(invalid_query)?;
     let references = session
         .resolve_table_references(&statement)
         .map_err(|e| invalid_query(format!("The query could not be parsed: {e}")))?;
@@ -163,7 +161,13 @@ pub async fn prepare(
         .state()
         .statement_to_plan(statement)
         .await
-        .map_err(|e| invalid_query(format!("The query is not valid: {}", clean(&e))))?;
+        .map_err(|e| {
+            let message = clean(&e);
+            invalid_query(
+                crate::engine::sql::explain_plan_error(&message, settings.dialect)
+                    .unwrap_or_else(|| format!("The query is not valid: {message}")),
+            )
+        })?;
     policy::check_statement(&plan).map_err(|e| invalid_query(e.to_string()))?;
     let lineage = policy::output_lineage(&plan).map_err(|e| invalid_query(e.to_string()))?;
     if let Purpose::Results { .. } = purpose {

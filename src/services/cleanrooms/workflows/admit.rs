@@ -23,6 +23,7 @@ use crate::services::cleanrooms::records::budgets::{
 };
 use cleanrooms_emulator_api::cleanrooms::dto;
 
+use crate::engine::sql::SqlDialect;
 use crate::engine::SessionSettings;
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -44,6 +45,8 @@ pub struct Request<'a> {
     pub payer: (Option<&'a str>, &'a str),
     /// What the output is for.
     pub purpose: Purpose<'a>,
+    /// The collaboration's analytics engine, which chooses the SQL dialect.
+    pub analytics_engine: dto::AnalyticsEngine,
 }
 
 /// An admitted analysis: planned and checked, not yet charged or stored.
@@ -62,7 +65,11 @@ pub struct Admitted {
 /// `ValidationException` naming the field, table, rule or column at fault.
 pub async fn admit(state: &AppState, request: Request<'_>) -> AwsResult<Admitted> {
     let (compute_field, worker) = request.compute;
-    let settings = compute_settings(compute_field, worker)?;
+    let mut settings = compute_settings(compute_field, worker)?;
+    settings.dialect = match request.analytics_engine {
+        dto::AnalyticsEngine::CleanRoomsSql => SqlDialect::CleanRoomsSql,
+        dto::AnalyticsEngine::Spark => SqlDialect::Spark,
+    };
     let (requested_payer, payer_field) = request.payer;
     let payer = compute_payer(
         state,

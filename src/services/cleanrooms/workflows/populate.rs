@@ -99,6 +99,7 @@ pub async fn populate(
                 "analysisPayerAccountId",
             ),
             purpose: Purpose::Populate,
+            analytics_engine: collaboration.analytics_engine,
         },
     )
     .await?;

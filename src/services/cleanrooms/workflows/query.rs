@@ -94,6 +94,7 @@ pub async fn start(
             purpose: Purpose::Results {
                 receivers: &receivers,
             },
+            analytics_engine: collaboration.analytics_engine,
         },
     )
     .await?;

@@ -1,0 +1,195 @@
+//! The column lineage through the functions of both SQL dialects: a value computed from a
+//! column by any dialect function (a hash, a date part, a `DECODE`, a format) still derives
+//! from that column, so the rules that protect the column still apply to it.
+
+use super::{session, sources};
+use crate::engine::policy::output_lineage;
+use crate::engine::sql::{self, SqlDialect};
+
+/// The sources of each output column of `sql` planned in `dialect`.
+async fn lineage(dialect: SqlDialect, query: &str) -> Vec<Vec<String>> {
+    let ctx = session();
+    sql::register(&ctx, dialect);
+    let statement = match sql::parse(&ctx, query, dialect, 1_700_000_000.0) {
+        Ok(s) => s,
+        Err(e) => panic!("parsing {query}: {e}"),
+    };
+    let plan = match ctx.state().statement_to_plan(statement).await {
+        Ok(p) => p,
+        Err(e) => panic!("planning {query}: {e}"),
+    };
+    output_lineage(&plan)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.sources.iter().map(ToString::to_string).collect())
+        .collect()
+}
+
+async fn derives_from(dialect: SqlDialect, query: &str, columns: &[&str]) {
+    let got = lineage(dialect, query).await;
+    let want: Vec<String> = sources(columns).iter().map(ToString::to_string).collect();
+    assert_eq!(got, vec![want], "{query}");
+}
+
+#[tokio::test]
+async fn clean_rooms_sql_functions_keep_the_lineage() {
+    let d = SqlDialect::CleanRoomsSql;
+    derives_from(
+        d,
+        "SELECT SHA2(email, 256) FROM customers",
+        &["customers.email"],
+    )
+    .await;
+    derives_from(d, "SELECT MD5(name) FROM customers", &["customers.name"]).await;
+    derives_from(
+        d,
+        "SELECT LEN(REGEXP_SUBSTR(email, '@.*')) FROM customers",
+        &["customers.email"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT DECODE(id, 1, name, 2, 'two', email) FROM customers",
+        &["customers.email", "customers.id", "customers.name"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT NVL2(name, 'x', 'y') FROM customers",
+        &["customers.name"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT DATEADD(day, id, SYSDATE) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT DATEDIFF(month, GETDATE(), DATEADD(d, id, CURRENT_DATE)) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT DATE_PART(mon, ADD_MONTHS(GETDATE(), id)) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT TO_NUMBER(name, '99D9') FROM customers",
+        &["customers.name"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT TO_CHAR(TO_DATE(name, 'YYYY-MM-DD'), 'MON-DD') FROM customers",
+        &["customers.name"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT CEILING(MOD(id, 3)) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT TRUNC(amount, 1) FROM purchases",
+        &["purchases.amount"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT LISTAGG(product, ',') WITHIN GROUP (ORDER BY product) FROM purchases",
+        &["purchases.product"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn spark_sql_functions_keep_the_lineage() {
+    let d = SqlDialect::Spark;
+    derives_from(
+        d,
+        "SELECT sha2(email, 256) FROM customers",
+        &["customers.email"],
+    )
+    .await;
+    derives_from(d, "SELECT pmod(id, 7) FROM customers", &["customers.id"]).await;
+    derives_from(d, "SELECT size(tags) FROM customers", &["customers.tags"]).await;
+    derives_from(
+        d,
+        "SELECT date_add(current_date(), id) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT datediff(current_date(), date_sub(current_date(), id)) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT months_between(current_date(), add_months(current_date(), id)) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT last_day(to_date(name, 'yyyy-MM-dd')) FROM customers",
+        &["customers.name"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT trunc(to_date(name, 'yyyy-MM-dd'), 'MM') FROM customers",
+        &["customers.name"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_functions_name_the_dialect() {
+    let ctx = session();
+    sql::register(&ctx, SqlDialect::CleanRoomsSql);
+    let statement = sql::parse(
+        &ctx,
+        "SELECT LAST_DAY(id) FROM customers",
+        SqlDialect::CleanRoomsSql,
+        0.0,
+    )
+    .unwrap();
+    let error = ctx.state().statement_to_plan(statement).await.unwrap_err();
+    let message = sql::explain_plan_error(&error.to_string(), SqlDialect::CleanRoomsSql);
+    assert_eq!(
+        message.as_deref(),
+        Some("Function 'LAST_DAY' is not supported in AWS Clean Rooms SQL (the collaboration's analytics engine is CLEAN_ROOMS_SQL)")
+    );
+}
+
+#[tokio::test]
+async fn date_parts_are_checked_when_planning() {
+    let ctx = session();
+    for (query, wanted) in [
+        (
+            "SELECT DATEADD(fortnight, 1, GETDATE())",
+            "DATEADD does not accept the date part 'fortnight'",
+        ),
+        (
+            "SELECT DATEDIFF(dow, GETDATE(), GETDATE())",
+            "DATEDIFF does not accept the date part 'dow'",
+        ),
+        ("SELECT DATEADD(1, 1, GETDATE())", "must be a date part"),
+        (
+            "SELECT TO_DATE('x', fmt) FROM (SELECT 'YYYY' AS fmt)",
+            "must be a string literal",
+        ),
+    ] {
+        let error = sql::parse(&ctx, query, SqlDialect::CleanRoomsSql, 0.0).unwrap_err();
+        assert!(error.contains(wanted), "{query}: {error}");
+    }
+}
