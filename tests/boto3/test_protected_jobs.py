@@ -378,10 +378,33 @@ def test_results_can_go_to_another_member(client):
     assert_error(e, "AccessDeniedException", 403)
 
 
+def test_a_membership_has_one_ongoing_job_at_a_time(world):
+    spark_runtime()
+    t = pyspark_template(world, SLEEPS, name="sleeps", tables=("customers",))
+    first = start_job(world, t)
+    before = [j["id"] for j in jobs_of(world)]
+    with pytest.raises(ClientError) as e:
+        start_job(world, t)
+    response = assert_error(e, "ServiceQuotaExceededException", 402, "1")
+    assert response["quotaValue"] == 1 and "jobs" in response["quotaName"]
+    assert [j["id"] for j in jobs_of(world)] == before  # nothing stored
+    call(world.a, "UpdateProtectedJob", membershipIdentifier=world.ma["id"], protectedJobIdentifier=first["id"],
+         targetStatus="CANCELLED")
+    assert wait_job(world, first, timeout=30)["status"] == "CANCELLED"
+    # An ended job frees the place.
+    second = start_job(world, t)
+    call(world.a, "UpdateProtectedJob", membershipIdentifier=world.ma["id"], protectedJobIdentifier=second["id"],
+         targetStatus="CANCELLED")
+    assert wait_job(world, second, timeout=30)["status"] == "CANCELLED"
+
+
 def test_a_job_whose_artifact_is_gone_fails_and_jobs_list_newest_first(world):
     t = pyspark_template(world, BY_SEGMENT)
     world.s3a.delete_object(Bucket=CODE_BUCKET, Key="job/main.py")
-    started = [start_job(world, t) for _ in range(3)]
+    started = []
+    for _ in range(3):  # one after the other: a membership has at most one ongoing job
+        started.append(start_job(world, t))
+        wait_job(world, started[-1])
     for job in started:
         done = wait_job(world, job)
         assert done["status"] == "FAILED"

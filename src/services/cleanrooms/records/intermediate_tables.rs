@@ -44,13 +44,7 @@ pub async fn intermediate_table_version(
 
 /// Every version of every intermediate table, in every region.
 pub async fn all_versions(state: &AppState) -> AwsResult<Vec<IntermediateTableVersion>> {
-    state
-        .store()
-        .query(&records::query::<IntermediateTableVersion>())
-        .await?
-        .iter()
-        .map(records::decode)
-        .collect()
+    records::all(state).await
 }
 
 /// Every intermediate table of collaboration `collaboration_id` (all memberships), in creation
@@ -70,13 +64,7 @@ pub async fn intermediate_tables_of_collaboration(
 
 /// Every intermediate table of every collaboration and region, in creation order.
 pub async fn all_intermediate_tables(state: &AppState) -> AwsResult<Vec<IntermediateTable>> {
-    state
-        .store()
-        .query(&records::query::<IntermediateTable>())
-        .await?
-        .iter()
-        .map(records::decode)
-        .collect()
+    records::all(state).await
 }
 
 /// The CUSTOM analysis rule of table `table_id`, if it has one.

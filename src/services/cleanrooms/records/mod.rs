@@ -127,6 +127,36 @@ pub async fn load<T: Resource>(state: &AppState, id: &str) -> AwsResult<Option<T
         .transpose()
 }
 
+/// Resource `T` `id` with the region it lives in, which must exist: a background run or its
+/// settle asks for its own resource (`what` names it in the error, e.g. "protected query").
+///
+/// # Errors
+/// `InternalServerException` when it vanished; store failures and unreadable records.
+pub async fn load_existing<T: Resource>(
+    state: &AppState,
+    id: &str,
+    what: &str,
+) -> AwsResult<(String, T)> {
+    let record = record::<T>(state, id)
+        .await?
+        .ok_or_else(|| crate::error::AwsError::internal(format!("{what} {id} vanished")))?;
+    Ok((record.region.clone(), decode(&record)?))
+}
+
+/// Every stored resource `T`, in every account and region (startup recovery and sweeps).
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn all<T: Resource>(state: &AppState) -> AwsResult<Vec<T>> {
+    state
+        .store()
+        .query(&query::<T>())
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
 /// A query over the records of resource `T`.
 pub fn query<T: Resource>() -> Query {
     Query::kind(T::KIND)

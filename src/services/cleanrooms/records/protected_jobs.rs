@@ -1,6 +1,6 @@
 //! Store access to protected jobs.
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
@@ -14,10 +14,7 @@ use crate::store::Write;
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_job(state: &AppState, id: &str) -> AwsResult<(String, StoredJob)> {
-    let record = records::record::<StoredJob>(state, id)
-        .await?
-        .ok_or_else(|| AwsError::internal(format!("protected job {id} vanished")))?;
-    Ok((record.region.clone(), records::decode(&record)?))
+    records::load_existing(state, id, "protected job").await
 }
 
 /// Every protected job, in every region.
@@ -25,13 +22,7 @@ pub async fn load_job(state: &AppState, id: &str) -> AwsResult<(String, StoredJo
 /// # Errors
 /// Store failures and unreadable records.
 pub async fn all_jobs(state: &AppState) -> AwsResult<Vec<StoredJob>> {
-    state
-        .store()
-        .query(&records::query::<StoredJob>())
-        .await?
-        .iter()
-        .map(records::decode)
-        .collect()
+    records::all(state).await
 }
 
 /// The store write of `j`.

@@ -1,6 +1,6 @@
 //! Store access to protected queries.
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
@@ -14,10 +14,7 @@ use crate::store::Write;
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, StoredQuery)> {
-    let record = records::record::<StoredQuery>(state, id)
-        .await?
-        .ok_or_else(|| AwsError::internal(format!("protected query {id} vanished")))?;
-    Ok((record.region.clone(), records::decode(&record)?))
+    records::load_existing(state, id, "protected query").await
 }
 
 /// Every protected query, in every region.
@@ -25,13 +22,7 @@ pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, Stored
 /// # Errors
 /// Store failures and unreadable records.
 pub async fn all_queries(state: &AppState) -> AwsResult<Vec<StoredQuery>> {
-    state
-        .store()
-        .query(&records::query::<StoredQuery>())
-        .await?
-        .iter()
-        .map(records::decode)
-        .collect()
+    records::all(state).await
 }
 
 /// The store write of `q`.

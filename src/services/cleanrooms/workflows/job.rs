@@ -32,7 +32,9 @@ use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::protected_job::{
     error_codes, is_terminal, JobEnd, JobError, StoredJob,
 };
-use crate::services::cleanrooms::errors::{access_denied, invalid_configuration, invalid_field};
+use crate::services::cleanrooms::errors::{
+    access_denied, invalid_configuration, invalid_field, quota_exceeded,
+};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     member, members, membership_context, own_membership, require_active,
@@ -172,15 +174,33 @@ pub async fn start(
         writes.extend(job_receipt(state, &ctx.region, &collaboration.id, account, &id).await?);
     }
     {
+        // The quota check, the commit and the start of the run under one lock: concurrent
+        // starts cannot pass the quota together.
         let _guard = state.write_lock().await;
+        if state.jobs().ongoing_in(&job_group(&m.id)) >= MAX_ONGOING_JOBS_PER_MEMBERSHIP {
+            return Err(quota_exceeded(
+                "Concurrent ongoing protected jobs per membership",
+                MAX_ONGOING_JOBS_PER_MEMBERSHIP as f64,
+            ));
+        }
         state.store().commit(writes).await?;
+        state.jobs().start(JobRun {
+            state: state.clone(),
+            id: id.clone(),
+            membership_id: m.id.clone(),
+            target,
+        });
     }
-    state.jobs().start(JobRun {
-        state: state.clone(),
-        id: id.clone(),
-        target,
-    });
     Ok(stored.job)
+}
+
+/// How many protected jobs one membership may have SUBMITTED or STARTED at once (the Clean
+/// Rooms quota "concurrent ongoing jobs per membership").
+pub const MAX_ONGOING_JOBS_PER_MEMBERSHIP: usize = 1;
+
+/// The quota group of a membership's protected jobs ([`Job::quota_group`]).
+fn job_group(membership_id: &str) -> String {
+    format!("protected-jobs/{membership_id}")
 }
 
 /// The PySpark template with ARN `arn` in `collaboration`.
@@ -390,6 +410,7 @@ async fn job_tables(
 struct JobRun {
     state: AppState,
     id: String,
+    membership_id: String,
     target: Target,
 }
 
@@ -398,8 +419,14 @@ impl Job for JobRun {
         self.id.clone()
     }
 
+    fn quota_group(&self) -> Option<String> {
+        Some(job_group(&self.membership_id))
+    }
+
     async fn run(self, token: CancellationToken) {
-        let JobRun { state, id, target } = self;
+        let JobRun {
+            state, id, target, ..
+        } = self;
         if let Err(e) = run_job(&state, &id, target, token).await {
             tracing::error!(job = %id, error = %e.message, "protected job bookkeeping failed");
         }
