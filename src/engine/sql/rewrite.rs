@@ -428,6 +428,15 @@ fn clean_rooms(
         }
         "to_timestamp" => return formatted(name, args, 1, clean_rooms_datetime, "to_timestamp"),
         "ceiling" => Some(format!("ceil({})", join(args))),
+        // An integer sign, as the reference shows it (`SIGN(28.05)` is `1`); NULL stays NULL.
+        "sign" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!(
+                "CASE WHEN ({x}) > 0 THEN 1 WHEN ({x}) < 0 THEN -1 WHEN ({x}) = 0 THEN 0 END"
+            ))
+        }
         "len" | "textlen" => Some(format!("character_length({})", join(args))),
         "charindex" => {
             let [sub, s] = args else {
@@ -560,6 +569,8 @@ fn spark(name: &str, args: &[Expr], _f: &Function, now: f64) -> Result<Option<St
             )
         }
         "ceiling" => Some(format!("ceil({})", join(args))),
+        // Spark's sign is signum: a DOUBLE.
+        "sign" => Some(format!("signum({})", join(args))),
         "len" => Some(format!("character_length({})", join(args))),
         "decode" => decode(args),
         "sha2" => return sha2(args, SqlDialect::Spark),
