@@ -433,9 +433,7 @@ fn clean_rooms(
             let [x] = args else {
                 return Err(arity_error(name, "1", args.len()));
             };
-            Some(format!(
-                "CASE WHEN ({x}) > 0 THEN 1 WHEN ({x}) < 0 THEN -1 WHEN ({x}) = 0 THEN 0 END"
-            ))
+            Some(format!("CAST(signum({x}) AS BIGINT)"))
         }
         "len" | "textlen" => Some(format!("character_length({})", join(args))),
         "charindex" => {
