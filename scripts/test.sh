@@ -6,9 +6,13 @@
 #   2. the build (debug) of the whole workspace, with clippy's lints as errors (build-env.sh),
 #   3. the dependency check (`cargo xtask layers`: no import circle, layers point down),
 #   4. the Rust tests (unit, generated-code staleness, served operations, integration),
-#   5. the Spark session runner's own tests (python/tests),
+#   5. the Python package's own tests (python/tests: the Spark runner, `cleanrooms_emulator`
+#      and its pytest plugin),
 #   6. the boto3 acceptance suite against the built binary (the Spark tests included: they fail
-#      rather than skip here, CLEANROOMS_EMULATOR_REQUIRE_SPARK=1).
+#      rather than skip here, CLEANROOMS_EMULATOR_REQUIRE_SPARK=1),
+#   7. the wheel as users install it (tests/wheel/run.sh: built from this build, installed with
+#      its [spark] extra into a fresh virtualenv without Rust, the sample project run with the
+#      plugin).
 # Each step prints its duration; the run ends with the breakdown (scripts/steps.sh).
 # Environment: CARGO_TARGET_DIR (where to build), CLEANROOMS_EMULATOR_VENV (virtualenv path,
 # default .venv), CLEANROOMS_EMULATOR_NO_LINT=1 (build without clippy). Uses the mold linker when
@@ -40,5 +44,6 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -
 export CLEANROOMS_EMULATOR_BIN="$target_dir/debug/cleanrooms-emulator"
 
 export CLEANROOMS_EMULATOR_REQUIRE_SPARK=1
-step "spark runner tests" "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
+step "python package tests" "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
 step "boto3 suite" "$venv/bin/python" -m pytest tests/boto3 -q -p no:cacheprovider "$@"
+step "wheel" env CLEANROOMS_EMULATOR_VENV="$venv" tests/wheel/run.sh

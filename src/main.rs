@@ -57,8 +57,10 @@ struct ServeArgs {
     /// the reason).
     #[arg(long, env = "CLEANROOMS_EMULATOR_SHUTDOWN_GRACE_SECONDS", default_value_t = cleanrooms_emulator::jobs::SHUTDOWN_GRACE.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600))]
     shutdown_grace_seconds: u64,
-    /// Python interpreter with the Spark runtime (python/requirements-spark.txt) for Athena
-    /// Spark sessions (default: the repository's .venv when present).
+    /// Python interpreter with the Spark runtime (python/requirements-spark.txt, or the wheel's
+    /// `[spark]` extra) for Athena Spark sessions and PySpark jobs (default: the `python` beside
+    /// this executable, as in the virtualenv the wheel was installed into, else the
+    /// repository's .venv when present).
     #[arg(long, env = "CLEANROOMS_EMULATOR_SPARK_PYTHON")]
     spark_python: Option<PathBuf>,
     /// Athena Spark sessions running at once (each is a process of ~250 MB).

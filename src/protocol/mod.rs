@@ -159,7 +159,7 @@ where
             ),
         );
         return (
-            json_error_response(&err, rest_json::CONTENT_TYPE, false),
+            modeled_error_response(model, &err, rest_json::CONTENT_TYPE, false),
             String::new(),
         );
     };
@@ -170,7 +170,7 @@ where
         .await
     {
         let response = fault_response(fault, |e| {
-            json_error_response(e, rest_json::CONTENT_TYPE, false)
+            modeled_error_response(model, e, rest_json::CONTENT_TYPE, false)
         });
         return (response, operation);
     }
@@ -199,7 +199,7 @@ where
             }
             resp
         }
-        Err(e) => json_error_response(&e, rest_json::CONTENT_TYPE, false),
+        Err(e) => modeled_error_response(model, &e, rest_json::CONTENT_TYPE, false),
     };
     (response, operation)
 }
@@ -255,17 +255,30 @@ where
 }
 
 /// Encodes an awsJson error: like [`json_error_response`] with `__type`, and the message under
-/// the member name the exception's shape uses (`Message` for Glue and Athena, else `message`).
+/// the member name the exception's shape uses.
 fn aws_json_error_response(model: &ServiceModel, err: &AwsError) -> Response {
+    modeled_error_response(model, err, aws_json::CONTENT_TYPE, true)
+}
+
+/// Encodes an error for a JSON protocol with the message under the member name the exception's
+/// shape uses (`Message` for Glue and Athena, else `message`); `with_type` adds `__type`.
+fn modeled_error_response(
+    model: &ServiceModel,
+    err: &AwsError,
+    content_type: &'static str,
+    with_type: bool,
+) -> Response {
     let mut body = error_body(err);
     if model.members(&err.code).iter().any(|m| m.name == "Message") {
         if let Some(message) = body.shift_remove("message") {
             body.insert("Message".into(), message);
         }
     }
-    body.insert("__type".into(), Value::String(err.code.clone()));
+    if with_type {
+        body.insert("__type".into(), Value::String(err.code.clone()));
+    }
     let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_else(|_| b"{}".to_vec());
-    let mut resp = json_response(err.status, aws_json::CONTENT_TYPE, bytes);
+    let mut resp = json_response(err.status, content_type, bytes);
     if let Ok(v) = HeaderValue::from_str(&err.code) {
         resp.headers_mut().insert("x-amzn-ErrorType", v);
     }

@@ -41,6 +41,7 @@ macro_rules! vendored_model {
 vendored_model!(cleanrooms_model, "cleanrooms.json");
 vendored_model!(glue_model, "glue.json");
 vendored_model!(athena_model, "athena.json");
+vendored_model!(athena_rest_json_model, "athena-rest-json.json");
 vendored_model!(sts_model, "sts.json");
 
 /// Hands a request to its service. Returns the response and the operation name for logging.
@@ -77,7 +78,7 @@ pub fn status() -> Value {
     json!({
         "cleanrooms": {"protocol": "rest-json", "apiVersion": "2022-02-17"},
         "glue": {"protocol": "json", "apiVersion": "2017-03-31"},
-        "athena": {"protocol": "json", "apiVersion": "2017-05-18"},
+        "athena": {"protocol": "json", "protocols": ["json", "rest-json"], "apiVersion": "2017-05-18"},
         "sts": {"protocol": "query", "apiVersion": "2011-06-15"},
         "s3": {"protocol": "rest-xml", "apiVersion": "2006-03-01"},
         "onehouse": {"protocol": "onehouse-resources", "paths": ["/v1/resource/", "/v1/status/{requestId}"]},

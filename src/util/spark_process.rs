@@ -14,12 +14,28 @@ pub const RUNNER_SOURCE: &str = include_str!("../../python/cleanrooms_emulator_s
 pub const JOB_SOURCE: &str = include_str!("../../python/cleanrooms_emulator_spark/job.py");
 
 /// The interpreter Spark processes start with: `configured` (`--spark-python`), else the
-/// repository's own `.venv` when it exists.
+/// Python of the environment the emulator was installed into (the wheel puts the binary beside
+/// its environment's `python`), else the repository's own `.venv` when it exists.
 pub fn resolve_python(configured: Option<PathBuf>) -> Option<PathBuf> {
-    configured.or_else(|| {
-        let own = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-        own.exists().then_some(own)
-    })
+    configured
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            installed_beside(&exe)
+        })
+        .or_else(|| {
+            let own = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+            own.exists().then_some(own)
+        })
+}
+
+/// The interpreter of the environment `exe` is installed in: a `python3` or `python` in the
+/// same folder (a virtualenv's or prefix's `bin`).
+fn installed_beside(exe: &Path) -> Option<PathBuf> {
+    let dir = exe.parent()?;
+    ["python3", "python"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Writes `source` to `path` unless it holds it already — atomically, so a process starting
@@ -103,6 +119,21 @@ pub fn spark_settings(properties: &BTreeMap<String, String>) -> SparkSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_installed_binary_uses_the_python_of_its_environment() {
+        let env = tempfile::tempdir().unwrap();
+        let bin = env.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let exe = bin.join("cleanrooms-emulator");
+        assert_eq!(installed_beside(&exe), None, "no interpreter beside it");
+        std::fs::write(bin.join("python"), "").unwrap();
+        assert_eq!(installed_beside(&exe), Some(bin.join("python")));
+        std::fs::write(bin.join("python3"), "").unwrap();
+        assert_eq!(installed_beside(&exe), Some(bin.join("python3")));
+        let configured = PathBuf::from("/opt/spark/bin/python");
+        assert_eq!(resolve_python(Some(configured.clone())), Some(configured));
+    }
 
     #[test]
     fn the_harness_is_written_beside_the_runner_once() {
