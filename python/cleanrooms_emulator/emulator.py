@@ -3,8 +3,9 @@ it serves, talk to its admin API, stop it.
 
 The binary is the one the wheel installed into this interpreter's environment (its scripts
 folder), unless ``binary=`` or ``CLEANROOMS_EMULATOR_BIN`` names another; the command on PATH is
-the last resort. Athena Spark sessions and PySpark jobs run on this interpreter when it has the
-Spark runtime (the ``[spark]`` extra).
+the last resort. Athena Spark sessions and PySpark jobs run on the Python beside the binary
+(the environment the wheel was installed into), else on this interpreter when it has the Spark
+runtime (the ``[spark]`` extra).
 """
 
 from __future__ import annotations
@@ -188,7 +189,8 @@ def start(
     stops (``--ephemeral``), a path keeps state across starts. Other keyword arguments become
     command-line flags of ``cleanrooms-emulator serve`` (``default_account="…"``,
     ``max_spark_sessions=2``, …; see ``cleanrooms-emulator serve --help``). Spark work runs on
-    ``spark_python``, by default this interpreter when it has the Spark runtime (``[spark]``).
+    ``spark_python``, by default the Python beside the binary (the environment the wheel was
+    installed into), else this interpreter when it has the Spark runtime (``[spark]``).
     """
     executable = binary_path(binary)
     arguments = [str(executable), "serve", "--host", host, "--port", str(port)]
@@ -197,7 +199,10 @@ def start(
     else:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         arguments += ["--data-dir", str(data_dir)]
-    if spark_python is None and importlib.util.find_spec("pysail") is not None:
+    # The binary uses the Python beside it (the environment the wheel was installed into); when
+    # there is none (e.g. `pip install --user`), this interpreter, if it has the Spark runtime.
+    beside = any((executable.parent / name).is_file() for name in ("python3", "python"))
+    if spark_python is None and not beside and importlib.util.find_spec("pysail") is not None:
         spark_python = sys.executable
     if spark_python is not None:
         arguments += ["--spark-python", str(spark_python)]
