@@ -1,15 +1,18 @@
 //! The Data Catalog as the query engine reads it: a table's definition and its partitions, by
 //! account, region and (case-insensitive) names, without going through the wire protocol; and
-//! [`upsert_table`], through which table services' METASYNC registers a Delta table.
+//! [`upsert_table`], through which table services' METASYNC registers a Delta table; and
+//! [`create_partitions`], through which LakeFormation batch-creates partitions.
 //!
 //! Names are folded to lower case as Glue stores them. Errors are the Glue errors a GetTable or
 //! GetPartitions call would give (`EntityNotFoundException` naming the database or table).
 
 use cleanrooms_emulator_api::glue::dto;
 
-use super::model::Catalog;
+use std::collections::HashSet;
+
+use super::model::{Catalog, PartitionExtras, StoredPartition, StoredTable};
 use super::repo;
-use crate::error::AwsResult;
+use crate::error::{AwsError, AwsResult};
 use crate::state::AppState;
 
 /// Whether database `database` exists in the catalog of `account` in `region`.
@@ -188,4 +191,136 @@ pub async fn upsert_table(
     )
     .await?;
     Ok(Upsert::Updated)
+}
+
+/// Why [`create_partitions`] refused one entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartitionRefusal {
+    /// The values do not identify a partition of the table (unpartitioned table, wrong count).
+    Values(AwsError),
+    /// A partition with these values exists already.
+    Exists,
+    /// The values appear more than once in the request.
+    Repeated,
+}
+
+/// Why [`create_partitions`] wrote nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreatePartitionsError {
+    /// The database does not exist.
+    DatabaseNotFound,
+    /// The table does not exist in the database (named as stored).
+    TableNotFound {
+        /// The database's stored name.
+        database: String,
+    },
+    /// Entry `index` cannot be created.
+    Entry {
+        /// Position of the entry in the request.
+        index: usize,
+        /// The table the entry was checked against.
+        table: Box<StoredTable>,
+        /// What is wrong with it.
+        refusal: PartitionRefusal,
+    },
+    /// The metadata store failed.
+    Store(AwsError),
+}
+
+/// What [`create_partitions`] committed.
+#[derive(Debug, Clone)]
+pub struct CreatedPartitions {
+    /// The database's `uid`.
+    pub database_uid: String,
+    /// The table the partitions belong to.
+    pub table: StoredTable,
+    /// The created partitions with the position of their entry in the request.
+    pub created: Vec<(usize, StoredPartition)>,
+}
+
+/// Creates partitions of `database.table` in one commit (LakeFormation's batch creation): each
+/// entry is a Glue `PartitionInput` with what Glue cannot hold. Entries whose partition exists
+/// (or repeats an earlier entry) are skipped when `skip_existing`, else they fail the whole call;
+/// nothing is written unless every entry passes.
+///
+/// # Errors
+/// [`CreatePartitionsError`]: a missing database or table, the first refused entry, or a store
+/// failure.
+pub async fn create_partitions(
+    state: &AppState,
+    catalog: Catalog<'_>,
+    database: &str,
+    table: &str,
+    entries: Vec<(dto::PartitionInput, Option<PartitionExtras>)>,
+    skip_existing: bool,
+) -> Result<CreatedPartitions, CreatePartitionsError> {
+    use super::ops::partitions::{check_values, new_partition, put_partition};
+    use CreatePartitionsError as E;
+
+    let _guard = state.write_lock().await;
+    let Some((_, stored_database)) = repo::find_database(state, catalog, database)
+        .await
+        .map_err(E::Store)?
+    else {
+        return Err(E::DatabaseNotFound);
+    };
+    let Some(stored) = repo::find_table(state, catalog, database, table)
+        .await
+        .map_err(E::Store)?
+    else {
+        return Err(E::TableNotFound {
+            database: stored_database.database.name,
+        });
+    };
+    let refuse = |index: usize, refusal: PartitionRefusal| E::Entry {
+        index,
+        table: Box::new(stored.clone()),
+        refusal,
+    };
+    let now = state.now();
+    let mut seen: HashSet<Vec<String>> = HashSet::new();
+    let mut created = Vec::new();
+    for (index, (input, extras)) in entries.into_iter().enumerate() {
+        let values = input.values.clone().unwrap_or_default();
+        check_values(&stored, &values).map_err(|e| refuse(index, PartitionRefusal::Values(e)))?;
+        let refusal = if seen.contains(&values) {
+            Some(PartitionRefusal::Repeated)
+        } else if repo::find_partition(state, catalog, &stored, &values)
+            .await
+            .map_err(E::Store)?
+            .is_some()
+        {
+            Some(PartitionRefusal::Exists)
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            if skip_existing {
+                continue;
+            }
+            return Err(refuse(index, refusal));
+        }
+        seen.insert(values);
+        let mut partition = new_partition(catalog, &stored, input, now)
+            .map_err(|e| refuse(index, PartitionRefusal::Values(e)))?;
+        partition.lakeformation = extras;
+        created.push((index, partition));
+    }
+    let writes = created
+        .iter()
+        .map(|(_, p)| put_partition(catalog, &stored, p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(E::Store)?;
+    if !writes.is_empty() {
+        state
+            .store()
+            .commit(writes)
+            .await
+            .map_err(|e| E::Store(e.into()))?;
+    }
+    Ok(CreatedPartitions {
+        database_uid: stored_database.uid,
+        table: stored,
+        created,
+    })
 }

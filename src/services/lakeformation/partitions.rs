@@ -5,8 +5,6 @@
 //! `false` any of them fails the whole call with 400. Nothing is written unless everything
 //! passes; the created partitions are committed at once and returned as a bare JSON array.
 
-use std::collections::HashSet;
-
 use cleanrooms_emulator_api::glue::dto;
 use serde_json::{json, Value};
 
@@ -14,9 +12,8 @@ use super::errors::{bad_request, internal, not_found, LfError};
 use super::request::{self, BatchCreateRequest, PartitionInput};
 use super::Target;
 use crate::error::AwsError;
+use crate::services::glue::catalog::{create_partitions, CreatePartitionsError, PartitionRefusal};
 use crate::services::glue::model::{Catalog, PartitionExtras, StoredPartition, StoredTable};
-use crate::services::glue::ops::partitions::{check_values, new_partition, put_partition};
-use crate::services::glue::repo;
 use crate::state::AppState;
 use crate::util::time::format_iso8601;
 
@@ -228,92 +225,86 @@ pub async fn batch_create(
         )));
     }
     let catalog = Catalog::new(&target.account, &target.region);
-    let _guard = state.write_lock().await;
-    let Some((_, database)) = repo::find_database(state, catalog, &target.database)
-        .await
-        .map_err(store_error)?
-    else {
-        return Err(not_found(format!(
-            "database '{}' not found in catalog '{}'",
-            target.database, target.catalog_name
-        )));
-    };
-    let table = repo::find_table(state, catalog, &target.database, &target.table)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| {
-            not_found(format!(
-                "table '{}' not found in database '{}'",
-                target.table, database.database.name
-            ))
-        })?;
     let now = state.now();
-    let mut seen: HashSet<Vec<String>> = HashSet::new();
-    let mut created: Vec<(StoredPartition, &PartitionInput)> = Vec::new();
-    for (i, input) in partitions.iter().enumerate() {
-        check_values(&table, &input.partition_values).map_err(|e| {
-            bad_request(
-                format!(
-                    "partitions[{i}]: {} (table {}.{} has {} partition keys, got values {:?})",
-                    e.message,
-                    table.database_name(),
-                    table.table.name,
-                    table.partition_keys().len(),
-                    input.partition_values
-                ),
-                None,
-            )
-        })?;
-        let repeated = seen.contains(&input.partition_values);
-        let exists = repeated
-            || repo::find_partition(state, catalog, &table, &input.partition_values)
-                .await
-                .map_err(store_error)?
-                .is_some();
-        if exists {
-            if if_not_exist {
-                continue;
-            }
-            return Err(bad_request(
-                format!(
-                    "partitions[{i}]: partition {:?} {} table {}.{}",
-                    input.partition_values,
-                    if repeated {
-                        "appears more than once in the request for"
-                    } else {
-                        "already exists in"
-                    },
-                    table.database_name(),
-                    table.table.name
-                ),
-                Some("Set if_not_exist to true to skip partitions that already exist"),
-            ));
-        }
-        seen.insert(input.partition_values.clone());
-        let (glue, extras) = glue_input(input, now);
-        let mut stored =
-            new_partition(catalog, &table, glue, now).map_err(|e| bad_request(e.message, None))?;
-        stored.lakeformation = Some(extras);
-        created.push((stored, input));
-    }
-    let writes = created
+    let entries = partitions
         .iter()
-        .map(|(p, _)| put_partition(catalog, &table, p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(store_error)?;
-    if !writes.is_empty() {
-        state
-            .store()
-            .commit(writes)
-            .await
-            .map_err(|e| internal(e.to_string()))?;
-    }
+        .map(|input| {
+            let (glue, extras) = glue_input(input, now);
+            (glue, Some(extras))
+        })
+        .collect();
+    let done = create_partitions(
+        state,
+        catalog,
+        &target.database,
+        &target.table,
+        entries,
+        if_not_exist,
+    )
+    .await
+    .map_err(|e| refused(e, target, &partitions))?;
     Ok(Value::Array(
-        created
+        done.created
             .iter()
-            .map(|(p, input)| render(target, catalog, &database.uid, &table, p, input))
+            .map(|(i, p)| {
+                render(
+                    target,
+                    catalog,
+                    &done.database_uid,
+                    &done.table,
+                    p,
+                    &partitions[*i],
+                )
+            })
             .collect(),
     ))
+}
+
+/// The LakeFormation error of a refused batch creation.
+fn refused(e: CreatePartitionsError, target: &Target, partitions: &[PartitionInput]) -> LfError {
+    match e {
+        CreatePartitionsError::DatabaseNotFound => not_found(format!(
+            "database '{}' not found in catalog '{}'",
+            target.database, target.catalog_name
+        )),
+        CreatePartitionsError::TableNotFound { database } => not_found(format!(
+            "table '{}' not found in database '{database}'",
+            target.table
+        )),
+        CreatePartitionsError::Entry {
+            index,
+            table,
+            refusal,
+        } => {
+            let values = &partitions[index].partition_values;
+            match refusal {
+                PartitionRefusal::Values(e) => bad_request(
+                    format!(
+                        "partitions[{index}]: {} (table {}.{} has {} partition keys, got values {values:?})",
+                        e.message,
+                        table.database_name(),
+                        table.table.name,
+                        table.partition_keys().len(),
+                    ),
+                    None,
+                ),
+                PartitionRefusal::Exists | PartitionRefusal::Repeated => bad_request(
+                    format!(
+                        "partitions[{index}]: partition {values:?} {} table {}.{}",
+                        if refusal == PartitionRefusal::Repeated {
+                            "appears more than once in the request for"
+                        } else {
+                            "already exists in"
+                        },
+                        table.database_name(),
+                        table.table.name
+                    ),
+                    Some("Set if_not_exist to true to skip partitions that already exist"),
+                ),
+            }
+        }
+        CreatePartitionsError::Store(e) => store_error(e),
+    }
 }
 
 #[cfg(test)]
