@@ -374,6 +374,50 @@ def test_multipart_upload_with_s3_etag(s3, bucket, emulator):
     assert_error(excinfo, "NoSuchUpload", 404)
 
 
+def test_multipart_listings_page_and_roll_up_common_prefixes(s3, bucket):
+    keys = ["logs/2024/a", "logs/2024/b", "logs/2025/c", "top", "top"]
+    ids = [s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"] for k in keys]
+
+    top = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["logs/"]
+    # Two uploads of one key come in initiation order (created within the same millisecond,
+    # their order is undefined, as in S3).
+    assert sorted((u["Key"], u["UploadId"]) for u in top["Uploads"]) == sorted(zip(keys[3:], ids[3:]))
+    assert top["Delimiter"] == "/" and top["IsTruncated"] is False
+    logs = s3.list_multipart_uploads(Bucket=bucket, Prefix="logs/", Delimiter="/")
+    assert [p["Prefix"] for p in logs["CommonPrefixes"]] == ["logs/2024/", "logs/2025/"]
+    assert "Uploads" not in logs
+
+    # One entry a page, from marker to marker: a common prefix counts like an upload.
+    seen, markers = [], {}
+    while True:
+        page = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=1, **markers)
+        seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])] + [u["UploadId"] for u in page.get("Uploads", [])]
+        if not page["IsTruncated"]:
+            break
+        markers = {"KeyMarker": page["NextKeyMarker"]}
+        if page.get("NextUploadIdMarker"):
+            markers["UploadIdMarker"] = page["NextUploadIdMarker"]
+    assert seen[0] == "logs/" and sorted(seen[1:]) == sorted(ids[3:])
+    assert seen[1:] == [u["UploadId"] for u in top["Uploads"]]
+
+    # ListParts pages by part number.
+    for number in range(1, 6):
+        s3.upload_part(Bucket=bucket, Key="top", UploadId=ids[3], PartNumber=number, Body=b"x" * number)
+    numbers, marker = [], 0
+    while True:
+        page = s3.list_parts(Bucket=bucket, Key="top", UploadId=ids[3], MaxParts=2, PartNumberMarker=marker)
+        numbers += [p["PartNumber"] for p in page.get("Parts", [])]
+        if not page["IsTruncated"]:
+            break
+        marker = page["NextPartNumberMarker"]
+    assert numbers == [1, 2, 3, 4, 5]
+    assert [p["Size"] for p in s3.list_parts(Bucket=bucket, Key="top", UploadId=ids[3], PartNumberMarker=3)["Parts"]] == [4, 5]
+    for key, upload_id in zip(keys, ids):
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+
+
 def test_multipart_small_parts_and_abort(s3, bucket, emulator):
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="small")["UploadId"]
     e1 = s3.upload_part(Bucket=bucket, Key="small", UploadId=upload_id, PartNumber=1, Body=b"a" * 100)["ETag"]

@@ -255,12 +255,13 @@ pub async fn list_parts(
         Some(n) => (n as usize).min(1000),
     };
     let after = input.part_number_marker.unwrap_or(0);
-    let parts = records::list_parts(state.store(), &upload.upload_id)
+    // One more than fits, to know whether the page is truncated.
+    let mut parts = records::parts_after(state.store(), &upload.upload_id, after, max + 1)
         .await
         .map_err(errors::store)?;
-    let remaining: Vec<&PartMeta> = parts.iter().filter(|p| p.number > after).collect();
-    let truncated = remaining.len() > max;
-    let page: Vec<&PartMeta> = remaining.into_iter().take(max).collect();
+    let truncated = parts.len() > max;
+    parts.truncate(max);
+    let page: Vec<&PartMeta> = parts.iter().collect();
     let owner = buckets::owner(&upload.owner);
     Ok(ListPartsOutput {
         bucket: Some(bucket.name),
@@ -420,19 +421,14 @@ pub async fn abort_multipart_upload(
 }
 
 /// ListMultipartUploads: uploads in progress by key then initiation, with `prefix`,
-/// `key-marker`/`upload-id-marker` and `max-uploads` (no delimiter grouping).
+/// `delimiter` (common prefixes), `key-marker`/`upload-id-marker` and `max-uploads`. Reads the
+/// bucket's uploads (a bucket has few in progress); ListParts reads only its page.
 pub async fn list_multipart_uploads(
     state: &AppState,
     caller: &Caller,
     input: ListMultipartUploadsInput,
 ) -> S3Result<ListMultipartUploadsOutput> {
     let bucket = owned_bucket(state, caller, &input.bucket).await?;
-    if input.delimiter.as_deref().is_some_and(|d| !d.is_empty()) {
-        return Err(errors::error(
-            S3ErrorCode::NotImplemented,
-            "ListMultipartUploads with a delimiter is not implemented by cleanrooms-emulator yet",
-        ));
-    }
     let max = match input.max_uploads {
         None => 1000,
         Some(n) if n < 0 => {
@@ -466,21 +462,65 @@ pub async fn list_multipart_uploads(
             ),
         None => uploads.partition_point(|u| u.key <= key_marker),
     };
-    let remaining: Vec<&UploadMeta> = uploads[start..]
+    // Keys under the prefix; with a delimiter, those with it after the prefix are rolled up
+    // into one common prefix each (which counts toward max-uploads like an upload).
+    let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
+    let mut page: Vec<&UploadMeta> = Vec::new();
+    let mut common_prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    let mut next: Option<(String, Option<String>)> = None;
+    for upload in uploads[start..]
         .iter()
         .filter(|u| u.key.starts_with(&prefix))
-        .collect();
-    let truncated = remaining.len() > max;
-    let page: Vec<&UploadMeta> = remaining.into_iter().take(max).collect();
+    {
+        let group = delimiter.and_then(|d| {
+            upload.key[prefix.len()..]
+                .find(d)
+                .map(|i| upload.key[..prefix.len() + i + d.len()].to_string())
+        });
+        if let Some(cp) = &group {
+            let seen = common_prefixes.last() == Some(cp);
+            if seen || (!key_marker.is_empty() && cp.as_str() <= key_marker.as_str()) {
+                continue;
+            }
+        }
+        if page.len() + common_prefixes.len() == max {
+            truncated = true;
+            break;
+        }
+        match group {
+            Some(cp) => {
+                next = Some((cp.clone(), None));
+                common_prefixes.push(cp);
+            }
+            None => {
+                next = Some((upload.key.clone(), Some(upload.upload_id.clone())));
+                page.push(upload);
+            }
+        }
+    }
+    let (next_key_marker, next_upload_id_marker) = match next {
+        Some((key, id)) => (Some(key), id),
+        None => (None, None),
+    };
     Ok(ListMultipartUploadsOutput {
         bucket: Some(bucket.name.clone()),
         prefix: input.prefix,
+        delimiter: input.delimiter,
         key_marker: input.key_marker,
         upload_id_marker: input.upload_id_marker,
         max_uploads: Some(max as i32),
         is_truncated: Some(truncated),
-        next_key_marker: page.last().map(|u| u.key.clone()),
-        next_upload_id_marker: page.last().map(|u| u.upload_id.clone()),
+        next_key_marker,
+        next_upload_id_marker,
+        common_prefixes: (!common_prefixes.is_empty()).then(|| {
+            common_prefixes
+                .into_iter()
+                .map(|prefix| CommonPrefix {
+                    prefix: Some(prefix),
+                })
+                .collect()
+        }),
         uploads: Some(
             page.iter()
                 .map(|u| {

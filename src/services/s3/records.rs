@@ -332,6 +332,30 @@ pub async fn list_parts(
     Ok(parts)
 }
 
+/// At most `limit` parts of an upload with a number above `after`, by part number: a range read
+/// over the part records' ids (`upload/number`), so a ListParts page costs its own size.
+pub async fn parts_after(
+    store: &dyn MetadataStore,
+    upload_id: &str,
+    after: i32,
+    limit: usize,
+) -> Result<Vec<PartMeta>, StoreError> {
+    // Part numbers are 1..=10000 and ids pad them to five digits: id order is number order, and
+    // every id of this upload sorts before `upload_id` + the character after '/'.
+    let from = part_id(upload_id, after.clamp(0, 99_999));
+    store
+        .query(
+            &Query::kind(PART)
+                .ids_from(&from, false)
+                .ids_before(&format!("{upload_id}0"))
+                .limit(limit),
+        )
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
 /// Removal of an upload and all its part records.
 pub async fn delete_upload_writes(
     store: &dyn MetadataStore,
@@ -449,6 +473,54 @@ mod tests {
 
     async fn journal(store: &SqliteStore, intent: &Intent) {
         store.commit(vec![intent_write(intent).1]).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_list_parts_page_reads_only_its_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("metadata.db"))
+            .await
+            .unwrap();
+        let upload = |id: &str| UploadMeta {
+            upload_id: id.into(),
+            bucket: "bkt".into(),
+            key: "k".into(),
+            owner: "111111111111".into(),
+            initiated: 0.0,
+            attributes: Attributes::default(),
+        };
+        let mut writes = Vec::new();
+        // Two uploads whose ids share a prefix, and part numbers past 9999.
+        for (id, numbers) in [("u1", vec![1, 2, 3, 10, 10_000]), ("u1x", vec![1, 4])] {
+            for number in numbers {
+                let part = PartMeta {
+                    number,
+                    etag: format!("{number}"),
+                    size: 1,
+                    last_modified: 0.0,
+                    file: format!("{number}"),
+                };
+                writes.push(Write::Put(part_record(&upload(id), &part, "us-east-1")));
+            }
+        }
+        store.commit(writes).await.unwrap();
+        let numbers = |parts: Vec<PartMeta>| parts.iter().map(|p| p.number).collect::<Vec<_>>();
+        assert_eq!(
+            numbers(parts_after(&store, "u1", 0, 10).await.unwrap()),
+            [1, 2, 3, 10, 10_000]
+        );
+        assert_eq!(
+            numbers(parts_after(&store, "u1", 2, 2).await.unwrap()),
+            [3, 10]
+        );
+        assert_eq!(
+            numbers(parts_after(&store, "u1", 10_000, 5).await.unwrap()),
+            Vec::<i32>::new()
+        );
+        assert_eq!(
+            numbers(parts_after(&store, "u1x", 1, 5).await.unwrap()),
+            [4]
+        );
     }
 
     #[tokio::test]
