@@ -28,6 +28,7 @@ use crate::services::cleanrooms::records::access::{
     membership_context, own_membership, owned_table, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
@@ -175,6 +176,12 @@ pub async fn create_intermediate_table(
         .find(|a| a.name == name)
         .map(|a| a.id.clone())
         .or_else(|| tables.iter().find(|t| t.name == name).map(|t| t.id.clone()));
+    let taken = match taken {
+        Some(id) => Some(id),
+        None => id_mapping_table_named(state, &c.id, &name)
+            .await?
+            .map(|t| t.id),
+    };
     if let Some(other) = taken {
         return Err(conflict(
             ResourceType::Membership,
