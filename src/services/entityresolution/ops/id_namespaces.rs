@@ -81,10 +81,10 @@ fn check_properties(
                 return Err(provider_unsupported("idMappingWorkflowProperties"))
             }
             dto::IdMappingType::RuleBased => {
+                // A namespace may support rule-based mapping without defining rules itself
+                // (the workflow or the other namespace defines them).
                 let Some(rb) = &p.rule_based_properties else {
-                    return Err(validation(
-                        "idMappingWorkflowProperties: RULE_BASED properties need ruleBasedProperties",
-                    ));
+                    continue;
                 };
                 let rules = rb.rules.as_deref().unwrap_or_default();
                 check_rules(
