@@ -453,3 +453,17 @@ def test_many_source_to_one_target(client):
                   "JOIN purchases p ON m.targetid = p.buyer_id GROUP BY c.user_id")
     expected = {sid: sum(1 for b, _ in PURCHASES if b == tid) for sid, tid in mapping.items()}
     assert {r[0]: int(r[1]) for r in rows} == expected
+
+
+def test_tags(world):
+    w = world
+    src, _ = associate(w)
+    table = call(w.a, "CreateIdMappingTable", membershipIdentifier=w.ma["id"], name="tagged",
+                 inputReferenceConfig={"inputReferenceArn": w.workflow_arn, "manageResourcePolicies": True},
+                 tags={"team": "ids"})["idMappingTable"]
+    assert call(w.a, "ListTagsForResource", resourceArn=table["arn"])["tags"] == {"team": "ids"}
+    call(w.a, "TagResource", resourceArn=src["arn"], tags={"side": "source"})
+    assert call(w.a, "ListTagsForResource", resourceArn=src["arn"])["tags"] == {"side": "source"}
+    with pytest.raises(ClientError) as e:
+        call(w.b, "ListTagsForResource", resourceArn=table["arn"])
+    assert_error(e, "ResourceNotFoundException", 404)
