@@ -120,7 +120,17 @@ class World:
     ns_b: str
 
 
-def build(client, *, record_model="ONE_SOURCE_TO_ONE_TARGET") -> World:
+def aggregation_rule(join_column: str, dimensions: list[str], aggregate: tuple[str, str]) -> dict:
+    return {"v1": {"aggregation": {
+        "aggregateColumns": [{"columnNames": [aggregate[0]], "function": aggregate[1]}],
+        "joinColumns": [join_column],
+        "dimensionColumns": dimensions,
+        "scalarFunctions": [],
+        "outputConstraints": [{"columnName": join_column, "minimum": 2, "type": "COUNT_DISTINCT"}],
+    }}}
+
+
+def build(client, *, record_model="ONE_SOURCE_TO_ONE_TARGET", rules=None) -> World:
     a, b = client("cleanrooms", account=A), client("cleanrooms", account=B)
     s3a, s3b = client("s3", account=A), client("s3", account=B)
     glue_a, glue_b = client("glue", account=A), client("glue", account=B)
@@ -165,6 +175,7 @@ def build(client, *, record_model="ONE_SOURCE_TO_ONE_TARGET") -> World:
     mb = create_membership(b, coll["id"])
     ma = create_membership(a, coll["id"], defaultResultConfiguration={"outputConfiguration": {
         "s3": {"resultFormat": "CSV", "bucket": "a-results", "keyPrefix": "idmap"}}})
+    rules = rules or {"customers": custom_rule(), "purchases": custom_rule()}
     for cr, m, name, database, table, columns, account in (
         (a, ma, "customers", "crm", "customers", ["user_id", "email", "segment"], A),
         (b, mb, "purchases", "shop", "purchases", ["buyer_id", "amount"], B),
@@ -173,7 +184,7 @@ def build(client, *, record_model="ONE_SOURCE_TO_ONE_TARGET") -> World:
                   tableReference={"glue": {"databaseName": database, "tableName": table}},
                   allowedColumns=columns, analysisMethod="DIRECT_QUERY")["configuredTable"]
         call(cr, "CreateConfiguredTableAnalysisRule", configuredTableIdentifier=ct["id"],
-             analysisRuleType="CUSTOM", analysisRulePolicy=custom_rule())
+             analysisRuleType=next(iter(rules[name]["v1"])).upper(), analysisRulePolicy=rules[name])
         call(cr, "CreateConfiguredTableAssociation", membershipIdentifier=m["id"], name=name,
              configuredTableIdentifier=ct["id"], roleArn=role_arn(account))
     return World(a=a, b=b, c=client("cleanrooms", account=C), era=era, erb=erb, s3a=s3a, coll=coll, ma=ma,
@@ -467,3 +478,53 @@ def test_tags(world):
     with pytest.raises(ClientError) as e:
         call(w.b, "ListTagsForResource", resourceArn=table["arn"])
     assert_error(e, "ResourceNotFoundException", 404)
+
+
+def test_join_through_mapping_with_aggregation_rules(client):
+    w = build(client, rules={
+        "customers": aggregation_rule("user_id", ["segment"], ("user_id", "COUNT_DISTINCT")),
+        "purchases": aggregation_rule("buyer_id", [], ("amount", "SUM")),
+    })
+    associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    mapping = expected_mapping([(u, e) for u, e, _ in CUSTOMERS], BUYERS)
+    segment = {u: s for u, _, s in CUSTOMERS}
+    totals, users, buyers = {}, {}, {}
+    for sid, tid in mapping.items():
+        for buyer, amount in PURCHASES:
+            if buyer == tid:
+                seg = segment[sid]
+                totals[seg] = totals.get(seg, 0.0) + amount
+                users.setdefault(seg, set()).add(sid)
+                buyers.setdefault(seg, set()).add(tid)
+    # Output constraints: at least 2 distinct user_id and 2 distinct buyer_id per row.
+    expected = {seg: t for seg, t in totals.items() if len(users[seg]) >= 2 and len(buyers[seg]) >= 2}
+    assert expected == {"silver": 23.0}
+    rows = run(w, JOIN_SQL)
+    assert {r[0]: float(r[1]) for r in rows} == pytest.approx(expected)
+    # The mapping's id columns are not dimension columns of the query here.
+    with pytest.raises(ClientError) as e:
+        start(w, "SELECT m.sourceid, SUM(p.amount) FROM customers c JOIN idmap m ON c.user_id = m.sourceid "
+                 "JOIN purchases p ON m.targetid = p.buyer_id GROUP BY m.sourceid")
+    assert_error(e, "ValidationException", 400, "sourceid")
+
+
+def test_join_through_mapping_with_list_rules(client):
+    w = build(client, rules={
+        "customers": {"v1": {"list": {"joinColumns": ["user_id"], "listColumns": ["segment"]}}},
+        "purchases": {"v1": {"list": {"joinColumns": ["buyer_id"], "listColumns": ["amount"]}}},
+    })
+    associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    mapping = expected_mapping([(u, e) for u, e, _ in CUSTOMERS], BUYERS)
+    segment = {u: s for u, _, s in CUSTOMERS}
+    expected = sorted({(segment[sid], amount) for sid, tid in mapping.items() for b, amount in PURCHASES if b == tid})
+    rows = run(w, "SELECT DISTINCT c.segment, p.amount FROM customers c JOIN idmap m ON c.user_id = m.sourceid "
+                  "JOIN purchases p ON m.targetid = p.buyer_id")
+    assert sorted((r[0], float(r[1])) for r in rows) == expected
+    with pytest.raises(ClientError) as e:
+        start(w, "SELECT DISTINCT m.targetid FROM customers c JOIN idmap m ON c.user_id = m.sourceid "
+                 "JOIN purchases p ON m.targetid = p.buyer_id")
+    assert_error(e, "ValidationException", 400, "targetid")

@@ -172,7 +172,55 @@ fn join_policy(
     }
 }
 
+/// The id columns of an ID mapping table that its associations allow as dimension columns.
+fn id_mapping_dimensions(t: &AnalysisTable) -> Vec<String> {
+    [SOURCE_ID_COLUMN, TARGET_ID_COLUMN]
+        .iter()
+        .filter(|c| {
+            !t.controls
+                .disallowed_columns
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(c))
+        })
+        .map(|c| (*c).to_string())
+        .collect()
+}
+
+/// The join policy of an ID mapping table inside an AGGREGATION or LIST query: joined on its
+/// id columns with AND (its own rule is checked by [`check_id_mapping_use`]).
+fn id_mapping_join() -> JoinPolicy {
+    join_policy(
+        &[SOURCE_ID_COLUMN.to_string(), TARGET_ID_COLUMN.to_string()],
+        None,
+    )
+}
+
 fn aggregation_rules(tables: &[AnalysisTable], runner: &str) -> Vec<AggregationRule> {
+    let mut rules: Vec<AggregationRule> = governed_aggregation_rules(tables, runner);
+    // An ID mapping table takes part with its id columns as join columns, its allowed
+    // dimension columns, no aggregate columns, and no scalar-function restriction of its own.
+    let functions: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.scalar_functions.iter().cloned())
+        .collect();
+    for t in tables
+        .iter()
+        .filter(|t| t.controls.rule == RuleKind::IdMappingTable)
+    {
+        rules.push(AggregationRule {
+            table: t.name.clone(),
+            aggregate_columns: Vec::new(),
+            join: id_mapping_join(),
+            dimension_columns: id_mapping_dimensions(t),
+            scalar_functions: functions.clone(),
+            join_required: false,
+            owned_by_runner: t.owner == runner,
+        });
+    }
+    rules
+}
+
+fn governed_aggregation_rules(tables: &[AnalysisTable], runner: &str) -> Vec<AggregationRule> {
     tables
         .iter()
         .filter_map(|t| {
@@ -206,6 +254,15 @@ fn list_rules(tables: &[AnalysisTable], runner: &str) -> Vec<ListRule> {
     tables
         .iter()
         .filter_map(|t| {
+            if t.controls.rule == RuleKind::IdMappingTable {
+                // Joined on its id columns; listable only where allowed as dimensions.
+                return Some(ListRule {
+                    table: t.name.clone(),
+                    join: id_mapping_join(),
+                    list_columns: id_mapping_dimensions(t),
+                    owned_by_runner: t.owner == runner,
+                });
+            }
             let p = t.controls.list.as_ref()?;
             Some(ListRule {
                 table: t.name.clone(),
