@@ -528,3 +528,24 @@ def test_join_through_mapping_with_list_rules(client):
         start(w, "SELECT DISTINCT m.targetid FROM customers c JOIN idmap m ON c.user_id = m.sourceid "
                  "JOIN purchases p ON m.targetid = p.buyer_id")
     assert_error(e, "ValidationException", 400, "targetid")
+
+
+def test_removed_member_takes_its_id_mapping_resources(world):
+    w = world
+    src, tgt = associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    call(w.a, "DeleteMember", collaborationIdentifier=w.coll["id"], accountId=B)
+    summaries = list_all(w.a, "ListCollaborationIdNamespaceAssociations",
+                         "collaborationIdNamespaceAssociationSummaries", collaborationIdentifier=w.coll["id"])
+    assert [s["id"] for s in summaries] == [src["id"]]
+    # A's table was built on B's namespace: it can be neither read nor populated any more.
+    with pytest.raises(ClientError) as e:
+        call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    assert_error(e, "ValidationException", 400, tgt["id"], "left the collaboration")
+    with pytest.raises(ClientError) as e:
+        start(w, "SELECT c.segment, COUNT(*) FROM customers c JOIN idmap m ON c.user_id = m.sourceid "
+                 "JOIN customers d ON m.targetid = d.user_id GROUP BY c.segment")
+    assert_error(e, "ValidationException", 400, "left the collaboration")
+    # The removed member's own ID mapping table left with it.
+    call(w.a, "DeleteIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])

@@ -6,7 +6,7 @@ use crate::services::cleanrooms::analysis::id_mapping_schemas::dimension_columns
 use crate::services::cleanrooms::domain::association::{Association, AssociationRule};
 use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
 use crate::services::cleanrooms::domain::id_mapping::{
-    IdMappingTable, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
+    IdMappingTable, IdNamespaceAssociation, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
 };
 use crate::services::cleanrooms::domain::intermediate_table::{
     ActiveVersion, IntermediateTable, IntermediateTableRule,
@@ -185,9 +185,33 @@ pub async fn collaboration_tables(
     }
     for (_, t) in id_mapping_tables_of_collaboration(state, collaboration_id).await? {
         let dimension = dimension_columns(state, &t).await?;
-        out.push(id_mapping_table(&t, &dimension));
+        let mut table = id_mapping_table(&t, &dimension);
+        if let Some(gone) = missing_input(state, &t).await? {
+            table.source = Source::Unavailable(format!(
+                "ID mapping table '{}' cannot be read: its ID namespace association {gone} left the collaboration",
+                t.name
+            ));
+        }
+        out.push(table);
     }
     Ok(out)
+}
+
+/// The first ID namespace association of `t` that no longer exists (its member left or was
+/// removed), if any.
+///
+/// # Errors
+/// Store failures.
+pub async fn missing_input(state: &AppState, t: &IdMappingTable) -> AwsResult<Option<String>> {
+    for s in &t.input_sources {
+        if records::load::<IdNamespaceAssociation>(state, &s.id_namespace_association_id)
+            .await?
+            .is_none()
+        {
+            return Ok(Some(s.id_namespace_association_id.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// An ID mapping table as analyses see it: its latest population, and its id columns

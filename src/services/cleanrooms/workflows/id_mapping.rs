@@ -7,6 +7,7 @@
 
 use crate::engine::{Engine, SessionSettings};
 use crate::error::AwsResult;
+use crate::services::cleanrooms::analysis::tables::missing_input;
 use crate::services::cleanrooms::domain::id_mapping::{
     IdMappingPopulation, IdMappingTable, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
 };
@@ -30,6 +31,12 @@ pub async fn populate(
     region: &str,
     mut table: IdMappingTable,
 ) -> AwsResult<IdMappingTable> {
+    if let Some(gone) = missing_input(state, &table).await? {
+        return Err(invalid_configuration(format!(
+            "ID mapping table '{}' cannot be populated: its ID namespace association {gone} left the collaboration",
+            table.name
+        )));
+    }
     let run = entity_resolution::mapping_run(state, region, &table.workflow_arn)
         .await
         .map_err(|e| {

@@ -21,6 +21,7 @@ use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::audience_model_associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::budget_templates_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::id_mapping_removal;
 use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
 
@@ -246,6 +247,7 @@ pub async fn collaboration_deleted_writes(
         cascade
             .writes
             .extend(audience_model_associations_removal_writes(state, &m.id).await?);
+        cascade.extend(id_mapping_removal(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
         cascade.writes.push(put_membership(region, &m)?);
