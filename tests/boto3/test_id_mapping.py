@@ -549,3 +549,35 @@ def test_removed_member_takes_its_id_mapping_resources(world):
     assert_error(e, "ValidationException", 400, "left the collaboration")
     # The removed member's own ID mapping table left with it.
     call(w.a, "DeleteIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+
+
+def wait_query(w: World, query_id: str) -> dict:
+    import time
+    deadline = time.time() + 60
+    while True:
+        got = call(w.a, "GetProtectedQuery", membershipIdentifier=w.ma["id"],
+                   protectedQueryIdentifier=query_id)["protectedQuery"]
+        if got["status"] in ("SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT"):
+            return got
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def test_intermediate_table_built_through_the_mapping(world):
+    w = world
+    associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    spend = call(w.a, "CreateIntermediateTable", membershipIdentifier=w.ma["id"], name="segment_spend",
+                 populationAnalysisConfiguration={"sqlParameters": {"queryString": JOIN_SQL}})["intermediateTable"]
+    assert [(d["name"], d["type"], d["parentType"], d["creatorAccountId"]) for d in spend["tableDependencies"]] == [
+        ("customers", "TABLE", "DIRECT", A), ("idmap", "ID_MAPPING_TABLE", "DIRECT", A),
+        ("purchases", "TABLE", "DIRECT", B)]
+    populated = call(w.a, "PopulateIntermediateTable", membershipIdentifier=w.ma["id"],
+                     intermediateTableIdentifier=spend["id"])
+    assert wait_query(w, populated["analysisId"])["status"] == "SUCCESS"
+    # Deleting the ID mapping table removes a base table of the intermediate table.
+    call(w.a, "DeleteIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    got = call(w.a, "GetIntermediateTable", membershipIdentifier=w.ma["id"],
+               intermediateTableIdentifier=spend["id"])["intermediateTable"]
+    assert got["status"] == "BASE_TABLE_REMOVED"

@@ -1,5 +1,6 @@
 //! ID mapping tables: CreateIdMappingTable, GetIdMappingTable, ListIdMappingTables,
-//! UpdateIdMappingTable, DeleteIdMappingTable and PopulateIdMappingTable (the creating member,
+//! UpdateIdMappingTable, DeleteIdMappingTable (intermediate tables built on the table become
+//! `BASE_TABLE_REMOVED`) and PopulateIdMappingTable (the creating member,
 //! through its own membership). A table is built on an Entity Resolution rule-based ID mapping
 //! workflow whose input namespaces are associated with the collaboration (one SOURCE, one
 //! TARGET); every member sees it as a schema of type `ID_MAPPING_TABLE`.
@@ -24,7 +25,7 @@ use crate::services::cleanrooms::records::id_mapping::{
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use crate::services::cleanrooms::workflows::id_mapping;
+use crate::services::cleanrooms::workflows::{id_mapping, lifecycle};
 use crate::services::entityresolution::facade as entity_resolution;
 use crate::state::AppState;
 use crate::store::Write;
@@ -276,16 +277,15 @@ pub async fn delete_id_mapping_table(
         &input.id_mapping_table_identifier,
     )
     .await?;
-    state
-        .store()
-        .commit(vec![
-            records::delete::<IdMappingTable>(t.id.clone()),
-            delete_tags(&t.arn),
-        ])
-        .await?;
-    if let Err(e) = state.storage().delete_table(&t.id).await {
-        tracing::warn!(table = %t.id, error = %e, "ID mapping table data not removed");
-    }
+    // Intermediate tables built on it lose their base table.
+    let mut cascade =
+        lifecycle::base_removed(state, &t.collaboration_id, &[t.id.as_str()], &[]).await?;
+    cascade.writes.extend([
+        records::delete::<IdMappingTable>(t.id.clone()),
+        delete_tags(&t.arn),
+    ]);
+    cascade.data.push(t.id.clone());
+    cascade.commit(state).await?;
     Ok(dto::DeleteIdMappingTableOutput {})
 }
 

@@ -184,6 +184,8 @@ pub async fn audience_model_associations_removal_writes(
 /// Store failures.
 pub async fn id_mapping_removal(state: &AppState, membership_id: &str) -> AwsResult<Cascade> {
     let mut cascade = Cascade::default();
+    // (Intermediate tables built on these ID mapping tables: see
+    // `lifecycle::membership_tables_removed`, which the callers run first.)
     for (_, t) in records::membership_children::<IdMappingTable>(state, membership_id, None).await?
     {
         cascade.writes.extend([

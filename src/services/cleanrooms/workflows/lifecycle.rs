@@ -8,8 +8,10 @@
 //! delete the data once the commit succeeded. Functions that take no write lock expect the
 //! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
 
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::lineage::descendants;
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::owned_table;
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::intermediate_tables::{
@@ -76,7 +78,8 @@ pub async fn base_removed(
     Ok(cascade)
 }
 
-/// The cascade of every configured table association of membership `membership_id` leaving
+/// The cascade of every configured table association and ID mapping table of membership
+/// `membership_id` leaving
 /// collaboration `collaboration_id` (the member left or was removed, or the collaboration was
 /// deleted).
 ///
@@ -88,7 +91,13 @@ pub async fn membership_tables_removed(
     membership_id: &str,
 ) -> AwsResult<Cascade> {
     let associations = associations_in(state, membership_id, None).await?;
-    let ids: Vec<&str> = associations.iter().map(|(_, a)| a.id.as_str()).collect();
+    let mapping_tables =
+        records::membership_children::<IdMappingTable>(state, membership_id, None).await?;
+    let ids: Vec<&str> = associations
+        .iter()
+        .map(|(_, a)| a.id.as_str())
+        .chain(mapping_tables.iter().map(|(_, t)| t.id.as_str()))
+        .collect();
     if ids.is_empty() {
         return Ok(Cascade::default());
     }
