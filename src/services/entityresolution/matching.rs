@@ -135,3 +135,192 @@ pub fn mapping_sql(
     }
     sql
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, RecordBatch, StringArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::catalog::MemTable;
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+    use crate::services::entityresolution::model::GlueTableRef;
+
+    fn input(unique_id: &str, keys: &[(&str, &[&str])]) -> InputTable {
+        InputTable {
+            table: GlueTableRef {
+                account: "111111111111".into(),
+                region: "us-east-1".into(),
+                database: "db".into(),
+                table: "t".into(),
+            },
+            unique_id: unique_id.into(),
+            match_keys: keys
+                .iter()
+                .map(|(k, cols)| (k.to_string(), cols.iter().map(|c| c.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    fn register(ctx: &SessionContext, name: &str, columns: &[&str], rows: &[&[Option<&str>]]) {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(*c, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+        let arrays = (0..columns.len())
+            .map(|i| {
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r[i]).collect::<Vec<_>>(),
+                )) as _
+            })
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+        ctx.register_table(
+            name,
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
+    }
+
+    async fn pairs(ctx: &SessionContext, sql: &str) -> BTreeSet<(String, String)> {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let mut out = BTreeSet::new();
+        for b in batches {
+            let s = cast(b.column(0), &DataType::Utf8).unwrap();
+            let t = cast(b.column(1), &DataType::Utf8).unwrap();
+            let s = s.as_any().downcast_ref::<StringArray>().unwrap();
+            let t = t.as_any().downcast_ref::<StringArray>().unwrap();
+            for i in 0..b.num_rows() {
+                out.insert((s.value(i).to_string(), t.value(i).to_string()));
+            }
+        }
+        out
+    }
+
+    fn rule(name: &str, keys: &[&str]) -> dto::Rule {
+        dto::Rule {
+            rule_name: name.into(),
+            matching_keys: keys.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+        items
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn rules_in_order_with_both_record_matching_models() {
+        let ctx = SessionContext::new();
+        register(
+            &ctx,
+            "s",
+            &["id", "email", "phone"],
+            &[
+                &[Some("s1"), Some("a@x"), Some("1")],
+                &[Some("s2"), Some("b@x"), Some("2")],
+                &[Some("s3"), Some(""), Some("3")],
+                &[Some("s4"), Some("b@x"), None],
+            ],
+        );
+        register(
+            &ctx,
+            "t",
+            &["tid", "mail", "tel"],
+            &[
+                &[Some("t1"), Some("a@x"), Some("9")],
+                &[Some("t2"), Some("b@x"), Some("2")],
+                &[Some("t3"), Some(""), Some("3")],
+            ],
+        );
+        let s = input("id", &[("EMAIL", &["email"]), ("PHONE", &["phone"])]);
+        let t = input("tid", &[("EMAIL", &["mail"]), ("PHONE", &["tel"])]);
+        let source = [("s".to_string(), &s)];
+        let target = [("t".to_string(), &t)];
+        let rules = [rule("email", &["EMAIL"]), rule("phone", &["PHONE"])];
+        let many = mapping_sql(
+            &source,
+            &target,
+            &rules,
+            dto::AttributeMatchingModel::OneToOne,
+            dto::RecordMatchingModel::ManySourceToOneTarget,
+        );
+        // s3's empty email never matches; its phone does (second rule).
+        assert_eq!(
+            pairs(&ctx, &many).await,
+            set(&[("s1", "t1"), ("s2", "t2"), ("s3", "t3"), ("s4", "t2")])
+        );
+        let one = mapping_sql(
+            &source,
+            &target,
+            &rules,
+            dto::AttributeMatchingModel::OneToOne,
+            dto::RecordMatchingModel::OneSourceToOneTarget,
+        );
+        assert_eq!(
+            pairs(&ctx, &one).await,
+            set(&[("s1", "t1"), ("s2", "t2"), ("s3", "t3")])
+        );
+        // A rule with two keys needs both to match.
+        let both = mapping_sql(
+            &source,
+            &target,
+            &[rule("both", &["EMAIL", "PHONE"])],
+            dto::AttributeMatchingModel::OneToOne,
+            dto::RecordMatchingModel::ManySourceToOneTarget,
+        );
+        assert_eq!(pairs(&ctx, &both).await, set(&[("s2", "t2")]));
+    }
+
+    #[tokio::test]
+    async fn attribute_matching_models() {
+        let ctx = SessionContext::new();
+        register(
+            &ctx,
+            "s",
+            &["id", "first", "last"],
+            &[&[Some("s1"), Some("ann"), Some("lee")]],
+        );
+        register(
+            &ctx,
+            "t",
+            &["id", "given", "family"],
+            &[
+                &[Some("t1"), Some("lee"), Some("ann")],
+                &[Some("t2"), Some("ann"), Some("lee")],
+            ],
+        );
+        let s = input("id", &[("NAME", &["first", "last"])]);
+        let t = input("id", &[("NAME", &["given", "family"])]);
+        let source = [("s".to_string(), &s)];
+        let target = [("t".to_string(), &t)];
+        let rules = [rule("name", &["NAME"])];
+        let run = |attribute| {
+            mapping_sql(
+                &source,
+                &target,
+                &rules,
+                attribute,
+                dto::RecordMatchingModel::ManySourceToOneTarget,
+            )
+        };
+        // ONE_TO_ONE: "ann lee" = "ann lee" only.
+        assert_eq!(
+            pairs(&ctx, &run(dto::AttributeMatchingModel::OneToOne)).await,
+            set(&[("s1", "t2")])
+        );
+        // MANY_TO_MANY: any column against any column; t1 is the smaller id.
+        assert_eq!(
+            pairs(&ctx, &run(dto::AttributeMatchingModel::ManyToMany)).await,
+            set(&[("s1", "t1")])
+        );
+    }
+}
