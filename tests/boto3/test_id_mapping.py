@@ -581,3 +581,23 @@ def test_intermediate_table_built_through_the_mapping(world):
     got = call(w.a, "GetIntermediateTable", membershipIdentifier=w.ma["id"],
                intermediateTableIdentifier=spend["id"])["intermediateTable"]
     assert got["status"] == "BASE_TABLE_REMOVED"
+
+
+def test_populated_mapping_survives_kill9(fresh_emulator):
+    w = build(fresh_emulator.client)
+    associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    expected = {r[0]: float(r[1]) for r in run(w, JOIN_SQL)}
+    fresh_emulator.kill9()  # right after the 2xx of populate and the query
+    fresh_emulator.start()
+    # Clients of the restarted server (its port may differ).
+    w.a = fresh_emulator.client("cleanrooms", account=A)
+    w.s3a = fresh_emulator.client("s3", account=A)
+    w.era = fresh_emulator.client("entityresolution", account=A)
+    w.erb = fresh_emulator.client("entityresolution", account=B)
+    for er, name in ((w.era, "a-customers"), (w.erb, "b-buyers")):
+        assert call(er, "GetIdNamespace", idNamespaceName=name)["idNamespaceName"] == name
+    schema = call(w.a, "GetSchema", collaborationIdentifier=w.coll["id"], name="idmap")["schema"]
+    assert schema["schemaStatusDetails"][0]["status"] == "READY"
+    assert {r[0]: float(r[1]) for r in run(w, JOIN_SQL)} == pytest.approx(expected)
