@@ -601,3 +601,13 @@ def test_populated_mapping_survives_kill9(fresh_emulator):
     schema = call(w.a, "GetSchema", collaborationIdentifier=w.coll["id"], name="idmap")["schema"]
     assert schema["schemaStatusDetails"][0]["status"] == "READY"
     assert {r[0]: float(r[1]) for r in run(w, JOIN_SQL)} == pytest.approx(expected)
+
+
+def test_analysis_template_through_the_mapping(world):
+    w = world
+    associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    template = call(w.a, "CreateAnalysisTemplate", membershipIdentifier=w.ma["id"], name="spend", format="SQL",
+                    source={"text": JOIN_SQL})["analysisTemplate"]
+    assert sorted(template["schema"]["referencedTables"]) == ["customers", "idmap", "purchases"]
