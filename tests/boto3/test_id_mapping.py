@@ -611,3 +611,27 @@ def test_analysis_template_through_the_mapping(world):
     template = call(w.a, "CreateAnalysisTemplate", membershipIdentifier=w.ma["id"], name="spend", format="SQL",
                     source={"text": JOIN_SQL})["analysisTemplate"]
     assert sorted(template["schema"]["referencedTables"]) == ["customers", "idmap", "purchases"]
+
+
+def test_repopulate_reflects_new_source_data(world, client):
+    w = world
+    associate(w)
+    table = create_table(w)
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"])
+    before = {r[0]: float(r[1]) for r in run(w, JOIN_SQL)}
+    # u4 (bronze) gets a B-side match: dee@example.com appears among B's buyers.
+    buyers = BUYERS + [("b70", "dee@example.com")]
+    purchases = PURCHASES + [("b70", 4.0)]
+    s3b = client("s3", account=B)
+    put_csv(s3b, "b-data", "buyers/part-0.csv", ["buyer_id", "email"], buyers)
+    put_csv(s3b, "b-data", "purchases/part-0.csv", ["buyer_id", "amount"], purchases)
+    assert "bronze" not in before
+    call(w.a, "PopulateIdMappingTable", membershipIdentifier=w.ma["id"], idMappingTableIdentifier=table["id"],
+         jobType="INCREMENTAL")
+    after = {r[0]: float(r[1]) for r in run(w, JOIN_SQL)}
+    mapping = expected_mapping([(u, e) for u, e, _ in CUSTOMERS], buyers)
+    segment = {u: s for u, _, s in CUSTOMERS}
+    expected = {}
+    for sid, tid in mapping.items():
+        expected[segment[sid]] = expected.get(segment[sid], 0.0) + sum(a for b, a in purchases if b == tid)
+    assert after == pytest.approx(expected) and after["bronze"] == 4.0

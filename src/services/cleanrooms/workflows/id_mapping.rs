@@ -110,5 +110,14 @@ pub async fn populate(
             &table,
         )?])
         .await?;
+    // Storage keeps one mapping: the previous populations' files (and anything a killed run
+    // left behind) go once the new version is recorded.
+    if let Err(e) = state
+        .storage()
+        .retain_only(&table.id, written.delta_version)
+        .await
+    {
+        tracing::warn!(table = %table.id, error = %e, "older ID mapping versions not removed");
+    }
     Ok(table)
 }
