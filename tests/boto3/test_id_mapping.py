@@ -414,6 +414,8 @@ def test_id_mapping_table_end_to_end(world):
          "JOIN purchases p ON m.targetid = p.buyer_id", "inner side"),
         ("SELECT c.segment FROM customers c JOIN idmap m ON c.user_id = m.sourceid", "targetid"),
         ("SELECT COUNT(*) FROM idmap", "join"),
+        ("SELECT c.segment FROM customers c JOIN idmap m ON c.user_id = m.sourceid AND m.targetid = 'b10' "
+         "JOIN purchases p ON m.targetid = p.buyer_id", "another table's column"),
     ):
         with pytest.raises(ClientError) as e:
             start(w, sql)

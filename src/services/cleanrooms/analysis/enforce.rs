@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 use crate::services::cleanrooms::domain::id_mapping::{SOURCE_ID_COLUMN, TARGET_ID_COLUMN};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Column;
-use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{JoinType, LogicalPlan};
 
 use crate::engine::policy::{
     self, AggregationRule, ComparisonRule, JoinPolicy, ListRule, PolicyError, Threshold,
@@ -350,15 +351,40 @@ pub fn check_id_mapping_use(plan: &LogicalPlan, tables: &[AnalysisTable]) -> Aws
                             ));
                             return Ok(TreeNodeRecursion::Stop);
                         }
-                        let mut exprs: Vec<&Expr> =
-                            j.on.iter().flat_map(|(l, r)| [l, r]).collect();
-                        exprs.extend(j.filter.iter());
-                        for e in exprs {
-                            for c in e.column_refs() {
-                                if let Some(name) = ours(c) {
-                                    joined_on.insert(name);
+                        // Each join condition must relate a protected id column to another
+                        // table's column: comparing it with a literal alone would filter the
+                        // mapping (`ON … AND m.targetid = 'x'`).
+                        let mut conditions: Vec<(Vec<&Column>, Vec<&Column>)> = j
+                            .on
+                            .iter()
+                            .map(|(l, r)| {
+                                let cols: Vec<&Column> =
+                                    l.column_refs().into_iter().chain(r.column_refs()).collect();
+                                cols.into_iter().partition(|c| ours(c).is_some())
+                            })
+                            .collect();
+                        if let Some(f) = &j.filter {
+                            for conjunct in split_conjunction(f) {
+                                conditions.push(
+                                    conjunct
+                                        .column_refs()
+                                        .into_iter()
+                                        .partition(|c| ours(c).is_some()),
+                                );
+                            }
+                        }
+                        for (mine, others) in conditions {
+                            let names: Vec<String> = mine.iter().filter_map(|c| ours(c)).collect();
+                            if others.is_empty() {
+                                if let Some(name) = names.iter().find(|n| protected.contains(*n)) {
+                                    problem = Some(format!(
+                                        "Column '{name}' of ID mapping table '{}' can only be compared with another table's column in a JOIN condition (the ID_MAPPING_TABLE analysis rule)",
+                                        t.name
+                                    ));
+                                    return Ok(TreeNodeRecursion::Stop);
                                 }
                             }
+                            joined_on.extend(names);
                         }
                     }
                 }
