@@ -22,6 +22,7 @@ SERVICES = {
     "glue": "2017-03-31",
     "athena": "2017-05-18",
     "sts": "2011-06-15",
+    "entityresolution": "2018-05-10",
 }
 DOC_KEYS = {"documentation", "documentationUrl", "docs"}
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model")

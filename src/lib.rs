@@ -1,5 +1,5 @@
-//! cleanrooms-emulator: AWS Clean Rooms (and the S3, Glue, STS and Athena it needs) on one local
-//! endpoint, for boto3, the AWS CLI and awswrangler via `endpoint_url`.
+//! cleanrooms-emulator: AWS Clean Rooms (and the S3, Glue, STS, Athena and Entity Resolution it
+//! needs) on one local endpoint, for boto3, the AWS CLI and awswrangler via `endpoint_url`.
 //!
 //! A request flows through five stages that never mix:
 //! 1. [`gateway`] — request id, SigV4 credential scope → account and region, service identification;

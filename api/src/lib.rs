@@ -1,7 +1,7 @@
 //! Wire-level types of the AWS services the emulator speaks, generated from the vendored botocore
 //! models in `model/` by `cargo xtask codegen`, plus the few hand-written core types they use.
 //!
-//! Each service module (`cleanrooms`, `glue`, `athena`, `sts`) holds:
+//! Each service module (`cleanrooms`, `glue`, `athena`, `sts`, `entityresolution`) holds:
 //! - `dto`: one Rust type per model shape (structures, unions as externally tagged enums, enums),
 //!   serialised with the model's member names, so a `serde_json::Value` in model form converts
 //!   losslessly into the typed input and back out of the typed output;
@@ -15,6 +15,7 @@
 pub mod athena;
 pub mod cleanrooms;
 pub mod context;
+pub mod entityresolution;
 pub mod error;
 pub mod glue;
 pub mod sts;

@@ -15,6 +15,8 @@ pub enum Service {
     Glue,
     /// Amazon Athena (awsJson1.1).
     Athena,
+    /// AWS Entity Resolution (rest-json): the ID mapping subset.
+    EntityResolution,
     /// AWS STS (query).
     Sts,
     /// Amazon S3 (rest-xml).
@@ -32,6 +34,7 @@ impl Service {
             Self::CleanRooms => "cleanrooms",
             Self::Glue => "glue",
             Self::Athena => "athena",
+            Self::EntityResolution => "entityresolution",
             Self::Sts => "sts",
             Self::S3 => "s3",
             Self::LakeFormation => "lakeformation",
@@ -44,6 +47,7 @@ impl Service {
             "cleanrooms" => Self::CleanRooms,
             "glue" => Self::Glue,
             "athena" => Self::Athena,
+            "entityresolution" => Self::EntityResolution,
             "sts" => Self::Sts,
             "s3" => Self::S3,
             _ => return None,

@@ -5,6 +5,7 @@
 
 pub mod athena;
 pub mod cleanrooms;
+pub mod entityresolution;
 pub mod glue;
 pub mod lakeformation;
 pub mod onehouse;
@@ -43,6 +44,7 @@ vendored_model!(glue_model, "glue.json");
 vendored_model!(athena_model, "athena.json");
 vendored_model!(athena_rest_json_model, "athena-rest-json.json");
 vendored_model!(sts_model, "sts.json");
+vendored_model!(entityresolution_model, "entityresolution.json");
 
 /// Hands a request to its service. Returns the response and the operation name for logging.
 pub async fn handle(
@@ -56,6 +58,7 @@ pub async fn handle(
         Service::CleanRooms => cleanrooms::handle(state, ctx, parts, body).await,
         Service::Glue => glue::handle(state, ctx, parts, body).await,
         Service::Athena => athena::handle(state, ctx, parts, body).await,
+        Service::EntityResolution => entityresolution::handle(state, ctx, parts, body).await,
         Service::Sts => sts::handle(state.faults(), ctx, parts, body).await,
         Service::LakeFormation => lakeformation::handle(state, ctx, parts, body).await,
         Service::Onehouse => onehouse::handle(state, ctx, parts, body).await,
@@ -80,6 +83,7 @@ pub fn status() -> Value {
         "glue": {"protocol": "json", "apiVersion": "2017-03-31"},
         "athena": {"protocol": "json", "protocols": ["json", "rest-json"], "apiVersion": "2017-05-18"},
         "sts": {"protocol": "query", "apiVersion": "2011-06-15"},
+        "entityresolution": {"protocol": "rest-json", "apiVersion": "2018-05-10"},
         "s3": {"protocol": "rest-xml", "apiVersion": "2006-03-01"},
         "onehouse": {"protocol": "onehouse-resources", "paths": ["/v1/resource/", "/v1/status/{requestId}"]},
     })

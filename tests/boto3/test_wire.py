@@ -17,7 +17,6 @@ from helpers import (
     A,
     B,
     assert_error,
-    assert_field_error,
     call,
     collaboration_args,
     create_collaboration,
@@ -221,49 +220,50 @@ def test_health_unsigned_is_ready(emulator):
 
 UNIMPLEMENTED = [
     (
-        "ListIdMappingTables",
-        "list_id_mapping_tables",
-        lambda: {"membershipIdentifier": random_id()},
+        "ListMatchingWorkflows",
+        "list_matching_workflows",
+        lambda: {},
     ),
     (
-        "GetIdNamespaceAssociation",
-        "get_id_namespace_association",
-        lambda: {"membershipIdentifier": random_id(), "idNamespaceAssociationIdentifier": random_id()},
+        "GetMatchingWorkflow",
+        "get_matching_workflow",
+        lambda: {"workflowName": "wf-" + random_id()[:8]},
     ),
     (
-        "GetIdNamespaceAssociation",
-        "get_id_namespace_association",
-        lambda: {"membershipIdentifier": random_id(), "idNamespaceAssociationIdentifier": random_id()},
+        "ListProviderServices",
+        "list_provider_services",
+        lambda: {},
     ),
 ]
 
 
 @pytest.mark.parametrize("operation, method, kwargs", UNIMPLEMENTED, ids=[u[0] for u in UNIMPLEMENTED])
 def test_unimplemented_operation_returns_501_naming_service_and_operation(client, operation, method, kwargs):
-    a = client("cleanrooms", account=A)
+    # Every Clean Rooms operation is served; Entity Resolution serves only its ID mapping subset.
+    er = client("entityresolution", account=A)
     with pytest.raises(ClientError) as excinfo:
-        getattr(a, method)(**kwargs())
+        getattr(er, method)(**kwargs())
     response = excinfo.value.response
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert response["ResponseMetadata"]["RequestId"]
     message = response["Error"]["Message"]
     assert operation in message, message
-    assert "cleanrooms" in message.lower().replace(" ", ""), message
+    assert "entityresolution" in message.lower().replace(" ", ""), message
     assert response["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-errortype")
 
 
 def test_unimplemented_operation_validates_input_first(client):
-    a = client("cleanrooms", account=A, validate=False)
+    er = client("entityresolution", account=A, validate=False)
     with pytest.raises(ClientError) as excinfo:
-        a.get_id_namespace_association(membershipIdentifier="bad", idNamespaceAssociationIdentifier=random_id())
-    assert_field_error(excinfo, "membershipIdentifier")
+        er.get_matching_workflow(workflowName="not a valid name!")
+    # Entity Resolution's ValidationException carries only a message (no reason or fieldList).
+    assert_error(excinfo, "ValidationException", 400, "workflowName", "pattern")
 
 
 def test_unimplemented_operation_raw_501_is_json(emulator):
-    path = f"/memberships/{random_id()}/idnamespaceassociations/{random_id()}"
-    response = raw_request(emulator.url, "GET", path, account=A)
+    response = raw_request(emulator.url, "GET", "/matchingworkflows/wf-1", account=A, service="entityresolution")
     body = assert_json_error(response, 501)
-    assert "GetIdNamespaceAssociation" in body["message"]
+    assert "GetMatchingWorkflow" in body["message"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,6 +48,23 @@ pub fn cleanrooms(method: &str, uri: &str, account: &str, body: &str) -> Request
         .unwrap()
 }
 
+/// A request signed for `service` (its SigV4 signing name).
+pub fn signed_for(
+    service: &str,
+    method: &str,
+    uri: &str,
+    account: &str,
+    body: &str,
+) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", auth(account, service))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
 /// The body as JSON (`Null` when empty).
 pub async fn json(resp: Response<Body>) -> Value {
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)

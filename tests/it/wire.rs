@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::Request;
 
-use crate::support::{auth, cleanrooms, json, TestApp};
+use crate::support::{auth, cleanrooms, json, signed_for, TestApp};
 
 const A: &str = "111111111111";
 const ID: &str = "0123abcd-0123-4567-89ab-0123456789ab";
@@ -75,10 +75,13 @@ async fn create_then_get_with_epoch_timestamps() {
 #[tokio::test]
 async fn known_but_unimplemented_operations_answer_501_naming_them() {
     let app = TestApp::new().await;
+    // Every Clean Rooms operation is served; Entity Resolution serves only its ID mapping
+    // subset, so its matching workflows stay unimplemented.
     let resp = app
-        .send(cleanrooms(
+        .send(signed_for(
+            "entityresolution",
             "GET",
-            &format!("/memberships/{ID}/idnamespaceassociations/{ID}"),
+            "/matchingworkflows/wf-1",
             A,
             "",
         ))
@@ -88,7 +91,7 @@ async fn known_but_unimplemented_operations_answer_501_naming_them() {
     assert!(body["message"]
         .as_str()
         .unwrap()
-        .contains("cleanrooms.GetIdNamespaceAssociation"));
+        .contains("entityresolution.GetMatchingWorkflow"));
 }
 
 #[tokio::test]

@@ -77,6 +77,7 @@ pub const FACADES: &[&str] = &[
     "crate::services::s3::addressing",
     "crate::services::s3::facade",
     "crate::services::athena::spark_catalog",
+    "crate::services::entityresolution::facade",
 ];
 
 /// Edges that break a rule today, with the reason they remain: `(from, to, why)`.

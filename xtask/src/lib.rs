@@ -51,6 +51,10 @@ pub const SERVICES: &[Service] = &[
         module: "sts",
         trait_name: "StsApi",
     },
+    Service {
+        module: "entityresolution",
+        trait_name: "EntityResolutionApi",
+    },
 ];
 
 /// Every generated file under `root` (the workspace root): (absolute path, contents).

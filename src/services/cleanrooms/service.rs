@@ -7,8 +7,9 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
     analysis_logs, analysis_templates, associations, audience_model_associations, change_requests,
-    collaborations, configured_tables, intermediate_table_rules, intermediate_tables, memberships,
-    privacy_budget_templates, protected_jobs, protected_queries, schemas, tags,
+    collaborations, configured_tables, id_mapping_tables, id_namespace_associations,
+    intermediate_table_rules, intermediate_tables, memberships, privacy_budget_templates,
+    protected_jobs, protected_queries, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -793,5 +794,119 @@ impl CleanroomsApi for CleanRooms {
         input: dto::ListAnalysisLogExportsInput,
     ) -> AwsResult<dto::ListAnalysisLogExportsOutput> {
         analysis_logs::list_analysis_log_exports(&self.state, ctx, input).await
+    }
+
+    async fn create_id_namespace_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateIdNamespaceAssociationInput,
+    ) -> AwsResult<dto::CreateIdNamespaceAssociationOutput> {
+        id_namespace_associations::create_id_namespace_association(&self.state, ctx, input).await
+    }
+
+    async fn get_id_namespace_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetIdNamespaceAssociationInput,
+    ) -> AwsResult<dto::GetIdNamespaceAssociationOutput> {
+        id_namespace_associations::get_id_namespace_association(&self.state, ctx, input).await
+    }
+
+    async fn list_id_namespace_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListIdNamespaceAssociationsInput,
+    ) -> AwsResult<dto::ListIdNamespaceAssociationsOutput> {
+        id_namespace_associations::list_id_namespace_associations(&self.state, ctx, input).await
+    }
+
+    async fn update_id_namespace_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateIdNamespaceAssociationInput,
+    ) -> AwsResult<dto::UpdateIdNamespaceAssociationOutput> {
+        id_namespace_associations::update_id_namespace_association(&self.state, ctx, input).await
+    }
+
+    async fn delete_id_namespace_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteIdNamespaceAssociationInput,
+    ) -> AwsResult<dto::DeleteIdNamespaceAssociationOutput> {
+        id_namespace_associations::delete_id_namespace_association(&self.state, ctx, input).await
+    }
+
+    async fn get_collaboration_id_namespace_association(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetCollaborationIdNamespaceAssociationInput,
+    ) -> AwsResult<dto::GetCollaborationIdNamespaceAssociationOutput> {
+        id_namespace_associations::get_collaboration_id_namespace_association(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn list_collaboration_id_namespace_associations(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListCollaborationIdNamespaceAssociationsInput,
+    ) -> AwsResult<dto::ListCollaborationIdNamespaceAssociationsOutput> {
+        id_namespace_associations::list_collaboration_id_namespace_associations(
+            &self.state,
+            ctx,
+            input,
+        )
+        .await
+    }
+
+    async fn create_id_mapping_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::CreateIdMappingTableInput,
+    ) -> AwsResult<dto::CreateIdMappingTableOutput> {
+        id_mapping_tables::create_id_mapping_table(&self.state, ctx, input).await
+    }
+
+    async fn get_id_mapping_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::GetIdMappingTableInput,
+    ) -> AwsResult<dto::GetIdMappingTableOutput> {
+        id_mapping_tables::get_id_mapping_table(&self.state, ctx, input).await
+    }
+
+    async fn list_id_mapping_tables(
+        &self,
+        ctx: &RequestContext,
+        input: dto::ListIdMappingTablesInput,
+    ) -> AwsResult<dto::ListIdMappingTablesOutput> {
+        id_mapping_tables::list_id_mapping_tables(&self.state, ctx, input).await
+    }
+
+    async fn update_id_mapping_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::UpdateIdMappingTableInput,
+    ) -> AwsResult<dto::UpdateIdMappingTableOutput> {
+        id_mapping_tables::update_id_mapping_table(&self.state, ctx, input).await
+    }
+
+    async fn delete_id_mapping_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::DeleteIdMappingTableInput,
+    ) -> AwsResult<dto::DeleteIdMappingTableOutput> {
+        id_mapping_tables::delete_id_mapping_table(&self.state, ctx, input).await
+    }
+
+    async fn populate_id_mapping_table(
+        &self,
+        ctx: &RequestContext,
+        input: dto::PopulateIdMappingTableInput,
+    ) -> AwsResult<dto::PopulateIdMappingTableOutput> {
+        id_mapping_tables::populate_id_mapping_table(&self.state, ctx, input).await
     }
 }

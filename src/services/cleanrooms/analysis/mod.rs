@@ -15,6 +15,7 @@ pub mod compute;
 pub mod dp;
 pub mod dp_validation;
 pub mod enforce;
+pub mod id_mapping_schemas;
 pub mod intermediate_schemas;
 pub mod outcome;
 pub mod readiness;

@@ -53,6 +53,10 @@ pub fn check_ready(table: &AnalysisTable, reasons: &[dto::SchemaStatusReason]) -
 /// `allowedAnalyses` / `allowedAnalysisProviders` of one table against the analysis.
 pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> AwsResult<()> {
     let c = &table.controls;
+    if c.rule == RuleKind::IdMappingTable {
+        // The managed rule admits any analysis the other tables' rules admit.
+        return Ok(());
+    }
     if c.rule != RuleKind::Custom {
         // AGGREGATION and LIST tables admit ad-hoc queries of their shape, not templates.
         if let Some(t) = analysis.template {

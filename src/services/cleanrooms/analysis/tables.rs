@@ -1,9 +1,13 @@
-//! The tables an analysis can name in a collaboration — configured table associations and
-//! intermediate tables, by their collaboration names — with where their data is and the
-//! controls their analysis rules put on analyses.
+//! The tables an analysis can name in a collaboration — configured table associations,
+//! intermediate tables and ID mapping tables, by their collaboration names — with where their
+//! data is and the controls their analysis rules put on analyses.
 
+use crate::services::cleanrooms::analysis::id_mapping_schemas::dimension_columns;
 use crate::services::cleanrooms::domain::association::{Association, AssociationRule};
 use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
+use crate::services::cleanrooms::domain::id_mapping::{
+    IdMappingTable, IdNamespaceAssociation, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
+};
 use crate::services::cleanrooms::domain::intermediate_table::{
     ActiveVersion, IntermediateTable, IntermediateTableRule,
 };
@@ -12,6 +16,7 @@ use crate::services::cleanrooms::errors::invalid_configuration;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use std::sync::Arc;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -29,9 +34,9 @@ use crate::storage::ManagedStorage;
 pub struct AnalysisTable {
     /// Name inside the collaboration (what SQL refers to).
     pub name: String,
-    /// Association id or intermediate table id.
+    /// Association id, intermediate table id or ID mapping table id.
     pub id: String,
-    /// TABLE (an association) or INTERMEDIATE_TABLE.
+    /// TABLE (an association), INTERMEDIATE_TABLE or ID_MAPPING_TABLE.
     pub kind: dto::BaseTableDependencyType,
     /// Account owning the table (association owner, intermediate table creator).
     pub owner: String,
@@ -81,6 +86,9 @@ pub enum RuleKind {
     List,
     /// CUSTOM (always the case for intermediate tables).
     Custom,
+    /// The managed ID_MAPPING_TABLE rule of ID mapping tables (compatible with every other
+    /// rule type: it only governs how the table itself is joined).
+    IdMappingTable,
 }
 
 impl RuleKind {
@@ -91,6 +99,7 @@ impl RuleKind {
             Self::Aggregation => "AGGREGATION",
             Self::List => "LIST",
             Self::Custom => "CUSTOM",
+            Self::IdMappingTable => "ID_MAPPING_TABLE",
         }
     }
 }
@@ -174,7 +183,66 @@ pub async fn collaboration_tables(
             records::load::<IntermediateTableRule>(state, &t.id).await?;
         out.push(intermediate_table(&t, rule.as_ref(), now));
     }
+    for (_, t) in id_mapping_tables_of_collaboration(state, collaboration_id).await? {
+        let dimension = dimension_columns(state, &t).await?;
+        let mut table = id_mapping_table(&t, &dimension);
+        if let Some(gone) = missing_input(state, &t).await? {
+            table.source = Source::Unavailable(format!(
+                "ID mapping table '{}' cannot be read: its ID namespace association {gone} left the collaboration",
+                t.name
+            ));
+        }
+        out.push(table);
+    }
     Ok(out)
+}
+
+/// The first ID namespace association of `t` that no longer exists (its member left or was
+/// removed), if any.
+///
+/// # Errors
+/// Store failures.
+pub async fn missing_input(state: &AppState, t: &IdMappingTable) -> AwsResult<Option<String>> {
+    for s in &t.input_sources {
+        if records::load::<IdNamespaceAssociation>(state, &s.id_namespace_association_id)
+            .await?
+            .is_none()
+        {
+            return Ok(Some(s.id_namespace_association_id.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// An ID mapping table as analyses see it: its latest population, and its id columns
+/// protected (they may only be joined on) except those allowed as dimension columns.
+fn id_mapping_table(t: &IdMappingTable, dimension: &[String]) -> AnalysisTable {
+    let source = match &t.population {
+        Some(p) => Source::Managed {
+            table_id: t.id.clone(),
+            delta_version: p.delta_version,
+        },
+        None => Source::Unavailable(format!(
+            "ID mapping table '{}' is not ready (ID_MAPPING_TABLE_NOT_POPULATED): populate it with PopulateIdMappingTable first",
+            t.name
+        )),
+    };
+    let mut controls = Controls::missing();
+    controls.rule = RuleKind::IdMappingTable;
+    controls.disallowed_columns = [SOURCE_ID_COLUMN, TARGET_ID_COLUMN]
+        .iter()
+        .filter(|c| !dimension.iter().any(|d| d == *c))
+        .map(|c| (*c).to_string())
+        .collect();
+    AnalysisTable {
+        name: t.name.clone(),
+        id: t.id.clone(),
+        kind: dto::BaseTableDependencyType::IdMappingTable,
+        owner: t.account_id.clone(),
+        source,
+        controls,
+        dependencies: Vec::new(),
+    }
 }
 
 async fn association_table(state: &AppState, a: Association) -> AwsResult<AnalysisTable> {
@@ -296,6 +364,7 @@ fn association_rule_type(
         RuleKind::Aggregation => Some(T::Aggregation),
         RuleKind::List => Some(T::List),
         RuleKind::Custom => Some(T::Custom),
+        RuleKind::IdMappingTable => None,
     }
 }
 

@@ -66,3 +66,20 @@ pub fn audience_model_association_arn(
         "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/configuredaudiencemodelassociation/{id}"
     )
 }
+
+/// ARN of an ID namespace association, scoped under its membership.
+pub fn id_namespace_association_arn(
+    region: &str,
+    account: &str,
+    membership_id: &str,
+    id: &str,
+) -> String {
+    format!(
+        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/idnamespaceassociation/{id}"
+    )
+}
+
+/// ARN of an ID mapping table, scoped under its membership.
+pub fn id_mapping_table_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
+    format!("arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/idmappingtable/{id}")
+}

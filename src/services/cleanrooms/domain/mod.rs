@@ -13,6 +13,7 @@ pub mod budget;
 pub mod change_request;
 pub mod collaboration;
 pub mod configured_table;
+pub mod id_mapping;
 pub mod intermediate_table;
 pub mod lineage;
 pub mod membership;

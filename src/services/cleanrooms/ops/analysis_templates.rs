@@ -28,6 +28,7 @@ use crate::services::cleanrooms::records::access::{
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::records::own_page;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
@@ -281,6 +282,12 @@ pub async fn create_analysis_template(
             .await?
             .into_iter()
             .map(|t| t.name),
+    );
+    tables.extend(
+        id_mapping_tables_of_collaboration(state, &c.id)
+            .await?
+            .into_iter()
+            .map(|(_, t)| t.name),
     );
     if let Some(t) = referenced.iter().find(|t| !tables.contains(*t)) {
         return Err(invalid_configuration(format!(

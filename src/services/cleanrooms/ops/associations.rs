@@ -27,6 +27,7 @@ use crate::services::cleanrooms::records::access::{
 };
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration,
 };
@@ -112,6 +113,17 @@ pub async fn create_configured_table_association(
                 ));
             }
         }
+    }
+    if let Some(t) = id_mapping_table_named(state, &m.collaboration_id, &name).await? {
+        return Err(conflict(
+            ResourceType::ConfiguredTableAssociation,
+            &t.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "name '{}': collaboration {} already has an ID mapping table named '{name}'",
+                input.name, m.collaboration_id
+            ),
+        ));
     }
     if let Some(t) = intermediate_tables_of_collaboration(state, &m.collaboration_id)
         .await?

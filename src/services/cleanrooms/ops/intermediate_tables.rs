@@ -14,6 +14,7 @@
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::intermediate_table_arn;
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, DEFAULT_RETENTION_DAYS,
 };
@@ -28,6 +29,9 @@ use crate::services::cleanrooms::records::access::{
     membership_context, own_membership, owned_table, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::id_mapping::{
+    id_mapping_table_named, id_mapping_tables_of_collaboration,
+};
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
@@ -175,6 +179,12 @@ pub async fn create_intermediate_table(
         .find(|a| a.name == name)
         .map(|a| a.id.clone())
         .or_else(|| tables.iter().find(|t| t.name == name).map(|t| t.id.clone()));
+    let taken = match taken {
+        Some(id) => Some(id),
+        None => id_mapping_table_named(state, &c.id, &name)
+            .await?
+            .map(|t| t.id),
+    };
     if let Some(other) = taken {
         return Err(conflict(
             ResourceType::Membership,
@@ -186,8 +196,39 @@ pub async fn create_intermediate_table(
             ),
         ));
     }
-    let dependencies = dependencies(&referenced, &associations, &tables)
+    // ID mapping tables are base tables too: direct dependencies of type ID_MAPPING_TABLE.
+    let mapping_tables: Vec<IdMappingTable> = id_mapping_tables_of_collaboration(state, &c.id)
+        .await?
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| referenced.contains(&t.name))
+        .collect();
+    let others: Vec<String> = referenced
+        .iter()
+        .filter(|r| !mapping_tables.iter().any(|t| t.name == **r))
+        .cloned()
+        .collect();
+    let mut dependencies = dependencies(&others, &associations, &tables)
         .map_err(|e| invalid_configuration(format!("{field}: {e}")))?;
+    let direct = dependencies
+        .iter()
+        .take_while(|d| d.parent_type == dto::BaseTableParentType::Direct)
+        .count();
+    dependencies.splice(
+        direct..direct,
+        mapping_tables
+            .iter()
+            .map(|t| dto::IntermediateTableDependency {
+                creator_account_id: t.account_id.clone(),
+                id: t.id.clone(),
+                name: t.name.clone(),
+                parent_type: dto::BaseTableParentType::Direct,
+                r#type: dto::BaseTableDependencyType::IdMappingTable,
+            }),
+    );
+    // Direct dependencies in the order the query names them.
+    let position = |name: &str| referenced.iter().position(|r| r == name);
+    dependencies[..direct + mapping_tables.len()].sort_by_key(|d| position(&d.name));
     let now = state.now();
     let id = ids::new_id();
     let table = IntermediateTable {

@@ -29,7 +29,8 @@ use crate::services::cleanrooms::records::memberships::{put_member, put_membersh
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::cleanrooms::workflows::cascade::{
     analysis_templates_removal_writes, associations_removal_writes,
-    audience_model_associations_removal_writes, budget_templates_removal_writes, Cascade,
+    audience_model_associations_removal_writes, budget_templates_removal_writes,
+    id_mapping_removal, Cascade,
 };
 use crate::services::cleanrooms::workflows::lifecycle;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -569,6 +570,7 @@ pub async fn delete_member(
             writes.extend(budget_templates_removal_writes(state, &m.id).await?);
             writes.extend(analysis_templates_removal_writes(state, &m.id).await?);
             writes.extend(audience_model_associations_removal_writes(state, &m.id).await?);
+            cascade.extend(id_mapping_removal(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }
     }

@@ -10,6 +10,8 @@ pub mod audience_model_associations;
 pub mod change_requests;
 pub mod collaborations;
 pub mod configured_tables;
+pub mod id_mapping_tables;
+pub mod id_namespace_associations;
 pub mod intermediate_table_rules;
 pub mod intermediate_tables;
 pub mod memberships;

@@ -7,6 +7,7 @@
 //! template (spec §3.5). Intermediate tables are schemas of type `INTERMEDIATE_TABLE`, derived in
 //! `analysis::intermediate_schemas`.
 
+use crate::services::cleanrooms::analysis::id_mapping_schemas;
 use crate::services::cleanrooms::analysis::intermediate_schemas;
 use crate::services::cleanrooms::analysis::readiness::schema_summary;
 use crate::services::cleanrooms::analysis::readiness::{
@@ -185,6 +186,13 @@ pub async fn list_schemas(
         items.extend(intermediate_schemas::summaries(state, &c, after).await?);
         items.sort_by_key(|(seq, _)| *seq);
     }
+    if input
+        .schema_type
+        .is_none_or(|t| t == dto::SchemaType::IdMappingTable)
+    {
+        items.extend(id_mapping_schemas::summaries(state, &c, after).await?);
+        items.sort_by_key(|(seq, _)| *seq);
+    }
     let (schema_summaries, next_token) =
         pagination::page(&scope, items, pagination::page_size(input.max_results));
     Ok(dto::ListSchemasOutput {
@@ -209,6 +217,9 @@ pub async fn get_schema(
     // Reads of intermediate tables see retention applied first.
     lifecycle::expire_due(state).await?;
     if let Some(schema) = intermediate_schemas::schema_named(state, &c, &input.name).await? {
+        return Ok(dto::GetSchemaOutput { schema });
+    }
+    if let Some(schema) = id_mapping_schemas::schema_named(state, &c, &input.name).await? {
         return Ok(dto::GetSchemaOutput { schema });
     }
     match find(state, &c.id, &input.name).await? {
@@ -245,6 +256,10 @@ pub async fn batch_get_schema(
         // Reads of intermediate tables see retention applied first.
         lifecycle::expire_due(state).await?;
         if let Some(s) = intermediate_schemas::schema_named(state, &c, name).await? {
+            schemas.push(s);
+            continue;
+        }
+        if let Some(s) = id_mapping_schemas::schema_named(state, &c, name).await? {
             schemas.push(s);
             continue;
         }
@@ -367,9 +382,16 @@ pub async fn get_schema_analysis_rule(
             .await?
         {
             Some(rule) => Some(rule),
-            None => find(state, &c.id, &input.name)
-                .await?
-                .and_then(|p| analysis_rule(&c, &p, input.r#type)),
+            None => {
+                match id_mapping_schemas::analysis_rule_named(state, &c, &input.name, input.r#type)
+                    .await?
+                {
+                    Some(rule) => Some(rule),
+                    None => find(state, &c.id, &input.name)
+                        .await?
+                        .and_then(|p| analysis_rule(&c, &p, input.r#type)),
+                }
+            }
         };
     match found {
         Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
@@ -409,9 +431,16 @@ pub async fn batch_get_schema_analysis_rule(
                 .await?
             {
                 Some(rule) => Some(rule),
-                None => find(state, &c.id, &req.name)
-                    .await?
-                    .and_then(|p| analysis_rule(&c, &p, req.r#type)),
+                None => {
+                    match id_mapping_schemas::analysis_rule_named(state, &c, &req.name, req.r#type)
+                        .await?
+                    {
+                        Some(rule) => Some(rule),
+                        None => find(state, &c.id, &req.name)
+                            .await?
+                            .and_then(|p| analysis_rule(&c, &p, req.r#type)),
+                    }
+                }
             };
         match found {
             Some(r) => analysis_rules.push(r),

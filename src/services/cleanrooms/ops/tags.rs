@@ -6,6 +6,7 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::{
@@ -66,6 +67,12 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
         }
         "configuredaudiencemodelassociation" if parsed.path.len() == 4 => {
             owned_record::<AudienceModelAssociation>(state, ctx, parsed.resource_id(), arn).await?
+        }
+        "idnamespaceassociation" if parsed.path.len() == 4 => {
+            owned_record::<IdNamespaceAssociation>(state, ctx, parsed.resource_id(), arn).await?
+        }
+        "idmappingtable" if parsed.path.len() == 4 => {
+            owned_record::<IdMappingTable>(state, ctx, parsed.resource_id(), arn).await?
         }
         // Other taggable resources are created by later operations; until then none exists.
         _ => false,

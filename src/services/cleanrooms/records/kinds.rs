@@ -53,3 +53,7 @@ pub const CONFIGURED_AUDIENCE_MODEL_ASSOCIATION: &str =
 pub const ANALYSIS_LOG: &str = "cleanrooms.analysislog";
 /// An analysis log export (owner = exporting account, parent = its membership id).
 pub const ANALYSIS_LOG_EXPORT: &str = "cleanrooms.analysislog.export";
+/// An ID namespace association (owner = associating account, parent = membership id).
+pub const ID_NAMESPACE_ASSOCIATION: &str = "cleanrooms.idnamespaceassociation";
+/// An ID mapping table (owner = creating account, parent = membership id).
+pub const ID_MAPPING_TABLE: &str = "cleanrooms.idmappingtable";

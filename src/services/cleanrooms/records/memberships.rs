@@ -45,6 +45,8 @@ pub async fn remaining_subresources(
             kinds::CONFIGURED_AUDIENCE_MODEL_ASSOCIATION,
             "configured audience model associations",
         ),
+        (kinds::ID_MAPPING_TABLE, "ID mapping tables"),
+        (kinds::ID_NAMESPACE_ASSOCIATION, "ID namespace associations"),
     ];
     for (kind, what) in SUBRESOURCES {
         let children = state

@@ -12,6 +12,7 @@ pub mod associations;
 pub mod budgets;
 pub mod change_requests;
 pub mod configured_tables;
+pub mod id_mapping;
 pub mod intermediate_tables;
 pub mod kinds;
 pub mod memberships;
@@ -30,6 +31,7 @@ use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::collaboration::Member;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTableRule;
+use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
@@ -86,6 +88,8 @@ resources! {
     AnalysisLog => ANALYSIS_LOG,
     AnalysisLogExport => ANALYSIS_LOG_EXPORT,
     AudienceModelAssociation => CONFIGURED_AUDIENCE_MODEL_ASSOCIATION,
+    IdNamespaceAssociation => ID_NAMESPACE_ASSOCIATION,
+    IdMappingTable => ID_MAPPING_TABLE,
 }
 
 /// The `Put` of resource `value` with id `id` in `region`, owned by `account`, under `parent`.

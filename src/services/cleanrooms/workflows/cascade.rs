@@ -7,6 +7,7 @@ use crate::error::{AwsError, AwsResult};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
+use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
@@ -173,6 +174,35 @@ pub async fn audience_model_associations_removal_writes(
             })
             .collect(),
     )
+}
+
+/// The removal of every ID mapping table and ID namespace association of a membership, with
+/// their tags; the ID mapping tables' data goes once it is committed (the member left the
+/// collaboration, was removed, or the collaboration was deleted).
+///
+/// # Errors
+/// Store failures.
+pub async fn id_mapping_removal(state: &AppState, membership_id: &str) -> AwsResult<Cascade> {
+    let mut cascade = Cascade::default();
+    // (Intermediate tables built on these ID mapping tables: see
+    // `lifecycle::membership_tables_removed`, which the callers run first.)
+    for (_, t) in records::membership_children::<IdMappingTable>(state, membership_id, None).await?
+    {
+        cascade.writes.extend([
+            records::delete::<IdMappingTable>(t.id.clone()),
+            delete_tags(&t.arn),
+        ]);
+        cascade.data.push(t.id);
+    }
+    for (_, a) in
+        records::membership_children::<IdNamespaceAssociation>(state, membership_id, None).await?
+    {
+        cascade.writes.extend([
+            records::delete::<IdNamespaceAssociation>(a.id),
+            delete_tags(&a.arn),
+        ]);
+    }
+    Ok(cascade)
 }
 
 /// The writes that delete every privacy budget template of a membership, with their tags.

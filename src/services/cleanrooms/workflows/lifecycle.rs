@@ -8,8 +8,10 @@
 //! delete the data once the commit succeeded. Functions that take no write lock expect the
 //! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
 
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::lineage::descendants;
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::owned_table;
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::intermediate_tables::{
@@ -21,6 +23,7 @@ use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::audience_model_associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::budget_templates_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::id_mapping_removal;
 use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
 
@@ -75,7 +78,8 @@ pub async fn base_removed(
     Ok(cascade)
 }
 
-/// The cascade of every configured table association of membership `membership_id` leaving
+/// The cascade of every configured table association and ID mapping table of membership
+/// `membership_id` leaving
 /// collaboration `collaboration_id` (the member left or was removed, or the collaboration was
 /// deleted).
 ///
@@ -87,7 +91,13 @@ pub async fn membership_tables_removed(
     membership_id: &str,
 ) -> AwsResult<Cascade> {
     let associations = associations_in(state, membership_id, None).await?;
-    let ids: Vec<&str> = associations.iter().map(|(_, a)| a.id.as_str()).collect();
+    let mapping_tables =
+        records::membership_children::<IdMappingTable>(state, membership_id, None).await?;
+    let ids: Vec<&str> = associations
+        .iter()
+        .map(|(_, a)| a.id.as_str())
+        .chain(mapping_tables.iter().map(|(_, t)| t.id.as_str()))
+        .collect();
     if ids.is_empty() {
         return Ok(Cascade::default());
     }
@@ -246,6 +256,7 @@ pub async fn collaboration_deleted_writes(
         cascade
             .writes
             .extend(audience_model_associations_removal_writes(state, &m.id).await?);
+        cascade.extend(id_mapping_removal(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
         cascade.writes.push(put_membership(region, &m)?);

@@ -10,6 +10,7 @@ pub mod analysis_logs;
 pub mod cascade;
 pub mod change_requests;
 pub mod delivery;
+pub mod id_mapping;
 pub mod job;
 pub mod lifecycle;
 pub mod populate;

@@ -1,0 +1,311 @@
+//! ID mapping tables: CreateIdMappingTable, GetIdMappingTable, ListIdMappingTables,
+//! UpdateIdMappingTable, DeleteIdMappingTable (intermediate tables built on the table become
+//! `BASE_TABLE_REMOVED`) and PopulateIdMappingTable (the creating member,
+//! through its own membership). A table is built on an Entity Resolution rule-based ID mapping
+//! workflow whose input namespaces are associated with the collaboration (one SOURCE, one
+//! TARGET); every member sees it as a schema of type `ID_MAPPING_TABLE`.
+
+use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
+use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::errors::{
+    conflict, invalid_field, not_found_msg, quota_exceeded, ConflictReason, ResourceType,
+};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::{
+    membership_context, own_membership, require_active,
+};
+use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::id_mapping::{
+    id_mapping_table_named, id_mapping_tables_of_collaboration,
+    id_namespace_associations_of_collaboration,
+};
+use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
+use crate::services::cleanrooms::records::own_page;
+use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::{id_mapping, lifecycle};
+use crate::services::entityresolution::facade as entity_resolution;
+use crate::state::AppState;
+use crate::store::Write;
+use crate::util::ids;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+/// ID mapping tables allowed per membership.
+const MAX_PER_MEMBERSHIP: usize = 5;
+
+fn table_not_found(id: &str) -> AwsError {
+    not_found_msg(
+        ResourceType::Membership,
+        id,
+        format!("Could not find ID mapping table with id {id}"),
+    )
+}
+
+fn put_table(region: &str, t: &IdMappingTable) -> AwsResult<Write> {
+    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
+}
+
+/// The caller's ID mapping table `id` under its membership `membership_id`.
+async fn own_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    id: &str,
+) -> AwsResult<(Membership, IdMappingTable)> {
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match records::record::<IdMappingTable>(state, id).await? {
+        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
+        _ => Err(table_not_found(id)),
+    }
+}
+
+/// CreateIdMappingTable: from a rule-based ID mapping workflow whose input ID namespaces are
+/// associated with the collaboration, one SOURCE and one TARGET.
+pub async fn create_id_mapping_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::CreateIdMappingTableInput,
+) -> AwsResult<dto::CreateIdMappingTableOutput> {
+    if let Some(t) = &input.tags {
+        check_tag_keys(t.keys())?;
+    }
+    let name = input.name.trim().to_lowercase();
+    let workflow_arn = input.input_reference_config.input_reference_arn.clone();
+    let _guard = state.write_lock().await;
+    let m = own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        &input.membership_identifier,
+    )
+    .await?;
+    require_active(&m)?;
+    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let Some(workflow) =
+        entity_resolution::id_mapping_workflow(state, &ctx.region, &workflow_arn).await?
+    else {
+        return Err(invalid_field(
+            "inputReferenceArn",
+            format!("inputReferenceArn: the Entity Resolution ID mapping workflow {workflow_arn} does not exist in region {}", ctx.region),
+        ));
+    };
+    if workflow.account != ctx.account_id {
+        return Err(invalid_field(
+            "inputReferenceArn",
+            format!(
+                "inputReferenceArn: the ID mapping workflow {workflow_arn} belongs to account {}; an ID mapping table is built on the creator's own workflow",
+                workflow.account
+            ),
+        ));
+    }
+    let associations = id_namespace_associations_of_collaboration(state, &c.id).await?;
+    let mut input_sources = Vec::new();
+    for ns in &workflow.namespaces {
+        let Some((_, a)) = associations.iter().find(|(_, a)| &a.id_namespace_arn == ns) else {
+            return Err(invalid_field(
+                "inputReferenceArn",
+                format!(
+                    "inputReferenceArn: input ID namespace {ns} of workflow {workflow_arn} is not associated with collaboration {}",
+                    c.id
+                ),
+            ));
+        };
+        input_sources.push(dto::IdMappingTableInputSource {
+            id_namespace_association_id: a.id.clone(),
+            r#type: a.id_namespace_type,
+        });
+    }
+    let count = |t: dto::IdNamespaceType| input_sources.iter().filter(|s| s.r#type == t).count();
+    if input_sources.len() != 2
+        || count(dto::IdNamespaceType::Source) != 1
+        || count(dto::IdNamespaceType::Target) != 1
+    {
+        return Err(invalid_field(
+            "inputReferenceArn",
+            format!(
+                "inputReferenceArn: workflow {workflow_arn} must read exactly two ID namespaces associated with the collaboration, one SOURCE and one TARGET (it reads {})",
+                input_sources.len()
+            ),
+        ));
+    }
+    let taken = associations_of_collaboration(state, &c.id)
+        .await?
+        .into_iter()
+        .any(|(_, a)| a.name == name)
+        || intermediate_tables_of_collaboration(state, &c.id)
+            .await?
+            .iter()
+            .any(|t| t.name == name)
+        || id_mapping_table_named(state, &c.id, &name).await?.is_some();
+    if taken {
+        return Err(conflict(
+            ResourceType::Membership,
+            &m.id,
+            ConflictReason::AlreadyExists,
+            format!(
+                "name '{}': collaboration {} already has a table named '{name}'",
+                input.name, c.id
+            ),
+        ));
+    }
+    if id_mapping_tables_of_collaboration(state, &c.id)
+        .await?
+        .iter()
+        .filter(|(_, t)| t.membership_id == m.id)
+        .count()
+        >= MAX_PER_MEMBERSHIP
+    {
+        return Err(quota_exceeded(
+            "ID mapping tables per membership",
+            MAX_PER_MEMBERSHIP as f64,
+        ));
+    }
+    let now = state.now();
+    let id = ids::new_id();
+    let table = IdMappingTable {
+        arn: id_mapping_table_arn(&ctx.region, &ctx.account_id, &m.id, &id),
+        id,
+        account_id: ctx.account_id.clone(),
+        membership_id: m.id.clone(),
+        membership_arn: m.arn.clone(),
+        collaboration_id: c.id.clone(),
+        collaboration_arn: c.arn.clone(),
+        name,
+        description: input.description,
+        workflow_arn,
+        manage_resource_policies: input.input_reference_config.manage_resource_policies,
+        input_sources,
+        kms_key_arn: input.kms_key_arn,
+        create_time: now,
+        update_time: now,
+        population: None,
+    };
+    let mut writes = vec![put_table(&ctx.region, &table)?];
+    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+        writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
+    }
+    state.store().commit(writes).await?;
+    Ok(dto::CreateIdMappingTableOutput {
+        id_mapping_table: table.to_dto(),
+    })
+}
+
+/// GetIdMappingTable (the creator's membership only).
+pub async fn get_id_mapping_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::GetIdMappingTableInput,
+) -> AwsResult<dto::GetIdMappingTableOutput> {
+    let (_, t) = own_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.id_mapping_table_identifier,
+    )
+    .await?;
+    Ok(dto::GetIdMappingTableOutput {
+        id_mapping_table: t.to_dto(),
+    })
+}
+
+/// ListIdMappingTables: the ID mapping tables of the caller's membership.
+pub async fn list_id_mapping_tables(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::ListIdMappingTablesInput,
+) -> AwsResult<dto::ListIdMappingTablesOutput> {
+    let (id_mapping_table_summaries, next_token) = own_page::<IdMappingTable, _>(
+        state,
+        ctx,
+        &input.membership_identifier,
+        "idmappingtables",
+        (input.next_token.as_deref(), input.max_results),
+        |t: IdMappingTable| Some(t.to_summary()),
+    )
+    .await?;
+    Ok(dto::ListIdMappingTablesOutput {
+        id_mapping_table_summaries,
+        next_token,
+    })
+}
+
+/// UpdateIdMappingTable: description and KMS key.
+pub async fn update_id_mapping_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::UpdateIdMappingTableInput,
+) -> AwsResult<dto::UpdateIdMappingTableOutput> {
+    let _guard = state.write_lock().await;
+    let (m, mut t) = own_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.id_mapping_table_identifier,
+    )
+    .await?;
+    require_active(&m)?;
+    if let Some(d) = input.description {
+        t.description = Some(d);
+    }
+    if let Some(k) = input.kms_key_arn {
+        t.kms_key_arn = Some(k);
+    }
+    t.update_time = state.now();
+    state
+        .store()
+        .commit(vec![put_table(&ctx.region, &t)?])
+        .await?;
+    Ok(dto::UpdateIdMappingTableOutput {
+        id_mapping_table: t.to_dto(),
+    })
+}
+
+/// DeleteIdMappingTable: the table, its tags and its data in managed storage.
+pub async fn delete_id_mapping_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::DeleteIdMappingTableInput,
+) -> AwsResult<dto::DeleteIdMappingTableOutput> {
+    let _guard = state.write_lock().await;
+    let (_, t) = own_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.id_mapping_table_identifier,
+    )
+    .await?;
+    // Intermediate tables built on it lose their base table.
+    let mut cascade =
+        lifecycle::base_removed(state, &t.collaboration_id, &[t.id.as_str()], &[]).await?;
+    cascade.writes.extend([
+        records::delete::<IdMappingTable>(t.id.clone()),
+        delete_tags(&t.arn),
+    ]);
+    cascade.data.push(t.id.clone());
+    cascade.commit(state).await?;
+    Ok(dto::DeleteIdMappingTableOutput {})
+}
+
+/// PopulateIdMappingTable: runs the table's ID mapping workflow now (every `jobType` recomputes
+/// the whole mapping) and returns the run's id once the new mapping is readable.
+pub async fn populate_id_mapping_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: dto::PopulateIdMappingTableInput,
+) -> AwsResult<dto::PopulateIdMappingTableOutput> {
+    let _guard = state.write_lock().await;
+    let (m, t) = own_table(
+        state,
+        ctx,
+        &input.membership_identifier,
+        &input.id_mapping_table_identifier,
+    )
+    .await?;
+    require_active(&m)?;
+    let populated = id_mapping::populate(state, &ctx.region, t).await?;
+    let id_mapping_job_id = populated.population.map(|p| p.job_id).unwrap_or_default();
+    Ok(dto::PopulateIdMappingTableOutput { id_mapping_job_id })
+}
