@@ -23,7 +23,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, membership_context, own_membership, require_active,
+    active_collaboration, membership_context, own_membership, own_membership_child, require_active,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
@@ -76,12 +76,8 @@ async fn own_template(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, AnalysisTemplate)> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
     let id = id.rsplit('/').next().unwrap_or(id);
-    match records::record::<AnalysisTemplate>(state, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
-        _ => Err(template_not_found(id)),
-    }
+    own_membership_child(state, ctx, membership_id, id, || template_not_found(id)).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    member, own_membership, own_table, require_active,
+    member, own_membership, own_membership_child, own_table, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
@@ -57,11 +57,10 @@ async fn own_association(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, Association)> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match records::record::<Association>(state, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
-        _ => Err(not_found(ResourceType::ConfiguredTableAssociation, id)),
-    }
+    own_membership_child(state, ctx, membership_id, id, || {
+        not_found(ResourceType::ConfiguredTableAssociation, id)
+    })
+    .await
 }
 
 /// CreateConfiguredTableAssociation.

@@ -15,7 +15,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, require_active,
+    membership_context, own_membership, own_membership_child, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -55,11 +55,7 @@ async fn own_table(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, IdMappingTable)> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match records::record::<IdMappingTable>(state, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
-        _ => Err(table_not_found(id)),
-    }
+    own_membership_child(state, ctx, membership_id, id, || table_not_found(id)).await
 }
 
 /// CreateIdMappingTable: from a rule-based ID mapping workflow whose input ID namespaces are

@@ -15,7 +15,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, membership_context, own_membership, require_active,
+    active_collaboration, membership_context, own_membership, own_membership_child, require_active,
 };
 use crate::services::cleanrooms::records::id_mapping::{
     id_mapping_tables_of_collaboration, id_namespace_associations_of_collaboration,
@@ -48,11 +48,10 @@ async fn own_association(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, IdNamespaceAssociation)> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match records::record::<IdNamespaceAssociation>(state, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
-        _ => Err(association_not_found(ResourceType::Membership, id)),
-    }
+    own_membership_child(state, ctx, membership_id, id, || {
+        association_not_found(ResourceType::Membership, id)
+    })
+    .await
 }
 
 /// CreateIdNamespaceAssociation: an active membership brings one of its account's ID

@@ -30,7 +30,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, require_active, visible_collaboration,
+    membership_context, own_membership, own_membership_child, require_active, visible_collaboration,
 };
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
@@ -68,11 +68,7 @@ async fn own_template(
     membership_id: &str,
     id: &str,
 ) -> AwsResult<(Membership, PrivacyBudgetTemplate)> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match records::record::<PrivacyBudgetTemplate>(state, id).await? {
-        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, records::decode(&r)?)),
-        _ => Err(template_not_found(id)),
-    }
+    own_membership_child(state, ctx, membership_id, id, || template_not_found(id)).await
 }
 
 /// The collaboration `id` when the caller is an ACTIVE member of it.

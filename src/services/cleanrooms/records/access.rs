@@ -124,6 +124,28 @@ pub async fn own_membership(
     }
 }
 
+/// The caller's membership `membership_id` and its child resource `id` of type `T` (a
+/// configured table association, an analysis or privacy budget template, an ID namespace or
+/// audience-model association, an ID mapping table); `missing()` is the error when no such
+/// resource lives under that membership, whoever owns one with that id elsewhere.
+///
+/// # Errors
+/// `ResourceNotFoundException(MEMBERSHIP)` for a membership that is not the caller's, else
+/// `missing()`.
+pub async fn own_membership_child<T: records::Resource>(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    id: &str,
+    missing: impl FnOnce() -> AwsError,
+) -> AwsResult<(Membership, T)> {
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    match records::record::<T>(state, id).await? {
+        Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, decode(&r)?)),
+        _ => Err(missing()),
+    }
+}
+
 /// `ConflictException(INVALID_STATE)` unless the membership is `ACTIVE`.
 pub fn require_active(membership: &Membership) -> AwsResult<()> {
     if membership.is_active() {
