@@ -14,6 +14,7 @@ pub mod change_requests;
 pub mod configured_tables;
 pub mod intermediate_tables;
 pub mod kinds;
+pub mod listing;
 pub mod memberships;
 pub mod protected_jobs;
 pub mod protected_queries;
