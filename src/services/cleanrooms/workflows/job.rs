@@ -491,6 +491,8 @@ async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResu
     if job.finish(millis, end) {
         state.store().commit(vec![put_job(&region, &job)?]).await?;
     }
+    // Its end is recorded: it no longer counts against the membership's quota.
+    state.jobs().release_quota(id);
     Ok(())
 }
 
