@@ -7,6 +7,9 @@ use std::path::PathBuf;
 /// ends of the JSON services.
 pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
 
+/// Default of [`Config::header_read_timeout`]: 30 s, hyper's own default once a timer is set.
+pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Settings of one emulator process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,6 +30,10 @@ pub struct Config {
     /// Largest request body read for the JSON and query protocols (S3 object bodies are
     /// streamed and exempt); a larger one gets HTTP 413 without being read further.
     pub max_request_body_bytes: usize,
+    /// How long a client may take to send a request's headers (counted from when the
+    /// connection starts waiting for the request; an idle keep-alive connection is closed after
+    /// as long): a slower or stalled client has its connection closed.
+    pub header_read_timeout: std::time::Duration,
     /// How long SIGTERM lets running analyses finish before they are stopped and recorded as
     /// failed by the shutdown.
     pub shutdown_grace: std::time::Duration,
@@ -48,6 +55,7 @@ impl Default for Config {
             default_account: "123456789012".into(),
             max_concurrent_jobs: crate::jobs::DEFAULT_MAX_CONCURRENT,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             shutdown_grace: crate::jobs::SHUTDOWN_GRACE,
             spark_python: None,
             max_spark_sessions: crate::services::athena::runtime::DEFAULT_MAX_SESSIONS,

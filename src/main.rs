@@ -53,6 +53,10 @@ struct ServeArgs {
     /// exempt); a larger request gets HTTP 413.
     #[arg(long, env = "CLEANROOMS_EMULATOR_MAX_REQUEST_BODY_BYTES", default_value_t = cleanrooms_emulator::config::DEFAULT_MAX_REQUEST_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=(1u64 << 32)))]
     max_request_body_bytes: u64,
+    /// Seconds a client may take to send a request's headers; a slower or stalled client (and
+    /// a keep-alive connection idle for as long) has its connection closed.
+    #[arg(long, env = "CLEANROOMS_EMULATOR_HEADER_READ_TIMEOUT_SECONDS", default_value_t = cleanrooms_emulator::config::DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout_seconds: u64,
     /// Seconds SIGTERM lets running analyses finish before it stops them (they end FAILED with
     /// the reason).
     #[arg(long, env = "CLEANROOMS_EMULATOR_SHUTDOWN_GRACE_SECONDS", default_value_t = cleanrooms_emulator::jobs::SHUTDOWN_GRACE.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -95,6 +99,7 @@ fn main() -> std::process::ExitCode {
         default_account: args.default_account,
         max_concurrent_jobs: usize::from(args.max_concurrent_jobs),
         max_request_body_bytes: usize::try_from(args.max_request_body_bytes).unwrap_or(usize::MAX),
+        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_seconds),
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_seconds),
         spark_python: args.spark_python,
         max_spark_sessions: usize::from(args.max_spark_sessions),

@@ -189,8 +189,18 @@ impl Jobs {
         self.lock().len()
     }
 
+    /// Stops counting job `id` against its quota group ([`Jobs::ongoing_in`]) although its task
+    /// may still be winding down: called once its end is recorded, so that a client that has
+    /// seen the job end is never refused by the quota for it.
+    pub fn release_quota(&self, id: &str) {
+        if let Some(entry) = self.lock().get_mut(id) {
+            entry.group = None;
+        }
+    }
+
     /// Number of jobs of quota group `group` ([`Job::quota_group`]) queued or running. A job
-    /// counts from [`Jobs::start`] until its run has recorded how it ended and returned.
+    /// counts from [`Jobs::start`] until its end is recorded ([`Jobs::release_quota`]) or its
+    /// run has returned.
     pub fn ongoing_in(&self, group: &str) -> usize {
         self.lock()
             .values()
@@ -342,6 +352,10 @@ mod tests {
         assert_eq!(jobs.ongoing_in("m1"), 2);
         assert_eq!(jobs.ongoing_in("m2"), 1);
         assert_eq!(jobs.ongoing_in("other"), 0);
+        jobs.release_quota("q2");
+        assert_eq!(jobs.ongoing_in("m1"), 1);
+        jobs.release_quota("q2");
+        assert_eq!(jobs.ongoing_in("m1"), 1);
         // A cancelled job stops counting once it has ended.
         jobs.cancel("q1");
         let ended = async {

@@ -2,6 +2,11 @@
 //! memory after the first load; every commit invalidates the keys it writes before returning.
 //! Queries always go to the backend. A generation counter keeps a read that raced with a commit
 //! from caching the value the commit replaced.
+//!
+//! The cache is bounded by the (estimated) memory its entries hold, not by their number: records
+//! differ in size by orders of magnitude, and a list that touches every record of a growing
+//! history once (ListCollaborations walking an account's deleted collaborations) would otherwise
+//! keep all of them. When an insert would pass [`MAX_BYTES`] the cache starts over empty.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -22,11 +27,67 @@ pub struct CachedStore<S> {
 #[derive(Debug, Default)]
 struct Cache {
     generation: u64,
-    entries: HashMap<Key, Option<Record>>,
+    /// Each entry with its [`weight`].
+    entries: HashMap<Key, (Option<Record>, usize)>,
+    /// The sum of the entries' weights.
+    bytes: usize,
 }
 
-/// Entries kept at most; the cache is cleared when it grows past this.
-const MAX_ENTRIES: usize = 100_000;
+impl Cache {
+    fn remove(&mut self, key: &Key) {
+        if let Some((_, w)) = self.entries.remove(key) {
+            self.bytes -= w;
+        }
+    }
+
+    fn clear(&mut self) {
+        // A fresh map: a cleared one would keep its table at the high-water mark.
+        self.entries = HashMap::new();
+        self.bytes = 0;
+    }
+}
+
+/// Estimated bytes the cache may hold (4 MiB: thousands of typical records); past it the cache
+/// is cleared. A soak of 64 clients grew RSS by a third in two minutes with a bound of 100,000
+/// entries (docs/reliability.md, "Soak").
+pub const MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Rough heap bytes of one JSON value node (the enum, plus its share of a map or vector).
+const VALUE_NODE: usize = 48;
+/// Rough heap bytes of one object member beyond its key and value (ordered map entry, index).
+const MEMBER: usize = 48;
+/// Rough bytes of a cache entry beyond its strings and body (key tuple, record, table slot).
+const ENTRY: usize = 160;
+
+/// The estimated heap bytes of a cache entry for `key` holding `record`.
+fn weight(key: &Key, record: Option<&Record>) -> usize {
+    let strings = key.0.len() + key.1.len();
+    ENTRY
+        + strings
+        + record.map_or(0, |r| {
+            r.kind.len()
+                + r.id.len()
+                + r.region.len()
+                + r.account.len()
+                + r.parent.as_ref().map_or(0, String::len)
+                + value_weight(&r.body)
+        })
+}
+
+/// The estimated heap bytes of a JSON value.
+fn value_weight(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    VALUE_NODE
+        + match value {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(value_weight).sum(),
+            Value::Object(members) => members
+                .iter()
+                .map(|(k, v)| MEMBER + k.len() + value_weight(v))
+                .sum(),
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        }
+}
 
 impl<S: MetadataStore> CachedStore<S> {
     /// Wraps `inner`.
@@ -44,10 +105,10 @@ impl<S: MetadataStore> CachedStore<S> {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.generation += 1;
         if all {
-            cache.entries.clear();
+            cache.clear();
         } else {
             for k in keys {
-                cache.entries.remove(&k);
+                cache.remove(&k);
             }
         }
     }
@@ -62,7 +123,7 @@ impl<S: MetadataStore> MetadataStore for CachedStore<S> {
                 .cache
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(hit) = cache.entries.get(&key) {
+            if let Some((hit, _)) = cache.entries.get(&key) {
                 return Ok(hit.clone());
             }
             cache.generation
@@ -73,10 +134,16 @@ impl<S: MetadataStore> MetadataStore for CachedStore<S> {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.generation == generation {
-            if cache.entries.len() >= MAX_ENTRIES {
-                cache.entries.clear();
+            let w = weight(&key, loaded.as_ref());
+            // Replaced only by a racing read of the same generation: the same record.
+            cache.remove(&key);
+            if cache.bytes + w > MAX_BYTES {
+                cache.clear();
             }
-            cache.entries.insert(key, loaded.clone());
+            if w <= MAX_BYTES {
+                cache.bytes += w;
+                cache.entries.insert(key, (loaded.clone(), w));
+            }
         }
         Ok(loaded)
     }
@@ -139,5 +206,39 @@ mod tests {
             .unwrap();
         assert!(store.get("k", "a").await.unwrap().is_none());
         store.reset().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CachedStore::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
+        let body = json!({"payload": "x".repeat(10_000), "list": [1, 2, 3]});
+        let writes = (0..1_000)
+            .map(|i| {
+                Write::Put(Record::new(
+                    "k",
+                    &format!("r{i}"),
+                    "r",
+                    "acct",
+                    None,
+                    body.clone(),
+                ))
+            })
+            .collect();
+        store.commit(writes).await.unwrap();
+        for i in 0..1_000 {
+            let got = store.get("k", &format!("r{i}")).await.unwrap().unwrap();
+            assert_eq!(got.body, body);
+            let cache = store.cache.read().unwrap();
+            assert!(cache.bytes <= MAX_BYTES);
+            assert_eq!(
+                cache.bytes,
+                cache.entries.values().map(|(_, w)| w).sum::<usize>()
+            );
+        }
+        // Every record was read once; the cache holds the latest ones, about MAX_BYTES of them.
+        let cache = store.cache.read().unwrap();
+        assert!(cache.entries.len() < 1_000);
+        assert!(cache.bytes > MAX_BYTES / 2);
     }
 }

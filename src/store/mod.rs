@@ -94,6 +94,10 @@ pub struct Query {
     pub parent: Option<String>,
     /// Only records after this sequence number.
     pub after: Option<i64>,
+    /// Only records before this sequence number.
+    pub before: Option<i64>,
+    /// In descending sequence order (the newest first) instead of ascending.
+    pub newest_first: bool,
     /// At most this many records.
     pub limit: Option<usize>,
     /// Only ids from this one on (inclusive or not), in id order: a range read that costs the
@@ -137,6 +141,21 @@ impl Query {
     #[must_use]
     pub fn after(mut self, after: Option<i64>) -> Self {
         self.after = after;
+        self
+    }
+
+    /// Ends before sequence number `before`.
+    #[must_use]
+    pub fn before(mut self, before: Option<i64>) -> Self {
+        self.before = before;
+        self
+    }
+
+    /// Returns the records newest first (descending sequence order); with [`Query::limit`]
+    /// that is the newest ones.
+    #[must_use]
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
         self
     }
 

@@ -84,6 +84,9 @@ impl MetadataStore for SqliteStore {
         if q.after.is_some() {
             sql.push_str(" AND seq > ?");
         }
+        if q.before.is_some() {
+            sql.push_str(" AND seq < ?");
+        }
         if q.ids_before.is_some() {
             sql.push_str(" AND id < ?");
         }
@@ -91,6 +94,7 @@ impl MetadataStore for SqliteStore {
             // The primary key (kind, id) makes this a range scan that stops at the limit.
             Some((_, true)) => sql.push_str(" AND id >= ? ORDER BY id"),
             Some((_, false)) => sql.push_str(" AND id > ? ORDER BY id"),
+            None if q.newest_first => sql.push_str(" ORDER BY seq DESC"),
             None => sql.push_str(" ORDER BY seq"),
         }
         if q.limit.is_some() {
@@ -108,6 +112,9 @@ impl MetadataStore for SqliteStore {
         }
         if let Some(after) = q.after {
             query = query.bind(after);
+        }
+        if let Some(before) = q.before {
+            query = query.bind(before);
         }
         if let Some(before) = &q.ids_before {
             query = query.bind(before);
@@ -223,6 +230,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(after.len(), 1);
+        let newest = store
+            .query(&Query::kind("thing").newest_first().limit(1))
+            .await
+            .unwrap();
+        assert_eq!(newest[0].id, "b");
+        let before = store
+            .query(
+                &Query::kind("thing")
+                    .before(Some(newest[0].seq))
+                    .newest_first(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            before.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            vec!["a"]
+        );
         store
             .commit(vec![Write::Delete {
                 kind: "thing".into(),

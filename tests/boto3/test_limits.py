@@ -1,7 +1,14 @@
 """Limits that protect the process: a request body over --max-request-body-bytes is refused with
-HTTP 413 before it is read whole, and changes nothing; S3 object bodies are streamed and exempt."""
+HTTP 413 before it is read whole, and changes nothing; S3 object bodies are streamed and exempt.
+A client that does not finish its request headers within --header-read-timeout-seconds (one that
+sends nothing, stalls half-way or trickles bytes) has its connection closed, while other clients
+are served."""
 
 from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlparse
 
 import pytest
 from botocore.exceptions import ClientError
@@ -44,3 +51,99 @@ def test_the_limit_flag_is_checked(tmp_path):
     with pytest.raises(EmulatorStartError):
         server.start(timeout=20)
     assert "max-request-body-bytes" in server.log_text()
+
+
+# --------------------------------------------------------------------------------------------
+# Slow clients
+# --------------------------------------------------------------------------------------------
+
+HEADER_TIMEOUT = 2
+# Generous: the server closes after about HEADER_TIMEOUT; a loaded CI machine may be slow.
+CLOSED_WITHIN = 30
+
+
+@pytest.fixture
+def short_header_timeout(tmp_path):
+    server = Emulator(tmp_path / "data", tmp_path / "server.log",
+                      extra_args=("--header-read-timeout-seconds", str(HEADER_TIMEOUT)))
+    server.start()
+    yield server
+    if server.running:
+        server.stop()
+
+
+def connect(server: Emulator) -> socket.socket:
+    url = urlparse(server.url)
+    sock = socket.create_connection((url.hostname, url.port), timeout=CLOSED_WITHIN)
+    return sock
+
+
+def closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """Reads until the server closes the connection (whatever it sends first), or the deadline."""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+    return False
+
+
+def test_a_client_that_does_not_finish_its_headers_is_disconnected(short_header_timeout):
+    server = short_header_timeout
+    silent = connect(server)  # connects and sends nothing
+    partial = connect(server)  # a request line and one header, then nothing
+    partial.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: localhost\r\n")
+    # A normal client on other connections is served meanwhile.
+    a = server.client("cleanrooms", account=A)
+    a.create_collaboration(**collaboration_args(description="served"))
+    deadline = time.monotonic() + CLOSED_WITHIN
+    assert closed_by_server(silent, deadline), "a connection that sent nothing stayed open"
+    assert closed_by_server(partial, deadline), "a connection with half its headers stayed open"
+    assert len(list_collaboration_ids(a)) == 1
+
+
+def test_a_client_trickling_its_headers_is_disconnected(short_header_timeout):
+    server = short_header_timeout
+    trickle = connect(server)
+    request = b"GET /_emulator/health HTTP/1.1\r\nHost: localhost\r\n" + b"X-Slow: " + b"a" * 200
+    began = time.monotonic()
+    closed = False
+    for byte in request:  # a byte every 100 ms: each arrives in time, the headers never do
+        try:
+            trickle.sendall(bytes([byte]))
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+            break
+        time.sleep(0.1)
+        if time.monotonic() - began > CLOSED_WITHIN:
+            break
+    assert closed or closed_by_server(trickle, time.monotonic() + 5), "a trickling client stayed connected"
+    # Requests that do arrive in time, several on one keep-alive connection, are answered.
+    kept = connect(server)
+    for _ in range(3):
+        kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = kept.recv(4096)
+            assert chunk, "the keep-alive connection was closed"
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_sigterm_does_not_wait_for_a_stalled_client(short_header_timeout):
+    server = short_header_timeout
+    stalled = connect(server)
+    stalled.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
+    assert server.stop(timeout=CLOSED_WITHIN) == 0
+    assert closed_by_server(stalled, time.monotonic() + 5)
+
+
+def test_the_header_timeout_flag_is_checked(tmp_path):
+    server = Emulator(tmp_path / "data", tmp_path / "server.log", extra_args=("--header-read-timeout-seconds", "0"))
+    with pytest.raises(EmulatorStartError):
+        server.start(timeout=20)
+    assert "header-read-timeout-seconds" in server.log_text()

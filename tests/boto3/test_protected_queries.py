@@ -260,6 +260,10 @@ def test_a_membership_has_at_most_five_ongoing_queries(world):
     assert_error(excinfo, "ServiceQuotaExceededException", 402, "5")
     assert excinfo.value.response["quotaValue"] == 5
     assert "ongoing" in excinfo.value.response["quotaName"]
+    # The quota is checked before the query is planned: SQL that would not plan gets the same.
+    with pytest.raises(ClientError) as excinfo:
+        start(world, "SELECT no_such_column FROM no_such_table")
+    assert_error(excinfo, "ServiceQuotaExceededException", 402, "5")
     # Nothing was stored.
     assert list_all(world.a, "ListProtectedQueries", "protectedQueries",
                     membershipIdentifier=world.ma["id"]) == listed

@@ -7,11 +7,10 @@
 //! the membership that ran them and to a member receiving their results (read-only).
 
 use crate::services::cleanrooms::domain::protected_job::StoredJob;
-use crate::services::cleanrooms::errors::{access_denied, bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::errors::{access_denied, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_membership;
-use crate::services::cleanrooms::records::membership_children;
-use crate::services::cleanrooms::records::protected_jobs::{job_receipts, job_received, put_job};
+use crate::services::cleanrooms::records::protected_jobs::{job_received, jobs_page, put_job};
 use crate::services::cleanrooms::workflows::job;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -19,7 +18,6 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::util::pagination;
 
 /// StartProtectedJob.
 pub async fn start_protected_job(
@@ -95,25 +93,20 @@ pub async fn list_protected_jobs(
         input.status.map_or("", |s| s.as_str()),
         m.id
     );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    // Newest first: the sequence is negated so that a page resumes after the last one shown.
-    // The membership's own jobs and the ones whose results it received.
-    let mut jobs: Vec<(i64, StoredJob)> =
-        membership_children::<StoredJob>(state, &m.id, None).await?;
-    for (seq, job_id) in job_receipts(state, &m.id).await? {
-        if let Some(j) = records::load::<StoredJob>(state, &job_id).await? {
-            jobs.push((seq, j));
-        }
-    }
-    let mut items: Vec<(i64, dto::ProtectedJobSummary)> = jobs
-        .into_iter()
-        .filter(|(_, j)| input.status.is_none_or(|s| j.job.status == s))
-        .map(|(seq, j)| (-seq, j.to_summary()))
-        .filter(|(key, _)| after.is_none_or(|a| *key > a))
-        .collect();
-    items.sort_by_key(|(key, _)| *key);
-    let (protected_jobs, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    // The membership's own jobs and the ones whose results it received, newest first.
+    let (protected_jobs, next_token) = jobs_page(
+        state,
+        &scope,
+        &m.id,
+        (input.next_token.as_deref(), input.max_results),
+        |j: StoredJob| {
+            input
+                .status
+                .is_none_or(|s| j.job.status == s)
+                .then(|| j.to_summary())
+        },
+    )
+    .await?;
     Ok(dto::ListProtectedJobsOutput {
         next_token,
         protected_jobs,
@@ -146,6 +139,10 @@ pub async fn update_protected_job(
             .store()
             .commit(vec![put_job(&ctx.region, &j)?])
             .await?;
+    }
+    if j.job.status == dto::ProtectedJobStatus::Cancelled {
+        // Recorded as ended (it never ran): it no longer counts against the quota.
+        state.jobs().release_quota(&j.job.id);
     }
     state.jobs().cancel(&j.job.id);
     Ok(dto::UpdateProtectedJobOutput {

@@ -9,12 +9,11 @@
 //! membership that ran them.
 
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
-use crate::services::cleanrooms::errors::{access_denied, bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::errors::{access_denied, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_membership;
-use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::protected_queries::put_query;
-use crate::services::cleanrooms::records::protected_queries::receipts;
+use crate::services::cleanrooms::records::protected_queries::queries_page;
 use crate::services::cleanrooms::records::protected_queries::received;
 use crate::services::cleanrooms::workflows::query;
 
@@ -23,7 +22,6 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::util::pagination;
 
 /// StartProtectedQuery.
 pub async fn start_protected_query(
@@ -101,27 +99,20 @@ pub async fn list_protected_queries(
         input.status.map_or("", |s| s.as_str()),
         m.id
     );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let keep = |q: &StoredQuery| input.status.is_none_or(|s| q.query.status == s);
     // The membership's own queries, and the ones whose results it received, in start order.
-    let mut items: Vec<(i64, dto::ProtectedQuerySummary)> =
-        membership_children::<StoredQuery>(state, &m.id, after)
-            .await?
-            .into_iter()
-            .filter(|(_, q)| keep(q))
-            .map(|(seq, q)| (seq, q.to_summary()))
-            .collect();
-    for (seq, query_id) in receipts(state, &m.id, after).await? {
-        if let Some(r) = records::record::<StoredQuery>(state, &query_id).await? {
-            let q: StoredQuery = records::decode(&r)?;
-            if keep(&q) {
-                items.push((seq, q.to_summary()));
-            }
-        }
-    }
-    items.sort_by_key(|(seq, _)| *seq);
-    let (protected_queries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+    let (protected_queries, next_token) = queries_page(
+        state,
+        &scope,
+        &m.id,
+        (input.next_token.as_deref(), input.max_results),
+        |q: StoredQuery| {
+            input
+                .status
+                .is_none_or(|s| q.query.status == s)
+                .then(|| q.to_summary())
+        },
+    )
+    .await?;
     Ok(dto::ListProtectedQueriesOutput {
         next_token,
         protected_queries,
@@ -154,6 +145,10 @@ pub async fn update_protected_query(
             .store()
             .commit(vec![put_query(&ctx.region, &q)?])
             .await?;
+    }
+    if q.query.status == dto::ProtectedQueryStatus::Cancelled {
+        // Recorded as ended (it never ran): it no longer counts against the quota.
+        state.jobs().release_quota(&q.query.id);
     }
     state.jobs().cancel(&q.query.id);
     Ok(dto::UpdateProtectedQueryOutput {

@@ -15,6 +15,7 @@ pub mod configured_tables;
 pub mod id_mapping;
 pub mod intermediate_tables;
 pub mod kinds;
+pub mod listing;
 pub mod memberships;
 pub mod protected_jobs;
 pub mod protected_queries;

@@ -5,6 +5,7 @@ use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
 use crate::services::cleanrooms::records::kinds;
+use crate::services::cleanrooms::records::listing::{own_and_received_page, MergedList, Order};
 use crate::state::AppState;
 use crate::store::Write;
 
@@ -83,17 +84,30 @@ pub async fn job_received(state: &AppState, job_id: &str, membership_id: &str) -
         .is_some())
 }
 
-/// The ids of the jobs whose results membership `membership_id` received, with their sequence
-/// numbers.
+/// One page of ListProtectedJobs for membership `membership_id`: its own jobs and the ones
+/// whose results it received, newest first, from `next_token` on (tokens name `scope`), each
+/// turned into its entry by `entry` (`None` leaves it out), with the token of the next page.
 ///
 /// # Errors
-/// Store failures and unreadable records.
-pub async fn job_receipts(state: &AppState, membership_id: &str) -> AwsResult<Vec<(i64, String)>> {
-    state
-        .store()
-        .query(&crate::store::Query::kind(kinds::PROTECTED_JOB_RECEIPT).parent(membership_id))
-        .await?
-        .iter()
-        .map(|r| Ok((r.seq, records::decode(r)?)))
-        .collect()
+/// `ValidationException` for a token of another list; store failures and unreadable records.
+pub async fn jobs_page<S>(
+    state: &AppState,
+    scope: &str,
+    membership_id: &str,
+    (next_token, max_results): (Option<&str>, Option<i32>),
+    entry: impl FnMut(StoredJob) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    own_and_received_page(
+        state,
+        MergedList {
+            scope,
+            membership_id,
+            receipt_kind: kinds::PROTECTED_JOB_RECEIPT,
+            order: Order::NewestFirst,
+            next_token,
+            max_results,
+        },
+        entry,
+    )
+    .await
 }

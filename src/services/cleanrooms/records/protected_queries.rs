@@ -5,6 +5,7 @@ use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
 use crate::services::cleanrooms::records::kinds;
+use crate::services::cleanrooms::records::listing::{own_and_received_page, MergedList, Order};
 use crate::state::AppState;
 use crate::store::Write;
 
@@ -80,25 +81,31 @@ pub async fn received(state: &AppState, query_id: &str, membership_id: &str) -> 
         .is_some())
 }
 
-/// The ids of the queries whose results membership `membership_id` received (after position
-/// `after`), with their sequence numbers, in order of receipt.
+/// One page of ListProtectedQueries for membership `membership_id`: its own queries and the
+/// ones whose results it received, in the order they were started (received), from
+/// `next_token` on (tokens name `scope`), each turned into its entry by `entry` (`None` leaves
+/// it out), with the token of the next page.
 ///
 /// # Errors
-/// Store failures and unreadable records.
-pub async fn receipts(
+/// `ValidationException` for a token of another list; store failures and unreadable records.
+pub async fn queries_page<S>(
     state: &AppState,
+    scope: &str,
     membership_id: &str,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, String)>> {
-    state
-        .store()
-        .query(
-            &crate::store::Query::kind(kinds::PROTECTED_QUERY_RECEIPT)
-                .parent(membership_id)
-                .after(after),
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.seq, records::decode(r)?)))
-        .collect()
+    (next_token, max_results): (Option<&str>, Option<i32>),
+    entry: impl FnMut(StoredQuery) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    own_and_received_page(
+        state,
+        MergedList {
+            scope,
+            membership_id,
+            receipt_kind: kinds::PROTECTED_QUERY_RECEIPT,
+            order: Order::OldestFirst,
+            next_token,
+            max_results,
+        },
+        entry,
+    )
+    .await
 }

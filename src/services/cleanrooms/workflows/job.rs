@@ -88,7 +88,9 @@ struct Target {
 /// `AccessDeniedException` when the caller may not run jobs; `ResourceNotFoundException` for a
 /// template that is not in the collaboration; `ValidationException` for a template that is not
 /// PySpark, a result location that does not exist, or an analysis rule that refuses the job;
-/// nothing is stored then.
+/// `ServiceQuotaExceededException` when the membership already has
+/// [`MAX_ONGOING_JOBS_PER_MEMBERSHIP`] jobs ongoing (checked before the template and tables,
+/// and again at the commit); nothing is stored then.
 pub async fn start(
     state: &AppState,
     ctx: &RequestContext,
@@ -109,6 +111,8 @@ pub async fn start(
             ctx.account_id, collaboration.id
         )));
     }
+    // A cheap early refusal before the costly checks; the check under the lock below decides.
+    within_job_quota(state, &m.id)?;
     let template = job_template(
         state,
         &collaboration,
@@ -177,12 +181,7 @@ pub async fn start(
         // The quota check, the commit and the start of the run under one lock: concurrent
         // starts cannot pass the quota together.
         let _guard = state.write_lock().await;
-        if state.jobs().ongoing_in(&job_group(&m.id)) >= MAX_ONGOING_JOBS_PER_MEMBERSHIP {
-            return Err(quota_exceeded(
-                "Concurrent ongoing protected jobs per membership",
-                MAX_ONGOING_JOBS_PER_MEMBERSHIP as f64,
-            ));
-        }
+        within_job_quota(state, &m.id)?;
         state.store().commit(writes).await?;
         state.jobs().start(JobRun {
             state: state.clone(),
@@ -192,6 +191,23 @@ pub async fn start(
         });
     }
     Ok(stored.job)
+}
+
+/// Refuses another job of membership `membership_id` when it already has
+/// [`MAX_ONGOING_JOBS_PER_MEMBERSHIP`] ongoing. Authoritative only under the write lock,
+/// together with the commit and the start of the run; before it, an early refusal that saves
+/// the checks of a job that cannot be admitted.
+///
+/// # Errors
+/// `ServiceQuotaExceededException`.
+fn within_job_quota(state: &AppState, membership_id: &str) -> AwsResult<()> {
+    if state.jobs().ongoing_in(&job_group(membership_id)) >= MAX_ONGOING_JOBS_PER_MEMBERSHIP {
+        return Err(quota_exceeded(
+            "Concurrent ongoing protected jobs per membership",
+            MAX_ONGOING_JOBS_PER_MEMBERSHIP as f64,
+        ));
+    }
+    Ok(())
 }
 
 /// How many protected jobs one membership may have SUBMITTED or STARTED at once (the Clean
@@ -475,6 +491,8 @@ async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResu
     if job.finish(millis, end) {
         state.store().commit(vec![put_job(&region, &job)?]).await?;
     }
+    // Its end is recorded: it no longer counts against the membership's quota.
+    state.jobs().release_quota(id);
     Ok(())
 }
 

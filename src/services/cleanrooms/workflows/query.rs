@@ -1,7 +1,9 @@
-//! StartProtectedQuery, top-down: the runner (ACTIVE, CAN_QUERY) → the SQL bound → the result
-//! destination resolved → admission ([`admit`](super::admit): compute, payer, plan and rules) →
-//! one commit of the query (SUBMITTED), the receivers' receipts and the budget charge → the
-//! background run ([`runs::spawn_query`](super::runs::spawn_query)).
+//! StartProtectedQuery, top-down: the runner (ACTIVE, CAN_QUERY) → an early quota check (so
+//! a query that cannot be admitted is not planned) → the SQL bound → the result destination
+//! resolved → admission ([`admit`](super::admit): compute, payer, plan and rules) → under the
+//! write lock, the quota checked again and one commit of the query (SUBMITTED), the receivers'
+//! receipts and the budget charge → the background run
+//! ([`runs::spawn_query`](super::runs::spawn_query)).
 
 use crate::services::cleanrooms::analysis::sql::bound_sql;
 use crate::services::cleanrooms::analysis::Purpose;
@@ -25,6 +27,23 @@ use crate::util::ids;
 /// Rooms quota "concurrent ongoing queries per membership").
 pub const MAX_ONGOING_QUERIES_PER_MEMBERSHIP: usize = 5;
 
+/// Refuses another query of membership `membership_id` when it already has
+/// [`MAX_ONGOING_QUERIES_PER_MEMBERSHIP`] ongoing. Authoritative only under the write lock,
+/// together with the commit and the start of the run; before it, an early refusal that saves
+/// the planning of a query that cannot be admitted.
+///
+/// # Errors
+/// `ServiceQuotaExceededException`.
+fn within_quota(state: &AppState, membership_id: &str) -> AwsResult<()> {
+    if ongoing_queries(state, membership_id) >= MAX_ONGOING_QUERIES_PER_MEMBERSHIP {
+        return Err(quota_exceeded(
+            "Concurrent ongoing protected queries per membership",
+            MAX_ONGOING_QUERIES_PER_MEMBERSHIP as f64,
+        ));
+    }
+    Ok(())
+}
+
 /// Starts the protected query `input` describes; returns it as stored (SUBMITTED).
 ///
 /// # Errors
@@ -38,6 +57,8 @@ pub async fn start(
     input: dto::StartProtectedQueryInput,
 ) -> AwsResult<dto::ProtectedQuery> {
     let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
+    // A cheap early refusal before the costly planning; the check under the lock below decides.
+    within_quota(state, &m.id)?;
     let sql_parameters = &input.sql_parameters;
     let (sql, template) = bound_sql(
         state,
@@ -139,12 +160,7 @@ pub async fn start(
         // The quota check, the commit and the start of the run happen under one lock, so
         // concurrent starts cannot pass the quota together.
         let _guard = state.write_lock().await;
-        if ongoing_queries(state, &m.id) >= MAX_ONGOING_QUERIES_PER_MEMBERSHIP {
-            return Err(quota_exceeded(
-                "Concurrent ongoing protected queries per membership",
-                MAX_ONGOING_QUERIES_PER_MEMBERSHIP as f64,
-            ));
-        }
+        within_quota(state, &m.id)?;
         commit_charged(state, &collaboration.id, &admitted.prepared, writes).await?;
         spawn_query(state, &id, &m.id, admitted.prepared, delivery);
     }

@@ -38,13 +38,15 @@ pub async fn settle_query(
     extra: Vec<Write>,
 ) -> AwsResult<dto::ProtectedQueryStatus> {
     let (region, mut q) = load_query(state, id).await?;
-    if !q.finish(millis, end) {
-        return Ok(q.query.status);
+    if q.finish(millis, end) {
+        let mut writes = vec![put_query(&region, &q)?];
+        writes.extend(analysis_logs::settled_log(state, &region, &q).await?);
+        writes.extend(extra);
+        state.store().commit(writes).await?;
     }
-    let mut writes = vec![put_query(&region, &q)?];
-    writes.extend(analysis_logs::settled_log(state, &region, &q).await?);
-    writes.extend(extra);
-    state.store().commit(writes).await?;
+    // Its end is recorded: it no longer counts against the membership's quota (under the
+    // caller's write lock, like the quota check that admits the next query).
+    state.jobs().release_quota(id);
     Ok(q.query.status)
 }
 

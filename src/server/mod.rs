@@ -1,5 +1,8 @@
 //! Starting and stopping the emulator: open the data dir and store, bind, announce readiness in
 //! one line, serve until SIGINT/SIGTERM, then finish in-flight requests and return.
+//! [`connections`] serves the accepted connections (with the header-read timeout).
+
+pub mod connections;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,14 +116,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         "cleanrooms-emulator listening on http://{local} (data dir: {})",
         state.data_dir().display()
     );
-    // TCP_NODELAY: streamed bodies (S3 GetObject) go out in several writes; without it Nagle's
-    // algorithm and delayed ACKs add ~40 ms to every such response.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, crate::app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    connections::serve(
+        listener,
+        crate::app(state.clone()),
+        config.header_read_timeout,
+        shutdown_signal(),
+    )
+    .await;
     sweeper.abort();
     scheduler.abort();
     idle_sweeper.abort();

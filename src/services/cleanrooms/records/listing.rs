@@ -1,0 +1,315 @@
+//! Lists of what a membership ran merged with what it received: ListProtectedQueries and
+//! ListProtectedJobs show a membership's own queries (jobs) and the ones whose results it
+//! receives, one list in one order, a page at a time.
+//!
+//! Both sources are read in the list's order from the resume point on, a batch at a time, and
+//! merged by sequence number (one sequence numbers every record, so the merged order is total
+//! and stable): a page costs about the page, not the membership's history.
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::errors::bad_token;
+use crate::services::cleanrooms::records::{decode, load, query, Resource};
+use crate::state::AppState;
+use crate::store::{Query, Record};
+use crate::util::pagination;
+
+/// Which end of the list comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// In the order they were created (started, or received).
+    OldestFirst,
+    /// The most recent first.
+    NewestFirst,
+}
+
+impl Order {
+    /// The list position of a record with sequence number `seq`: positions grow along the list
+    /// (newest first negates the sequence), and a token names the last position shown.
+    fn position(self, seq: i64) -> i64 {
+        match self {
+            Self::OldestFirst => seq,
+            Self::NewestFirst => -seq,
+        }
+    }
+
+    /// `query` restricted to the positions after `after`, in list order.
+    fn window(self, query: Query, after: Option<i64>) -> Query {
+        match self {
+            Self::OldestFirst => query.after(after),
+            Self::NewestFirst => query.before(after.map(|a| -a)).newest_first(),
+        }
+    }
+}
+
+/// Which merged list to page through.
+#[derive(Debug, Clone, Copy)]
+pub struct MergedList<'a> {
+    /// The list a token belongs to (with the filter and the membership in it): a token of
+    /// another list is refused.
+    pub scope: &'a str,
+    /// The membership whose list it is.
+    pub membership_id: &'a str,
+    /// The record kind of the receipts: each is a child of the receiving membership whose body
+    /// is the id of the received resource.
+    pub receipt_kind: &'a str,
+    /// The list's order.
+    pub order: Order,
+    /// `nextToken` of the request.
+    pub next_token: Option<&'a str>,
+    /// `maxResults` of the request.
+    pub max_results: Option<i32>,
+}
+
+/// One record read from either source.
+enum Source {
+    /// The membership's own resource.
+    Own(Record),
+    /// A receipt naming a resource of another membership.
+    Received(Record),
+}
+
+/// One page of `list`: the membership's own resources `T` and the ones its receipts name,
+/// merged in the list's order from the resume point on, each turned into its list entry by
+/// `entry` (`None` leaves a resource out, e.g. a status filter), with the token of the next
+/// page when more remain. A receipt whose resource is gone is skipped.
+///
+/// # Errors
+/// `ValidationException` for a token of another list; store failures and unreadable records.
+pub async fn own_and_received_page<T: Resource, S>(
+    state: &AppState,
+    list: MergedList<'_>,
+    mut entry: impl FnMut(T) -> Option<S>,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let limit = pagination::page_size(list.max_results);
+    let mut after = pagination::resume(list.scope, list.next_token, bad_token)?;
+    // One entry more than the page tells whether a next page exists.
+    let batch = limit + 1;
+    let mut items: Vec<(i64, S)> = Vec::with_capacity(batch);
+    'batches: loop {
+        let own = state
+            .store()
+            .query(
+                &list
+                    .order
+                    .window(query::<T>().parent(list.membership_id), after)
+                    .limit(batch),
+            )
+            .await?;
+        let received = state
+            .store()
+            .query(
+                &list
+                    .order
+                    .window(
+                        Query::kind(list.receipt_kind).parent(list.membership_id),
+                        after,
+                    )
+                    .limit(batch),
+            )
+            .await?;
+        // A full batch may have more behind it: only positions up to the last one read from
+        // every full batch are known to be complete in both sources.
+        let bound = [&own, &received]
+            .into_iter()
+            .filter(|records| records.len() == batch)
+            .filter_map(|records| records.last())
+            .map(|r| list.order.position(r.seq))
+            .min();
+        let mut merged: Vec<(i64, Source)> = own
+            .into_iter()
+            .map(|r| (list.order.position(r.seq), Source::Own(r)))
+            .chain(
+                received
+                    .into_iter()
+                    .map(|r| (list.order.position(r.seq), Source::Received(r))),
+            )
+            .filter(|(position, _)| bound.is_none_or(|b| *position <= b))
+            .collect();
+        merged.sort_by_key(|(position, _)| *position);
+        for (position, source) in merged {
+            let resource = match source {
+                Source::Own(record) => Some(decode::<T>(&record)?),
+                Source::Received(receipt) => {
+                    let id: String = decode(&receipt)?;
+                    load::<T>(state, &id).await?
+                }
+            };
+            if let Some(item) = resource.and_then(&mut entry) {
+                items.push((position, item));
+                if items.len() == batch {
+                    break 'batches;
+                }
+            }
+        }
+        match bound {
+            Some(b) => after = Some(b),
+            None => break,
+        }
+    }
+    Ok(pagination::page(list.scope, items, limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A stand-in resource: own items and received ones are the same kind.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    struct Item {
+        id: String,
+        failed: bool,
+    }
+
+    impl Resource for Item {
+        const KIND: &'static str = "test-listing-item";
+    }
+
+    const RECEIPT: &str = "test-listing-receipt";
+
+    async fn state() -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let state =
+            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
+                .await
+                .unwrap();
+        (dir, state)
+    }
+
+    /// Stores, one after the other, items of membership `m` (`own`) and receipts of `m` for
+    /// items of membership `other`; returns the ids in creation order of the item or receipt.
+    async fn fill(state: &AppState, plan: &[(bool, bool)]) -> Vec<String> {
+        let mut order = Vec::new();
+        for (i, (own, failed)) in plan.iter().enumerate() {
+            let item = Item {
+                id: format!("item-{i}"),
+                failed: *failed,
+            };
+            let parent = if *own { "m" } else { "other" };
+            let mut writes = vec![crate::store::put(
+                Item::KIND,
+                &item.id,
+                "us-east-1",
+                "111111111111",
+                Some(parent),
+                &item,
+            )
+            .unwrap()];
+            if !own {
+                writes.push(
+                    crate::store::put(
+                        RECEIPT,
+                        &format!("r-{i}"),
+                        "us-east-1",
+                        "111111111111",
+                        Some("m"),
+                        &item.id,
+                    )
+                    .unwrap(),
+                );
+            }
+            state.store().commit(writes).await.unwrap();
+            order.push(item.id);
+        }
+        order
+    }
+
+    /// Every page of the list, `max_results` at a time, keeping items `keep` accepts.
+    async fn pages(
+        state: &AppState,
+        order: Order,
+        max_results: i32,
+        keep: impl Fn(&Item) -> bool + Copy,
+    ) -> Vec<Vec<String>> {
+        let mut token: Option<String> = None;
+        let mut pages = Vec::new();
+        loop {
+            let (items, next) = own_and_received_page::<Item, String>(
+                state,
+                MergedList {
+                    scope: "test:m",
+                    membership_id: "m",
+                    receipt_kind: RECEIPT,
+                    order,
+                    next_token: token.as_deref(),
+                    max_results: Some(max_results),
+                },
+                |item| keep(&item).then_some(item.id),
+            )
+            .await
+            .unwrap();
+            pages.push(items);
+            match next {
+                Some(t) => token = Some(t),
+                None => return pages,
+            }
+            assert!(pages.len() < 100, "the list does not end");
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_merge_own_and_received_items_in_both_orders() {
+        let (_dir, state) = state().await;
+        // Own items and receipts interleaved unevenly, some of them filtered out, so that
+        // batches of one source run ahead of the other.
+        let plan: Vec<(bool, bool)> = (0..23).map(|i| (i % 3 != 1, i % 5 == 4)).collect();
+        let ids = fill(&state, &plan).await;
+        // Another membership's items are not listed unless received.
+        let keep_all = |_: &Item| true;
+        for max_results in [1, 2, 3, 7, 100] {
+            let oldest = pages(&state, Order::OldestFirst, max_results, keep_all).await;
+            let size = usize::try_from(max_results).unwrap();
+            assert!(oldest.iter().all(|p| p.len() <= size));
+            assert_eq!(oldest.len(), ids.len().div_ceil(size).max(1));
+            assert_eq!(oldest.concat(), ids, "oldest first, {max_results} a page");
+            let newest = pages(&state, Order::NewestFirst, max_results, keep_all).await;
+            let mut reversed = ids.clone();
+            reversed.reverse();
+            assert_eq!(
+                newest.concat(),
+                reversed,
+                "newest first, {max_results} a page"
+            );
+        }
+        let failed: Vec<String> = ids
+            .iter()
+            .zip(&plan)
+            .filter(|(_, (_, failed))| *failed)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let only_failed = pages(&state, Order::OldestFirst, 2, |i| i.failed).await;
+        assert_eq!(only_failed.concat(), failed);
+    }
+
+    #[tokio::test]
+    async fn tokens_of_another_list_are_refused_and_gone_items_skipped() {
+        let (_dir, state) = state().await;
+        let ids = fill(&state, &[(true, false), (false, false), (true, false)]).await;
+        // The received item is deleted; its receipt stays.
+        state
+            .store()
+            .commit(vec![crate::store::Write::Delete {
+                kind: Item::KIND.into(),
+                id: ids[1].clone(),
+            }])
+            .await
+            .unwrap();
+        let listed = pages(&state, Order::OldestFirst, 1, |_| true).await;
+        assert_eq!(listed.concat(), vec![ids[0].clone(), ids[2].clone()]);
+        let foreign = pagination::encode("test:other", 1);
+        let refused = own_and_received_page::<Item, String>(
+            &state,
+            MergedList {
+                scope: "test:m",
+                membership_id: "m",
+                receipt_kind: RECEIPT,
+                order: Order::NewestFirst,
+                next_token: Some(&foreign),
+                max_results: None,
+            },
+            |item| Some(item.id),
+        )
+        .await;
+        assert!(refused.is_err());
+    }
+}
