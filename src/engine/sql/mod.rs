@@ -121,7 +121,7 @@ pub fn parse(
 
 /// Spark's infix integer division `a DIV b` written as the `//` operator the engine's parser
 /// knows (the statement rewrite then gives it Spark's meaning). `None` when `sql` has no `DIV`
-/// after an operand.
+/// after an operand. Only the `DIV` words change; the rest of the text stays as written.
 fn spark_div_operator(sql: &str) -> Option<String> {
     use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::keywords::Keyword;
@@ -130,21 +130,48 @@ fn spark_div_operator(sql: &str) -> Option<String> {
     if !sql.to_ascii_lowercase().contains("div") {
         return None;
     }
-    let mut tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
-    let mut changed = false;
-    let mut previous: Option<usize> = None;
-    for i in 0..tokens.len() {
-        if matches!(tokens[i], Token::Whitespace(_)) {
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    // The byte offset where each line starts, to turn a token's line and column into bytes.
+    let mut line_starts = vec![0];
+    line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+    let offset = |line: u64, column: u64| -> Option<usize> {
+        let start = *line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let chars = usize::try_from(column).ok()?.checked_sub(1)?;
+        let rest = &sql[start..];
+        Some(
+            start
+                + rest
+                    .char_indices()
+                    .nth(chars)
+                    .map_or(rest.len(), |(i, _)| i),
+        )
+    };
+    let mut operators = Vec::new();
+    let mut previous: Option<&Token> = None;
+    for t in &tokens {
+        if matches!(t.token, Token::Whitespace(_)) {
             continue;
         }
-        let is_div = matches!(&tokens[i], Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::DIV);
-        if is_div && previous.is_some_and(|p| ends_operand(&tokens[p])) {
-            tokens[i] = Token::DuckIntDiv;
-            changed = true;
+        let is_div = matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::DIV);
+        if is_div && previous.is_some_and(ends_operand) {
+            let at = offset(t.span.start.line, t.span.start.column)?;
+            operators.push(at);
         }
-        previous = Some(i);
+        previous = Some(&t.token);
     }
-    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+    if operators.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for at in operators.into_iter().rev() {
+        if !text.get(at..at + 3)?.eq_ignore_ascii_case("div") {
+            return None;
+        }
+        text.replace_range(at..at + 3, "//");
+    }
+    Some(text)
 }
 
 /// Whether `token` can end an operand, so that a `DIV` after it is the operator.
@@ -203,4 +230,26 @@ pub fn explain_plan_error(message: &str, dialect: SqlDialect) -> Option<String> 
         dialect.title(),
         dialect.analytics_engine()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spark_div_operator;
+
+    #[test]
+    fn div_becomes_the_integer_division_operator() {
+        assert_eq!(
+            spark_div_operator("SELECT 'it''s', a DIV 2,\n  (b + 1) div c FROM t").as_deref(),
+            Some("SELECT 'it''s', a // 2,\n  (b + 1) // c FROM t")
+        );
+        // A call, an alias and a column named like the operator stay as they are.
+        assert_eq!(
+            spark_div_operator("SELECT div(a, 2) AS div, dividend FROM t"),
+            None
+        );
+        assert_eq!(
+            spark_div_operator("SELECT 'ünï' || x DIV 3 FROM t").as_deref(),
+            Some("SELECT 'ünï' || x // 3 FROM t")
+        );
+    }
 }
