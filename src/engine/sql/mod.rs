@@ -100,7 +100,7 @@ pub fn parse(
 ) -> Result<Statement, String> {
     let text = match dialect {
         SqlDialect::Spark => spark_div_operator(sql),
-        SqlDialect::CleanRoomsSql => None,
+        SqlDialect::CleanRoomsSql => clean_rooms_approximate(sql),
     };
     let sql = text.as_deref().unwrap_or(sql);
     let state = ctx.state();
@@ -133,21 +133,6 @@ fn spark_div_operator(sql: &str) -> Option<String> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
         .tokenize_with_location()
         .ok()?;
-    // The byte offset where each line starts, to turn a token's line and column into bytes.
-    let mut line_starts = vec![0];
-    line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
-    let offset = |line: u64, column: u64| -> Option<usize> {
-        let start = *line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
-        let chars = usize::try_from(column).ok()?.checked_sub(1)?;
-        let rest = &sql[start..];
-        Some(
-            start
-                + rest
-                    .char_indices()
-                    .nth(chars)
-                    .map_or(rest.len(), |(i, _)| i),
-        )
-    };
     let mut operators = Vec::new();
     let mut previous: Option<&Token> = None;
     for t in &tokens {
@@ -156,7 +141,7 @@ fn spark_div_operator(sql: &str) -> Option<String> {
         }
         let is_div = matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::DIV);
         if is_div && previous.is_some_and(ends_operand) {
-            let at = offset(t.span.start.line, t.span.start.column)?;
+            let at = byte_offset(sql, t.span.start.line, t.span.start.column)?;
             operators.push(at);
         }
         previous = Some(&t.token);
@@ -172,6 +157,64 @@ fn spark_div_operator(sql: &str) -> Option<String> {
         text.replace_range(at..at + 3, "//");
     }
     Some(text)
+}
+
+/// Clean Rooms SQL's `APPROXIMATE COUNT(DISTINCT x)` and `APPROXIMATE PERCENTILE_DISC(p) WITHIN
+/// GROUP (…)` without the word `APPROXIMATE`: the engine answers them exactly, which is within
+/// any error bound of the approximation. `None` when `sql` has no such word.
+fn clean_rooms_approximate(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    if !sql.to_ascii_lowercase().contains("approximate") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let word = |t: &Token, name: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
+    let significant: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut cut = Vec::new();
+    for pair in significant.windows(2) {
+        if word(&pair[0].token, "approximate")
+            && (word(&pair[1].token, "count") || word(&pair[1].token, "percentile_disc"))
+        {
+            cut.push((
+                byte_offset(sql, pair[0].span.start.line, pair[0].span.start.column)?,
+                byte_offset(sql, pair[1].span.start.line, pair[1].span.start.column)?,
+            ));
+        }
+    }
+    if cut.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for (from, to) in cut.into_iter().rev() {
+        text.replace_range(from..to, "");
+    }
+    Some(text)
+}
+
+/// The byte offset in `sql` of a tokenizer location (1-based line and character column).
+fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
+    let line = usize::try_from(line).ok()?.checked_sub(1)?;
+    let start = if line == 0 {
+        0
+    } else {
+        sql.match_indices('\n').nth(line - 1)?.0 + 1
+    };
+    let chars = usize::try_from(column).ok()?.checked_sub(1)?;
+    let rest = &sql[start..];
+    Some(
+        start
+            + rest
+                .char_indices()
+                .nth(chars)
+                .map_or(rest.len(), |(i, _)| i),
+    )
 }
 
 /// Whether `token` can end an operand, so that a `DIV` after it is the operator.
@@ -234,7 +277,7 @@ pub fn explain_plan_error(message: &str, dialect: SqlDialect) -> Option<String> 
 
 #[cfg(test)]
 mod tests {
-    use super::spark_div_operator;
+    use super::{clean_rooms_approximate, spark_div_operator};
 
     #[test]
     fn div_becomes_the_integer_division_operator() {
@@ -251,5 +294,17 @@ mod tests {
             spark_div_operator("SELECT 'ünï' || x DIV 3 FROM t").as_deref(),
             Some("SELECT 'ünï' || x // 3 FROM t")
         );
+    }
+
+    #[test]
+    fn approximate_aggregates_lose_the_word() {
+        assert_eq!(
+            clean_rooms_approximate(
+                "SELECT APPROXIMATE COUNT(DISTINCT a),\n approximate  percentile_disc(0.5) WITHIN GROUP (ORDER BY b) AS approximate FROM t"
+            )
+            .as_deref(),
+            Some("SELECT COUNT(DISTINCT a),\n percentile_disc(0.5) WITHIN GROUP (ORDER BY b) AS approximate FROM t")
+        );
+        assert_eq!(clean_rooms_approximate("SELECT approximate FROM t"), None);
     }
 }

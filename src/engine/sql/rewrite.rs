@@ -290,8 +290,14 @@ fn regexp_replace_all(
 /// The value at fraction `p` of the sorted non-NULL values of `x`: the smallest value whose
 /// cumulative share reaches `p` (a value of the input, never interpolated).
 fn percentile_disc(x: &Expr, p: &Expr) -> String {
+    percentile_disc_ordered(x, p, false)
+}
+
+/// [`percentile_disc`] over the values sorted ascending or, with `descending`, descending.
+fn percentile_disc_ordered(x: &Expr, p: &Expr, descending: bool) -> String {
+    let order = if descending { "DESC" } else { "ASC" };
     format!(
-        "array_element(array_sort(array_agg({x}) FILTER (WHERE ({x}) IS NOT NULL)), greatest(CAST(ceil(({p}) * count({x})) AS BIGINT), 1))"
+        "array_element(array_sort(array_agg({x}) FILTER (WHERE ({x}) IS NOT NULL), '{order}'), greatest(CAST(ceil(({p}) * count({x})) AS BIGINT), 1))"
     )
 }
 
@@ -639,6 +645,17 @@ fn clean_rooms(
             Some(format!("sha1(CAST({x} AS VARCHAR))"))
         }
         "convert_timezone" => return convert_timezone(name, args),
+        // `[APPROXIMATE] PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x [ASC|DESC])`.
+        "percentile_disc" => {
+            let ([p], [order]) = (args, f.within_group.as_slice()) else {
+                return Err(
+                    "PERCENTILE_DISC takes one percentile and WITHIN GROUP (ORDER BY one expression)"
+                        .to_string(),
+                );
+            };
+            let descending = order.options.asc == Some(false);
+            Some(percentile_disc_ordered(&order.expr, p, descending))
+        }
         // `CONVERT(type, expression)` when the grammar read it as a call: the type is the
         // first argument's text (`INTEGER`, `DECIMAL(10, 2)`).
         "convert" => match args {
