@@ -3,11 +3,16 @@
 //! a session knows ([`register`]) and the rewrites of a parsed statement ([`parse`]); an
 //! unknown function is answered with its name and the dialect ([`explain_plan_error`]).
 //!
-//! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks, `parts` the date-part names, `format` the format strings.
+//! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks
+//! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
+//! aggregates), `parts` the date-part names, `format` the format strings.
 
+pub mod aggregate;
+pub mod codec;
 pub mod format;
 pub mod parts;
 pub mod rewrite;
+pub mod text;
 pub mod udf;
 
 use datafusion::common::config::Dialect;
@@ -54,6 +59,8 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
             udf::to_number(),
             udf::regexp_substr(),
             udf::trunc(),
+            udf::convert_timezone(),
+            codec::sha1(),
         ],
         SqlDialect::Spark => vec![
             udf::dateadd("timestampadd"),
@@ -63,10 +70,21 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
             udf::to_number(),
             udf::regexp_substr(),
             udf::trunc(),
+            udf::convert_timezone(),
+            codec::sha1(),
+            codec::hex(),
+            codec::unhex(),
+            codec::xxhash64(),
+            text::split(),
+            text::get_json_object(),
+            text::format_string(),
         ],
     };
     for udf in udfs {
         ctx.register_udf(udf);
+    }
+    if dialect == SqlDialect::Spark {
+        ctx.register_udaf(aggregate::skewness());
     }
 }
 
@@ -80,14 +98,167 @@ pub fn parse(
     dialect: SqlDialect,
     now: f64,
 ) -> Result<Statement, String> {
-    let mut statement = ctx
-        .state()
-        .sql_to_statement(sql, &Dialect::default())
-        .map_err(|e| format!("The query could not be parsed: {e}"))?;
+    let text = match dialect {
+        SqlDialect::Spark => spark_div_operator(sql),
+        SqlDialect::CleanRoomsSql => clean_rooms_approximate(sql),
+    };
+    let sql = text.as_deref().unwrap_or(sql);
+    let state = ctx.state();
+    let mut statement = match state.sql_to_statement(sql, &Dialect::default()) {
+        Ok(statement) => statement,
+        // Clean Rooms SQL is Redshift's: what only Redshift's grammar reads (`CONVERT(type,
+        // expr)` of any expression) is read with it.
+        Err(e) if dialect == SqlDialect::CleanRoomsSql => state
+            .sql_to_statement(sql, &Dialect::Redshift)
+            .map_err(|_| format!("The query could not be parsed: {e}"))?,
+        Err(e) => return Err(format!("The query could not be parsed: {e}")),
+    };
     if let Statement::Statement(inner) = &mut statement {
         rewrite::rewrite(inner, dialect, now)?;
     }
     Ok(statement)
+}
+
+/// Spark's infix integer division `a DIV b` written as the `//` operator the engine's parser
+/// knows (the statement rewrite then gives it Spark's meaning). `None` when `sql` has no `DIV`
+/// after an operand. Only the `DIV` words change; the rest of the text stays as written.
+fn spark_div_operator(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    if !sql.to_ascii_lowercase().contains("div") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let mut operators = Vec::new();
+    let mut previous: Option<&Token> = None;
+    for t in &tokens {
+        if matches!(t.token, Token::Whitespace(_)) {
+            continue;
+        }
+        let is_div = matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::DIV);
+        if is_div && previous.is_some_and(ends_operand) {
+            let at = byte_offset(sql, t.span.start.line, t.span.start.column)?;
+            operators.push(at);
+        }
+        previous = Some(&t.token);
+    }
+    if operators.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for at in operators.into_iter().rev() {
+        if !text.get(at..at + 3)?.eq_ignore_ascii_case("div") {
+            return None;
+        }
+        text.replace_range(at..at + 3, "//");
+    }
+    Some(text)
+}
+
+/// Clean Rooms SQL's `APPROXIMATE COUNT(DISTINCT x)` and `APPROXIMATE PERCENTILE_DISC(p) WITHIN
+/// GROUP (…)` without the word `APPROXIMATE`: the engine answers them exactly, which is within
+/// any error bound of the approximation. `None` when `sql` has no such word.
+fn clean_rooms_approximate(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    if !sql.to_ascii_lowercase().contains("approximate") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let word = |t: &Token, name: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
+    let significant: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut cut = Vec::new();
+    for pair in significant.windows(2) {
+        if word(&pair[0].token, "approximate")
+            && (word(&pair[1].token, "count") || word(&pair[1].token, "percentile_disc"))
+        {
+            cut.push((
+                byte_offset(sql, pair[0].span.start.line, pair[0].span.start.column)?,
+                byte_offset(sql, pair[1].span.start.line, pair[1].span.start.column)?,
+            ));
+        }
+    }
+    if cut.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for (from, to) in cut.into_iter().rev() {
+        text.replace_range(from..to, "");
+    }
+    Some(text)
+}
+
+/// The byte offset in `sql` of a tokenizer location (1-based line and character column).
+fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
+    let line = usize::try_from(line).ok()?.checked_sub(1)?;
+    let start = if line == 0 {
+        0
+    } else {
+        sql.match_indices('\n').nth(line - 1)?.0 + 1
+    };
+    let chars = usize::try_from(column).ok()?.checked_sub(1)?;
+    let rest = &sql[start..];
+    Some(
+        start
+            + rest
+                .char_indices()
+                .nth(chars)
+                .map_or(rest.len(), |(i, _)| i),
+    )
+}
+
+/// Whether `token` can end an operand, so that a `DIV` after it is the operator.
+fn ends_operand(token: &datafusion::sql::sqlparser::tokenizer::Token) -> bool {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    match token {
+        Token::Number(..) | Token::RParen | Token::SingleQuotedString(_) | Token::RBracket => true,
+        Token::Word(w) => {
+            w.quote_style.is_some()
+                || !matches!(
+                    w.keyword,
+                    Keyword::SELECT
+                        | Keyword::WHERE
+                        | Keyword::AND
+                        | Keyword::OR
+                        | Keyword::NOT
+                        | Keyword::ON
+                        | Keyword::BY
+                        | Keyword::WHEN
+                        | Keyword::THEN
+                        | Keyword::ELSE
+                        | Keyword::CASE
+                        | Keyword::HAVING
+                        | Keyword::DISTINCT
+                        | Keyword::ALL
+                        | Keyword::IN
+                        | Keyword::IS
+                        | Keyword::LIKE
+                        | Keyword::BETWEEN
+                        | Keyword::AS
+                        | Keyword::FROM
+                        | Keyword::JOIN
+                        | Keyword::LIMIT
+                        | Keyword::SET
+                        | Keyword::VALUES
+                        | Keyword::WITH
+                        | Keyword::INTERVAL
+                        | Keyword::EXISTS
+                        | Keyword::RETURN
+                )
+        }
+        _ => false,
+    }
 }
 
 /// The message for a planning error that comes from the dialect: an unknown function named with
@@ -102,4 +273,38 @@ pub fn explain_plan_error(message: &str, dialect: SqlDialect) -> Option<String> 
         dialect.title(),
         dialect.analytics_engine()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{clean_rooms_approximate, spark_div_operator};
+
+    #[test]
+    fn div_becomes_the_integer_division_operator() {
+        assert_eq!(
+            spark_div_operator("SELECT 'it''s', a DIV 2,\n  (b + 1) div c FROM t").as_deref(),
+            Some("SELECT 'it''s', a // 2,\n  (b + 1) // c FROM t")
+        );
+        // A call, an alias and a column named like the operator stay as they are.
+        assert_eq!(
+            spark_div_operator("SELECT div(a, 2) AS div, dividend FROM t"),
+            None
+        );
+        assert_eq!(
+            spark_div_operator("SELECT 'ünï' || x DIV 3 FROM t").as_deref(),
+            Some("SELECT 'ünï' || x // 3 FROM t")
+        );
+    }
+
+    #[test]
+    fn approximate_aggregates_lose_the_word() {
+        assert_eq!(
+            clean_rooms_approximate(
+                "SELECT APPROXIMATE COUNT(DISTINCT a),\n approximate  percentile_disc(0.5) WITHIN GROUP (ORDER BY b) AS approximate FROM t"
+            )
+            .as_deref(),
+            Some("SELECT COUNT(DISTINCT a),\n percentile_disc(0.5) WITHIN GROUP (ORDER BY b) AS approximate FROM t")
+        );
+        assert_eq!(clean_rooms_approximate("SELECT approximate FROM t"), None);
+    }
 }

@@ -4,12 +4,16 @@
 //! (`CEILING`, `LEN`, `NVL`, `MOD`, Spark's `dayofweek` or `if`), and the format strings of `TO_CHAR`, `TO_DATE` and
 //! `TO_TIMESTAMP` in the engine's notation. `GETDATE()`, `SYSDATE`, `CURRENT_DATE` (and Spark's
 //! `current_timestamp()`, `now()`) become the emulator clock's time when the statement is planned.
+//! Spark's `FIRST`/`LAST` with `ignoreNulls`, `DIV`, `percentile`/`approx_percentile` and Clean
+//! Rooms SQL's `CONVERT(type, x)` and `RATIO_TO_REPORT` are rewrites too, as is `REGEXP_REPLACE`
+//! replacing every match in both dialects.
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
-    Query, SelectItem, SetExpr, Statement, Value, VisitMut, VisitorMut,
+    visit_expressions_mut, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, NullTreatment, ObjectName, Query, SelectItem, SetExpr, Statement,
+    Value, VisitMut, VisitorMut, WindowType,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -26,6 +30,9 @@ pub fn rewrite(statement: &mut Statement, dialect: SqlDialect, now: f64) -> Resu
     let mut names = Names::default();
     let _ = statement.visit(&mut names);
     let flow = visit_expressions_mut(statement, |expr| {
+        if let Err(e) = rewrite_in_place(expr, dialect) {
+            return ControlFlow::Break(e);
+        }
         match rewrite_expr(expr, dialect, now) {
             Ok(Some(text)) => match parse_expr(&text) {
                 Ok(new) => *expr = new,
@@ -115,6 +122,183 @@ fn time_of_day(now: f64) -> String {
         .unwrap_or_default()
         .format("%a %b %d %H:%M:%S%.6f %Y UTC")
         .to_string()
+}
+
+/// The rewrites that keep the node and change it (Spark's `FIRST`/`LAST` with `ignoreNulls`, in
+/// an aggregate or a window) or need the parts of a form the text rewrites skip (a window, the
+/// `DIV` operator, `CONVERT(type, expr)`).
+fn rewrite_in_place(expr: &mut Expr, dialect: SqlDialect) -> Result<(), String> {
+    let text = match (&mut *expr, dialect) {
+        (Expr::Function(f), SqlDialect::Spark) => {
+            first_last(f)?;
+            None
+        }
+        (Expr::Function(f), SqlDialect::CleanRoomsSql) => ratio_to_report(f)?,
+        (
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::DuckIntegerDivide,
+                right,
+            },
+            SqlDialect::Spark,
+        ) => Some(integer_divide(left, right)),
+        (
+            Expr::Convert {
+                is_try: false,
+                expr: value,
+                data_type: Some(data_type),
+                charset: None,
+                target_before_value: true,
+                styles,
+            },
+            SqlDialect::CleanRoomsSql,
+        ) if styles.is_empty() => Some(format!("CAST({value} AS {data_type})")),
+        // The generic grammar reads `CONVERT(INTEGER, x)` value first: the "value" is the type
+        // and the "type" the column.
+        (
+            Expr::Convert {
+                is_try: false,
+                expr: target,
+                data_type: Some(value),
+                charset: None,
+                target_before_value: false,
+                styles,
+            },
+            SqlDialect::CleanRoomsSql,
+        ) if styles.is_empty() => Some(format!("CAST({value} AS {target})")),
+        _ => None,
+    };
+    if let Some(text) = text {
+        *expr = parse_expr(&text)?;
+    }
+    Ok(())
+}
+
+/// Spark's `first(x [, ignoreNulls])` and `last(x [, ignoreNulls])` (and `first_value` /
+/// `last_value` with the same flag), as aggregates or over a window: DataFusion's `first_value`
+/// / `last_value` with `IGNORE NULLS` when the flag is `true`.
+fn first_last(f: &mut Function) -> Result<(), String> {
+    let Some(name) = simple_name(f) else {
+        return Ok(());
+    };
+    let target = match name.as_str() {
+        "first" | "first_value" => "first_value",
+        "last" | "last_value" => "last_value",
+        _ => return Ok(()),
+    };
+    let FunctionArguments::List(list) = &mut f.args else {
+        return Ok(());
+    };
+    match list.args.len() {
+        1 => {}
+        2 => {
+            let flag = match &list.args[1] {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
+                    Value::Boolean(b) => Some(*b),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(ignore) = flag else {
+                return Err(format!(
+                    "The second argument of {} must be the literal true or false (ignoreNulls)",
+                    name.to_ascii_uppercase()
+                ));
+            };
+            list.args.truncate(1);
+            if ignore {
+                f.null_treatment = Some(NullTreatment::IgnoreNulls);
+            }
+        }
+        n => return Err(arity_error(&name, "1 or 2", n)),
+    }
+    f.name = ObjectName::from(vec![Ident::new(target)]);
+    Ok(())
+}
+
+/// Clean Rooms SQL's `RATIO_TO_REPORT(x) OVER ([PARTITION BY …])`: `x` over the sum of `x` in its
+/// partition, a DOUBLE (NULL when the sum is zero).
+fn ratio_to_report(f: &Function) -> Result<Option<String>, String> {
+    if simple_name(f).as_deref() != Some("ratio_to_report") {
+        return Ok(None);
+    }
+    let Some(over) = &f.over else {
+        return Err("RATIO_TO_REPORT needs an OVER clause".to_string());
+    };
+    if let WindowType::WindowSpec(spec) = over {
+        if !spec.order_by.is_empty() || spec.window_frame.is_some() {
+            return Err(
+                "RATIO_TO_REPORT takes only PARTITION BY in its window, no ORDER BY or frame"
+                    .to_string(),
+            );
+        }
+    }
+    let mut plain = f.clone();
+    plain.over = None;
+    let Some(args) = plain_args(&plain) else {
+        return Err("RATIO_TO_REPORT takes one plain argument".to_string());
+    };
+    let [x] = args.as_slice() else {
+        return Err(arity_error("ratio_to_report", "1", args.len()));
+    };
+    Ok(Some(format!(
+        "(CAST({x} AS DOUBLE) / NULLIF(sum(CAST({x} AS DOUBLE)) OVER {over}, 0))"
+    )))
+}
+
+/// `e` with every integer literal that fits an INT typed INT, as Spark types it (the engine
+/// reads an integer literal as a BIGINT), for the functions whose result depends on the type.
+fn spark_int_literals(mut e: Expr) -> Expr {
+    let _ = visit_expressions_mut(&mut e, |x| {
+        if let Expr::Value(v) = x {
+            if let Value::Number(n, false) = &v.value {
+                if n.parse::<i32>().is_ok() {
+                    if let Ok(cast) = parse_expr(&format!("CAST({n} AS INT)")) {
+                        *x = cast;
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    e
+}
+
+/// Spark's integer division (`a DIV b`, `div(a, b)`): the quotient truncated toward zero as a
+/// BIGINT; NULL when `b` is zero (Spark without ANSI mode).
+fn integer_divide(a: &Expr, b: &Expr) -> String {
+    format!("CAST(trunc(({a}) / NULLIF(({b}), 0)) AS BIGINT)")
+}
+
+/// `regexp_replace` replacing every match (both references), from the 1-based `position` on,
+/// with DataFusion's `flags` (`g` plus `i` for a case-insensitive match).
+fn regexp_replace_all(
+    s: &Expr,
+    pattern: &Expr,
+    replacement: &str,
+    position: Option<&Expr>,
+    flags: &str,
+) -> String {
+    match position {
+        None => format!("regexp_replace({s}, {pattern}, {replacement}, '{flags}')"),
+        Some(pos) => format!(
+            "(substr({s}, 1, greatest({pos}, 1) - 1) || regexp_replace(substr({s}, greatest({pos}, 1)), {pattern}, {replacement}, '{flags}'))"
+        ),
+    }
+}
+
+/// The value at fraction `p` of the sorted non-NULL values of `x`: the smallest value whose
+/// cumulative share reaches `p` (a value of the input, never interpolated).
+fn percentile_disc(x: &Expr, p: &Expr) -> String {
+    percentile_disc_ordered(x, p, false)
+}
+
+/// [`percentile_disc`] over the values sorted ascending or, with `descending`, descending.
+fn percentile_disc_ordered(x: &Expr, p: &Expr, descending: bool) -> String {
+    let order = if descending { "DESC" } else { "ASC" };
+    format!(
+        "array_element(array_sort(array_agg({x}) FILTER (WHERE ({x}) IS NOT NULL), '{order}'), greatest(CAST(ceil(({p}) * count({x})) AS BIGINT), 1))"
+    )
 }
 
 fn rewrite_expr(expr: &Expr, dialect: SqlDialect, now: f64) -> Result<Option<String>, String> {
@@ -454,11 +638,82 @@ fn clean_rooms(
         "dlog1" => Some(format!("ln({})", join(args))),
         "dlog10" => Some(format!("log10({})", join(args))),
         "sha2" => return sha2(args, SqlDialect::CleanRoomsSql),
+        "sha" | "sha1" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("sha1(CAST({x} AS VARCHAR))"))
+        }
+        "convert_timezone" => return convert_timezone(name, args),
+        // `[APPROXIMATE] PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x [ASC|DESC])`.
+        "percentile_disc" => {
+            let ([p], [order]) = (args, f.within_group.as_slice()) else {
+                return Err(
+                    "PERCENTILE_DISC takes one percentile and WITHIN GROUP (ORDER BY one expression)"
+                        .to_string(),
+                );
+            };
+            let descending = order.options.asc == Some(false);
+            Some(percentile_disc_ordered(&order.expr, p, descending))
+        }
+        // `CONVERT(type, expression)` when the grammar read it as a call: the type is the
+        // first argument's text (`INTEGER`, `DECIMAL(10, 2)`).
+        "convert" => match args {
+            [t @ (Expr::Identifier(_) | Expr::Function(_)), x] => Some(format!("CAST({x} AS {t})")),
+            _ => {
+                return Err(
+                    "CONVERT takes a data type and an expression: CONVERT(type, expression)"
+                        .to_string(),
+                )
+            }
+        },
+        "regexp_replace" => {
+            let (s, p, r, pos, params) = match args {
+                [s, p] => (s, p, "''".to_string(), None, None),
+                [s, p, r] => (s, p, r.to_string(), None, None),
+                [s, p, r, pos] => (s, p, r.to_string(), Some(pos), None),
+                [s, p, r, pos, params] => (s, p, r.to_string(), Some(pos), Some(params)),
+                _ => return Err(arity_error(name, "2 to 5", args.len())),
+            };
+            let flags = match params {
+                None => "g",
+                Some(params) => match string_literal(params) {
+                    Some(text) if text.chars().all(|c| matches!(c, 'c' | 'i' | 'p')) => {
+                        // The last of c and i wins; p (PCRE) is the engine's regex already.
+                        if text.rfind('i') > text.rfind('c') {
+                            "gi"
+                        } else {
+                            "g"
+                        }
+                    }
+                    _ => {
+                        return Err(
+                            "The parameters of REGEXP_REPLACE must be a literal of c, i and p"
+                                .to_string(),
+                        )
+                    }
+                },
+            };
+            Some(regexp_replace_all(s, p, &r, pos, flags))
+        }
         "any_value" => Some(format!("first_value({})", join(args))),
         "decode" => decode(args),
         "listagg" => listagg(args, f)?,
         _ => None,
     })
+}
+
+/// `CONVERT_TIMEZONE([source,] target, timestamp)` of both references: the wall-clock time in
+/// `source` (UTC when omitted) as the wall-clock time in `target`.
+fn convert_timezone(name: &str, args: &[Expr]) -> Result<Option<String>, String> {
+    let (source, target, ts) = match args {
+        [target, ts] => ("'UTC'".to_string(), target, ts),
+        [source, target, ts] => (source.to_string(), target, ts),
+        _ => return Err(arity_error(name, "2 or 3", args.len())),
+    };
+    Ok(Some(format!(
+        "convert_timezone({source}, {target}, CAST({ts} AS TIMESTAMP))"
+    )))
 }
 
 /// `SHA2(x, bits)`: the hexadecimal SHA-2 digest of `bits` (224, 256, 384, 512; 0 is 256).
@@ -572,6 +827,83 @@ fn spark(name: &str, args: &[Expr], _f: &Function, now: f64) -> Result<Option<St
         "len" => Some(format!("character_length({})", join(args))),
         "decode" => decode(args),
         "sha2" => return sha2(args, SqlDialect::Spark),
+        "sha" | "sha1" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("sha1({x})"))
+        }
+        "convert_timezone" => return convert_timezone(name, args),
+        "from_utc_timestamp" | "to_utc_timestamp" => {
+            let [ts, tz] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            let (from, to) = if name == "from_utc_timestamp" {
+                ("'UTC'".to_string(), tz.to_string())
+            } else {
+                (tz.to_string(), "'UTC'".to_string())
+            };
+            Some(format!(
+                "convert_timezone({from}, {to}, CAST({ts} AS TIMESTAMP))"
+            ))
+        }
+        "xxhash64" => {
+            if args.is_empty() {
+                return Err(arity_error(name, "at least 1", 0));
+            }
+            let args: Vec<Expr> = args.iter().cloned().map(spark_int_literals).collect();
+            Some(format!("xxhash64({})", join(&args)))
+        }
+        "printf" => Some(format!("format_string({})", join(args))),
+        "div" => {
+            let [a, b] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            Some(integer_divide(a, b))
+        }
+        "array_join" => match args {
+            [_, _] | [_, _, _] => Some(format!("array_to_string({})", join(args))),
+            _ => return Err(arity_error(name, "2 or 3", args.len())),
+        },
+        "array_remove" => {
+            let [a, x] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            Some(format!("array_remove_all({a}, {x})"))
+        }
+        "base64" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("encode({x}, 'base64pad')"))
+        }
+        "unbase64" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("decode({x}, 'base64')"))
+        }
+        "skewness" => {
+            let [x] = args else {
+                return Err(arity_error(name, "1", args.len()));
+            };
+            Some(format!("skewness(CAST({x} AS DOUBLE))"))
+        }
+        "percentile" => {
+            let [x, p] = args else {
+                return Err(arity_error(name, "2", args.len()));
+            };
+            Some(format!("percentile_cont({x}, {p})"))
+        }
+        "approx_percentile" | "percentile_approx" => match args {
+            [x, p] | [x, p, _] => Some(percentile_disc(x, p)),
+            _ => return Err(arity_error(name, "2 or 3", args.len())),
+        },
+        "regexp_replace" => match args {
+            [s, p, r] => Some(regexp_replace_all(s, p, &r.to_string(), None, "g")),
+            [s, p, r, pos] => Some(regexp_replace_all(s, p, &r.to_string(), Some(pos), "g")),
+            _ => return Err(arity_error(name, "3 or 4", args.len())),
+        },
         "current_date" | "curdate" if args.is_empty() => Some(date),
         "current_timestamp" | "now" | "localtimestamp" if args.is_empty() => Some(timestamp),
         "day" | "dayofmonth" | "dayofweek" | "dayofyear" | "hour" | "minute" | "second"

@@ -1,7 +1,7 @@
 //! The scalar functions the dialects add to DataFusion: date arithmetic with AWS Clean Rooms
 //! date parts (`DATEADD`, `DATEDIFF`, `ADD_MONTHS`), Spark's `months_between`, the `TRUNC` of
 //! both references (a number, or a date or timestamp to a date), `TO_NUMBER` with its numeric
-//! format and `REGEXP_SUBSTR` with its position, occurrence and parameters.
+//! format, `REGEXP_SUBSTR` with its position, occurrence and parameters, and `CONVERT_TIMEZONE`.
 //!
 //! Every function is row-wise over Arrow arrays; the statement rewrite ([`super::rewrite`])
 //! casts arguments to the types a function expects, and each function casts again on entry so
@@ -9,7 +9,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
+use chrono::offset::LocalResult;
+use chrono::{
+    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc,
+};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{
     Array, ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, TimestampNanosecondArray,
 };
@@ -27,7 +31,7 @@ type Body = fn(&[ArrayRef]) -> Result<ArrayRef>;
 
 /// A scalar function with fixed input types (the last ones optional) and one result type.
 #[derive(Debug)]
-struct RowFunction {
+pub(super) struct RowFunction {
     name: &'static str,
     inputs: Vec<DataType>,
     required: usize,
@@ -52,7 +56,9 @@ impl std::hash::Hash for RowFunction {
 }
 
 impl RowFunction {
-    fn udf(
+    /// A function `name` whose arguments are cast to `inputs` (the first `required` of them
+    /// must be given) and whose result is `output`, computed by `body`.
+    pub(super) fn udf(
         name: &'static str,
         inputs: Vec<DataType>,
         required: usize,
@@ -102,6 +108,97 @@ impl ScalarUDFImpl for RowFunction {
             typed.push(cast(array, to)?);
         }
         let out = (self.body)(&typed)?;
+        if scalar {
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+        } else {
+            Ok(ColumnarValue::Array(out))
+        }
+    }
+}
+
+/// The body of a function that takes its arguments as they come: the argument arrays (all of
+/// the batch's length) and the number of rows.
+pub(super) type AnyBody = fn(&[ArrayRef], usize) -> Result<ArrayRef>;
+
+/// A scalar function of any argument types (between `min` and `max` arguments) that looks at
+/// the types itself; its result is `output`.
+#[derive(Debug)]
+pub(super) struct AnyArgsFunction {
+    name: &'static str,
+    min: usize,
+    max: usize,
+    output: DataType,
+    signature: Signature,
+    body: AnyBody,
+}
+
+impl PartialEq for AnyArgsFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.output == other.output
+    }
+}
+
+impl Eq for AnyArgsFunction {}
+
+impl std::hash::Hash for AnyArgsFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl AnyArgsFunction {
+    /// A function `name` of `min` to `max` arguments of any type whose result is `output`.
+    pub(super) fn udf(
+        name: &'static str,
+        min: usize,
+        max: usize,
+        output: DataType,
+        body: AnyBody,
+    ) -> ScalarUDF {
+        ScalarUDF::new_from_impl(Self {
+            name,
+            min,
+            max,
+            output,
+            signature: Signature::variadic_any(Volatility::Immutable),
+            body,
+        })
+    }
+}
+
+impl ScalarUDFImpl for AnyArgsFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if arg_types.len() < self.min || arg_types.len() > self.max {
+            return plan_err!(
+                "Function '{}' takes {} arguments, got {}",
+                self.name.to_ascii_uppercase(),
+                arity(self.min, self.max),
+                arg_types.len()
+            );
+        }
+        Ok(self.output.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = if scalar { 1 } else { args.number_rows };
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let out = (self.body)(&arrays, rows)?;
         if scalar {
             Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
         } else {
@@ -275,6 +372,71 @@ pub fn last_day() -> ScalarUDF {
             Ok(Arc::new(out))
         },
     )
+}
+
+/// `convert_timezone(source, target, timestamp)`: the wall-clock time `timestamp` in the zone
+/// `source` as the wall-clock time in `target` (both references). A zone is an IANA name
+/// (`America/New_York`), an offset (`+05:30`) or a common abbreviation (`PST`, `EDT`, …).
+pub fn convert_timezone() -> ScalarUDF {
+    RowFunction::udf(
+        "convert_timezone",
+        vec![DataType::Utf8, DataType::Utf8, NS],
+        3,
+        NS,
+        |a| {
+            let source = strings(&a[0]);
+            let target = strings(&a[1]);
+            let ts = timestamps(&a[2]);
+            let mut out = Vec::with_capacity(ts.len());
+            for i in 0..ts.len() {
+                out.push(
+                    if source.is_valid(i) && target.is_valid(i) && ts.is_valid(i) {
+                        let from = zone(source.value(i))?;
+                        let to = zone(target.value(i))?;
+                        Some(to_nanos(shift_zone(from_nanos(ts.value(i)), &from, &to))?)
+                    } else {
+                        None
+                    },
+                );
+            }
+            Ok(Arc::new(TimestampNanosecondArray::from(out)))
+        },
+    )
+}
+
+/// The time zone a name stands for.
+fn zone(name: &str) -> Result<Tz> {
+    let offset = match name.trim().to_ascii_uppercase().as_str() {
+        "UTC" | "GMT" | "Z" => Some("+00:00"),
+        "EST" => Some("-05:00"),
+        "EDT" => Some("-04:00"),
+        "CST" => Some("-06:00"),
+        "CDT" => Some("-05:00"),
+        "MST" => Some("-07:00"),
+        "MDT" => Some("-06:00"),
+        "PST" => Some("-08:00"),
+        "PDT" => Some("-07:00"),
+        "CET" => Some("+01:00"),
+        "CEST" => Some("+02:00"),
+        _ => None,
+    };
+    match offset.unwrap_or(name.trim()).parse::<Tz>() {
+        Ok(tz) => Ok(tz),
+        Err(_) => exec_err!("CONVERT_TIMEZONE does not know the time zone '{name}'"),
+    }
+}
+
+/// The wall-clock time `t` in `from` as the wall-clock time in `to`. A time that `from` skips
+/// (a daylight-saving gap) counts from the offset before the gap; a repeated one is the first.
+fn shift_zone(t: NaiveDateTime, from: &Tz, to: &Tz) -> NaiveDateTime {
+    let instant = match from.from_local_datetime(&t) {
+        LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
+        LocalResult::None => {
+            let before = from.offset_from_utc_datetime(&(t - Duration::hours(3)));
+            (t - Duration::seconds(i64::from(before.fix().local_minus_utc()))).and_utc()
+        }
+    };
+    instant.with_timezone(to).naive_local()
 }
 
 /// `to_number(string, format)`: the number a string shows in a numeric format (`9`, `0`,
@@ -649,13 +811,15 @@ fn truncate_date(d: NaiveDate, format: &str) -> Option<NaiveDate> {
     }
 }
 
-fn strings(a: &ArrayRef) -> &StringArray {
+/// The strings of an array cast to Utf8.
+pub(super) fn strings(a: &ArrayRef) -> &StringArray {
     a.as_any()
         .downcast_ref::<StringArray>()
         .expect("cast to Utf8 gives a StringArray")
 }
 
-fn ints(a: &ArrayRef) -> &Int64Array {
+/// The integers of an array cast to Int64.
+pub(super) fn ints(a: &ArrayRef) -> &Int64Array {
     a.as_any()
         .downcast_ref::<Int64Array>()
         .expect("cast to Int64 gives an Int64Array")

@@ -107,6 +107,25 @@ async fn clean_rooms_sql_functions_keep_the_lineage() {
         &["purchases.product"],
     )
     .await;
+    derives_from(d, "SELECT SHA1(email) FROM customers", &["customers.email"]).await;
+    derives_from(
+        d,
+        "SELECT CONVERT(VARCHAR, id) FROM customers",
+        &["customers.id"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT REGEXP_REPLACE(email, '@.*', '', 2) FROM customers",
+        &["customers.email"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT RATIO_TO_REPORT(amount) OVER (PARTITION BY product) FROM purchases",
+        &["purchases.amount", "purchases.product"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -147,6 +166,25 @@ async fn spark_sql_functions_keep_the_lineage() {
     derives_from(
         d,
         "SELECT trunc(to_date(name, 'yyyy-MM-dd'), 'MM') FROM customers",
+        &["customers.name"],
+    )
+    .await;
+    for query in [
+        "SELECT sha1(email) FROM customers",
+        "SELECT xxhash64(email, 1) FROM customers",
+        "SELECT hex(email) FROM customers",
+        "SELECT base64(email) FROM customers",
+        "SELECT format_string('%s!', email) FROM customers",
+        "SELECT get_json_object(email, '$.a') FROM customers",
+        "SELECT array_join(split(email, '@'), '.') FROM customers",
+        "SELECT first(email, true) FROM customers",
+    ] {
+        derives_from(d, query, &["customers.email"]).await;
+    }
+    derives_from(d, "SELECT id DIV 2 FROM customers", &["customers.id"]).await;
+    derives_from(
+        d,
+        "SELECT from_utc_timestamp(CAST(name AS TIMESTAMP), 'Asia/Seoul') FROM customers",
         &["customers.name"],
     )
     .await;
