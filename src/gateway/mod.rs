@@ -17,6 +17,17 @@ use crate::protocol::{json_error_response, rest_json};
 use crate::state::AppState;
 use crate::util::ids::new_id;
 
+/// The answer to a request whose body was not read to its end: the error, and the connection
+/// closed, since it cannot carry another request.
+fn closing_error(err: &AwsError) -> Response {
+    let mut response = json_error_response(err, rest_json::CONTENT_TYPE, false);
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// Axum fallback handler: every request that is not an admin route.
 pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
@@ -83,8 +94,22 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         crate::services::handle_s3(&state, ctx, Request::from_parts(parts, body)).await
     } else {
         let limit = state.config().max_request_body_bytes;
-        match axum::body::to_bytes(body, limit).await {
-            Err(e) => {
+        // A body that stalls is given as long as headers are (S3's streamed bodies excepted).
+        let patience = state.config().header_read_timeout;
+        match tokio::time::timeout(patience, axum::body::to_bytes(body, limit)).await {
+            Err(_) => {
+                let err = AwsError::new(
+                    "RequestTimeout",
+                    408,
+                    format!(
+                        "The request body was not received within {} s \
+                         (--header-read-timeout-seconds)",
+                        patience.as_secs()
+                    ),
+                );
+                (closing_error(&err), String::new())
+            }
+            Ok(Err(e)) => {
                 let err = AwsError::new(
                     "RequestEntityTooLarge",
                     413,
@@ -93,15 +118,9 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
                          (--max-request-body-bytes): {e}"
                     ),
                 );
-                let mut response = json_error_response(&err, rest_json::CONTENT_TYPE, false);
-                // The rest of the body was not read: the connection cannot carry another request.
-                response.headers_mut().insert(
-                    axum::http::header::CONNECTION,
-                    HeaderValue::from_static("close"),
-                );
-                (response, String::new())
+                (closing_error(&err), String::new())
             }
-            Ok(body) => match service {
+            Ok(Ok(body)) => match service {
                 Some(service) => crate::services::handle(&state, service, ctx, &parts, &body).await,
                 None => {
                     let err = AwsError::new(

@@ -134,6 +134,34 @@ def test_a_client_trickling_its_headers_is_disconnected(short_header_timeout):
         assert answer.startswith(b"HTTP/1.1 200")
 
 
+def test_a_client_that_stalls_in_its_body_gets_408_and_is_disconnected(short_header_timeout):
+    server = short_header_timeout
+    stalled = connect(server)
+    host = urlparse(server.url).netloc
+    stalled.sendall(
+        b"POST /collaborations HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+        b"Authorization: AWS4-HMAC-SHA256 Credential=111111111111/20261207/us-east-1/cleanrooms/aws4_request, "
+        b"SignedHeaders=host, Signature=0\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\": \"x"
+    )
+    deadline = time.monotonic() + CLOSED_WITHIN
+    answer = b""
+    while time.monotonic() < deadline:
+        stalled.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            chunk = stalled.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"RequestTimeout" in answer and b"not received within 2 s" in answer
+    assert b"connection: close" in answer.lower()
+    # Nothing was created, and other clients are served.
+    assert list_collaboration_ids(server.client("cleanrooms", account=A)) == []
+
+
 def test_sigterm_does_not_wait_for_a_stalled_client(short_header_timeout):
     server = short_header_timeout
     stalled = connect(server)
