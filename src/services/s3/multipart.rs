@@ -464,7 +464,6 @@ pub async fn list_multipart_uploads(
     };
     // Keys under the prefix; with a delimiter, those with it after the prefix are rolled up
     // into one common prefix each (which counts toward max-uploads like an upload).
-    let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
     let mut page: Vec<&UploadMeta> = Vec::new();
     let mut common_prefixes: Vec<String> = Vec::new();
     let mut truncated = false;
@@ -473,11 +472,7 @@ pub async fn list_multipart_uploads(
         .iter()
         .filter(|u| u.key.starts_with(&prefix))
     {
-        let group = delimiter.and_then(|d| {
-            upload.key[prefix.len()..]
-                .find(d)
-                .map(|i| upload.key[..prefix.len() + i + d.len()].to_string())
-        });
+        let group = objects::common_prefix(&upload.key, &prefix, input.delimiter.as_deref());
         if let Some(cp) = &group {
             let seen = common_prefixes.last() == Some(cp);
             if seen || (!key_marker.is_empty() && cp.as_str() <= key_marker.as_str()) {

@@ -977,6 +977,16 @@ fn past(prefix: &str) -> String {
     format!("{prefix}{}", char::MAX)
 }
 
+/// The common prefix `key` rolls up into in a delimited listing: `key` up to and including the
+/// first `delimiter` after `prefix` (`key` starts with `prefix`); `None` without a delimiter or
+/// when none follows the prefix.
+pub(crate) fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
+    let d = delimiter.filter(|d| !d.is_empty())?;
+    key[prefix.len()..]
+        .find(d)
+        .map(|i| key[..prefix.len() + i + d.len()].to_string())
+}
+
 /// Lists the objects of `bucket` S3's way: keys under `prefix`, after `marker`, grouped into
 /// common prefixes at the first `delimiter` after the prefix, at most `max` entries. It reads
 /// about one page of records, in key order ([`records::objects_from`]): it starts at the prefix
@@ -1011,11 +1021,7 @@ pub(crate) async fn paginate(
         let complete = batch.len() < want;
         let mut seek = None;
         for object in batch {
-            let group = delimiter.and_then(|d| {
-                object.key[prefix.len()..]
-                    .find(d)
-                    .map(|i| object.key[..prefix.len() + i + d.len()].to_string())
-            });
+            let group = common_prefix(&object.key, prefix, delimiter);
             if let Some(cp) = &group {
                 if marker.is_some_and(|m| cp.as_str() <= m)
                     || page.prefixes.last().is_some_and(|p| p == cp)

@@ -140,10 +140,6 @@ pub async fn update_protected_job(
             .commit(vec![put_job(&ctx.region, &j)?])
             .await?;
     }
-    if j.job.status == dto::ProtectedJobStatus::Cancelled {
-        // Recorded as ended (it never ran): it no longer counts against the quota.
-        state.jobs().release_quota(&j.job.id);
-    }
     state.jobs().cancel(&j.job.id);
     Ok(dto::UpdateProtectedJobOutput {
         protected_job: j.job,

@@ -146,10 +146,6 @@ pub async fn update_protected_query(
             .commit(vec![put_query(&ctx.region, &q)?])
             .await?;
     }
-    if q.query.status == dto::ProtectedQueryStatus::Cancelled {
-        // Recorded as ended (it never ran): it no longer counts against the quota.
-        state.jobs().release_quota(&q.query.id);
-    }
     state.jobs().cancel(&q.query.id);
     Ok(dto::UpdateProtectedQueryOutput {
         protected_query: q.query,
