@@ -367,6 +367,34 @@ def test_delete_collaboration_returns_204_and_hides_it(client):
     assert list_collaboration_ids(b, memberStatus="INVITED") == [keep["id"]]
 
 
+def test_deleted_collaborations_leave_pages_and_the_quota(client):
+    """Deleted collaborations are left out of every page, for the creator and the invited member
+    alike, and free the creator's quota of 10 (the emulator no longer reads them at all)."""
+    a, b = client("cleanrooms", account=A), client("cleanrooms", account=B)
+    kept = []
+    for round in range(3):
+        doomed = [create_collaboration(a) for _ in range(7)]
+        kept.append(create_collaboration(a))
+        for c in doomed:
+            a.delete_collaboration(collaborationIdentifier=c["id"])
+    expected = [c["id"] for c in kept]
+    for caller in (a, b):
+        pages = []
+        token = None
+        while True:
+            page = caller.list_collaborations(maxResults=1, **({"nextToken": token} if token else {}))
+            pages.append([c["id"] for c in page["collaborationList"]])
+            token = page.get("nextToken")
+            if not token:
+                break
+        assert pages == [[i] for i in expected]
+    for _ in range(7):
+        create_collaboration(a)  # 3 live + 7 = the quota
+    with pytest.raises(ClientError) as excinfo:
+        create_collaboration(a)
+    assert_error(excinfo, "ServiceQuotaExceededException", 402)
+
+
 @pytest.mark.parametrize("account", [A, B], ids=["creator", "invited-member"])
 def test_get_collaboration_deleted_not_found(client, account):
     a = client("cleanrooms", account=A)

@@ -14,8 +14,10 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
-use crate::services::cleanrooms::records::account_resources;
+use crate::services::cleanrooms::records::collaborations::unlist_deleted_collaboration;
+use crate::services::cleanrooms::records::memberships::put_member;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::records::{account_page, account_resources};
 use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
 
@@ -221,13 +223,7 @@ pub async fn create_collaboration(
         &collaboration,
     )?];
     for m in &members {
-        writes.push(records::put(
-            &Member::record_id(&id, &m.account_id),
-            &ctx.region,
-            &m.account_id,
-            Some(&id),
-            m,
-        )?);
+        writes.push(put_member(&ctx.region, m)?);
     }
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
         writes.push(put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
@@ -271,33 +267,23 @@ pub async fn list_collaborations(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let mut items = Vec::new();
-    // The caller's member records a page at a time (most may be filtered out), never all of
-    // them at once: a page costs about its size, whatever the account's history.
-    let batch = limit + 1;
-    let mut cursor = after;
-    'pages: loop {
-        let members =
-            account_resources::<Member>(state, &ctx.region, &ctx.account_id, cursor, Some(batch))
-                .await?;
-        let more = members.len() == batch;
-        for (seq, me) in members {
-            cursor = Some(seq);
+    let items = account_page::<Member, _, _>(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        after,
+        limit,
+        |me| async move {
             if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
-                continue;
+                return Ok(None);
             }
-            let Ok(c) = collaboration(state, &ctx.region, &me.collaboration_id).await else {
-                continue;
-            };
-            items.push((seq, c.to_summary(&me)));
-            if items.len() > limit {
-                break 'pages;
-            }
-        }
-        if !more {
-            break;
-        }
-    }
+            Ok(collaboration(state, &ctx.region, &me.collaboration_id)
+                .await
+                .ok()
+                .map(|c| c.to_summary(&me)))
+        },
+    )
+    .await?;
     let (collaboration_list, next_token) = pagination::page(&scope, items, limit);
     Ok(dto::ListCollaborationsOutput {
         collaboration_list,
@@ -366,10 +352,8 @@ pub async fn delete_collaboration(
     }
     c.deleted = true;
     c.update_time = state.now();
-    let writes = vec![
-        records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?,
-        delete_tags(&c.arn),
-    ];
+    let mut writes = unlist_deleted_collaboration(&ctx.region, &c)?.to_vec();
+    writes.push(delete_tags(&c.arn));
     let mut cascade =
         lifecycle::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
     cascade.writes.extend(writes);

@@ -23,10 +23,10 @@ use crate::services::cleanrooms::records::access::{
     collaboration, member, membership_context, own_membership, require_active,
     visible_collaboration,
 };
-use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::memberships::remaining_subresources;
 use crate::services::cleanrooms::records::memberships::{put_member, put_membership};
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::records::{account_page, account_resources};
 use crate::services::cleanrooms::workflows::cascade::{
     analysis_templates_removal_writes, associations_removal_writes,
     audience_model_associations_removal_writes, budget_templates_removal_writes,
@@ -368,19 +368,21 @@ pub async fn list_memberships(
     );
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let limit = pagination::page_size(input.max_results);
-    let mut items = Vec::new();
-    for (seq, m) in
-        account_resources::<Membership>(state, &ctx.region, &ctx.account_id, after, None).await?
-    {
-        if filter.is_some_and(|f| f != m.status) {
-            continue;
-        }
-        let (c, member) = membership_context(state, &ctx.region, &m).await?;
-        items.push((seq, m.to_summary(&c, &member)));
-        if items.len() > limit {
-            break;
-        }
-    }
+    let items = account_page::<Membership, _, _>(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        after,
+        limit,
+        |m| async move {
+            if filter.is_some_and(|f| f != m.status) {
+                return Ok(None);
+            }
+            let (c, member) = membership_context(state, &ctx.region, &m).await?;
+            Ok(Some(m.to_summary(&c, &member)))
+        },
+    )
+    .await?;
     let (membership_summaries, next_token) = pagination::page(&scope, items, limit);
     Ok(dto::ListMembershipsOutput {
         membership_summaries,

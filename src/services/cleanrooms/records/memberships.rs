@@ -14,7 +14,8 @@ pub fn put_membership(region: &str, m: &Membership) -> AwsResult<Write> {
     records::put(&m.id, region, &m.account_id, Some(&m.collaboration_id), m)
 }
 
-/// The write that stores a member record.
+/// The write that stores a member record of a live collaboration, owned by (indexed under) the
+/// member's account: ListCollaborations reads an account's member records.
 pub fn put_member(region: &str, m: &Member) -> AwsResult<Write> {
     records::put(
         &Member::record_id(&m.collaboration_id, &m.account_id),

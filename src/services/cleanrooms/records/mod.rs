@@ -11,6 +11,7 @@ pub mod analysis_templates;
 pub mod associations;
 pub mod budgets;
 pub mod change_requests;
+pub mod collaborations;
 pub mod configured_tables;
 pub mod id_mapping;
 pub mod intermediate_tables;
@@ -273,6 +274,46 @@ pub async fn account_resources<T: Resource>(
         .iter()
         .map(|r| Ok((r.seq, decode(r)?)))
         .collect()
+}
+
+/// The entries of one page of an account-scoped list (ListCollaborations, ListMemberships): the
+/// resources `T` owned by `account` in `region` after position `after`, in creation order, each
+/// turned into its entry by `entry` (`None` leaves it out), until one entry more than `limit`
+/// (so the caller knows a next page exists) or the end. Records are read a batch of about the
+/// page at a time, never all at once: a page costs about its size plus what `entry` leaves out.
+///
+/// # Errors
+/// Store failures and `entry`'s errors.
+pub async fn account_page<T: Resource, I, F>(
+    state: &AppState,
+    region: &str,
+    account: &str,
+    after: Option<i64>,
+    limit: usize,
+    mut entry: impl FnMut(T) -> F,
+) -> AwsResult<Vec<(i64, I)>>
+where
+    F: std::future::Future<Output = AwsResult<Option<I>>>,
+{
+    let batch = limit + 1;
+    let mut items = Vec::new();
+    let mut cursor = after;
+    loop {
+        let records = account_resources::<T>(state, region, account, cursor, Some(batch)).await?;
+        let more = records.len() == batch;
+        for (seq, value) in records {
+            cursor = Some(seq);
+            if let Some(item) = entry(value).await? {
+                items.push((seq, item));
+                if items.len() > limit {
+                    return Ok(items);
+                }
+            }
+        }
+        if !more {
+            return Ok(items);
+        }
+    }
 }
 
 /// Every membership of a collaboration, in creation order.

@@ -12,8 +12,10 @@ use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::lineage::descendants;
 use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::access::members;
 use crate::services::cleanrooms::records::access::owned_table;
 use crate::services::cleanrooms::records::associations::associations_in;
+use crate::services::cleanrooms::records::collaborations::unlist_member_of_deleted_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::{
     all_intermediate_tables, all_versions, intermediate_tables_of_collaboration, put_table,
     put_version,
@@ -234,7 +236,8 @@ pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
 /// The writes that mark every membership of a deleted collaboration `COLLABORATION_DELETED`
 /// and take their configured table associations and privacy budget templates out of it; the
 /// intermediate tables built on those associations become `BASE_TABLE_REMOVED` (their data goes
-/// when the cascade is committed).
+/// when the cascade is committed). The member records stay (memberships are rendered with them)
+/// but are owned by no account from then on, so no ListCollaborations reads them again.
 pub async fn collaboration_deleted_writes(
     state: &AppState,
     region: &str,
@@ -261,6 +264,11 @@ pub async fn collaboration_deleted_writes(
         m.update_time = now;
         cascade.writes.push(put_membership(region, &m)?);
     }
+    for (_, member) in members(state, collaboration_id, None).await? {
+        cascade
+            .writes
+            .extend(unlist_member_of_deleted_collaboration(region, &member)?);
+    }
     Ok(cascade)
 }
 
@@ -275,6 +283,8 @@ mod tests {
     use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
     use crate::services::cleanrooms::records::intermediate_tables::versions_of;
 
+    use crate::services::cleanrooms::domain::collaboration::Member;
+    use crate::services::cleanrooms::records::memberships::put_member;
     use crate::services::cleanrooms::workflows::cascade::delete_table_data;
     use crate::util::ids;
 
@@ -538,5 +548,61 @@ mod tests {
         let (_dir, state) = state().await;
         assert!(delete_table_data(&state, "../metadata.db").await.is_err());
         assert!(delete_table_data(&state, &ids::new_id()).await.is_ok());
+    }
+
+    fn member(collaboration_id: &str, status: dto::MemberStatus) -> Member {
+        Member {
+            collaboration_id: collaboration_id.into(),
+            account_id: "222222222222".into(),
+            display_name: "b".into(),
+            abilities: vec![],
+            ml_abilities: None,
+            status,
+            membership_id: None,
+            membership_arn: None,
+            payment_configuration: dto::PaymentConfiguration::default(),
+            create_time: 0.0,
+            update_time: 0.0,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_accounts_collaboration_listing_reads_only_members_it_can_show() {
+        let (_dir, state) = state().await;
+        let listed = |state: AppState| async move {
+            records::account_resources::<Member>(&state, "us-east-1", "222222222222", None, None)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, m)| m.collaboration_id)
+                .collect::<Vec<_>>()
+        };
+        let mut writes = vec![];
+        for (c, status) in [
+            ("c1", dto::MemberStatus::Invited),
+            ("c2", dto::MemberStatus::Active),
+            ("c3", dto::MemberStatus::Left),
+            ("c4", dto::MemberStatus::Removed),
+        ] {
+            writes.push(put_member("us-east-1", &member(c, status)).unwrap());
+        }
+        state.store().commit(writes).await.unwrap();
+        // Members who left or were removed are read and filtered out by the handler.
+        assert_eq!(listed(state.clone()).await, ["c1", "c2", "c3", "c4"]);
+
+        let cascade = collaboration_deleted_writes(&state, "us-east-1", "c1", 1.0)
+            .await
+            .unwrap();
+        cascade.commit(&state).await.unwrap();
+        assert_eq!(
+            listed(state.clone()).await,
+            ["c2", "c3", "c4"],
+            "a deleted collaboration's member is not read"
+        );
+        // The record is still there for the memberships rendered with it.
+        let kept = records::access::member(&state, "c1", "222222222222")
+            .await
+            .unwrap();
+        assert_eq!(kept.unwrap().status, dto::MemberStatus::Invited);
     }
 }
