@@ -133,7 +133,10 @@ fn rewrite_in_place(expr: &mut Expr, dialect: SqlDialect) -> Result<(), String> 
             first_last(f)?;
             None
         }
-        (Expr::Function(f), SqlDialect::CleanRoomsSql) => ratio_to_report(f)?,
+        (Expr::Function(f), SqlDialect::CleanRoomsSql) => {
+            super::super_json::decimal_literals(f);
+            ratio_to_report(f)?
+        }
         (
             Expr::BinaryOp {
                 left,
