@@ -6,7 +6,8 @@
 //! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
-//! Rooms SQL's SUPER type with its JSON, array and type functions.
+//! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
+//! functions.
 
 pub mod aggregate;
 pub mod codec;
@@ -16,6 +17,7 @@ pub mod rewrite;
 pub mod super_json;
 pub mod text;
 pub mod udf;
+pub mod varbyte;
 
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
@@ -86,7 +88,10 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
         ctx.register_udf(udf);
     }
     if dialect == SqlDialect::CleanRoomsSql {
-        for udf in super_json::functions() {
+        for udf in super_json::functions()
+            .into_iter()
+            .chain(varbyte::functions())
+        {
             ctx.register_udf(udf);
         }
     }

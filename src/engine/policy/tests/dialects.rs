@@ -249,6 +249,9 @@ async fn super_and_varbyte_functions_keep_the_lineage() {
         "SELECT JSON_SERIALIZE(JSON_PARSE(email)) FROM customers",
         "SELECT SUBARRAY(SPLIT_TO_ARRAY(email, '@'), 0, 1) FROM customers",
         "SELECT IS_VARCHAR(email) FROM customers",
+        "SELECT TO_HEX(email) FROM customers",
+        "SELECT FROM_VARBYTE(TO_VARBYTE(email, 'utf8'), 'hex') FROM customers",
+        "SELECT TO_HEX(FROM_HEX(email)) FROM customers",
     ] {
         derives_from(d, query, &["customers.email"]).await;
     }
@@ -274,19 +277,28 @@ async fn the_rules_see_through_super_and_varbyte_functions() {
             "SELECT UPPER(c.email) AS e, COUNT(DISTINCT c.id) FROM customers c GROUP BY JSON_EXTRACT_PATH_TEXT(c.email, 'k'), 1",
             "email",
         ),
+        (
+            "SELECT TO_HEX(c.name) AS h, COUNT(DISTINCT c.id) FROM customers c GROUP BY 1",
+            "Function TO_HEX cannot be used",
+        ),
+        (
+            "SELECT c.name, COUNT(DISTINCT TO_HEX(c.email)) FROM customers c GROUP BY c.name",
+            "email",
+        ),
     ] {
         let plan = dialect_plan(d, query).await;
         let m = message(check_aggregation(&plan, &aggregation_rules()));
         assert!(m.contains(part), "{query}: {m}");
     }
     // LIST: only list columns, without functions.
-    let plan = dialect_plan(
-        d,
+    for query in [
         "SELECT DISTINCT JSON_EXTRACT_PATH_TEXT(c.name, 'k') FROM customers c JOIN purchases p ON c.id = p.customer_id",
-    )
-    .await;
-    let m = message(check_list(&plan, &list_rules()));
-    assert!(m.contains("functions"), "{m}");
+        "SELECT DISTINCT TO_HEX(c.name) FROM customers c JOIN purchases p ON c.id = p.customer_id",
+    ] {
+        let plan = dialect_plan(d, query).await;
+        let m = message(check_list(&plan, &list_rules()));
+        assert!(m.contains("functions"), "{query}: {m}");
+    }
 }
 
 #[tokio::test]
