@@ -7,11 +7,12 @@
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
-//! functions.
+//! functions, `ordered_window` the window forms of its ordered-set aggregates.
 
 pub mod aggregate;
 pub mod codec;
 pub mod format;
+pub mod ordered_window;
 pub mod parts;
 pub mod rewrite;
 pub mod super_json;

@@ -135,7 +135,10 @@ fn rewrite_in_place(expr: &mut Expr, dialect: SqlDialect) -> Result<(), String> 
         }
         (Expr::Function(f), SqlDialect::CleanRoomsSql) => {
             super::super_json::decimal_literals(f);
-            ratio_to_report(f)?
+            match ratio_to_report(f)? {
+                Some(text) => Some(text),
+                None => super::ordered_window::rewrite(f)?,
+            }
         }
         (
             Expr::BinaryOp {
@@ -342,7 +345,7 @@ fn rewrite_expr(expr: &Expr, dialect: SqlDialect, now: f64) -> Result<Option<Str
 }
 
 /// The lower-case name of an unqualified, unquoted function.
-fn simple_name(f: &Function) -> Option<String> {
+pub(super) fn simple_name(f: &Function) -> Option<String> {
     let [part] = f.name.0.as_slice() else {
         return None;
     };
@@ -355,7 +358,7 @@ fn simple_name(f: &Function) -> Option<String> {
 
 /// The arguments of a call without named arguments, `DISTINCT`, `OVER` or `FILTER` (the forms
 /// the rewrites handle), as SQL text.
-fn plain_args(f: &Function) -> Option<Vec<Expr>> {
+pub(super) fn plain_args(f: &Function) -> Option<Vec<Expr>> {
     if f.over.is_some() || f.filter.is_some() {
         return None;
     }
@@ -412,7 +415,7 @@ fn join(args: &[Expr]) -> String {
         .join(", ")
 }
 
-fn arity_error(name: &str, expected: &str, got: usize) -> String {
+pub(super) fn arity_error(name: &str, expected: &str, got: usize) -> String {
     format!(
         "Function '{}' takes {expected} arguments, got {got}",
         name.to_ascii_uppercase()

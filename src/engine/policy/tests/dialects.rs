@@ -261,6 +261,26 @@ async fn super_and_varbyte_functions_keep_the_lineage() {
         &["customers.email", "customers.name"],
     )
     .await;
+    // The window forms of the ordered-set aggregates read the value, the order and the
+    // partition.
+    derives_from(
+        d,
+        "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount) OVER (PARTITION BY product) FROM purchases",
+        &["purchases.amount", "purchases.product"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY amount DESC) OVER () FROM purchases",
+        &["purchases.amount"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT LISTAGG(product, ',') WITHIN GROUP (ORDER BY id) OVER (PARTITION BY customer_id) FROM purchases",
+        &["purchases.customer_id", "purchases.id", "purchases.product"],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -1,0 +1,104 @@
+//! The window forms of AWS Clean Rooms SQL's ordered-set aggregates: `LISTAGG`,
+//! `PERCENTILE_CONT` and `PERCENTILE_DISC` with `WITHIN GROUP (ORDER BY …) OVER (PARTITION BY
+//! …)`. Each row gets the aggregate of its whole partition; the window takes no ORDER BY or
+//! frame of its own. They are rewritten into window functions the engine has.
+
+use datafusion::sql::sqlparser::ast::{Function, OrderByExpr, WindowType};
+
+use super::rewrite::{arity_error, plain_args, simple_name};
+
+/// The engine's form of an ordered-set aggregate over a window, `None` for any other call.
+///
+/// # Errors
+/// A message naming the function when the window orders or frames its rows, or the call has
+/// the wrong arguments.
+pub fn rewrite(f: &Function) -> Result<Option<String>, String> {
+    let Some(name) = simple_name(f) else {
+        return Ok(None);
+    };
+    if !matches!(
+        name.as_str(),
+        "listagg" | "percentile_cont" | "percentile_disc"
+    ) {
+        return Ok(None);
+    }
+    let Some(over) = &f.over else {
+        return Ok(None);
+    };
+    let shown = name.to_ascii_uppercase();
+    let partition = match over {
+        WindowType::WindowSpec(spec) => {
+            if !spec.order_by.is_empty() || spec.window_frame.is_some() {
+                return Err(format!(
+                    "{shown} takes only PARTITION BY in its window, no ORDER BY or frame"
+                ));
+            }
+            if spec.window_name.is_some() {
+                return Err(format!("{shown} takes no named window"));
+            }
+            list(&spec.partition_by)
+        }
+        WindowType::NamedWindow(_) => return Err(format!("{shown} takes no named window")),
+    };
+    let partition = if partition.is_empty() {
+        String::new()
+    } else {
+        format!("PARTITION BY {partition}")
+    };
+    let mut plain = f.clone();
+    plain.over = None;
+    let Some(args) = plain_args(&plain) else {
+        return Err(format!(
+            "{shown} over a window takes plain arguments (no DISTINCT)"
+        ));
+    };
+    let order = &f.within_group;
+    if name == "listagg" {
+        let (x, delimiter) = match args.as_slice() {
+            [x] => (x.to_string(), "''".to_string()),
+            [x, d] => (x.to_string(), d.to_string()),
+            _ => return Err(arity_error(&name, "1 or 2", args.len())),
+        };
+        let value = format!("string_agg(CAST({x} AS VARCHAR), {delimiter})");
+        return Ok(Some(if order.is_empty() {
+            format!("{value} OVER ({partition})")
+        } else {
+            format!(
+                "{value} OVER ({partition} ORDER BY {} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)",
+                order_list(order)
+            )
+        }));
+    }
+    let ([p], [key]) = (args.as_slice(), order.as_slice()) else {
+        return Err(format!(
+            "{shown} takes one percentile and WITHIN GROUP (ORDER BY one expression)"
+        ));
+    };
+    let x = &key.expr;
+    let descending = key.options.asc == Some(false);
+    Ok(Some(if name == "percentile_cont" {
+        let p = if descending {
+            format!("1 - ({p})")
+        } else {
+            p.to_string()
+        };
+        format!("percentile_cont({x}, {p}) OVER ({partition})")
+    } else {
+        let direction = if descending { "DESC" } else { "ASC" };
+        format!(
+            "array_element(array_sort(array_agg({x}) OVER ({partition}), '{direction}', 'NULLS LAST'), greatest(CAST(ceil(({p}) * count({x}) OVER ({partition})) AS BIGINT), 1))"
+        )
+    }))
+}
+
+fn list(items: &[impl ToString]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn order_list(order: &[OrderByExpr]) -> String {
+    list(order)
+}
