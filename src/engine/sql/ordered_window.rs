@@ -3,23 +3,21 @@
 //! …)`. Each row gets the aggregate of its whole partition; the window takes no ORDER BY or
 //! frame of its own. They are rewritten into window functions the engine has.
 
-use datafusion::sql::sqlparser::ast::{Function, OrderByExpr, WindowType};
+use datafusion::sql::sqlparser::ast::{Expr, Function, OrderByExpr, WindowType};
 
-use super::rewrite::{arity_error, plain_args, simple_name};
-
-/// The engine's form of an ordered-set aggregate over a window, `None` for any other call.
+/// The engine's form of the window call `f` of the function `name` (lower case) when it is an
+/// ordered-set aggregate, `None` for any other call; `args` are its plain arguments (`None`
+/// when it has others, such as `DISTINCT`).
 ///
 /// # Errors
 /// A message naming the function when the window orders or frames its rows, or the call has
 /// the wrong arguments.
-pub fn rewrite(f: &Function) -> Result<Option<String>, String> {
-    let Some(name) = simple_name(f) else {
-        return Ok(None);
-    };
-    if !matches!(
-        name.as_str(),
-        "listagg" | "percentile_cont" | "percentile_disc"
-    ) {
+pub fn rewrite(
+    name: &str,
+    args: Option<Vec<Expr>>,
+    f: &Function,
+) -> Result<Option<String>, String> {
+    if !matches!(name, "listagg" | "percentile_cont" | "percentile_disc") {
         return Ok(None);
     }
     let Some(over) = &f.over else {
@@ -45,9 +43,7 @@ pub fn rewrite(f: &Function) -> Result<Option<String>, String> {
     } else {
         format!("PARTITION BY {partition}")
     };
-    let mut plain = f.clone();
-    plain.over = None;
-    let Some(args) = plain_args(&plain) else {
+    let Some(args) = args else {
         return Err(format!(
             "{shown} over a window takes plain arguments (no DISTINCT)"
         ));
@@ -57,7 +53,12 @@ pub fn rewrite(f: &Function) -> Result<Option<String>, String> {
         let (x, delimiter) = match args.as_slice() {
             [x] => (x.to_string(), "''".to_string()),
             [x, d] => (x.to_string(), d.to_string()),
-            _ => return Err(arity_error(&name, "1 or 2", args.len())),
+            _ => {
+                return Err(format!(
+                    "Function '{shown}' takes 1 or 2 arguments, got {}",
+                    args.len()
+                ))
+            }
         };
         let value = format!("string_agg(CAST({x} AS VARCHAR), {delimiter})");
         return Ok(Some(if order.is_empty() {

@@ -137,7 +137,7 @@ fn rewrite_in_place(expr: &mut Expr, dialect: SqlDialect) -> Result<(), String> 
             super::super_json::decimal_literals(f);
             match ratio_to_report(f)? {
                 Some(text) => Some(text),
-                None => super::ordered_window::rewrite(f)?,
+                None => ordered_set_window(f)?,
             }
         }
         (
@@ -252,6 +252,16 @@ fn ratio_to_report(f: &Function) -> Result<Option<String>, String> {
     )))
 }
 
+/// The window forms of the ordered-set aggregates, see [`super::ordered_window`].
+fn ordered_set_window(f: &Function) -> Result<Option<String>, String> {
+    let (Some(name), Some(_)) = (simple_name(f), &f.over) else {
+        return Ok(None);
+    };
+    let mut plain = f.clone();
+    plain.over = None;
+    super::ordered_window::rewrite(&name, plain_args(&plain), f)
+}
+
 /// `e` with every integer literal that fits an INT typed INT, as Spark types it (the engine
 /// reads an integer literal as a BIGINT), for the functions whose result depends on the type.
 fn spark_int_literals(mut e: Expr) -> Expr {
@@ -345,7 +355,7 @@ fn rewrite_expr(expr: &Expr, dialect: SqlDialect, now: f64) -> Result<Option<Str
 }
 
 /// The lower-case name of an unqualified, unquoted function.
-pub(super) fn simple_name(f: &Function) -> Option<String> {
+fn simple_name(f: &Function) -> Option<String> {
     let [part] = f.name.0.as_slice() else {
         return None;
     };
@@ -358,7 +368,7 @@ pub(super) fn simple_name(f: &Function) -> Option<String> {
 
 /// The arguments of a call without named arguments, `DISTINCT`, `OVER` or `FILTER` (the forms
 /// the rewrites handle), as SQL text.
-pub(super) fn plain_args(f: &Function) -> Option<Vec<Expr>> {
+fn plain_args(f: &Function) -> Option<Vec<Expr>> {
     if f.over.is_some() || f.filter.is_some() {
         return None;
     }
@@ -415,7 +425,7 @@ fn join(args: &[Expr]) -> String {
         .join(", ")
 }
 
-pub(super) fn arity_error(name: &str, expected: &str, got: usize) -> String {
+fn arity_error(name: &str, expected: &str, got: usize) -> String {
     format!(
         "Function '{}' takes {expected} arguments, got {got}",
         name.to_ascii_uppercase()

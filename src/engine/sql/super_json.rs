@@ -18,10 +18,8 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::sql::sqlparser::ast::{
     DataType as SqlType, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArguments, UnaryOperator, Value,
@@ -208,50 +206,47 @@ impl Reader<'_> {
             b't' => self.eat("true").then_some(Super::Bool(true)),
             b'f' => self.eat("false").then_some(Super::Bool(false)),
             b'"' => self.string().map(Super::Text),
-            b'[' => {
-                self.at += 1;
-                let mut items = Vec::new();
-                self.blank();
-                if self.eat("]") {
-                    return Some(Super::Array(items));
-                }
-                loop {
-                    items.push(self.value(depth + 1)?);
-                    self.blank();
-                    if self.eat("]") {
-                        return Some(Super::Array(items));
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
-            b'{' => {
-                self.at += 1;
-                let mut fields = Vec::new();
-                self.blank();
-                if self.eat("}") {
-                    return Some(Super::Object(fields));
-                }
-                loop {
-                    self.blank();
-                    let key = self.string()?;
-                    self.blank();
-                    if !self.eat(":") {
-                        return None;
-                    }
-                    fields.push((key, self.value(depth + 1)?));
-                    self.blank();
-                    if self.eat("}") {
-                        return Some(Super::Object(fields));
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
+            b'[' => self
+                .sequence(b']', |r| r.value(depth + 1))
+                .map(Super::Array),
+            b'{' => self
+                .sequence(b'}', |r| {
+                    r.blank();
+                    let key = r.string()?;
+                    r.blank();
+                    r.eat(":").then_some(())?;
+                    Some((key, r.value(depth + 1)?))
+                })
+                .map(Super::Object),
             b'-' | b'0'..=b'9' => self.number().map(Super::Number),
             _ => None,
+        }
+    }
+
+    /// The comma-separated items after an opening bracket, up to `close`.
+    fn sequence<T>(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        self.at += 1;
+        let mut items = Vec::new();
+        self.blank();
+        if self.bytes.get(self.at) == Some(&close) {
+            self.at += 1;
+            return Some(items);
+        }
+        loop {
+            items.push(item(self)?);
+            self.blank();
+            match self.bytes.get(self.at) {
+                Some(&b) if b == close => {
+                    self.at += 1;
+                    return Some(items);
+                }
+                Some(b',') => self.at += 1,
+                _ => return None,
+            }
         }
     }
 
@@ -445,12 +440,22 @@ pub fn can_json_parse() -> ScalarUDF {
 /// `JSON_SERIALIZE(super)`: the JSON text of a SUPER value, as a VARCHAR.
 pub fn json_serialize() -> ScalarUDF {
     AnyArgsFunction::udf("json_serialize", 1, 1, DataType::Utf8, |a, rows| {
-        let mut out = StringBuilder::new();
-        for v in supers("JSON_SERIALIZE", &a[0], rows)? {
-            out.append_option(v.map(|v| v.to_json()));
-        }
-        Ok(Arc::new(out.finish()))
+        text_of_each(a, rows, "JSON_SERIALIZE", Super::to_json)
     })
+}
+
+/// A VARCHAR column of `show` of each SUPER value of `a[0]` (NULL for SQL NULL).
+fn text_of_each(
+    a: &[ArrayRef],
+    rows: usize,
+    name: &str,
+    show: fn(&Super) -> String,
+) -> Result<ArrayRef> {
+    let mut out = StringBuilder::new();
+    for v in supers(name, &a[0], rows)? {
+        out.append_option(v.as_ref().map(show));
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 /// `JSON_SERIALIZE_TO_VARBYTE(super)`: the JSON text of a SUPER value as VARBYTE (UTF-8).
@@ -748,111 +753,81 @@ pub fn subarray() -> ScalarUDF {
     })
 }
 
-/// A SUPER type test (`IS_ARRAY` …): `false` for SQL NULL.
-#[derive(Debug)]
-struct TypeTest {
-    name: &'static str,
-    test: Test,
-    signature: Signature,
+/// The column of a SUPER type test (`IS_ARRAY` …) of `a[0]`: `false` for SQL NULL.
+fn type_test(
+    a: &[ArrayRef],
+    rows: usize,
+    name: &str,
+    test: fn(&Super) -> bool,
+) -> Result<ArrayRef> {
+    let mut out = BooleanBuilder::with_capacity(rows);
+    for v in supers(name, &a[0], rows)? {
+        out.append_value(v.as_ref().is_some_and(test));
+    }
+    Ok(Arc::new(out.finish()))
 }
 
-impl PartialEq for TypeTest {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
+/// Whether a SUPER value is an integer within the range of `T`.
+fn integer_within<T: TryFrom<i128>>(v: &Super) -> bool {
+    v.integer().is_some_and(|i| T::try_from(i).is_ok())
 }
 
-impl Eq for TypeTest {}
-
-impl std::hash::Hash for TypeTest {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-    }
+/// Whether a SUPER value is a number of the kind `kind`, or with `not` of another kind.
+fn number_of_kind(v: &Super, kind: NumberKind, not: bool) -> bool {
+    matches!(v, Super::Number(n) if (number_kind(n) == kind) != not)
 }
 
-impl ScalarUDFImpl for TypeTest {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        if arg_types.len() != 1 {
-            return plan_err!(
-                "Function '{}' takes 1 arguments, got {}",
-                self.name.to_ascii_uppercase(),
-                arg_types.len()
-            );
-        }
-        Ok(DataType::Boolean)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
-        let rows = if scalar { 1 } else { args.number_rows };
-        let values = args.args[0].to_array(rows)?;
-        let name = self.name.to_ascii_uppercase();
-        let mut out = BooleanBuilder::with_capacity(rows);
-        for v in supers(&name, &values, rows)? {
-            out.append_value(v.as_ref().is_some_and(self.test));
-        }
-        let out: ArrayRef = Arc::new(out.finish());
-        if scalar {
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-        } else {
-            Ok(ColumnarValue::Array(out))
-        }
-    }
-}
-
-/// A test of a SUPER value's type.
-type Test = fn(&Super) -> bool;
-
-/// Every SUPER type test by name.
-const TESTS: [(&str, Test); 11] = [
-    ("is_array", |v| matches!(v, Super::Array(_))),
-    ("is_bigint", |v| {
-        v.integer().is_some_and(|i| i64::try_from(i).is_ok())
-    }),
-    ("is_boolean", |v| matches!(v, Super::Bool(_))),
-    ("is_char", |v| matches!(v, Super::Text(s) if s.is_ascii())),
-    (
-        "is_decimal",
-        |v| matches!(v, Super::Number(n) if number_kind(n) != NumberKind::Float),
-    ),
-    (
-        "is_float",
-        |v| matches!(v, Super::Number(n) if number_kind(n) == NumberKind::Float),
-    ),
-    ("is_integer", |v| {
-        v.integer().is_some_and(|i| i32::try_from(i).is_ok())
-    }),
-    ("is_object", |v| matches!(v, Super::Object(_))),
-    ("is_scalar", |v| {
-        !matches!(v, Super::Array(_) | Super::Object(_) | Super::Null)
-    }),
-    ("is_smallint", |v| {
-        v.integer().is_some_and(|i| i16::try_from(i).is_ok())
-    }),
-    ("is_varchar", |v| matches!(v, Super::Text(_))),
-];
-
-/// The SUPER type tests `IS_ARRAY`, `IS_BIGINT`, `IS_BOOLEAN`, `IS_CHAR`, `IS_DECIMAL`,
-/// `IS_FLOAT`, `IS_INTEGER`, `IS_OBJECT`, `IS_SCALAR`, `IS_SMALLINT` and `IS_VARCHAR`.
+/// The SUPER type tests `IS_ARRAY`, `IS_BIGINT`, `IS_BOOLEAN`, `IS_CHAR`, `IS_DECIMAL` (any
+/// number but a FLOAT), `IS_FLOAT`, `IS_INTEGER`, `IS_OBJECT`, `IS_SCALAR` (no array, object
+/// or null), `IS_SMALLINT` and `IS_VARCHAR`.
 pub fn type_tests() -> Vec<ScalarUDF> {
-    TESTS
-        .iter()
-        .map(|(name, test)| {
-            ScalarUDF::new_from_impl(TypeTest {
-                name,
-                test: *test,
-                signature: Signature::variadic_any(Volatility::Immutable),
+    let boolean = || DataType::Boolean;
+    vec![
+        AnyArgsFunction::udf("is_array", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_ARRAY", |v| matches!(v, Super::Array(_)))
+        }),
+        AnyArgsFunction::udf("is_bigint", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_BIGINT", integer_within::<i64>)
+        }),
+        AnyArgsFunction::udf("is_boolean", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_BOOLEAN", |v| matches!(v, Super::Bool(_)))
+        }),
+        AnyArgsFunction::udf("is_char", 1, 1, boolean(), |a, rows| {
+            type_test(
+                a,
+                rows,
+                "IS_CHAR",
+                |v| matches!(v, Super::Text(s) if s.is_ascii()),
+            )
+        }),
+        AnyArgsFunction::udf("is_decimal", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_DECIMAL", |v| {
+                number_of_kind(v, NumberKind::Float, true)
             })
-        })
-        .collect()
+        }),
+        AnyArgsFunction::udf("is_float", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_FLOAT", |v| {
+                number_of_kind(v, NumberKind::Float, false)
+            })
+        }),
+        AnyArgsFunction::udf("is_integer", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_INTEGER", integer_within::<i32>)
+        }),
+        AnyArgsFunction::udf("is_object", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_OBJECT", |v| matches!(v, Super::Object(_)))
+        }),
+        AnyArgsFunction::udf("is_scalar", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_SCALAR", |v| {
+                !matches!(v, Super::Array(_) | Super::Object(_) | Super::Null)
+            })
+        }),
+        AnyArgsFunction::udf("is_smallint", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_SMALLINT", integer_within::<i16>)
+        }),
+        AnyArgsFunction::udf("is_varchar", 1, 1, boolean(), |a, rows| {
+            type_test(a, rows, "IS_VARCHAR", |v| matches!(v, Super::Text(_)))
+        }),
+    ]
 }
 
 /// `DECIMAL_PRECISION(super)` and `DECIMAL_SCALE(super)`: the precision or scale of a SUPER
@@ -881,11 +856,7 @@ pub fn decimal_precision_and_scale() -> [ScalarUDF; 2] {
 /// `JSON_TYPEOF(super)`: `boolean`, `number`, `string`, `object`, `array` or `null`.
 pub fn json_typeof() -> ScalarUDF {
     AnyArgsFunction::udf("json_typeof", 1, 1, DataType::Utf8, |a, rows| {
-        let mut out = StringBuilder::new();
-        for v in supers("JSON_TYPEOF", &a[0], rows)? {
-            out.append_option(v.map(|v| v.type_name()));
-        }
-        Ok(Arc::new(out.finish()))
+        text_of_each(a, rows, "JSON_TYPEOF", |v| v.type_name().to_string())
     })
 }
 
