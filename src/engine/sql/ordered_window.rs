@@ -60,7 +60,8 @@ pub fn rewrite(
                 ))
             }
         };
-        let value = format!("string_agg(CAST({x} AS VARCHAR), {delimiter})");
+        // NULLs and empty strings are left out.
+        let value = format!("string_agg(NULLIF(CAST({x} AS VARCHAR), ''), {delimiter})");
         return Ok(Some(if order.is_empty() {
             format!("{value} OVER ({partition})")
         } else {
