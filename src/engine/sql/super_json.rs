@@ -935,13 +935,13 @@ pub fn decimal_literals(f: &mut Function) {
 
 /// `CAST(literal AS DECIMAL(p, s))` for a (possibly negated) number literal with a point.
 fn decimal_literal(e: &Expr) -> Option<Expr> {
-    let number = match e {
-        Expr::Value(v) => &v.value,
+    let (number, sign) = match e {
+        Expr::Value(v) => (&v.value, ""),
         Expr::UnaryOp {
             op: UnaryOperator::Minus,
             expr,
         } => match expr.as_ref() {
-            Expr::Value(v) => &v.value,
+            Expr::Value(v) => (&v.value, "-"),
             _ => return None,
         },
         _ => return None,
@@ -957,9 +957,12 @@ fn decimal_literal(e: &Expr) -> Option<Expr> {
     if p > 38 {
         return None;
     }
+    // From the literal's text, so that no digit goes through a DOUBLE.
     Some(Expr::Cast {
         kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
-        expr: Box::new(e.clone()),
+        expr: Box::new(Expr::value(Value::SingleQuotedString(format!(
+            "{sign}{text}"
+        )))),
         data_type: SqlType::Decimal(ExactNumberInfo::PrecisionAndScale(p, s)),
         array: false,
         format: None,
