@@ -5,15 +5,20 @@
 //!
 //! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
-//! aggregates), `parts` the date-part names, `format` the format strings.
+//! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
+//! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
+//! functions, `ordered_window` the window forms of its ordered-set aggregates.
 
 pub mod aggregate;
 pub mod codec;
 pub mod format;
+pub mod ordered_window;
 pub mod parts;
 pub mod rewrite;
+pub mod super_json;
 pub mod text;
 pub mod udf;
+pub mod varbyte;
 
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
@@ -82,6 +87,14 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
     };
     for udf in udfs {
         ctx.register_udf(udf);
+    }
+    if dialect == SqlDialect::CleanRoomsSql {
+        for udf in super_json::functions()
+            .into_iter()
+            .chain(varbyte::functions())
+        {
+            ctx.register_udf(udf);
+        }
     }
     if dialect == SqlDialect::Spark {
         ctx.register_udaf(aggregate::skewness());

@@ -133,7 +133,13 @@ fn rewrite_in_place(expr: &mut Expr, dialect: SqlDialect) -> Result<(), String> 
             first_last(f)?;
             None
         }
-        (Expr::Function(f), SqlDialect::CleanRoomsSql) => ratio_to_report(f)?,
+        (Expr::Function(f), SqlDialect::CleanRoomsSql) => {
+            super::super_json::decimal_literals(f);
+            match ratio_to_report(f)? {
+                Some(text) => Some(text),
+                None => ordered_set_window(f)?,
+            }
+        }
         (
             Expr::BinaryOp {
                 left,
@@ -244,6 +250,16 @@ fn ratio_to_report(f: &Function) -> Result<Option<String>, String> {
     Ok(Some(format!(
         "(CAST({x} AS DOUBLE) / NULLIF(sum(CAST({x} AS DOUBLE)) OVER {over}, 0))"
     )))
+}
+
+/// The window forms of the ordered-set aggregates, see [`super::ordered_window`].
+fn ordered_set_window(f: &Function) -> Result<Option<String>, String> {
+    let (Some(name), Some(_)) = (simple_name(f), &f.over) else {
+        return Ok(None);
+    };
+    let mut plain = f.clone();
+    plain.over = None;
+    super::ordered_window::rewrite(&name, plain_args(&plain), f)
 }
 
 /// `e` with every integer literal that fits an INT typed INT, as Spark types it (the engine

@@ -21,7 +21,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
 };
 
 use super::parts::{DatePart, UNIX_EPOCH_DAYS};
@@ -160,7 +161,14 @@ impl AnyArgsFunction {
             min,
             max,
             output,
-            signature: Signature::variadic_any(Volatility::Immutable),
+            signature: if min == 0 {
+                Signature::one_of(
+                    vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+                    Volatility::Immutable,
+                )
+            } else {
+                Signature::variadic_any(Volatility::Immutable)
+            },
             body,
         })
     }

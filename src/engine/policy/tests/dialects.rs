@@ -2,22 +2,30 @@
 //! column by any dialect function (a hash, a date part, a `DECODE`, a format) still derives
 //! from that column, so the rules that protect the column still apply to it.
 
+use datafusion::logical_expr::LogicalPlan;
+
+use super::rules::{aggregation_rules, list_rules, message};
 use super::{session, sources};
-use crate::engine::policy::output_lineage;
+use crate::engine::policy::{check_aggregation, check_list, output_lineage};
 use crate::engine::sql::{self, SqlDialect};
 
-/// The sources of each output column of `sql` planned in `dialect`.
-async fn lineage(dialect: SqlDialect, query: &str) -> Vec<Vec<String>> {
+/// The plan of `query` in `dialect`.
+async fn dialect_plan(dialect: SqlDialect, query: &str) -> LogicalPlan {
     let ctx = session();
     sql::register(&ctx, dialect);
     let statement = match sql::parse(&ctx, query, dialect, 1_700_000_000.0) {
         Ok(s) => s,
         Err(e) => panic!("parsing {query}: {e}"),
     };
-    let plan = match ctx.state().statement_to_plan(statement).await {
+    match ctx.state().statement_to_plan(statement).await {
         Ok(p) => p,
         Err(e) => panic!("planning {query}: {e}"),
-    };
+    }
+}
+
+/// The sources of each output column of `sql` planned in `dialect`.
+async fn lineage(dialect: SqlDialect, query: &str) -> Vec<Vec<String>> {
+    let plan = dialect_plan(dialect, query).await;
     output_lineage(&plan)
         .unwrap()
         .into_iter()
@@ -192,23 +200,39 @@ async fn spark_sql_functions_keep_the_lineage() {
 
 #[tokio::test]
 async fn unknown_functions_name_the_dialect() {
-    let ctx = session();
-    sql::register(&ctx, SqlDialect::CleanRoomsSql);
-    let statement = sql::parse(
-        &ctx,
-        "SELECT LAST_DAY(id) FROM customers",
-        SqlDialect::CleanRoomsSql,
-        0.0,
-    )
-    .unwrap();
-    let error = ctx.state().statement_to_plan(statement).await.unwrap_err();
-    let message = sql::explain_plan_error(&error.to_string(), SqlDialect::CleanRoomsSql);
-    assert_eq!(
-        message.as_deref(),
-        Some("Function 'LAST_DAY' is not supported in AWS Clean Rooms SQL (the collaboration's analytics engine is CLEAN_ROOMS_SQL)")
-    );
+    // The SUPER functions belong to Clean Rooms SQL only.
+    for (dialect, query, name) in [
+        (
+            SqlDialect::CleanRoomsSql,
+            "SELECT LAST_DAY(id) FROM customers",
+            "LAST_DAY",
+        ),
+        (
+            SqlDialect::Spark,
+            "SELECT json_parse(email) FROM customers",
+            "JSON_PARSE",
+        ),
+        (
+            SqlDialect::CleanRoomsSql,
+            "SELECT JSON_EXTRACT_PATH(email, 'a') FROM customers",
+            "JSON_EXTRACT_PATH",
+        ),
+    ] {
+        let ctx = session();
+        sql::register(&ctx, dialect);
+        let statement = sql::parse(&ctx, query, dialect, 0.0).unwrap();
+        let error = ctx.state().statement_to_plan(statement).await.unwrap_err();
+        let message = sql::explain_plan_error(&error.to_string(), dialect).unwrap();
+        assert_eq!(
+            message,
+            format!(
+                "Function '{name}' is not supported in {} (the collaboration's analytics engine is {})",
+                dialect.title(),
+                dialect.analytics_engine()
+            )
+        );
+    }
 }
-
 #[tokio::test]
 async fn date_parts_are_checked_when_planning() {
     let ctx = session();
@@ -229,5 +253,86 @@ async fn date_parts_are_checked_when_planning() {
     ] {
         let error = sql::parse(&ctx, query, SqlDialect::CleanRoomsSql, 0.0).unwrap_err();
         assert!(error.contains(wanted), "{query}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn super_and_varbyte_functions_keep_the_lineage() {
+    let d = SqlDialect::CleanRoomsSql;
+    for query in [
+        "SELECT JSON_EXTRACT_PATH_TEXT(email, 'a', 'b') FROM customers",
+        "SELECT JSON_EXTRACT_ARRAY_ELEMENT_TEXT(email, 0, true) FROM customers",
+        "SELECT JSON_SERIALIZE(JSON_PARSE(email)) FROM customers",
+        "SELECT SUBARRAY(SPLIT_TO_ARRAY(email, '@'), 0, 1) FROM customers",
+        "SELECT IS_VARCHAR(email) FROM customers",
+        "SELECT TO_HEX(email) FROM customers",
+        "SELECT FROM_VARBYTE(TO_VARBYTE(email, 'utf8'), 'hex') FROM customers",
+        "SELECT TO_HEX(FROM_HEX(email)) FROM customers",
+    ] {
+        derives_from(d, query, &["customers.email"]).await;
+    }
+    derives_from(
+        d,
+        "SELECT ARRAY_CONCAT(ARRAY(email), ARRAY(name)) FROM customers",
+        &["customers.email", "customers.name"],
+    )
+    .await;
+    // The window forms of the ordered-set aggregates read the value, the order and the
+    // partition.
+    derives_from(
+        d,
+        "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY amount) OVER (PARTITION BY product) FROM purchases",
+        &["purchases.amount", "purchases.product"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY amount DESC) OVER () FROM purchases",
+        &["purchases.amount"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT LISTAGG(product, ',') WITHIN GROUP (ORDER BY id) OVER (PARTITION BY customer_id) FROM purchases",
+        &["purchases.customer_id", "purchases.id", "purchases.product"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_rules_see_through_super_and_varbyte_functions() {
+    let d = SqlDialect::CleanRoomsSql;
+    // AGGREGATION: a JSON function is no allowed scalar function, and what it reads of a
+    // column that is no dimension is still that column.
+    for (query, part) in [
+        (
+            "SELECT JSON_EXTRACT_PATH_TEXT(c.name, 'k') AS k, COUNT(DISTINCT c.id) FROM customers c GROUP BY 1",
+            "Function JSON_EXTRACT_PATH_TEXT cannot be used",
+        ),
+        (
+            "SELECT UPPER(c.email) AS e, COUNT(DISTINCT c.id) FROM customers c GROUP BY JSON_EXTRACT_PATH_TEXT(c.email, 'k'), 1",
+            "email",
+        ),
+        (
+            "SELECT TO_HEX(c.name) AS h, COUNT(DISTINCT c.id) FROM customers c GROUP BY 1",
+            "Function TO_HEX cannot be used",
+        ),
+        (
+            "SELECT c.name, COUNT(DISTINCT TO_HEX(c.email)) FROM customers c GROUP BY c.name",
+            "email",
+        ),
+    ] {
+        let plan = dialect_plan(d, query).await;
+        let m = message(check_aggregation(&plan, &aggregation_rules()));
+        assert!(m.contains(part), "{query}: {m}");
+    }
+    // LIST: only list columns, without functions.
+    for query in [
+        "SELECT DISTINCT JSON_EXTRACT_PATH_TEXT(c.name, 'k') FROM customers c JOIN purchases p ON c.id = p.customer_id",
+        "SELECT DISTINCT TO_HEX(c.name) FROM customers c JOIN purchases p ON c.id = p.customer_id",
+    ] {
+        let plan = dialect_plan(d, query).await;
+        let m = message(check_list(&plan, &list_rules()));
+        assert!(m.contains("functions"), "{query}: {m}");
     }
 }

@@ -14,7 +14,8 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-fn aggregation_rules() -> Vec<AggregationRule> {
+/// AGGREGATION rules of `customers` (dimension `name`, `UPPER`) and `purchases`.
+pub(super) fn aggregation_rules() -> Vec<AggregationRule> {
     vec![
         AggregationRule {
             table: "customers".into(),
@@ -47,7 +48,8 @@ async fn aggregation(sql: &str) -> Result<(), PolicyError> {
     check_aggregation(&plan(sql).await, &aggregation_rules())
 }
 
-fn message(result: Result<(), PolicyError>) -> String {
+/// The message of a rejection.
+pub(super) fn message(result: Result<(), PolicyError>) -> String {
     match result {
         Err(PolicyError::Rejected(m)) => m,
         other => panic!("expected a rejection, got {other:?}"),
@@ -124,9 +126,9 @@ async fn aggregation_rejections_name_rule_table_and_column() {
     }
 }
 
-#[tokio::test]
-async fn list_checks_shape_and_columns() {
-    let rules = vec![
+/// LIST rules of `customers` (list column `name`) and `purchases` (`product`).
+pub(super) fn list_rules() -> Vec<ListRule> {
+    vec![
         ListRule {
             table: "customers".into(),
             join: JoinPolicy {
@@ -145,7 +147,12 @@ async fn list_checks_shape_and_columns() {
             list_columns: strings(&["product"]),
             owned_by_runner: false,
         },
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn list_checks_shape_and_columns() {
+    let rules = list_rules();
     let check = |sql: &'static str| {
         let rules = rules.clone();
         async move { check_list(&plan(sql).await, &rules) }
