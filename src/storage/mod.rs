@@ -88,6 +88,22 @@ pub struct WrittenVersion {
     /// The schema readers of the version see ([`ManagedStorage::provider`]): the query's
     /// columns after type conversion, strings and binaries as `Utf8View` / `BinaryView`.
     pub schema: SchemaRef,
+    /// Where the write's time went.
+    pub timings: WriteTimings,
+}
+
+/// Where the time of one [`ManagedStorage::write_version`] went, for the breakdown of a
+/// population (`docs/benchmarks.md`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteTimings {
+    /// Waiting for the table's write lock and loading its current version.
+    pub open: std::time::Duration,
+    /// Running the query, encoding Parquet and committing the Delta version (delta-rs' write).
+    pub write: std::time::Duration,
+    /// Reading back the new version's files and reader schema.
+    pub snapshot: std::time::Duration,
+    /// `fsync` of the data files, the log entry and their directories.
+    pub sync: std::time::Duration,
 }
 
 impl ManagedStorage {

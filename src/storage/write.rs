@@ -8,6 +8,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
@@ -24,7 +25,9 @@ use deltalake::DeltaTable;
 
 use super::table_id::TableId;
 use super::DELTA_LOG_DIR;
-use super::{columns, table_url, ManagedStorage, StorageError, WriteOptions, WrittenVersion};
+use super::{
+    columns, table_url, ManagedStorage, StorageError, WriteOptions, WriteTimings, WrittenVersion,
+};
 
 /// Size (estimated, encoded) at which a row group is written out. Parquet's own limit counts
 /// rows only (about a million), which for wide rows would hold gigabytes in memory.
@@ -55,6 +58,7 @@ impl ManagedStorage {
     ) -> Result<WrittenVersion, StorageError> {
         let id = TableId::parse(table_id)?;
         let plan = columns::storable_plan(&id, plan)?;
+        let began = Instant::now();
         let _guard = self.locks.lock(&id).await;
 
         let dir = self.table_dir(&id);
@@ -85,7 +89,9 @@ impl ManagedStorage {
         if let Some(size) = options.target_file_size {
             builder = builder.with_target_file_size(Some(size));
         }
+        let opened = Instant::now();
         let table = builder.await.map_err(delta)?;
+        let written = Instant::now();
 
         let snapshot = table.snapshot().map_err(delta)?;
         let version = snapshot.version();
@@ -104,6 +110,7 @@ impl ManagedStorage {
             .map_err(|e| StorageError::datafusion(id.as_str(), e))?
             .schema();
         let files = paths.len();
+        let read_back = Instant::now();
         sync_version(dir, version, paths).await?;
 
         Ok(WrittenVersion {
@@ -112,6 +119,12 @@ impl ManagedStorage {
             files,
             bytes,
             schema,
+            timings: WriteTimings {
+                open: opened - began,
+                write: written - opened,
+                snapshot: read_back - written,
+                sync: read_back.elapsed(),
+            },
         })
     }
 }

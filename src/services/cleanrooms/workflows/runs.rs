@@ -186,9 +186,12 @@ async fn run_populate(
     token: CancellationToken,
 ) -> AwsResult<()> {
     let p = &job.population;
+    let queued = Instant::now();
     let go = start(state, &p.query_id).await?;
     let started = Instant::now();
+    let mut planned = started;
     let storage = state.storage().clone();
+    let mut timings = None;
     let end = if let Some(account) = go {
         let session = prepared.ctx.state();
         let ran = match injected_failure(state, "PopulateIntermediateTable", &account) {
@@ -196,6 +199,7 @@ async fn run_populate(
             None => {
                 until_cancelled(&token, async {
                     let plan = noised(state, &p.query_id, &prepared).await?;
+                    planned = Instant::now();
                     storage
                         .write_version(&p.table_id, &session, plan, &job.options)
                         .await
@@ -205,27 +209,30 @@ async fn run_populate(
             }
         };
         match ran {
-            Some(Ok(written)) => PopulationEnd::Written {
-                active: Box::new(ActiveVersion {
-                    version_id: p.version_id.clone(),
-                    analysis_id: p.query_id.clone(),
-                    delta_version: written.delta_version,
-                    kms_key_arn: None,
-                    parameters: job.parameters.clone(),
-                    inherited: job.inherited.clone(),
-                    first_party: job.first_party,
-                    expiration_time: 0.0,
-                }),
-                schema: written
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| dto::Column {
-                        name: f.name().clone(),
-                        r#type: hive_types::to_hive(f.data_type()),
-                    })
-                    .collect(),
-            },
+            Some(Ok(written)) => {
+                timings = Some(written.timings);
+                PopulationEnd::Written {
+                    active: Box::new(ActiveVersion {
+                        version_id: p.version_id.clone(),
+                        analysis_id: p.query_id.clone(),
+                        delta_version: written.delta_version,
+                        kms_key_arn: None,
+                        parameters: job.parameters.clone(),
+                        inherited: job.inherited.clone(),
+                        first_party: job.first_party,
+                        expiration_time: 0.0,
+                    }),
+                    schema: written
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| dto::Column {
+                            name: f.name().clone(),
+                            r#type: hive_types::to_hive(f.data_type()),
+                        })
+                        .collect(),
+                }
+            }
             Some(Err(e)) => PopulationEnd::Failed(e),
             None if state.jobs().shutting_down() => PopulationEnd::Failed(shut_down()),
             None => PopulationEnd::Cancelled,
@@ -233,14 +240,33 @@ async fn run_populate(
     } else {
         PopulationEnd::Cancelled
     };
+    let ran = Instant::now();
     let guard = state.write_lock().await;
     let retained = settle_population(state, p, elapsed_millis(started), end).await?;
     drop(guard);
+    let settled = Instant::now();
     if let Some(delta_version) = retained {
         // Older populations' files are no longer readable through the API.
         if let Err(e) = storage.retain_only(&p.table_id, delta_version).await {
             tracing::warn!(table = %p.table_id, error = %e, "cannot remove superseded data files");
         }
+    }
+    if let Some(w) = timings {
+        // Where a population's time went (`CLEANROOMS_EMULATOR_LOG=cleanrooms_emulator::timings=info`;
+        // bench/populate.py reads it for the breakdown in docs/benchmarks.md).
+        tracing::info!(
+            target: "cleanrooms_emulator::timings",
+            query = %p.query_id,
+            start_ms = ms(started - queued),
+            plan_ms = ms(planned - started),
+            open_ms = ms(w.open),
+            write_ms = ms(w.write),
+            snapshot_ms = ms(w.snapshot),
+            sync_ms = ms(w.sync),
+            settle_ms = ms(settled - ran),
+            retain_ms = ms(settled.elapsed()),
+            "population timings"
+        );
     }
     Ok(())
 }
@@ -282,6 +308,11 @@ async fn until_cancelled<T>(
         () = token.cancelled() => None,
         r = work => Some(r),
     }
+}
+
+/// `d` in milliseconds, with microsecond precision.
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Milliseconds since `started`.
