@@ -56,7 +56,8 @@ impl Record {
 /// Decodes a stored body into the service's type; an unreadable body is an internal error
 /// naming the record.
 pub fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, AwsError> {
-    serde_json::from_value(record.body.clone()).map_err(|e| {
+    // Deserialized from the borrowed tree: no copy of the body first.
+    T::deserialize(&record.body).map_err(|e| {
         AwsError::internal(format!(
             "stored {} {} is unreadable: {e}",
             record.kind, record.id

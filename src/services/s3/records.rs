@@ -158,7 +158,7 @@ pub enum Intent {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(record: &Record) -> Result<T, StoreError> {
-    serde_json::from_value(record.body.clone())
+    T::deserialize(&record.body)
         .map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", record.kind, record.id)))
 }
 
