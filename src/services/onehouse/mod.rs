@@ -219,7 +219,7 @@ async fn submit(state: &AppState, scope: &Scope, body: &[u8]) -> Response {
                 None,
             ),
         };
-    writes.push(Write::Put(Record::new(
+    writes.push(Write::put(Record::new(
         kinds::REQUEST,
         &request_id,
         &scope.region,
