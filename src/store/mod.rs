@@ -17,6 +17,8 @@
 //! made it — which the process-local write lock alone cannot guarantee.
 
 pub mod cache;
+#[cfg(test)]
+pub mod racing;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -18,6 +18,7 @@ use crate::services::cleanrooms::analysis::sql::BoundSql;
 use crate::services::cleanrooms::analysis::{prepare, Prepared, Purpose};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::budget::{resource_id, spend};
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, ledger_of, put_ledger,
 };
@@ -102,7 +103,8 @@ pub async fn admit(state: &AppState, request: Request<'_>) -> AwsResult<Admitted
 ///
 /// # Errors
 /// `ValidationException` (`INVALID_CONFIGURATION`) naming the table or budget that cannot pay,
-/// what remains and when it refreshes; nothing is stored then. Store failures.
+/// what remains and when it refreshes; nothing is stored then. `ConflictException` when a record
+/// that must be new exists already or one read was changed meanwhile. Store failures.
 pub async fn commit_charged(
     state: &AppState,
     collaboration_id: &str,
@@ -126,9 +128,5 @@ pub async fn commit_charged(
         .iter()
         .map(|(i, ledger)| put_ledger(&templates[*i].0, ledger))
         .collect::<AwsResult<Vec<_>>>()?;
-    state
-        .store()
-        .commit(writes.into_iter().chain(spent).collect())
-        .await?;
-    Ok(())
+    records::commit(state, writes.into_iter().chain(spent).collect()).await
 }
