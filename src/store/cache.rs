@@ -228,24 +228,19 @@ mod tests {
         assert_eq!(read.revision, 1);
         assert_eq!(store.get("k", "a").await.unwrap().unwrap().revision, 1);
         assert_eq!(store.get("k", "b").await.unwrap().unwrap().revision, 1);
-        let mut first = a.clone();
-        first.body = json!({"v": 2});
-        store
-            .commit(vec![Write::put_if(first, Expect::Revision(read.revision))])
-            .await
-            .unwrap();
+        let at = |r: &Record, v: i64, revision: i64| {
+            let mut r = r.clone();
+            r.body = json!({ "v": v });
+            Write::put_if(r, Expect::Revision(revision))
+        };
+        store.commit(vec![at(&a, 2, read.revision)]).await.unwrap();
         let after_win = store.get("k", "a").await.unwrap().unwrap();
         assert_eq!((after_win.revision, after_win.body), (2, json!({"v": 2})));
         // The loser's batch also touches b, which must stay as cached and stored.
-        let mut second = a;
-        second.body = json!({"v": 3});
         let mut b2 = b;
         b2.body = json!({"v": 9});
         let err = store
-            .commit(vec![
-                Write::put(b2),
-                Write::put_if(second, Expect::Revision(read.revision)),
-            ])
+            .commit(vec![Write::put(b2), at(&a, 3, read.revision)])
             .await
             .unwrap_err();
         assert!(err.is_conflict(), "{err}");
@@ -254,10 +249,8 @@ mod tests {
         let b_now = store.get("k", "b").await.unwrap().unwrap();
         assert_eq!((b_now.revision, b_now.body), (1, json!({"v": 1})));
         // A retry from a fresh read succeeds.
-        let mut retry = a_now.clone();
-        retry.body = json!({"v": 3});
         store
-            .commit(vec![Write::put_if(retry, Expect::Revision(a_now.revision))])
+            .commit(vec![at(&a_now, 3, a_now.revision)])
             .await
             .unwrap();
         assert_eq!(store.get("k", "a").await.unwrap().unwrap().revision, 3);

@@ -169,6 +169,20 @@ impl MetadataStore for SqliteStore {
     }
 }
 
+/// Inserts a record (its sequence number after every existing one, revision 1) or replaces
+/// the parent and body of the stored one, raising its revision.
+const UPSERT: &str =
+    "INSERT INTO resources (kind, id, region, account, parent, seq, revision, body) \
+     VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources), 1, ?) \
+     ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, body = excluded.body, \
+     revision = resources.revision + 1";
+
+/// Inserts a record as [`UPSERT`] does, or nothing when its kind and id exist.
+const INSERT_NEW: &str =
+    "INSERT INTO resources (kind, id, region, account, parent, seq, revision, body) \
+     VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources), 1, ?) \
+     ON CONFLICT (kind, id) DO NOTHING";
+
 /// Writes `r` inside `tx` when `expect` holds; the check is the write's own `WHERE` or
 /// conflict clause.
 async fn put(
@@ -178,24 +192,11 @@ async fn put(
 ) -> Result<(), StoreError> {
     let body = r.body.to_string();
     let written = match expect {
-        // A new record's sequence number is after every existing one.
-        Expect::Any => sqlx::query(
-            "INSERT INTO resources (kind, id, region, account, parent, seq, revision, body) \
-             VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources), 1, ?) \
-             ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, \
-             body = excluded.body, revision = resources.revision + 1",
-        )
-        .bind(&r.kind)
-        .bind(&r.id)
-        .bind(&r.region)
-        .bind(&r.account)
-        .bind(&r.parent)
-        .bind(body),
-        Expect::Absent => sqlx::query(
-            "INSERT INTO resources (kind, id, region, account, parent, seq, revision, body) \
-             VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources), 1, ?) \
-             ON CONFLICT (kind, id) DO NOTHING",
-        )
+        Expect::Any | Expect::Absent => sqlx::query(if expect == Expect::Any {
+            UPSERT
+        } else {
+            INSERT_NEW
+        })
         .bind(&r.kind)
         .bind(&r.id)
         .bind(&r.region)
@@ -304,13 +305,7 @@ mod tests {
             before.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             vec!["a"]
         );
-        store
-            .commit(vec![Write::Delete {
-                kind: "thing".into(),
-                id: "b".into(),
-            }])
-            .await
-            .unwrap();
+        store.commit(vec![delete("b")]).await.unwrap();
         drop(store);
         let reopened = SqliteStore::open(&path).await.unwrap();
         assert_eq!(
@@ -318,6 +313,21 @@ mod tests {
             json!({"n": 3})
         );
         assert!(reopened.get("thing", "b").await.unwrap().is_none());
+    }
+
+    fn delete(id: &str) -> Write {
+        Write::Delete {
+            kind: "thing".into(),
+            id: id.into(),
+        }
+    }
+
+    /// Asserts that a failed batch left record `a` at `revision` with body `n`, and did not
+    /// write record `other`.
+    async fn assert_untouched(store: &SqliteStore, revision: i64, n: i64, other: &str) {
+        let a = store.get("thing", "a").await.unwrap().unwrap();
+        assert_eq!((a.revision, a.body), (revision, json!({ "n": n })));
+        assert!(store.get("thing", other).await.unwrap().is_none());
     }
 
     fn thing(id: &str, n: i64) -> Record {
@@ -343,13 +353,7 @@ mod tests {
         assert_eq!((got.revision, got.body), (3, json!({"n": 3})));
         let listed = store.query(&Query::kind("thing")).await.unwrap();
         assert_eq!(listed[0].revision, 3);
-        store
-            .commit(vec![Write::Delete {
-                kind: "thing".into(),
-                id: "a".into(),
-            }])
-            .await
-            .unwrap();
+        store.commit(vec![delete("a")]).await.unwrap();
         store
             .commit(vec![Write::put_if(thing("a", 4), Expect::Absent)])
             .await
@@ -391,9 +395,7 @@ mod tests {
             err.to_string(),
             "metadata store: conflict on thing a: expected revision 1, found revision 2"
         );
-        let a = store.get("thing", "a").await.unwrap().unwrap();
-        assert_eq!((a.revision, a.body), (2, json!({"n": 1})));
-        assert!(store.get("thing", "side").await.unwrap().is_none());
+        assert_untouched(&store, 2, 1, "side").await;
         // A revision of a record that does not exist is a conflict too.
         let err = store
             .commit(vec![Write::put_if(thing("gone", 1), Expect::Revision(1))])
@@ -424,9 +426,7 @@ mod tests {
             err.to_string(),
             "metadata store: conflict on thing a: expected no record, found revision 1"
         );
-        let a = store.get("thing", "a").await.unwrap().unwrap();
-        assert_eq!((a.revision, a.body), (1, json!({"n": 1})));
-        assert!(store.get("thing", "b").await.unwrap().is_none());
+        assert_untouched(&store, 1, 1, "b").await;
     }
 
     #[tokio::test]

@@ -214,6 +214,28 @@ pub async fn change<T: Resource + Clone, R>(
     Err(lost_races(what, id))
 }
 
+/// A request's change of resource `T` `id` (`what` names it in errors): `change` decides on the
+/// resource as stored (`Ok(false)`: nothing to write), and `write` of the result is committed at
+/// the revision read, a lost race being the `ConflictException` of [`commit`]. Returns the
+/// resource after the change.
+///
+/// # Errors
+/// `change`'s refusal; as [`commit`]; when the resource vanished (internal).
+pub async fn change_requested<T: Resource + Clone>(
+    state: &AppState,
+    id: &str,
+    what: &str,
+    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Write>,
+    change: impl FnOnce(&mut T) -> AwsResult<bool>,
+) -> AwsResult<T> {
+    let read = load_existing_versioned::<T>(state, id, what).await?;
+    let mut value = read.value.clone();
+    if change(&mut value)? {
+        commit(state, vec![write(&read, &value)?]).await?;
+    }
+    Ok(value)
+}
+
 /// Commits `writes` for a request: a failed precondition is the `ConflictException` a user
 /// sees for a concurrent change (`ALREADY_EXISTS` for an id that must be new, `INVALID_STATE`
 /// for a resource changed since it was read), and nothing is written.
@@ -438,39 +460,4 @@ pub async fn memberships_of(
         .iter()
         .map(decode)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::services::cleanrooms::domain::protected_query::tests::submitted;
-    use crate::services::cleanrooms::records::protected_queries::{load_query_at, put_new_query};
-
-    #[tokio::test]
-    async fn a_create_whose_id_exists_is_already_exists_and_writes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let state =
-            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
-                .await
-                .unwrap();
-        let q = submitted();
-        commit(&state, vec![put_new_query("us-east-1", &q).unwrap()])
-            .await
-            .unwrap();
-        let read = load_query_at(&state, "q").await.unwrap();
-        assert_eq!(read.revision, 1);
-        let mut again = q.clone();
-        again.query.membership_id = "other".into();
-        let e = commit(&state, vec![put_new_query("us-east-1", &again).unwrap()])
-            .await
-            .unwrap_err();
-        assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
-        assert_eq!(e.fields["reason"], "ALREADY_EXISTS");
-        assert_eq!(e.message, "The protected query q already exists");
-        let after = load_query_at(&state, "q").await.unwrap();
-        assert_eq!(
-            (after.revision, after.value.query.membership_id.as_str()),
-            (1, "m")
-        );
-    }
 }

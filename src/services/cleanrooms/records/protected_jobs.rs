@@ -10,21 +10,16 @@ use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
 use crate::store::{Expect, Write};
 
+/// What a protected job is called in errors.
+pub const JOB: &str = "protected job";
+
 /// Protected job `id` with the region it lives in; it must exist (a run or its settle asks for
 /// its own job).
 ///
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_job(state: &AppState, id: &str) -> AwsResult<(String, StoredJob)> {
-    records::load_existing(state, id, "protected job").await
-}
-
-/// As [`load_job`], with the revision read (for [`put_job_at`]).
-///
-/// # Errors
-/// As [`load_job`].
-pub async fn load_job_at(state: &AppState, id: &str) -> AwsResult<Versioned<StoredJob>> {
-    records::load_existing_versioned(state, id, "protected job").await
+    records::load_existing(state, id, JOB).await
 }
 
 /// Every protected job, in every region.

@@ -10,13 +10,16 @@ use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
 use crate::store::{Expect, Write};
 
+/// What a protected query is called in errors.
+pub const QUERY: &str = "protected query";
+
 /// Protected query `id` with the region it lives in; it must exist (a run or its settle asks
 /// for its own query).
 ///
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, StoredQuery)> {
-    records::load_existing(state, id, "protected query").await
+    records::load_existing(state, id, QUERY).await
 }
 
 /// As [`load_query`], with the revision read (for [`put_query_at`]).
@@ -24,7 +27,7 @@ pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, Stored
 /// # Errors
 /// As [`load_query`].
 pub async fn load_query_at(state: &AppState, id: &str) -> AwsResult<Versioned<StoredQuery>> {
-    records::load_existing_versioned(state, id, "protected query").await
+    records::load_existing_versioned(state, id, QUERY).await
 }
 
 /// Every protected query, in every region.

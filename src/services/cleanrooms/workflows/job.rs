@@ -40,7 +40,7 @@ use crate::services::cleanrooms::records::access::{
     member, members, membership_context, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::protected_jobs::{
-    all_jobs, job_receipt, load_job, load_job_at, put_job_at, put_new_job,
+    all_jobs, job_receipt, load_job, put_job_at, put_new_job, JOB,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -457,7 +457,7 @@ async fn run_job(
 ) -> AwsResult<()> {
     {
         let _guard = state.write_lock().await;
-        let (go, _) = change_job(state, id, StoredJob::start).await?;
+        let (go, _) = records::change(state, id, JOB, put_job_at, StoredJob::start).await?;
         if !go {
             return Ok(());
         }
@@ -485,20 +485,13 @@ async fn run_job(
 /// Records how job `id` ended.
 async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResult<()> {
     let _guard = state.write_lock().await;
-    change_job(state, id, |job| job.finish(millis, end.clone())).await?;
+    records::change(state, id, JOB, put_job_at, |job: &mut StoredJob| {
+        job.finish(millis, end.clone())
+    })
+    .await?;
     // Its end is recorded: it no longer counts against the membership's quota.
     state.jobs().release_quota(id);
     Ok(())
-}
-
-/// Applies `change` to job `id` as stored and commits it at the revision read (reading again
-/// when another writer, a cancel, changed it meanwhile).
-async fn change_job<R>(
-    state: &AppState,
-    id: &str,
-    change: impl FnMut(&mut StoredJob) -> R,
-) -> AwsResult<(R, StoredJob)> {
-    records::change(state, id, "protected job", put_job_at, change).await
 }
 
 /// UpdateProtectedJob's cancel of job `id` (SUBMITTED or STARTED → CANCELLING or CANCELLED),
@@ -508,12 +501,11 @@ async fn change_job<R>(
 /// The domain's refusal (a finished job); `ConflictException` when another request changed the
 /// job meanwhile; store failures.
 pub async fn cancel_job(state: &AppState, id: &str) -> AwsResult<StoredJob> {
-    let read = load_job_at(state, id).await?;
-    let mut job = read.value.clone();
-    if job.cancel(state.jobs().is_running(id))? {
-        records::commit(state, vec![put_job_at(&read, &job)?]).await?;
-    }
-    Ok(job)
+    let running = state.jobs().is_running(id);
+    records::change_requested(state, id, JOB, put_job_at, |j: &mut StoredJob| {
+        j.cancel(running)
+    })
+    .await
 }
 
 /// `<data-dir>/cleanrooms/jobs`: the harness and one work folder per running job.

@@ -12,7 +12,7 @@ use crate::services::cleanrooms::errors::{invalid_configuration, quota_exceeded}
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::query_runner;
 use crate::services::cleanrooms::records::protected_queries::{
-    load_query_at, put_new_query, put_query_at, receipt,
+    put_new_query, put_query_at, receipt, QUERY,
 };
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
@@ -178,10 +178,9 @@ pub async fn start(
 /// The domain's refusal (a finished query); `ConflictException` when another request changed
 /// the query meanwhile; store failures.
 pub async fn cancel_query(state: &AppState, id: &str) -> AwsResult<StoredQuery> {
-    let read = load_query_at(state, id).await?;
-    let mut q = read.value.clone();
-    if q.cancel(state.jobs().is_running(id))? {
-        records::commit(state, vec![put_query_at(&read, &q)?]).await?;
-    }
-    Ok(q)
+    let running = state.jobs().is_running(id);
+    records::change_requested(state, id, QUERY, put_query_at, |q: &mut StoredQuery| {
+        q.cancel(running)
+    })
+    .await
 }

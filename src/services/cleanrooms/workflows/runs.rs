@@ -15,7 +15,7 @@ use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::domain::protected_query::{RunEnd, RunError};
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::protected_queries::put_query_at;
+use crate::services::cleanrooms::records::protected_queries::{put_query_at, QUERY};
 use crate::services::cleanrooms::workflows::delivery::Delivery;
 use crate::services::cleanrooms::workflows::results::write_results;
 use crate::services::cleanrooms::workflows::settle::{
@@ -251,18 +251,8 @@ async fn run_populate(
 /// cancelled meanwhile).
 async fn start(state: &AppState, id: &str) -> AwsResult<Option<String>> {
     let _guard = state.write_lock().await;
-    let (go, q) = change_query(state, id, StoredQuery::start).await?;
+    let (go, q) = records::change(state, id, QUERY, put_query_at, StoredQuery::start).await?;
     Ok(go.then_some(q.account_id))
-}
-
-/// Applies `change` to query `id` as stored and commits it at the revision read (reading again
-/// when another writer, a cancel, changed it meanwhile).
-async fn change_query<R>(
-    state: &AppState,
-    id: &str,
-    change: impl FnMut(&mut StoredQuery) -> R,
-) -> AwsResult<(R, StoredQuery)> {
-    records::change(state, id, "protected query", put_query_at, change).await
 }
 
 /// The failure a fault rule ([`crate::faults`]) decides for the run that `operation` of
@@ -309,7 +299,7 @@ async fn noised(state: &AppState, id: &str, prepared: &Prepared) -> Result<Logic
         .await
         .map_err(engine_error)?;
     let _guard = state.write_lock().await;
-    change_query(state, id, |q| {
+    records::change(state, id, QUERY, put_query_at, |q: &mut StoredQuery| {
         q.query.differential_privacy = Some(parameters.clone());
     })
     .await

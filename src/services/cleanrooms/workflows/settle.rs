@@ -19,7 +19,7 @@ use crate::services::cleanrooms::domain::protected_query::{
 };
 use crate::services::cleanrooms::records::intermediate_tables::{put_table_at, put_version_at};
 use crate::services::cleanrooms::records::protected_queries::{
-    all_queries, load_query_at, put_query_at,
+    all_queries, load_query_at, put_query_at, QUERY,
 };
 use crate::services::cleanrooms::records::{load_versioned, lost_races, try_commit, ATTEMPTS};
 use crate::services::cleanrooms::workflows::analysis_logs;
@@ -48,7 +48,7 @@ pub async fn settle_query(
             return Ok(status);
         }
     }
-    Err(lost_races("protected query", id))
+    Err(lost_races(QUERY, id))
 }
 
 /// One attempt of [`settle_query`], committed together with `extra`: `None` when another
@@ -235,7 +235,10 @@ mod tests {
 
     use super::*;
     use crate::services::cleanrooms::domain::protected_query::tests::submitted;
-    use crate::services::cleanrooms::records::protected_queries::{load_query_at, put_query};
+    use crate::services::cleanrooms::records;
+    use crate::services::cleanrooms::records::protected_queries::{
+        load_query_at, put_new_query, put_query,
+    };
     use crate::services::cleanrooms::workflows::query::cancel_query;
     use crate::store::racing::RacingStore;
     use crate::store::sqlite::SqliteStore;
@@ -261,6 +264,15 @@ mod tests {
         (dir, store, state)
     }
 
+    /// Asserts that query `q` is stored with `status` at `revision`.
+    async fn assert_stored(state: &AppState, status: dto::ProtectedQueryStatus, revision: i64) {
+        let stored = load_query_at(state, "q").await.unwrap();
+        assert_eq!(
+            (stored.value.query.status, stored.revision),
+            (status, revision)
+        );
+    }
+
     #[tokio::test]
     async fn a_settle_that_loses_to_a_cancel_reads_again_and_keeps_the_cancel() {
         let (_dir, store, state) = racing().await;
@@ -273,13 +285,8 @@ mod tests {
             .unwrap();
         // Settled on the fresh read: the cancellation wins over the run's result.
         assert_eq!(status, dto::ProtectedQueryStatus::Cancelled);
-        let stored = load_query_at(&state, "q").await.unwrap();
-        assert_eq!(
-            stored.value.query.status,
-            dto::ProtectedQueryStatus::Cancelled
-        );
         // Inserted, cancelled by the racing writer, settled once.
-        assert_eq!(stored.revision, 3);
+        assert_stored(&state, dto::ProtectedQueryStatus::Cancelled, 3).await;
     }
 
     #[tokio::test]
@@ -294,11 +301,24 @@ mod tests {
         assert_eq!(e.fields["resourceId"], "q");
         assert!(!e.fields.contains_key("resourceType"));
         assert!(e.message.contains("protected query q"), "{}", e.message);
-        let stored = load_query_at(&state, "q").await.unwrap();
+        assert_stored(&state, dto::ProtectedQueryStatus::Success, 2).await;
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_id_exists_is_already_exists_and_writes_nothing() {
+        let (_dir, _, state) = racing().await;
+        let mut again = load_query_at(&state, "q").await.unwrap().value;
+        again.query.membership_id = "other".into();
+        let e = records::commit(&state, vec![put_new_query("us-east-1", &again).unwrap()])
+            .await
+            .unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
+        assert_eq!(e.fields["reason"], "ALREADY_EXISTS");
+        assert_eq!(e.message, "The protected query q already exists");
+        let after = load_query_at(&state, "q").await.unwrap();
         assert_eq!(
-            stored.value.query.status,
-            dto::ProtectedQueryStatus::Success
+            (after.revision, after.value.query.membership_id.as_str()),
+            (1, "m")
         );
-        assert_eq!(stored.revision, 2);
     }
 }
