@@ -118,7 +118,7 @@ async fn advance_clock(State(state): State<AppState>, body: Bytes) -> Response {
         None,
         json!({"offsetSeconds": offset}),
     );
-    if let Err(e) = state.store().commit(vec![Write::Put(record)]).await {
+    if let Err(e) = state.store().commit(vec![Write::put(record)]).await {
         return admin_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
     }
     Json(clock_body(&state)).into_response()

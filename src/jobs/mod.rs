@@ -2,8 +2,8 @@
 //! tables. A job is a future started under an id; at most `max_concurrent` run at once (the rest
 //! wait for a slot), and each can be cancelled by id. The runner keeps no durable state: a job
 //! records its own status transitions in the metadata store, and after a restart the service
-//! that owns the jobs marks the ones left unfinished as failed (see
-//! `services::cleanrooms::recover`).
+//! that owns the jobs marks the ones left unfinished as failed (its startup recovery, see
+//! `services::recoveries`).
 //!
 //! A job is a value implementing [`Job`] (its id and how it runs), started with [`Jobs::start`].
 //! When the server stops, [`Jobs::shutdown`] lets running jobs finish for a grace period
@@ -17,6 +17,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub mod recovery;
 
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;

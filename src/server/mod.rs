@@ -51,27 +51,15 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     Ok(state)
 }
 
-/// Runs every recovery to completion, in order, before the listener exists: the S3 write
-/// journal first (it removes the temporary files of interrupted writes, so nothing may stage a
-/// file before it has run), then analyses a stopped process left running, which can never
-/// finish and become FAILED, then table-service runs left active (FAILED, or COMPLETED when
-/// their Delta commit made it), then Athena sessions whose runner processes died with the
-/// process (TERMINATED, their running calculations FAILED).
+/// Runs every service's recovery ([`crate::services::recoveries`]) to completion, in
+/// order, before the listener exists; the first failure stops the start, named by the recovery.
 async fn recover(state: &AppState) -> Result<(), ServeError> {
-    crate::services::s3::facade::recover(state.store(), state.data_dir())
-        .await
-        .map_err(|e| ServeError::Recovery(format!("S3 write journal: {e}")))?;
-    crate::services::cleanrooms::recover(state)
-        .await
-        .map_err(|e| ServeError::Recovery(format!("unfinished analyses: {}", e.message)))?;
-    crate::services::onehouse::recover(state)
-        .await
-        .map_err(|e| {
-            ServeError::Recovery(format!("unfinished table-service runs: {}", e.message))
-        })?;
-    crate::services::athena::lifecycle::recover(state)
-        .await
-        .map_err(|e| ServeError::Recovery(format!("Athena sessions: {}", e.message)))
+    for recovery in crate::services::recoveries() {
+        (recovery.run)(state)
+            .await
+            .map_err(|e| ServeError::Recovery(format!("{}: {e}", recovery.name)))?;
+    }
+    Ok(())
 }
 
 /// Runs the emulator until a shutdown signal.

@@ -88,3 +88,41 @@ pub fn status() -> Value {
         "onehouse": {"protocol": "onehouse-resources", "paths": ["/v1/resource/", "/v1/status/{requestId}"]},
     })
 }
+
+/// Every service's recovery, in the order they run: the S3 write journal first (it removes the
+/// temporary files of interrupted writes, so nothing may stage a file before it has run), then
+/// Clean Rooms analyses and jobs a stopped process left running, table-service runs left
+/// active, and Athena sessions whose runner processes died with the process.
+pub fn recoveries() -> Vec<crate::jobs::recovery::Recovery> {
+    let mut all = vec![
+        s3::RECOVERY,
+        cleanrooms::RECOVERY,
+        onehouse::RECOVERY,
+        athena::RECOVERY,
+    ];
+    all.sort_by_key(|r| r.order);
+    all
+}
+
+#[cfg(test)]
+mod recovery_tests {
+    use super::*;
+
+    #[test]
+    fn the_s3_journal_runs_first_and_every_place_is_taken_once() {
+        let all = recoveries();
+        assert_eq!(all[0].name, "S3 write journal");
+        let mut orders: Vec<u8> = all.iter().map(|r| r.order).collect();
+        orders.dedup();
+        assert_eq!(orders.len(), all.len());
+        assert_eq!(
+            all.iter().map(|r| r.name).collect::<Vec<_>>(),
+            [
+                "S3 write journal",
+                "unfinished analyses",
+                "unfinished table-service runs",
+                "Athena sessions"
+            ]
+        );
+    }
+}

@@ -1,7 +1,11 @@
 //! A read-through cache in front of a [`MetadataStore`]: point reads (`get`) are served from
 //! memory after the first load; every commit invalidates the keys it writes before returning.
 //! Queries always go to the backend. A generation counter keeps a read that raced with a commit
-//! from caching the value the commit replaced.
+//! from caching the value the commit replaced. Cached records are the backend's, revision
+//! included, so a read-modify-write through the cache expects the revision the backend holds.
+//! A failed commit (a [`StoreError::Conflict`] too) invalidates its keys as well: the backend
+//! wrote nothing, but a conflict means another writer changed the record behind this cache,
+//! and the retry must read what it wrote.
 //!
 //! The cache is bounded by the (estimated) memory its entries hold, not by their number: records
 //! differ in size by orders of magnitude, and a list that touches every record of a growing
@@ -155,9 +159,9 @@ impl<S: MetadataStore> MetadataStore for CachedStore<S> {
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let keys: Vec<Key> = writes
             .iter()
-            .map(|w| match w {
-                Write::Put(r) => (r.kind.clone(), r.id.clone()),
-                Write::Delete { kind, id } => (kind.clone(), id.clone()),
+            .map(|w| {
+                let (kind, id) = w.key();
+                (kind.to_string(), id.to_string())
             })
             .collect();
         let result = self.inner.commit(writes).await;
@@ -177,6 +181,7 @@ impl<S: MetadataStore> MetadataStore for CachedStore<S> {
 mod tests {
     use super::*;
     use crate::store::sqlite::SqliteStore;
+    use crate::store::Expect;
     use serde_json::json;
 
     #[tokio::test]
@@ -185,14 +190,14 @@ mod tests {
         let store = CachedStore::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
         assert!(store.get("k", "a").await.unwrap().is_none());
         let r = Record::new("k", "a", "r", "acct", None, json!({"v": 1}));
-        store.commit(vec![Write::Put(r.clone())]).await.unwrap();
+        store.commit(vec![Write::put(r.clone())]).await.unwrap();
         assert_eq!(
             store.get("k", "a").await.unwrap().unwrap().body,
             json!({"v": 1})
         );
         let mut r2 = r;
         r2.body = json!({"v": 2});
-        store.commit(vec![Write::Put(r2)]).await.unwrap();
+        store.commit(vec![Write::put(r2)]).await.unwrap();
         assert_eq!(
             store.get("k", "a").await.unwrap().unwrap().body,
             json!({"v": 2})
@@ -209,13 +214,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_conflict_leaves_the_cache_coherent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CachedStore::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
+        let a = Record::new("k", "a", "r", "acct", None, json!({"v": 1}));
+        let b = Record::new("k", "b", "r", "acct", None, json!({"v": 1}));
+        store
+            .commit(vec![Write::put(a.clone()), Write::put(b.clone())])
+            .await
+            .unwrap();
+        // Both writers read revision 1 through the cache (the second read is a hit).
+        let read = store.get("k", "a").await.unwrap().unwrap();
+        assert_eq!(read.revision, 1);
+        assert_eq!(store.get("k", "a").await.unwrap().unwrap().revision, 1);
+        assert_eq!(store.get("k", "b").await.unwrap().unwrap().revision, 1);
+        let at = |r: &Record, v: i64, revision: i64| {
+            let mut r = r.clone();
+            r.body = json!({ "v": v });
+            Write::put_if(r, Expect::Revision(revision))
+        };
+        store.commit(vec![at(&a, 2, read.revision)]).await.unwrap();
+        let after_win = store.get("k", "a").await.unwrap().unwrap();
+        assert_eq!((after_win.revision, after_win.body), (2, json!({"v": 2})));
+        // The loser's batch also touches b, which must stay as cached and stored.
+        let mut b2 = b;
+        b2.body = json!({"v": 9});
+        let err = store
+            .commit(vec![Write::put(b2), at(&a, 3, read.revision)])
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+        let a_now = store.get("k", "a").await.unwrap().unwrap();
+        assert_eq!((a_now.revision, &a_now.body), (2, &json!({"v": 2})));
+        let b_now = store.get("k", "b").await.unwrap().unwrap();
+        assert_eq!((b_now.revision, b_now.body), (1, json!({"v": 1})));
+        // A retry from a fresh read succeeds.
+        store
+            .commit(vec![at(&a_now, 3, a_now.revision)])
+            .await
+            .unwrap();
+        assert_eq!(store.get("k", "a").await.unwrap().unwrap().revision, 3);
+    }
+
+    #[tokio::test]
     async fn the_cache_stays_within_its_byte_bound() {
         let dir = tempfile::tempdir().unwrap();
         let store = CachedStore::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
         let body = json!({"payload": "x".repeat(10_000), "list": [1, 2, 3]});
         let writes = (0..1_000)
             .map(|i| {
-                Write::Put(Record::new(
+                Write::put(Record::new(
                     "k",
                     &format!("r{i}"),
                     "r",

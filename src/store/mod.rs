@@ -1,10 +1,24 @@
 //! Durable metadata. Every resource is a [`Record`] (kind, id, owner, optional parent, JSON
-//! body) behind the [`MetadataStore`] trait; SQLite ([`sqlite::SqliteStore`]) is the embedded
-//! backend. A committed write is on disk before the call returns, so a 2xx response survives a
-//! kill -9. Services build typed repositories on top; a PostgreSQL backend only has to implement
-//! the trait.
+//! body, revision) behind the [`MetadataStore`] trait; SQLite ([`sqlite::SqliteStore`]) is the
+//! embedded backend. A committed write is on disk before the call returns, so a 2xx response
+//! survives a kill -9. Services build typed repositories on top; a PostgreSQL backend only has
+//! to implement the trait.
+//!
+//! # Revisions and preconditions
+//!
+//! Every stored record has a revision: 1 when it is first inserted, one more on every put that
+//! replaces it (a record deleted and created again starts at 1). A [`Write::Put`] carries an
+//! [`Expect`]: [`Expect::Any`] writes whatever is stored, [`Expect::Absent`] only creates, and
+//! [`Expect::Revision`] only replaces the revision the writer read. [`MetadataStore::commit`]
+//! applies every write of a batch or none of them: when one precondition does not hold it fails
+//! with [`StoreError::Conflict`] (kind, id, what was expected and what was found) and nothing of
+//! the batch is written. A writer that read a record, decided, and puts it back at the revision
+//! it read therefore cannot overwrite a change it did not see — whichever process or replica
+//! made it — which the process-local write lock alone cannot guarantee.
 
 pub mod cache;
+#[cfg(test)]
+pub mod racing;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -27,12 +41,15 @@ pub struct Record {
     pub parent: Option<String>,
     /// Position in creation order; assigned by the store on first insert.
     pub seq: i64,
+    /// How many times it was put: 1 after the insert, +1 on every replacement; assigned by the
+    /// store (a record not stored yet has 0).
+    pub revision: i64,
     /// The resource itself.
     pub body: Value,
 }
 
 impl Record {
-    /// A record not stored yet (its sequence number is assigned on insert).
+    /// A record not stored yet (its sequence number and revision are assigned on insert).
     pub fn new(
         kind: &str,
         id: &str,
@@ -48,6 +65,7 @@ impl Record {
             account: account.to_string(),
             parent: parent.map(str::to_string),
             seq: 0,
+            revision: 0,
             body,
         }
     }
@@ -76,7 +94,7 @@ pub fn put<T: serde::Serialize>(
 ) -> Result<Write, AwsError> {
     let body = serde_json::to_value(value)
         .map_err(|e| AwsError::internal(format!("cannot store {kind} {id}: {e}")))?;
-    Ok(Write::Put(Record::new(
+    Ok(Write::put(Record::new(
         kind, id, region, account, parent, body,
     )))
 }
@@ -183,11 +201,39 @@ impl Query {
     }
 }
 
+/// What a [`Write::Put`] requires of the stored record it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// Nothing: insert or replace whatever is stored.
+    #[default]
+    Any,
+    /// No record with this kind and id exists (a create whose id must be new).
+    Absent,
+    /// The record exists at exactly this revision (a read-modify-write).
+    Revision(i64),
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => f.write_str("any revision"),
+            Self::Absent => f.write_str("no record"),
+            Self::Revision(n) => write!(f, "revision {n}"),
+        }
+    }
+}
+
 /// One change inside an atomic [`MetadataStore::commit`].
 #[derive(Debug, Clone)]
 pub enum Write {
-    /// Insert, or replace the body/parent of an existing record (keeping its sequence number).
-    Put(Record),
+    /// Insert, or replace the body/parent of an existing record (keeping its sequence number
+    /// and raising its revision), when `expect` holds.
+    Put {
+        /// The record to store (its `seq` and `revision` are the store's to assign).
+        record: Record,
+        /// What must be stored before.
+        expect: Expect,
+    },
     /// Remove a record if it exists.
     Delete {
         /// Kind of the record.
@@ -197,7 +243,37 @@ pub enum Write {
     },
 }
 
-/// Store failures; they surface to callers as `InternalServerException`.
+impl Write {
+    /// The unconditional put of `record`.
+    pub fn put(record: Record) -> Self {
+        Self::put_if(record, Expect::Any)
+    }
+
+    /// The put of `record` when `expect` holds.
+    pub fn put_if(record: Record, expect: Expect) -> Self {
+        Self::Put { record, expect }
+    }
+
+    /// This write with precondition `expect` (a delete is unchanged: it has none).
+    #[must_use]
+    pub fn expecting(self, expect: Expect) -> Self {
+        match self {
+            Self::Put { record, .. } => Self::Put { record, expect },
+            delete @ Self::Delete { .. } => delete,
+        }
+    }
+
+    /// The kind and id of the record it changes.
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            Self::Put { record, .. } => (&record.kind, &record.id),
+            Self::Delete { kind, id } => (kind, id),
+        }
+    }
+}
+
+/// Store failures; they surface to callers as `InternalServerException` unless the caller
+/// handles a [`StoreError::Conflict`].
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database failed.
@@ -209,11 +285,35 @@ pub enum StoreError {
     /// A stored body is not valid JSON.
     #[error("metadata store: corrupt record {0}")]
     Corrupt(String),
+    /// A precondition of a put did not hold; nothing of the batch was written.
+    #[error("metadata store: conflict on {kind} {id}: expected {expected}, found {}", found.map_or_else(|| "no record".to_string(), |n| format!("revision {n}")))]
+    Conflict {
+        /// Kind of the record.
+        kind: String,
+        /// Id of the record.
+        id: String,
+        /// What the put required.
+        expected: Expect,
+        /// The revision stored, if any.
+        found: Option<i64>,
+    },
+}
+
+impl StoreError {
+    /// Whether this is a failed precondition ([`StoreError::Conflict`]): another writer changed
+    /// the record since it was read, and a fresh read may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
 }
 
 impl From<StoreError> for AwsError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
+        if e.is_conflict() {
+            tracing::warn!(error = %e, "unhandled write conflict");
+        } else {
+            tracing::error!(error = %e, "store failure");
+        }
         AwsError::internal(e.to_string())
     }
 }
@@ -225,7 +325,8 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
     async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError>;
     /// Records matching `query`, in sequence order.
     async fn query(&self, query: &Query) -> Result<Vec<Record>, StoreError>;
-    /// Applies all writes atomically and durably.
+    /// Applies all writes atomically and durably, or none of them: the first put whose
+    /// [`Expect`] does not hold fails the batch with [`StoreError::Conflict`].
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
     /// Removes every record.
     async fn reset(&self) -> Result<(), StoreError>;

@@ -30,6 +30,14 @@ pub mod runtime;
 pub mod service;
 pub mod spark_catalog;
 
+/// Startup recovery: sessions whose runner processes died with the process become TERMINATED
+/// and their unfinished calculations FAILED ([`lifecycle::recover`]).
+pub const RECOVERY: crate::jobs::recovery::Recovery = crate::jobs::recovery::Recovery {
+    name: "Athena sessions",
+    order: 30,
+    run: |state| Box::pin(async move { lifecycle::recover(state).await.map_err(|e| e.message) }),
+};
+
 use axum::http::request::Parts;
 use axum::response::Response;
 use cleanrooms_emulator_api::athena::api;

@@ -118,10 +118,23 @@ pub fn conflict(
     reason: ConflictReason,
     message: impl Into<String>,
 ) -> AwsError {
-    AwsError::new("ConflictException", 409, message)
-        .with_field("resourceId", id)
-        .with_field("resourceType", resource_type.as_str())
-        .with_field("reason", reason.as_str())
+    conflict_on(Some(resource_type), id, reason, message)
+}
+
+/// `ConflictException` (409) about resource `id`, with `resourceType` when the model's
+/// `ResourceType` has a value for it (it names four).
+pub fn conflict_on(
+    resource_type: Option<ResourceType>,
+    id: &str,
+    reason: ConflictReason,
+    message: impl Into<String>,
+) -> AwsError {
+    let e = AwsError::new("ConflictException", 409, message).with_field("resourceId", id);
+    match resource_type {
+        Some(t) => e.with_field("resourceType", t.as_str()),
+        None => e,
+    }
+    .with_field("reason", reason.as_str())
 }
 
 /// `ServiceQuotaExceededException` (402, as the model declares it).

@@ -29,7 +29,21 @@ pub mod service;
 pub mod workflows;
 
 pub use workflows::lifecycle::spawn_sweeper;
-pub use workflows::settle::recover;
+
+/// Startup recovery: analyses and protected jobs a stopped process left running can never
+/// finish and become FAILED (populations leave the previous version active), analysis log
+/// exports left in progress are written again ([`workflows::settle::recover`]).
+pub const RECOVERY: crate::jobs::recovery::Recovery = crate::jobs::recovery::Recovery {
+    name: "unfinished analyses",
+    order: 10,
+    run: |state| {
+        Box::pin(async move {
+            workflows::settle::recover(state)
+                .await
+                .map_err(|e| e.message)
+        })
+    },
+};
 
 use std::sync::OnceLock;
 

@@ -219,7 +219,7 @@ async fn submit(state: &AppState, scope: &Scope, body: &[u8]) -> Response {
                 None,
             ),
         };
-    writes.push(Write::Put(Record::new(
+    writes.push(Write::put(Record::new(
         kinds::REQUEST,
         &request_id,
         &scope.region,
@@ -270,10 +270,10 @@ async fn status(state: &AppState, scope: &Scope, id: &str) -> Response {
     }))
 }
 
-/// Ends what a stopped process left unfinished (runs left active).
-///
-/// # Errors
-/// When the store fails.
-pub async fn recover(state: &AppState) -> crate::error::AwsResult<()> {
-    runs::recover(state).await
-}
+/// Startup recovery: table-service runs a stopped process left active end FAILED, or
+/// COMPLETED when their Delta commit made it ([`runs::recover`]).
+pub const RECOVERY: crate::jobs::recovery::Recovery = crate::jobs::recovery::Recovery {
+    name: "unfinished table-service runs",
+    order: 20,
+    run: |state| Box::pin(async move { runs::recover(state).await.map_err(|e| e.message) }),
+};

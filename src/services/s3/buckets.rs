@@ -113,7 +113,7 @@ pub async fn create_bucket(
     };
     state
         .store()
-        .commit(vec![crate::store::Write::Put(records::bucket_record(
+        .commit(vec![crate::store::Write::put(records::bucket_record(
             &bucket,
         ))])
         .await

@@ -3,4 +3,4 @@
 //! Everything else in this folder is S3's own; `cargo xtask layers` keeps it so.
 
 pub use super::objects::{delete_one, put_local_file, put_local_file_if};
-pub use super::records::{get_bucket, recover, BucketMeta};
+pub use super::records::{get_bucket, BucketMeta};

@@ -32,6 +32,21 @@ pub mod records;
 pub mod service;
 pub mod storage;
 
+/// Startup recovery: every journalled write finished or rolled back and the leftovers of
+/// interrupted requests removed ([`records::recover`]); first, since it removes every staged
+/// temporary file.
+pub const RECOVERY: crate::jobs::recovery::Recovery = crate::jobs::recovery::Recovery {
+    name: "S3 write journal",
+    order: 0,
+    run: |state| {
+        Box::pin(async move {
+            records::recover(state.store(), state.data_dir())
+                .await
+                .map_err(|e| e.to_string())
+        })
+    },
+};
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;

@@ -86,7 +86,7 @@ pub async fn create_multipart_upload(
     };
     state
         .store()
-        .commit(vec![Write::Put(records::upload_record(
+        .commit(vec![Write::put(records::upload_record(
             &upload,
             &bucket.region,
         ))])
@@ -139,7 +139,7 @@ async fn commit_part(
         .persist(&dir.join(&part.file))
         .map_err(|e| errors::io("cannot store the part", &e))?;
     store
-        .commit(vec![Write::Put(records::part_record(
+        .commit(vec![Write::put(records::part_record(
             upload, &part, region,
         ))])
         .await

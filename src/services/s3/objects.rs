@@ -316,7 +316,7 @@ pub(crate) async fn commit_object(
             KeyShape::Folder => None,
         },
     };
-    let mut writes = vec![Write::Put(records::object_record(&meta, &bucket.region))];
+    let mut writes = vec![Write::put(records::object_record(&meta, &bucket.region))];
     if let Some(upload) = new.upload {
         writes.extend(
             records::delete_upload_writes(store, upload)
@@ -1252,12 +1252,12 @@ mod tests {
             .unwrap();
         let mut writes: Vec<_> = keys
             .iter()
-            .map(|k| crate::store::Write::Put(records::object_record(&obj(k), "us-east-1")))
+            .map(|k| crate::store::Write::put(records::object_record(&obj(k), "us-east-1")))
             .collect();
         for (bucket, key) in [("a", "z"), ("b-", "a"), ("b0", "a")] {
             let mut other = obj(key);
             other.bucket = bucket.into();
-            writes.push(crate::store::Write::Put(records::object_record(
+            writes.push(crate::store::Write::put(records::object_record(
                 &other,
                 "us-east-1",
             )));

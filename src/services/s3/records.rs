@@ -379,7 +379,7 @@ pub async fn delete_upload_writes(
 /// A new journal entry (`Write::Put`) and its id.
 pub fn intent_write(intent: &Intent) -> (String, Write) {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let write = Write::Put(Record::new(INTENT, &id, "", "", None, encode(intent)));
+    let write = Write::put(Record::new(INTENT, &id, "", "", None, encode(intent)));
     (id, write)
 }
 
@@ -416,7 +416,7 @@ pub async fn recover(store: &dyn MetadataStore, data_dir: &Path) -> Result<(), S
                 } else if placed.is_some() && placed == object.file_id {
                     // Renamed but not recorded: record it.
                     tracing::warn!(bucket = %object.bucket, key = %object.key, "s3: completing an interrupted object write");
-                    writes.push(Write::Put(object_record(&object, &region)));
+                    writes.push(Write::put(object_record(&object, &region)));
                     if let Some(upload) = upload {
                         writes.extend(delete_upload_writes(store, &upload).await?);
                     }
@@ -500,7 +500,7 @@ mod tests {
                     last_modified: 0.0,
                     file: format!("{number}"),
                 };
-                writes.push(Write::Put(part_record(&upload(id), &part, "us-east-1")));
+                writes.push(Write::put(part_record(&upload(id), &part, "us-east-1")));
             }
         }
         store.commit(writes).await.unwrap();

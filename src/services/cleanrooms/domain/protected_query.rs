@@ -282,10 +282,11 @@ pub fn billed_units(compute: Option<&dto::ComputeConfiguration>, millis: u64) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn submitted() -> StoredQuery {
+    /// A SUBMITTED query `q` of membership `m` (account 111111111111).
+    pub(crate) fn submitted() -> StoredQuery {
         StoredQuery::submitted(Submission {
             id: "q".into(),
             now: 1.0,

@@ -10,7 +10,7 @@ use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::errors::{access_denied, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_membership;
-use crate::services::cleanrooms::records::protected_jobs::{job_received, jobs_page, put_job};
+use crate::services::cleanrooms::records::protected_jobs::{job_received, jobs_page};
 use crate::services::cleanrooms::workflows::job;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -121,7 +121,7 @@ pub async fn update_protected_job(
     input: dto::UpdateProtectedJobInput,
 ) -> AwsResult<dto::UpdateProtectedJobOutput> {
     let _guard = state.write_lock().await;
-    let mut j = own_job(
+    let j = own_job(
         state,
         ctx,
         &input.membership_identifier,
@@ -134,12 +134,7 @@ pub async fn update_protected_job(
             j.job.id, input.membership_identifier
         )));
     }
-    if j.cancel(state.jobs().is_running(&j.job.id))? {
-        state
-            .store()
-            .commit(vec![put_job(&ctx.region, &j)?])
-            .await?;
-    }
+    let j = job::cancel_job(state, &j.job.id).await?;
     state.jobs().cancel(&j.job.id);
     Ok(dto::UpdateProtectedJobOutput {
         protected_job: j.job,

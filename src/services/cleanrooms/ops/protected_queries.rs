@@ -12,10 +12,10 @@ use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::errors::{access_denied, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_membership;
-use crate::services::cleanrooms::records::protected_queries::put_query;
 use crate::services::cleanrooms::records::protected_queries::queries_page;
 use crate::services::cleanrooms::records::protected_queries::received;
 use crate::services::cleanrooms::workflows::query;
+use crate::services::cleanrooms::workflows::query::cancel_query;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -127,7 +127,7 @@ pub async fn update_protected_query(
     input: dto::UpdateProtectedQueryInput,
 ) -> AwsResult<dto::UpdateProtectedQueryOutput> {
     let _guard = state.write_lock().await;
-    let mut q = own_query(
+    let q = own_query(
         state,
         ctx,
         &input.membership_identifier,
@@ -140,12 +140,7 @@ pub async fn update_protected_query(
             q.query.id, input.membership_identifier
         )));
     }
-    if q.cancel(state.jobs().is_running(&q.query.id))? {
-        state
-            .store()
-            .commit(vec![put_query(&ctx.region, &q)?])
-            .await?;
-    }
+    let q = cancel_query(state, &q.query.id).await?;
     state.jobs().cancel(&q.query.id);
     Ok(dto::UpdateProtectedQueryOutput {
         protected_query: q.query,

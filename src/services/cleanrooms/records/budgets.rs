@@ -9,7 +9,7 @@ use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetT
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::{collaboration_children, membership_children};
 use crate::state::AppState;
-use crate::store::Write;
+use crate::store::{Expect, Write};
 
 /// The ledger of template `template_id`, if anything was spent from it.
 ///
@@ -17,6 +17,19 @@ use crate::store::Write;
 /// When the store fails or the record is corrupt.
 pub async fn ledger_of(state: &AppState, template_id: &str) -> AwsResult<Option<Ledger>> {
     records::load::<Ledger>(state, template_id).await
+}
+
+/// As [`ledger_of`], with what writing it back expects: the revision read, or no ledger.
+///
+/// # Errors
+/// As [`ledger_of`].
+pub async fn ledger_at(state: &AppState, template_id: &str) -> AwsResult<(Option<Ledger>, Expect)> {
+    Ok(
+        match records::load_versioned::<Ledger>(state, template_id).await? {
+            Some(read) => (Some(read.value), Expect::Revision(read.revision)),
+            None => (None, Expect::Absent),
+        },
+    )
 }
 
 /// The write that forgets what was spent from template `template_id`.

@@ -7,8 +7,9 @@ use crate::services::cleanrooms::domain::intermediate_table::{
 use crate::services::cleanrooms::domain::lineage::descendants;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
-use crate::store::Write;
+use crate::store::{Expect, Write};
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 /// The `Put` of a table (owner = its account, parent = its membership).
@@ -19,6 +20,25 @@ pub fn put_table(t: &IntermediateTable) -> AwsResult<Write> {
 /// The `Put` of a version of table `t`.
 pub fn put_version(t: &IntermediateTable, v: &IntermediateTableVersion) -> AwsResult<Write> {
     records::put(&v.version_id, t.region(), &t.account_id, Some(&t.id), v)
+}
+
+/// The `Put` of table `t` when it is still at the revision `read` was read at.
+pub fn put_table_at<R>(read: &Versioned<R>, t: &IntermediateTable) -> AwsResult<Write> {
+    Ok(put_table(t)?.expecting(read.expect()))
+}
+
+/// The `Put` of a new version of table `t` (its id must be new).
+pub fn put_new_version(t: &IntermediateTable, v: &IntermediateTableVersion) -> AwsResult<Write> {
+    Ok(put_version(t, v)?.expecting(Expect::Absent))
+}
+
+/// The `Put` of version `v` of table `t` when it is still at the revision `read` was read at.
+pub fn put_version_at<R>(
+    read: &Versioned<R>,
+    t: &IntermediateTable,
+    v: &IntermediateTableVersion,
+) -> AwsResult<Write> {
+    Ok(put_version(t, v)?.expecting(read.expect()))
 }
 
 /// The `Put` of the rule of table `t`.

@@ -57,3 +57,30 @@ pub const ANALYSIS_LOG_EXPORT: &str = "cleanrooms.analysislog.export";
 pub const ID_NAMESPACE_ASSOCIATION: &str = "cleanrooms.idnamespaceassociation";
 /// An ID mapping table (owner = creating account, parent = membership id).
 pub const ID_MAPPING_TABLE: &str = "cleanrooms.idmappingtable";
+
+/// What a record of `kind` is called in messages, and its `ResourceType` when the model has one
+/// (`ConflictException`, `ResourceNotFoundException`).
+pub fn describe(
+    kind: &str,
+) -> (
+    &'static str,
+    Option<crate::services::cleanrooms::errors::ResourceType>,
+) {
+    use crate::services::cleanrooms::errors::ResourceType;
+    match kind {
+        COLLABORATION => ("collaboration", Some(ResourceType::Collaboration)),
+        MEMBERSHIP => ("membership", Some(ResourceType::Membership)),
+        CONFIGURED_TABLE => ("configured table", Some(ResourceType::ConfiguredTable)),
+        ASSOCIATION => (
+            "configured table association",
+            Some(ResourceType::ConfiguredTableAssociation),
+        ),
+        PROTECTED_QUERY => ("protected query", None),
+        PROTECTED_JOB => ("protected job", None),
+        INTERMEDIATE_TABLE => ("intermediate table", None),
+        INTERMEDIATE_TABLE_VERSION => ("intermediate table version", None),
+        ANALYSIS_LOG => ("analysis log", None),
+        PRIVACY_BUDGET_LEDGER => ("privacy budget", None),
+        _ => ("resource", None),
+    }
+}

@@ -4,6 +4,12 @@
 //! every operation shares ([`access`]). The layers above reach the store through here: a stored
 //! domain type implements [`Resource`], which declares its record kind once ([`kinds`] is named
 //! nowhere else), and the functions here take the type instead of a kind.
+//!
+//! Where two writers can race (a run's status transitions and settle, recovery, cancel, the
+//! creates whose ids must be new), the layers above read with [`load_versioned`] and write with
+//! [`put_if`] at the revision they read (or expecting no record); [`commit`] turns a failed
+//! precondition into the `ConflictException` a user sees for a concurrent change, and
+//! [`try_commit`] lets a background run read again and retry (at most [`ATTEMPTS`] times).
 
 pub mod access;
 pub mod analysis_logs;
@@ -49,8 +55,9 @@ use serde::Serialize;
 use crate::error::AwsResult;
 use cleanrooms_emulator_api::RequestContext;
 
+use crate::services::cleanrooms::errors::{conflict_on, ConflictReason};
 use crate::state::AppState;
-use crate::store::{Query, Record, Write};
+use crate::store::{Expect, Query, Record, StoreError, Write};
 use crate::util::pagination;
 
 pub use crate::store::decode;
@@ -105,6 +112,160 @@ pub fn put<T: Resource>(
     crate::store::put(T::KIND, id, region, account, parent, value)
 }
 
+/// The `Put` of resource `value` as [`put`], when `expect` holds at commit (see
+/// [`crate::store::Expect`]).
+pub fn put_if<T: Resource>(
+    id: &str,
+    region: &str,
+    account: &str,
+    parent: Option<&str>,
+    value: &T,
+    expect: Expect,
+) -> AwsResult<Write> {
+    Ok(put(id, region, account, parent, value)?.expecting(expect))
+}
+
+/// A stored resource as it was read: the value, the region it lives in and its revision (what
+/// a conditional put of it expects).
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The region it lives in.
+    pub region: String,
+    /// The revision read.
+    pub revision: i64,
+    /// The resource.
+    pub value: T,
+}
+
+impl<T> Versioned<T> {
+    /// The precondition of writing it back: still at the revision read.
+    pub fn expect(&self) -> Expect {
+        Expect::Revision(self.revision)
+    }
+}
+
+/// Resource `T` `id` with its region and revision, if it exists.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn load_versioned<T: Resource>(
+    state: &AppState,
+    id: &str,
+) -> AwsResult<Option<Versioned<T>>> {
+    record::<T>(state, id)
+        .await?
+        .map(|r| {
+            Ok(Versioned {
+                value: decode(&r)?,
+                region: r.region,
+                revision: r.revision,
+            })
+        })
+        .transpose()
+}
+
+/// How many times a background run reads again and retries a write that lost a race.
+pub const ATTEMPTS: usize = 8;
+
+/// Commits `writes`: `false` when a precondition failed (another writer changed a record since
+/// it was read) and nothing was written, so the caller may read again and retry.
+///
+/// # Errors
+/// Other store failures.
+pub async fn try_commit(state: &AppState, writes: Vec<Write>) -> AwsResult<bool> {
+    match state.store().commit(writes).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_conflict() => {
+            tracing::info!(error = %e, "write lost a race; reading again");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The error of a background write that lost [`ATTEMPTS`] races in a row on `what` `id`.
+pub fn lost_races(what: &str, id: &str) -> crate::error::AwsError {
+    crate::error::AwsError::internal(format!(
+        "{what} {id} kept changing while it was being updated ({ATTEMPTS} attempts)"
+    ))
+}
+
+/// Applies `change` to resource `T` `id` as stored (`what` names it in errors) and commits
+/// `write` of the result at the revision read, reading again and retrying when another writer
+/// changed it meanwhile (at most [`ATTEMPTS`] times): a background run's status transition.
+/// Returns `change`'s answer for the resource as committed, and that resource.
+///
+/// # Errors
+/// When it vanished or kept changing (internal errors); store failures.
+pub async fn change<T: Resource + Clone, R>(
+    state: &AppState,
+    id: &str,
+    what: &str,
+    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Write>,
+    mut change: impl FnMut(&mut T) -> R,
+) -> AwsResult<(R, T)> {
+    for _ in 0..ATTEMPTS {
+        let read = load_existing_versioned::<T>(state, id, what).await?;
+        let mut value = read.value.clone();
+        let answer = change(&mut value);
+        if try_commit(state, vec![write(&read, &value)?]).await? {
+            return Ok((answer, value));
+        }
+    }
+    Err(lost_races(what, id))
+}
+
+/// A request's change of resource `T` `id` (`what` names it in errors): `change` decides on the
+/// resource as stored (`Ok(false)`: nothing to write), and `write` of the result is committed at
+/// the revision read, a lost race being the `ConflictException` of [`commit`]. Returns the
+/// resource after the change.
+///
+/// # Errors
+/// `change`'s refusal; as [`commit`]; when the resource vanished (internal).
+pub async fn change_requested<T: Resource + Clone>(
+    state: &AppState,
+    id: &str,
+    what: &str,
+    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Write>,
+    change: impl FnOnce(&mut T) -> AwsResult<bool>,
+) -> AwsResult<T> {
+    let read = load_existing_versioned::<T>(state, id, what).await?;
+    let mut value = read.value.clone();
+    if change(&mut value)? {
+        commit(state, vec![write(&read, &value)?]).await?;
+    }
+    Ok(value)
+}
+
+/// Commits `writes` for a request: a failed precondition is the `ConflictException` a user
+/// sees for a concurrent change (`ALREADY_EXISTS` for an id that must be new, `INVALID_STATE`
+/// for a resource changed since it was read), and nothing is written.
+///
+/// # Errors
+/// `ConflictException`; other store failures.
+pub async fn commit(state: &AppState, writes: Vec<Write>) -> AwsResult<()> {
+    match state.store().commit(writes).await {
+        Err(StoreError::Conflict {
+            kind, id, expected, ..
+        }) => {
+            let (noun, resource_type) = kinds::describe(&kind);
+            let (reason, message) = if expected == Expect::Absent {
+                (
+                    ConflictReason::AlreadyExists,
+                    format!("The {noun} {id} already exists"),
+                )
+            } else {
+                (
+                    ConflictReason::InvalidState,
+                    format!("The {noun} {id} was changed by another request meanwhile; retry"),
+                )
+            };
+            Err(conflict_on(resource_type, &id, reason, message))
+        }
+        other => Ok(other?),
+    }
+}
+
 /// The `Delete` of resource `T` `id`.
 pub fn delete<T: Resource>(id: impl Into<String>) -> Write {
     Write::Delete {
@@ -143,10 +304,22 @@ pub async fn load_existing<T: Resource>(
     id: &str,
     what: &str,
 ) -> AwsResult<(String, T)> {
-    let record = record::<T>(state, id)
+    let v = load_existing_versioned::<T>(state, id, what).await?;
+    Ok((v.region, v.value))
+}
+
+/// As [`load_existing`], with the revision read.
+///
+/// # Errors
+/// As [`load_existing`].
+pub async fn load_existing_versioned<T: Resource>(
+    state: &AppState,
+    id: &str,
+    what: &str,
+) -> AwsResult<Versioned<T>> {
+    load_versioned::<T>(state, id)
         .await?
-        .ok_or_else(|| crate::error::AwsError::internal(format!("{what} {id} vanished")))?;
-    Ok((record.region.clone(), decode(&record)?))
+        .ok_or_else(|| crate::error::AwsError::internal(format!("{what} {id} vanished")))
 }
 
 /// Every stored resource `T`, in every account and region (startup recovery and sweeps).

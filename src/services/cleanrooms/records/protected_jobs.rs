@@ -6,8 +6,12 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
 use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::records::listing::{own_and_received_page, MergedList, Order};
+use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
-use crate::store::Write;
+use crate::store::{Expect, Write};
+
+/// What a protected job is called in errors.
+pub const JOB: &str = "protected job";
 
 /// Protected job `id` with the region it lives in; it must exist (a run or its settle asks for
 /// its own job).
@@ -15,7 +19,7 @@ use crate::store::Write;
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_job(state: &AppState, id: &str) -> AwsResult<(String, StoredJob)> {
-    records::load_existing(state, id, "protected job").await
+    records::load_existing(state, id, JOB).await
 }
 
 /// Every protected job, in every region.
@@ -35,6 +39,16 @@ pub fn put_job(region: &str, j: &StoredJob) -> AwsResult<Write> {
         Some(&j.job.membership_id),
         j,
     )
+}
+
+/// The store write of job `j` when it is new (StartProtectedJob).
+pub fn put_new_job(region: &str, j: &StoredJob) -> AwsResult<Write> {
+    Ok(put_job(region, j)?.expecting(Expect::Absent))
+}
+
+/// The store write of job `j` read as `read`, when nobody changed it since.
+pub fn put_job_at(read: &Versioned<StoredJob>, j: &StoredJob) -> AwsResult<Write> {
+    Ok(put_job(&read.region, j)?.expecting(read.expect()))
 }
 
 fn receipt_id(job_id: &str, membership_id: &str) -> String {

@@ -6,8 +6,12 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::member;
 use crate::services::cleanrooms::records::kinds;
 use crate::services::cleanrooms::records::listing::{own_and_received_page, MergedList, Order};
+use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
-use crate::store::Write;
+use crate::store::{Expect, Write};
+
+/// What a protected query is called in errors.
+pub const QUERY: &str = "protected query";
 
 /// Protected query `id` with the region it lives in; it must exist (a run or its settle asks
 /// for its own query).
@@ -15,7 +19,15 @@ use crate::store::Write;
 /// # Errors
 /// `InternalServerException` when it vanished or is unreadable; store failures.
 pub async fn load_query(state: &AppState, id: &str) -> AwsResult<(String, StoredQuery)> {
-    records::load_existing(state, id, "protected query").await
+    records::load_existing(state, id, QUERY).await
+}
+
+/// As [`load_query`], with the revision read (for [`put_query_at`]).
+///
+/// # Errors
+/// As [`load_query`].
+pub async fn load_query_at(state: &AppState, id: &str) -> AwsResult<Versioned<StoredQuery>> {
+    records::load_existing_versioned(state, id, QUERY).await
 }
 
 /// Every protected query, in every region.
@@ -35,6 +47,16 @@ pub fn put_query(region: &str, q: &StoredQuery) -> AwsResult<Write> {
         Some(&q.query.membership_id),
         q,
     )
+}
+
+/// The store write of query `q` when it is new (StartProtectedQuery, a population).
+pub fn put_new_query(region: &str, q: &StoredQuery) -> AwsResult<Write> {
+    Ok(put_query(region, q)?.expecting(Expect::Absent))
+}
+
+/// The store write of query `q` read as `read`, when nobody changed it since.
+pub fn put_query_at(read: &Versioned<StoredQuery>, q: &StoredQuery) -> AwsResult<Write> {
+    Ok(put_query(&read.region, q)?.expecting(read.expect()))
 }
 
 /// Store id of membership `membership_id`'s receipt of query `query_id`.

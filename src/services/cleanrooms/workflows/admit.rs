@@ -18,8 +18,9 @@ use crate::services::cleanrooms::analysis::sql::BoundSql;
 use crate::services::cleanrooms::analysis::{prepare, Prepared, Purpose};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::budget::{resource_id, spend};
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::budgets::{
-    budget_templates_of_collaboration, ledger_of, put_ledger,
+    budget_templates_of_collaboration, ledger_at, put_ledger,
 };
 use cleanrooms_emulator_api::cleanrooms::dto;
 
@@ -102,7 +103,8 @@ pub async fn admit(state: &AppState, request: Request<'_>) -> AwsResult<Admitted
 ///
 /// # Errors
 /// `ValidationException` (`INVALID_CONFIGURATION`) naming the table or budget that cannot pay,
-/// what remains and when it refreshes; nothing is stored then. Store failures.
+/// what remains and when it refreshes; nothing is stored then. `ConflictException` when a record
+/// that must be new exists already or one read was changed meanwhile. Store failures.
 pub async fn commit_charged(
     state: &AppState,
     collaboration_id: &str,
@@ -112,23 +114,23 @@ pub async fn commit_charged(
     let touched = prepared.touched();
     let dp = &prepared.usage.dp_aggregations;
     let mut templates = Vec::new();
+    // What each ledger's write expects: two analyses charging the same budget at once cannot
+    // both spend from the same balance (the second gets a ConflictException).
+    let mut read = Vec::new();
     for (_, t) in budget_templates_of_collaboration(state, collaboration_id).await? {
         let relevant = match t.resource_arn() {
             Some(arn) => touched.iter().any(|x| x.id == resource_id(arn)),
             None => !dp.is_empty(),
         };
         if relevant {
-            let ledger = ledger_of(state, &t.id).await?;
+            let (ledger, expect) = ledger_at(state, &t.id).await?;
             templates.push((t, ledger));
+            read.push(expect);
         }
     }
     let spent = spend(&templates, &touched, dp, state.now())?
         .iter()
-        .map(|(i, ledger)| put_ledger(&templates[*i].0, ledger))
+        .map(|(i, ledger)| Ok(put_ledger(&templates[*i].0, ledger)?.expecting(read[*i])))
         .collect::<AwsResult<Vec<_>>>()?;
-    state
-        .store()
-        .commit(writes.into_iter().chain(spent).collect())
-        .await?;
-    Ok(())
+    records::commit(state, writes.into_iter().chain(spent).collect()).await
 }

@@ -40,7 +40,7 @@ use crate::services::cleanrooms::records::access::{
     member, members, membership_context, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::protected_jobs::{
-    all_jobs, job_receipt, load_job, put_job,
+    all_jobs, job_receipt, load_job, put_job_at, put_new_job, JOB,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -173,7 +173,7 @@ pub async fn start(
         collaboration.id.clone(),
         receivers,
     );
-    let mut writes = vec![put_job(&ctx.region, &stored)?];
+    let mut writes = vec![put_new_job(&ctx.region, &stored)?];
     if let Some(account) = target.member.as_deref().filter(|a| *a != ctx.account_id) {
         writes.extend(job_receipt(state, &ctx.region, &collaboration.id, account, &id).await?);
     }
@@ -182,7 +182,7 @@ pub async fn start(
         // starts cannot pass the quota together.
         let _guard = state.write_lock().await;
         within_job_quota(state, &m.id)?;
-        state.store().commit(writes).await?;
+        records::commit(state, writes).await?;
         state.jobs().start(JobRun {
             state: state.clone(),
             id: id.clone(),
@@ -457,9 +457,7 @@ async fn run_job(
 ) -> AwsResult<()> {
     {
         let _guard = state.write_lock().await;
-        let (region, mut job) = load_job(state, id).await?;
-        let go = job.start();
-        state.store().commit(vec![put_job(&region, &job)?]).await?;
+        let (go, _) = records::change(state, id, JOB, put_job_at, StoredJob::start).await?;
         if !go {
             return Ok(());
         }
@@ -487,13 +485,27 @@ async fn run_job(
 /// Records how job `id` ended.
 async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResult<()> {
     let _guard = state.write_lock().await;
-    let (region, mut job) = load_job(state, id).await?;
-    if job.finish(millis, end) {
-        state.store().commit(vec![put_job(&region, &job)?]).await?;
-    }
+    records::change(state, id, JOB, put_job_at, |job: &mut StoredJob| {
+        job.finish(millis, end.clone())
+    })
+    .await?;
     // Its end is recorded: it no longer counts against the membership's quota.
     state.jobs().release_quota(id);
     Ok(())
+}
+
+/// UpdateProtectedJob's cancel of job `id` (SUBMITTED or STARTED → CANCELLING or CANCELLED),
+/// decided on the job as stored and committed at the revision read; the job after it.
+///
+/// # Errors
+/// The domain's refusal (a finished job); `ConflictException` when another request changed the
+/// job meanwhile; store failures.
+pub async fn cancel_job(state: &AppState, id: &str) -> AwsResult<StoredJob> {
+    let running = state.jobs().is_running(id);
+    records::change_requested(state, id, JOB, put_job_at, |j: &mut StoredJob| {
+        j.cancel(running)
+    })
+    .await
 }
 
 /// `<data-dir>/cleanrooms/jobs`: the harness and one work folder per running job.

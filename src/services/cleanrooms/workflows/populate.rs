@@ -16,6 +16,7 @@
 use crate::services::cleanrooms::analysis::rules::capture_inherited;
 use crate::services::cleanrooms::analysis::sql::bound_sql;
 use crate::services::cleanrooms::analysis::Purpose;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::naming::valid_column_name;
 use crate::services::cleanrooms::domain::protected_query::{
@@ -23,13 +24,15 @@ use crate::services::cleanrooms::domain::protected_query::{
 };
 use crate::services::cleanrooms::errors::invalid_query;
 use crate::services::cleanrooms::records::access::{owned_table, query_runner};
-use crate::services::cleanrooms::records::intermediate_tables::{put_table, put_version};
-use crate::services::cleanrooms::records::protected_queries::put_query;
+use crate::services::cleanrooms::records::intermediate_tables::{put_new_version, put_table};
+use crate::services::cleanrooms::records::load_versioned;
+use crate::services::cleanrooms::records::protected_queries::put_new_query;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
 use crate::services::cleanrooms::workflows::runs::{spawn_populate, PopulateJob};
 use crate::services::cleanrooms::workflows::settle::Population;
+use crate::store::Expect;
 use std::collections::HashSet;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -111,6 +114,9 @@ pub async fn populate(
     );
 
     let _guard = state.write_lock().await;
+    // The revision before the re-read: the commit fails if anyone (another process on the same
+    // store too) changed the table after it.
+    let before = load_versioned::<IntermediateTable>(state, &table.id).await?;
     // Re-read under the lock: another population may have started meanwhile.
     let (_, mut table) =
         owned_table(state, ctx, &m.id, &input.intermediate_table_identifier).await?;
@@ -173,9 +179,9 @@ pub async fn populate(
         create_time: now,
     };
     let mut writes = vec![
-        put_query(&ctx.region, &query)?,
-        put_version(&table, &version)?,
-        put_table(&table)?,
+        put_new_query(&ctx.region, &query)?,
+        put_new_version(&table, &version)?,
+        put_table(&table)?.expecting(before.map_or(Expect::Absent, |b| b.expect())),
     ];
     writes.extend(log);
     commit_charged(state, &collaboration.id, &admitted.prepared, writes).await?;

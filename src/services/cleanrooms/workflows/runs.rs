@@ -12,8 +12,10 @@
 use crate::services::cleanrooms::analysis::outcome::{engine_error, storage_error};
 use crate::services::cleanrooms::analysis::{dp, Prepared};
 use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::domain::protected_query::{RunEnd, RunError};
-use crate::services::cleanrooms::records::protected_queries::{load_query, put_query};
+use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::records::protected_queries::{put_query_at, QUERY};
 use crate::services::cleanrooms::workflows::delivery::Delivery;
 use crate::services::cleanrooms::workflows::results::write_results;
 use crate::services::cleanrooms::workflows::settle::{
@@ -130,7 +132,7 @@ async fn run_query(
         None => RunEnd::Cancelled,
     };
     let _guard = state.write_lock().await;
-    settle_query(state, id, elapsed_millis(started), end, Vec::new()).await?;
+    settle_query(state, id, elapsed_millis(started), end).await?;
     Ok(())
 }
 
@@ -275,9 +277,7 @@ async fn run_populate(
 /// cancelled meanwhile).
 async fn start(state: &AppState, id: &str) -> AwsResult<Option<String>> {
     let _guard = state.write_lock().await;
-    let (region, mut q) = load_query(state, id).await?;
-    let go = q.start();
-    state.store().commit(vec![put_query(&region, &q)?]).await?;
+    let (go, q) = records::change(state, id, QUERY, put_query_at, StoredQuery::start).await?;
     Ok(go.then_some(q.account_id))
 }
 
@@ -329,15 +329,11 @@ async fn noised(state: &AppState, id: &str, prepared: &Prepared) -> Result<Logic
     let (plan, parameters) = dp::apply(&prepared.ctx, prepared.plan.clone(), dp)
         .await
         .map_err(engine_error)?;
-    let record = async {
-        let _guard = state.write_lock().await;
-        let (region, mut q) = load_query(state, id).await?;
-        q.query.differential_privacy = Some(parameters);
-        state.store().commit(vec![put_query(&region, &q)?]).await?;
-        Ok::<(), AwsError>(())
-    };
-    record
-        .await
-        .map_err(|e: AwsError| RunError::internal(e.message))?;
+    let _guard = state.write_lock().await;
+    records::change(state, id, QUERY, put_query_at, |q: &mut StoredQuery| {
+        q.query.differential_privacy = Some(parameters.clone());
+    })
+    .await
+    .map_err(|e: AwsError| RunError::internal(e.message))?;
     Ok(plan)
 }

@@ -5,16 +5,23 @@
 //! them at startup for the runs a stopped process left unfinished, so a run that ends and a run
 //! that was abandoned are settled by the same code.
 //!
-//! Both expect the caller to hold `state.write_lock()`.
+//! Both expect the caller to hold `state.write_lock()`; neither relies on it: each reads the
+//! records it changes with their revisions and writes them back only at those revisions, and a
+//! settle that lost a race to another writer (a cancel, a lifecycle sweep, another process on
+//! the same store) reads again and decides anew.
 
 use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
+use crate::services::cleanrooms::domain::intermediate_table::{
+    IntermediateTable, IntermediateTableVersion,
+};
 use crate::services::cleanrooms::domain::protected_query::{
     error_codes, is_terminal, RunEnd, RunError,
 };
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table, intermediate_table_version, put_table, put_version,
+use crate::services::cleanrooms::records::intermediate_tables::{put_table_at, put_version_at};
+use crate::services::cleanrooms::records::protected_queries::{
+    all_queries, load_query_at, put_query_at, QUERY,
 };
-use crate::services::cleanrooms::records::protected_queries::{all_queries, load_query, put_query};
+use crate::services::cleanrooms::records::{load_versioned, lost_races, try_commit, ATTEMPTS};
 use crate::services::cleanrooms::workflows::analysis_logs;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
@@ -25,29 +32,48 @@ use crate::store::Write;
 /// The error of a query the emulator stopped while it ran.
 const INTERRUPTED: &str = "The emulator stopped while the query was running; run it again";
 
-/// Records that query `id` ended as `end` after `millis` (unless it is final already), committed
-/// together with `extra`. Returns the query's final status.
+/// Records that query `id` ended as `end` after `millis` (unless it is final already). Returns
+/// the query's final status.
 ///
 /// # Errors
-/// Store failures.
+/// Store failures; an internal error when the query kept changing under it.
 pub async fn settle_query(
     state: &AppState,
     id: &str,
     millis: u64,
     end: RunEnd,
-    extra: Vec<Write>,
 ) -> AwsResult<dto::ProtectedQueryStatus> {
-    let (region, mut q) = load_query(state, id).await?;
+    for _ in 0..ATTEMPTS {
+        if let Some(status) = try_settle_query(state, id, millis, end.clone(), Vec::new()).await? {
+            return Ok(status);
+        }
+    }
+    Err(lost_races(QUERY, id))
+}
+
+/// One attempt of [`settle_query`], committed together with `extra`: `None` when another
+/// writer changed the query (or a record of `extra`) since it was read, and nothing was written.
+async fn try_settle_query(
+    state: &AppState,
+    id: &str,
+    millis: u64,
+    end: RunEnd,
+    extra: Vec<Write>,
+) -> AwsResult<Option<dto::ProtectedQueryStatus>> {
+    let read = load_query_at(state, id).await?;
+    let mut q = read.value.clone();
     if q.finish(millis, end) {
-        let mut writes = vec![put_query(&region, &q)?];
-        writes.extend(analysis_logs::settled_log(state, &region, &q).await?);
+        let mut writes = vec![put_query_at(&read, &q)?];
+        writes.extend(analysis_logs::settled_log(state, &read.region, &q).await?);
         writes.extend(extra);
-        state.store().commit(writes).await?;
+        if !try_commit(state, writes).await? {
+            return Ok(None);
+        }
     }
     // Its end is recorded: it no longer counts against the membership's quota (under the
     // caller's write lock, like the quota check that admits the next query).
     state.jobs().release_quota(id);
-    Ok(q.query.status)
+    Ok(Some(q.query.status))
 }
 
 /// The records a population fills: its query, its table and its version.
@@ -62,7 +88,7 @@ pub struct Population {
 }
 
 /// How a population ended.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum PopulationEnd {
     /// The data is written: `active` is the version to serve, `schema` its columns.
     Written {
@@ -92,8 +118,26 @@ pub async fn settle_population(
     millis: u64,
     end: PopulationEnd,
 ) -> AwsResult<Option<i64>> {
-    let mut table = intermediate_table(state, &p.table_id).await?;
-    let mut version = intermediate_table_version(state, &p.version_id).await?;
+    for _ in 0..ATTEMPTS {
+        if let Some(retained) = try_settle_population(state, p, millis, end.clone()).await? {
+            return Ok(retained);
+        }
+    }
+    Err(lost_races("population", &p.version_id))
+}
+
+/// One attempt of [`settle_population`] from a fresh read of the table, its version and the
+/// query: `None` when another writer changed one of them meanwhile, and nothing was written.
+async fn try_settle_population(
+    state: &AppState,
+    p: &Population,
+    millis: u64,
+    end: PopulationEnd,
+) -> AwsResult<Option<Option<i64>>> {
+    let table_read = load_versioned::<IntermediateTable>(state, &p.table_id).await?;
+    let version_read = load_versioned::<IntermediateTableVersion>(state, &p.version_id).await?;
+    let mut table = table_read.as_ref().map(|r| r.value.clone());
+    let mut version = version_read.as_ref().map(|r| r.value.clone());
     let now = state.now();
     let mut written = None;
     let failed = |message: &str| format!("Population {} failed: {message}", p.version_id);
@@ -138,15 +182,19 @@ pub async fn settle_population(
         t.fail_population(version.as_mut(), reason, now);
     }
     let mut extra = Vec::new();
-    if let Some(t) = table.as_mut() {
+    if let (Some(t), Some(read)) = (table.as_mut(), &table_read) {
         t.end_population(&p.version_id, now);
-        extra.push(put_table(t)?);
-        if let Some(v) = &version {
-            extra.push(put_version(t, v)?);
+        extra.push(put_table_at(read, t)?);
+        if let (Some(v), Some(v_read)) = (&version, &version_read) {
+            extra.push(put_version_at(v_read, t, v)?);
         }
     }
-    let status = settle_query(state, &p.query_id, millis, query_end, extra).await?;
-    Ok(written.filter(|_| status == dto::ProtectedQueryStatus::Success))
+    let Some(status) = try_settle_query(state, &p.query_id, millis, query_end, extra).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        written.filter(|_| status == dto::ProtectedQueryStatus::Success),
+    ))
 }
 
 /// After a restart: queries a stopped process left SUBMITTED or STARTED become FAILED (and
@@ -165,7 +213,7 @@ pub async fn recover(state: &AppState) -> AwsResult<()> {
         match &q.populate {
             None => {
                 let end = RunEnd::Failed(RunError::internal(INTERRUPTED));
-                settle_query(state, &q.query.id, 0, end, Vec::new()).await?;
+                settle_query(state, &q.query.id, 0, end).await?;
             }
             Some(target) => {
                 let population = Population {
@@ -179,4 +227,98 @@ pub async fn recover(state: &AppState) -> AwsResult<()> {
     }
     super::job::recover(state).await?;
     analysis_logs::resume_exports(state).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::services::cleanrooms::domain::protected_query::tests::submitted;
+    use crate::services::cleanrooms::records;
+    use crate::services::cleanrooms::records::protected_queries::{
+        load_query_at, put_new_query, put_query,
+    };
+    use crate::services::cleanrooms::workflows::query::cancel_query;
+    use crate::store::racing::RacingStore;
+    use crate::store::sqlite::SqliteStore;
+
+    /// A state over a store with a racing writer, and a STARTED query `q` in it.
+    async fn racing() -> (tempfile::TempDir, Arc<RacingStore>, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(&dir.path().join("m.db")).await.unwrap();
+        let store = Arc::new(RacingStore::new(sqlite));
+        let state = AppState::new(
+            crate::config::Config::default(),
+            dir.path().to_path_buf(),
+            store.clone(),
+            Arc::new(crate::clock::EmulatorClock::with_offset(0.0)),
+        );
+        let mut q = submitted();
+        assert!(q.start());
+        state
+            .store()
+            .commit(vec![put_query("us-east-1", &q).unwrap()])
+            .await
+            .unwrap();
+        (dir, store, state)
+    }
+
+    /// Asserts that query `q` is stored with `status` at `revision`.
+    async fn assert_stored(state: &AppState, status: dto::ProtectedQueryStatus, revision: i64) {
+        let stored = load_query_at(state, "q").await.unwrap();
+        assert_eq!(
+            (stored.value.query.status, stored.revision),
+            (status, revision)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_settle_that_loses_to_a_cancel_reads_again_and_keeps_the_cancel() {
+        let (_dir, store, state) = racing().await;
+        // The user cancels between the settle's read and its commit.
+        let mut cancelled = load_query_at(&state, "q").await.unwrap().value;
+        assert!(cancelled.cancel(true).unwrap());
+        store.interfere(vec![put_query("us-east-1", &cancelled).unwrap()]);
+        let status = settle_query(&state, "q", 5, RunEnd::Succeeded(None))
+            .await
+            .unwrap();
+        // Settled on the fresh read: the cancellation wins over the run's result.
+        assert_eq!(status, dto::ProtectedQueryStatus::Cancelled);
+        // Inserted, cancelled by the racing writer, settled once.
+        assert_stored(&state, dto::ProtectedQueryStatus::Cancelled, 3).await;
+    }
+
+    #[tokio::test]
+    async fn a_cancel_that_loses_to_a_settle_is_a_conflict_and_writes_nothing() {
+        let (_dir, store, state) = racing().await;
+        let mut settled = load_query_at(&state, "q").await.unwrap().value;
+        assert!(settled.finish(5, RunEnd::Succeeded(None)));
+        store.interfere(vec![put_query("us-east-1", &settled).unwrap()]);
+        let e = cancel_query(&state, "q").await.unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
+        assert_eq!(e.fields["reason"], "INVALID_STATE");
+        assert_eq!(e.fields["resourceId"], "q");
+        assert!(!e.fields.contains_key("resourceType"));
+        assert!(e.message.contains("protected query q"), "{}", e.message);
+        assert_stored(&state, dto::ProtectedQueryStatus::Success, 2).await;
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_id_exists_is_already_exists_and_writes_nothing() {
+        let (_dir, _, state) = racing().await;
+        let mut again = load_query_at(&state, "q").await.unwrap().value;
+        again.query.membership_id = "other".into();
+        let e = records::commit(&state, vec![put_new_query("us-east-1", &again).unwrap()])
+            .await
+            .unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
+        assert_eq!(e.fields["reason"], "ALREADY_EXISTS");
+        assert_eq!(e.message, "The protected query q already exists");
+        let after = load_query_at(&state, "q").await.unwrap();
+        assert_eq!(
+            (after.revision, after.value.query.membership_id.as_str()),
+            (1, "m")
+        );
+    }
 }
