@@ -13,7 +13,7 @@
 //! keep all of them. When an insert would pass [`MAX_BYTES`] the cache starts over empty.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
@@ -28,20 +28,35 @@ pub struct CachedStore<S> {
     cache: RwLock<Cache>,
 }
 
+/// A cached answer to a point read (the record, or that there is none) with its [`weight`].
+type Entry = (Option<Arc<Record>>, usize);
+
 #[derive(Debug, Default)]
 struct Cache {
     generation: u64,
-    /// Each entry with its [`weight`].
-    entries: HashMap<Key, (Option<Record>, usize)>,
+    /// Each entry by kind, then id (looked up by `&str`, without building a key).
+    entries: HashMap<String, HashMap<String, Entry>>,
     /// The sum of the entries' weights.
     bytes: usize,
 }
 
 impl Cache {
-    fn remove(&mut self, key: &Key) {
-        if let Some((_, w)) = self.entries.remove(key) {
+    fn get(&self, kind: &str, id: &str) -> Option<&Entry> {
+        self.entries.get(kind)?.get(id)
+    }
+
+    fn remove(&mut self, kind: &str, id: &str) {
+        if let Some((_, w)) = self.entries.get_mut(kind).and_then(|ids| ids.remove(id)) {
             self.bytes -= w;
         }
+    }
+
+    fn insert(&mut self, kind: &str, id: &str, entry: Entry) {
+        self.bytes += entry.1;
+        self.entries
+            .entry(kind.to_string())
+            .or_default()
+            .insert(id.to_string(), entry);
     }
 
     fn clear(&mut self) {
@@ -64,8 +79,8 @@ const MEMBER: usize = 48;
 const ENTRY: usize = 160;
 
 /// The estimated heap bytes of a cache entry for `key` holding `record`.
-fn weight(key: &Key, record: Option<&Record>) -> usize {
-    let strings = key.0.len() + key.1.len();
+fn weight(kind: &str, id: &str, record: Option<&Record>) -> usize {
+    let strings = kind.len() + id.len();
     ENTRY
         + strings
         + record.map_or(0, |r| {
@@ -111,8 +126,8 @@ impl<S: MetadataStore> CachedStore<S> {
         if all {
             cache.clear();
         } else {
-            for k in keys {
-                cache.remove(&k);
+            for (kind, id) in keys {
+                cache.remove(&kind, &id);
             }
         }
     }
@@ -120,14 +135,13 @@ impl<S: MetadataStore> CachedStore<S> {
 
 #[async_trait]
 impl<S: MetadataStore> MetadataStore for CachedStore<S> {
-    async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
-        let key = (kind.to_string(), id.to_string());
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<Arc<Record>>, StoreError> {
         let generation = {
             let cache = self
                 .cache
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((hit, _)) = cache.entries.get(&key) {
+            if let Some((hit, _)) = cache.get(kind, id) {
                 return Ok(hit.clone());
             }
             cache.generation
@@ -138,15 +152,14 @@ impl<S: MetadataStore> MetadataStore for CachedStore<S> {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.generation == generation {
-            let w = weight(&key, loaded.as_ref());
+            let w = weight(kind, id, loaded.as_deref());
             // Replaced only by a racing read of the same generation: the same record.
-            cache.remove(&key);
+            cache.remove(kind, id);
             if cache.bytes + w > MAX_BYTES {
                 cache.clear();
             }
             if w <= MAX_BYTES {
-                cache.bytes += w;
-                cache.entries.insert(key, (loaded.clone(), w));
+                cache.insert(kind, id, (loaded.clone(), w));
             }
         }
         Ok(loaded)
@@ -235,7 +248,10 @@ mod tests {
         };
         store.commit(vec![at(&a, 2, read.revision)]).await.unwrap();
         let after_win = store.get("k", "a").await.unwrap().unwrap();
-        assert_eq!((after_win.revision, after_win.body), (2, json!({"v": 2})));
+        assert_eq!(
+            (after_win.revision, after_win.body.clone()),
+            (2, json!({"v": 2}))
+        );
         // The loser's batch also touches b, which must stay as cached and stored.
         let mut b2 = b;
         b2.body = json!({"v": 9});
@@ -247,7 +263,7 @@ mod tests {
         let a_now = store.get("k", "a").await.unwrap().unwrap();
         assert_eq!((a_now.revision, &a_now.body), (2, &json!({"v": 2})));
         let b_now = store.get("k", "b").await.unwrap().unwrap();
-        assert_eq!((b_now.revision, b_now.body), (1, json!({"v": 1})));
+        assert_eq!((b_now.revision, b_now.body.clone()), (1, json!({"v": 1})));
         // A retry from a fresh read succeeds.
         store
             .commit(vec![at(&a_now, 3, a_now.revision)])
@@ -281,7 +297,12 @@ mod tests {
             assert!(cache.bytes <= MAX_BYTES);
             assert_eq!(
                 cache.bytes,
-                cache.entries.values().map(|(_, w)| w).sum::<usize>()
+                cache
+                    .entries
+                    .values()
+                    .flat_map(HashMap::values)
+                    .map(|(_, w)| w)
+                    .sum::<usize>()
             );
         }
         // Every record was read once; the cache holds the latest ones, about MAX_BYTES of them.

@@ -21,6 +21,8 @@ pub mod cache;
 pub mod racing;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -321,8 +323,8 @@ impl From<StoreError> for AwsError {
 /// The metadata backend.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + std::fmt::Debug {
-    /// The record `kind`/`id`, if any.
-    async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError>;
+    /// The record `kind`/`id`, if any. Shared: a cached record is handed out without a copy.
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<Arc<Record>>, StoreError>;
     /// Records matching `query`, in sequence order.
     async fn query(&self, query: &Query) -> Result<Vec<Record>, StoreError>;
     /// Applies all writes atomically and durably, or none of them: the first put whose

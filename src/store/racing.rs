@@ -33,7 +33,11 @@ impl RacingStore {
 
 #[async_trait]
 impl MetadataStore for RacingStore {
-    async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+    async fn get(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<std::sync::Arc<Record>>, StoreError> {
         self.inner.get(kind, id).await
     }
 

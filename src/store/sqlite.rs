@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -66,7 +67,7 @@ fn to_record(row: &SqliteRow) -> Result<Record, StoreError> {
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
-    async fn get(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<Arc<Record>>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM resources WHERE kind = ? AND id = ?"
         ))
@@ -74,7 +75,7 @@ impl MetadataStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(to_record).transpose()
+        Ok(row.as_ref().map(to_record).transpose()?.map(Arc::new))
     }
 
     async fn query(&self, q: &Query) -> Result<Vec<Record>, StoreError> {
@@ -326,7 +327,7 @@ mod tests {
     /// write record `other`.
     async fn assert_untouched(store: &SqliteStore, revision: i64, n: i64, other: &str) {
         let a = store.get("thing", "a").await.unwrap().unwrap();
-        assert_eq!((a.revision, a.body), (revision, json!({ "n": n })));
+        assert_eq!((a.revision, a.body.clone()), (revision, json!({ "n": n })));
         assert!(store.get("thing", other).await.unwrap().is_none());
     }
 
@@ -350,7 +351,7 @@ mod tests {
         store.commit(vec![Write::put(thing("a", 2))]).await.unwrap();
         store.commit(vec![Write::put(thing("a", 3))]).await.unwrap();
         let got = store.get("thing", "a").await.unwrap().unwrap();
-        assert_eq!((got.revision, got.body), (3, json!({"n": 3})));
+        assert_eq!((got.revision, got.body.clone()), (3, json!({"n": 3})));
         let listed = store.query(&Query::kind("thing")).await.unwrap();
         assert_eq!(listed[0].revision, 3);
         store.commit(vec![delete("a")]).await.unwrap();
@@ -466,7 +467,7 @@ mod tests {
 
         let store = SqliteStore::open(&path).await.unwrap();
         let a = store.get("thing", "a").await.unwrap().unwrap();
-        assert_eq!((a.revision, a.seq, a.body), (1, 1, json!({"n": 1})));
+        assert_eq!((a.revision, a.seq, a.body.clone()), (1, 1, json!({"n": 1})));
         store
             .commit(vec![Write::put_if(thing("a", 2), Expect::Revision(1))])
             .await

@@ -583,8 +583,8 @@ pub fn spawn_idle_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
                 };
                 let key = SessionKey {
                     id,
-                    account: record.account,
-                    region: record.region,
+                    account: record.account.clone(),
+                    region: record.region.clone(),
                 };
                 if let Err(e) = expire_if_idle(&state, &key, session).await {
                     tracing::warn!(session = %key.id, error = %e.message, "idle check failed");

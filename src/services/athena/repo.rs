@@ -133,7 +133,7 @@ pub async fn session(state: &AppState, scope: Scope<'_>, id: &str) -> AwsResult<
 pub async fn session_by_id(
     state: &AppState,
     id: &str,
-) -> AwsResult<Option<(Record, StoredSession)>> {
+) -> AwsResult<Option<(std::sync::Arc<Record>, StoredSession)>> {
     match state.store().get(kinds::SESSION, id).await? {
         Some(record) => {
             let session = decode(&record)?;

@@ -57,7 +57,7 @@ pub async fn find_database(
     state: &AppState,
     catalog: Catalog<'_>,
     name: &str,
-) -> AwsResult<Option<(Record, StoredDatabase)>> {
+) -> AwsResult<Option<(std::sync::Arc<Record>, StoredDatabase)>> {
     let id = catalog.database_id(&fold(name));
     match state.store().get(kinds::DATABASE, &id).await? {
         Some(record) => {
@@ -94,8 +94,7 @@ pub async fn find_table(
         .store()
         .get(kinds::TABLE, &id)
         .await?
-        .as_ref()
-        .map(decode)
+        .map(|r| decode(&r))
         .transpose()
 }
 
@@ -147,8 +146,7 @@ pub async fn find_partition(
         .store()
         .get(kinds::PARTITION, &id)
         .await?
-        .as_ref()
-        .map(decode)
+        .map(|r| decode(&r))
         .transpose()
 }
 

@@ -135,7 +135,7 @@ pub async fn get<T: DeserializeOwned>(
     kind: &str,
     id: &str,
 ) -> AwsResult<Option<T>> {
-    store.get(kind, id).await?.as_ref().map(decode).transpose()
+    store.get(kind, id).await?.map(|r| decode(&r)).transpose()
 }
 
 /// Children of `parent` of `kind`, decoded, in creation order.

@@ -132,7 +132,7 @@ async fn commit_part(
         .get(records::PART, &records::part_id(&upload.upload_id, number))
         .await
         .map_err(errors::store)?
-        .and_then(|r| serde_json::from_value::<PartMeta>(r.body).ok());
+        .and_then(|r| <PartMeta as serde::Deserialize>::deserialize(&r.body).ok());
     std::fs::create_dir_all(&dir)
         .map_err(|e| errors::io("cannot create the upload directory", &e))?;
     staged

@@ -56,7 +56,7 @@ pub async fn member(
 ) -> AwsResult<Option<Member>> {
     let record =
         records::record::<Member>(state, &Member::record_id(collaboration_id, account)).await?;
-    record.as_ref().map(decode).transpose()
+    record.map(|r| decode(&r)).transpose()
 }
 
 /// All member records of a collaboration with their sequence numbers, in invitation order.

@@ -157,7 +157,7 @@ pub async fn load_versioned<T: Resource>(
         .map(|r| {
             Ok(Versioned {
                 value: decode(&r)?,
-                region: r.region,
+                region: r.region.clone(),
                 revision: r.revision,
             })
         })
@@ -278,7 +278,10 @@ pub fn delete<T: Resource>(id: impl Into<String>) -> Write {
 ///
 /// # Errors
 /// Store failures.
-pub async fn record<T: Resource>(state: &AppState, id: &str) -> AwsResult<Option<Record>> {
+pub async fn record<T: Resource>(
+    state: &AppState,
+    id: &str,
+) -> AwsResult<Option<std::sync::Arc<Record>>> {
     Ok(state.store().get(T::KIND, id).await?)
 }
 
@@ -289,8 +292,7 @@ pub async fn record<T: Resource>(state: &AppState, id: &str) -> AwsResult<Option
 pub async fn load<T: Resource>(state: &AppState, id: &str) -> AwsResult<Option<T>> {
     record::<T>(state, id)
         .await?
-        .as_ref()
-        .map(decode)
+        .map(|r| decode(&r))
         .transpose()
 }
 
