@@ -5,13 +5,21 @@
 //!
 //! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
-//! aggregates), `parts` the date-part names, `format` the format strings.
+//! aggregates), `parts` the date-part names, `format` the format strings; `spark_forms` maps
+//! Spark's `explode`, `timestamp`, numeric `to_char` and charset `encode`/`decode` onto
+//! `spark_values`, beside `spark_json`, `aes` and `hll` (Spark's JSON, encryption and
+//! HyperLogLog functions).
 
+pub mod aes;
 pub mod aggregate;
 pub mod codec;
 pub mod format;
+pub mod hll;
 pub mod parts;
 pub mod rewrite;
+pub mod spark_forms;
+pub mod spark_json;
+pub mod spark_values;
 pub mod text;
 pub mod udf;
 
@@ -85,6 +93,12 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
     }
     if dialect == SqlDialect::Spark {
         ctx.register_udaf(aggregate::skewness());
+        spark_forms::functions()
+            .into_iter()
+            .for_each(|f| ctx.register_udf(f));
+        spark_forms::aggregates()
+            .into_iter()
+            .for_each(|f| ctx.register_udaf(f));
     }
 }
 
@@ -114,6 +128,9 @@ pub fn parse(
         Err(e) => return Err(format!("The query could not be parsed: {e}")),
     };
     if let Statement::Statement(inner) = &mut statement {
+        if dialect == SqlDialect::Spark {
+            spark_forms::rewrite_statement(inner)?;
+        }
         rewrite::rewrite(inner, dialect, now)?;
     }
     Ok(statement)
