@@ -7,8 +7,8 @@
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `spark_forms` maps
 //! Spark's `explode`, `timestamp`, numeric `to_char` and charset `encode`/`decode` onto
-//! `spark_values`, beside `spark_json`, `aes` and `hll` (Spark's JSON, encryption and
-//! HyperLogLog functions).
+//! `spark_values`, beside `spark_json`, `aes`, `hll` and `tcf` (Spark's JSON, encryption and
+//! HyperLogLog functions, and the TCF v2 consent decoder).
 
 pub mod aes;
 pub mod aggregate;
@@ -20,6 +20,7 @@ pub mod rewrite;
 pub mod spark_forms;
 pub mod spark_json;
 pub mod spark_values;
+pub mod tcf;
 pub mod text;
 pub mod udf;
 

@@ -15,10 +15,10 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use super::spark_values::{charset, charset_error, number_format};
-use super::{aes, hll, spark_json, spark_values};
+use super::{aes, hll, spark_json, spark_values, tcf};
 
 /// The scalar functions a Spark session adds for these forms and for Spark's JSON,
-/// encryption and HyperLogLog functions.
+/// encryption, HyperLogLog and consent functions.
 pub fn functions() -> Vec<ScalarUDF> {
     vec![
         spark_values::timestamp(),
@@ -32,6 +32,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         aes::aes_decrypt(),
         hll::hll_sketch_estimate(),
         hll::hll_union(),
+        tcf::consent_tcf_v2_decode(),
     ]
 }
 
