@@ -367,3 +367,21 @@ async fn the_rules_see_through_spark_generators_encryption_and_sketches() {
         assert!(!m.contains("requires an INNER JOIN"), "{select}: {m}");
     }
 }
+
+#[tokio::test]
+async fn differential_privacy_refuses_sketches_like_other_aggregates() {
+    use std::collections::BTreeMap;
+
+    use crate::engine::policy::{check_differential_privacy, PolicyError};
+    let tables = BTreeMap::from([("customers".to_string(), "id".to_string())]);
+    let plan = spark_plan(
+        "SELECT name, hll_sketch_estimate(hll_sketch_agg(email)) FROM customers GROUP BY name",
+    )
+    .await;
+    match check_differential_privacy(&plan, &tables) {
+        Err(PolicyError::DifferentialPrivacy(m)) => {
+            assert!(m.contains("HLL_SKETCH_AGG"), "{m}")
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
