@@ -117,8 +117,8 @@ pub fn rewrite_statement(statement: &mut Statement) -> Result<(), String> {
 
 /// Spark's `explode(array_or_map)` as an item of a SELECT list: one output row per element of
 /// the array (a column named `col` unless aliased) or entry of the map (a struct of `key` and
-/// `value`). Anywhere else (nested in an expression, in WHERE) it is refused, as Spark refuses
-/// a generator there.
+/// `value`). Anywhere else (nested in an expression, in WHERE), or twice in one SELECT list,
+/// it is refused, as Spark refuses a generator there.
 ///
 /// # Errors
 /// The message for an `explode` that is not a SELECT item.
@@ -136,6 +136,23 @@ fn explode_select_items(statement: &mut Statement) -> Result<(), String> {
     fn select_items(body: &mut SetExpr) -> Result<(), String> {
         match body {
             SetExpr::Select(select) => {
+                let generators: Vec<String> = select
+                    .projection
+                    .iter()
+                    .filter_map(|item| match item {
+                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                            explode_argument(e).map(|_| format!("\"{e}\""))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if generators.len() > 1 {
+                    return Err(format!(
+                        "[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] The generator is not supported: only one generator allowed per SELECT clause but found {}: {}",
+                        generators.len(),
+                        generators.join(", ")
+                    ));
+                }
                 for item in &mut select.projection {
                     let (expr, alias) = match item {
                         SelectItem::UnnamedExpr(e) => (e, Ident::new("col")),
@@ -291,6 +308,10 @@ mod tests {
             one("SELECT count(*) FROM (SELECT explode(CAST(NULL AS ARRAY<INT>)))").await,
             "0"
         );
+        let two = rows("SELECT explode(array(1)), explode(array(2))")
+            .await
+            .unwrap_err();
+        assert!(two.contains("only one generator allowed"), "{two}");
         let nested = rows("SELECT upper(explode(array('a')))").await.unwrap_err();
         assert!(nested.contains("UNSUPPORTED_GENERATOR"), "{nested}");
     }
