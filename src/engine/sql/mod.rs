@@ -7,15 +7,24 @@
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
-//! functions, `ordered_window` the window forms of its ordered-set aggregates.
+//! functions, `ordered_window` the window forms of its ordered-set aggregates; `spark_forms`
+//! maps Spark's `explode`, `timestamp`, numeric `to_char` and charset `encode`/`decode` onto
+//! `spark_values`, beside `spark_json`, `aes`, `hll` and `tcf` (Spark's JSON, encryption and
+//! HyperLogLog functions, and the TCF v2 consent decoder).
 
+pub mod aes;
 pub mod aggregate;
 pub mod codec;
 pub mod format;
+pub mod hll;
 pub mod ordered_window;
 pub mod parts;
 pub mod rewrite;
+pub mod spark_forms;
+pub mod spark_json;
+pub mod spark_values;
 pub mod super_json;
+pub mod tcf;
 pub mod text;
 pub mod udf;
 pub mod varbyte;
@@ -98,6 +107,12 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
     }
     if dialect == SqlDialect::Spark {
         ctx.register_udaf(aggregate::skewness());
+        spark_forms::functions()
+            .into_iter()
+            .for_each(|f| ctx.register_udf(f));
+        spark_forms::aggregates()
+            .into_iter()
+            .for_each(|f| ctx.register_udaf(f));
     }
 }
 
@@ -127,6 +142,9 @@ pub fn parse(
         Err(e) => return Err(format!("The query could not be parsed: {e}")),
     };
     if let Statement::Statement(inner) = &mut statement {
+        if dialect == SqlDialect::Spark {
+            spark_forms::rewrite_statement(inner)?;
+        }
         rewrite::rewrite(inner, dialect, now)?;
     }
     Ok(statement)

@@ -841,7 +841,7 @@ fn spark(name: &str, args: &[Expr], _f: &Function, now: f64) -> Result<Option<St
         // Spark's sign is signum: a DOUBLE.
         "sign" => Some(format!("signum({})", join(args))),
         "len" => Some(format!("character_length({})", join(args))),
-        "decode" => decode(args),
+        "decode" if args.len() != 2 => decode(args),
         "sha2" => return sha2(args, SqlDialect::Spark),
         "sha" | "sha1" => {
             let [x] = args else {
@@ -1022,6 +1022,6 @@ fn spark(name: &str, args: &[Expr], _f: &Function, now: f64) -> Result<Option<St
             };
             Some(format!("last_day(CAST({d} AS DATE))"))
         }
-        _ => None,
+        _ => return super::spark_forms::rewrite(name, args, _f),
     })
 }

@@ -54,7 +54,7 @@ pub fn split() -> ScalarUDF {
     )
 }
 
-fn split_one<'a>(s: &'a str, re: &Regex, limit: i64) -> Result<Vec<&'a str>> {
+pub(super) fn split_one<'a>(s: &'a str, re: &Regex, limit: i64) -> Result<Vec<&'a str>> {
     if s.is_empty() {
         return Ok(vec![""]);
     }

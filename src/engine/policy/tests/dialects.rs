@@ -336,3 +336,157 @@ async fn the_rules_see_through_super_and_varbyte_functions() {
         assert!(m.contains("functions"), "{query}: {m}");
     }
 }
+
+/// The plan of `query` in a Spark session.
+async fn spark_plan(query: &str) -> datafusion::logical_expr::LogicalPlan {
+    let ctx = session();
+    sql::register(&ctx, SqlDialect::Spark);
+    let statement = match sql::parse(&ctx, query, SqlDialect::Spark, 1_700_000_000.0) {
+        Ok(s) => s,
+        Err(e) => panic!("parsing {query}: {e}"),
+    };
+    match ctx.state().statement_to_plan(statement).await {
+        Ok(p) => p,
+        Err(e) => panic!("planning {query}: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn spark_generators_json_encryption_and_sketches_keep_the_lineage() {
+    let d = SqlDialect::Spark;
+    derives_from(
+        d,
+        "SELECT explode(tags) FROM customers",
+        &["customers.tags"],
+    )
+    .await;
+    derives_from(
+        d,
+        "SELECT explode(str_to_map(email)) AS e FROM customers",
+        &["customers.email"],
+    )
+    .await;
+    for query in [
+        "SELECT aes_encrypt(email, '1234567890abcdef') FROM customers",
+        "SELECT aes_decrypt(aes_encrypt(email, '1234567890abcdef', 'ECB'), '1234567890abcdef', 'ECB') FROM customers",
+        "SELECT to_json(named_struct('e', email)) FROM customers",
+        "SELECT to_json(struct(email)) FROM customers",
+        "SELECT str_to_map(email, '@', '.') FROM customers",
+        "SELECT timestamp(email) FROM customers",
+        "SELECT encode(email, 'utf-16') FROM customers",
+        "SELECT consent_tcf_v2_decode(email)['cmpId'] FROM customers",
+        "SELECT hll_sketch_agg(email) FROM customers",
+        "SELECT hll_sketch_estimate(hll_union(hll_sketch_agg(email), hll_sketch_agg(email, 14))) FROM customers",
+    ] {
+        derives_from(d, query, &["customers.email"]).await;
+    }
+    derives_from(
+        d,
+        "SELECT to_char(id, '999') FROM customers",
+        &["customers.id"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_rules_see_through_spark_generators_encryption_and_sketches() {
+    use crate::engine::policy::{
+        check_aggregation, check_list, AggregationRule, JoinPolicy, ListRule, PolicyError,
+    };
+    let aggregation = vec![AggregationRule {
+        table: "customers".into(),
+        aggregate_columns: vec![("id".into(), "COUNT_DISTINCT".into())],
+        join: JoinPolicy {
+            join_columns: vec!["id".into()],
+            allowed_join_operators: vec![],
+        },
+        dimension_columns: vec!["name".into()],
+        scalar_functions: vec!["UPPER".into()],
+        join_required: false,
+        owned_by_runner: true,
+    }];
+    let rejected = |r: Result<(), PolicyError>| match r {
+        Err(PolicyError::Rejected(m)) => m,
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+    // The aggregate the rule allows passes; a sketch of the same column is not one of the
+    // rule's aggregates (COUNT, COUNT DISTINCT, SUM, SUM DISTINCT, AVG), like any other.
+    check_aggregation(
+        &spark_plan("SELECT name, COUNT(DISTINCT id) FROM customers GROUP BY name").await,
+        &aggregation,
+    )
+    .unwrap();
+    let m = rejected(check_aggregation(
+        &spark_plan(
+            "SELECT name, hll_sketch_estimate(hll_sketch_agg(id)) FROM customers GROUP BY name",
+        )
+        .await,
+        &aggregation,
+    ));
+    assert!(m.contains("HLL_SKETCH_AGG"), "{m}");
+    // An encrypted or exploded column is still the column: not a dimension of the rule.
+    for query in [
+        "SELECT aes_encrypt(email, '1234567890abcdef', 'ECB'), COUNT(DISTINCT id) FROM customers GROUP BY aes_encrypt(email, '1234567890abcdef', 'ECB')",
+        "SELECT e, COUNT(DISTINCT id) FROM (SELECT explode(tags) AS e, id FROM customers) x GROUP BY e",
+    ] {
+        let m = rejected(check_aggregation(&spark_plan(query).await, &aggregation));
+        assert!(!m.is_empty(), "{query}");
+    }
+    let list = vec![
+        ListRule {
+            table: "customers".into(),
+            join: JoinPolicy {
+                join_columns: vec!["id".into()],
+                allowed_join_operators: vec![],
+            },
+            list_columns: vec!["name".into(), "tags".into(), "email".into()],
+            owned_by_runner: true,
+        },
+        ListRule {
+            table: "purchases".into(),
+            join: JoinPolicy {
+                join_columns: vec!["customer_id".into()],
+                allowed_join_operators: vec![],
+            },
+            list_columns: vec!["product".into()],
+            owned_by_runner: false,
+        },
+    ];
+    let join = "FROM customers c JOIN purchases p ON c.id = p.customer_id";
+    check_list(
+        &spark_plan(&format!("SELECT DISTINCT c.name, p.product {join}")).await,
+        &list,
+    )
+    .unwrap();
+    // The list rule allows no functions: an encrypted, exploded or serialized list column is
+    // refused (a function of that column; an explode as the UNNEST it plans to).
+    for select in [
+        "aes_encrypt(c.name, '1234567890abcdef', 'ECB')",
+        "explode(c.tags)",
+        "to_json(struct(c.email))",
+    ] {
+        let m = rejected(check_list(
+            &spark_plan(&format!("SELECT DISTINCT {select}, p.product {join}")).await,
+            &list,
+        ));
+        assert!(!m.contains("requires an INNER JOIN"), "{select}: {m}");
+    }
+}
+
+#[tokio::test]
+async fn differential_privacy_refuses_sketches_like_other_aggregates() {
+    use std::collections::BTreeMap;
+
+    use crate::engine::policy::{check_differential_privacy, PolicyError};
+    let tables = BTreeMap::from([("customers".to_string(), "id".to_string())]);
+    let plan = spark_plan(
+        "SELECT name, hll_sketch_estimate(hll_sketch_agg(email)) FROM customers GROUP BY name",
+    )
+    .await;
+    match check_differential_privacy(&plan, &tables) {
+        Err(PolicyError::DifferentialPrivacy(m)) => {
+            assert!(m.contains("HLL_SKETCH_AGG"), "{m}")
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
