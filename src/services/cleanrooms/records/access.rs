@@ -1,21 +1,30 @@
 //! The access checks every operation shares: a collaboration the caller may see, its member
 //! records, the caller's own membership behind a `/memberships/{id}` path, the runner of an
-//! analysis (ACTIVE and CAN_QUERY), and the caller's own configured and intermediate tables.
+//! analysis (ACTIVE and CAN_QUERY), the caller's own configured and intermediate tables, and
+//! the resources that live under one membership ([`MembershipChild`]).
 //! Each check exists once; every operation uses it, so the same situation always gets the same
 //! error.
 
 use crate::error::{AwsError, AwsResult};
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::errors::{
-    access_denied, conflict, not_found, not_found_msg, ConflictReason, ResourceType,
+    access_denied, bad_token, conflict, not_found, not_found_msg, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::decode;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
+use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
+use crate::store::Write;
+use crate::util::pagination;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
@@ -144,6 +153,205 @@ pub async fn own_membership_child<T: records::Resource>(
         Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => Ok((m, decode(&r)?)),
         _ => Err(missing()),
     }
+}
+
+/// A resource that one membership owns and its collaboration sees: a configured table
+/// association, an analysis or privacy budget template, an ID namespace or audience-model
+/// association, an ID mapping table.
+pub trait MembershipChild: records::Resource {
+    /// What it is called in a not-found message ("ID mapping table").
+    const NOUN: &'static str;
+    /// The list of a membership's resources, as named in its page tokens.
+    const LIST_SCOPE: &'static str;
+    /// The list of a collaboration's resources, as named in its page tokens.
+    const COLLABORATION_LIST_SCOPE: &'static str;
+    /// Its id.
+    fn child_id(&self) -> &str;
+    /// Its ARN (what its tags are kept under).
+    fn child_arn(&self) -> &str;
+    /// The account owning it.
+    fn owner_account(&self) -> &str;
+    /// The membership it lives under.
+    fn parent_membership(&self) -> &str;
+    /// The collaboration of that membership.
+    fn collaboration(&self) -> &str;
+    /// Marks it changed at `now`.
+    fn touch(&mut self, now: f64);
+    /// The error for `id` when the caller has no such resource where it looked
+    /// (`resource_type`: under its membership, or in the collaboration).
+    fn missing(resource_type: ResourceType, id: &str) -> AwsError {
+        not_found_msg(
+            resource_type,
+            id,
+            format!("Could not find {} with id {id}", Self::NOUN),
+        )
+    }
+}
+
+/// Implements [`MembershipChild`] for domain types with the usual field names.
+macro_rules! membership_children {
+    ($($t:ty => $noun:literal, $scope:literal;)*) => {
+        $(impl MembershipChild for $t {
+            const NOUN: &'static str = $noun;
+            const LIST_SCOPE: &'static str = $scope;
+            const COLLABORATION_LIST_SCOPE: &'static str = concat!("collaboration", $scope);
+            fn child_id(&self) -> &str {
+                &self.id
+            }
+            fn child_arn(&self) -> &str {
+                &self.arn
+            }
+            fn owner_account(&self) -> &str {
+                &self.account_id
+            }
+            fn parent_membership(&self) -> &str {
+                &self.membership_id
+            }
+            fn collaboration(&self) -> &str {
+                &self.collaboration_id
+            }
+            fn touch(&mut self, now: f64) {
+                self.update_time = now;
+            }
+        })*
+    };
+}
+
+membership_children! {
+    AnalysisTemplate => "analysis template", "analysistemplates";
+    PrivacyBudgetTemplate => "privacy budget template", "privacybudgettemplates";
+    IdNamespaceAssociation => "ID namespace association", "idnamespaceassociations";
+    AudienceModelAssociation => "configured audience model association", "configuredaudiencemodelassociations";
+    IdMappingTable => "ID mapping table", "idmappingtables";
+}
+
+impl MembershipChild for Association {
+    const NOUN: &'static str = "configured table association";
+    const LIST_SCOPE: &'static str = "configuredtableassociations";
+    const COLLABORATION_LIST_SCOPE: &'static str = "collaborationconfiguredtableassociations";
+    fn child_id(&self) -> &str {
+        &self.id
+    }
+    fn child_arn(&self) -> &str {
+        &self.arn
+    }
+    fn owner_account(&self) -> &str {
+        &self.account_id
+    }
+    fn parent_membership(&self) -> &str {
+        &self.membership_id
+    }
+    fn collaboration(&self) -> &str {
+        &self.collaboration_id
+    }
+    fn touch(&mut self, now: f64) {
+        self.update_time = now;
+    }
+    fn missing(_: ResourceType, id: &str) -> AwsError {
+        not_found(ResourceType::ConfiguredTableAssociation, id)
+    }
+}
+
+/// The caller's membership `membership_id` and its child resource `id` (see
+/// [`own_membership_child`]), with the family's not-found error.
+///
+/// # Errors
+/// As [`own_membership_child`].
+pub async fn own_child<T: MembershipChild>(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    id: &str,
+) -> AwsResult<(Membership, T)> {
+    own_membership_child(state, ctx, membership_id, id, || {
+        T::missing(ResourceType::Membership, id)
+    })
+    .await
+}
+
+/// The store write of child resource `child` in `region`.
+pub fn put_child<T: MembershipChild>(region: &str, child: &T) -> AwsResult<Write> {
+    records::put(
+        child.child_id(),
+        region,
+        child.owner_account(),
+        Some(child.parent_membership()),
+        child,
+    )
+}
+
+/// The store writes deleting child resource `child` and its tags.
+pub fn child_delete_writes<T: MembershipChild>(child: &T) -> [Write; 2] {
+    [
+        records::delete::<T>(child.child_id()),
+        delete_tags(child.child_arn()),
+    ]
+}
+
+/// The child resource `id` of type `T` when it lives in collaboration `collaboration_id`;
+/// otherwise the family's not-found error for a collaboration.
+///
+/// # Errors
+/// `ResourceNotFoundException`; store failures and unreadable records.
+pub async fn collaboration_child<T: MembershipChild>(
+    state: &AppState,
+    collaboration_id: &str,
+    id: &str,
+) -> AwsResult<T> {
+    match records::load::<T>(state, id).await? {
+        Some(t) if t.collaboration() == collaboration_id => Ok(t),
+        _ => Err(T::missing(ResourceType::Collaboration, id)),
+    }
+}
+
+/// One page of the child resources `T` of every membership of collaboration
+/// `collaboration_id`, oldest first, each shown as `entry` renders it, with the token of the
+/// next page.
+///
+/// # Errors
+/// `ValidationException` for a token of another list; store failures and unreadable records.
+pub async fn collaboration_children_page<T: MembershipChild, S>(
+    state: &AppState,
+    collaboration_id: &str,
+    (next_token, max_results): (Option<&str>, Option<i32>),
+    entry: impl Fn(&T) -> S,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let scope = format!("{}:{collaboration_id}", T::COLLABORATION_LIST_SCOPE);
+    let after = pagination::resume(&scope, next_token, bad_token)?;
+    let items = records::collaboration_children::<T>(state, collaboration_id)
+        .await?
+        .into_iter()
+        .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
+        .map(|(seq, t)| (seq, entry(&t)))
+        .collect();
+    Ok(pagination::page(
+        &scope,
+        items,
+        pagination::page_size(max_results),
+    ))
+}
+
+/// One page of the child resources `T` of the caller's membership `membership_identifier`,
+/// oldest first, each shown as `entry` renders it (see [`records::own_page`]).
+///
+/// # Errors
+/// As [`records::own_page`].
+pub async fn own_children_page<T: MembershipChild, S>(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_identifier: &str,
+    page: (Option<&str>, Option<i32>),
+    entry: impl Fn(&T) -> S,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    records::own_page(
+        state,
+        ctx,
+        membership_identifier,
+        T::LIST_SCOPE,
+        page,
+        |t: T| Some(entry(&t)),
+    )
+    .await
 }
 
 /// `ConflictException(INVALID_STATE)` unless the membership is `ACTIVE`.

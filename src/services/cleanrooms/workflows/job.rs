@@ -39,9 +39,8 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     member, members, membership_context, own_membership, require_active,
 };
-use crate::services::cleanrooms::records::protected_jobs::{
-    all_jobs, job_receipt, load_job, put_job,
-};
+use crate::services::cleanrooms::records::listing::{put_run, run_receipt};
+use crate::services::cleanrooms::records::protected_jobs::{all_jobs, load_job};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -173,9 +172,11 @@ pub async fn start(
         collaboration.id.clone(),
         receivers,
     );
-    let mut writes = vec![put_job(&ctx.region, &stored)?];
+    let mut writes = vec![put_run(&ctx.region, &stored)?];
     if let Some(account) = target.member.as_deref().filter(|a| *a != ctx.account_id) {
-        writes.extend(job_receipt(state, &ctx.region, &collaboration.id, account, &id).await?);
+        writes.extend(
+            run_receipt::<StoredJob>(state, &ctx.region, &collaboration.id, account, &id).await?,
+        );
     }
     {
         // The quota check, the commit and the start of the run under one lock: concurrent
@@ -459,7 +460,7 @@ async fn run_job(
         let _guard = state.write_lock().await;
         let (region, mut job) = load_job(state, id).await?;
         let go = job.start();
-        state.store().commit(vec![put_job(&region, &job)?]).await?;
+        state.store().commit(vec![put_run(&region, &job)?]).await?;
         if !go {
             return Ok(());
         }
@@ -489,7 +490,7 @@ async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResu
     let _guard = state.write_lock().await;
     let (region, mut job) = load_job(state, id).await?;
     if job.finish(millis, end) {
-        state.store().commit(vec![put_job(&region, &job)?]).await?;
+        state.store().commit(vec![put_run(&region, &job)?]).await?;
     }
     // Its end is recorded: it no longer counts against the membership's quota.
     state.jobs().release_quota(id);

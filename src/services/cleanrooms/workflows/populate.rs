@@ -24,7 +24,7 @@ use crate::services::cleanrooms::domain::protected_query::{
 use crate::services::cleanrooms::errors::invalid_query;
 use crate::services::cleanrooms::records::access::{owned_table, query_runner};
 use crate::services::cleanrooms::records::intermediate_tables::{put_table, put_version};
-use crate::services::cleanrooms::records::protected_queries::put_query;
+use crate::services::cleanrooms::records::listing::put_run;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
@@ -173,7 +173,7 @@ pub async fn populate(
         create_time: now,
     };
     let mut writes = vec![
-        put_query(&ctx.region, &query)?,
+        put_run(&ctx.region, &query)?,
         put_version(&table, &version)?,
         put_table(&table)?,
     ];

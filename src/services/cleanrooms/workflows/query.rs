@@ -10,7 +10,7 @@ use crate::services::cleanrooms::analysis::Purpose;
 use crate::services::cleanrooms::domain::protected_query::{StoredQuery, Submission};
 use crate::services::cleanrooms::errors::{invalid_configuration, quota_exceeded};
 use crate::services::cleanrooms::records::access::query_runner;
-use crate::services::cleanrooms::records::protected_queries::{put_query, receipt};
+use crate::services::cleanrooms::records::listing::{put_run, run_receipt};
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
@@ -151,10 +151,13 @@ pub async fn start(
         populate: None,
         receivers,
     });
-    let mut writes = vec![put_query(&ctx.region, &stored)?];
+    let mut writes = vec![put_run(&ctx.region, &stored)?];
     writes.extend(log);
     for account in delivery.member_receivers() {
-        writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
+        writes.extend(
+            run_receipt::<StoredQuery>(state, &ctx.region, &collaboration.id, &account, &id)
+                .await?,
+        );
     }
     {
         // The quota check, the commit and the start of the run happen under one lock, so

@@ -13,7 +13,8 @@ use crate::services::cleanrooms::analysis::outcome::{engine_error, storage_error
 use crate::services::cleanrooms::analysis::{dp, Prepared};
 use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
 use crate::services::cleanrooms::domain::protected_query::{RunEnd, RunError};
-use crate::services::cleanrooms::records::protected_queries::{load_query, put_query};
+use crate::services::cleanrooms::records::listing::put_run;
+use crate::services::cleanrooms::records::protected_queries::load_query;
 use crate::services::cleanrooms::workflows::delivery::Delivery;
 use crate::services::cleanrooms::workflows::results::write_results;
 use crate::services::cleanrooms::workflows::settle::{
@@ -251,7 +252,7 @@ async fn start(state: &AppState, id: &str) -> AwsResult<Option<String>> {
     let _guard = state.write_lock().await;
     let (region, mut q) = load_query(state, id).await?;
     let go = q.start();
-    state.store().commit(vec![put_query(&region, &q)?]).await?;
+    state.store().commit(vec![put_run(&region, &q)?]).await?;
     Ok(go.then_some(q.account_id))
 }
 
@@ -302,7 +303,7 @@ async fn noised(state: &AppState, id: &str, prepared: &Prepared) -> Result<Logic
         let _guard = state.write_lock().await;
         let (region, mut q) = load_query(state, id).await?;
         q.query.differential_privacy = Some(parameters);
-        state.store().commit(vec![put_query(&region, &q)?]).await?;
+        state.store().commit(vec![put_run(&region, &q)?]).await?;
         Ok::<(), AwsError>(())
     };
     record

@@ -14,7 +14,8 @@ use crate::services::cleanrooms::domain::protected_query::{
 use crate::services::cleanrooms::records::intermediate_tables::{
     intermediate_table, intermediate_table_version, put_table, put_version,
 };
-use crate::services::cleanrooms::records::protected_queries::{all_queries, load_query, put_query};
+use crate::services::cleanrooms::records::listing::put_run;
+use crate::services::cleanrooms::records::protected_queries::{all_queries, load_query};
 use crate::services::cleanrooms::workflows::analysis_logs;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
@@ -39,7 +40,7 @@ pub async fn settle_query(
 ) -> AwsResult<dto::ProtectedQueryStatus> {
     let (region, mut q) = load_query(state, id).await?;
     if q.finish(millis, end) {
-        let mut writes = vec![put_query(&region, &q)?];
+        let mut writes = vec![put_run(&region, &q)?];
         writes.extend(analysis_logs::settled_log(state, &region, &q).await?);
         writes.extend(extra);
         state.store().commit(writes).await?;
