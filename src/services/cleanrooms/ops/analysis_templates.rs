@@ -15,23 +15,21 @@ use crate::services::cleanrooms::analysis::sql::placeholders;
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
-use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
+    access_denied, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
     ResourceType,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, membership_context, own_membership, own_membership_child, require_active,
+    active_collaboration, child_delete_writes, collaboration_children_page, membership_context,
+    own_child, own_children_page, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::records::own_page;
-use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -41,43 +39,16 @@ use crate::services::s3::storage::object_path;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::Write;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 
 /// Analysis templates allowed per membership.
 const MAX_TEMPLATES_PER_MEMBERSHIP: usize = 25;
 
-/// Every template of a collaboration with their sequence numbers, in creation order.
-async fn templates_of_collaboration(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    collaboration_children::<AnalysisTemplate>(state, collaboration_id).await
-}
-
-fn template_not_found(id: &str) -> AwsError {
-    not_found_msg(
-        ResourceType::Membership,
-        id,
-        format!("Could not find analysis template with id {id}"),
-    )
-}
-
-fn put_template(region: &str, t: &AnalysisTemplate) -> AwsResult<Write> {
-    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
-}
-
-/// The caller's template `id` under its membership `membership_id` (id or ARN accepted).
-async fn own_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, AnalysisTemplate)> {
-    let id = id.rsplit('/').next().unwrap_or(id);
-    own_membership_child(state, ctx, membership_id, id, || template_not_found(id)).await
+/// The template id in `identifier` (an id or an ARN).
+fn template_id(identifier: &str) -> &str {
+    identifier.rsplit('/').next().unwrap_or(identifier)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,11 +291,7 @@ pub async fn create_analysis_template(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_template(&ctx.region, &template)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, &ctx.account_id, &template.arn, &t)?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &template, input.tags).await?;
     Ok(dto::CreateAnalysisTemplateOutput {
         analysis_template: template_dto(state, &template).await?,
     })
@@ -336,16 +303,11 @@ pub async fn get_analysis_template(
     ctx: &RequestContext,
     input: dto::GetAnalysisTemplateInput,
 ) -> AwsResult<dto::GetAnalysisTemplateOutput> {
-    let (_, t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.analysis_template_identifier,
-    )
-    .await?;
-    Ok(dto::GetAnalysisTemplateOutput {
-        analysis_template: template_dto(state, &t).await?,
-    })
+    let membership = &input.membership_identifier;
+    let id = template_id(&input.analysis_template_identifier);
+    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, membership, id).await?;
+    let analysis_template = template_dto(state, &t).await?;
+    Ok(dto::GetAnalysisTemplateOutput { analysis_template })
 }
 
 /// ListAnalysisTemplates: the templates of the caller's membership.
@@ -354,15 +316,10 @@ pub async fn list_analysis_templates(
     ctx: &RequestContext,
     input: dto::ListAnalysisTemplatesInput,
 ) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
-    let (analysis_template_summaries, next_token) = own_page::<AnalysisTemplate, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "analysistemplates",
-        (input.next_token.as_deref(), input.max_results),
-        |t: AnalysisTemplate| Some(t.to_summary()),
-    )
-    .await?;
+    let page = (input.next_token.as_deref(), input.max_results);
+    let membership = &input.membership_identifier;
+    let (analysis_template_summaries, next_token) =
+        own_children_page(state, ctx, membership, page, AnalysisTemplate::to_summary).await?;
     Ok(dto::ListAnalysisTemplatesOutput {
         analysis_template_summaries,
         next_token,
@@ -375,26 +332,17 @@ pub async fn update_analysis_template(
     ctx: &RequestContext,
     input: dto::UpdateAnalysisTemplateInput,
 ) -> AwsResult<dto::UpdateAnalysisTemplateOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.analysis_template_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    if let Some(description) = input.description {
-        t.description = Some(description);
-    }
-    t.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_template(&ctx.region, &t)?])
-        .await?;
-    Ok(dto::UpdateAnalysisTemplateOutput {
-        analysis_template: template_dto(state, &t).await?,
+    let membership = &*input.membership_identifier;
+    let id = template_id(&input.analysis_template_identifier);
+    let t = update_child(state, ctx, (membership, id), |t: &mut AnalysisTemplate| {
+        if let Some(description) = input.description {
+            t.description = Some(description);
+        }
+        Ok(Vec::new())
     })
+    .await?;
+    let analysis_template = template_dto(state, &t).await?;
+    Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
 }
 
 /// DeleteAnalysisTemplate: the template and its tags.
@@ -404,20 +352,10 @@ pub async fn delete_analysis_template(
     input: dto::DeleteAnalysisTemplateInput,
 ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
     let _guard = state.write_lock().await;
-    let (_, t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.analysis_template_identifier,
-    )
-    .await?;
-    state
-        .store()
-        .commit(vec![
-            records::delete::<AnalysisTemplate>(t.id.clone()),
-            delete_tags(&t.arn),
-        ])
-        .await?;
+    let membership = &input.membership_identifier;
+    let id = template_id(&input.analysis_template_identifier);
+    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, membership, id).await?;
+    state.store().commit(child_delete_writes(&t).into()).await?;
     Ok(dto::DeleteAnalysisTemplateOutput {})
 }
 
@@ -478,16 +416,10 @@ pub async fn list_collaboration_analysis_templates(
         &input.collaboration_identifier,
     )
     .await?;
-    let scope = format!("collaborationanalysistemplates:{}", c.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = templates_of_collaboration(state, &c.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
-        .map(|(seq, t)| (seq, t.to_collaboration_summary()))
-        .collect();
+    let page = (input.next_token.as_deref(), input.max_results);
+    let entry = AnalysisTemplate::to_collaboration_summary;
     let (collaboration_analysis_template_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+        collaboration_children_page(state, &c.id, page, entry).await?;
     Ok(dto::ListCollaborationAnalysisTemplatesOutput {
         collaboration_analysis_template_summaries,
         next_token,

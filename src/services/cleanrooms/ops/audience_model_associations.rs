@@ -5,55 +5,26 @@
 //! ListCollaborationConfiguredAudienceModelAssociations (any active member). Clean Rooms ML
 //! itself is not emulated: the model ARN is checked for its form and region only.
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::audience_model_association_arn;
 use crate::services::cleanrooms::domain::audience_model_association::{
     check_configured_audience_model_arn, AudienceModelAssociation,
 };
-use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
-use crate::services::cleanrooms::errors::{
-    bad_token, conflict, not_found_msg, quota_exceeded, ConflictReason, ResourceType,
-};
-use crate::services::cleanrooms::records;
+use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, membership_context, own_membership, own_membership_child, require_active,
+    active_collaboration, child_delete_writes, collaboration_child, collaboration_children_page,
+    membership_context, own_child, own_children_page, own_membership, require_active,
 };
-use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use crate::services::cleanrooms::records::{collaboration_children, own_page};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::state::AppState;
-use crate::store::Write;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 /// Configured audience model associations allowed per membership.
 const MAX_PER_MEMBERSHIP: usize = 5;
-
-fn association_not_found(resource_type: ResourceType, id: &str) -> AwsError {
-    not_found_msg(
-        resource_type,
-        id,
-        format!("Could not find configured audience model association with id {id}"),
-    )
-}
-
-fn put_association(region: &str, a: &AudienceModelAssociation) -> AwsResult<Write> {
-    records::put(&a.id, region, &a.account_id, Some(&a.membership_id), a)
-}
-
-/// The caller's association `id` under its membership `membership_id`.
-async fn own_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, AudienceModelAssociation)> {
-    own_membership_child(state, ctx, membership_id, id, || {
-        association_not_found(ResourceType::Membership, id)
-    })
-    .await
-}
 
 /// CreateConfiguredAudienceModelAssociation: an active membership links a configured audience
 /// model; one model is associated once per collaboration.
@@ -119,16 +90,7 @@ pub async fn create_configured_audience_model_association(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_association(&ctx.region, &association)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &association.arn,
-            &t,
-        )?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &association, input.tags).await?;
     Ok(dto::CreateConfiguredAudienceModelAssociationOutput {
         configured_audience_model_association: association.to_dto(),
     })
@@ -140,15 +102,12 @@ pub async fn get_configured_audience_model_association(
     ctx: &RequestContext,
     input: dto::GetConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::GetConfiguredAudienceModelAssociationOutput> {
-    let (_, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_audience_model_association_identifier,
-    )
-    .await?;
+    let membership = &input.membership_identifier;
+    let id = &input.configured_audience_model_association_identifier;
+    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, membership, id).await?;
+    let configured_audience_model_association = a.to_dto();
     Ok(dto::GetConfiguredAudienceModelAssociationOutput {
-        configured_audience_model_association: a.to_dto(),
+        configured_audience_model_association,
     })
 }
 
@@ -158,16 +117,11 @@ pub async fn list_configured_audience_model_associations(
     ctx: &RequestContext,
     input: dto::ListConfiguredAudienceModelAssociationsInput,
 ) -> AwsResult<dto::ListConfiguredAudienceModelAssociationsOutput> {
+    let page = (input.next_token.as_deref(), input.max_results);
+    let membership = &input.membership_identifier;
+    let entry = AudienceModelAssociation::to_summary;
     let (configured_audience_model_association_summaries, next_token) =
-        own_page::<AudienceModelAssociation, _>(
-            state,
-            ctx,
-            &input.membership_identifier,
-            "configuredaudiencemodelassociations",
-            (input.next_token.as_deref(), input.max_results),
-            |a: AudienceModelAssociation| Some(a.to_summary()),
-        )
-        .await?;
+        own_children_page(state, ctx, membership, page, entry).await?;
     Ok(dto::ListConfiguredAudienceModelAssociationsOutput {
         configured_audience_model_association_summaries,
         next_token,
@@ -180,28 +134,26 @@ pub async fn update_configured_audience_model_association(
     ctx: &RequestContext,
     input: dto::UpdateConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::UpdateConfiguredAudienceModelAssociationOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut a) = own_association(
+    let membership = &*input.membership_identifier;
+    let id = &*input.configured_audience_model_association_identifier;
+    let a = update_child(
         state,
         ctx,
-        &input.membership_identifier,
-        &input.configured_audience_model_association_identifier,
+        (membership, id),
+        |a: &mut AudienceModelAssociation| {
+            if let Some(name) = input.name {
+                a.name = name;
+            }
+            if let Some(description) = input.description {
+                a.description = Some(description);
+            }
+            Ok(Vec::new())
+        },
     )
     .await?;
-    require_active(&m)?;
-    if let Some(name) = input.name {
-        a.name = name;
-    }
-    if let Some(description) = input.description {
-        a.description = Some(description);
-    }
-    a.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_association(&ctx.region, &a)?])
-        .await?;
+    let configured_audience_model_association = a.to_dto();
     Ok(dto::UpdateConfiguredAudienceModelAssociationOutput {
-        configured_audience_model_association: a.to_dto(),
+        configured_audience_model_association,
     })
 }
 
@@ -212,20 +164,10 @@ pub async fn delete_configured_audience_model_association(
     input: dto::DeleteConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
     let _guard = state.write_lock().await;
-    let (_, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_audience_model_association_identifier,
-    )
-    .await?;
-    state
-        .store()
-        .commit(vec![
-            records::delete::<AudienceModelAssociation>(a.id.clone()),
-            delete_tags(&a.arn),
-        ])
-        .await?;
+    let membership = &input.membership_identifier;
+    let id = &input.configured_audience_model_association_identifier;
+    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, membership, id).await?;
+    state.store().commit(child_delete_writes(&a).into()).await?;
     Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
 }
 
@@ -235,22 +177,17 @@ pub async fn get_collaboration_configured_audience_model_association(
     ctx: &RequestContext,
     input: dto::GetCollaborationConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::GetCollaborationConfiguredAudienceModelAssociationOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (region, account) = (&ctx.region, &ctx.account_id);
+    let collaboration = &input.collaboration_identifier;
+    let (c, _) = active_collaboration(state, region, account, collaboration).await?;
     let id = &input.configured_audience_model_association_identifier;
-    match records::load::<AudienceModelAssociation>(state, id).await? {
-        Some(a) if a.collaboration_id == c.id => Ok(
-            dto::GetCollaborationConfiguredAudienceModelAssociationOutput {
-                collaboration_configured_audience_model_association: a.to_collaboration_dto(),
-            },
-        ),
-        _ => Err(association_not_found(ResourceType::Collaboration, id)),
-    }
+    let a = collaboration_child::<AudienceModelAssociation>(state, &c.id, id).await?;
+    let collaboration_configured_audience_model_association = a.to_collaboration_dto();
+    Ok(
+        dto::GetCollaborationConfiguredAudienceModelAssociationOutput {
+            collaboration_configured_audience_model_association,
+        },
+    )
 }
 
 /// ListCollaborationConfiguredAudienceModelAssociations (any active member): every member's
@@ -260,23 +197,13 @@ pub async fn list_collaboration_configured_audience_model_associations(
     ctx: &RequestContext,
     input: dto::ListCollaborationConfiguredAudienceModelAssociationsInput,
 ) -> AwsResult<dto::ListCollaborationConfiguredAudienceModelAssociationsOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    let scope = format!("collaborationconfiguredaudiencemodelassociations:{}", c.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = collaboration_children::<AudienceModelAssociation>(state, &c.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
-        .map(|(seq, a)| (seq, a.to_collaboration_summary()))
-        .collect();
+    let (region, account) = (&ctx.region, &ctx.account_id);
+    let collaboration = &input.collaboration_identifier;
+    let (c, _) = active_collaboration(state, region, account, collaboration).await?;
+    let page = (input.next_token.as_deref(), input.max_results);
+    let entry = AudienceModelAssociation::to_collaboration_summary;
     let (collaboration_configured_audience_model_association_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+        collaboration_children_page(state, &c.id, page, entry).await?;
     Ok(
         dto::ListCollaborationConfiguredAudienceModelAssociationsOutput {
             collaboration_configured_audience_model_association_summaries,

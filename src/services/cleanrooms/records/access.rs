@@ -10,11 +10,11 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
-use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
-use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
+use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::membership::Membership;
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, not_found, not_found_msg, ConflictReason, ResourceType,
 };

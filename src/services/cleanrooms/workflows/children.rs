@@ -1,0 +1,59 @@
+//! The commits of the resources that live under one membership ([`MembershipChild`]): a new one
+//! with its tags, and an update by its owner.
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::records::access::{
+    own_child, put_child, require_active, MembershipChild,
+};
+use crate::services::cleanrooms::records::tags::put_tags;
+use crate::state::AppState;
+use crate::store::Write;
+use cleanrooms_emulator_api::RequestContext;
+use std::collections::BTreeMap;
+
+/// Stores the new child resource `child` of the caller with its `tags` (none when empty).
+///
+/// # Errors
+/// Store failures.
+pub async fn create_child<T: MembershipChild>(
+    state: &AppState,
+    ctx: &RequestContext,
+    child: &T,
+    tags: Option<BTreeMap<String, String>>,
+) -> AwsResult<()> {
+    let mut writes = vec![put_child(&ctx.region, child)?];
+    if let Some(t) = tags.filter(|t| !t.is_empty()) {
+        writes.push(put_tags(
+            &ctx.region,
+            &ctx.account_id,
+            child.child_arn(),
+            &t,
+        )?);
+    }
+    state.store().commit(writes).await?;
+    Ok(())
+}
+
+/// Changes the child resource `id` of the caller's membership `membership_id`, which must be
+/// ACTIVE: `change` edits it (and may add writes of its own), then it is stored marked changed
+/// now; returns it as stored.
+///
+/// # Errors
+/// Not found as [`own_child`]; `ConflictException` for a membership that is not ACTIVE; what
+/// `change` refuses; store failures.
+pub async fn update_child<T: MembershipChild>(
+    state: &AppState,
+    ctx: &RequestContext,
+    (membership_id, id): (&str, &str),
+    change: impl FnOnce(&mut T) -> AwsResult<Vec<Write>>,
+) -> AwsResult<T> {
+    let _guard = state.write_lock().await;
+    let (m, mut child) = own_child::<T>(state, ctx, membership_id, id).await?;
+    require_active(&m)?;
+    let extra = change(&mut child)?;
+    child.touch(state.now());
+    let mut writes = vec![put_child(&ctx.region, &child)?];
+    writes.extend(extra);
+    state.store().commit(writes).await?;
+    Ok(child)
+}
