@@ -1,5 +1,6 @@
-//! Analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate (the author's membership)
-//! and Get/List/BatchGetCollaborationAnalysisTemplate (every active member of the collaboration).
+//! Analysis templates: Create/Get/Update/DeleteAnalysisTemplate (the author's membership) and
+//! Get/BatchGetCollaborationAnalysisTemplate (every active member of the collaboration); the
+//! two lists are the shared reads of [`super::children`].
 //!
 //! Any active member may author a template (at most 25 per membership). A SQL template's
 //! `:name` placeholders must match its declared `analysisParameters` exactly, and the tables it
@@ -22,8 +23,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, child_delete_writes, collaboration_children_page, membership_context,
-    own_child, own_children_page, own_membership, require_active,
+    active_collaboration, child_delete_writes, membership_context, own_child, own_membership,
+    require_active,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
@@ -310,22 +311,6 @@ pub async fn get_analysis_template(
     Ok(dto::GetAnalysisTemplateOutput { analysis_template })
 }
 
-/// ListAnalysisTemplates: the templates of the caller's membership.
-pub async fn list_analysis_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListAnalysisTemplatesInput,
-) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
-    let page = (input.next_token.as_deref(), input.max_results);
-    let membership = &input.membership_identifier;
-    let (analysis_template_summaries, next_token) =
-        own_children_page(state, ctx, membership, page, AnalysisTemplate::to_summary).await?;
-    Ok(dto::ListAnalysisTemplatesOutput {
-        analysis_template_summaries,
-        next_token,
-    })
-}
-
 /// UpdateAnalysisTemplate: only the description changes.
 pub async fn update_analysis_template(
     state: &AppState,
@@ -401,29 +386,6 @@ pub async fn get_collaboration_analysis_template(
             ),
         )),
     }
-}
-
-/// ListCollaborationAnalysisTemplates (any active member): every member's templates.
-pub async fn list_collaboration_analysis_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationAnalysisTemplatesInput,
-) -> AwsResult<dto::ListCollaborationAnalysisTemplatesOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    let page = (input.next_token.as_deref(), input.max_results);
-    let entry = AnalysisTemplate::to_collaboration_summary;
-    let (collaboration_analysis_template_summaries, next_token) =
-        collaboration_children_page(state, &c.id, page, entry).await?;
-    Ok(dto::ListCollaborationAnalysisTemplatesOutput {
-        collaboration_analysis_template_summaries,
-        next_token,
-    })
 }
 
 /// BatchGetCollaborationAnalysisTemplate (any active member): unknown ARNs are reported in

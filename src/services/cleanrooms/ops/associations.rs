@@ -1,5 +1,5 @@
 //! Configured table associations and their (collaboration) analysis rules:
-//! Create/Get/List/Update/DeleteConfiguredTableAssociation and
+//! Create/Get/Update/DeleteConfiguredTableAssociation (List: [`super::children`]) and
 //! Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule.
 //!
 //! An association puts one of the caller's configured tables into a collaboration through the
@@ -23,7 +23,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    member, own_child, own_children_page, own_membership, own_table, put_child, require_active,
+    member, own_child, own_membership, own_table, put_child, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
@@ -162,22 +162,6 @@ pub async fn get_configured_table_association(
     configured_table_association.child_resources = (!children.is_empty()).then_some(children);
     Ok(dto::GetConfiguredTableAssociationOutput {
         configured_table_association,
-    })
-}
-
-/// ListConfiguredTableAssociations: the associations of the caller's membership.
-pub async fn list_configured_table_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListConfiguredTableAssociationsInput,
-) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
-    let page = (input.next_token.as_deref(), input.max_results);
-    let membership = &input.membership_identifier;
-    let (configured_table_association_summaries, next_token) =
-        own_children_page(state, ctx, membership, page, Association::to_summary).await?;
-    Ok(dto::ListConfiguredTableAssociationsOutput {
-        configured_table_association_summaries,
-        next_token,
     })
 }
 

@@ -1,9 +1,8 @@
 //! Configured audience model associations: CreateConfiguredAudienceModelAssociation,
-//! GetConfiguredAudienceModelAssociation, ListConfiguredAudienceModelAssociations,
-//! UpdateConfiguredAudienceModelAssociation, DeleteConfiguredAudienceModelAssociation (the
-//! owner, through its own membership) and GetCollaborationConfiguredAudienceModelAssociation,
-//! ListCollaborationConfiguredAudienceModelAssociations (any active member). Clean Rooms ML
-//! itself is not emulated: the model ARN is checked for its form and region only.
+//! UpdateConfiguredAudienceModelAssociation and DeleteConfiguredAudienceModelAssociation (the
+//! owner, through its own membership); their Get and List operations, the owner's and the
+//! collaboration's, are the shared reads of [`super::children`]. Clean Rooms ML itself is not
+//! emulated: the model ARN is checked for its form and region only.
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::audience_model_association_arn;
@@ -13,8 +12,7 @@ use crate::services::cleanrooms::domain::audience_model_association::{
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, child_delete_writes, collaboration_child, collaboration_children_page,
-    membership_context, own_child, own_children_page, own_membership, require_active,
+    child_delete_writes, membership_context, own_child, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
@@ -96,38 +94,6 @@ pub async fn create_configured_audience_model_association(
     })
 }
 
-/// GetConfiguredAudienceModelAssociation (the owner's membership only).
-pub async fn get_configured_audience_model_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetConfiguredAudienceModelAssociationInput,
-) -> AwsResult<dto::GetConfiguredAudienceModelAssociationOutput> {
-    let membership = &input.membership_identifier;
-    let id = &input.configured_audience_model_association_identifier;
-    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, membership, id).await?;
-    let configured_audience_model_association = a.to_dto();
-    Ok(dto::GetConfiguredAudienceModelAssociationOutput {
-        configured_audience_model_association,
-    })
-}
-
-/// ListConfiguredAudienceModelAssociations: the associations of the caller's membership.
-pub async fn list_configured_audience_model_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListConfiguredAudienceModelAssociationsInput,
-) -> AwsResult<dto::ListConfiguredAudienceModelAssociationsOutput> {
-    let page = (input.next_token.as_deref(), input.max_results);
-    let membership = &input.membership_identifier;
-    let entry = AudienceModelAssociation::to_summary;
-    let (configured_audience_model_association_summaries, next_token) =
-        own_children_page(state, ctx, membership, page, entry).await?;
-    Ok(dto::ListConfiguredAudienceModelAssociationsOutput {
-        configured_audience_model_association_summaries,
-        next_token,
-    })
-}
-
 /// UpdateConfiguredAudienceModelAssociation: name and description.
 pub async fn update_configured_audience_model_association(
     state: &AppState,
@@ -169,45 +135,4 @@ pub async fn delete_configured_audience_model_association(
     let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, membership, id).await?;
     state.store().commit(child_delete_writes(&a).into()).await?;
     Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
-}
-
-/// GetCollaborationConfiguredAudienceModelAssociation (any active member).
-pub async fn get_collaboration_configured_audience_model_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationConfiguredAudienceModelAssociationInput,
-) -> AwsResult<dto::GetCollaborationConfiguredAudienceModelAssociationOutput> {
-    let (region, account) = (&ctx.region, &ctx.account_id);
-    let collaboration = &input.collaboration_identifier;
-    let (c, _) = active_collaboration(state, region, account, collaboration).await?;
-    let id = &input.configured_audience_model_association_identifier;
-    let a = collaboration_child::<AudienceModelAssociation>(state, &c.id, id).await?;
-    let collaboration_configured_audience_model_association = a.to_collaboration_dto();
-    Ok(
-        dto::GetCollaborationConfiguredAudienceModelAssociationOutput {
-            collaboration_configured_audience_model_association,
-        },
-    )
-}
-
-/// ListCollaborationConfiguredAudienceModelAssociations (any active member): every member's
-/// associations, oldest first.
-pub async fn list_collaboration_configured_audience_model_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationConfiguredAudienceModelAssociationsInput,
-) -> AwsResult<dto::ListCollaborationConfiguredAudienceModelAssociationsOutput> {
-    let (region, account) = (&ctx.region, &ctx.account_id);
-    let collaboration = &input.collaboration_identifier;
-    let (c, _) = active_collaboration(state, region, account, collaboration).await?;
-    let page = (input.next_token.as_deref(), input.max_results);
-    let entry = AudienceModelAssociation::to_collaboration_summary;
-    let (collaboration_configured_audience_model_association_summaries, next_token) =
-        collaboration_children_page(state, &c.id, page, entry).await?;
-    Ok(
-        dto::ListCollaborationConfiguredAudienceModelAssociationsOutput {
-            collaboration_configured_audience_model_association_summaries,
-            next_token,
-        },
-    )
 }

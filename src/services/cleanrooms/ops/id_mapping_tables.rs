@@ -1,4 +1,4 @@
-//! ID mapping tables: CreateIdMappingTable, GetIdMappingTable, ListIdMappingTables,
+//! ID mapping tables: CreateIdMappingTable (Get and List: [`super::children`]),
 //! UpdateIdMappingTable, DeleteIdMappingTable (intermediate tables built on the table become
 //! `BASE_TABLE_REMOVED`) and PopulateIdMappingTable (the creating member,
 //! through its own membership). A table is built on an Entity Resolution rule-based ID mapping
@@ -13,8 +13,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_field, quota_exceeded, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
-    child_delete_writes, membership_context, own_child, own_children_page, own_membership,
-    require_active,
+    child_delete_writes, membership_context, own_child, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -157,37 +156,6 @@ pub async fn create_id_mapping_table(
     create_child(state, ctx, &table, input.tags).await?;
     Ok(dto::CreateIdMappingTableOutput {
         id_mapping_table: table.to_dto(),
-    })
-}
-
-/// GetIdMappingTable (the creator's membership only).
-pub async fn get_id_mapping_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetIdMappingTableInput,
-) -> AwsResult<dto::GetIdMappingTableOutput> {
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    );
-    let (_, t) = own_child::<IdMappingTable>(state, ctx, membership, id).await?;
-    let id_mapping_table = t.to_dto();
-    Ok(dto::GetIdMappingTableOutput { id_mapping_table })
-}
-
-/// ListIdMappingTables: the ID mapping tables of the caller's membership.
-pub async fn list_id_mapping_tables(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListIdMappingTablesInput,
-) -> AwsResult<dto::ListIdMappingTablesOutput> {
-    let page = (input.next_token.as_deref(), input.max_results);
-    let membership = &input.membership_identifier;
-    let (id_mapping_table_summaries, next_token) =
-        own_children_page(state, ctx, membership, page, IdMappingTable::to_summary).await?;
-    Ok(dto::ListIdMappingTablesOutput {
-        id_mapping_table_summaries,
-        next_token,
     })
 }
 

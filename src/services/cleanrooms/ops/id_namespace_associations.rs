@@ -1,8 +1,8 @@
-//! ID namespace associations: CreateIdNamespaceAssociation, GetIdNamespaceAssociation,
-//! ListIdNamespaceAssociations, UpdateIdNamespaceAssociation, DeleteIdNamespaceAssociation (the
-//! owner, through its own membership) and GetCollaborationIdNamespaceAssociation,
-//! ListCollaborationIdNamespaceAssociations (any active member). The namespace is the caller's
-//! own Entity Resolution ID namespace, looked up through the Entity Resolution facade.
+//! ID namespace associations: CreateIdNamespaceAssociation, UpdateIdNamespaceAssociation and
+//! DeleteIdNamespaceAssociation (the owner, through its own membership); their Get and List
+//! operations, the owner's and the collaboration's, are the shared reads of [`super::children`].
+//! The namespace is the caller's own Entity Resolution ID namespace, looked up through the
+//! Entity Resolution facade.
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_namespace_association_arn;
@@ -12,8 +12,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, invalid_field, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, child_delete_writes, collaboration_child, collaboration_children_page,
-    membership_context, own_child, own_children_page, own_membership, require_active,
+    child_delete_writes, membership_context, own_child, own_membership, require_active,
 };
 use crate::services::cleanrooms::records::id_mapping::{
     id_mapping_tables_of_collaboration, id_namespace_associations_of_collaboration,
@@ -113,45 +112,6 @@ pub async fn create_id_namespace_association(
     })
 }
 
-/// GetIdNamespaceAssociation (the owner's membership only).
-pub async fn get_id_namespace_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetIdNamespaceAssociationInput,
-) -> AwsResult<dto::GetIdNamespaceAssociationOutput> {
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.id_namespace_association_identifier,
-    );
-    let (_, a) = own_child::<IdNamespaceAssociation>(state, ctx, membership, id).await?;
-    let id_namespace_association = a.to_dto();
-    Ok(dto::GetIdNamespaceAssociationOutput {
-        id_namespace_association,
-    })
-}
-
-/// ListIdNamespaceAssociations: the associations of the caller's membership.
-pub async fn list_id_namespace_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListIdNamespaceAssociationsInput,
-) -> AwsResult<dto::ListIdNamespaceAssociationsOutput> {
-    let page = (input.next_token.as_deref(), input.max_results);
-    let membership = &input.membership_identifier;
-    let (id_namespace_association_summaries, next_token) = own_children_page(
-        state,
-        ctx,
-        membership,
-        page,
-        IdNamespaceAssociation::to_summary,
-    )
-    .await?;
-    Ok(dto::ListIdNamespaceAssociationsOutput {
-        id_namespace_association_summaries,
-        next_token,
-    })
-}
-
 /// UpdateIdNamespaceAssociation: name, description and whether the id column may be used as a
 /// dimension column.
 pub async fn update_id_namespace_association(
@@ -211,41 +171,4 @@ pub async fn delete_id_namespace_association(
     }
     state.store().commit(child_delete_writes(&a).into()).await?;
     Ok(dto::DeleteIdNamespaceAssociationOutput {})
-}
-
-/// GetCollaborationIdNamespaceAssociation (any active member).
-pub async fn get_collaboration_id_namespace_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationIdNamespaceAssociationInput,
-) -> AwsResult<dto::GetCollaborationIdNamespaceAssociationOutput> {
-    let (region, account) = (&ctx.region, &ctx.account_id);
-    let (c, _) =
-        active_collaboration(state, region, account, &input.collaboration_identifier).await?;
-    let id = &input.id_namespace_association_identifier;
-    let a = collaboration_child::<IdNamespaceAssociation>(state, &c.id, id).await?;
-    let collaboration_id_namespace_association = a.to_collaboration_dto();
-    Ok(dto::GetCollaborationIdNamespaceAssociationOutput {
-        collaboration_id_namespace_association,
-    })
-}
-
-/// ListCollaborationIdNamespaceAssociations (any active member): every member's associations,
-/// oldest first.
-pub async fn list_collaboration_id_namespace_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationIdNamespaceAssociationsInput,
-) -> AwsResult<dto::ListCollaborationIdNamespaceAssociationsOutput> {
-    let (region, account) = (&ctx.region, &ctx.account_id);
-    let (c, _) =
-        active_collaboration(state, region, account, &input.collaboration_identifier).await?;
-    let page = (input.next_token.as_deref(), input.max_results);
-    let entry = IdNamespaceAssociation::to_collaboration_summary;
-    let (collaboration_id_namespace_association_summaries, next_token) =
-        collaboration_children_page(state, &c.id, page, entry).await?;
-    Ok(dto::ListCollaborationIdNamespaceAssociationsOutput {
-        collaboration_id_namespace_association_summaries,
-        next_token,
-    })
 }

@@ -1,5 +1,6 @@
 //! Privacy budget templates and the privacy budgets they govern:
-//! Create/Get/List/Update/DeletePrivacyBudgetTemplate (in the caller's membership),
+//! Create/Update/DeletePrivacyBudgetTemplate (in the caller's membership; Get and List:
+//! [`super::children`]),
 //! GetCollaborationPrivacyBudgetTemplate and ListCollaborationPrivacyBudgetTemplates (any ACTIVE
 //! member), ListPrivacyBudgets, ListCollaborationPrivacyBudgets and PreviewPrivacyImpact.
 //!
@@ -30,8 +31,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    collaboration_children_page, membership_context, own_child, own_children_page, own_membership,
-    require_active, visible_collaboration, MembershipChild,
+    collaboration_children_page, membership_context, own_child, own_membership, require_active,
+    visible_collaboration, MembershipChild,
 };
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
@@ -298,38 +299,6 @@ fn other_type(t: BudgetType) -> BudgetType {
         BudgetType::DifferentialPrivacy => BudgetType::AccessBudget,
         BudgetType::AccessBudget => BudgetType::DifferentialPrivacy,
     }
-}
-
-/// GetPrivacyBudgetTemplate (the template owner's membership).
-pub async fn get_privacy_budget_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetPrivacyBudgetTemplateInput,
-) -> AwsResult<dto::GetPrivacyBudgetTemplateOutput> {
-    let membership = &input.membership_identifier;
-    let id = &input.privacy_budget_template_identifier;
-    let (_, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, membership, id).await?;
-    let privacy_budget_template = t.to_dto();
-    Ok(dto::GetPrivacyBudgetTemplateOutput {
-        privacy_budget_template,
-    })
-}
-
-/// ListPrivacyBudgetTemplates: the templates of the caller's membership.
-pub async fn list_privacy_budget_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListPrivacyBudgetTemplatesInput,
-) -> AwsResult<dto::ListPrivacyBudgetTemplatesOutput> {
-    let page = (input.next_token.as_deref(), input.max_results);
-    let membership = &input.membership_identifier;
-    let entry = PrivacyBudgetTemplate::to_summary;
-    let (privacy_budget_template_summaries, next_token) =
-        own_children_page(state, ctx, membership, page, entry).await?;
-    Ok(dto::ListPrivacyBudgetTemplatesOutput {
-        privacy_budget_template_summaries,
-        next_token,
-    })
 }
 
 /// UpdatePrivacyBudgetTemplate: DP epsilon/noise (each optional) or the access budget's
