@@ -23,8 +23,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, child_delete_writes, membership_context, own_child, own_membership,
-    require_active,
+    active_collaboration, active_own_membership, child_delete_writes, own_child,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
@@ -219,15 +218,7 @@ pub async fn create_analysis_template(
         }
     };
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, member) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, member) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     if input.format != dto::AnalysisFormat::Sql
         && !member
             .abilities

@@ -23,7 +23,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    member, own_child, own_membership, own_table, put_child, require_active,
+    callers_membership, member, own_active_child, own_child, own_table, put_child, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
@@ -56,13 +56,7 @@ pub async fn create_configured_table_association(
     }
     let name = input.name.to_lowercase();
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     require_active(&m)?;
     let table = own_table(state, ctx, &input.configured_table_identifier).await?;
     if let Some(existing) = associations_of_table(state, ctx, &table.id)
@@ -199,12 +193,11 @@ pub async fn delete_configured_table_association(
     input: dto::DeleteConfiguredTableAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
+    let ids = (
+        &*input.membership_identifier,
+        &*input.configured_table_association_identifier,
     );
-    let (m, a) = own_child::<Association>(state, ctx, membership, id).await?;
-    require_active(&m)?;
+    let (_, a) = own_active_child::<Association>(state, ctx, ids).await?;
     let mut cascade = lifecycle::base_removed(state, &a.collaboration_id, &[&a.id], &[]).await?;
     cascade
         .writes
@@ -336,12 +329,11 @@ pub async fn create_configured_table_association_analysis_rule(
     input: dto::CreateConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::CreateConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
+    let ids = (
+        &*input.membership_identifier,
+        &*input.configured_table_association_identifier,
     );
-    let (m, mut a) = own_child::<Association>(state, ctx, membership, id).await?;
-    require_active(&m)?;
+    let (m, mut a) = own_active_child::<Association>(state, ctx, ids).await?;
     if a.analysis_rule_types.contains(&input.analysis_rule_type) {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
@@ -411,12 +403,11 @@ pub async fn update_configured_table_association_analysis_rule(
     input: dto::UpdateConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::UpdateConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
+    let ids = (
+        &*input.membership_identifier,
+        &*input.configured_table_association_identifier,
     );
-    let (m, a) = own_child::<Association>(state, ctx, membership, id).await?;
-    require_active(&m)?;
+    let (m, a) = own_active_child::<Association>(state, ctx, ids).await?;
     let mut rule = rule_of(state, &a, input.analysis_rule_type).await?;
     check_rule(
         state,
@@ -445,12 +436,11 @@ pub async fn delete_configured_table_association_analysis_rule(
     input: dto::DeleteConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
+    let ids = (
+        &*input.membership_identifier,
+        &*input.configured_table_association_identifier,
     );
-    let (m, mut a) = own_child::<Association>(state, ctx, membership, id).await?;
-    require_active(&m)?;
+    let (_, mut a) = own_active_child::<Association>(state, ctx, ids).await?;
     let rule = rule_of(state, &a, input.analysis_rule_type).await?;
     a.analysis_rule_types.retain(|t| *t != rule.rule_type);
     a.update_time = state.now();

@@ -12,7 +12,7 @@ use crate::services::cleanrooms::domain::audience_model_association::{
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
 use crate::services::cleanrooms::records::access::{
-    child_delete_writes, membership_context, own_child, own_membership, require_active,
+    active_own_membership, child_delete_writes, own_child,
 };
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
@@ -36,15 +36,7 @@ pub async fn create_configured_audience_model_association(
     }
     check_configured_audience_model_arn(&input.configured_audience_model_arn, &ctx.region)?;
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let existing = collaboration_children::<AudienceModelAssociation>(state, &c.id).await?;
     if let Some((_, other)) = existing
         .iter()

@@ -85,18 +85,15 @@ macro_rules! gets {
 }
 
 gets! {
-    OwnGet: GetIdNamespaceAssociationInput(membership_identifier, id_namespace_association_identifier)
-        => IdNamespaceAssociation => GetIdNamespaceAssociationOutput(id_namespace_association) by to_dto;
-    OwnGet: GetConfiguredAudienceModelAssociationInput(membership_identifier, configured_audience_model_association_identifier)
-        => AudienceModelAssociation => GetConfiguredAudienceModelAssociationOutput(configured_audience_model_association) by to_dto;
-    OwnGet: GetIdMappingTableInput(membership_identifier, id_mapping_table_identifier)
-        => IdMappingTable => GetIdMappingTableOutput(id_mapping_table) by to_dto;
-    OwnGet: GetPrivacyBudgetTemplateInput(membership_identifier, privacy_budget_template_identifier)
-        => PrivacyBudgetTemplate => GetPrivacyBudgetTemplateOutput(privacy_budget_template) by to_dto;
-    CollaborationGet: GetCollaborationIdNamespaceAssociationInput(collaboration_identifier, id_namespace_association_identifier)
-        => IdNamespaceAssociation => GetCollaborationIdNamespaceAssociationOutput(collaboration_id_namespace_association) by to_collaboration_dto;
-    CollaborationGet: GetCollaborationConfiguredAudienceModelAssociationInput(collaboration_identifier, configured_audience_model_association_identifier)
-        => AudienceModelAssociation => GetCollaborationConfiguredAudienceModelAssociationOutput(collaboration_configured_audience_model_association) by to_collaboration_dto;
+    OwnGet: GetIdNamespaceAssociationInput(membership_identifier, id_namespace_association_identifier) => IdNamespaceAssociation => GetIdNamespaceAssociationOutput(id_namespace_association) by to_dto;
+    OwnGet: GetConfiguredAudienceModelAssociationInput(membership_identifier, configured_audience_model_association_identifier) => AudienceModelAssociation => GetConfiguredAudienceModelAssociationOutput(configured_audience_model_association) by to_dto;
+    OwnGet: GetIdMappingTableInput(membership_identifier, id_mapping_table_identifier) => IdMappingTable => GetIdMappingTableOutput(id_mapping_table) by to_dto;
+    OwnGet: GetPrivacyBudgetTemplateInput(membership_identifier, privacy_budget_template_identifier) => PrivacyBudgetTemplate => GetPrivacyBudgetTemplateOutput(privacy_budget_template) by to_dto;
+}
+
+gets! {
+    CollaborationGet: GetCollaborationIdNamespaceAssociationInput(collaboration_identifier, id_namespace_association_identifier) => IdNamespaceAssociation => GetCollaborationIdNamespaceAssociationOutput(collaboration_id_namespace_association) by to_collaboration_dto;
+    CollaborationGet: GetCollaborationConfiguredAudienceModelAssociationInput(collaboration_identifier, configured_audience_model_association_identifier) => AudienceModelAssociation => GetCollaborationConfiguredAudienceModelAssociationOutput(collaboration_configured_audience_model_association) by to_collaboration_dto;
 }
 
 /// Ties List operations to their resource: `Input(parent field) => Child => Output(entries
@@ -125,33 +122,18 @@ macro_rules! lists {
 }
 
 lists! {
-    OwnList: ListConfiguredTableAssociationsInput(membership_identifier) => Association
-        => ListConfiguredTableAssociationsOutput(configured_table_association_summaries)
-        of ConfiguredTableAssociationSummary by to_summary;
-    OwnList: ListAnalysisTemplatesInput(membership_identifier) => AnalysisTemplate
-        => ListAnalysisTemplatesOutput(analysis_template_summaries)
-        of AnalysisTemplateSummary by to_summary;
-    OwnList: ListPrivacyBudgetTemplatesInput(membership_identifier) => PrivacyBudgetTemplate
-        => ListPrivacyBudgetTemplatesOutput(privacy_budget_template_summaries)
-        of PrivacyBudgetTemplateSummary by to_summary;
-    OwnList: ListIdNamespaceAssociationsInput(membership_identifier) => IdNamespaceAssociation
-        => ListIdNamespaceAssociationsOutput(id_namespace_association_summaries)
-        of IdNamespaceAssociationSummary by to_summary;
-    OwnList: ListConfiguredAudienceModelAssociationsInput(membership_identifier) => AudienceModelAssociation
-        => ListConfiguredAudienceModelAssociationsOutput(configured_audience_model_association_summaries)
-        of ConfiguredAudienceModelAssociationSummary by to_summary;
-    OwnList: ListIdMappingTablesInput(membership_identifier) => IdMappingTable
-        => ListIdMappingTablesOutput(id_mapping_table_summaries)
-        of IdMappingTableSummary by to_summary;
-    CollaborationList: ListCollaborationAnalysisTemplatesInput(collaboration_identifier) => AnalysisTemplate
-        => ListCollaborationAnalysisTemplatesOutput(collaboration_analysis_template_summaries)
-        of CollaborationAnalysisTemplateSummary by to_collaboration_summary;
-    CollaborationList: ListCollaborationIdNamespaceAssociationsInput(collaboration_identifier) => IdNamespaceAssociation
-        => ListCollaborationIdNamespaceAssociationsOutput(collaboration_id_namespace_association_summaries)
-        of CollaborationIdNamespaceAssociationSummary by to_collaboration_summary;
-    CollaborationList: ListCollaborationConfiguredAudienceModelAssociationsInput(collaboration_identifier) => AudienceModelAssociation
-        => ListCollaborationConfiguredAudienceModelAssociationsOutput(collaboration_configured_audience_model_association_summaries)
-        of CollaborationConfiguredAudienceModelAssociationSummary by to_collaboration_summary;
+    OwnList: ListConfiguredTableAssociationsInput(membership_identifier) => Association => ListConfiguredTableAssociationsOutput(configured_table_association_summaries) of ConfiguredTableAssociationSummary by to_summary;
+    OwnList: ListAnalysisTemplatesInput(membership_identifier) => AnalysisTemplate => ListAnalysisTemplatesOutput(analysis_template_summaries) of AnalysisTemplateSummary by to_summary;
+    OwnList: ListPrivacyBudgetTemplatesInput(membership_identifier) => PrivacyBudgetTemplate => ListPrivacyBudgetTemplatesOutput(privacy_budget_template_summaries) of PrivacyBudgetTemplateSummary by to_summary;
+    OwnList: ListIdNamespaceAssociationsInput(membership_identifier) => IdNamespaceAssociation => ListIdNamespaceAssociationsOutput(id_namespace_association_summaries) of IdNamespaceAssociationSummary by to_summary;
+    OwnList: ListConfiguredAudienceModelAssociationsInput(membership_identifier) => AudienceModelAssociation => ListConfiguredAudienceModelAssociationsOutput(configured_audience_model_association_summaries) of ConfiguredAudienceModelAssociationSummary by to_summary;
+    OwnList: ListIdMappingTablesInput(membership_identifier) => IdMappingTable => ListIdMappingTablesOutput(id_mapping_table_summaries) of IdMappingTableSummary by to_summary;
+}
+
+lists! {
+    CollaborationList: ListCollaborationAnalysisTemplatesInput(collaboration_identifier) => AnalysisTemplate => ListCollaborationAnalysisTemplatesOutput(collaboration_analysis_template_summaries) of CollaborationAnalysisTemplateSummary by to_collaboration_summary;
+    CollaborationList: ListCollaborationIdNamespaceAssociationsInput(collaboration_identifier) => IdNamespaceAssociation => ListCollaborationIdNamespaceAssociationsOutput(collaboration_id_namespace_association_summaries) of CollaborationIdNamespaceAssociationSummary by to_collaboration_summary;
+    CollaborationList: ListCollaborationConfiguredAudienceModelAssociationsInput(collaboration_identifier) => AudienceModelAssociation => ListCollaborationConfiguredAudienceModelAssociationsOutput(collaboration_configured_audience_model_association_summaries) of CollaborationConfiguredAudienceModelAssociationSummary by to_collaboration_summary;
 }
 
 /// GetIdNamespaceAssociation, GetConfiguredAudienceModelAssociation, GetIdMappingTable and

@@ -13,7 +13,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_field, quota_exceeded, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
-    child_delete_writes, membership_context, own_child, own_membership, require_active,
+    active_own_membership, child_delete_writes, own_child, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -45,15 +45,7 @@ pub async fn create_id_mapping_table(
     let name = input.name.trim().to_lowercase();
     let workflow_arn = input.input_reference_config.input_reference_arn.clone();
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let Some(workflow) =
         entity_resolution::id_mapping_workflow(state, &ctx.region, &workflow_arn).await?
     else {

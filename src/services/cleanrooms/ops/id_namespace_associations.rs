@@ -12,7 +12,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, invalid_field, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
-    child_delete_writes, membership_context, own_child, own_membership, require_active,
+    active_own_membership, child_delete_writes, own_child,
 };
 use crate::services::cleanrooms::records::id_mapping::{
     id_mapping_tables_of_collaboration, id_namespace_associations_of_collaboration,
@@ -36,15 +36,7 @@ pub async fn create_id_namespace_association(
     }
     let arn = input.input_reference_config.input_reference_arn.clone();
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let Some(namespace) = entity_resolution::id_namespace(state, &ctx.region, &arn).await? else {
         return Err(invalid_field(
             "inputReferenceArn",

@@ -26,7 +26,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, owned_table, require_active,
+    active_own_membership, callers_membership, owned_table, require_active,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -150,15 +150,7 @@ pub async fn create_intermediate_table(
     let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
         &input.population_analysis_configuration;
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, member) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, member) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
         return Err(access_denied(format!(
             "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
@@ -398,13 +390,7 @@ pub async fn delete_intermediate_table(
         Ok((_, t)) => t,
         Err(e) if e.code == "ResourceNotFoundException" => {
             // Already deleted (or never there) under the caller's own membership: done.
-            own_membership(
-                state,
-                &ctx.region,
-                &ctx.account_id,
-                &input.membership_identifier,
-            )
-            .await?;
+            callers_membership(state, ctx, &input.membership_identifier).await?;
             return Ok(dto::DeleteIntermediateTableOutput {});
         }
         Err(e) => return Err(e),
@@ -473,13 +459,7 @@ pub async fn disallow_intermediate_table(
     input: dto::DisallowIntermediateTableInput,
 ) -> AwsResult<dto::DisallowIntermediateTableOutput> {
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     require_active(&m)?;
     let name = input.intermediate_table_name.trim().to_lowercase();
     let table = intermediate_tables_of_collaboration(state, &m.collaboration_id)

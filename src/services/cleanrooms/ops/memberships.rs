@@ -20,7 +20,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    collaboration, member, membership_context, own_membership, require_active,
+    callers_membership, collaboration, member, membership_context, require_active,
     visible_collaboration,
 };
 use crate::services::cleanrooms::records::account_resources;
@@ -340,13 +340,7 @@ pub async fn get_membership(
     ctx: &RequestContext,
     input: dto::GetMembershipInput,
 ) -> AwsResult<dto::GetMembershipOutput> {
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let (c, member) = membership_context(state, &ctx.region, &m).await?;
     Ok(dto::GetMembershipOutput {
         membership: m.to_dto(&c, &member),
@@ -395,13 +389,7 @@ pub async fn update_membership(
     input: dto::UpdateMembershipInput,
 ) -> AwsResult<dto::UpdateMembershipOutput> {
     let _guard = state.write_lock().await;
-    let mut m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let mut m = callers_membership(state, ctx, &input.membership_identifier).await?;
     require_active(&m)?;
     let (c, member) = membership_context(state, &ctx.region, &m).await?;
     check_logging(&c, input.query_log_status, input.job_log_status)?;
@@ -453,13 +441,7 @@ pub async fn delete_membership(
     input: dto::DeleteMembershipInput,
 ) -> AwsResult<dto::DeleteMembershipOutput> {
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let (c, mut member) = membership_context(state, &ctx.region, &m).await?;
     if m.is_active() && c.creator_account_id == m.account_id {
         return Err(conflict(

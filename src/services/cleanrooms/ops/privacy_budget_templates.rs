@@ -31,8 +31,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    collaboration_children_page, membership_context, own_child, own_membership, require_active,
-    visible_collaboration, MembershipChild,
+    active_own_membership, callers_membership, collaboration_children_page, own_child,
+    require_active, visible_collaboration, MembershipChild,
 };
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
@@ -68,7 +68,7 @@ async fn active_collaboration(
 /// The caller's membership `id`, which must be ACTIVE (`AccessDeniedException` otherwise: the
 /// read operations using it have no `ConflictException` in the model).
 async fn active_reader(state: &AppState, ctx: &RequestContext, id: &str) -> AwsResult<Membership> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, id).await?;
+    let m = callers_membership(state, ctx, id).await?;
     if m.is_active() {
         Ok(m)
     } else {
@@ -191,15 +191,7 @@ pub async fn create_privacy_budget_template(
         check_tag_keys(t.keys())?;
     }
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let existing = budget_templates_of_collaboration(state, &m.collaboration_id).await?;
     let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
         (

@@ -165,6 +165,9 @@ pub trait MembershipChild: records::Resource {
     const LIST_SCOPE: &'static str;
     /// The list of a collaboration's resources, as named in its page tokens.
     const COLLABORATION_LIST_SCOPE: &'static str;
+    /// The resource type a not-found error names when the caller's membership has no such
+    /// resource.
+    const MISSING_IN_MEMBERSHIP: ResourceType;
     /// Its id.
     fn child_id(&self) -> &str;
     /// Its ARN (what its tags are kept under).
@@ -188,13 +191,15 @@ pub trait MembershipChild: records::Resource {
     }
 }
 
-/// Implements [`MembershipChild`] for domain types with the usual field names.
+/// Implements [`MembershipChild`] for domain types with the usual field names: `type => noun,
+/// list scope, the resource type a missing one under a membership names`.
 macro_rules! membership_children {
-    ($($t:ty => $noun:literal, $scope:literal;)*) => {
+    ($($t:ty => $noun:literal, $scope:literal, $missing:ident;)*) => {
         $(impl MembershipChild for $t {
             const NOUN: &'static str = $noun;
             const LIST_SCOPE: &'static str = $scope;
             const COLLABORATION_LIST_SCOPE: &'static str = concat!("collaboration", $scope);
+            const MISSING_IN_MEMBERSHIP: ResourceType = ResourceType::$missing;
             fn child_id(&self) -> &str {
                 &self.id
             }
@@ -218,38 +223,12 @@ macro_rules! membership_children {
 }
 
 membership_children! {
-    AnalysisTemplate => "analysis template", "analysistemplates";
-    PrivacyBudgetTemplate => "privacy budget template", "privacybudgettemplates";
-    IdNamespaceAssociation => "ID namespace association", "idnamespaceassociations";
-    AudienceModelAssociation => "configured audience model association", "configuredaudiencemodelassociations";
-    IdMappingTable => "ID mapping table", "idmappingtables";
-}
-
-impl MembershipChild for Association {
-    const NOUN: &'static str = "configured table association";
-    const LIST_SCOPE: &'static str = "configuredtableassociations";
-    const COLLABORATION_LIST_SCOPE: &'static str = "collaborationconfiguredtableassociations";
-    fn child_id(&self) -> &str {
-        &self.id
-    }
-    fn child_arn(&self) -> &str {
-        &self.arn
-    }
-    fn owner_account(&self) -> &str {
-        &self.account_id
-    }
-    fn parent_membership(&self) -> &str {
-        &self.membership_id
-    }
-    fn collaboration(&self) -> &str {
-        &self.collaboration_id
-    }
-    fn touch(&mut self, now: f64) {
-        self.update_time = now;
-    }
-    fn missing(_: ResourceType, id: &str) -> AwsError {
-        not_found(ResourceType::ConfiguredTableAssociation, id)
-    }
+    Association => "configured table association", "configuredtableassociations", ConfiguredTableAssociation;
+    AnalysisTemplate => "analysis template", "analysistemplates", Membership;
+    PrivacyBudgetTemplate => "privacy budget template", "privacybudgettemplates", Membership;
+    IdNamespaceAssociation => "ID namespace association", "idnamespaceassociations", Membership;
+    AudienceModelAssociation => "configured audience model association", "configuredaudiencemodelassociations", Membership;
+    IdMappingTable => "ID mapping table", "idmappingtables", Membership;
 }
 
 /// The caller's membership `membership_id` and its child resource `id` (see
@@ -264,9 +243,35 @@ pub async fn own_child<T: MembershipChild>(
     id: &str,
 ) -> AwsResult<(Membership, T)> {
     own_membership_child(state, ctx, membership_id, id, || {
-        T::missing(ResourceType::Membership, id)
+        T::missing(T::MISSING_IN_MEMBERSHIP, id)
     })
     .await
+}
+
+/// As [`own_child`] for a change: the membership must also be ACTIVE.
+///
+/// # Errors
+/// As [`own_child`]; `ConflictException` for a membership that is not ACTIVE.
+pub async fn own_active_child<T: MembershipChild>(
+    state: &AppState,
+    ctx: &RequestContext,
+    (membership_id, id): (&str, &str),
+) -> AwsResult<(Membership, T)> {
+    let (m, child) = own_child::<T>(state, ctx, membership_id, id).await?;
+    require_active(&m)?;
+    Ok((m, child))
+}
+
+/// The caller's membership `id` (see [`own_membership`]).
+///
+/// # Errors
+/// As [`own_membership`].
+pub async fn callers_membership(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> AwsResult<Membership> {
+    own_membership(state, &ctx.region, &ctx.account_id, id).await
 }
 
 /// The store write of child resource `child` in `region`.
@@ -397,8 +402,12 @@ pub async fn membership_context(
     Ok((collaboration, member))
 }
 
-/// The runner's membership, collaboration and member record, checked: ACTIVE and CAN_QUERY.
-pub async fn query_runner(
+/// The caller's membership `membership_id`, which must be ACTIVE, with its collaboration and
+/// the caller's member record: what acting through a membership starts from.
+///
+/// # Errors
+/// As [`own_membership`] and [`require_active`].
+pub async fn active_own_membership(
     state: &AppState,
     ctx: &RequestContext,
     membership_id: &str,
@@ -406,6 +415,16 @@ pub async fn query_runner(
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
     require_active(&m)?;
     let (collaboration, member) = membership_context(state, &ctx.region, &m).await?;
+    Ok((m, collaboration, member))
+}
+
+/// The runner's membership, collaboration and member record, checked: ACTIVE and CAN_QUERY.
+pub async fn query_runner(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+) -> AwsResult<(Membership, Collaboration, Member)> {
+    let (m, collaboration, member) = active_own_membership(state, ctx, membership_id).await?;
     if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
         return Err(access_denied(format!(
             "Account {} does not have the CAN_QUERY ability in collaboration {}",

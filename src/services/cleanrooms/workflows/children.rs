@@ -2,9 +2,7 @@
 //! with its tags, and an update by its owner.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::records::access::{
-    own_child, put_child, require_active, MembershipChild,
-};
+use crate::services::cleanrooms::records::access::{own_active_child, put_child, MembershipChild};
 use crate::services::cleanrooms::records::tags::put_tags;
 use crate::state::AppState;
 use crate::store::Write;
@@ -34,8 +32,8 @@ pub async fn create_child<T: MembershipChild>(
     Ok(())
 }
 
-/// Changes the child resource `id` of the caller's membership `membership_id`, which must be
-/// ACTIVE: `change` edits it (and may add writes of its own), then it is stored marked changed
+/// Changes the child resource `target` (membership id, resource id) of the caller's
+/// membership, which must be ACTIVE: `change` edits it (and may add writes of its own), then it is stored marked changed
 /// now; returns it as stored.
 ///
 /// # Errors
@@ -44,12 +42,11 @@ pub async fn create_child<T: MembershipChild>(
 pub async fn update_child<T: MembershipChild>(
     state: &AppState,
     ctx: &RequestContext,
-    (membership_id, id): (&str, &str),
+    target: (&str, &str),
     change: impl FnOnce(&mut T) -> AwsResult<Vec<Write>>,
 ) -> AwsResult<T> {
     let _guard = state.write_lock().await;
-    let (m, mut child) = own_child::<T>(state, ctx, membership_id, id).await?;
-    require_active(&m)?;
+    let (_, mut child) = own_active_child::<T>(state, ctx, target).await?;
     let extra = change(&mut child)?;
     child.touch(state.now());
     let mut writes = vec![put_child(&ctx.region, &child)?];

@@ -36,9 +36,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, invalid_configuration, invalid_field, quota_exceeded,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{
-    member, members, membership_context, own_membership, require_active,
-};
+use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
 use crate::services::cleanrooms::records::listing::{put_run, run_receipt};
 use crate::services::cleanrooms::records::protected_jobs::{all_jobs, load_job};
 use std::collections::BTreeMap;
@@ -95,15 +93,8 @@ pub async fn start(
     ctx: &RequestContext,
     input: dto::StartProtectedJobInput,
 ) -> AwsResult<dto::ProtectedJob> {
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (collaboration, runner) = membership_context(state, &ctx.region, &m).await?;
+    let (m, collaboration, runner) =
+        active_own_membership(state, ctx, &input.membership_identifier).await?;
     if !runner.abilities.contains(&dto::MemberAbility::CanRunJob) {
         return Err(access_denied(format!(
             "Account {} does not have the CAN_RUN_JOB ability in collaboration {}",
