@@ -23,7 +23,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, active_own_membership, child_delete_writes, own_child,
+    active_own_membership, callers_active_collaboration, child_delete_writes, own_child,
+    ChildRequest,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
@@ -45,11 +46,6 @@ use crate::util::ids;
 
 /// Analysis templates allowed per membership.
 const MAX_TEMPLATES_PER_MEMBERSHIP: usize = 25;
-
-/// The template id in `identifier` (an id or an ARN).
-fn template_id(identifier: &str) -> &str {
-    identifier.rsplit('/').next().unwrap_or(identifier)
-}
 
 // ---------------------------------------------------------------------------------------------
 // SQL analysis: placeholders and referenced tables
@@ -295,9 +291,7 @@ pub async fn get_analysis_template(
     ctx: &RequestContext,
     input: dto::GetAnalysisTemplateInput,
 ) -> AwsResult<dto::GetAnalysisTemplateOutput> {
-    let membership = &input.membership_identifier;
-    let id = template_id(&input.analysis_template_identifier);
-    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, membership, id).await?;
+    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
     let analysis_template = template_dto(state, &t).await?;
     Ok(dto::GetAnalysisTemplateOutput { analysis_template })
 }
@@ -308,9 +302,7 @@ pub async fn update_analysis_template(
     ctx: &RequestContext,
     input: dto::UpdateAnalysisTemplateInput,
 ) -> AwsResult<dto::UpdateAnalysisTemplateOutput> {
-    let membership = &*input.membership_identifier;
-    let id = template_id(&input.analysis_template_identifier);
-    let t = update_child(state, ctx, (membership, id), |t: &mut AnalysisTemplate| {
+    let t = update_child(state, ctx, input, |t: &mut AnalysisTemplate, input| {
         if let Some(description) = input.description {
             t.description = Some(description);
         }
@@ -328,9 +320,7 @@ pub async fn delete_analysis_template(
     input: dto::DeleteAnalysisTemplateInput,
 ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
     let _guard = state.write_lock().await;
-    let membership = &input.membership_identifier;
-    let id = template_id(&input.analysis_template_identifier);
-    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, membership, id).await?;
+    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
     state.store().commit(child_delete_writes(&t).into()).await?;
     Ok(dto::DeleteAnalysisTemplateOutput {})
 }
@@ -357,13 +347,7 @@ pub async fn get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::GetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::GetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
         Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
             collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
@@ -386,13 +370,7 @@ pub async fn batch_get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::BatchGetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for arn in &input.analysis_template_arns {

@@ -24,6 +24,7 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     callers_membership, member, own_active_child, own_child, own_table, put_child, require_active,
+    ChildRequest,
 };
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
@@ -146,11 +147,7 @@ pub async fn get_configured_table_association(
     ctx: &RequestContext,
     input: dto::GetConfiguredTableAssociationInput,
 ) -> AwsResult<dto::GetConfiguredTableAssociationOutput> {
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    );
-    let (_, a) = own_child::<Association>(state, ctx, membership, id).await?;
+    let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
     let mut configured_table_association = a.to_dto();
     let children = child_resources(state, &a.collaboration_id, &a.id).await?;
     configured_table_association.child_resources = (!children.is_empty()).then_some(children);
@@ -165,11 +162,7 @@ pub async fn update_configured_table_association(
     ctx: &RequestContext,
     input: dto::UpdateConfiguredTableAssociationInput,
 ) -> AwsResult<dto::UpdateConfiguredTableAssociationOutput> {
-    let target = (
-        &*input.membership_identifier,
-        &*input.configured_table_association_identifier,
-    );
-    let a = update_child(state, ctx, target, |a: &mut Association| {
+    let a = update_child(state, ctx, input, |a: &mut Association, input| {
         if let Some(description) = input.description {
             a.description = Some(description);
         }
@@ -193,11 +186,7 @@ pub async fn delete_configured_table_association(
     input: dto::DeleteConfiguredTableAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationOutput> {
     let _guard = state.write_lock().await;
-    let ids = (
-        &*input.membership_identifier,
-        &*input.configured_table_association_identifier,
-    );
-    let (_, a) = own_active_child::<Association>(state, ctx, ids).await?;
+    let (_, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let mut cascade = lifecycle::base_removed(state, &a.collaboration_id, &[&a.id], &[]).await?;
     cascade
         .writes
@@ -329,11 +318,7 @@ pub async fn create_configured_table_association_analysis_rule(
     input: dto::CreateConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::CreateConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let ids = (
-        &*input.membership_identifier,
-        &*input.configured_table_association_identifier,
-    );
-    let (m, mut a) = own_active_child::<Association>(state, ctx, ids).await?;
+    let (m, mut a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     if a.analysis_rule_types.contains(&input.analysis_rule_type) {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
@@ -385,11 +370,7 @@ pub async fn get_configured_table_association_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::GetConfiguredTableAssociationAnalysisRuleOutput> {
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    );
-    let (_, a) = own_child::<Association>(state, ctx, membership, id).await?;
+    let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
     let rule = rule_of(state, &a, input.analysis_rule_type).await?;
     Ok(dto::GetConfiguredTableAssociationAnalysisRuleOutput {
         analysis_rule: rule.to_dto(),
@@ -403,11 +384,7 @@ pub async fn update_configured_table_association_analysis_rule(
     input: dto::UpdateConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::UpdateConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let ids = (
-        &*input.membership_identifier,
-        &*input.configured_table_association_identifier,
-    );
-    let (m, a) = own_active_child::<Association>(state, ctx, ids).await?;
+    let (m, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let mut rule = rule_of(state, &a, input.analysis_rule_type).await?;
     check_rule(
         state,
@@ -436,11 +413,7 @@ pub async fn delete_configured_table_association_analysis_rule(
     input: dto::DeleteConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let ids = (
-        &*input.membership_identifier,
-        &*input.configured_table_association_identifier,
-    );
-    let (_, mut a) = own_active_child::<Association>(state, ctx, ids).await?;
+    let (_, mut a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let rule = rule_of(state, &a, input.analysis_rule_type).await?;
     a.analysis_rule_types.retain(|t| *t != rule.rule_type);
     a.update_time = state.now();

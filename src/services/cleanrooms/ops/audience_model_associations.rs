@@ -12,7 +12,7 @@ use crate::services::cleanrooms::domain::audience_model_association::{
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child,
+    active_own_membership, child_delete_writes, own_child, ChildRequest,
 };
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
@@ -92,13 +92,11 @@ pub async fn update_configured_audience_model_association(
     ctx: &RequestContext,
     input: dto::UpdateConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::UpdateConfiguredAudienceModelAssociationOutput> {
-    let membership = &*input.membership_identifier;
-    let id = &*input.configured_audience_model_association_identifier;
     let a = update_child(
         state,
         ctx,
-        (membership, id),
-        |a: &mut AudienceModelAssociation| {
+        input,
+        |a: &mut AudienceModelAssociation, input| {
             if let Some(name) = input.name {
                 a.name = name;
             }
@@ -122,9 +120,7 @@ pub async fn delete_configured_audience_model_association(
     input: dto::DeleteConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
     let _guard = state.write_lock().await;
-    let membership = &input.membership_identifier;
-    let id = &input.configured_audience_model_association_identifier;
-    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, membership, id).await?;
+    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
     state.store().commit(child_delete_writes(&a).into()).await?;
     Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
 }

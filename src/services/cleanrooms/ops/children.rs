@@ -11,21 +11,19 @@ use crate::services::cleanrooms::domain::audience_model_association::AudienceMod
 use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, collaboration_child, collaboration_children_page, own_child,
-    own_children_page, MembershipChild,
+    callers_active_collaboration, collaboration_child, collaboration_children_page, own_child,
+    own_children_page, ChildRequest, MembershipChild,
 };
 use crate::state::AppState;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 /// A Get of one resource of the caller's own membership.
-pub trait OwnGet {
+pub trait OwnGet: ChildRequest {
     /// The resource.
     type Child: MembershipChild;
     /// The operation's output.
     type Output;
-    /// `membershipIdentifier` and the resource's identifier.
-    fn target(&self) -> (&str, &str);
     /// The output showing `child`.
     fn output(child: Self::Child) -> Self::Output;
 }
@@ -67,33 +65,38 @@ pub trait OwnList: ChildList {}
 /// A [`ChildList`] of a collaboration.
 pub trait CollaborationList: ChildList {}
 
-/// Ties Get operations to their resource: `Input(parent field, identifier field) => Child =>
-/// Output(field) by render`.
+/// Ties Get operations to their resource: `Input(identifier field) => Child => Output(field) by
+/// render` (the identifier is what [`CollaborationGet::target`] names; an [`OwnGet`] names its
+/// resource as its [`ChildRequest`]).
 macro_rules! gets {
-    ($($kind:ident: $input:ident($parent:ident, $id:ident) => $child:ty => $output:ident($field:ident) by $render:ident;)*) => {
+    ($($kind:ident: $input:ident($id:ident) => $child:ty => $output:ident($field:ident) by $render:ident;)*) => {
         $(impl $kind for dto::$input {
             type Child = $child;
             type Output = dto::$output;
-            fn target(&self) -> (&str, &str) {
-                (self.$parent.as_str(), self.$id.as_str())
-            }
+            gets!(@target $kind $id);
             fn output(child: $child) -> dto::$output {
                 dto::$output { $field: child.$render() }
             }
         })*
     };
+    (@target OwnGet $id:ident) => {};
+    (@target CollaborationGet $id:ident) => {
+        fn target(&self) -> (&str, &str) {
+            (self.collaboration_identifier.as_str(), self.$id.as_str())
+        }
+    };
 }
 
 gets! {
-    OwnGet: GetIdNamespaceAssociationInput(membership_identifier, id_namespace_association_identifier) => IdNamespaceAssociation => GetIdNamespaceAssociationOutput(id_namespace_association) by to_dto;
-    OwnGet: GetConfiguredAudienceModelAssociationInput(membership_identifier, configured_audience_model_association_identifier) => AudienceModelAssociation => GetConfiguredAudienceModelAssociationOutput(configured_audience_model_association) by to_dto;
-    OwnGet: GetIdMappingTableInput(membership_identifier, id_mapping_table_identifier) => IdMappingTable => GetIdMappingTableOutput(id_mapping_table) by to_dto;
-    OwnGet: GetPrivacyBudgetTemplateInput(membership_identifier, privacy_budget_template_identifier) => PrivacyBudgetTemplate => GetPrivacyBudgetTemplateOutput(privacy_budget_template) by to_dto;
+    OwnGet: GetIdNamespaceAssociationInput(id_namespace_association_identifier) => IdNamespaceAssociation => GetIdNamespaceAssociationOutput(id_namespace_association) by to_dto;
+    OwnGet: GetConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier) => AudienceModelAssociation => GetConfiguredAudienceModelAssociationOutput(configured_audience_model_association) by to_dto;
+    OwnGet: GetIdMappingTableInput(id_mapping_table_identifier) => IdMappingTable => GetIdMappingTableOutput(id_mapping_table) by to_dto;
+    OwnGet: GetPrivacyBudgetTemplateInput(privacy_budget_template_identifier) => PrivacyBudgetTemplate => GetPrivacyBudgetTemplateOutput(privacy_budget_template) by to_dto;
 }
 
 gets! {
-    CollaborationGet: GetCollaborationIdNamespaceAssociationInput(collaboration_identifier, id_namespace_association_identifier) => IdNamespaceAssociation => GetCollaborationIdNamespaceAssociationOutput(collaboration_id_namespace_association) by to_collaboration_dto;
-    CollaborationGet: GetCollaborationConfiguredAudienceModelAssociationInput(collaboration_identifier, configured_audience_model_association_identifier) => AudienceModelAssociation => GetCollaborationConfiguredAudienceModelAssociationOutput(collaboration_configured_audience_model_association) by to_collaboration_dto;
+    CollaborationGet: GetCollaborationIdNamespaceAssociationInput(id_namespace_association_identifier) => IdNamespaceAssociation => GetCollaborationIdNamespaceAssociationOutput(collaboration_id_namespace_association) by to_collaboration_dto;
+    CollaborationGet: GetCollaborationConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier) => AudienceModelAssociation => GetCollaborationConfiguredAudienceModelAssociationOutput(collaboration_configured_audience_model_association) by to_collaboration_dto;
 }
 
 /// Ties List operations to their resource: `Input(parent field) => Child => Output(entries
@@ -143,8 +146,7 @@ pub async fn get_own<I: OwnGet>(
     ctx: &RequestContext,
     input: I,
 ) -> AwsResult<I::Output> {
-    let (membership, id) = input.target();
-    let (_, child) = own_child::<I::Child>(state, ctx, membership, id).await?;
+    let (_, child) = own_child::<I::Child>(state, ctx, input.target()).await?;
     Ok(I::output(child))
 }
 
@@ -170,7 +172,7 @@ pub async fn get_in_collaboration<I: CollaborationGet>(
     input: I,
 ) -> AwsResult<I::Output> {
     let (collaboration, id) = input.target();
-    let (c, _) = active_collaboration(state, &ctx.region, &ctx.account_id, collaboration).await?;
+    let (c, _) = callers_active_collaboration(state, ctx, collaboration).await?;
     let child = collaboration_child::<I::Child>(state, &c.id, id).await?;
     Ok(I::output(child))
 }
@@ -184,7 +186,7 @@ pub async fn list_in_collaboration<I: CollaborationList>(
     input: I,
 ) -> AwsResult<I::Output> {
     let collaboration = input.parent();
-    let (c, _) = active_collaboration(state, &ctx.region, &ctx.account_id, collaboration).await?;
+    let (c, _) = callers_active_collaboration(state, ctx, collaboration).await?;
     let page = input.page();
     let (entries, next_token) = collaboration_children_page(state, &c.id, page, I::entry).await?;
     Ok(I::output(entries, next_token))

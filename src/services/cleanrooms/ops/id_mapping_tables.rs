@@ -13,7 +13,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_field, quota_exceeded, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child, require_active,
+    active_own_membership, child_delete_writes, own_child, require_active, ChildRequest,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -157,11 +157,7 @@ pub async fn update_id_mapping_table(
     ctx: &RequestContext,
     input: dto::UpdateIdMappingTableInput,
 ) -> AwsResult<dto::UpdateIdMappingTableOutput> {
-    let target = (
-        &*input.membership_identifier,
-        &*input.id_mapping_table_identifier,
-    );
-    let t = update_child(state, ctx, target, |t: &mut IdMappingTable| {
+    let t = update_child(state, ctx, input, |t: &mut IdMappingTable, input| {
         if let Some(d) = input.description {
             t.description = Some(d);
         }
@@ -182,11 +178,7 @@ pub async fn delete_id_mapping_table(
     input: dto::DeleteIdMappingTableInput,
 ) -> AwsResult<dto::DeleteIdMappingTableOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    );
-    let (_, t) = own_child::<IdMappingTable>(state, ctx, membership, id).await?;
+    let (_, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
     // Intermediate tables built on it lose their base table.
     let mut cascade =
         lifecycle::base_removed(state, &t.collaboration_id, &[t.id.as_str()], &[]).await?;
@@ -204,11 +196,7 @@ pub async fn populate_id_mapping_table(
     input: dto::PopulateIdMappingTableInput,
 ) -> AwsResult<dto::PopulateIdMappingTableOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    );
-    let (m, t) = own_child::<IdMappingTable>(state, ctx, membership, id).await?;
+    let (m, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
     require_active(&m)?;
     let populated = id_mapping::populate(state, &ctx.region, t).await?;
     let id_mapping_job_id = populated.population.map(|p| p.job_id).unwrap_or_default();

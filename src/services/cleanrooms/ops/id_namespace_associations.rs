@@ -12,7 +12,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, invalid_field, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child,
+    active_own_membership, child_delete_writes, own_child, ChildRequest,
 };
 use crate::services::cleanrooms::records::id_mapping::{
     id_mapping_tables_of_collaboration, id_namespace_associations_of_collaboration,
@@ -111,22 +111,23 @@ pub async fn update_id_namespace_association(
     ctx: &RequestContext,
     input: dto::UpdateIdNamespaceAssociationInput,
 ) -> AwsResult<dto::UpdateIdNamespaceAssociationOutput> {
-    let target = (
-        &*input.membership_identifier,
-        &*input.id_namespace_association_identifier,
-    );
-    let a = update_child(state, ctx, target, |a: &mut IdNamespaceAssociation| {
-        if let Some(name) = input.name {
-            a.name = name;
-        }
-        if let Some(description) = input.description {
-            a.description = Some(description);
-        }
-        if let Some(config) = input.id_mapping_config {
-            a.id_mapping_config = Some(config);
-        }
-        Ok(Vec::new())
-    })
+    let a = update_child(
+        state,
+        ctx,
+        input,
+        |a: &mut IdNamespaceAssociation, input| {
+            if let Some(name) = input.name {
+                a.name = name;
+            }
+            if let Some(description) = input.description {
+                a.description = Some(description);
+            }
+            if let Some(config) = input.id_mapping_config {
+                a.id_mapping_config = Some(config);
+            }
+            Ok(Vec::new())
+        },
+    )
     .await?;
     let id_namespace_association = a.to_dto();
     Ok(dto::UpdateIdNamespaceAssociationOutput {
@@ -142,11 +143,7 @@ pub async fn delete_id_namespace_association(
     input: dto::DeleteIdNamespaceAssociationInput,
 ) -> AwsResult<dto::DeleteIdNamespaceAssociationOutput> {
     let _guard = state.write_lock().await;
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.id_namespace_association_identifier,
-    );
-    let (_, a) = own_child::<IdNamespaceAssociation>(state, ctx, membership, id).await?;
+    let (_, a) = own_child::<IdNamespaceAssociation>(state, ctx, input.target()).await?;
     if let Some((_, t)) = id_mapping_tables_of_collaboration(state, &a.collaboration_id)
         .await?
         .into_iter()

@@ -96,13 +96,11 @@ pub async fn create_intermediate_table_analysis_rule(
     input: dto::CreateIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::CreateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, mut t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let (m, mut t) = owned_table(state, ctx, ids.0, ids.1).await?;
     require_active(&m)?;
     if t.has_rule || intermediate_table_rule(state, &t.id).await?.is_some() {
         return Err(conflict(
@@ -141,13 +139,11 @@ pub async fn get_intermediate_table_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
-    let t = lifecycle::read_owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let t = lifecycle::read_owned_table(state, ctx, ids.0, ids.1).await?;
     let rule = intermediate_table_rule(state, &t.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
@@ -163,13 +159,11 @@ pub async fn update_intermediate_table_analysis_rule(
     input: dto::UpdateIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let (m, t) = owned_table(state, ctx, ids.0, ids.1).await?;
     require_active(&m)?;
     let mut rule = intermediate_table_rule(state, &t.id)
         .await?
@@ -190,13 +184,11 @@ pub async fn delete_intermediate_table_analysis_rule(
     input: dto::DeleteIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, mut t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let (m, mut t) = owned_table(state, ctx, ids.0, ids.1).await?;
     require_active(&m)?;
     if intermediate_table_rule(state, &t.id).await?.is_none() {
         return Err(rule_not_found(&t));

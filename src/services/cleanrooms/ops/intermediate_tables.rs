@@ -262,13 +262,11 @@ pub async fn get_intermediate_table(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableInput,
 ) -> AwsResult<dto::GetIntermediateTableOutput> {
-    let t = lifecycle::read_owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let t = lifecycle::read_owned_table(state, ctx, ids.0, ids.1).await?;
     Ok(dto::GetIntermediateTableOutput {
         intermediate_table: table_dto(state, &t).await?,
     })
@@ -347,13 +345,11 @@ pub async fn update_intermediate_table(
 ) -> AwsResult<dto::UpdateIntermediateTableOutput> {
     lifecycle::expire_due(state).await?;
     let _guard = state.write_lock().await;
-    let (m, mut t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let (m, mut t) = owned_table(state, ctx, ids.0, ids.1).await?;
     require_active(&m)?;
     if let Some(columns) = &input.columns {
         t.schema = Some(retype_columns(&t, columns)?);
@@ -422,13 +418,11 @@ pub async fn list_intermediate_table_versions(
     ctx: &RequestContext,
     input: dto::ListIntermediateTableVersionsInput,
 ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
-    let t = lifecycle::read_owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let t = lifecycle::read_owned_table(state, ctx, ids.0, ids.1).await?;
     let scope = format!("intermediatetableversions:{}", t.id);
     let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let mut items: Vec<_> = versions_of(state, &t.id)

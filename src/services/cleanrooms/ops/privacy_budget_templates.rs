@@ -32,7 +32,7 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, collaboration_children_page, own_child,
-    require_active, visible_collaboration, MembershipChild,
+    require_active, visible_collaboration, ChildRequest, MembershipChild,
 };
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
@@ -300,9 +300,7 @@ pub async fn update_privacy_budget_template(
     ctx: &RequestContext,
     input: dto::UpdatePrivacyBudgetTemplateInput,
 ) -> AwsResult<dto::UpdatePrivacyBudgetTemplateOutput> {
-    let membership = &*input.membership_identifier;
-    let id = &*input.privacy_budget_template_identifier;
-    let t = update_child(state, ctx, (membership, id), |t: &mut PrivacyBudgetTemplate| {
+    let t = update_child(state, ctx, input, |t: &mut PrivacyBudgetTemplate, input| {
     if input.privacy_budget_type != t.privacy_budget_type {
         return Err(invalid_configuration(format!(
             "privacyBudgetType {}: privacy budget template {} is of type {}; the type cannot change",
@@ -363,9 +361,7 @@ pub async fn delete_privacy_budget_template(
     input: dto::DeletePrivacyBudgetTemplateInput,
 ) -> AwsResult<dto::DeletePrivacyBudgetTemplateOutput> {
     let _guard = state.write_lock().await;
-    let membership = &input.membership_identifier;
-    let id = &input.privacy_budget_template_identifier;
-    let (m, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, membership, id).await?;
+    let (m, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, input.target()).await?;
     require_active(&m)?;
     state
         .store()

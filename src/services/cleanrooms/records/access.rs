@@ -119,6 +119,18 @@ pub async fn active_collaboration(
     }
 }
 
+/// [`active_collaboration`] `id` for the caller of `ctx`.
+///
+/// # Errors
+/// As [`active_collaboration`].
+pub async fn callers_active_collaboration(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> AwsResult<(Collaboration, Member)> {
+    active_collaboration(state, &ctx.region, &ctx.account_id, id).await
+}
+
 /// The membership `id` when it exists in `region` and belongs to `account`; otherwise
 /// `ResourceNotFoundException(MEMBERSHIP)` (another account's membership is not revealed).
 pub async fn own_membership(
@@ -231,16 +243,80 @@ membership_children! {
     IdMappingTable => "ID mapping table", "idmappingtables", Membership;
 }
 
-/// The caller's membership `membership_id` and its child resource `id` (see
-/// [`own_membership_child`]), with the family's not-found error.
+/// A request naming one resource of the caller's membership.
+pub trait ChildRequest {
+    /// `membershipIdentifier` and the resource's identifier.
+    fn target(&self) -> (&str, &str);
+}
+
+/// Implements [`ChildRequest`]: `Input(identifier field)`.
+macro_rules! child_requests {
+    ($($input:ident($id:ident),)*) => {
+        $(impl ChildRequest for dto::$input {
+            fn target(&self) -> (&str, &str) {
+                (self.membership_identifier.as_str(), self.$id.as_str())
+            }
+        })*
+    };
+}
+
+child_requests! {
+    GetConfiguredTableAssociationInput(configured_table_association_identifier),
+    UpdateConfiguredTableAssociationInput(configured_table_association_identifier),
+    DeleteConfiguredTableAssociationInput(configured_table_association_identifier),
+    CreateConfiguredTableAssociationAnalysisRuleInput(configured_table_association_identifier),
+    GetConfiguredTableAssociationAnalysisRuleInput(configured_table_association_identifier),
+    UpdateConfiguredTableAssociationAnalysisRuleInput(configured_table_association_identifier),
+    DeleteConfiguredTableAssociationAnalysisRuleInput(configured_table_association_identifier),
+    GetIdNamespaceAssociationInput(id_namespace_association_identifier),
+    UpdateIdNamespaceAssociationInput(id_namespace_association_identifier),
+    DeleteIdNamespaceAssociationInput(id_namespace_association_identifier),
+}
+
+child_requests! {
+    GetConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier),
+    UpdateConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier),
+    DeleteConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier),
+    GetIdMappingTableInput(id_mapping_table_identifier),
+    UpdateIdMappingTableInput(id_mapping_table_identifier),
+    DeleteIdMappingTableInput(id_mapping_table_identifier),
+    PopulateIdMappingTableInput(id_mapping_table_identifier),
+    GetPrivacyBudgetTemplateInput(privacy_budget_template_identifier),
+    UpdatePrivacyBudgetTemplateInput(privacy_budget_template_identifier),
+    DeletePrivacyBudgetTemplateInput(privacy_budget_template_identifier),
+}
+
+/// Implements [`ChildRequest`] for analysis template requests, whose identifier may be the
+/// template's id or its ARN.
+macro_rules! template_requests {
+    ($($input:ident),*) => {
+        $(impl ChildRequest for dto::$input {
+            fn target(&self) -> (&str, &str) {
+                let id = &self.analysis_template_identifier;
+                (
+                    self.membership_identifier.as_str(),
+                    id.rsplit('/').next().unwrap_or(id),
+                )
+            }
+        })*
+    };
+}
+
+template_requests!(
+    GetAnalysisTemplateInput,
+    UpdateAnalysisTemplateInput,
+    DeleteAnalysisTemplateInput
+);
+
+/// The caller's membership and its child resource named by the pair (membership id, resource
+/// id) (see [`own_membership_child`]), with the family's not-found error.
 ///
 /// # Errors
 /// As [`own_membership_child`].
 pub async fn own_child<T: MembershipChild>(
     state: &AppState,
     ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
+    (membership_id, id): (&str, &str),
 ) -> AwsResult<(Membership, T)> {
     own_membership_child(state, ctx, membership_id, id, || {
         T::missing(T::MISSING_IN_MEMBERSHIP, id)
@@ -257,7 +333,7 @@ pub async fn own_active_child<T: MembershipChild>(
     ctx: &RequestContext,
     (membership_id, id): (&str, &str),
 ) -> AwsResult<(Membership, T)> {
-    let (m, child) = own_child::<T>(state, ctx, membership_id, id).await?;
+    let (m, child) = own_child::<T>(state, ctx, (membership_id, id)).await?;
     require_active(&m)?;
     Ok((m, child))
 }

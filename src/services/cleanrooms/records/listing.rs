@@ -47,48 +47,37 @@ pub trait ProtectedRun: Resource {
     fn cancel(&mut self, running: bool) -> AwsResult<bool>;
 }
 
-impl ProtectedRun for StoredQuery {
-    const NOUN: &'static str = "protected query";
-    const LIST_SCOPE: &'static str = "protectedqueries";
-    const RECEIPT_KIND: &'static str = kinds::PROTECTED_QUERY_RECEIPT;
-    const ORDER: Order = Order::OldestFirst;
-    fn run_id(&self) -> &str {
-        &self.query.id
-    }
-    fn runner_membership(&self) -> &str {
-        &self.query.membership_id
-    }
-    fn runner_account(&self) -> &str {
-        &self.account_id
-    }
-    fn status_name(&self) -> &'static str {
-        self.query.status.as_str()
-    }
-    fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-        StoredQuery::cancel(self, running)
-    }
+/// Implements [`ProtectedRun`]: `type(field holding the AWS shape) => noun, list scope,
+/// receipt kind, order`.
+macro_rules! protected_runs {
+    ($($t:ident($shape:ident) => $noun:literal, $scope:literal, $receipt:ident, $order:ident;)*) => {
+        $(impl ProtectedRun for $t {
+            const NOUN: &'static str = $noun;
+            const LIST_SCOPE: &'static str = $scope;
+            const RECEIPT_KIND: &'static str = kinds::$receipt;
+            const ORDER: Order = Order::$order;
+            fn run_id(&self) -> &str {
+                &self.$shape.id
+            }
+            fn runner_membership(&self) -> &str {
+                &self.$shape.membership_id
+            }
+            fn runner_account(&self) -> &str {
+                &self.account_id
+            }
+            fn status_name(&self) -> &'static str {
+                self.$shape.status.as_str()
+            }
+            fn cancel(&mut self, running: bool) -> AwsResult<bool> {
+                $t::cancel(self, running)
+            }
+        })*
+    };
 }
 
-impl ProtectedRun for StoredJob {
-    const NOUN: &'static str = "protected job";
-    const LIST_SCOPE: &'static str = "protectedjobs";
-    const RECEIPT_KIND: &'static str = kinds::PROTECTED_JOB_RECEIPT;
-    const ORDER: Order = Order::NewestFirst;
-    fn run_id(&self) -> &str {
-        &self.job.id
-    }
-    fn runner_membership(&self) -> &str {
-        &self.job.membership_id
-    }
-    fn runner_account(&self) -> &str {
-        &self.account_id
-    }
-    fn status_name(&self) -> &'static str {
-        self.job.status.as_str()
-    }
-    fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-        StoredJob::cancel(self, running)
-    }
+protected_runs! {
+    StoredQuery(query) => "protected query", "protectedqueries", PROTECTED_QUERY_RECEIPT, OldestFirst;
+    StoredJob(job) => "protected job", "protectedjobs", PROTECTED_JOB_RECEIPT, NewestFirst;
 }
 
 /// What a list request of runs asks for: ListProtectedQueries and ListProtectedJobs.

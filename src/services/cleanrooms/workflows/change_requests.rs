@@ -14,7 +14,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, members, visible_collaboration,
+    callers_active_collaboration, members, visible_collaboration,
 };
 use crate::services::cleanrooms::records::change_requests::{change_request, put_change_request};
 use crate::services::cleanrooms::records::memberships::put_member;
@@ -68,13 +68,7 @@ pub async fn create(
     input: dto::CreateCollaborationChangeRequestInput,
 ) -> AwsResult<ChangeRequest> {
     let _guard = state.write_lock().await;
-    let (c, me) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, me) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let all: Vec<Member> = members(state, &c.id, None)
         .await?
         .into_iter()

@@ -2,7 +2,9 @@
 //! with its tags, and an update by its owner.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::records::access::{own_active_child, put_child, MembershipChild};
+use crate::services::cleanrooms::records::access::{
+    own_active_child, put_child, ChildRequest, MembershipChild,
+};
 use crate::services::cleanrooms::records::tags::put_tags;
 use crate::state::AppState;
 use crate::store::Write;
@@ -32,22 +34,22 @@ pub async fn create_child<T: MembershipChild>(
     Ok(())
 }
 
-/// Changes the child resource `target` (membership id, resource id) of the caller's
-/// membership, which must be ACTIVE: `change` edits it (and may add writes of its own), then it is stored marked changed
-/// now; returns it as stored.
+/// Changes the child resource that `input` names (see [`ChildRequest`]) of the caller's
+/// membership, which must be ACTIVE: `change` edits it from the request (and may add writes of
+/// its own), then it is stored marked changed now; returns it as stored.
 ///
 /// # Errors
-/// Not found as [`own_child`]; `ConflictException` for a membership that is not ACTIVE; what
-/// `change` refuses; store failures.
-pub async fn update_child<T: MembershipChild>(
+/// Not found as [`own_active_child`]; `ConflictException` for a membership that is not ACTIVE;
+/// what `change` refuses; store failures.
+pub async fn update_child<T: MembershipChild, I: ChildRequest>(
     state: &AppState,
     ctx: &RequestContext,
-    target: (&str, &str),
-    change: impl FnOnce(&mut T) -> AwsResult<Vec<Write>>,
+    input: I,
+    change: impl FnOnce(&mut T, I) -> AwsResult<Vec<Write>>,
 ) -> AwsResult<T> {
     let _guard = state.write_lock().await;
-    let (_, mut child) = own_active_child::<T>(state, ctx, target).await?;
-    let extra = change(&mut child)?;
+    let (_, mut child) = own_active_child::<T>(state, ctx, input.target()).await?;
+    let extra = change(&mut child, input)?;
     child.touch(state.now());
     let mut writes = vec![put_child(&ctx.region, &child)?];
     writes.extend(extra);

@@ -64,13 +64,11 @@ pub async fn populate(
 ) -> AwsResult<Started> {
     // The table first, as every intermediate-table operation does: another member's table is
     // AccessDeniedException naming it, whatever the caller's abilities.
-    let (_, table) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let ids = (
+        &*input.membership_identifier,
+        &*input.intermediate_table_identifier,
+    );
+    let (_, table) = owned_table(state, ctx, ids.0, ids.1).await?;
     let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
     table.check_populatable()?;
     let dto::PopulationAnalysisConfiguration::SqlParameters(stored) = &table.population;
