@@ -26,7 +26,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, callers_membership, owned_table, require_active,
+    active_own_membership, callers_membership, owned_active_table, owned_table, require_active,
+    ChildRequest,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -262,11 +263,8 @@ pub async fn get_intermediate_table(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableInput,
 ) -> AwsResult<dto::GetIntermediateTableOutput> {
-    let ids = (
-        &*input.membership_identifier,
-        &*input.intermediate_table_identifier,
-    );
-    let t = lifecycle::read_owned_table(state, ctx, ids.0, ids.1).await?;
+    let (membership, id) = input.target();
+    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
     Ok(dto::GetIntermediateTableOutput {
         intermediate_table: table_dto(state, &t).await?,
     })
@@ -345,12 +343,7 @@ pub async fn update_intermediate_table(
 ) -> AwsResult<dto::UpdateIntermediateTableOutput> {
     lifecycle::expire_due(state).await?;
     let _guard = state.write_lock().await;
-    let ids = (
-        &*input.membership_identifier,
-        &*input.intermediate_table_identifier,
-    );
-    let (m, mut t) = owned_table(state, ctx, ids.0, ids.1).await?;
-    require_active(&m)?;
+    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
     if let Some(columns) = &input.columns {
         t.schema = Some(retype_columns(&t, columns)?);
     }
@@ -375,14 +368,8 @@ pub async fn delete_intermediate_table(
     input: dto::DeleteIntermediateTableInput,
 ) -> AwsResult<dto::DeleteIntermediateTableOutput> {
     let _guard = state.write_lock().await;
-    let t = match owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await
-    {
+    let (membership, id) = input.target();
+    let t = match owned_table(state, ctx, membership, id).await {
         Ok((_, t)) => t,
         Err(e) if e.code == "ResourceNotFoundException" => {
             // Already deleted (or never there) under the caller's own membership: done.
@@ -418,11 +405,8 @@ pub async fn list_intermediate_table_versions(
     ctx: &RequestContext,
     input: dto::ListIntermediateTableVersionsInput,
 ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
-    let ids = (
-        &*input.membership_identifier,
-        &*input.intermediate_table_identifier,
-    );
-    let t = lifecycle::read_owned_table(state, ctx, ids.0, ids.1).await?;
+    let (membership, id) = input.target();
+    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
     let scope = format!("intermediatetableversions:{}", t.id);
     let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let mut items: Vec<_> = versions_of(state, &t.id)

@@ -20,8 +20,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    callers_membership, collaboration, member, membership_context, require_active,
-    visible_collaboration,
+    callers_membership, callers_visible_collaboration, collaboration, member, membership_context,
+    require_active,
 };
 use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::memberships::remaining_subresources;
@@ -497,13 +497,7 @@ pub async fn delete_member(
     input: dto::DeleteMemberInput,
 ) -> AwsResult<dto::DeleteMemberOutput> {
     let _guard = state.write_lock().await;
-    let (c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = callers_visible_collaboration(state, ctx, &input.collaboration_identifier).await?;
     if c.creator_account_id != ctx.account_id {
         return Err(access_denied(format!(
             "Only the collaboration creator ({}) can remove members from collaboration {}",

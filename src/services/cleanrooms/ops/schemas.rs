@@ -26,6 +26,15 @@ use crate::error::AwsResult;
 use crate::services::glue::catalog;
 use crate::state::AppState;
 use crate::util::pagination;
+use cleanrooms_emulator_api::glue::dto::Column as GlueColumn;
+
+/// A Glue column as (lower-case name, type), `string` when it has no type.
+fn name_and_type(c: GlueColumn) -> (String, String) {
+    (
+        c.name.to_lowercase(),
+        c.r#type.unwrap_or_else(|| "string".into()),
+    )
+}
 
 /// The schema's columns and partition keys: the allowed columns with their Glue types (`string`
 /// when the Glue table or column is gone).
@@ -52,23 +61,13 @@ async fn columns(
         .and_then(|sd| sd.columns.clone())
         .unwrap_or_default()
         .into_iter()
-        .map(|c| {
-            (
-                c.name.to_lowercase(),
-                c.r#type.unwrap_or_else(|| "string".into()),
-            )
-        })
+        .map(name_and_type)
         .collect();
     let keys: Vec<(String, String)> = glue
         .and_then(|t| t.partition_keys)
         .unwrap_or_default()
         .into_iter()
-        .map(|c| {
-            (
-                c.name.to_lowercase(),
-                c.r#type.unwrap_or_else(|| "string".into()),
-            )
-        })
+        .map(name_and_type)
         .collect();
     let mut cols = Vec::new();
     let mut parts = Vec::new();

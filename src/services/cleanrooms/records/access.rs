@@ -119,6 +119,18 @@ pub async fn active_collaboration(
     }
 }
 
+/// [`visible_collaboration`] `id` for the caller of `ctx`.
+///
+/// # Errors
+/// As [`visible_collaboration`].
+pub async fn callers_visible_collaboration(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> AwsResult<(Collaboration, Member)> {
+    visible_collaboration(state, &ctx.region, &ctx.account_id, id).await
+}
+
 /// [`active_collaboration`] `id` for the caller of `ctx`.
 ///
 /// # Errors
@@ -284,6 +296,18 @@ child_requests! {
     GetPrivacyBudgetTemplateInput(privacy_budget_template_identifier),
     UpdatePrivacyBudgetTemplateInput(privacy_budget_template_identifier),
     DeletePrivacyBudgetTemplateInput(privacy_budget_template_identifier),
+}
+
+child_requests! {
+    GetIntermediateTableInput(intermediate_table_identifier),
+    UpdateIntermediateTableInput(intermediate_table_identifier),
+    DeleteIntermediateTableInput(intermediate_table_identifier),
+    PopulateIntermediateTableInput(intermediate_table_identifier),
+    ListIntermediateTableVersionsInput(intermediate_table_identifier),
+    CreateIntermediateTableAnalysisRuleInput(intermediate_table_identifier),
+    GetIntermediateTableAnalysisRuleInput(intermediate_table_identifier),
+    UpdateIntermediateTableAnalysisRuleInput(intermediate_table_identifier),
+    DeleteIntermediateTableAnalysisRuleInput(intermediate_table_identifier),
 }
 
 /// Implements [`ChildRequest`] for analysis template requests, whose identifier may be the
@@ -536,6 +560,21 @@ pub async fn owned_table(
         ))),
         _ => Err(table_not_found(id)),
     }
+}
+
+/// As [`owned_table`] for a change of the table `target` (membership id, table id): the
+/// membership must also be ACTIVE.
+///
+/// # Errors
+/// As [`owned_table`]; `ConflictException` for a membership that is not ACTIVE.
+pub async fn owned_active_table(
+    state: &AppState,
+    ctx: &RequestContext,
+    (membership_id, id): (&str, &str),
+) -> AwsResult<(Membership, IntermediateTable)> {
+    let (m, t) = owned_table(state, ctx, membership_id, id).await?;
+    require_active(&m)?;
+    Ok((m, t))
 }
 
 /// The caller's configured table `id` in its region; others' tables are not found.

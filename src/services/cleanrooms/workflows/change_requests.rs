@@ -14,7 +14,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    callers_active_collaboration, members, visible_collaboration,
+    callers_active_collaboration, callers_visible_collaboration, members,
 };
 use crate::services::cleanrooms::records::change_requests::{change_request, put_change_request};
 use crate::services::cleanrooms::records::memberships::put_member;
@@ -143,13 +143,8 @@ pub async fn act(
     input: dto::UpdateCollaborationChangeRequestInput,
 ) -> AwsResult<ChangeRequest> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (mut c, _) =
+        callers_visible_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let mut request = change_request(state, &c.id, &input.change_request_identifier).await?;
     let now = state.now();
     let account = ctx.account_id.as_str();

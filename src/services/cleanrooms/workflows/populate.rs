@@ -22,7 +22,7 @@ use crate::services::cleanrooms::domain::protected_query::{
     PopulateTarget, StoredQuery, Submission,
 };
 use crate::services::cleanrooms::errors::invalid_query;
-use crate::services::cleanrooms::records::access::{owned_table, query_runner};
+use crate::services::cleanrooms::records::access::{owned_table, query_runner, ChildRequest};
 use crate::services::cleanrooms::records::intermediate_tables::{put_table, put_version};
 use crate::services::cleanrooms::records::listing::put_run;
 use crate::services::cleanrooms::workflows::admit::admit;
@@ -64,11 +64,8 @@ pub async fn populate(
 ) -> AwsResult<Started> {
     // The table first, as every intermediate-table operation does: another member's table is
     // AccessDeniedException naming it, whatever the caller's abilities.
-    let ids = (
-        &*input.membership_identifier,
-        &*input.intermediate_table_identifier,
-    );
-    let (_, table) = owned_table(state, ctx, ids.0, ids.1).await?;
+    let (membership, id) = input.target();
+    let (_, table) = owned_table(state, ctx, membership, id).await?;
     let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
     table.check_populatable()?;
     let dto::PopulationAnalysisConfiguration::SqlParameters(stored) = &table.population;
