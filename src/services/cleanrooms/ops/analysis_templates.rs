@@ -23,8 +23,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, callers_active_collaboration, child_delete_writes, own_child,
-    ChildRequest,
+    active_own_membership, child_delete_writes, own_child, ChildRequest, Standing,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
@@ -347,7 +346,9 @@ pub async fn get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::GetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::GetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
         Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
             collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
@@ -370,7 +371,9 @@ pub async fn batch_get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::BatchGetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for arn in &input.analysis_template_arns {

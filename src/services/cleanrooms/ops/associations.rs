@@ -331,15 +331,8 @@ pub async fn create_configured_table_association_analysis_rule(
             ),
         ));
     }
-    check_rule(
-        state,
-        ctx,
-        &m,
-        &a,
-        input.analysis_rule_type,
-        &input.analysis_rule_policy,
-    )
-    .await?;
+    let (kind, policy) = (input.analysis_rule_type, &input.analysis_rule_policy);
+    check_rule(state, ctx, &m, &a, kind, policy).await?;
     let now = state.now();
     let rule = AssociationRule {
         membership_id: m.id.clone(),
@@ -386,15 +379,8 @@ pub async fn update_configured_table_association_analysis_rule(
     let _guard = state.write_lock().await;
     let (m, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let mut rule = rule_of(state, &a, input.analysis_rule_type).await?;
-    check_rule(
-        state,
-        ctx,
-        &m,
-        &a,
-        input.analysis_rule_type,
-        &input.analysis_rule_policy,
-    )
-    .await?;
+    let (kind, policy) = (input.analysis_rule_type, &input.analysis_rule_policy);
+    check_rule(state, ctx, &m, &a, kind, policy).await?;
     rule.policy = input.analysis_rule_policy;
     rule.update_time = state.now();
     state

@@ -11,8 +11,8 @@ use crate::services::cleanrooms::domain::audience_model_association::AudienceMod
 use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records::access::{
-    callers_active_collaboration, collaboration_child, collaboration_children_page, own_child,
-    own_children_page, ChildRequest, MembershipChild,
+    collaboration_child, collaboration_children_page, own_child, own_children_page, ChildRequest,
+    MembershipChild, Standing,
 };
 use crate::state::AppState;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -172,7 +172,7 @@ pub async fn get_in_collaboration<I: CollaborationGet>(
     input: I,
 ) -> AwsResult<I::Output> {
     let (collaboration, id) = input.target();
-    let (c, _) = callers_active_collaboration(state, ctx, collaboration).await?;
+    let (c, _) = Standing::Active.check(state, ctx, collaboration).await?;
     let child = collaboration_child::<I::Child>(state, &c.id, id).await?;
     Ok(I::output(child))
 }
@@ -186,7 +186,7 @@ pub async fn list_in_collaboration<I: CollaborationList>(
     input: I,
 ) -> AwsResult<I::Output> {
     let collaboration = input.parent();
-    let (c, _) = callers_active_collaboration(state, ctx, collaboration).await?;
+    let (c, _) = Standing::Active.check(state, ctx, collaboration).await?;
     let page = input.page();
     let (entries, next_token) = collaboration_children_page(state, &c.id, page, I::entry).await?;
     Ok(I::output(entries, next_token))

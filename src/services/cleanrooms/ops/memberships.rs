@@ -20,8 +20,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    callers_membership, callers_visible_collaboration, collaboration, member, membership_context,
-    require_active,
+    callers_membership, collaboration, member, membership_context, require_active, Standing,
 };
 use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::memberships::remaining_subresources;
@@ -497,7 +496,9 @@ pub async fn delete_member(
     input: dto::DeleteMemberInput,
 ) -> AwsResult<dto::DeleteMemberOutput> {
     let _guard = state.write_lock().await;
-    let (c, _) = callers_visible_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     if c.creator_account_id != ctx.account_id {
         return Err(access_denied(format!(
             "Only the collaboration creator ({}) can remove members from collaboration {}",

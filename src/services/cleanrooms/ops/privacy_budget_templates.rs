@@ -31,8 +31,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, callers_membership, callers_visible_collaboration,
-    collaboration_children_page, own_child, require_active, ChildRequest, MembershipChild,
+    active_own_membership, callers_membership, collaboration_children_page, own_child,
+    require_active, ChildRequest, MembershipChild, Standing,
 };
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
@@ -55,7 +55,7 @@ async fn active_collaboration(
     ctx: &RequestContext,
     id: &str,
 ) -> AwsResult<Collaboration> {
-    let (c, member) = callers_visible_collaboration(state, ctx, id).await?;
+    let (c, member) = Standing::Visible.check(state, ctx, id).await?;
     if member.status != dto::MemberStatus::Active {
         return Err(access_denied(format!(
             "Account {} has not joined collaboration {id}; only ACTIVE members can see its privacy budgets",

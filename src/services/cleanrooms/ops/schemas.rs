@@ -16,7 +16,7 @@ use crate::services::cleanrooms::analysis::readiness::{
 use crate::services::cleanrooms::domain::association::policy_parts;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
-use crate::services::cleanrooms::records::access::callers_active_collaboration;
+use crate::services::cleanrooms::records::access::Standing;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::workflows::lifecycle;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -148,7 +148,9 @@ pub async fn list_schemas(
     ctx: &RequestContext,
     input: dto::ListSchemasInput,
 ) -> AwsResult<dto::ListSchemasOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let scope = format!(
         "schemas:{}:{}",
         c.id,
@@ -221,7 +223,9 @@ pub async fn get_schema(
     ctx: &RequestContext,
     input: dto::GetSchemaInput,
 ) -> AwsResult<dto::GetSchemaOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     match schema_of(state, ctx, &c, &input.name).await? {
         Some(schema) => Ok(dto::GetSchemaOutput { schema }),
         None => Err(not_found_msg(
@@ -241,7 +245,9 @@ pub async fn batch_get_schema(
     ctx: &RequestContext,
     input: dto::BatchGetSchemaInput,
 ) -> AwsResult<dto::BatchGetSchemaOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut schemas = Vec::new();
     let mut errors = Vec::new();
     for name in &input.names {
@@ -379,7 +385,9 @@ pub async fn get_schema_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetSchemaAnalysisRuleInput,
 ) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     match schema_rule(state, &c, &input.name, input.r#type).await? {
         Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
         None => Err(not_found_msg(
@@ -396,7 +404,9 @@ pub async fn batch_get_schema_analysis_rule(
     ctx: &RequestContext,
     input: dto::BatchGetSchemaAnalysisRuleInput,
 ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
-    let (c, _) = callers_active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut analysis_rules = Vec::new();
     let mut errors = Vec::new();
     for req in &input.schema_analysis_rule_requests {

@@ -85,6 +85,39 @@ pub async fn members(
     records.iter().map(|r| Ok((r.seq, decode(r)?))).collect()
 }
 
+/// How far an account must have joined a collaboration to act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Invited or active: it may see the collaboration.
+    Visible,
+    /// `ACTIVE`.
+    Active,
+}
+
+/// The collaboration `id` and the member record of `account` when it has `standing` there;
+/// otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
+async fn member_collaboration(
+    state: &AppState,
+    (region, account): (&str, &str),
+    id: &str,
+    standing: Standing,
+) -> AwsResult<(Collaboration, Member)> {
+    let collaboration = collaboration(state, region, id).await?;
+    let (allowed, what) = match standing {
+        Standing::Visible => (Member::can_view as fn(&Member) -> bool, "a member"),
+        Standing::Active => (
+            (|m: &Member| m.status == dto::MemberStatus::Active) as fn(&Member) -> bool,
+            "an active member",
+        ),
+    };
+    match member(state, id, account).await? {
+        Some(m) if allowed(&m) => Ok((collaboration, m)),
+        _ => Err(access_denied(format!(
+            "Account {account} is not {what} of collaboration {id}"
+        ))),
+    }
+}
+
 /// The collaboration and the caller's member record, when the caller is an invited or active
 /// member; otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
 pub async fn visible_collaboration(
@@ -93,13 +126,7 @@ pub async fn visible_collaboration(
     account: &str,
     id: &str,
 ) -> AwsResult<(Collaboration, Member)> {
-    let collaboration = collaboration(state, region, id).await?;
-    match member(state, id, account).await? {
-        Some(m) if m.can_view() => Ok((collaboration, m)),
-        _ => Err(access_denied(format!(
-            "Account {account} is not a member of collaboration {id}"
-        ))),
-    }
+    member_collaboration(state, (region, account), id, Standing::Visible).await
 }
 
 /// The collaboration and the caller's member record when the caller is an `ACTIVE` member;
@@ -110,37 +137,23 @@ pub async fn active_collaboration(
     account: &str,
     id: &str,
 ) -> AwsResult<(Collaboration, Member)> {
-    let collaboration = collaboration(state, region, id).await?;
-    match member(state, id, account).await? {
-        Some(m) if m.status == dto::MemberStatus::Active => Ok((collaboration, m)),
-        _ => Err(access_denied(format!(
-            "Account {account} is not an active member of collaboration {id}"
-        ))),
+    member_collaboration(state, (region, account), id, Standing::Active).await
+}
+
+impl Standing {
+    /// The collaboration `id` and the caller's member record when the caller of `ctx` has this
+    /// standing there (see [`visible_collaboration`], [`active_collaboration`]).
+    ///
+    /// # Errors
+    /// As [`member_collaboration`].
+    pub async fn check(
+        self,
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> AwsResult<(Collaboration, Member)> {
+        member_collaboration(state, (&ctx.region, &ctx.account_id), id, self).await
     }
-}
-
-/// [`visible_collaboration`] `id` for the caller of `ctx`.
-///
-/// # Errors
-/// As [`visible_collaboration`].
-pub async fn callers_visible_collaboration(
-    state: &AppState,
-    ctx: &RequestContext,
-    id: &str,
-) -> AwsResult<(Collaboration, Member)> {
-    visible_collaboration(state, &ctx.region, &ctx.account_id, id).await
-}
-
-/// [`active_collaboration`] `id` for the caller of `ctx`.
-///
-/// # Errors
-/// As [`active_collaboration`].
-pub async fn callers_active_collaboration(
-    state: &AppState,
-    ctx: &RequestContext,
-    id: &str,
-) -> AwsResult<(Collaboration, Member)> {
-    active_collaboration(state, &ctx.region, &ctx.account_id, id).await
 }
 
 /// The membership `id` when it exists in `region` and belongs to `account`; otherwise
