@@ -7,7 +7,7 @@ use cleanrooms_emulator_api::RequestContext;
 
 use super::ops::{
     analysis_logs, analysis_templates, associations, audience_model_associations, change_requests,
-    collaborations, configured_tables, id_mapping_tables, id_namespace_associations,
+    children, collaborations, configured_tables, id_mapping_tables, id_namespace_associations,
     intermediate_table_rules, intermediate_tables, memberships, privacy_budget_templates,
     protected_jobs, protected_queries, schemas, tags,
 };
@@ -241,7 +241,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListConfiguredTableAssociationsInput,
     ) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
-        associations::list_configured_table_associations(&self.state, ctx, input).await
+        children::list_own(&self.state, ctx, input).await
     }
 
     async fn update_configured_table_association(
@@ -308,7 +308,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetPrivacyBudgetTemplateInput,
     ) -> AwsResult<dto::GetPrivacyBudgetTemplateOutput> {
-        privacy_budget_templates::get_privacy_budget_template(&self.state, ctx, input).await
+        children::get_own(&self.state, ctx, input).await
     }
 
     async fn list_privacy_budget_templates(
@@ -316,7 +316,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListPrivacyBudgetTemplatesInput,
     ) -> AwsResult<dto::ListPrivacyBudgetTemplatesOutput> {
-        privacy_budget_templates::list_privacy_budget_templates(&self.state, ctx, input).await
+        children::list_own(&self.state, ctx, input).await
     }
 
     async fn update_privacy_budget_template(
@@ -402,7 +402,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListAnalysisTemplatesInput,
     ) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
-        analysis_templates::list_analysis_templates(&self.state, ctx, input).await
+        children::list_own(&self.state, ctx, input).await
     }
 
     async fn update_analysis_template(
@@ -434,7 +434,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListCollaborationAnalysisTemplatesInput,
     ) -> AwsResult<dto::ListCollaborationAnalysisTemplatesOutput> {
-        analysis_templates::list_collaboration_analysis_templates(&self.state, ctx, input).await
+        children::list_in_collaboration(&self.state, ctx, input).await
     }
 
     async fn batch_get_collaboration_analysis_template(
@@ -699,12 +699,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetConfiguredAudienceModelAssociationInput,
     ) -> AwsResult<dto::GetConfiguredAudienceModelAssociationOutput> {
-        audience_model_associations::get_configured_audience_model_association(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::get_own(&self.state, ctx, input).await
     }
 
     async fn list_configured_audience_model_associations(
@@ -712,12 +707,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListConfiguredAudienceModelAssociationsInput,
     ) -> AwsResult<dto::ListConfiguredAudienceModelAssociationsOutput> {
-        audience_model_associations::list_configured_audience_model_associations(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::list_own(&self.state, ctx, input).await
     }
 
     async fn update_configured_audience_model_association(
@@ -751,12 +741,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetCollaborationConfiguredAudienceModelAssociationInput,
     ) -> AwsResult<dto::GetCollaborationConfiguredAudienceModelAssociationOutput> {
-        audience_model_associations::get_collaboration_configured_audience_model_association(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::get_in_collaboration(&self.state, ctx, input).await
     }
 
     async fn list_collaboration_configured_audience_model_associations(
@@ -764,12 +749,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListCollaborationConfiguredAudienceModelAssociationsInput,
     ) -> AwsResult<dto::ListCollaborationConfiguredAudienceModelAssociationsOutput> {
-        audience_model_associations::list_collaboration_configured_audience_model_associations(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::list_in_collaboration(&self.state, ctx, input).await
     }
 
     async fn start_analysis_log_export(
@@ -809,7 +789,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetIdNamespaceAssociationInput,
     ) -> AwsResult<dto::GetIdNamespaceAssociationOutput> {
-        id_namespace_associations::get_id_namespace_association(&self.state, ctx, input).await
+        children::get_own(&self.state, ctx, input).await
     }
 
     async fn list_id_namespace_associations(
@@ -817,7 +797,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListIdNamespaceAssociationsInput,
     ) -> AwsResult<dto::ListIdNamespaceAssociationsOutput> {
-        id_namespace_associations::list_id_namespace_associations(&self.state, ctx, input).await
+        children::list_own(&self.state, ctx, input).await
     }
 
     async fn update_id_namespace_association(
@@ -841,12 +821,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetCollaborationIdNamespaceAssociationInput,
     ) -> AwsResult<dto::GetCollaborationIdNamespaceAssociationOutput> {
-        id_namespace_associations::get_collaboration_id_namespace_association(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::get_in_collaboration(&self.state, ctx, input).await
     }
 
     async fn list_collaboration_id_namespace_associations(
@@ -854,12 +829,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListCollaborationIdNamespaceAssociationsInput,
     ) -> AwsResult<dto::ListCollaborationIdNamespaceAssociationsOutput> {
-        id_namespace_associations::list_collaboration_id_namespace_associations(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::list_in_collaboration(&self.state, ctx, input).await
     }
 
     async fn create_id_mapping_table(
@@ -875,7 +845,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetIdMappingTableInput,
     ) -> AwsResult<dto::GetIdMappingTableOutput> {
-        id_mapping_tables::get_id_mapping_table(&self.state, ctx, input).await
+        children::get_own(&self.state, ctx, input).await
     }
 
     async fn list_id_mapping_tables(
@@ -883,7 +853,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListIdMappingTablesInput,
     ) -> AwsResult<dto::ListIdMappingTablesOutput> {
-        id_mapping_tables::list_id_mapping_tables(&self.state, ctx, input).await
+        children::list_own(&self.state, ctx, input).await
     }
 
     async fn update_id_mapping_table(

@@ -4,7 +4,7 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
-use crate::services::cleanrooms::records::access::own_membership;
+use crate::services::cleanrooms::records::access::callers_membership;
 use crate::services::cleanrooms::records::analysis_logs::{exports_of, load_export};
 use crate::services::cleanrooms::workflows::analysis_logs;
 use crate::state::AppState;
@@ -30,13 +30,7 @@ pub async fn get_analysis_log_export(
     ctx: &RequestContext,
     input: dto::GetAnalysisLogExportInput,
 ) -> AwsResult<dto::GetAnalysisLogExportOutput> {
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let id = &input.analysis_log_export_identifier;
     match load_export(state, id).await? {
         Some((_, e)) if e.membership_id == m.id => Ok(dto::GetAnalysisLogExportOutput {
@@ -59,13 +53,7 @@ pub async fn list_analysis_log_exports(
     ctx: &RequestContext,
     input: dto::ListAnalysisLogExportsInput,
 ) -> AwsResult<dto::ListAnalysisLogExportsOutput> {
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let scope = format!(
         "analysislogexports:{}:{}:{}",
         m.id,

@@ -1,5 +1,6 @@
-//! Analysis templates: Create/Get/List/Update/DeleteAnalysisTemplate (the author's membership)
-//! and Get/List/BatchGetCollaborationAnalysisTemplate (every active member of the collaboration).
+//! Analysis templates: Create/Get/Update/DeleteAnalysisTemplate (the author's membership) and
+//! Get/BatchGetCollaborationAnalysisTemplate (every active member of the collaboration); the
+//! two lists are the shared reads of [`super::children`].
 //!
 //! Any active member may author a template (at most 25 per membership). A SQL template's
 //! `:name` placeholders must match its declared `analysisParameters` exactly, and the tables it
@@ -15,23 +16,20 @@ use crate::services::cleanrooms::analysis::sql::placeholders;
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
-use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
+    access_denied, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
     ResourceType,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, membership_context, own_membership, own_membership_child, require_active,
+    active_own_membership, child_delete_writes, own_child, ChildRequest, Standing,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::records::own_page;
-use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -41,44 +39,12 @@ use crate::services::s3::storage::object_path;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::Write;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 
 /// Analysis templates allowed per membership.
 const MAX_TEMPLATES_PER_MEMBERSHIP: usize = 25;
-
-/// Every template of a collaboration with their sequence numbers, in creation order.
-async fn templates_of_collaboration(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<Vec<(i64, AnalysisTemplate)>> {
-    collaboration_children::<AnalysisTemplate>(state, collaboration_id).await
-}
-
-fn template_not_found(id: &str) -> AwsError {
-    not_found_msg(
-        ResourceType::Membership,
-        id,
-        format!("Could not find analysis template with id {id}"),
-    )
-}
-
-fn put_template(region: &str, t: &AnalysisTemplate) -> AwsResult<Write> {
-    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
-}
-
-/// The caller's template `id` under its membership `membership_id` (id or ARN accepted).
-async fn own_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, AnalysisTemplate)> {
-    let id = id.rsplit('/').next().unwrap_or(id);
-    own_membership_child(state, ctx, membership_id, id, || template_not_found(id)).await
-}
 
 // ---------------------------------------------------------------------------------------------
 // SQL analysis: placeholders and referenced tables
@@ -247,15 +213,7 @@ pub async fn create_analysis_template(
         }
     };
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, member) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, member) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     if input.format != dto::AnalysisFormat::Sql
         && !member
             .abilities
@@ -320,11 +278,7 @@ pub async fn create_analysis_template(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_template(&ctx.region, &template)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, &ctx.account_id, &template.arn, &t)?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &template, input.tags).await?;
     Ok(dto::CreateAnalysisTemplateOutput {
         analysis_template: template_dto(state, &template).await?,
     })
@@ -336,37 +290,9 @@ pub async fn get_analysis_template(
     ctx: &RequestContext,
     input: dto::GetAnalysisTemplateInput,
 ) -> AwsResult<dto::GetAnalysisTemplateOutput> {
-    let (_, t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.analysis_template_identifier,
-    )
-    .await?;
-    Ok(dto::GetAnalysisTemplateOutput {
-        analysis_template: template_dto(state, &t).await?,
-    })
-}
-
-/// ListAnalysisTemplates: the templates of the caller's membership.
-pub async fn list_analysis_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListAnalysisTemplatesInput,
-) -> AwsResult<dto::ListAnalysisTemplatesOutput> {
-    let (analysis_template_summaries, next_token) = own_page::<AnalysisTemplate, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "analysistemplates",
-        (input.next_token.as_deref(), input.max_results),
-        |t: AnalysisTemplate| Some(t.to_summary()),
-    )
-    .await?;
-    Ok(dto::ListAnalysisTemplatesOutput {
-        analysis_template_summaries,
-        next_token,
-    })
+    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
+    let analysis_template = template_dto(state, &t).await?;
+    Ok(dto::GetAnalysisTemplateOutput { analysis_template })
 }
 
 /// UpdateAnalysisTemplate: only the description changes.
@@ -375,26 +301,15 @@ pub async fn update_analysis_template(
     ctx: &RequestContext,
     input: dto::UpdateAnalysisTemplateInput,
 ) -> AwsResult<dto::UpdateAnalysisTemplateOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.analysis_template_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    if let Some(description) = input.description {
-        t.description = Some(description);
-    }
-    t.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_template(&ctx.region, &t)?])
-        .await?;
-    Ok(dto::UpdateAnalysisTemplateOutput {
-        analysis_template: template_dto(state, &t).await?,
+    let t = update_child(state, ctx, input, |t: &mut AnalysisTemplate, input| {
+        if let Some(description) = input.description {
+            t.description = Some(description);
+        }
+        Ok(Vec::new())
     })
+    .await?;
+    let analysis_template = template_dto(state, &t).await?;
+    Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
 }
 
 /// DeleteAnalysisTemplate: the template and its tags.
@@ -404,20 +319,8 @@ pub async fn delete_analysis_template(
     input: dto::DeleteAnalysisTemplateInput,
 ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
     let _guard = state.write_lock().await;
-    let (_, t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.analysis_template_identifier,
-    )
-    .await?;
-    state
-        .store()
-        .commit(vec![
-            records::delete::<AnalysisTemplate>(t.id.clone()),
-            delete_tags(&t.arn),
-        ])
-        .await?;
+    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
+    state.store().commit(child_delete_writes(&t).into()).await?;
     Ok(dto::DeleteAnalysisTemplateOutput {})
 }
 
@@ -443,13 +346,9 @@ pub async fn get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::GetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::GetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
         Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
             collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
@@ -465,35 +364,6 @@ pub async fn get_collaboration_analysis_template(
     }
 }
 
-/// ListCollaborationAnalysisTemplates (any active member): every member's templates.
-pub async fn list_collaboration_analysis_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationAnalysisTemplatesInput,
-) -> AwsResult<dto::ListCollaborationAnalysisTemplatesOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    let scope = format!("collaborationanalysistemplates:{}", c.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = templates_of_collaboration(state, &c.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
-        .map(|(seq, t)| (seq, t.to_collaboration_summary()))
-        .collect();
-    let (collaboration_analysis_template_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
-    Ok(dto::ListCollaborationAnalysisTemplatesOutput {
-        collaboration_analysis_template_summaries,
-        next_token,
-    })
-}
-
 /// BatchGetCollaborationAnalysisTemplate (any active member): unknown ARNs are reported in
 /// `errors`.
 pub async fn batch_get_collaboration_analysis_template(
@@ -501,13 +371,9 @@ pub async fn batch_get_collaboration_analysis_template(
     ctx: &RequestContext,
     input: dto::BatchGetCollaborationAnalysisTemplateInput,
 ) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for arn in &input.analysis_template_arns {

@@ -1,5 +1,5 @@
 //! Configured table associations and their (collaboration) analysis rules:
-//! Create/Get/List/Update/DeleteConfiguredTableAssociation and
+//! Create/Get/Update/DeleteConfiguredTableAssociation (List: [`super::children`]) and
 //! Create/Get/Update/DeleteConfiguredTableAssociationAnalysisRule.
 //!
 //! An association puts one of the caller's configured tables into a collaboration through the
@@ -19,11 +19,12 @@ use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    conflict, invalid_configuration, not_found, not_found_msg, ConflictReason, ResourceType,
+    conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    member, own_membership, own_membership_child, own_table, require_active,
+    callers_membership, member, own_active_child, own_child, own_table, put_child, require_active,
+    ChildRequest,
 };
 use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
@@ -32,9 +33,8 @@ use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration,
 };
 use crate::services::cleanrooms::records::memberships_of;
-use crate::services::cleanrooms::records::own_page;
-use crate::services::cleanrooms::records::tags::put_tags;
 use crate::services::cleanrooms::workflows::cascade::association_delete_writes;
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
 
@@ -45,23 +45,6 @@ use crate::error::AwsResult;
 use crate::state::AppState;
 use crate::store::Write;
 use crate::util::ids;
-
-fn put_association(region: &str, a: &Association) -> AwsResult<Write> {
-    records::put(&a.id, region, &a.account_id, Some(&a.membership_id), a)
-}
-
-/// The caller's membership `membership_id` and its association `id`.
-async fn own_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, Association)> {
-    own_membership_child(state, ctx, membership_id, id, || {
-        not_found(ResourceType::ConfiguredTableAssociation, id)
-    })
-    .await
-}
 
 /// CreateConfiguredTableAssociation.
 pub async fn create_configured_table_association(
@@ -74,13 +57,7 @@ pub async fn create_configured_table_association(
     }
     let name = input.name.to_lowercase();
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     require_active(&m)?;
     let table = own_table(state, ctx, &input.configured_table_identifier).await?;
     if let Some(existing) = associations_of_table(state, ctx, &table.id)
@@ -157,16 +134,7 @@ pub async fn create_configured_table_association(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_association(&ctx.region, &association)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &association.arn,
-            &t,
-        )?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &association, input.tags).await?;
     Ok(dto::CreateConfiguredTableAssociationOutput {
         configured_table_association: association.to_dto(),
     })
@@ -179,39 +147,12 @@ pub async fn get_configured_table_association(
     ctx: &RequestContext,
     input: dto::GetConfiguredTableAssociationInput,
 ) -> AwsResult<dto::GetConfiguredTableAssociationOutput> {
-    let (_, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
-    .await?;
+    let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
     let mut configured_table_association = a.to_dto();
     let children = child_resources(state, &a.collaboration_id, &a.id).await?;
     configured_table_association.child_resources = (!children.is_empty()).then_some(children);
     Ok(dto::GetConfiguredTableAssociationOutput {
         configured_table_association,
-    })
-}
-
-/// ListConfiguredTableAssociations: the associations of the caller's membership.
-pub async fn list_configured_table_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListConfiguredTableAssociationsInput,
-) -> AwsResult<dto::ListConfiguredTableAssociationsOutput> {
-    let (configured_table_association_summaries, next_token) = own_page::<Association, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "configuredtableassociations",
-        (input.next_token.as_deref(), input.max_results),
-        |a: Association| Some(a.to_summary()),
-    )
-    .await?;
-    Ok(dto::ListConfiguredTableAssociationsOutput {
-        configured_table_association_summaries,
-        next_token,
     })
 }
 
@@ -221,28 +162,19 @@ pub async fn update_configured_table_association(
     ctx: &RequestContext,
     input: dto::UpdateConfiguredTableAssociationInput,
 ) -> AwsResult<dto::UpdateConfiguredTableAssociationOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
+    let a = update_child(state, ctx, input, |a: &mut Association, input| {
+        if let Some(description) = input.description {
+            a.description = Some(description);
+        }
+        if let Some(role) = input.role_arn {
+            a.role_arn = role;
+        }
+        Ok(Vec::new())
+    })
     .await?;
-    require_active(&m)?;
-    if let Some(description) = input.description {
-        a.description = Some(description);
-    }
-    if let Some(role) = input.role_arn {
-        a.role_arn = role;
-    }
-    a.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_association(&ctx.region, &a)?])
-        .await?;
+    let configured_table_association = a.to_dto();
     Ok(dto::UpdateConfiguredTableAssociationOutput {
-        configured_table_association: a.to_dto(),
+        configured_table_association,
     })
 }
 
@@ -254,14 +186,7 @@ pub async fn delete_configured_table_association(
     input: dto::DeleteConfiguredTableAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationOutput> {
     let _guard = state.write_lock().await;
-    let (m, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (_, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let mut cascade = lifecycle::base_removed(state, &a.collaboration_id, &[&a.id], &[]).await?;
     cascade
         .writes
@@ -393,14 +318,7 @@ pub async fn create_configured_table_association_analysis_rule(
     input: dto::CreateConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::CreateConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, mut a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (m, mut a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     if a.analysis_rule_types.contains(&input.analysis_rule_type) {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
@@ -413,15 +331,8 @@ pub async fn create_configured_table_association_analysis_rule(
             ),
         ));
     }
-    check_rule(
-        state,
-        ctx,
-        &m,
-        &a,
-        input.analysis_rule_type,
-        &input.analysis_rule_policy,
-    )
-    .await?;
+    let (kind, policy) = (input.analysis_rule_type, &input.analysis_rule_policy);
+    check_rule(state, ctx, &m, &a, kind, policy).await?;
     let now = state.now();
     let rule = AssociationRule {
         membership_id: m.id.clone(),
@@ -438,7 +349,7 @@ pub async fn create_configured_table_association_analysis_rule(
         .store()
         .commit(vec![
             put_rule(&ctx.region, &ctx.account_id, &rule)?,
-            put_association(&ctx.region, &a)?,
+            put_child(&ctx.region, &a)?,
         ])
         .await?;
     Ok(dto::CreateConfiguredTableAssociationAnalysisRuleOutput {
@@ -452,13 +363,7 @@ pub async fn get_configured_table_association_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::GetConfiguredTableAssociationAnalysisRuleOutput> {
-    let (_, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
-    .await?;
+    let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
     let rule = rule_of(state, &a, input.analysis_rule_type).await?;
     Ok(dto::GetConfiguredTableAssociationAnalysisRuleOutput {
         analysis_rule: rule.to_dto(),
@@ -472,24 +377,10 @@ pub async fn update_configured_table_association_analysis_rule(
     input: dto::UpdateConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::UpdateConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (m, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let mut rule = rule_of(state, &a, input.analysis_rule_type).await?;
-    check_rule(
-        state,
-        ctx,
-        &m,
-        &a,
-        input.analysis_rule_type,
-        &input.analysis_rule_policy,
-    )
-    .await?;
+    let (kind, policy) = (input.analysis_rule_type, &input.analysis_rule_policy);
+    check_rule(state, ctx, &m, &a, kind, policy).await?;
     rule.policy = input.analysis_rule_policy;
     rule.update_time = state.now();
     state
@@ -508,14 +399,7 @@ pub async fn delete_configured_table_association_analysis_rule(
     input: dto::DeleteConfiguredTableAssociationAnalysisRuleInput,
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, mut a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.configured_table_association_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (_, mut a) = own_active_child::<Association>(state, ctx, input.target()).await?;
     let rule = rule_of(state, &a, input.analysis_rule_type).await?;
     a.analysis_rule_types.retain(|t| *t != rule.rule_type);
     a.update_time = state.now();
@@ -523,7 +407,7 @@ pub async fn delete_configured_table_association_analysis_rule(
         .store()
         .commit(vec![
             records::delete::<AssociationRule>(AssociationRule::record_id(&a.id, rule.rule_type)),
-            put_association(&ctx.region, &a)?,
+            put_child(&ctx.region, &a)?,
         ])
         .await?;
     Ok(dto::DeleteConfiguredTableAssociationAnalysisRuleOutput {})

@@ -4,7 +4,7 @@
 //! requests; creating and acting on them goes through `workflows::change_requests`.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::records::access::visible_collaboration;
+use crate::services::cleanrooms::records::access::Standing;
 use crate::services::cleanrooms::records::change_requests::{change_request, change_request_page};
 use crate::services::cleanrooms::workflows::change_requests;
 use crate::state::AppState;
@@ -29,13 +29,9 @@ pub async fn get_collaboration_change_request(
     ctx: &RequestContext,
     input: dto::GetCollaborationChangeRequestInput,
 ) -> AwsResult<dto::GetCollaborationChangeRequestOutput> {
-    let (c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let request = change_request(state, &c.id, &input.change_request_identifier).await?;
     Ok(dto::GetCollaborationChangeRequestOutput {
         collaboration_change_request: request.to_dto(),
@@ -48,13 +44,9 @@ pub async fn list_collaboration_change_requests(
     ctx: &RequestContext,
     input: dto::ListCollaborationChangeRequestsInput,
 ) -> AwsResult<dto::ListCollaborationChangeRequestsOutput> {
-    let (c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let (requests, next_token) = change_request_page(
         state,
         &c.id,

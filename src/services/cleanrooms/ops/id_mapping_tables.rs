@@ -1,21 +1,19 @@
-//! ID mapping tables: CreateIdMappingTable, GetIdMappingTable, ListIdMappingTables,
+//! ID mapping tables: CreateIdMappingTable (Get and List: [`super::children`]),
 //! UpdateIdMappingTable, DeleteIdMappingTable (intermediate tables built on the table become
 //! `BASE_TABLE_REMOVED`) and PopulateIdMappingTable (the creating member,
 //! through its own membership). A table is built on an Entity Resolution rule-based ID mapping
 //! workflow whose input namespaces are associated with the collaboration (one SOURCE, one
 //! TARGET); every member sees it as a schema of type `ID_MAPPING_TABLE`.
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
-use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    conflict, invalid_field, not_found_msg, quota_exceeded, ConflictReason, ResourceType,
+    conflict, invalid_field, quota_exceeded, ConflictReason, ResourceType,
 };
-use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, own_membership_child, require_active,
+    active_own_membership, child_delete_writes, own_child, require_active, ChildRequest,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -23,40 +21,16 @@ use crate::services::cleanrooms::records::id_mapping::{
     id_namespace_associations_of_collaboration,
 };
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::records::own_page;
-use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::services::cleanrooms::workflows::{id_mapping, lifecycle};
 use crate::services::entityresolution::facade as entity_resolution;
 use crate::state::AppState;
-use crate::store::Write;
 use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 /// ID mapping tables allowed per membership.
 const MAX_PER_MEMBERSHIP: usize = 5;
-
-fn table_not_found(id: &str) -> AwsError {
-    not_found_msg(
-        ResourceType::Membership,
-        id,
-        format!("Could not find ID mapping table with id {id}"),
-    )
-}
-
-fn put_table(region: &str, t: &IdMappingTable) -> AwsResult<Write> {
-    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
-}
-
-/// The caller's ID mapping table `id` under its membership `membership_id`.
-async fn own_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, IdMappingTable)> {
-    own_membership_child(state, ctx, membership_id, id, || table_not_found(id)).await
-}
 
 /// CreateIdMappingTable: from a rule-based ID mapping workflow whose input ID namespaces are
 /// associated with the collaboration, one SOURCE and one TARGET.
@@ -71,15 +45,7 @@ pub async fn create_id_mapping_table(
     let name = input.name.trim().to_lowercase();
     let workflow_arn = input.input_reference_config.input_reference_arn.clone();
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let Some(workflow) =
         entity_resolution::id_mapping_workflow(state, &ctx.region, &workflow_arn).await?
     else {
@@ -179,52 +145,9 @@ pub async fn create_id_mapping_table(
         update_time: now,
         population: None,
     };
-    let mut writes = vec![put_table(&ctx.region, &table)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &table, input.tags).await?;
     Ok(dto::CreateIdMappingTableOutput {
         id_mapping_table: table.to_dto(),
-    })
-}
-
-/// GetIdMappingTable (the creator's membership only).
-pub async fn get_id_mapping_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetIdMappingTableInput,
-) -> AwsResult<dto::GetIdMappingTableOutput> {
-    let (_, t) = own_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    )
-    .await?;
-    Ok(dto::GetIdMappingTableOutput {
-        id_mapping_table: t.to_dto(),
-    })
-}
-
-/// ListIdMappingTables: the ID mapping tables of the caller's membership.
-pub async fn list_id_mapping_tables(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListIdMappingTablesInput,
-) -> AwsResult<dto::ListIdMappingTablesOutput> {
-    let (id_mapping_table_summaries, next_token) = own_page::<IdMappingTable, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "idmappingtables",
-        (input.next_token.as_deref(), input.max_results),
-        |t: IdMappingTable| Some(t.to_summary()),
-    )
-    .await?;
-    Ok(dto::ListIdMappingTablesOutput {
-        id_mapping_table_summaries,
-        next_token,
     })
 }
 
@@ -234,29 +157,18 @@ pub async fn update_id_mapping_table(
     ctx: &RequestContext,
     input: dto::UpdateIdMappingTableInput,
 ) -> AwsResult<dto::UpdateIdMappingTableOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut t) = own_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    if let Some(d) = input.description {
-        t.description = Some(d);
-    }
-    if let Some(k) = input.kms_key_arn {
-        t.kms_key_arn = Some(k);
-    }
-    t.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_table(&ctx.region, &t)?])
-        .await?;
-    Ok(dto::UpdateIdMappingTableOutput {
-        id_mapping_table: t.to_dto(),
+    let t = update_child(state, ctx, input, |t: &mut IdMappingTable, input| {
+        if let Some(d) = input.description {
+            t.description = Some(d);
+        }
+        if let Some(k) = input.kms_key_arn {
+            t.kms_key_arn = Some(k);
+        }
+        Ok(Vec::new())
     })
+    .await?;
+    let id_mapping_table = t.to_dto();
+    Ok(dto::UpdateIdMappingTableOutput { id_mapping_table })
 }
 
 /// DeleteIdMappingTable: the table, its tags and its data in managed storage.
@@ -266,20 +178,11 @@ pub async fn delete_id_mapping_table(
     input: dto::DeleteIdMappingTableInput,
 ) -> AwsResult<dto::DeleteIdMappingTableOutput> {
     let _guard = state.write_lock().await;
-    let (_, t) = own_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    )
-    .await?;
+    let (_, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
     // Intermediate tables built on it lose their base table.
     let mut cascade =
         lifecycle::base_removed(state, &t.collaboration_id, &[t.id.as_str()], &[]).await?;
-    cascade.writes.extend([
-        records::delete::<IdMappingTable>(t.id.clone()),
-        delete_tags(&t.arn),
-    ]);
+    cascade.writes.extend(child_delete_writes(&t));
     cascade.data.push(t.id.clone());
     cascade.commit(state).await?;
     Ok(dto::DeleteIdMappingTableOutput {})
@@ -293,13 +196,7 @@ pub async fn populate_id_mapping_table(
     input: dto::PopulateIdMappingTableInput,
 ) -> AwsResult<dto::PopulateIdMappingTableOutput> {
     let _guard = state.write_lock().await;
-    let (m, t) = own_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.id_mapping_table_identifier,
-    )
-    .await?;
+    let (m, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
     require_active(&m)?;
     let populated = id_mapping::populate(state, &ctx.region, t).await?;
     let id_mapping_job_id = populated.population.map(|p| p.job_id).unwrap_or_default();

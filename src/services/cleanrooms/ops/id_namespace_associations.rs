@@ -1,58 +1,28 @@
-//! ID namespace associations: CreateIdNamespaceAssociation, GetIdNamespaceAssociation,
-//! ListIdNamespaceAssociations, UpdateIdNamespaceAssociation, DeleteIdNamespaceAssociation (the
-//! owner, through its own membership) and GetCollaborationIdNamespaceAssociation,
-//! ListCollaborationIdNamespaceAssociations (any active member). The namespace is the caller's
-//! own Entity Resolution ID namespace, looked up through the Entity Resolution facade.
+//! ID namespace associations: CreateIdNamespaceAssociation, UpdateIdNamespaceAssociation and
+//! DeleteIdNamespaceAssociation (the owner, through its own membership); their Get and List
+//! operations, the owner's and the collaboration's, are the shared reads of [`super::children`].
+//! The namespace is the caller's own Entity Resolution ID namespace, looked up through the
+//! Entity Resolution facade.
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_namespace_association_arn;
 use crate::services::cleanrooms::domain::id_mapping::IdNamespaceAssociation;
-use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    bad_token, conflict, invalid_configuration, invalid_field, not_found_msg, ConflictReason,
-    ResourceType,
+    conflict, invalid_configuration, invalid_field, ConflictReason, ResourceType,
 };
-use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_collaboration, membership_context, own_membership, own_membership_child, require_active,
+    active_own_membership, child_delete_writes, own_child, ChildRequest,
 };
 use crate::services::cleanrooms::records::id_mapping::{
     id_mapping_tables_of_collaboration, id_namespace_associations_of_collaboration,
 };
-use crate::services::cleanrooms::records::own_page;
-use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::services::entityresolution::facade::{self as entity_resolution, NamespaceType};
 use crate::state::AppState;
-use crate::store::Write;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
-
-fn association_not_found(resource_type: ResourceType, id: &str) -> AwsError {
-    not_found_msg(
-        resource_type,
-        id,
-        format!("Could not find ID namespace association with id {id}"),
-    )
-}
-
-fn put_association(region: &str, a: &IdNamespaceAssociation) -> AwsResult<Write> {
-    records::put(&a.id, region, &a.account_id, Some(&a.membership_id), a)
-}
-
-/// The caller's association `id` under its membership `membership_id`.
-async fn own_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, IdNamespaceAssociation)> {
-    own_membership_child(state, ctx, membership_id, id, || {
-        association_not_found(ResourceType::Membership, id)
-    })
-    .await
-}
 
 /// CreateIdNamespaceAssociation: an active membership brings one of its account's ID
 /// namespaces into the collaboration; a namespace is associated once per collaboration.
@@ -66,15 +36,7 @@ pub async fn create_id_namespace_association(
     }
     let arn = input.input_reference_config.input_reference_arn.clone();
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let Some(namespace) = entity_resolution::id_namespace(state, &ctx.region, &arn).await? else {
         return Err(invalid_field(
             "inputReferenceArn",
@@ -136,57 +98,9 @@ pub async fn create_id_namespace_association(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_association(&ctx.region, &association)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &association.arn,
-            &t,
-        )?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &association, input.tags).await?;
     Ok(dto::CreateIdNamespaceAssociationOutput {
         id_namespace_association: association.to_dto(),
-    })
-}
-
-/// GetIdNamespaceAssociation (the owner's membership only).
-pub async fn get_id_namespace_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetIdNamespaceAssociationInput,
-) -> AwsResult<dto::GetIdNamespaceAssociationOutput> {
-    let (_, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.id_namespace_association_identifier,
-    )
-    .await?;
-    Ok(dto::GetIdNamespaceAssociationOutput {
-        id_namespace_association: a.to_dto(),
-    })
-}
-
-/// ListIdNamespaceAssociations: the associations of the caller's membership.
-pub async fn list_id_namespace_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListIdNamespaceAssociationsInput,
-) -> AwsResult<dto::ListIdNamespaceAssociationsOutput> {
-    let (id_namespace_association_summaries, next_token) = own_page::<IdNamespaceAssociation, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "idnamespaceassociations",
-        (input.next_token.as_deref(), input.max_results),
-        |a: IdNamespaceAssociation| Some(a.to_summary()),
-    )
-    .await?;
-    Ok(dto::ListIdNamespaceAssociationsOutput {
-        id_namespace_association_summaries,
-        next_token,
     })
 }
 
@@ -197,31 +111,27 @@ pub async fn update_id_namespace_association(
     ctx: &RequestContext,
     input: dto::UpdateIdNamespaceAssociationInput,
 ) -> AwsResult<dto::UpdateIdNamespaceAssociationOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut a) = own_association(
+    let a = update_child(
         state,
         ctx,
-        &input.membership_identifier,
-        &input.id_namespace_association_identifier,
+        input,
+        |a: &mut IdNamespaceAssociation, input| {
+            if let Some(name) = input.name {
+                a.name = name;
+            }
+            if let Some(description) = input.description {
+                a.description = Some(description);
+            }
+            if let Some(config) = input.id_mapping_config {
+                a.id_mapping_config = Some(config);
+            }
+            Ok(Vec::new())
+        },
     )
     .await?;
-    require_active(&m)?;
-    if let Some(name) = input.name {
-        a.name = name;
-    }
-    if let Some(description) = input.description {
-        a.description = Some(description);
-    }
-    if let Some(config) = input.id_mapping_config {
-        a.id_mapping_config = Some(config);
-    }
-    a.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_association(&ctx.region, &a)?])
-        .await?;
+    let id_namespace_association = a.to_dto();
     Ok(dto::UpdateIdNamespaceAssociationOutput {
-        id_namespace_association: a.to_dto(),
+        id_namespace_association,
     })
 }
 
@@ -233,13 +143,7 @@ pub async fn delete_id_namespace_association(
     input: dto::DeleteIdNamespaceAssociationInput,
 ) -> AwsResult<dto::DeleteIdNamespaceAssociationOutput> {
     let _guard = state.write_lock().await;
-    let (_, a) = own_association(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.id_namespace_association_identifier,
-    )
-    .await?;
+    let (_, a) = own_child::<IdNamespaceAssociation>(state, ctx, input.target()).await?;
     if let Some((_, t)) = id_mapping_tables_of_collaboration(state, &a.collaboration_id)
         .await?
         .into_iter()
@@ -254,66 +158,6 @@ pub async fn delete_id_namespace_association(
             a.id, t.name, t.id
         )));
     }
-    state
-        .store()
-        .commit(vec![
-            records::delete::<IdNamespaceAssociation>(a.id.clone()),
-            delete_tags(&a.arn),
-        ])
-        .await?;
+    state.store().commit(child_delete_writes(&a).into()).await?;
     Ok(dto::DeleteIdNamespaceAssociationOutput {})
-}
-
-/// GetCollaborationIdNamespaceAssociation (any active member).
-pub async fn get_collaboration_id_namespace_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationIdNamespaceAssociationInput,
-) -> AwsResult<dto::GetCollaborationIdNamespaceAssociationOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    let id = &input.id_namespace_association_identifier;
-    match records::load::<IdNamespaceAssociation>(state, id).await? {
-        Some(a) if a.collaboration_id == c.id => {
-            Ok(dto::GetCollaborationIdNamespaceAssociationOutput {
-                collaboration_id_namespace_association: a.to_collaboration_dto(),
-            })
-        }
-        _ => Err(association_not_found(ResourceType::Collaboration, id)),
-    }
-}
-
-/// ListCollaborationIdNamespaceAssociations (any active member): every member's associations,
-/// oldest first.
-pub async fn list_collaboration_id_namespace_associations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationIdNamespaceAssociationsInput,
-) -> AwsResult<dto::ListCollaborationIdNamespaceAssociationsOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    let scope = format!("collaborationidnamespaceassociations:{}", c.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = id_namespace_associations_of_collaboration(state, &c.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
-        .map(|(seq, a)| (seq, a.to_collaboration_summary()))
-        .collect();
-    let (collaboration_id_namespace_association_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
-    Ok(dto::ListCollaborationIdNamespaceAssociationsOutput {
-        collaboration_id_namespace_association_summaries,
-        next_token,
-    })
 }

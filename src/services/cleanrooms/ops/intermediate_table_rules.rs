@@ -19,7 +19,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{member, owned_table, require_active};
+use crate::services::cleanrooms::records::access::{member, owned_active_table, ChildRequest};
 use crate::services::cleanrooms::records::intermediate_tables::{
     intermediate_table_rule, put_rule, put_table,
 };
@@ -96,14 +96,7 @@ pub async fn create_intermediate_table_analysis_rule(
     input: dto::CreateIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::CreateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, mut t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
     if t.has_rule || intermediate_table_rule(state, &t.id).await?.is_some() {
         return Err(conflict(
             ResourceType::Membership,
@@ -141,13 +134,8 @@ pub async fn get_intermediate_table_analysis_rule(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
-    let t = lifecycle::read_owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let (membership, id) = input.target();
+    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
     let rule = intermediate_table_rule(state, &t.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
@@ -163,14 +151,7 @@ pub async fn update_intermediate_table_analysis_rule(
     input: dto::UpdateIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (_, t) = owned_active_table(state, ctx, input.target()).await?;
     let mut rule = intermediate_table_rule(state, &t.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
@@ -190,14 +171,7 @@ pub async fn delete_intermediate_table_analysis_rule(
     input: dto::DeleteIntermediateTableAnalysisRuleInput,
 ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
-    let (m, mut t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
     if intermediate_table_rule(state, &t.id).await?.is_none() {
         return Err(rule_not_found(&t));
     }

@@ -26,7 +26,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, owned_table, require_active,
+    active_own_membership, callers_membership, owned_active_table, owned_table, require_active,
+    ChildRequest,
 };
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::{
@@ -150,15 +151,7 @@ pub async fn create_intermediate_table(
     let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
         &input.population_analysis_configuration;
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, member) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, member) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
         return Err(access_denied(format!(
             "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
@@ -270,13 +263,8 @@ pub async fn get_intermediate_table(
     ctx: &RequestContext,
     input: dto::GetIntermediateTableInput,
 ) -> AwsResult<dto::GetIntermediateTableOutput> {
-    let t = lifecycle::read_owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let (membership, id) = input.target();
+    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
     Ok(dto::GetIntermediateTableOutput {
         intermediate_table: table_dto(state, &t).await?,
     })
@@ -355,14 +343,7 @@ pub async fn update_intermediate_table(
 ) -> AwsResult<dto::UpdateIntermediateTableOutput> {
     lifecycle::expire_due(state).await?;
     let _guard = state.write_lock().await;
-    let (m, mut t) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
     if let Some(columns) = &input.columns {
         t.schema = Some(retype_columns(&t, columns)?);
     }
@@ -387,24 +368,12 @@ pub async fn delete_intermediate_table(
     input: dto::DeleteIntermediateTableInput,
 ) -> AwsResult<dto::DeleteIntermediateTableOutput> {
     let _guard = state.write_lock().await;
-    let t = match owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await
-    {
+    let (membership, id) = input.target();
+    let t = match owned_table(state, ctx, membership, id).await {
         Ok((_, t)) => t,
         Err(e) if e.code == "ResourceNotFoundException" => {
             // Already deleted (or never there) under the caller's own membership: done.
-            own_membership(
-                state,
-                &ctx.region,
-                &ctx.account_id,
-                &input.membership_identifier,
-            )
-            .await?;
+            callers_membership(state, ctx, &input.membership_identifier).await?;
             return Ok(dto::DeleteIntermediateTableOutput {});
         }
         Err(e) => return Err(e),
@@ -436,13 +405,8 @@ pub async fn list_intermediate_table_versions(
     ctx: &RequestContext,
     input: dto::ListIntermediateTableVersionsInput,
 ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
-    let t = lifecycle::read_owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let (membership, id) = input.target();
+    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
     let scope = format!("intermediatetableversions:{}", t.id);
     let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let mut items: Vec<_> = versions_of(state, &t.id)
@@ -473,13 +437,7 @@ pub async fn disallow_intermediate_table(
     input: dto::DisallowIntermediateTableInput,
 ) -> AwsResult<dto::DisallowIntermediateTableOutput> {
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     require_active(&m)?;
     let name = input.intermediate_table_name.trim().to_lowercase();
     let table = intermediate_tables_of_collaboration(state, &m.collaboration_id)

@@ -20,8 +20,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    collaboration, member, membership_context, own_membership, require_active,
-    visible_collaboration,
+    callers_membership, collaboration, member, membership_context, require_active, Standing,
 };
 use crate::services::cleanrooms::records::memberships::remaining_subresources;
 use crate::services::cleanrooms::records::memberships::{put_member, put_membership};
@@ -340,13 +339,7 @@ pub async fn get_membership(
     ctx: &RequestContext,
     input: dto::GetMembershipInput,
 ) -> AwsResult<dto::GetMembershipOutput> {
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let (c, member) = membership_context(state, &ctx.region, &m).await?;
     Ok(dto::GetMembershipOutput {
         membership: m.to_dto(&c, &member),
@@ -397,13 +390,7 @@ pub async fn update_membership(
     input: dto::UpdateMembershipInput,
 ) -> AwsResult<dto::UpdateMembershipOutput> {
     let _guard = state.write_lock().await;
-    let mut m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let mut m = callers_membership(state, ctx, &input.membership_identifier).await?;
     require_active(&m)?;
     let (c, member) = membership_context(state, &ctx.region, &m).await?;
     check_logging(&c, input.query_log_status, input.job_log_status)?;
@@ -455,13 +442,7 @@ pub async fn delete_membership(
     input: dto::DeleteMembershipInput,
 ) -> AwsResult<dto::DeleteMembershipOutput> {
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
+    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let (c, mut member) = membership_context(state, &ctx.region, &m).await?;
     if m.is_active() && c.creator_account_id == m.account_id {
         return Err(conflict(
@@ -517,13 +498,9 @@ pub async fn delete_member(
     input: dto::DeleteMemberInput,
 ) -> AwsResult<dto::DeleteMemberOutput> {
     let _guard = state.write_lock().await;
-    let (c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     if c.creator_account_id != ctx.account_id {
         return Err(access_denied(format!(
             "Only the collaboration creator ({}) can remove members from collaboration {}",

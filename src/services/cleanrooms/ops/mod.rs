@@ -8,6 +8,7 @@ pub mod analysis_templates;
 pub mod associations;
 pub mod audience_model_associations;
 pub mod change_requests;
+pub mod children;
 pub mod collaborations;
 pub mod configured_tables;
 pub mod id_mapping_tables;

@@ -1,5 +1,6 @@
 //! Privacy budget templates and the privacy budgets they govern:
-//! Create/Get/List/Update/DeletePrivacyBudgetTemplate (in the caller's membership),
+//! Create/Update/DeletePrivacyBudgetTemplate (in the caller's membership; Get and List:
+//! [`super::children`]),
 //! GetCollaborationPrivacyBudgetTemplate and ListCollaborationPrivacyBudgetTemplates (any ACTIVE
 //! member), ListPrivacyBudgets, ListCollaborationPrivacyBudgets and PreviewPrivacyImpact.
 //!
@@ -30,46 +31,23 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, own_membership_child, require_active, visible_collaboration,
+    active_own_membership, callers_membership, collaboration_children_page, own_child,
+    require_active, ChildRequest, MembershipChild, Standing,
 };
 use crate::services::cleanrooms::records::budgets::{
     budget_templates_of_collaboration, delete_ledger, ledger_of,
 };
-use crate::services::cleanrooms::records::own_page;
-use crate::services::cleanrooms::records::tags::put_tags;
 use crate::services::cleanrooms::workflows::cascade::budget_template_delete_writes;
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-use crate::error::{AwsError, AwsResult};
+use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::store::Write;
 use crate::util::{ids, pagination};
 
 type BudgetType = dto::PrivacyBudgetType;
 type TemplateRefresh = dto::PrivacyBudgetTemplateAutoRefresh;
-
-fn put_template(region: &str, t: &PrivacyBudgetTemplate) -> AwsResult<Write> {
-    records::put(&t.id, region, &t.account_id, Some(&t.membership_id), t)
-}
-
-fn template_not_found(id: &str) -> AwsError {
-    not_found_msg(
-        ResourceType::Membership,
-        id,
-        format!("Could not find privacy budget template with id {id}"),
-    )
-}
-
-/// The caller's membership `membership_id` and its template `id`.
-async fn own_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    membership_id: &str,
-    id: &str,
-) -> AwsResult<(Membership, PrivacyBudgetTemplate)> {
-    own_membership_child(state, ctx, membership_id, id, || template_not_found(id)).await
-}
 
 /// The collaboration `id` when the caller is an ACTIVE member of it.
 async fn active_collaboration(
@@ -77,7 +55,7 @@ async fn active_collaboration(
     ctx: &RequestContext,
     id: &str,
 ) -> AwsResult<Collaboration> {
-    let (c, member) = visible_collaboration(state, &ctx.region, &ctx.account_id, id).await?;
+    let (c, member) = Standing::Visible.check(state, ctx, id).await?;
     if member.status != dto::MemberStatus::Active {
         return Err(access_denied(format!(
             "Account {} has not joined collaboration {id}; only ACTIVE members can see its privacy budgets",
@@ -90,7 +68,7 @@ async fn active_collaboration(
 /// The caller's membership `id`, which must be ACTIVE (`AccessDeniedException` otherwise: the
 /// read operations using it have no `ConflictException` in the model).
 async fn active_reader(state: &AppState, ctx: &RequestContext, id: &str) -> AwsResult<Membership> {
-    let m = own_membership(state, &ctx.region, &ctx.account_id, id).await?;
+    let m = callers_membership(state, ctx, id).await?;
     if m.is_active() {
         Ok(m)
     } else {
@@ -213,15 +191,7 @@ pub async fn create_privacy_budget_template(
         check_tag_keys(t.keys())?;
     }
     let _guard = state.write_lock().await;
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (c, _) = membership_context(state, &ctx.region, &m).await?;
+    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
     let existing = budget_templates_of_collaboration(state, &m.collaboration_id).await?;
     let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
         (
@@ -310,11 +280,7 @@ pub async fn create_privacy_budget_template(
         create_time: now,
         update_time: now,
     };
-    let mut writes = vec![put_template(&ctx.region, &template)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, &ctx.account_id, &template.arn, &t)?);
-    }
-    state.store().commit(writes).await?;
+    create_child(state, ctx, &template, input.tags).await?;
     Ok(dto::CreatePrivacyBudgetTemplateOutput {
         privacy_budget_template: template.to_dto(),
     })
@@ -327,45 +293,6 @@ fn other_type(t: BudgetType) -> BudgetType {
     }
 }
 
-/// GetPrivacyBudgetTemplate (the template owner's membership).
-pub async fn get_privacy_budget_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetPrivacyBudgetTemplateInput,
-) -> AwsResult<dto::GetPrivacyBudgetTemplateOutput> {
-    let (_, t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.privacy_budget_template_identifier,
-    )
-    .await?;
-    Ok(dto::GetPrivacyBudgetTemplateOutput {
-        privacy_budget_template: t.to_dto(),
-    })
-}
-
-/// ListPrivacyBudgetTemplates: the templates of the caller's membership.
-pub async fn list_privacy_budget_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListPrivacyBudgetTemplatesInput,
-) -> AwsResult<dto::ListPrivacyBudgetTemplatesOutput> {
-    let (privacy_budget_template_summaries, next_token) = own_page::<PrivacyBudgetTemplate, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "privacybudgettemplates",
-        (input.next_token.as_deref(), input.max_results),
-        |t: PrivacyBudgetTemplate| Some(t.to_summary()),
-    )
-    .await?;
-    Ok(dto::ListPrivacyBudgetTemplatesOutput {
-        privacy_budget_template_summaries,
-        next_token,
-    })
-}
-
 /// UpdatePrivacyBudgetTemplate: DP epsilon/noise (each optional) or the access budget's
 /// parameters (replaced as a whole); the type cannot change.
 pub async fn update_privacy_budget_template(
@@ -373,15 +300,7 @@ pub async fn update_privacy_budget_template(
     ctx: &RequestContext,
     input: dto::UpdatePrivacyBudgetTemplateInput,
 ) -> AwsResult<dto::UpdatePrivacyBudgetTemplateOutput> {
-    let _guard = state.write_lock().await;
-    let (m, mut t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.privacy_budget_template_identifier,
-    )
-    .await?;
-    require_active(&m)?;
+    let t = update_child(state, ctx, input, |t: &mut PrivacyBudgetTemplate, input| {
     if input.privacy_budget_type != t.privacy_budget_type {
         return Err(invalid_configuration(format!(
             "privacyBudgetType {}: privacy budget template {} is of type {}; the type cannot change",
@@ -425,14 +344,13 @@ pub async fn update_privacy_budget_template(
             )))
         }
     }
-    t.update_time = state.now();
-    let mut writes = vec![put_template(&ctx.region, &t)?];
-    if fresh_budget {
-        writes.push(delete_ledger(&t.id));
-    }
-    state.store().commit(writes).await?;
+    // A fresh budget forgets what was spent.
+    Ok(fresh_budget.then(|| delete_ledger(&t.id)).into_iter().collect())
+    })
+    .await?;
+    let privacy_budget_template = t.to_dto();
     Ok(dto::UpdatePrivacyBudgetTemplateOutput {
-        privacy_budget_template: t.to_dto(),
+        privacy_budget_template,
     })
 }
 
@@ -443,13 +361,7 @@ pub async fn delete_privacy_budget_template(
     input: dto::DeletePrivacyBudgetTemplateInput,
 ) -> AwsResult<dto::DeletePrivacyBudgetTemplateOutput> {
     let _guard = state.write_lock().await;
-    let (m, t) = own_template(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.privacy_budget_template_identifier,
-    )
-    .await?;
+    let (m, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, input.target()).await?;
     require_active(&m)?;
     state
         .store()
@@ -466,18 +378,14 @@ pub async fn get_collaboration_privacy_budget_template(
 ) -> AwsResult<dto::GetCollaborationPrivacyBudgetTemplateOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
     let id = &input.privacy_budget_template_identifier;
-    let t = match records::record::<PrivacyBudgetTemplate>(state, id).await? {
-        Some(r) => {
-            let t: PrivacyBudgetTemplate = records::decode(&r)?;
-            if t.collaboration_id != c.id {
-                return Err(template_not_found(id));
-            }
-            t
-        }
-        None => return Err(template_not_found(id)),
-    };
+    // Not found here names the membership, as for the owner's read.
+    let t = records::load::<PrivacyBudgetTemplate>(state, id)
+        .await?
+        .filter(|t| t.collaboration_id == c.id)
+        .ok_or_else(|| PrivacyBudgetTemplate::missing(ResourceType::Membership, id))?;
+    let collaboration_privacy_budget_template = t.to_collaboration_dto();
     Ok(dto::GetCollaborationPrivacyBudgetTemplateOutput {
-        collaboration_privacy_budget_template: t.to_collaboration_dto(),
+        collaboration_privacy_budget_template,
     })
 }
 
@@ -488,16 +396,10 @@ pub async fn list_collaboration_privacy_budget_templates(
     input: dto::ListCollaborationPrivacyBudgetTemplatesInput,
 ) -> AwsResult<dto::ListCollaborationPrivacyBudgetTemplatesOutput> {
     let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
-    let scope = format!("collaborationprivacybudgettemplates:{}", c.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let items = budget_templates_of_collaboration(state, &c.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, _)| after.is_none_or(|a| *seq > a))
-        .map(|(seq, t)| (seq, t.to_collaboration_summary()))
-        .collect();
+    let page = (input.next_token.as_deref(), input.max_results);
+    let entry = PrivacyBudgetTemplate::to_collaboration_summary;
     let (collaboration_privacy_budget_template_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
+        collaboration_children_page(state, &c.id, page, entry).await?;
     Ok(dto::ListCollaborationPrivacyBudgetTemplatesOutput {
         collaboration_privacy_budget_template_summaries,
         next_token,

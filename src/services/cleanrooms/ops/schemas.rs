@@ -16,7 +16,7 @@ use crate::services::cleanrooms::analysis::readiness::{
 use crate::services::cleanrooms::domain::association::policy_parts;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
-use crate::services::cleanrooms::records::access::active_collaboration;
+use crate::services::cleanrooms::records::access::Standing;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::workflows::lifecycle;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -26,6 +26,15 @@ use crate::error::AwsResult;
 use crate::services::glue::catalog;
 use crate::state::AppState;
 use crate::util::pagination;
+use cleanrooms_emulator_api::glue::dto::Column as GlueColumn;
+
+/// A Glue column as (lower-case name, type), `string` when it has no type.
+fn name_and_type(c: GlueColumn) -> (String, String) {
+    (
+        c.name.to_lowercase(),
+        c.r#type.unwrap_or_else(|| "string".into()),
+    )
+}
 
 /// The schema's columns and partition keys: the allowed columns with their Glue types (`string`
 /// when the Glue table or column is gone).
@@ -52,23 +61,13 @@ async fn columns(
         .and_then(|sd| sd.columns.clone())
         .unwrap_or_default()
         .into_iter()
-        .map(|c| {
-            (
-                c.name.to_lowercase(),
-                c.r#type.unwrap_or_else(|| "string".into()),
-            )
-        })
+        .map(name_and_type)
         .collect();
     let keys: Vec<(String, String)> = glue
         .and_then(|t| t.partition_keys)
         .unwrap_or_default()
         .into_iter()
-        .map(|c| {
-            (
-                c.name.to_lowercase(),
-                c.r#type.unwrap_or_else(|| "string".into()),
-            )
-        })
+        .map(name_and_type)
         .collect();
     let mut cols = Vec::new();
     let mut parts = Vec::new();
@@ -149,13 +148,9 @@ pub async fn list_schemas(
     ctx: &RequestContext,
     input: dto::ListSchemasInput,
 ) -> AwsResult<dto::ListSchemasOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let scope = format!(
         "schemas:{}:{}",
         c.id,
@@ -201,31 +196,38 @@ pub async fn list_schemas(
     })
 }
 
+/// The schema `name` of collaboration `c`: an intermediate table, an ID mapping table, or a
+/// configured table association (reads of intermediate tables see retention applied first).
+async fn schema_of(
+    state: &AppState,
+    ctx: &RequestContext,
+    c: &Collaboration,
+    name: &str,
+) -> AwsResult<Option<dto::Schema>> {
+    lifecycle::expire_due(state).await?;
+    if let Some(schema) = intermediate_schemas::schema_named(state, c, name).await? {
+        return Ok(Some(schema));
+    }
+    if let Some(schema) = id_mapping_schemas::schema_named(state, c, name).await? {
+        return Ok(Some(schema));
+    }
+    Ok(match find(state, &c.id, name).await? {
+        Some(p) => Some(schema(state, ctx, c, &p).await),
+        None => None,
+    })
+}
+
 /// GetSchema (any active member).
 pub async fn get_schema(
     state: &AppState,
     ctx: &RequestContext,
     input: dto::GetSchemaInput,
 ) -> AwsResult<dto::GetSchemaOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    // Reads of intermediate tables see retention applied first.
-    lifecycle::expire_due(state).await?;
-    if let Some(schema) = intermediate_schemas::schema_named(state, &c, &input.name).await? {
-        return Ok(dto::GetSchemaOutput { schema });
-    }
-    if let Some(schema) = id_mapping_schemas::schema_named(state, &c, &input.name).await? {
-        return Ok(dto::GetSchemaOutput { schema });
-    }
-    match find(state, &c.id, &input.name).await? {
-        Some(p) => Ok(dto::GetSchemaOutput {
-            schema: schema(state, ctx, &c, &p).await,
-        }),
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
+    match schema_of(state, ctx, &c, &input.name).await? {
+        Some(schema) => Ok(dto::GetSchemaOutput { schema }),
         None => Err(not_found_msg(
             ResourceType::Collaboration,
             &input.name,
@@ -243,28 +245,14 @@ pub async fn batch_get_schema(
     ctx: &RequestContext,
     input: dto::BatchGetSchemaInput,
 ) -> AwsResult<dto::BatchGetSchemaOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut schemas = Vec::new();
     let mut errors = Vec::new();
     for name in &input.names {
-        // Reads of intermediate tables see retention applied first.
-        lifecycle::expire_due(state).await?;
-        if let Some(s) = intermediate_schemas::schema_named(state, &c, name).await? {
-            schemas.push(s);
-            continue;
-        }
-        if let Some(s) = id_mapping_schemas::schema_named(state, &c, name).await? {
-            schemas.push(s);
-            continue;
-        }
-        match find(state, &c.id, name).await? {
-            Some(p) => schemas.push(schema(state, ctx, &c, &p).await),
+        match schema_of(state, ctx, &c, name).await? {
+            Some(s) => schemas.push(s),
             None => errors.push(dto::BatchGetSchemaError {
                 code: "ResourceNotFoundException".into(),
                 message: format!("Could not find schema '{name}' in collaboration {}", c.id),
@@ -362,48 +350,50 @@ fn analysis_rule(
     })
 }
 
+/// The analysis rule of type `wanted` of the schema `name` of collaboration `c`: an
+/// intermediate table's, an ID mapping table's, or a configured table association's (reads of
+/// intermediate tables see retention applied first).
+async fn schema_rule(
+    state: &AppState,
+    c: &Collaboration,
+    name: &str,
+    wanted: dto::AnalysisRuleType,
+) -> AwsResult<Option<dto::AnalysisRule>> {
+    lifecycle::expire_due(state).await?;
+    if let Some(rule) = intermediate_schemas::analysis_rule_named(state, c, name, wanted).await? {
+        return Ok(Some(rule));
+    }
+    if let Some(rule) = id_mapping_schemas::analysis_rule_named(state, c, name, wanted).await? {
+        return Ok(Some(rule));
+    }
+    Ok(find(state, &c.id, name)
+        .await?
+        .and_then(|p| analysis_rule(c, &p, wanted)))
+}
+
+/// The message for a schema `name` of collaboration `collaboration_id` without a `wanted` rule.
+fn missing_rule(wanted: dto::AnalysisRuleType, name: &str, collaboration_id: &str) -> String {
+    format!(
+        "Could not find a {} analysis rule of schema '{name}' in collaboration {collaboration_id}",
+        wanted.as_str()
+    )
+}
+
 /// GetSchemaAnalysisRule (any active member).
 pub async fn get_schema_analysis_rule(
     state: &AppState,
     ctx: &RequestContext,
     input: dto::GetSchemaAnalysisRuleInput,
 ) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    // Reads of intermediate tables see retention applied first.
-    lifecycle::expire_due(state).await?;
-    let found =
-        match intermediate_schemas::analysis_rule_named(state, &c, &input.name, input.r#type)
-            .await?
-        {
-            Some(rule) => Some(rule),
-            None => {
-                match id_mapping_schemas::analysis_rule_named(state, &c, &input.name, input.r#type)
-                    .await?
-                {
-                    Some(rule) => Some(rule),
-                    None => find(state, &c.id, &input.name)
-                        .await?
-                        .and_then(|p| analysis_rule(&c, &p, input.r#type)),
-                }
-            }
-        };
-    match found {
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
+    match schema_rule(state, &c, &input.name, input.r#type).await? {
         Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
         None => Err(not_found_msg(
             ResourceType::Collaboration,
             &input.name,
-            format!(
-                "Could not find a {} analysis rule of schema '{}' in collaboration {}",
-                input.r#type.as_str(),
-                input.name,
-                c.id
-            ),
+            missing_rule(input.r#type, &input.name, &c.id),
         )),
     }
 }
@@ -414,44 +404,17 @@ pub async fn batch_get_schema_analysis_rule(
     ctx: &RequestContext,
     input: dto::BatchGetSchemaAnalysisRuleInput,
 ) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
-    let (c, _) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut analysis_rules = Vec::new();
     let mut errors = Vec::new();
     for req in &input.schema_analysis_rule_requests {
-        // Reads of intermediate tables see retention applied first.
-        lifecycle::expire_due(state).await?;
-        let found =
-            match intermediate_schemas::analysis_rule_named(state, &c, &req.name, req.r#type)
-                .await?
-            {
-                Some(rule) => Some(rule),
-                None => {
-                    match id_mapping_schemas::analysis_rule_named(state, &c, &req.name, req.r#type)
-                        .await?
-                    {
-                        Some(rule) => Some(rule),
-                        None => find(state, &c.id, &req.name)
-                            .await?
-                            .and_then(|p| analysis_rule(&c, &p, req.r#type)),
-                    }
-                }
-            };
-        match found {
+        match schema_rule(state, &c, &req.name, req.r#type).await? {
             Some(r) => analysis_rules.push(r),
             None => errors.push(dto::BatchGetSchemaAnalysisRuleError {
                 code: "ResourceNotFoundException".into(),
-                message: format!(
-                    "Could not find a {} analysis rule of schema '{}' in collaboration {}",
-                    req.r#type.as_str(),
-                    req.name,
-                    c.id
-                ),
+                message: missing_rule(req.r#type, &req.name, &c.id),
                 name: req.name.clone(),
                 r#type: req.r#type,
             }),

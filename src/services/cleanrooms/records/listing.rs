@@ -1,4 +1,6 @@
-//! Lists of what a membership ran merged with what it received: ListProtectedQueries and
+//! Protected queries and protected jobs as one family of runs ([`ProtectedRun`]): the run a
+//! membership may read (its own, or one whose results it receives), the receipts of receivers,
+//! and the lists of what a membership ran merged with what it received: ListProtectedQueries and
 //! ListProtectedJobs show a membership's own queries (jobs) and the ones whose results it
 //! receives, one list in one order, a page at a time.
 //!
@@ -7,11 +9,227 @@
 //! and stable): a page costs about the page, not the membership's history.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::bad_token;
-use crate::services::cleanrooms::records::{decode, load, query, Resource};
+use crate::services::cleanrooms::domain::protected_job::StoredJob;
+use crate::services::cleanrooms::domain::protected_query::StoredQuery;
+use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::records::access::{member, own_membership};
+use crate::services::cleanrooms::records::{decode, kinds, load, put, put_kind, query, Resource};
 use crate::state::AppState;
-use crate::store::{Query, Record};
+use crate::store::{Query, Record, Write};
 use crate::util::pagination;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+/// A protected query or job: stored under the membership that ran it, readable by the members
+/// receiving its results through a receipt under their own membership.
+pub trait ProtectedRun: Resource {
+    /// What it is called in messages ("protected query").
+    const NOUN: &'static str;
+    /// The list of a membership's runs, as named in its page tokens.
+    const LIST_SCOPE: &'static str;
+    /// The record kind of its receipts.
+    const RECEIPT_KIND: &'static str;
+    /// The order its list shows.
+    const ORDER: Order;
+    /// Its id.
+    fn run_id(&self) -> &str;
+    /// The membership that ran it.
+    fn runner_membership(&self) -> &str;
+    /// The account that ran it.
+    fn runner_account(&self) -> &str;
+    /// Its status as on the wire.
+    fn status_name(&self) -> &'static str;
+    /// Its cancellation while its run is `running` (see the domain types); `false` when it is
+    /// being cancelled already.
+    ///
+    /// # Errors
+    /// `ConflictException` when it is final.
+    fn cancel(&mut self, running: bool) -> AwsResult<bool>;
+}
+
+/// Implements [`ProtectedRun`]: `type(field holding the AWS shape) => noun, list scope,
+/// receipt kind, order`.
+macro_rules! protected_runs {
+    ($($t:ident($shape:ident) => $noun:literal, $scope:literal, $receipt:ident, $order:ident;)*) => {
+        $(impl ProtectedRun for $t {
+            const NOUN: &'static str = $noun;
+            const LIST_SCOPE: &'static str = $scope;
+            const RECEIPT_KIND: &'static str = kinds::$receipt;
+            const ORDER: Order = Order::$order;
+            fn run_id(&self) -> &str {
+                &self.$shape.id
+            }
+            fn runner_membership(&self) -> &str {
+                &self.$shape.membership_id
+            }
+            fn runner_account(&self) -> &str {
+                &self.account_id
+            }
+            fn status_name(&self) -> &'static str {
+                self.$shape.status.as_str()
+            }
+            fn cancel(&mut self, running: bool) -> AwsResult<bool> {
+                $t::cancel(self, running)
+            }
+        })*
+    };
+}
+
+protected_runs! {
+    StoredQuery(query) => "protected query", "protectedqueries", PROTECTED_QUERY_RECEIPT, OldestFirst;
+    StoredJob(job) => "protected job", "protectedjobs", PROTECTED_JOB_RECEIPT, NewestFirst;
+}
+
+/// What a list request of runs asks for: ListProtectedQueries and ListProtectedJobs.
+pub trait RunListInput {
+    /// `membershipIdentifier`.
+    fn membership_identifier(&self) -> &str;
+    /// `status`, as on the wire.
+    fn status_filter(&self) -> Option<&'static str>;
+    /// `nextToken` and `maxResults`.
+    fn page(&self) -> (Option<&str>, Option<i32>);
+}
+
+/// Implements [`RunListInput`] for list inputs that share its fields.
+macro_rules! run_list_inputs {
+    ($($t:ty),*) => {
+        $(impl RunListInput for $t {
+            fn membership_identifier(&self) -> &str {
+                &self.membership_identifier
+            }
+            fn status_filter(&self) -> Option<&'static str> {
+                self.status.map(|s| s.as_str())
+            }
+            fn page(&self) -> (Option<&str>, Option<i32>) {
+                (self.next_token.as_deref(), self.max_results)
+            }
+        })*
+    };
+}
+
+run_list_inputs!(dto::ListProtectedQueriesInput, dto::ListProtectedJobsInput);
+
+/// The store write of run `run` in `region`, under the membership that ran it.
+pub fn put_run<T: ProtectedRun>(region: &str, run: &T) -> AwsResult<Write> {
+    put(
+        run.run_id(),
+        region,
+        run.runner_account(),
+        Some(run.runner_membership()),
+        run,
+    )
+}
+
+fn receipt_id(run_id: &str, membership_id: &str) -> String {
+    format!("{run_id}/{membership_id}")
+}
+
+/// The receipt letting member `account` read run `run_id` through its own membership (`None`
+/// when it has no membership).
+///
+/// # Errors
+/// Store failures.
+pub async fn run_receipt<T: ProtectedRun>(
+    state: &AppState,
+    region: &str,
+    collaboration_id: &str,
+    account: &str,
+    run_id: &str,
+) -> AwsResult<Option<Write>> {
+    let Some(membership_id) = member(state, collaboration_id, account)
+        .await?
+        .and_then(|m| m.membership_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(put_kind(
+        T::RECEIPT_KIND,
+        &receipt_id(run_id, &membership_id),
+        region,
+        account,
+        Some(&membership_id),
+        &run_id,
+    )?))
+}
+
+/// The run `id` that the caller's membership `membership_id` ran or receives the results of.
+///
+/// # Errors
+/// `ResourceNotFoundException(MEMBERSHIP)` for a membership that is not the caller's or a run
+/// it cannot read; store failures.
+pub async fn visible_run<T: ProtectedRun>(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    id: &str,
+) -> AwsResult<T> {
+    let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
+    let received = state
+        .store()
+        .get(T::RECEIPT_KIND, &receipt_id(id, &m.id))
+        .await?
+        .is_some();
+    match state.store().get(T::KIND, id).await? {
+        Some(r)
+            if (received || r.parent.as_deref() == Some(m.id.as_str()))
+                && r.region == ctx.region =>
+        {
+            decode(&r)
+        }
+        _ => Err(not_found_msg(
+            ResourceType::Membership,
+            id,
+            format!(
+                "Could not find {} with id {id} in membership {}",
+                T::NOUN,
+                m.id
+            ),
+        )),
+    }
+}
+
+/// One page of the list `input` asks for: the runs of the caller's membership and the ones
+/// whose results it received, in the family's order, with the status asked for, each shown as
+/// `entry` renders it, with the token of the next page.
+///
+/// # Errors
+/// `ResourceNotFoundException(MEMBERSHIP)` for a membership that is not the caller's;
+/// `ValidationException` for a token of another list; store failures and unreadable records.
+pub async fn runs_page<T: ProtectedRun, S>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: &impl RunListInput,
+    entry: impl Fn(&T) -> S,
+) -> AwsResult<(Vec<S>, Option<String>)> {
+    let m = own_membership(
+        state,
+        &ctx.region,
+        &ctx.account_id,
+        input.membership_identifier(),
+    )
+    .await?;
+    let status = input.status_filter();
+    // The status filter is part of the list a token belongs to.
+    let scope = format!("{}:{}:{}", T::LIST_SCOPE, status.unwrap_or(""), m.id);
+    let (next_token, max_results) = input.page();
+    own_and_received_page(
+        state,
+        MergedList {
+            scope: &scope,
+            membership_id: &m.id,
+            receipt_kind: T::RECEIPT_KIND,
+            order: T::ORDER,
+            next_token,
+            max_results,
+        },
+        |run: T| {
+            status
+                .is_none_or(|s| run.status_name() == s)
+                .then(|| entry(&run))
+        },
+    )
+    .await
+}
 
 /// Which end of the list comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,9 +17,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, invalid_configuration, not_found_msg, ResourceType,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{
-    membership_context, own_membership, require_active,
-};
+use crate::services::cleanrooms::records::access::active_own_membership;
 use crate::services::cleanrooms::records::analysis_logs::{
     exports_of, load_export, load_log, put_export, put_log, unfinished_exports,
 };
@@ -145,15 +143,8 @@ pub async fn start_export(
 ) -> AwsResult<AnalysisLogExport> {
     let export = {
         let _guard = state.write_lock().await;
-        let m = own_membership(
-            state,
-            &ctx.region,
-            &ctx.account_id,
-            &input.membership_identifier,
-        )
-        .await?;
-        require_active(&m)?;
-        let (c, member) = membership_context(state, &ctx.region, &m).await?;
+        let (m, c, member) =
+            active_own_membership(state, ctx, &input.membership_identifier).await?;
         if !member
             .abilities
             .contains(&dto::MemberAbility::CanExportQueryAnalysisLog)

@@ -13,9 +13,7 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, quota_exceeded, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{
-    active_collaboration, members, visible_collaboration,
-};
+use crate::services::cleanrooms::records::access::{members, Standing};
 use crate::services::cleanrooms::records::change_requests::{change_request, put_change_request};
 use crate::services::cleanrooms::records::memberships::put_member;
 use crate::state::AppState;
@@ -68,13 +66,9 @@ pub async fn create(
     input: dto::CreateCollaborationChangeRequestInput,
 ) -> AwsResult<ChangeRequest> {
     let _guard = state.write_lock().await;
-    let (c, me) = active_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, me) = Standing::Active
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let all: Vec<Member> = members(state, &c.id, None)
         .await?
         .into_iter()
@@ -149,13 +143,9 @@ pub async fn act(
     input: dto::UpdateCollaborationChangeRequestInput,
 ) -> AwsResult<ChangeRequest> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (mut c, _) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let mut request = change_request(state, &c.id, &input.change_request_identifier).await?;
     let now = state.now();
     let account = ctx.account_id.as_str();

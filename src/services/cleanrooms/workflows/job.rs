@@ -36,11 +36,10 @@ use crate::services::cleanrooms::errors::{
     access_denied, invalid_configuration, invalid_field, quota_exceeded,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{
-    member, members, membership_context, own_membership, require_active,
-};
+use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
+use crate::services::cleanrooms::records::listing::run_receipt;
 use crate::services::cleanrooms::records::protected_jobs::{
-    all_jobs, job_receipt, load_job, put_job_at, put_new_job, JOB,
+    all_jobs, load_job, put_job_at, put_new_job, JOB,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,15 +95,8 @@ pub async fn start(
     ctx: &RequestContext,
     input: dto::StartProtectedJobInput,
 ) -> AwsResult<dto::ProtectedJob> {
-    let m = own_membership(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.membership_identifier,
-    )
-    .await?;
-    require_active(&m)?;
-    let (collaboration, runner) = membership_context(state, &ctx.region, &m).await?;
+    let (m, collaboration, runner) =
+        active_own_membership(state, ctx, &input.membership_identifier).await?;
     if !runner.abilities.contains(&dto::MemberAbility::CanRunJob) {
         return Err(access_denied(format!(
             "Account {} does not have the CAN_RUN_JOB ability in collaboration {}",
@@ -175,7 +167,9 @@ pub async fn start(
     );
     let mut writes = vec![put_new_job(&ctx.region, &stored)?];
     if let Some(account) = target.member.as_deref().filter(|a| *a != ctx.account_id) {
-        writes.extend(job_receipt(state, &ctx.region, &collaboration.id, account, &id).await?);
+        writes.extend(
+            run_receipt::<StoredJob>(state, &ctx.region, &collaboration.id, account, &id).await?,
+        );
     }
     {
         // The quota check, the commit and the start of the run under one lock: concurrent
@@ -492,20 +486,6 @@ async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResu
     // Its end is recorded: it no longer counts against the membership's quota.
     state.jobs().release_quota(id);
     Ok(())
-}
-
-/// UpdateProtectedJob's cancel of job `id` (SUBMITTED or STARTED → CANCELLING or CANCELLED),
-/// decided on the job as stored and committed at the revision read; the job after it.
-///
-/// # Errors
-/// The domain's refusal (a finished job); `ConflictException` when another request changed the
-/// job meanwhile; store failures.
-pub async fn cancel_job(state: &AppState, id: &str) -> AwsResult<StoredJob> {
-    let running = state.jobs().is_running(id);
-    records::change_requested(state, id, JOB, put_job_at, |j: &mut StoredJob| {
-        j.cancel(running)
-    })
-    .await
 }
 
 /// `<data-dir>/cleanrooms/jobs`: the harness and one work folder per running job.

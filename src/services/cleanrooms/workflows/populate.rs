@@ -23,7 +23,7 @@ use crate::services::cleanrooms::domain::protected_query::{
     PopulateTarget, StoredQuery, Submission,
 };
 use crate::services::cleanrooms::errors::invalid_query;
-use crate::services::cleanrooms::records::access::{owned_table, query_runner};
+use crate::services::cleanrooms::records::access::{owned_table, query_runner, ChildRequest};
 use crate::services::cleanrooms::records::intermediate_tables::{put_new_version, put_table};
 use crate::services::cleanrooms::records::load_versioned;
 use crate::services::cleanrooms::records::protected_queries::put_new_query;
@@ -67,13 +67,8 @@ pub async fn populate(
 ) -> AwsResult<Started> {
     // The table first, as every intermediate-table operation does: another member's table is
     // AccessDeniedException naming it, whatever the caller's abilities.
-    let (_, table) = owned_table(
-        state,
-        ctx,
-        &input.membership_identifier,
-        &input.intermediate_table_identifier,
-    )
-    .await?;
+    let (membership, id) = input.target();
+    let (_, table) = owned_table(state, ctx, membership, id).await?;
     let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
     table.check_populatable()?;
     let dto::PopulationAnalysisConfiguration::SqlParameters(stored) = &table.population;

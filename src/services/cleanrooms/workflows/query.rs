@@ -9,11 +9,9 @@ use crate::services::cleanrooms::analysis::sql::bound_sql;
 use crate::services::cleanrooms::analysis::Purpose;
 use crate::services::cleanrooms::domain::protected_query::{StoredQuery, Submission};
 use crate::services::cleanrooms::errors::{invalid_configuration, quota_exceeded};
-use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::query_runner;
-use crate::services::cleanrooms::records::protected_queries::{
-    put_new_query, put_query_at, receipt, QUERY,
-};
+use crate::services::cleanrooms::records::listing::run_receipt;
+use crate::services::cleanrooms::records::protected_queries::put_new_query;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
@@ -157,7 +155,10 @@ pub async fn start(
     let mut writes = vec![put_new_query(&ctx.region, &stored)?];
     writes.extend(log);
     for account in delivery.member_receivers() {
-        writes.extend(receipt(state, &ctx.region, &collaboration.id, &account, &id).await?);
+        writes.extend(
+            run_receipt::<StoredQuery>(state, &ctx.region, &collaboration.id, &account, &id)
+                .await?,
+        );
     }
     {
         // The quota check, the commit and the start of the run happen under one lock, so
@@ -168,19 +169,4 @@ pub async fn start(
         spawn_query(state, &id, &m.id, admitted.prepared, delivery);
     }
     Ok(stored.query)
-}
-
-/// UpdateProtectedQuery's cancel of query `id` (SUBMITTED or STARTED → CANCELLING or
-/// CANCELLED), decided on the query as stored and committed at the revision read; the query
-/// after it.
-///
-/// # Errors
-/// The domain's refusal (a finished query); `ConflictException` when another request changed
-/// the query meanwhile; store failures.
-pub async fn cancel_query(state: &AppState, id: &str) -> AwsResult<StoredQuery> {
-    let running = state.jobs().is_running(id);
-    records::change_requested(state, id, QUERY, put_query_at, |q: &mut StoredQuery| {
-        q.cancel(running)
-    })
-    .await
 }

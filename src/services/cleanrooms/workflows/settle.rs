@@ -239,7 +239,7 @@ mod tests {
     use crate::services::cleanrooms::records::protected_queries::{
         load_query_at, put_new_query, put_query,
     };
-    use crate::services::cleanrooms::workflows::query::cancel_query;
+    use crate::services::cleanrooms::workflows::cancel::cancel_stored;
     use crate::store::racing::RacingStore;
     use crate::store::sqlite::SqliteStore;
 
@@ -295,7 +295,11 @@ mod tests {
         let mut settled = load_query_at(&state, "q").await.unwrap().value;
         assert!(settled.finish(5, RunEnd::Succeeded(None)));
         store.interfere(vec![put_query("us-east-1", &settled).unwrap()]);
-        let e = cancel_query(&state, "q").await.unwrap_err();
+        let e = cancel_stored::<crate::services::cleanrooms::domain::protected_query::StoredQuery>(
+            &state, "q",
+        )
+        .await
+        .unwrap_err();
         assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
         assert_eq!(e.fields["reason"], "INVALID_STATE");
         assert_eq!(e.fields["resourceId"], "q");

@@ -1,0 +1,193 @@
+//! The reads that every family of resources under a membership answers alike: Get of the
+//! caller's own resource, List of its membership's resources, and the collaboration's reads
+//! for the families every active member sees whole. Each operation's input and output are
+//! tied to their domain type by a small trait ([`OwnGet`], [`OwnList`], [`CollaborationGet`],
+//! [`CollaborationList`]); one generic handler serves every family.
+
+use crate::error::AwsResult;
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
+use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
+use crate::services::cleanrooms::records::access::{
+    collaboration_child, collaboration_children_page, own_child, own_children_page, ChildRequest,
+    MembershipChild, Standing,
+};
+use crate::state::AppState;
+use cleanrooms_emulator_api::cleanrooms::dto;
+use cleanrooms_emulator_api::RequestContext;
+
+/// A Get of one resource of the caller's own membership.
+pub trait OwnGet: ChildRequest {
+    /// The resource.
+    type Child: MembershipChild;
+    /// The operation's output.
+    type Output;
+    /// The output showing `child`.
+    fn output(child: Self::Child) -> Self::Output;
+}
+
+/// A Get of one resource of a collaboration the caller is an active member of.
+pub trait CollaborationGet {
+    /// The resource.
+    type Child: MembershipChild;
+    /// The operation's output.
+    type Output;
+    /// `collaborationIdentifier` and the resource's identifier.
+    fn target(&self) -> (&str, &str);
+    /// The output showing `child`.
+    fn output(child: Self::Child) -> Self::Output;
+}
+
+/// A List of the resources of the caller's own membership, or of a collaboration it is an
+/// active member of.
+pub trait ChildList {
+    /// The resource.
+    type Child: MembershipChild;
+    /// One list entry.
+    type Entry;
+    /// The operation's output.
+    type Output;
+    /// The membership or collaboration identifier.
+    fn parent(&self) -> &str;
+    /// `nextToken` and `maxResults`.
+    fn page(&self) -> (Option<&str>, Option<i32>);
+    /// The entry of `child`.
+    fn entry(child: &Self::Child) -> Self::Entry;
+    /// The output of one page.
+    fn output(entries: Vec<Self::Entry>, next_token: Option<String>) -> Self::Output;
+}
+
+/// A [`ChildList`] of the caller's own membership.
+pub trait OwnList: ChildList {}
+
+/// A [`ChildList`] of a collaboration.
+pub trait CollaborationList: ChildList {}
+
+/// Ties Get operations to their resource: `Input(identifier field) => Child => Output(field) by
+/// render` (the identifier is what [`CollaborationGet::target`] names; an [`OwnGet`] names its
+/// resource as its [`ChildRequest`]).
+macro_rules! gets {
+    ($($kind:ident: $input:ident($id:ident) => $child:ty => $output:ident($field:ident) by $render:ident;)*) => {
+        $(impl $kind for dto::$input {
+            type Child = $child;
+            type Output = dto::$output;
+            gets!(@target $kind $id);
+            fn output(child: $child) -> dto::$output {
+                dto::$output { $field: child.$render() }
+            }
+        })*
+    };
+    (@target OwnGet $id:ident) => {};
+    (@target CollaborationGet $id:ident) => {
+        fn target(&self) -> (&str, &str) {
+            (self.collaboration_identifier.as_str(), self.$id.as_str())
+        }
+    };
+}
+
+gets! {
+    OwnGet: GetIdNamespaceAssociationInput(id_namespace_association_identifier) => IdNamespaceAssociation => GetIdNamespaceAssociationOutput(id_namespace_association) by to_dto;
+    OwnGet: GetConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier) => AudienceModelAssociation => GetConfiguredAudienceModelAssociationOutput(configured_audience_model_association) by to_dto;
+    OwnGet: GetIdMappingTableInput(id_mapping_table_identifier) => IdMappingTable => GetIdMappingTableOutput(id_mapping_table) by to_dto;
+    OwnGet: GetPrivacyBudgetTemplateInput(privacy_budget_template_identifier) => PrivacyBudgetTemplate => GetPrivacyBudgetTemplateOutput(privacy_budget_template) by to_dto;
+}
+
+gets! {
+    CollaborationGet: GetCollaborationIdNamespaceAssociationInput(id_namespace_association_identifier) => IdNamespaceAssociation => GetCollaborationIdNamespaceAssociationOutput(collaboration_id_namespace_association) by to_collaboration_dto;
+    CollaborationGet: GetCollaborationConfiguredAudienceModelAssociationInput(configured_audience_model_association_identifier) => AudienceModelAssociation => GetCollaborationConfiguredAudienceModelAssociationOutput(collaboration_configured_audience_model_association) by to_collaboration_dto;
+}
+
+/// Ties List operations to their resource: `Input(parent field) => Child => Output(entries
+/// field) of Entry by render`.
+macro_rules! lists {
+    ($($kind:ident: $input:ident($parent:ident) => $child:ty => $output:ident($field:ident) of $entry:ident by $render:ident;)*) => {
+        $(impl ChildList for dto::$input {
+            type Child = $child;
+            type Entry = dto::$entry;
+            type Output = dto::$output;
+            fn parent(&self) -> &str {
+                &self.$parent
+            }
+            fn page(&self) -> (Option<&str>, Option<i32>) {
+                (self.next_token.as_deref(), self.max_results)
+            }
+            fn entry(child: &$child) -> dto::$entry {
+                child.$render()
+            }
+            fn output(entries: Vec<dto::$entry>, next_token: Option<String>) -> dto::$output {
+                dto::$output { $field: entries, next_token }
+            }
+        }
+        impl $kind for dto::$input {})*
+    };
+}
+
+lists! {
+    OwnList: ListConfiguredTableAssociationsInput(membership_identifier) => Association => ListConfiguredTableAssociationsOutput(configured_table_association_summaries) of ConfiguredTableAssociationSummary by to_summary;
+    OwnList: ListAnalysisTemplatesInput(membership_identifier) => AnalysisTemplate => ListAnalysisTemplatesOutput(analysis_template_summaries) of AnalysisTemplateSummary by to_summary;
+    OwnList: ListPrivacyBudgetTemplatesInput(membership_identifier) => PrivacyBudgetTemplate => ListPrivacyBudgetTemplatesOutput(privacy_budget_template_summaries) of PrivacyBudgetTemplateSummary by to_summary;
+    OwnList: ListIdNamespaceAssociationsInput(membership_identifier) => IdNamespaceAssociation => ListIdNamespaceAssociationsOutput(id_namespace_association_summaries) of IdNamespaceAssociationSummary by to_summary;
+    OwnList: ListConfiguredAudienceModelAssociationsInput(membership_identifier) => AudienceModelAssociation => ListConfiguredAudienceModelAssociationsOutput(configured_audience_model_association_summaries) of ConfiguredAudienceModelAssociationSummary by to_summary;
+    OwnList: ListIdMappingTablesInput(membership_identifier) => IdMappingTable => ListIdMappingTablesOutput(id_mapping_table_summaries) of IdMappingTableSummary by to_summary;
+}
+
+lists! {
+    CollaborationList: ListCollaborationAnalysisTemplatesInput(collaboration_identifier) => AnalysisTemplate => ListCollaborationAnalysisTemplatesOutput(collaboration_analysis_template_summaries) of CollaborationAnalysisTemplateSummary by to_collaboration_summary;
+    CollaborationList: ListCollaborationIdNamespaceAssociationsInput(collaboration_identifier) => IdNamespaceAssociation => ListCollaborationIdNamespaceAssociationsOutput(collaboration_id_namespace_association_summaries) of CollaborationIdNamespaceAssociationSummary by to_collaboration_summary;
+    CollaborationList: ListCollaborationConfiguredAudienceModelAssociationsInput(collaboration_identifier) => AudienceModelAssociation => ListCollaborationConfiguredAudienceModelAssociationsOutput(collaboration_configured_audience_model_association_summaries) of CollaborationConfiguredAudienceModelAssociationSummary by to_collaboration_summary;
+}
+
+/// GetIdNamespaceAssociation, GetConfiguredAudienceModelAssociation, GetIdMappingTable and
+/// GetPrivacyBudgetTemplate: the resource of the caller's own membership.
+pub async fn get_own<I: OwnGet>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: I,
+) -> AwsResult<I::Output> {
+    let (_, child) = own_child::<I::Child>(state, ctx, input.target()).await?;
+    Ok(I::output(child))
+}
+
+/// ListConfiguredTableAssociations, ListAnalysisTemplates, ListPrivacyBudgetTemplates,
+/// ListIdNamespaceAssociations, ListConfiguredAudienceModelAssociations and
+/// ListIdMappingTables: the resources of the caller's own membership, oldest first.
+pub async fn list_own<I: OwnList>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: I,
+) -> AwsResult<I::Output> {
+    let page = input.page();
+    let (entries, next_token) =
+        own_children_page(state, ctx, input.parent(), page, I::entry).await?;
+    Ok(I::output(entries, next_token))
+}
+
+/// GetCollaborationIdNamespaceAssociation and
+/// GetCollaborationConfiguredAudienceModelAssociation (any active member).
+pub async fn get_in_collaboration<I: CollaborationGet>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: I,
+) -> AwsResult<I::Output> {
+    let (collaboration, id) = input.target();
+    let (c, _) = Standing::Active.check(state, ctx, collaboration).await?;
+    let child = collaboration_child::<I::Child>(state, &c.id, id).await?;
+    Ok(I::output(child))
+}
+
+/// ListCollaborationAnalysisTemplates, ListCollaborationIdNamespaceAssociations and
+/// ListCollaborationConfiguredAudienceModelAssociations (any active member): every member's
+/// resources, oldest first.
+pub async fn list_in_collaboration<I: CollaborationList>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: I,
+) -> AwsResult<I::Output> {
+    let collaboration = input.parent();
+    let (c, _) = Standing::Active.check(state, ctx, collaboration).await?;
+    let page = input.page();
+    let (entries, next_token) = collaboration_children_page(state, &c.id, page, I::entry).await?;
+    Ok(I::output(entries, next_token))
+}
