@@ -43,6 +43,15 @@ pub const PROTECTED_JOB: &str = "cleanrooms.protectedjob";
 /// A member's receipt of another member's protected job results (id = `<jobId>/<membershipId>`,
 /// owner = receiving account, parent = receiving membership id; body = the job id).
 pub const PROTECTED_JOB_RECEIPT: &str = "cleanrooms.protectedjob.receipt";
+/// The mark of a protected query that has not ended (id = query id, body = null): what recovery
+/// reads after a restart instead of every query ever run. Written with the query's start,
+/// removed by the commit that ends it.
+pub const PROTECTED_QUERY_UNFINISHED: &str = "cleanrooms.protectedquery.unfinished";
+/// The mark of a protected job that has not ended (as [`PROTECTED_QUERY_UNFINISHED`]).
+pub const PROTECTED_JOB_UNFINISHED: &str = "cleanrooms.protectedjob.unfinished";
+/// Present (id `v1`) once the data dir's runs are all covered by unfinished marks: data dirs
+/// from before the marks are scanned in full once, then never again.
+pub const UNFINISHED_RUNS_INDEX: &str = "cleanrooms.unfinishedruns.index";
 /// A collaboration change request (owner = requesting account, parent = collaboration id).
 pub const CHANGE_REQUEST: &str = "cleanrooms.collaboration.changerequest";
 /// A configured audience model association (owner = associating account, parent = membership id).

@@ -15,7 +15,7 @@ use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType
 use crate::services::cleanrooms::records::access::{member, own_membership};
 use crate::services::cleanrooms::records::{decode, kinds, load, put, put_kind, query, Resource};
 use crate::state::AppState;
-use crate::store::{Query, Record, Write};
+use crate::store::{Expect, Query, Record, Write};
 use crate::util::pagination;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -45,17 +45,25 @@ pub trait ProtectedRun: Resource {
     /// # Errors
     /// `ConflictException` when it is final.
     fn cancel(&mut self, running: bool) -> AwsResult<bool>;
+    /// The record kind of its unfinished mark.
+    const UNFINISHED_KIND: &'static str;
+    /// Whether it has ended (its status can no longer change).
+    fn is_final(&self) -> bool;
 }
 
 /// Implements [`ProtectedRun`]: `type(field holding the AWS shape) => noun, list scope,
 /// receipt kind, order`.
 macro_rules! protected_runs {
-    ($($t:ident($shape:ident) => $noun:literal, $scope:literal, $receipt:ident, $order:ident;)*) => {
+    ($($t:ident($shape:ident) => $noun:literal, $scope:literal, $receipt:ident, $unfinished:ident, $order:ident, $final:path;)*) => {
         $(impl ProtectedRun for $t {
             const NOUN: &'static str = $noun;
             const LIST_SCOPE: &'static str = $scope;
             const RECEIPT_KIND: &'static str = kinds::$receipt;
+            const UNFINISHED_KIND: &'static str = kinds::$unfinished;
             const ORDER: Order = Order::$order;
+            fn is_final(&self) -> bool {
+                $final(self.$shape.status)
+            }
             fn run_id(&self) -> &str {
                 &self.$shape.id
             }
@@ -76,8 +84,10 @@ macro_rules! protected_runs {
 }
 
 protected_runs! {
-    StoredQuery(query) => "protected query", "protectedqueries", PROTECTED_QUERY_RECEIPT, OldestFirst;
-    StoredJob(job) => "protected job", "protectedjobs", PROTECTED_JOB_RECEIPT, NewestFirst;
+    StoredQuery(query) => "protected query", "protectedqueries", PROTECTED_QUERY_RECEIPT,
+        PROTECTED_QUERY_UNFINISHED, OldestFirst, crate::services::cleanrooms::domain::protected_query::is_terminal;
+    StoredJob(job) => "protected job", "protectedjobs", PROTECTED_JOB_RECEIPT,
+        PROTECTED_JOB_UNFINISHED, NewestFirst, crate::services::cleanrooms::domain::protected_job::is_terminal;
 }
 
 /// What a list request of runs asks for: ListProtectedQueries and ListProtectedJobs.
@@ -119,6 +129,89 @@ pub fn put_run<T: ProtectedRun>(region: &str, run: &T) -> AwsResult<Write> {
         run,
     )
 }
+
+/// The writes that store run `run` in `region` under `expect`, with its unfinished mark kept
+/// (while it has not ended) or removed (once it has): every status change of a run goes through
+/// here, so the marks are exactly the runs a stopped process can leave unfinished.
+///
+/// # Errors
+/// An unstorable run (internal).
+pub fn run_writes<T: ProtectedRun>(region: &str, run: &T, expect: Expect) -> AwsResult<Vec<Write>> {
+    let mark = if run.is_final() {
+        Write::Delete {
+            kind: T::UNFINISHED_KIND.to_string(),
+            id: run.run_id().to_string(),
+        }
+    } else {
+        put_kind(
+            T::UNFINISHED_KIND,
+            run.run_id(),
+            region,
+            run.runner_account(),
+            Some(run.runner_membership()),
+            &(),
+        )?
+    };
+    Ok(vec![put_run(region, run)?.expecting(expect), mark])
+}
+
+/// The runs `T` a stopped process may have left unfinished, for recovery: the marked ones, or
+/// on a data dir from before the marks every run (once: [`runs_indexed`] records that all are
+/// covered). Marks whose run has ended (a run cancelled before it started keeps its mark) are
+/// removed on the way.
+///
+/// # Errors
+/// Store failures and unreadable records.
+pub async fn possibly_unfinished<T: ProtectedRun>(state: &AppState) -> AwsResult<Vec<T>> {
+    let indexed = state
+        .store()
+        .get(kinds::UNFINISHED_RUNS_INDEX, INDEX_ID)
+        .await?
+        .is_some();
+    if !indexed {
+        return super::all(state).await;
+    }
+    let marks = state
+        .store()
+        .query(&Query::kind(T::UNFINISHED_KIND))
+        .await?;
+    let mut runs = Vec::new();
+    let mut stale = Vec::new();
+    for mark in marks {
+        match load::<T>(state, &mark.id).await? {
+            Some(run) if !run.is_final() => runs.push(run),
+            _ => stale.push(Write::Delete {
+                kind: T::UNFINISHED_KIND.to_string(),
+                id: mark.id,
+            }),
+        }
+    }
+    if !stale.is_empty() {
+        state.store().commit(stale).await?;
+    }
+    Ok(runs)
+}
+
+/// Records that every run of the data dir is covered by unfinished marks (after a recovery
+/// ended them all), so later start-ups read the marks only.
+///
+/// # Errors
+/// Store failures.
+pub async fn runs_indexed(state: &AppState) -> AwsResult<()> {
+    let region = state.config().region.clone();
+    let index = put_kind(
+        kinds::UNFINISHED_RUNS_INDEX,
+        INDEX_ID,
+        &region,
+        "",
+        None,
+        &(),
+    )?;
+    Ok(state.store().commit(vec![index]).await?)
+}
+
+/// The id of the [`kinds::UNFINISHED_RUNS_INDEX`] record.
+const INDEX_ID: &str = "v1";
 
 fn receipt_id(run_id: &str, membership_id: &str) -> String {
     format!("{run_id}/{membership_id}")

@@ -201,14 +201,14 @@ pub async fn change<T: Resource + Clone, R>(
     state: &AppState,
     id: &str,
     what: &str,
-    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Write>,
+    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Vec<Write>>,
     mut change: impl FnMut(&mut T) -> R,
 ) -> AwsResult<(R, T)> {
     for _ in 0..ATTEMPTS {
         let read = load_existing_versioned::<T>(state, id, what).await?;
         let mut value = read.value.clone();
         let answer = change(&mut value);
-        if try_commit(state, vec![write(&read, &value)?]).await? {
+        if try_commit(state, write(&read, &value)?).await? {
             return Ok((answer, value));
         }
     }
@@ -226,13 +226,13 @@ pub async fn change_requested<T: Resource + Clone>(
     state: &AppState,
     id: &str,
     what: &str,
-    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Write>,
+    write: impl Fn(&Versioned<T>, &T) -> AwsResult<Vec<Write>>,
     change: impl FnOnce(&mut T) -> AwsResult<bool>,
 ) -> AwsResult<T> {
     let read = load_existing_versioned::<T>(state, id, what).await?;
     let mut value = read.value.clone();
     if change(&mut value)? {
-        commit(state, vec![write(&read, &value)?]).await?;
+        commit(state, write(&read, &value)?).await?;
     }
     Ok(value)
 }

@@ -3,7 +3,7 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::listing::{put_run, ProtectedRun};
+use crate::services::cleanrooms::records::listing::{put_run, run_writes, ProtectedRun};
 use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
 use crate::store::{Expect, Write};
@@ -20,25 +20,17 @@ pub async fn load_job(state: &AppState, id: &str) -> AwsResult<(String, StoredJo
     records::load_existing(state, id, JOB).await
 }
 
-/// Every protected job, in every region.
-///
-/// # Errors
-/// Store failures and unreadable records.
-pub async fn all_jobs(state: &AppState) -> AwsResult<Vec<StoredJob>> {
-    records::all(state).await
-}
-
 /// The store write of `j`.
 pub fn put_job(region: &str, j: &StoredJob) -> AwsResult<Write> {
     put_run(region, j)
 }
 
-/// The store write of job `j` when it is new (StartProtectedJob).
-pub fn put_new_job(region: &str, j: &StoredJob) -> AwsResult<Write> {
-    Ok(put_job(region, j)?.expecting(Expect::Absent))
+/// The store writes of job `j` (with its unfinished mark) when it is new (StartProtectedJob).
+pub fn put_new_job(region: &str, j: &StoredJob) -> AwsResult<Vec<Write>> {
+    run_writes(region, j, Expect::Absent)
 }
 
-/// The store write of job `j` read as `read`, when nobody changed it since.
-pub fn put_job_at(read: &Versioned<StoredJob>, j: &StoredJob) -> AwsResult<Write> {
-    Ok(put_job(&read.region, j)?.expecting(read.expect()))
+/// The store writes of job `j` (and its unfinished mark) read as `read`, when nobody changed it since.
+pub fn put_job_at(read: &Versioned<StoredJob>, j: &StoredJob) -> AwsResult<Vec<Write>> {
+    run_writes(&read.region, j, read.expect())
 }

@@ -3,7 +3,7 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::listing::{put_run, ProtectedRun};
+use crate::services::cleanrooms::records::listing::{put_run, run_writes, ProtectedRun};
 use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
 use crate::store::{Expect, Write};
@@ -28,25 +28,17 @@ pub async fn load_query_at(state: &AppState, id: &str) -> AwsResult<Versioned<St
     records::load_existing_versioned(state, id, QUERY).await
 }
 
-/// Every protected query, in every region.
-///
-/// # Errors
-/// Store failures and unreadable records.
-pub async fn all_queries(state: &AppState) -> AwsResult<Vec<StoredQuery>> {
-    records::all(state).await
-}
-
 /// The store write of `q`.
 pub fn put_query(region: &str, q: &StoredQuery) -> AwsResult<Write> {
     put_run(region, q)
 }
 
-/// The store write of query `q` when it is new (StartProtectedQuery, a population).
-pub fn put_new_query(region: &str, q: &StoredQuery) -> AwsResult<Write> {
-    Ok(put_query(region, q)?.expecting(Expect::Absent))
+/// The store writes of query `q` (with its unfinished mark) when it is new (StartProtectedQuery, a population).
+pub fn put_new_query(region: &str, q: &StoredQuery) -> AwsResult<Vec<Write>> {
+    run_writes(region, q, Expect::Absent)
 }
 
-/// The store write of query `q` read as `read`, when nobody changed it since.
-pub fn put_query_at(read: &Versioned<StoredQuery>, q: &StoredQuery) -> AwsResult<Write> {
-    Ok(put_query(&read.region, q)?.expecting(read.expect()))
+/// The store writes of query `q` (and its unfinished mark) read as `read`, when nobody changed it since.
+pub fn put_query_at(read: &Versioned<StoredQuery>, q: &StoredQuery) -> AwsResult<Vec<Write>> {
+    run_writes(&read.region, q, read.expect())
 }

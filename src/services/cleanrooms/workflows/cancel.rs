@@ -4,7 +4,7 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::errors::access_denied;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::listing::{put_run, visible_run, ProtectedRun};
+use crate::services::cleanrooms::records::listing::{run_writes, visible_run, ProtectedRun};
 use crate::services::cleanrooms::records::Versioned;
 use crate::state::AppState;
 use cleanrooms_emulator_api::RequestContext;
@@ -48,7 +48,7 @@ pub async fn cancel_stored<T: ProtectedRun + Clone>(state: &AppState, id: &str) 
         state,
         id,
         T::NOUN,
-        |read: &Versioned<T>, run: &T| Ok(put_run(&read.region, run)?.expecting(read.expect())),
+        |read: &Versioned<T>, run: &T| run_writes(&read.region, run, read.expect()),
         |run: &mut T| run.cancel(running),
     )
     .await

@@ -37,9 +37,9 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
-use crate::services::cleanrooms::records::listing::run_receipt;
+use crate::services::cleanrooms::records::listing::{possibly_unfinished, run_receipt};
 use crate::services::cleanrooms::records::protected_jobs::{
-    all_jobs, load_job, put_job_at, put_new_job, JOB,
+    load_job, put_job_at, put_new_job, JOB,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -165,7 +165,7 @@ pub async fn start(
         collaboration.id.clone(),
         receivers,
     );
-    let mut writes = vec![put_new_job(&ctx.region, &stored)?];
+    let mut writes = put_new_job(&ctx.region, &stored)?;
     if let Some(account) = target.member.as_deref().filter(|a| *a != ctx.account_id) {
         writes.extend(
             run_receipt::<StoredJob>(state, &ctx.region, &collaboration.id, account, &id).await?,
@@ -784,7 +784,7 @@ async fn publish(
 /// # Errors
 /// Store failures.
 pub async fn recover(state: &AppState) -> AwsResult<()> {
-    for j in all_jobs(state).await? {
+    for j in possibly_unfinished::<StoredJob>(state).await? {
         if is_terminal(j.job.status) || state.jobs().is_running(&j.job.id) {
             continue;
         }

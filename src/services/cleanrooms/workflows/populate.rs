@@ -173,11 +173,11 @@ pub async fn populate(
         expiration_time: None,
         create_time: now,
     };
-    let mut writes = vec![
-        put_new_query(&ctx.region, &query)?,
+    let mut writes = put_new_query(&ctx.region, &query)?;
+    writes.extend([
         put_new_version(&table, &version)?,
         put_table(&table)?.expecting(before.map_or(Expect::Absent, |b| b.expect())),
-    ];
+    ]);
     writes.extend(log);
     commit_charged(state, &collaboration.id, &admitted.prepared, writes).await?;
     spawn_populate(

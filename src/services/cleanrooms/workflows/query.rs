@@ -152,7 +152,7 @@ pub async fn start(
         populate: None,
         receivers,
     });
-    let mut writes = vec![put_new_query(&ctx.region, &stored)?];
+    let mut writes = put_new_query(&ctx.region, &stored)?;
     writes.extend(log);
     for account in delivery.member_receivers() {
         writes.extend(

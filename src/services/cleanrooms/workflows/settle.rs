@@ -14,13 +14,13 @@ use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
 use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, IntermediateTableVersion,
 };
+use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::domain::protected_query::{
     error_codes, is_terminal, RunEnd, RunError,
 };
 use crate::services::cleanrooms::records::intermediate_tables::{put_table_at, put_version_at};
-use crate::services::cleanrooms::records::protected_queries::{
-    all_queries, load_query_at, put_query_at, QUERY,
-};
+use crate::services::cleanrooms::records::listing::{possibly_unfinished, runs_indexed};
+use crate::services::cleanrooms::records::protected_queries::{load_query_at, put_query_at, QUERY};
 use crate::services::cleanrooms::records::{load_versioned, lost_races, try_commit, ATTEMPTS};
 use crate::services::cleanrooms::workflows::analysis_logs;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -63,7 +63,7 @@ async fn try_settle_query(
     let read = load_query_at(state, id).await?;
     let mut q = read.value.clone();
     if q.finish(millis, end) {
-        let mut writes = vec![put_query_at(&read, &q)?];
+        let mut writes = put_query_at(&read, &q)?;
         writes.extend(analysis_logs::settled_log(state, &read.region, &q).await?);
         writes.extend(extra);
         if !try_commit(state, writes).await? {
@@ -199,13 +199,15 @@ async fn try_settle_population(
 
 /// After a restart: queries a stopped process left SUBMITTED or STARTED become FAILED (and
 /// CANCELLING ones CANCELLED); their populations fail, leaving the previous version active.
+/// Only the runs marked unfinished are read ([`possibly_unfinished`]), so a start-up costs what
+/// was running, not everything ever run.
 /// Protected jobs recover the same way ([`super::job::recover`]); analysis log exports left
 /// `IN_PROGRESS` are written again.
 ///
 /// # Errors
 /// Store failures.
 pub async fn recover(state: &AppState) -> AwsResult<()> {
-    for q in all_queries(state).await? {
+    for q in possibly_unfinished::<StoredQuery>(state).await? {
         if is_terminal(q.query.status) || state.jobs().is_running(&q.query.id) {
             continue;
         }
@@ -226,6 +228,8 @@ pub async fn recover(state: &AppState) -> AwsResult<()> {
         }
     }
     super::job::recover(state).await?;
+    // Every run has ended now: from here on the unfinished marks cover them all.
+    runs_indexed(state).await?;
     analysis_logs::resume_exports(state).await
 }
 
@@ -313,7 +317,7 @@ mod tests {
         let (_dir, _, state) = racing().await;
         let mut again = load_query_at(&state, "q").await.unwrap().value;
         again.query.membership_id = "other".into();
-        let e = records::commit(&state, vec![put_new_query("us-east-1", &again).unwrap()])
+        let e = records::commit(&state, put_new_query("us-east-1", &again).unwrap())
             .await
             .unwrap_err();
         assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
@@ -324,5 +328,44 @@ mod tests {
             (after.revision, after.value.query.membership_id.as_str()),
             (1, "m")
         );
+    }
+
+    #[tokio::test]
+    async fn recovery_reads_the_unfinished_marks_once_the_data_dir_is_indexed() {
+        let (_dir, _, state) = racing().await;
+        // A data dir from before the marks: "q" (STARTED, unmarked) is found by the full scan.
+        let found = possibly_unfinished::<StoredQuery>(&state).await.unwrap();
+        assert_eq!(found.len(), 1);
+        recover(&state).await.unwrap();
+        assert_stored(&state, dto::ProtectedQueryStatus::Failed, 2).await;
+
+        // From then on only marked runs are read: a new run is marked, its end removes the mark.
+        let mut fresh = submitted();
+        fresh.query.id = "fresh".into();
+        records::commit(&state, put_new_query("us-east-1", &fresh).unwrap())
+            .await
+            .unwrap();
+        let mut unmarked = submitted();
+        unmarked.query.id = "unmarked".into();
+        records::commit(&state, vec![put_query("us-east-1", &unmarked).unwrap()])
+            .await
+            .unwrap();
+        let ids = |runs: Vec<StoredQuery>| runs.into_iter().map(|q| q.query.id).collect::<Vec<_>>();
+        assert_eq!(ids(possibly_unfinished(&state).await.unwrap()), ["fresh"]);
+        settle_query(&state, "fresh", 1, RunEnd::Succeeded(None))
+            .await
+            .unwrap();
+        assert!(possibly_unfinished::<StoredQuery>(&state)
+            .await
+            .unwrap()
+            .is_empty());
+        let marks = state
+            .store()
+            .query(&crate::store::Query::kind(
+                crate::services::cleanrooms::records::kinds::PROTECTED_QUERY_UNFINISHED,
+            ))
+            .await
+            .unwrap();
+        assert!(marks.is_empty(), "the end of a run removes its mark");
     }
 }
