@@ -5,15 +5,13 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, Int32Array, Int32Builder, ListBuilder, StringArray, StructArray,
-};
+use datafusion::arrow::array::{ArrayRef, Int32Array, StringArray, StructArray};
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::logical_expr::ScalarUDF;
 
-use super::tcf::{self, Bits, Consent};
-use super::udf::{strings, RowFunction};
+use super::tcf::{self, int_list, lists, per_row, Bits, Consent};
+use super::udf::RowFunction;
 
 /// The type the header section declares for itself.
 const HEADER_TYPE: i64 = 3;
@@ -103,10 +101,6 @@ fn decode(gpp_string: &str) -> Option<Gpp> {
     })
 }
 
-fn int_list() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))
-}
-
 /// The fields of the result, named as in the reference's example output.
 fn gpp_fields() -> Fields {
     let field = |name: &str, t: DataType| Field::new(name, t, true);
@@ -133,21 +127,6 @@ fn sections(rows: &[Option<Gpp>]) -> Vec<Option<&Consent>> {
         .collect()
 }
 
-/// A list column of one list of integers per row with a TCF section (NULL for the others).
-fn lists(rows: &[Option<&Consent>], of: fn(&Consent) -> &Vec<i32>) -> ArrayRef {
-    let mut b = ListBuilder::new(Int32Builder::new());
-    for row in rows {
-        match row {
-            Some(c) => {
-                b.values().append_slice(of(c));
-                b.append(true);
-            }
-            None => b.append(false),
-        }
-    }
-    Arc::new(b.finish())
-}
-
 /// `consent_gpp_v1_decode(gpp_string)`: the struct of the string's GPP version and the
 /// consent of its TCF EU v2 section (those fields NULL when it has none); NULL for a NULL
 /// string or one that is no GPP v1 string.
@@ -158,10 +137,7 @@ pub fn consent_gpp_v1_decode() -> ScalarUDF {
         1,
         DataType::Struct(gpp_fields()),
         |a| {
-            let s = strings(&a[0]);
-            let rows: Vec<Option<Gpp>> = (0..s.len())
-                .map(|i| s.is_valid(i).then(|| decode(s.value(i))).flatten())
-                .collect();
+            let rows = per_row(&a[0], decode);
             let tcf = sections(&rows);
             let ints = |of: fn(&Consent) -> i32| -> ArrayRef {
                 Arc::new(tcf.iter().map(|c| c.map(of)).collect::<Int32Array>())

@@ -3,6 +3,7 @@
 //! its optional disclosed-vendors and publisher-purposes segments, in the field names of the
 //! AWS reference.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -191,7 +192,8 @@ pub(super) fn decode(tc_string: &str) -> Option<Consent> {
     Some(c)
 }
 
-fn int_list() -> DataType {
+/// The type of a list of integers.
+pub(super) fn int_list() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))
 }
 
@@ -239,13 +241,24 @@ fn consent_fields() -> Fields {
     ])
 }
 
-/// A list column of one list of integers per row (NULL where the row is).
-fn lists(rows: &[Option<Consent>], of: fn(&Consent) -> &Vec<i32>) -> ArrayRef {
+/// The decoded value of each string of `column` (NULL for a NULL string).
+pub(super) fn per_row<T>(column: &ArrayRef, decode: fn(&str) -> Option<T>) -> Vec<Option<T>> {
+    let s = strings(column);
+    (0..s.len())
+        .map(|i| s.is_valid(i).then(|| decode(s.value(i))).flatten())
+        .collect()
+}
+
+/// A list column of one list of integers per consent (NULL where there is none).
+pub(super) fn lists<C: Borrow<Consent>>(
+    rows: &[Option<C>],
+    of: fn(&Consent) -> &Vec<i32>,
+) -> ArrayRef {
     let mut b = ListBuilder::new(Int32Builder::new());
     for row in rows {
         match row {
             Some(c) => {
-                b.values().append_slice(of(c));
+                b.values().append_slice(of(c.borrow()));
                 b.append(true);
             }
             None => b.append(false),
@@ -298,10 +311,7 @@ pub fn consent_tcf_v2_decode() -> ScalarUDF {
         1,
         DataType::Struct(consent_fields()),
         |a| {
-            let s = strings(&a[0]);
-            let rows: Vec<Option<Consent>> = (0..s.len())
-                .map(|i| s.is_valid(i).then(|| decode(s.value(i))).flatten())
-                .collect();
+            let rows = per_row(&a[0], decode);
             let ints = |of: fn(&Consent) -> i32| -> ArrayRef {
                 Arc::new(
                     rows.iter()
