@@ -9,13 +9,14 @@
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
 //! functions, `ordered_window` the window forms of its ordered-set aggregates; `spark_forms`
 //! maps Spark's `explode`, `timestamp`, numeric `to_char` and charset `encode`/`decode` onto
-//! `spark_values`, beside `spark_json`, `aes`, `hll` and `tcf` (Spark's JSON, encryption and
-//! HyperLogLog functions, and the TCF v2 consent decoder).
+//! `spark_values`, beside `spark_json`, `aes`, `hll`, `tcf` and `gpp` (Spark's JSON, encryption
+//! and HyperLogLog functions, and the TCF v2 and GPP v1 consent decoders).
 
 pub mod aes;
 pub mod aggregate;
 pub mod codec;
 pub mod format;
+pub mod gpp;
 pub mod hll;
 pub mod ordered_window;
 pub mod parts;

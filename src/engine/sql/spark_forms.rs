@@ -15,7 +15,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use super::spark_values::{charset, charset_error, number_format};
-use super::{aes, hll, spark_json, spark_values, tcf};
+use super::{aes, gpp, hll, spark_json, spark_values, tcf};
 
 /// The scalar functions a Spark session adds for these forms and for Spark's JSON,
 /// encryption, HyperLogLog and consent functions.
@@ -33,6 +33,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         hll::hll_sketch_estimate(),
         hll::hll_union(),
         tcf::consent_tcf_v2_decode(),
+        gpp::consent_gpp_v1_decode(),
     ]
 }
 

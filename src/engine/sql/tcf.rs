@@ -3,6 +3,7 @@
 //! its optional disclosed-vendors and publisher-purposes segments, in the field names of the
 //! AWS reference.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -19,7 +20,7 @@ use super::udf::{strings, RowFunction};
 /// A restriction of the publisher: a purpose, its type (0 not allowed, 1 consent required,
 /// 2 legitimate interest required) and the vendors it applies to.
 #[derive(Debug, Default, Clone, PartialEq)]
-struct Restriction {
+pub(super) struct Restriction {
     purpose: i32,
     restriction_type: i32,
     vendors: Vec<i32>,
@@ -27,42 +28,43 @@ struct Restriction {
 
 /// A decoded TC string.
 #[derive(Debug, Default, Clone, PartialEq)]
-struct Consent {
-    version: i32,
+pub(super) struct Consent {
+    pub(super) version: i32,
     /// Deciseconds since the Unix epoch.
-    created: i64,
-    last_updated: i64,
-    cmp_id: i32,
-    cmp_version: i32,
-    consent_screen: i32,
-    consent_language: String,
-    vendor_list_version: i32,
-    tcf_policy_version: i32,
-    is_service_specific: bool,
-    use_non_standard_stacks: bool,
-    special_feature_opt_ins: Vec<i32>,
-    purpose_consent: Vec<i32>,
-    purposes_li_transparency: Vec<i32>,
-    purpose_one_treatment: bool,
-    publisher_country_code: String,
-    vendor_consent: Vec<i32>,
-    vendor_legitimate_interest: Vec<i32>,
-    pub_restriction_entry: Vec<Restriction>,
-    disclosed_vendors: Vec<i32>,
-    pub_purposes_consent: Vec<i32>,
-    pub_purposes_li_transparency: Vec<i32>,
-    custom_purposes_consent: Vec<i32>,
-    custom_purposes_li_transparency: Vec<i32>,
+    pub(super) created: i64,
+    pub(super) last_updated: i64,
+    pub(super) cmp_id: i32,
+    pub(super) cmp_version: i32,
+    pub(super) consent_screen: i32,
+    pub(super) consent_language: String,
+    pub(super) vendor_list_version: i32,
+    pub(super) tcf_policy_version: i32,
+    pub(super) is_service_specific: bool,
+    pub(super) use_non_standard_stacks: bool,
+    pub(super) special_feature_opt_ins: Vec<i32>,
+    pub(super) purpose_consent: Vec<i32>,
+    pub(super) purposes_li_transparency: Vec<i32>,
+    pub(super) purpose_one_treatment: bool,
+    pub(super) publisher_country_code: String,
+    pub(super) vendor_consent: Vec<i32>,
+    pub(super) vendor_legitimate_interest: Vec<i32>,
+    pub(super) pub_restriction_entry: Vec<Restriction>,
+    pub(super) disclosed_vendors: Vec<i32>,
+    pub(super) pub_purposes_consent: Vec<i32>,
+    pub(super) pub_purposes_li_transparency: Vec<i32>,
+    pub(super) custom_purposes_consent: Vec<i32>,
+    pub(super) custom_purposes_li_transparency: Vec<i32>,
 }
 
 /// A reader of the bits of a segment, most significant first.
-struct Bits {
+pub(super) struct Bits {
     bytes: Vec<u8>,
     at: usize,
 }
 
 impl Bits {
-    fn int(&mut self, width: usize) -> Option<i64> {
+    /// The next `width` bits as an unsigned integer; `None` past the end.
+    pub(super) fn int(&mut self, width: usize) -> Option<i64> {
         let mut v: i64 = 0;
         for _ in 0..width {
             let byte = *self.bytes.get(self.at / 8)?;
@@ -77,7 +79,8 @@ impl Bits {
         self.int(width).map(|v| v as i32)
     }
 
-    fn flag(&mut self) -> Option<bool> {
+    /// The next bit.
+    pub(super) fn flag(&mut self) -> Option<bool> {
         self.int(1).map(|v| v == 1)
     }
 
@@ -127,7 +130,7 @@ impl Bits {
 }
 
 /// The bytes of a base64url segment (padding optional).
-fn segment(text: &str) -> Option<Bits> {
+pub(super) fn segment(text: &str) -> Option<Bits> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim_end_matches('='))
         .ok()?;
@@ -135,7 +138,7 @@ fn segment(text: &str) -> Option<Bits> {
 }
 
 /// The consent a TC string records; `None` when it is no TCF v2 string.
-fn decode(tc_string: &str) -> Option<Consent> {
+pub(super) fn decode(tc_string: &str) -> Option<Consent> {
     let mut parts = tc_string.trim().split('.');
     let mut core = segment(parts.next()?)?;
     let mut c = Consent {
@@ -189,7 +192,8 @@ fn decode(tc_string: &str) -> Option<Consent> {
     Some(c)
 }
 
-fn int_list() -> DataType {
+/// The type of a list of integers.
+pub(super) fn int_list() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))
 }
 
@@ -237,13 +241,24 @@ fn consent_fields() -> Fields {
     ])
 }
 
-/// A list column of one list of integers per row (NULL where the row is).
-fn lists(rows: &[Option<Consent>], of: fn(&Consent) -> &Vec<i32>) -> ArrayRef {
+/// The decoded value of each string of `column` (NULL for a NULL string).
+pub(super) fn per_row<T>(column: &ArrayRef, decode: fn(&str) -> Option<T>) -> Vec<Option<T>> {
+    let s = strings(column);
+    (0..s.len())
+        .map(|i| s.is_valid(i).then(|| decode(s.value(i))).flatten())
+        .collect()
+}
+
+/// A list column of one list of integers per consent (NULL where there is none).
+pub(super) fn lists<C: Borrow<Consent>>(
+    rows: &[Option<C>],
+    of: fn(&Consent) -> &Vec<i32>,
+) -> ArrayRef {
     let mut b = ListBuilder::new(Int32Builder::new());
     for row in rows {
         match row {
             Some(c) => {
-                b.values().append_slice(of(c));
+                b.values().append_slice(of(c.borrow()));
                 b.append(true);
             }
             None => b.append(false),
@@ -296,10 +311,7 @@ pub fn consent_tcf_v2_decode() -> ScalarUDF {
         1,
         DataType::Struct(consent_fields()),
         |a| {
-            let s = strings(&a[0]);
-            let rows: Vec<Option<Consent>> = (0..s.len())
-                .map(|i| s.is_valid(i).then(|| decode(s.value(i))).flatten())
-                .collect();
+            let rows = per_row(&a[0], decode);
             let ints = |of: fn(&Consent) -> i32| -> ArrayRef {
                 Arc::new(
                     rows.iter()

@@ -375,6 +375,7 @@ async fn spark_generators_json_encryption_and_sketches_keep_the_lineage() {
         "SELECT timestamp(email) FROM customers",
         "SELECT encode(email, 'utf-16') FROM customers",
         "SELECT consent_tcf_v2_decode(email)['cmpId'] FROM customers",
+        "SELECT consent_gpp_v1_decode(email)['vendorConsent'] FROM customers",
         "SELECT hll_sketch_agg(email) FROM customers",
         "SELECT hll_sketch_estimate(hll_union(hll_sketch_agg(email), hll_sketch_agg(email, 14))) FROM customers",
     ] {
