@@ -6,6 +6,7 @@ pub mod connections;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::clock::EmulatorClock;
 use crate::config::{default_data_dir, Config};
@@ -43,21 +44,35 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     let data_dir = data_dir
         .canonicalize()
         .map_err(|e| ServeError::DataDir(data_dir.clone(), e))?;
+    let began = Instant::now();
     let store = SqliteStore::open(&data_dir.join("metadata.db")).await?;
     let offset = crate::admin::load_clock_offset(&store).await;
     let clock = Arc::new(EmulatorClock::with_offset(offset));
     let state = AppState::new(config, data_dir, Arc::new(CachedStore::new(store)), clock);
+    tracing::info!(
+        target: "cleanrooms_emulator::timings",
+        ms = began.elapsed().as_secs_f64() * 1000.0,
+        "start-up: metadata store opened (migrations, clock offset)"
+    );
     recover(&state).await?;
     Ok(state)
 }
 
 /// Runs every service's recovery ([`crate::services::recoveries`]) to completion, in
 /// order, before the listener exists; the first failure stops the start, named by the recovery.
+/// Each one's time is logged (`CLEANROOMS_EMULATOR_LOG=cleanrooms_emulator::timings=info`).
 async fn recover(state: &AppState) -> Result<(), ServeError> {
     for recovery in crate::services::recoveries() {
+        let began = Instant::now();
         (recovery.run)(state)
             .await
             .map_err(|e| ServeError::Recovery(format!("{}: {e}", recovery.name)))?;
+        tracing::info!(
+            target: "cleanrooms_emulator::timings",
+            ms = began.elapsed().as_secs_f64() * 1000.0,
+            "start-up: recovery of {}",
+            recovery.name
+        );
     }
     Ok(())
 }
