@@ -23,13 +23,13 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child, ChildRequest, Standing,
+    active_own_membership, own_child, ChildRequest, Standing,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::workflows::children::{create_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -318,9 +318,7 @@ pub async fn delete_analysis_template(
     ctx: &RequestContext,
     input: dto::DeleteAnalysisTemplateInput,
 ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
-    let _guard = state.write_lock().await;
-    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
-    state.store().commit(child_delete_writes(&t).into()).await?;
+    delete_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
     Ok(dto::DeleteAnalysisTemplateOutput {})
 }
 

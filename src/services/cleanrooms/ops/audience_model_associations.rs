@@ -11,11 +11,9 @@ use crate::services::cleanrooms::domain::audience_model_association::{
 };
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
-use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child, ChildRequest,
-};
+use crate::services::cleanrooms::records::access::{active_own_membership, ChildRequest};
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::workflows::children::{create_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
 use crate::state::AppState;
 use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -119,8 +117,6 @@ pub async fn delete_configured_audience_model_association(
     ctx: &RequestContext,
     input: dto::DeleteConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
-    let _guard = state.write_lock().await;
-    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
-    state.store().commit(child_delete_writes(&a).into()).await?;
+    delete_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
     Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
 }

@@ -291,6 +291,27 @@ pub async fn list_collaborations(
     })
 }
 
+/// Collaboration `identifier` as the caller sees it, for an operation only its creator may
+/// `action` ("update", "delete").
+///
+/// # Errors
+/// As `visible_collaboration`; `AccessDeniedException` for any caller but the creator.
+async fn created_collaboration(
+    state: &AppState,
+    ctx: &RequestContext,
+    identifier: &str,
+    action: &str,
+) -> AwsResult<(Collaboration, Member)> {
+    let (c, me) = visible_collaboration(state, &ctx.region, &ctx.account_id, identifier).await?;
+    if c.creator_account_id != ctx.account_id {
+        return Err(access_denied(format!(
+            "Only the collaboration creator ({}) can {action} collaboration {}",
+            c.creator_account_id, c.id
+        )));
+    }
+    Ok((c, me))
+}
+
 /// UpdateCollaboration (creator only): name, description, analytics engine.
 pub async fn update_collaboration(
     state: &AppState,
@@ -298,19 +319,8 @@ pub async fn update_collaboration(
     input: dto::UpdateCollaborationInput,
 ) -> AwsResult<dto::UpdateCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, me) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    if c.creator_account_id != ctx.account_id {
-        return Err(access_denied(format!(
-            "Only the collaboration creator ({}) can update collaboration {}",
-            c.creator_account_id, c.id
-        )));
-    }
+    let (mut c, me) =
+        created_collaboration(state, ctx, &input.collaboration_identifier, "update").await?;
     if let Some(name) = input.name {
         c.name = name;
     }
@@ -337,19 +347,8 @@ pub async fn delete_collaboration(
     input: dto::DeleteCollaborationInput,
 ) -> AwsResult<dto::DeleteCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    if c.creator_account_id != ctx.account_id {
-        return Err(access_denied(format!(
-            "Only the collaboration creator ({}) can delete collaboration {}",
-            c.creator_account_id, c.id
-        )));
-    }
+    let (mut c, _) =
+        created_collaboration(state, ctx, &input.collaboration_identifier, "delete").await?;
     c.deleted = true;
     c.update_time = state.now();
     let mut writes = unlist_deleted_collaboration(&ctx.region, &c)?.to_vec();
