@@ -18,8 +18,7 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
-    ResourceType,
+    access_denied, check_room, invalid_configuration, invalid_field, not_found_msg, ResourceType,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
@@ -250,12 +249,11 @@ pub async fn create_analysis_template(
         )));
     }
     let existing = analysis_templates_in(state, &m.id, None).await?;
-    if existing.len() >= MAX_TEMPLATES_PER_MEMBERSHIP {
-        return Err(quota_exceeded(
-            "Analysis templates per membership",
-            MAX_TEMPLATES_PER_MEMBERSHIP as f64,
-        ));
-    }
+    check_room(
+        "Analysis templates per membership",
+        existing.len(),
+        MAX_TEMPLATES_PER_MEMBERSHIP,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let template = AnalysisTemplate {

@@ -10,7 +10,7 @@ use crate::services::cleanrooms::domain::audience_model_association::{
     check_configured_audience_model_arn, AudienceModelAssociation,
 };
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
-use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
+use crate::services::cleanrooms::errors::{check_room, conflict, ConflictReason, ResourceType};
 use crate::services::cleanrooms::records::access::{active_own_membership, ChildRequest};
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
@@ -50,17 +50,15 @@ pub async fn create_configured_audience_model_association(
             ),
         ));
     }
-    if existing
+    let mine = existing
         .iter()
         .filter(|(_, a)| a.membership_id == m.id)
-        .count()
-        >= MAX_PER_MEMBERSHIP
-    {
-        return Err(quota_exceeded(
-            "Configured audience model associations per membership",
-            MAX_PER_MEMBERSHIP as f64,
-        ));
-    }
+        .count();
+    check_room(
+        "Configured audience model associations per membership",
+        mine,
+        MAX_PER_MEMBERSHIP,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let association = AudienceModelAssociation {

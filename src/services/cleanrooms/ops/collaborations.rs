@@ -10,7 +10,7 @@ use crate::services::cleanrooms::domain::arn::collaboration_arn;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, invalid_configuration, quota_exceeded,
+    access_denied, bad_token, check_room, invalid_configuration, quota_exceeded,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
@@ -168,12 +168,11 @@ pub async fn create_collaboration(
         .into_iter()
         .filter(|(_, c)| !c.deleted)
         .count();
-    if created >= MAX_COLLABORATIONS_PER_ACCOUNT {
-        return Err(quota_exceeded(
-            "Collaborations per account",
-            MAX_COLLABORATIONS_PER_ACCOUNT as f64,
-        ));
-    }
+    check_room(
+        "Collaborations per account",
+        created,
+        MAX_COLLABORATIONS_PER_ACCOUNT,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let collaboration = Collaboration {

@@ -27,7 +27,7 @@ use crate::services::cleanrooms::domain::configured_table::{
 };
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded, ConflictReason,
+    bad_token, check_room, conflict, invalid_configuration, not_found_msg, ConflictReason,
     ResourceType,
 };
 use crate::services::cleanrooms::records;
@@ -186,12 +186,11 @@ pub async fn create_configured_table(
         account_resources::<ConfiguredTable>(state, &ctx.region, &ctx.account_id, None, None)
             .await?
             .len();
-    if existing >= MAX_CONFIGURED_TABLES_PER_ACCOUNT {
-        return Err(quota_exceeded(
-            "Configured tables per account",
-            MAX_CONFIGURED_TABLES_PER_ACCOUNT as f64,
-        ));
-    }
+    check_room(
+        "Configured tables per account",
+        existing,
+        MAX_CONFIGURED_TABLES_PER_ACCOUNT,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let table = ConfiguredTable {

@@ -15,7 +15,7 @@ use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded,
+    access_denied, bad_token, check_room, conflict, invalid_configuration, not_found_msg,
     ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
@@ -299,12 +299,11 @@ pub async fn create_membership(
         .into_iter()
         .filter(|(_, m)| m.is_active())
         .count();
-    if active >= MAX_MEMBERSHIPS_PER_ACCOUNT {
-        return Err(quota_exceeded(
-            "Memberships per account",
-            MAX_MEMBERSHIPS_PER_ACCOUNT as f64,
-        ));
-    }
+    check_room(
+        "Memberships per account",
+        active,
+        MAX_MEMBERSHIPS_PER_ACCOUNT,
+    )?;
 
     let now = state.now();
     let id = ids::new_id();
