@@ -269,11 +269,7 @@ mod tests {
     async fn a_multi_party_rule_may_only_tighten_the_inherited_controls() {
         use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
         use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
-        let dir = tempfile::tempdir().unwrap();
-        let state =
-            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
-                .await
-                .unwrap();
+        let (_dir, state) = crate::server::temp_state().await;
         let mut t = table("t", "joined", "111111111111", Vec::new());
         t.schema = Some(vec![col("user_id", "string"), col("email", "string")]);
         t.active = Some(ActiveVersion {
