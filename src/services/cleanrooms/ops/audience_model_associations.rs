@@ -9,7 +9,7 @@ use crate::services::cleanrooms::domain::arn::audience_model_association_arn;
 use crate::services::cleanrooms::domain::audience_model_association::{
     check_configured_audience_model_arn, AudienceModelAssociation,
 };
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{check_room, conflict, ConflictReason, ResourceType};
 use crate::services::cleanrooms::records::access::{active_own_membership, ChildRequest};
 use crate::services::cleanrooms::records::collaboration_children;
@@ -93,12 +93,12 @@ pub async fn update_configured_audience_model_association(
         ctx,
         input,
         |a: &mut AudienceModelAssociation, input| {
-            if let Some(name) = input.name {
-                a.name = name;
-            }
-            if let Some(description) = input.description {
-                a.description = Some(description);
-            }
+            rename(
+                &mut a.name,
+                &mut a.description,
+                input.name,
+                input.description,
+            );
             Ok(Vec::new())
         },
     )

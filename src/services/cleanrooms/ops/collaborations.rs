@@ -8,7 +8,7 @@
 
 use crate::services::cleanrooms::domain::arn::collaboration_arn;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, check_room, invalid_configuration, quota_exceeded,
 };
@@ -320,12 +320,12 @@ pub async fn update_collaboration(
     let _guard = state.write_lock().await;
     let (mut c, me) =
         created_collaboration(state, ctx, &input.collaboration_identifier, "update").await?;
-    if let Some(name) = input.name {
-        c.name = name;
-    }
-    if let Some(description) = input.description {
-        c.description = Some(description);
-    }
+    rename(
+        &mut c.name,
+        &mut c.description,
+        input.name,
+        input.description,
+    );
     if let Some(engine) = input.analytics_engine {
         c.analytics_engine = engine;
     }

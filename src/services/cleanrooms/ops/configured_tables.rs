@@ -25,7 +25,7 @@ use crate::services::cleanrooms::domain::configured_table::{
     is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule, ANY_JOB, ANY_QUERY,
     MAX_POLICY_BYTES,
 };
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
     bad_token, check_room, conflict, invalid_configuration, not_found_msg, ConflictReason,
     ResourceType,
@@ -266,12 +266,12 @@ pub async fn update_configured_table(
     let _guard = state.write_lock().await;
     let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
     let reference_changed = input.table_reference.is_some() || input.allowed_columns.is_some();
-    if let Some(name) = input.name {
-        table.name = name;
-    }
-    if let Some(description) = input.description {
-        table.description = Some(description);
-    }
+    rename(
+        &mut table.name,
+        &mut table.description,
+        input.name,
+        input.description,
+    );
     if let Some(reference) = input.table_reference {
         table.table_reference = reference;
     }
