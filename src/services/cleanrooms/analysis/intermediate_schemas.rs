@@ -365,13 +365,7 @@ mod tests {
         }
     }
 
-    fn any_query() -> dto::IntermediateTableAnalysisRuleCustom {
-        dto::IntermediateTableAnalysisRuleCustom {
-            allowed_analyses: Some(vec![ANY_QUERY.into()]),
-            allowed_analysis_providers: Some(vec!["111111111111".into()]),
-            ..Default::default()
-        }
-    }
+    use crate::services::cleanrooms::domain::lineage::tests::any_query_custom as any_query;
 
     #[test]
     fn a_populated_table_with_a_rule_is_ready_until_it_expires() {

@@ -379,6 +379,17 @@ pub(crate) mod tests {
         assert!(descendants(&all, "t3").is_empty());
     }
 
+    /// A custom intermediate-table rule policy: any query, by account 111111111111.
+    pub(crate) fn any_query_custom() -> dto::IntermediateTableAnalysisRuleCustom {
+        dto::IntermediateTableAnalysisRuleCustom {
+            allowed_analyses: Some(vec![
+                crate::services::cleanrooms::domain::configured_table::ANY_QUERY.into(),
+            ]),
+            allowed_analysis_providers: Some(vec!["111111111111".into()]),
+            ..Default::default()
+        }
+    }
+
     /// Inherited constraints with every control set.
     pub(crate) fn inherited() -> dto::IntermediateTableInheritedConstraints {
         dto::IntermediateTableInheritedConstraints {

@@ -199,13 +199,7 @@ mod tests {
         }
     }
 
-    fn custom() -> dto::IntermediateTableAnalysisRuleCustom {
-        dto::IntermediateTableAnalysisRuleCustom {
-            allowed_analyses: Some(vec![ANY_QUERY.into()]),
-            allowed_analysis_providers: Some(vec!["111111111111".into()]),
-            ..Default::default()
-        }
-    }
+    use crate::services::cleanrooms::domain::lineage::tests::any_query_custom as custom;
 
     #[test]
     fn an_empty_policy_is_valid() {
