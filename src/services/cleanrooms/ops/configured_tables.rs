@@ -22,8 +22,8 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::configured_table_arn;
 use crate::services::cleanrooms::domain::configured_table::{
-    is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule, ANY_JOB, ANY_QUERY,
-    MAX_POLICY_BYTES,
+    identity_count_of_one, is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule,
+    ANY_JOB, ANY_QUERY, MAX_POLICY_BYTES,
 };
 use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
@@ -607,18 +607,8 @@ impl Checker<'_> {
                 overrides.iter().map(|o| &o.output_column_name),
                 |c| (*c).clone(),
             )?;
-            for (j, o) in overrides.iter().enumerate() {
-                if o.minimum_identity_count == 1 {
-                    return Err(self.fail(
-                        &format!(
-                            "aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"
-                        ),
-                        format!(
-                            "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
-                            o.output_column_name
-                        ),
-                    ));
-                }
+            if let Some((field, message)) = identity_count_of_one(i, overrides) {
+                return Err(self.fail(&field, message));
             }
         }
         if let Some(controls) = &rule.comparison_controls {
