@@ -390,6 +390,24 @@ pub(crate) mod tests {
         }
     }
 
+    /// Active version "v" of population "q" (Delta version 0) with every inherited control set
+    /// (see [`inherited`]), expiring at `expiration_time`.
+    pub(crate) fn active_version(
+        first_party: bool,
+        expiration_time: f64,
+    ) -> crate::services::cleanrooms::domain::intermediate_table::ActiveVersion {
+        crate::services::cleanrooms::domain::intermediate_table::ActiveVersion {
+            version_id: "v".into(),
+            analysis_id: "q".into(),
+            delta_version: 0,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party,
+            expiration_time,
+        }
+    }
+
     /// Inherited constraints with every control set.
     pub(crate) fn inherited() -> dto::IntermediateTableInheritedConstraints {
         dto::IntermediateTableInheritedConstraints {

@@ -261,21 +261,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_multi_party_rule_may_only_tighten_the_inherited_controls() {
-        use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
-        use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
+        use crate::services::cleanrooms::domain::lineage::tests::{active_version, table};
         let (_dir, state) = crate::server::temp_state().await;
         let mut t = table("t", "joined", "111111111111", Vec::new());
         t.schema = Some(vec![col("user_id", "string"), col("email", "string")]);
-        t.active = Some(ActiveVersion {
-            version_id: "v".into(),
-            analysis_id: "q".into(),
-            delta_version: 0,
-            kms_key_arn: None,
-            parameters: None,
-            inherited: inherited(),
-            first_party: false,
-            expiration_time: f64::MAX,
-        });
+        t.active = Some(active_version(false, f64::MAX));
         let policy = |custom| {
             dto::IntermediateTableAnalysisRulePolicy::V1(
                 dto::IntermediateTableAnalysisRulePolicyV1::Custom(custom),
