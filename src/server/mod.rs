@@ -58,6 +58,17 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     Ok(state)
 }
 
+/// For tests: a state with the default configuration in a fresh temporary data directory,
+/// which lives as long as the returned handle.
+#[cfg(test)]
+pub async fn temp_state() -> (tempfile::TempDir, AppState) {
+    let dir = tempfile::tempdir().unwrap();
+    let state = open_state(Config::default(), dir.path().join("data"))
+        .await
+        .unwrap();
+    (dir, state)
+}
+
 /// Runs every service's recovery ([`crate::services::recoveries`]) to completion, in
 /// order, before the listener exists; the first failure stops the start, named by the recovery.
 /// Each one's time is logged (`CLEANROOMS_EMULATOR_LOG=cleanrooms_emulator::timings=info`).

@@ -2,7 +2,7 @@
 //! `resourceType`, `ValidationException` with `reason`, …), built in one place so every
 //! operation words them the same way.
 
-use crate::error::AwsError;
+use crate::error::{AwsError, AwsResult};
 
 /// `ResourceType` values of the model (`ResourceNotFoundException`, `ConflictException`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,18 @@ pub fn quota_exceeded(quota_name: &str, quota_value: f64) -> AwsError {
     )
     .with_field("quotaName", quota_name)
     .with_field("quotaValue", quota_value)
+}
+
+/// The check before creating one more resource under quota `quota_name`, limited to `limit`:
+/// `count` resources already exist.
+///
+/// # Errors
+/// [`quota_exceeded`] when `count` has reached `limit`.
+pub fn check_room(quota_name: &str, count: usize, limit: usize) -> AwsResult<()> {
+    if count >= limit {
+        return Err(quota_exceeded(quota_name, limit as f64));
+    }
+    Ok(())
 }
 
 /// The validation error of a bad pagination token.

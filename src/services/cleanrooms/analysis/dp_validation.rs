@@ -506,6 +506,24 @@ fn on_user_id(on: &Expr, left: &str, right: &str) -> bool {
     on.visit(&mut Find(left, right)).is_break()
 }
 
+/// The part of a [`Visitor`] that keeps `self.depth`, how many (sub-)queries deep the visit is
+/// (0 outside every sub-query).
+macro_rules! counts_query_depth {
+    () => {
+        type Break = ();
+
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+
+        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    };
+}
+
 /// The aggregate calls of an expression outside its sub-queries.
 #[derive(Default)]
 struct Aggregates {
@@ -517,17 +535,7 @@ struct Aggregates {
 }
 
 impl Visitor for Aggregates {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
+    counts_query_depth!();
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
         let Expr::Function(f) = e else {
@@ -572,17 +580,7 @@ struct SubqueryRelations {
 }
 
 impl Visitor for SubqueryRelations {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
+    counts_query_depth!();
 
     fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
         if self.depth > 0 {

@@ -322,8 +322,7 @@ pub async fn analysis_rule_named(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
-    use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
+    use crate::services::cleanrooms::domain::lineage::tests::{active_version, table};
 
     fn codes(details: &[dto::SchemaStatusDetail]) -> Vec<(dto::AnalysisType, Vec<Code>)> {
         details
@@ -340,16 +339,7 @@ mod tests {
         let mut t = table("t", "t", "111111111111", Vec::new());
         t.status = dto::IntermediateTableStatus::PopulateSuccess;
         t.has_rule = true;
-        t.active = Some(ActiveVersion {
-            version_id: "v".into(),
-            analysis_id: "q".into(),
-            delta_version: 0,
-            kms_key_arn: None,
-            parameters: None,
-            inherited: inherited(),
-            first_party,
-            expiration_time: expires,
-        });
+        t.active = Some(active_version(first_party, expires));
         t
     }
 
@@ -365,13 +355,7 @@ mod tests {
         }
     }
 
-    fn any_query() -> dto::IntermediateTableAnalysisRuleCustom {
-        dto::IntermediateTableAnalysisRuleCustom {
-            allowed_analyses: Some(vec![ANY_QUERY.into()]),
-            allowed_analysis_providers: Some(vec!["111111111111".into()]),
-            ..Default::default()
-        }
-    }
+    use crate::services::cleanrooms::domain::lineage::tests::any_query_custom as any_query;
 
     #[test]
     fn a_populated_table_with_a_rule_is_ready_until_it_expires() {

@@ -135,6 +135,27 @@ pub struct Controls {
     pub comparison_controls: Option<dto::ComparisonControls>,
 }
 
+/// Sets `$controls` from the custom policy `$c` of a configured table
+/// (`dto::AnalysisRuleCustom`) or of an intermediate table
+/// (`dto::IntermediateTableAnalysisRuleCustom`): the same fields, but only the first requires
+/// `allowedAnalyses`, which the caller passes as `$allowed`.
+macro_rules! set_custom_controls {
+    ($controls:ident, $c:expr, $allowed:expr) => {{
+        let c = &$c;
+        $controls.rule = RuleKind::Custom;
+        $controls.allowed_analyses = Some($allowed);
+        $controls.allowed_providers =
+            Some(c.allowed_analysis_providers.clone().unwrap_or_default());
+        $controls.disallowed_columns = c.disallowed_output_columns.clone().unwrap_or_default();
+        $controls.receivers = c.allowed_result_receivers.clone();
+        $controls.additional_analyses = c.additional_analyses;
+        $controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
+        $controls.differential_privacy = c.differential_privacy.clone();
+        $controls.aggregation_thresholds = c.aggregation_thresholds.clone();
+        $controls.comparison_controls = c.comparison_controls.clone();
+    }};
+}
+
 impl Controls {
     /// No analysis rule: nothing allowed, no controls.
     pub fn missing() -> Self {
@@ -290,18 +311,7 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
         let dto::ConfiguredTableAnalysisRulePolicy::V1(policy) = &rule.policy;
         match policy {
             dto::ConfiguredTableAnalysisRulePolicyV1::Custom(c) => {
-                controls.rule = RuleKind::Custom;
-                controls.allowed_analyses = Some(c.allowed_analyses.clone());
-                controls.allowed_providers =
-                    Some(c.allowed_analysis_providers.clone().unwrap_or_default());
-                controls.disallowed_columns =
-                    c.disallowed_output_columns.clone().unwrap_or_default();
-                controls.receivers = c.allowed_result_receivers.clone();
-                controls.additional_analyses = c.additional_analyses;
-                controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
-                controls.differential_privacy = c.differential_privacy.clone();
-                controls.aggregation_thresholds = c.aggregation_thresholds.clone();
-                controls.comparison_controls = c.comparison_controls.clone();
+                set_custom_controls!(controls, c, c.allowed_analyses.clone());
             }
             dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(p) => {
                 controls.rule = RuleKind::Aggregation;
@@ -387,16 +397,7 @@ fn intermediate_table(
             rule.custom(),
             t.active.as_ref().and_then(ActiveVersion::binding_inherited),
         );
-        controls.rule = RuleKind::Custom;
-        controls.allowed_analyses = Some(c.allowed_analyses.clone().unwrap_or_default());
-        controls.allowed_providers = Some(c.allowed_analysis_providers.clone().unwrap_or_default());
-        controls.disallowed_columns = c.disallowed_output_columns.clone().unwrap_or_default();
-        controls.receivers = c.allowed_result_receivers.clone();
-        controls.additional_analyses = c.additional_analyses;
-        controls.allowed_additional_analyses = c.allowed_additional_analyses.clone();
-        controls.differential_privacy = c.differential_privacy.clone();
-        controls.aggregation_thresholds = c.aggregation_thresholds.clone();
-        controls.comparison_controls = c.comparison_controls.clone();
+        set_custom_controls!(controls, c, c.allowed_analyses.clone().unwrap_or_default());
     }
     AnalysisTable {
         name: t.name.clone(),

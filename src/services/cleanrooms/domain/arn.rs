@@ -11,6 +11,21 @@ pub fn membership_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:cleanrooms:{region}:{account}:membership/{id}")
 }
 
+/// ARN of resource `id` of type `resource` (as named in ARNs) scoped under membership
+/// `membership_id`.
+fn membership_scoped(
+    region: &str,
+    account: &str,
+    membership_id: &str,
+    resource: &str,
+    id: &str,
+) -> String {
+    format!(
+        "{}/{resource}/{id}",
+        membership_arn(region, account, membership_id)
+    )
+}
+
 /// ARN of a configured table.
 pub fn configured_table_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:cleanrooms:{region}:{account}:configuredtable/{id}")
@@ -18,8 +33,12 @@ pub fn configured_table_arn(region: &str, account: &str, id: &str) -> String {
 
 /// ARN of a configured table association, in the IAM form scoped under its membership.
 pub fn association_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
-    format!(
-        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/configuredtableassociation/{id}"
+    membership_scoped(
+        region,
+        account,
+        membership_id,
+        "configuredtableassociation",
+        id,
     )
 }
 
@@ -31,16 +50,12 @@ pub fn privacy_budget_template_arn(
     membership_id: &str,
     id: &str,
 ) -> String {
-    format!(
-        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/privacybudgettemplate/{id}"
-    )
+    membership_scoped(region, account, membership_id, "privacybudgettemplate", id)
 }
 
 /// ARN of an analysis template, scoped under its membership.
 pub fn analysis_template_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
-    format!(
-        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/analysistemplate/{id}"
-    )
+    membership_scoped(region, account, membership_id, "analysistemplate", id)
 }
 
 /// ARN of an intermediate table, scoped under its membership.
@@ -50,9 +65,7 @@ pub fn intermediate_table_arn(
     membership_id: &str,
     id: &str,
 ) -> String {
-    format!(
-        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/intermediatetable/{id}"
-    )
+    membership_scoped(region, account, membership_id, "intermediatetable", id)
 }
 
 /// ARN of a configured audience model association, scoped under its membership.
@@ -62,8 +75,12 @@ pub fn audience_model_association_arn(
     membership_id: &str,
     id: &str,
 ) -> String {
-    format!(
-        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/configuredaudiencemodelassociation/{id}"
+    membership_scoped(
+        region,
+        account,
+        membership_id,
+        "configuredaudiencemodelassociation",
+        id,
     )
 }
 
@@ -74,12 +91,10 @@ pub fn id_namespace_association_arn(
     membership_id: &str,
     id: &str,
 ) -> String {
-    format!(
-        "arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/idnamespaceassociation/{id}"
-    )
+    membership_scoped(region, account, membership_id, "idnamespaceassociation", id)
 }
 
 /// ARN of an ID mapping table, scoped under its membership.
 pub fn id_mapping_table_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
-    format!("arn:aws:cleanrooms:{region}:{account}:membership/{membership_id}/idmappingtable/{id}")
+    membership_scoped(region, account, membership_id, "idmappingtable", id)
 }

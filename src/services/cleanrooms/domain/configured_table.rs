@@ -147,3 +147,22 @@ pub fn is_string_type(t: &str) -> bool {
     let t = t.trim();
     t == "string" || t.starts_with("varchar") || t.starts_with("char")
 }
+
+/// The field (under aggregation threshold `i`) and the refusal of the first of its output column
+/// thresholds `overrides` that asks for a minimum identity count of 1, if any.
+pub fn identity_count_of_one(
+    i: usize,
+    overrides: &[dto::OutputColumnThreshold],
+) -> Option<(String, String)> {
+    let (j, o) = overrides
+        .iter()
+        .enumerate()
+        .find(|(_, o)| o.minimum_identity_count == 1)?;
+    Some((
+        format!("aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"),
+        format!(
+            "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
+            o.output_column_name
+        ),
+    ))
+}

@@ -10,7 +10,9 @@
 //! `base_removed`, `disallow`, `expire`); the lineage rules are in `domain::lineage`, the
 //! store access in `records::intermediate_tables`.
 
-use crate::services::cleanrooms::domain::configured_table::{is_string_type, ANY_JOB, ANY_QUERY};
+use crate::services::cleanrooms::domain::configured_table::{
+    identity_count_of_one, is_string_type, ANY_JOB, ANY_QUERY,
+};
 use crate::services::cleanrooms::errors::{conflict, ConflictReason, ResourceType};
 use std::collections::{BTreeMap, HashSet};
 
@@ -697,20 +699,8 @@ pub fn policy_problem(
                 format!("'{d}' is listed more than once"),
             );
         }
-        if let Some((j, o)) = overrides
-            .iter()
-            .enumerate()
-            .find(|(_, o)| o.minimum_identity_count == 1)
-        {
-            return fail(
-                &format!(
-                    "aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"
-                ),
-                format!(
-                    "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
-                    o.output_column_name
-                ),
-            );
+        if let Some((field, message)) = identity_count_of_one(i, overrides) {
+            return fail(&field, message);
         }
     }
     if let Some(controls) = &rule.comparison_controls {

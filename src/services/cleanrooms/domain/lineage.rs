@@ -379,6 +379,35 @@ pub(crate) mod tests {
         assert!(descendants(&all, "t3").is_empty());
     }
 
+    /// A custom intermediate-table rule policy: any query, by account 111111111111.
+    pub(crate) fn any_query_custom() -> dto::IntermediateTableAnalysisRuleCustom {
+        dto::IntermediateTableAnalysisRuleCustom {
+            allowed_analyses: Some(vec![
+                crate::services::cleanrooms::domain::configured_table::ANY_QUERY.into(),
+            ]),
+            allowed_analysis_providers: Some(vec!["111111111111".into()]),
+            ..Default::default()
+        }
+    }
+
+    /// Active version "v" of population "q" (Delta version 0) with every inherited control set
+    /// (see [`inherited`]), expiring at `expiration_time`.
+    pub(crate) fn active_version(
+        first_party: bool,
+        expiration_time: f64,
+    ) -> crate::services::cleanrooms::domain::intermediate_table::ActiveVersion {
+        crate::services::cleanrooms::domain::intermediate_table::ActiveVersion {
+            version_id: "v".into(),
+            analysis_id: "q".into(),
+            delta_version: 0,
+            kms_key_arn: None,
+            parameters: None,
+            inherited: inherited(),
+            first_party,
+            expiration_time,
+        }
+    }
+
     /// Inherited constraints with every control set.
     pub(crate) fn inherited() -> dto::IntermediateTableInheritedConstraints {
         dto::IntermediateTableInheritedConstraints {

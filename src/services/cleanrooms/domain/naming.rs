@@ -1,5 +1,6 @@
 //! Names and identifiers the service checks: intermediate table column names, tag keys and the
-//! ARNs TagResource, UntagResource and ListTagsForResource accept.
+//! ARNs TagResource, UntagResource and ListTagsForResource accept; and the renaming of a
+//! resource by an update.
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::errors::{invalid_field, ResourceType};
@@ -131,6 +132,22 @@ pub const TAGGABLE: &[&str] = &[
     "membership",
     "privacybudgettemplate",
 ];
+
+/// Applies an update's `new_name` and `new_description` (each only when given) to a resource's
+/// `name` and `description`.
+pub fn rename(
+    name: &mut String,
+    description: &mut Option<String>,
+    new_name: Option<String>,
+    new_description: Option<String>,
+) {
+    if let Some(n) = new_name {
+        *name = n;
+    }
+    if let Some(d) = new_description {
+        *description = Some(d);
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -18,18 +18,17 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, invalid_configuration, invalid_field, not_found_msg, quota_exceeded,
-    ResourceType,
+    access_denied, check_room, invalid_configuration, invalid_field, not_found_msg, ResourceType,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child, ChildRequest, Standing,
+    active_own_membership, own_child, ChildRequest, Standing,
 };
 use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
 use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::workflows::children::{create_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -250,12 +249,11 @@ pub async fn create_analysis_template(
         )));
     }
     let existing = analysis_templates_in(state, &m.id, None).await?;
-    if existing.len() >= MAX_TEMPLATES_PER_MEMBERSHIP {
-        return Err(quota_exceeded(
-            "Analysis templates per membership",
-            MAX_TEMPLATES_PER_MEMBERSHIP as f64,
-        ));
-    }
+    check_room(
+        "Analysis templates per membership",
+        existing.len(),
+        MAX_TEMPLATES_PER_MEMBERSHIP,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let template = AnalysisTemplate {
@@ -318,9 +316,7 @@ pub async fn delete_analysis_template(
     ctx: &RequestContext,
     input: dto::DeleteAnalysisTemplateInput,
 ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
-    let _guard = state.write_lock().await;
-    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
-    state.store().commit(child_delete_writes(&t).into()).await?;
+    delete_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
     Ok(dto::DeleteAnalysisTemplateOutput {})
 }
 

@@ -9,13 +9,11 @@ use crate::services::cleanrooms::domain::arn::audience_model_association_arn;
 use crate::services::cleanrooms::domain::audience_model_association::{
     check_configured_audience_model_arn, AudienceModelAssociation,
 };
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
-use crate::services::cleanrooms::errors::{conflict, quota_exceeded, ConflictReason, ResourceType};
-use crate::services::cleanrooms::records::access::{
-    active_own_membership, child_delete_writes, own_child, ChildRequest,
-};
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
+use crate::services::cleanrooms::errors::{check_room, conflict, ConflictReason, ResourceType};
+use crate::services::cleanrooms::records::access::{active_own_membership, ChildRequest};
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::workflows::children::{create_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
 use crate::state::AppState;
 use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -52,17 +50,15 @@ pub async fn create_configured_audience_model_association(
             ),
         ));
     }
-    if existing
+    let mine = existing
         .iter()
         .filter(|(_, a)| a.membership_id == m.id)
-        .count()
-        >= MAX_PER_MEMBERSHIP
-    {
-        return Err(quota_exceeded(
-            "Configured audience model associations per membership",
-            MAX_PER_MEMBERSHIP as f64,
-        ));
-    }
+        .count();
+    check_room(
+        "Configured audience model associations per membership",
+        mine,
+        MAX_PER_MEMBERSHIP,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let association = AudienceModelAssociation {
@@ -97,12 +93,12 @@ pub async fn update_configured_audience_model_association(
         ctx,
         input,
         |a: &mut AudienceModelAssociation, input| {
-            if let Some(name) = input.name {
-                a.name = name;
-            }
-            if let Some(description) = input.description {
-                a.description = Some(description);
-            }
+            rename(
+                &mut a.name,
+                &mut a.description,
+                input.name,
+                input.description,
+            );
             Ok(Vec::new())
         },
     )
@@ -119,8 +115,6 @@ pub async fn delete_configured_audience_model_association(
     ctx: &RequestContext,
     input: dto::DeleteConfiguredAudienceModelAssociationInput,
 ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
-    let _guard = state.write_lock().await;
-    let (_, a) = own_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
-    state.store().commit(child_delete_writes(&a).into()).await?;
+    delete_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
     Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
 }

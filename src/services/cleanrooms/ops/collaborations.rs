@@ -8,9 +8,9 @@
 
 use crate::services::cleanrooms::domain::arn::collaboration_arn;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, invalid_configuration, quota_exceeded,
+    access_denied, bad_token, check_room, invalid_configuration, quota_exceeded,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
@@ -168,12 +168,11 @@ pub async fn create_collaboration(
         .into_iter()
         .filter(|(_, c)| !c.deleted)
         .count();
-    if created >= MAX_COLLABORATIONS_PER_ACCOUNT {
-        return Err(quota_exceeded(
-            "Collaborations per account",
-            MAX_COLLABORATIONS_PER_ACCOUNT as f64,
-        ));
-    }
+    check_room(
+        "Collaborations per account",
+        created,
+        MAX_COLLABORATIONS_PER_ACCOUNT,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let collaboration = Collaboration {
@@ -291,6 +290,27 @@ pub async fn list_collaborations(
     })
 }
 
+/// Collaboration `identifier` as the caller sees it, for an operation only its creator may
+/// `action` ("update", "delete").
+///
+/// # Errors
+/// As `visible_collaboration`; `AccessDeniedException` for any caller but the creator.
+async fn created_collaboration(
+    state: &AppState,
+    ctx: &RequestContext,
+    identifier: &str,
+    action: &str,
+) -> AwsResult<(Collaboration, Member)> {
+    let (c, me) = visible_collaboration(state, &ctx.region, &ctx.account_id, identifier).await?;
+    if c.creator_account_id != ctx.account_id {
+        return Err(access_denied(format!(
+            "Only the collaboration creator ({}) can {action} collaboration {}",
+            c.creator_account_id, c.id
+        )));
+    }
+    Ok((c, me))
+}
+
 /// UpdateCollaboration (creator only): name, description, analytics engine.
 pub async fn update_collaboration(
     state: &AppState,
@@ -298,25 +318,14 @@ pub async fn update_collaboration(
     input: dto::UpdateCollaborationInput,
 ) -> AwsResult<dto::UpdateCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, me) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    if c.creator_account_id != ctx.account_id {
-        return Err(access_denied(format!(
-            "Only the collaboration creator ({}) can update collaboration {}",
-            c.creator_account_id, c.id
-        )));
-    }
-    if let Some(name) = input.name {
-        c.name = name;
-    }
-    if let Some(description) = input.description {
-        c.description = Some(description);
-    }
+    let (mut c, me) =
+        created_collaboration(state, ctx, &input.collaboration_identifier, "update").await?;
+    rename(
+        &mut c.name,
+        &mut c.description,
+        input.name,
+        input.description,
+    );
     if let Some(engine) = input.analytics_engine {
         c.analytics_engine = engine;
     }
@@ -337,19 +346,8 @@ pub async fn delete_collaboration(
     input: dto::DeleteCollaborationInput,
 ) -> AwsResult<dto::DeleteCollaborationOutput> {
     let _guard = state.write_lock().await;
-    let (mut c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
-    if c.creator_account_id != ctx.account_id {
-        return Err(access_denied(format!(
-            "Only the collaboration creator ({}) can delete collaboration {}",
-            c.creator_account_id, c.id
-        )));
-    }
+    let (mut c, _) =
+        created_collaboration(state, ctx, &input.collaboration_identifier, "delete").await?;
     c.deleted = true;
     c.update_time = state.now();
     let mut writes = unlist_deleted_collaboration(&ctx.region, &c)?.to_vec();

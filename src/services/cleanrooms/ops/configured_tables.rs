@@ -22,12 +22,12 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::configured_table_arn;
 use crate::services::cleanrooms::domain::configured_table::{
-    is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule, ANY_JOB, ANY_QUERY,
-    MAX_POLICY_BYTES,
+    identity_count_of_one, is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule,
+    ANY_JOB, ANY_QUERY, MAX_POLICY_BYTES,
 };
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
-    bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded, ConflictReason,
+    bad_token, check_room, conflict, invalid_configuration, not_found_msg, ConflictReason,
     ResourceType,
 };
 use crate::services::cleanrooms::records;
@@ -186,12 +186,11 @@ pub async fn create_configured_table(
         account_resources::<ConfiguredTable>(state, &ctx.region, &ctx.account_id, None, None)
             .await?
             .len();
-    if existing >= MAX_CONFIGURED_TABLES_PER_ACCOUNT {
-        return Err(quota_exceeded(
-            "Configured tables per account",
-            MAX_CONFIGURED_TABLES_PER_ACCOUNT as f64,
-        ));
-    }
+    check_room(
+        "Configured tables per account",
+        existing,
+        MAX_CONFIGURED_TABLES_PER_ACCOUNT,
+    )?;
     let now = state.now();
     let id = ids::new_id();
     let table = ConfiguredTable {
@@ -267,12 +266,12 @@ pub async fn update_configured_table(
     let _guard = state.write_lock().await;
     let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
     let reference_changed = input.table_reference.is_some() || input.allowed_columns.is_some();
-    if let Some(name) = input.name {
-        table.name = name;
-    }
-    if let Some(description) = input.description {
-        table.description = Some(description);
-    }
+    rename(
+        &mut table.name,
+        &mut table.description,
+        input.name,
+        input.description,
+    );
     if let Some(reference) = input.table_reference {
         table.table_reference = reference;
     }
@@ -608,18 +607,8 @@ impl Checker<'_> {
                 overrides.iter().map(|o| &o.output_column_name),
                 |c| (*c).clone(),
             )?;
-            for (j, o) in overrides.iter().enumerate() {
-                if o.minimum_identity_count == 1 {
-                    return Err(self.fail(
-                        &format!(
-                            "aggregationThresholds[{i}].outputColumnThresholds[{j}].minimumIdentityCount"
-                        ),
-                        format!(
-                            "1 is not allowed for output column '{}': use 0 to exempt the column or a value of 2 or more",
-                            o.output_column_name
-                        ),
-                    ));
-                }
+            if let Some((field, message)) = identity_count_of_one(i, overrides) {
+                return Err(self.fail(&field, message));
             }
         }
         if let Some(controls) = &rule.comparison_controls {

@@ -10,7 +10,7 @@ use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    conflict, invalid_field, quota_exceeded, ConflictReason, ResourceType,
+    check_room, conflict, invalid_field, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records::access::{
     active_own_membership, child_delete_writes, own_child, require_active, ChildRequest,
@@ -113,18 +113,12 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    if id_mapping_tables_of_collaboration(state, &c.id)
+    let mine = id_mapping_tables_of_collaboration(state, &c.id)
         .await?
         .iter()
         .filter(|(_, t)| t.membership_id == m.id)
-        .count()
-        >= MAX_PER_MEMBERSHIP
-    {
-        return Err(quota_exceeded(
-            "ID mapping tables per membership",
-            MAX_PER_MEMBERSHIP as f64,
-        ));
-    }
+        .count();
+    check_room("ID mapping tables per membership", mine, MAX_PER_MEMBERSHIP)?;
     let now = state.now();
     let id = ids::new_id();
     let table = IdMappingTable {

@@ -7,7 +7,7 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_namespace_association_arn;
 use crate::services::cleanrooms::domain::id_mapping::IdNamespaceAssociation;
-use crate::services::cleanrooms::domain::naming::check_tag_keys;
+use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, invalid_field, ConflictReason, ResourceType,
 };
@@ -116,12 +116,12 @@ pub async fn update_id_namespace_association(
         ctx,
         input,
         |a: &mut IdNamespaceAssociation, input| {
-            if let Some(name) = input.name {
-                a.name = name;
-            }
-            if let Some(description) = input.description {
-                a.description = Some(description);
-            }
+            rename(
+                &mut a.name,
+                &mut a.description,
+                input.name,
+                input.description,
+            );
             if let Some(config) = input.id_mapping_config {
                 a.id_mapping_config = Some(config);
             }

@@ -199,13 +199,7 @@ mod tests {
         }
     }
 
-    fn custom() -> dto::IntermediateTableAnalysisRuleCustom {
-        dto::IntermediateTableAnalysisRuleCustom {
-            allowed_analyses: Some(vec![ANY_QUERY.into()]),
-            allowed_analysis_providers: Some(vec!["111111111111".into()]),
-            ..Default::default()
-        }
-    }
+    use crate::services::cleanrooms::domain::lineage::tests::any_query_custom as custom;
 
     #[test]
     fn an_empty_policy_is_valid() {
@@ -267,25 +261,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_multi_party_rule_may_only_tighten_the_inherited_controls() {
-        use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
-        use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
-        let dir = tempfile::tempdir().unwrap();
-        let state =
-            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
-                .await
-                .unwrap();
+        use crate::services::cleanrooms::domain::lineage::tests::{active_version, table};
+        let (_dir, state) = crate::server::temp_state().await;
         let mut t = table("t", "joined", "111111111111", Vec::new());
         t.schema = Some(vec![col("user_id", "string"), col("email", "string")]);
-        t.active = Some(ActiveVersion {
-            version_id: "v".into(),
-            analysis_id: "q".into(),
-            delta_version: 0,
-            kms_key_arn: None,
-            parameters: None,
-            inherited: inherited(),
-            first_party: false,
-            expiration_time: f64::MAX,
-        });
+        t.active = Some(active_version(false, f64::MAX));
         let policy = |custom| {
             dto::IntermediateTableAnalysisRulePolicy::V1(
                 dto::IntermediateTableAnalysisRulePolicyV1::Custom(custom),

@@ -15,7 +15,7 @@ use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, conflict, invalid_configuration, not_found_msg, quota_exceeded,
+    access_denied, bad_token, check_room, conflict, invalid_configuration, not_found_msg,
     ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::records;
@@ -102,48 +102,57 @@ fn check_payment_echo(
     ml: Option<&dto::MembershipMLPaymentConfig>,
     assigned: &dto::MembershipPaymentConfiguration,
 ) -> AwsResult<()> {
-    echo(
-        &format!("{prefix}.queryCompute.isResponsible"),
-        query,
-        assigned.query_compute.is_responsible,
-        "query compute",
-    )?;
-    echo(
-        &format!("{prefix}.jobCompute.isResponsible"),
-        job,
-        assigned
-            .job_compute
-            .as_ref()
-            .is_some_and(|j| j.is_responsible),
-        "job compute",
-    )?;
+    let assigned_ml = assigned.machine_learning.as_ref();
+    let job_assigned = assigned
+        .job_compute
+        .as_ref()
+        .is_some_and(|j| j.is_responsible);
+    // (field under `prefix`, what the member states, what the creator assigned, the cost)
+    let mut stated = vec![
+        (
+            "queryCompute",
+            query,
+            assigned.query_compute.is_responsible,
+            "query compute",
+        ),
+        ("jobCompute", job, job_assigned, "job compute"),
+    ];
     if let Some(ml) = ml {
-        let assigned_ml = assigned.machine_learning.as_ref();
+        stated.extend([
+            (
+                "machineLearning.modelTraining",
+                ml.model_training.as_ref().map(|c| c.is_responsible),
+                assigned_ml
+                    .and_then(|a| a.model_training.as_ref())
+                    .is_some_and(|c| c.is_responsible),
+                "model training",
+            ),
+            (
+                "machineLearning.modelInference",
+                ml.model_inference.as_ref().map(|c| c.is_responsible),
+                assigned_ml
+                    .and_then(|a| a.model_inference.as_ref())
+                    .is_some_and(|c| c.is_responsible),
+                "model inference",
+            ),
+            (
+                "machineLearning.syntheticDataGeneration",
+                ml.synthetic_data_generation
+                    .as_ref()
+                    .map(|c| c.is_responsible),
+                assigned_ml
+                    .and_then(|a| a.synthetic_data_generation.as_ref())
+                    .is_some_and(|c| c.is_responsible),
+                "synthetic data generation",
+            ),
+        ]);
+    }
+    for (field, given, responsible, what) in stated {
         echo(
-            &format!("{prefix}.machineLearning.modelTraining.isResponsible"),
-            ml.model_training.as_ref().map(|c| c.is_responsible),
-            assigned_ml
-                .and_then(|a| a.model_training.as_ref())
-                .is_some_and(|c| c.is_responsible),
-            "model training",
-        )?;
-        echo(
-            &format!("{prefix}.machineLearning.modelInference.isResponsible"),
-            ml.model_inference.as_ref().map(|c| c.is_responsible),
-            assigned_ml
-                .and_then(|a| a.model_inference.as_ref())
-                .is_some_and(|c| c.is_responsible),
-            "model inference",
-        )?;
-        echo(
-            &format!("{prefix}.machineLearning.syntheticDataGeneration.isResponsible"),
-            ml.synthetic_data_generation
-                .as_ref()
-                .map(|c| c.is_responsible),
-            assigned_ml
-                .and_then(|a| a.synthetic_data_generation.as_ref())
-                .is_some_and(|c| c.is_responsible),
-            "synthetic data generation",
+            &format!("{prefix}.{field}.isResponsible"),
+            given,
+            responsible,
+            what,
         )?;
     }
     Ok(())
@@ -290,12 +299,11 @@ pub async fn create_membership(
         .into_iter()
         .filter(|(_, m)| m.is_active())
         .count();
-    if active >= MAX_MEMBERSHIPS_PER_ACCOUNT {
-        return Err(quota_exceeded(
-            "Memberships per account",
-            MAX_MEMBERSHIPS_PER_ACCOUNT as f64,
-        ));
-    }
+    check_room(
+        "Memberships per account",
+        active,
+        MAX_MEMBERSHIPS_PER_ACCOUNT,
+    )?;
 
     let now = state.now();
     let id = ids::new_id();

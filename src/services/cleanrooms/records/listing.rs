@@ -478,14 +478,7 @@ mod tests {
 
     const RECEIPT: &str = "test-listing-receipt";
 
-    async fn state() -> (tempfile::TempDir, AppState) {
-        let dir = tempfile::tempdir().unwrap();
-        let state =
-            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
-                .await
-                .unwrap();
-        (dir, state)
-    }
+    use crate::server::temp_state as state;
 
     /// Stores, one after the other, items of membership `m` (`own`) and receipts of `m` for
     /// items of membership `other`; returns the ids in creation order of the item or receipt.

@@ -1,9 +1,9 @@
 //! The commits of the resources that live under one membership ([`MembershipChild`]): a new one
-//! with its tags, and an update by its owner.
+//! with its tags, an update by its owner, and a deletion by its owner.
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::records::access::{
-    own_active_child, put_child, ChildRequest, MembershipChild,
+    child_delete_writes, own_active_child, own_child, put_child, ChildRequest, MembershipChild,
 };
 use crate::services::cleanrooms::records::tags::put_tags;
 use crate::state::AppState;
@@ -55,4 +55,23 @@ pub async fn update_child<T: MembershipChild, I: ChildRequest>(
     writes.extend(extra);
     state.store().commit(writes).await?;
     Ok(child)
+}
+
+/// Deletes the caller's child resource `target` (`(membershipIdentifier, identifier)`) and its
+/// tags.
+///
+/// # Errors
+/// Not found as [`own_child`]; store failures.
+pub async fn delete_child<T: MembershipChild>(
+    state: &AppState,
+    ctx: &RequestContext,
+    target: (&str, &str),
+) -> AwsResult<()> {
+    let _guard = state.write_lock().await;
+    let (_, child) = own_child::<T>(state, ctx, target).await?;
+    state
+        .store()
+        .commit(child_delete_writes(&child).into())
+        .await?;
+    Ok(())
 }

@@ -33,7 +33,7 @@ use crate::services::cleanrooms::domain::protected_job::{
     error_codes, is_terminal, JobEnd, JobError, StoredJob,
 };
 use crate::services::cleanrooms::errors::{
-    access_denied, invalid_configuration, invalid_field, quota_exceeded,
+    access_denied, check_room, invalid_configuration, invalid_field,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
@@ -195,13 +195,11 @@ pub async fn start(
 /// # Errors
 /// `ServiceQuotaExceededException`.
 fn within_job_quota(state: &AppState, membership_id: &str) -> AwsResult<()> {
-    if state.jobs().ongoing_in(&job_group(membership_id)) >= MAX_ONGOING_JOBS_PER_MEMBERSHIP {
-        return Err(quota_exceeded(
-            "Concurrent ongoing protected jobs per membership",
-            MAX_ONGOING_JOBS_PER_MEMBERSHIP as f64,
-        ));
-    }
-    Ok(())
+    check_room(
+        "Concurrent ongoing protected jobs per membership",
+        state.jobs().ongoing_in(&job_group(membership_id)),
+        MAX_ONGOING_JOBS_PER_MEMBERSHIP,
+    )
 }
 
 /// How many protected jobs one membership may have SUBMITTED or STARTED at once (the Clean

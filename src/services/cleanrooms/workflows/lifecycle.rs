@@ -290,14 +290,7 @@ mod tests {
 
     const DAY: f64 = 86_400.0;
 
-    async fn state() -> (tempfile::TempDir, AppState) {
-        let dir = tempfile::tempdir().unwrap();
-        let state =
-            crate::server::open_state(crate::config::Config::default(), dir.path().join("data"))
-                .await
-                .unwrap();
-        (dir, state)
-    }
+    use crate::server::temp_state as state;
 
     /// A populated table `name` (fresh UUID) whose version expires in `days`, with data on disk.
     async fn populated(state: &AppState, name: &str, days: f64) -> IntermediateTable {

@@ -8,7 +8,7 @@
 use crate::services::cleanrooms::analysis::sql::bound_sql;
 use crate::services::cleanrooms::analysis::Purpose;
 use crate::services::cleanrooms::domain::protected_query::{StoredQuery, Submission};
-use crate::services::cleanrooms::errors::{invalid_configuration, quota_exceeded};
+use crate::services::cleanrooms::errors::{check_room, invalid_configuration};
 use crate::services::cleanrooms::records::access::query_runner;
 use crate::services::cleanrooms::records::listing::run_receipt;
 use crate::services::cleanrooms::records::protected_queries::put_new_query;
@@ -36,13 +36,11 @@ pub const MAX_ONGOING_QUERIES_PER_MEMBERSHIP: usize = 5;
 /// # Errors
 /// `ServiceQuotaExceededException`.
 fn within_quota(state: &AppState, membership_id: &str) -> AwsResult<()> {
-    if ongoing_queries(state, membership_id) >= MAX_ONGOING_QUERIES_PER_MEMBERSHIP {
-        return Err(quota_exceeded(
-            "Concurrent ongoing protected queries per membership",
-            MAX_ONGOING_QUERIES_PER_MEMBERSHIP as f64,
-        ));
-    }
-    Ok(())
+    check_room(
+        "Concurrent ongoing protected queries per membership",
+        ongoing_queries(state, membership_id),
+        MAX_ONGOING_QUERIES_PER_MEMBERSHIP,
+    )
 }
 
 /// Starts the protected query `input` describes; returns it as stored (SUBMITTED).
