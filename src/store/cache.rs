@@ -198,6 +198,37 @@ mod tests {
     use serde_json::json;
 
     #[tokio::test]
+    async fn a_shared_record_is_decoded_once_per_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CachedStore::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
+        let r = Record::new("k", "a", "r", "acct", None, json!({"v": 1}));
+        store.commit(vec![Write::put(r)]).await.unwrap();
+        let first = store.get("k", "a").await.unwrap().unwrap();
+        let value: serde_json::Map<String, serde_json::Value> =
+            crate::store::decode_shared(&first).unwrap();
+        assert_eq!(value["v"], 1);
+        // The same cached record, with its decoded value kept.
+        let again = store.get("k", "a").await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(again.decoded.0.get().is_some());
+        let value: serde_json::Map<String, serde_json::Value> =
+            crate::store::decode_shared(&again).unwrap();
+        assert_eq!(value["v"], 1);
+        // Another type still decodes (from the body), and a clone starts without the value.
+        let other: serde_json::Value = crate::store::decode_shared(&again).unwrap();
+        assert_eq!(other, json!({"v": 1}));
+        assert!(Record::clone(&again).decoded.0.get().is_none());
+        // A commit replaces the cached record: the next read decodes the new body.
+        let mut r2 = Record::new("k", "a", "r", "acct", None, json!({"v": 2}));
+        r2.revision = 0;
+        store.commit(vec![Write::put(r2)]).await.unwrap();
+        let fresh = store.get("k", "a").await.unwrap().unwrap();
+        let value: serde_json::Map<String, serde_json::Value> =
+            crate::store::decode_shared(&fresh).unwrap();
+        assert_eq!(value["v"], 2);
+    }
+
+    #[tokio::test]
     async fn commits_are_visible_through_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         let store = CachedStore::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());

@@ -48,6 +48,32 @@ pub struct Record {
     pub revision: i64,
     /// The resource itself.
     pub body: Value,
+    /// The body decoded once, for a record shared through the cache ([`decode_shared`]).
+    pub decoded: Decoded,
+}
+
+/// A record body decoded into its service type, kept with a shared record so that reading the
+/// same cached record again does not decode it again. Not part of the record: a clone starts
+/// empty and comparisons ignore it.
+#[derive(Default)]
+pub struct Decoded(std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Clone for Decoded {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for Decoded {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoded")
+    }
 }
 
 impl Record {
@@ -69,6 +95,7 @@ impl Record {
             seq: 0,
             revision: 0,
             body,
+            decoded: Decoded::default(),
         }
     }
 }
@@ -83,6 +110,23 @@ pub fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, AwsE
             record.kind, record.id
         ))
     })
+}
+
+/// As [`decode`] for a shared (cached, immutable) record: the first read decodes the body and
+/// keeps the value with the record; later reads of the same record clone it. Point reads on the
+/// request path (a collaboration and the caller's member record on every Clean Rooms call) then
+/// cost a clone instead of a decode.
+pub fn decode_shared<T>(record: &Arc<Record>) -> Result<T, AwsError>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    if let Some(value) = record.decoded.0.get().and_then(|v| v.downcast_ref::<T>()) {
+        return Ok(value.clone());
+    }
+    let value: T = decode(record)?;
+    // A record decodes into one type; a second type simply decodes every time.
+    let _ = record.decoded.0.set(Box::new(value.clone()));
+    Ok(value)
 }
 
 /// The `Put` of `value` as record `kind`/`id` of `account` in `region`, under `parent`.

@@ -62,6 +62,7 @@ fn to_record(row: &SqliteRow) -> Result<Record, StoreError> {
         seq: row.try_get("seq")?,
         revision: row.try_get("revision")?,
         body,
+        decoded: super::Decoded::default(),
     })
 }
 

@@ -23,6 +23,7 @@ use crate::services::cleanrooms::records::decode;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
 use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
+use crate::store::decode_shared;
 use crate::store::Write;
 use crate::util::pagination;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -33,7 +34,7 @@ pub async fn collaboration(state: &AppState, region: &str, id: &str) -> AwsResul
     let record = records::record::<Collaboration>(state, id).await?;
     match record {
         Some(r) if r.region == region => {
-            let c: Collaboration = decode(&r)?;
+            let c: Collaboration = decode_shared(&r)?;
             if c.deleted {
                 Err(not_found(ResourceType::Collaboration, id))
             } else {
@@ -65,7 +66,7 @@ pub async fn member(
 ) -> AwsResult<Option<Member>> {
     let record =
         records::record::<Member>(state, &Member::record_id(collaboration_id, account)).await?;
-    record.map(|r| decode(&r)).transpose()
+    record.map(|r| decode_shared(&r)).transpose()
 }
 
 /// All member records of a collaboration with their sequence numbers, in invitation order.
