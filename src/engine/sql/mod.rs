@@ -307,6 +307,30 @@ pub fn explain_plan_error(message: &str, dialect: SqlDialect) -> Option<String> 
     ))
 }
 
+/// Runs `query` in a fresh session of `dialect` (the clock at `now`) and collects its batches:
+/// the unit tests of the dialects' functions.
+#[cfg(test)]
+pub(crate) async fn run_query(
+    dialect: SqlDialect,
+    query: &str,
+    now: f64,
+) -> Result<Vec<datafusion::arrow::array::RecordBatch>, String> {
+    let ctx = SessionContext::new();
+    register(&ctx, dialect);
+    let statement = parse(&ctx, query, dialect, now)?;
+    let plan = ctx
+        .state()
+        .statement_to_plan(statement)
+        .await
+        .map_err(|e| e.to_string())?;
+    ctx.execute_logical_plan(plan)
+        .await
+        .map_err(|e| e.to_string())?
+        .collect()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{clean_rooms_approximate, spark_div_operator};

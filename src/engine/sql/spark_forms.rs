@@ -252,27 +252,12 @@ pub fn rewrite(name: &str, args: &[Expr], _f: &Function) -> Result<Option<String
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::util::display::array_value_to_string;
-    use datafusion::prelude::SessionContext;
 
     use crate::engine::sql::{self, SqlDialect};
 
     /// The rows of `query` run in a Spark session, each as its values joined by `|`.
     async fn rows(query: &str) -> Result<Vec<String>, String> {
-        let ctx = SessionContext::new();
-        sql::register(&ctx, SqlDialect::Spark);
-        let statement = sql::parse(&ctx, query, SqlDialect::Spark, 1_700_000_000.0)?;
-        let plan = ctx
-            .state()
-            .statement_to_plan(statement)
-            .await
-            .map_err(|e| e.to_string())?;
-        let batches = ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(|e| e.to_string())?
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?;
+        let batches = sql::run_query(SqlDialect::Spark, query, 1_700_000_000.0).await?;
         let mut out = Vec::new();
         for batch in batches {
             for i in 0..batch.num_rows() {

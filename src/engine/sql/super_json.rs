@@ -971,7 +971,6 @@ fn decimal_literal(e: &Expr) -> Option<Expr> {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::prelude::SessionContext;
 
     use super::{float_text, Super};
     use crate::engine::sql::{self, SqlDialect};
@@ -1008,21 +1007,7 @@ mod tests {
     }
 
     async fn run(query: &str) -> Result<String, String> {
-        let ctx = SessionContext::new();
-        sql::register(&ctx, SqlDialect::CleanRoomsSql);
-        let statement = sql::parse(&ctx, query, SqlDialect::CleanRoomsSql, 0.0)?;
-        let plan = ctx
-            .state()
-            .statement_to_plan(statement)
-            .await
-            .map_err(|e| e.to_string())?;
-        let batches = ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(|e| e.to_string())?
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?;
+        let batches = sql::run_query(SqlDialect::CleanRoomsSql, query, 0.0).await?;
         let column = batches[0].column(0);
         datafusion::arrow::util::display::array_value_to_string(column, 0)
             .map_err(|e| e.to_string())
