@@ -163,12 +163,7 @@ pub fn run_writes<T: ProtectedRun>(region: &str, run: &T, expect: Expect) -> Aws
 /// # Errors
 /// Store failures and unreadable records.
 pub async fn possibly_unfinished<T: ProtectedRun>(state: &AppState) -> AwsResult<Vec<T>> {
-    let indexed = state
-        .store()
-        .get(kinds::UNFINISHED_RUNS_INDEX, INDEX_ID)
-        .await?
-        .is_some();
-    if !indexed {
+    if !indexed(state).await? {
         return super::all(state).await;
     }
     let marks = state
@@ -193,11 +188,15 @@ pub async fn possibly_unfinished<T: ProtectedRun>(state: &AppState) -> AwsResult
 }
 
 /// Records that every run of the data dir is covered by unfinished marks (after a recovery
-/// ended them all), so later start-ups read the marks only.
+/// ended them all), so later start-ups read the marks only. Writes once per data dir: a start-up
+/// that finds the record already there commits nothing.
 ///
 /// # Errors
 /// Store failures.
 pub async fn runs_indexed(state: &AppState) -> AwsResult<()> {
+    if indexed(state).await? {
+        return Ok(());
+    }
     let region = state.config().region.clone();
     let index = put_kind(
         kinds::UNFINISHED_RUNS_INDEX,
@@ -208,6 +207,15 @@ pub async fn runs_indexed(state: &AppState) -> AwsResult<()> {
         &(),
     )?;
     Ok(state.store().commit(vec![index]).await?)
+}
+
+/// Whether the data dir's runs are covered by unfinished marks ([`runs_indexed`]).
+async fn indexed(state: &AppState) -> AwsResult<bool> {
+    Ok(state
+        .store()
+        .get(kinds::UNFINISHED_RUNS_INDEX, INDEX_ID)
+        .await?
+        .is_some())
 }
 
 /// The id of the [`kinds::UNFINISHED_RUNS_INDEX`] record.
