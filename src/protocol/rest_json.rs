@@ -33,6 +33,36 @@ struct Route {
     query: Vec<(String, Option<String>)>,
 }
 
+impl Route {
+    /// Whether the path's (still-encoded) segments have this route's shape: every literal in
+    /// its place, a segment for every label, at least one for a greedy label, nothing left over.
+    fn matches(&self, parts: &[&str]) -> bool {
+        let mut i = 0;
+        for seg in &self.segments {
+            match seg {
+                Segment::Literal(lit) => {
+                    if parts.get(i) != Some(&lit.as_str()) {
+                        return false;
+                    }
+                }
+                Segment::Label(_) => {
+                    if i >= parts.len() {
+                        return false;
+                    }
+                }
+                Segment::Greedy(_) => {
+                    if i >= parts.len() {
+                        return false;
+                    }
+                    i = parts.len() - 1;
+                }
+            }
+            i += 1;
+        }
+        i == parts.len()
+    }
+}
+
 /// The route table of a rest-json service, built once from its operation bindings.
 #[derive(Debug, Clone)]
 pub struct RouteTable {
@@ -124,35 +154,23 @@ impl RouteTable {
                     continue 'routes;
                 }
             }
+            if !route.matches(&parts) {
+                continue;
+            }
+            // Only the matching route decodes its labels: the many routes tried before it cost
+            // a comparison of segments, not an allocation.
             let mut labels = HashMap::new();
-            let mut i = 0;
-            for seg in &route.segments {
+            for (i, seg) in route.segments.iter().enumerate() {
                 match seg {
-                    Segment::Literal(lit) => {
-                        if parts.get(i) != Some(&lit.as_str()) {
-                            continue 'routes;
-                        }
-                        i += 1;
-                    }
+                    Segment::Literal(_) => {}
                     Segment::Label(name) => {
-                        let Some(part) = parts.get(i) else {
-                            continue 'routes;
-                        };
-                        labels.insert(name.clone(), decode(part));
-                        i += 1;
+                        labels.insert(name.clone(), decode(parts[i]));
                     }
                     Segment::Greedy(name) => {
-                        if i >= parts.len() {
-                            continue 'routes;
-                        }
                         let rest: Vec<String> = parts[i..].iter().map(|p| decode(p)).collect();
                         labels.insert(name.clone(), rest.join("/"));
-                        i = parts.len();
                     }
                 }
-            }
-            if i != parts.len() {
-                continue;
             }
             return Some(Matched {
                 operation: route.operation.clone(),
