@@ -3,7 +3,8 @@
 //! a session knows ([`register`]) and the rewrites of a parsed statement ([`parse`]); an
 //! unknown function is answered with its name and the dialect ([`explain_plan_error`]).
 //!
-//! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks
+//! `rewrite` turns dialect syntax into DataFusion's (`clean_rooms_forms` the clause, literal,
+//! type and operator forms of Clean Rooms SQL), `udf` holds the functions DataFusion lacks
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
@@ -14,6 +15,7 @@
 
 pub mod aes;
 pub mod aggregate;
+pub mod clean_rooms_forms;
 pub mod codec;
 pub mod format;
 pub mod gpp;
@@ -131,14 +133,21 @@ pub fn parse(
         SqlDialect::Spark => spark_div_operator(sql),
         SqlDialect::CleanRoomsSql => clean_rooms_approximate(sql),
     };
+    let top = match dialect {
+        SqlDialect::CleanRoomsSql => clean_rooms_top_distinct(text.as_deref().unwrap_or(sql)),
+        SqlDialect::Spark => None,
+    };
+    let text = top.or(text);
     let sql = text.as_deref().unwrap_or(sql);
     let state = ctx.state();
     let mut statement = match state.sql_to_statement(sql, &Dialect::default()) {
         Ok(statement) => statement,
         // Clean Rooms SQL is Redshift's: what only Redshift's grammar reads (`CONVERT(type,
         // expr)` of any expression) is read with it.
+        // So is what only PostgreSQL's reads (the prefix operators `|/`, `||/` and `@`).
         Err(e) if dialect == SqlDialect::CleanRoomsSql => state
             .sql_to_statement(sql, &Dialect::Redshift)
+            .or_else(|_| state.sql_to_statement(sql, &Dialect::PostgreSQL))
             .map_err(|_| format!("The query could not be parsed: {e}"))?,
         Err(e) => return Err(format!("The query could not be parsed: {e}")),
     };
@@ -147,6 +156,9 @@ pub fn parse(
             spark_forms::rewrite_statement(inner)?;
         }
         rewrite::rewrite(inner, dialect, now)?;
+        if dialect == SqlDialect::CleanRoomsSql {
+            clean_rooms_forms::rewrite_statement(inner, now)?;
+        }
     }
     Ok(statement)
 }
@@ -226,6 +238,47 @@ fn clean_rooms_approximate(sql: &str) -> Option<String> {
     let mut text = sql.to_string();
     for (from, to) in cut.into_iter().rev() {
         text.replace_range(from..to, "");
+    }
+    Some(text)
+}
+
+/// Clean Rooms SQL's `SELECT TOP n DISTINCT …` in the order the engine's grammar reads
+/// (`SELECT DISTINCT TOP n …`). `None` when `sql` has no such words.
+fn clean_rooms_top_distinct(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("top") || !lower.contains("distinct") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let word = |t: &Token, name: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
+    let significant: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut swaps = Vec::new();
+    for triple in significant.windows(3) {
+        if word(&triple[0].token, "top")
+            && matches!(triple[1].token, Token::Number(..))
+            && word(&triple[2].token, "distinct")
+        {
+            let top = byte_offset(sql, triple[0].span.start.line, triple[0].span.start.column)?;
+            let distinct =
+                byte_offset(sql, triple[2].span.start.line, triple[2].span.start.column)?;
+            swaps.push((top, distinct, distinct + "distinct".len()));
+        }
+    }
+    if swaps.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for (top, distinct, end) in swaps.into_iter().rev() {
+        let count = text.get(top..distinct)?.to_string();
+        text.replace_range(top..end, &format!("DISTINCT {}", count.trim_end()));
     }
     Some(text)
 }
@@ -333,7 +386,7 @@ pub(crate) async fn run_query(
 
 #[cfg(test)]
 mod tests {
-    use super::{clean_rooms_approximate, spark_div_operator};
+    use super::{clean_rooms_approximate, clean_rooms_top_distinct, spark_div_operator};
 
     #[test]
     fn div_becomes_the_integer_division_operator() {
@@ -350,6 +403,15 @@ mod tests {
             spark_div_operator("SELECT 'ünï' || x DIV 3 FROM t").as_deref(),
             Some("SELECT 'ünï' || x // 3 FROM t")
         );
+    }
+
+    #[test]
+    fn top_comes_after_distinct() {
+        assert_eq!(
+            clean_rooms_top_distinct("SELECT TOP 10 DISTINCT a FROM t").as_deref(),
+            Some("SELECT DISTINCT TOP 10 a FROM t")
+        );
+        assert_eq!(clean_rooms_top_distinct("SELECT TOP 10 a FROM t"), None);
     }
 
     #[test]

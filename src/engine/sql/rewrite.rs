@@ -94,7 +94,11 @@ impl VisitorMut for Names {
     }
 }
 
-fn parse_expr(text: &str) -> Result<Expr, String> {
+/// An expression written by a rewrite, parsed.
+///
+/// # Errors
+/// The text is no expression (a fault of the rewrite).
+pub(super) fn parse_expr(text: &str) -> Result<Expr, String> {
     Parser::new(&GenericDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
