@@ -14,9 +14,9 @@ use std::ops::ControlFlow;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, BinaryOperator, CastKind, CharacterLength, DataType, Expr, Function,
-    FunctionArg, FunctionArgExpr, FunctionArguments, Ident, LimitClause, Query, SelectItem,
-    SetExpr, SetOperator, Statement, TableFactor, TimezoneInfo, UnaryOperator, Value, Visit,
-    VisitMut, Visitor, VisitorMut,
+    FunctionArg, FunctionArgExpr, FunctionArguments, Ident, LimitClause, OrderByKind, Query,
+    SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor, TimezoneInfo,
+    UnaryOperator, Value, Visit, VisitMut, Visitor, VisitorMut, WindowType,
 };
 
 use super::rewrite::parse_expr;
@@ -27,7 +27,7 @@ use super::rewrite::parse_expr;
 /// # Errors
 /// A message naming the form the reference refuses, or the value that is no valid literal.
 pub fn rewrite_statement(statement: &mut Statement, now: f64) -> Result<(), String> {
-    if let ControlFlow::Break(e) = Visit::visit(&*statement, &mut NameCheck) {
+    if let ControlFlow::Break(e) = Visit::visit(&*statement, &mut Refusals) {
         return Err(e);
     }
     if let ControlFlow::Break(e) = statement.visit(&mut QueryForms) {
@@ -245,15 +245,28 @@ fn name_error(ident: &Ident, bare_word: bool) -> Option<String> {
     None
 }
 
-/// Refuses the names the reference's naming rules forbid.
-struct NameCheck;
+/// Refuses the names the reference's naming rules forbid, dollar-quoted strings, and string
+/// literals in ORDER BY and in a window's PARTITION BY or ORDER BY.
+struct Refusals;
 
-impl Visitor for NameCheck {
+/// The refusal of a string literal where the reference allows none.
+fn literal_refusal<'a>(place: &str, mut exprs: impl Iterator<Item = &'a Expr>) -> Option<String> {
+    exprs.find_map(string_of).map(|s| {
+        format!("AWS Clean Rooms SQL does not support a string literal in {place} ('{s}')")
+    })
+}
+
+impl Visitor for Refusals {
     type Break = String;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
         for cte in query.with.iter().flat_map(|w| &w.cte_tables) {
             if let Some(e) = name_error(&cte.alias.name, true) {
+                return ControlFlow::Break(e);
+            }
+        }
+        if let Some(OrderByKind::Expressions(order)) = query.order_by.as_ref().map(|o| &o.kind) {
+            if let Some(e) = literal_refusal("ORDER BY", order.iter().map(|o| &o.expr)) {
                 return ControlFlow::Break(e);
             }
         }
@@ -284,6 +297,12 @@ impl Visitor for NameCheck {
         let error = match expr {
             Expr::Identifier(ident) => name_error(ident, false),
             Expr::CompoundIdentifier(parts) => parts.iter().find_map(|p| name_error(p, false)),
+            Expr::Function(Function {
+                over: Some(WindowType::WindowSpec(spec)),
+                ..
+            }) => literal_refusal("a window's PARTITION BY", spec.partition_by.iter()).or_else(
+                || literal_refusal("a window's ORDER BY", spec.order_by.iter().map(|o| &o.expr)),
+            ),
             Expr::Value(v) if matches!(v.value, Value::DollarQuotedString(_)) => Some(
                 "dollar-quoted strings ($$…$$) are not supported in AWS Clean Rooms SQL; write a single-quoted string"
                     .to_string(),
@@ -306,6 +325,11 @@ impl VisitorMut for QueryForms {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<String> {
         minus_as_except(&mut query.body);
+        if let Some(op) = all_quantified(&query.body) {
+            return ControlFlow::Break(format!(
+                "{op} ALL is not supported by the emulator: its engine (DataFusion 55) removes every copy of a matching row instead of one copy per match; use {op} (DISTINCT)"
+            ));
+        }
         let top = match query.body.as_mut() {
             SetExpr::Select(select) => {
                 for item in &select.projection {
@@ -370,6 +394,28 @@ fn has_top(body: &SetExpr) -> bool {
         SetExpr::SetOperation { left, right, .. } => has_top(left) || has_top(right),
         _ => false,
     }
+}
+
+/// `EXCEPT` or `INTERSECT` when a set operation uses it with `ALL`, at any level.
+fn all_quantified(body: &SetExpr) -> Option<&'static str> {
+    let SetExpr::SetOperation {
+        op,
+        set_quantifier,
+        left,
+        right,
+    } = body
+    else {
+        return None;
+    };
+    let name = match op {
+        SetOperator::Except | SetOperator::Minus => "EXCEPT",
+        SetOperator::Intersect => "INTERSECT",
+        SetOperator::Union => "",
+    };
+    if !name.is_empty() && *set_quantifier == SetQuantifier::All {
+        return Some(name);
+    }
+    all_quantified(left).or_else(|| all_quantified(right))
 }
 
 /// `MINUS`, the reference's synonym of `EXCEPT`, at every level of a set operation.
@@ -936,6 +982,44 @@ fn implicit_arguments(f: &mut Function) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::{interval_string, parse_datetime, similar_to_regex};
+    use crate::engine::sql::{run_query, SqlDialect};
+
+    /// The first value of `query`'s result as text, or the error.
+    async fn first(query: &str) -> Result<String, String> {
+        let batches = run_query(SqlDialect::CleanRoomsSql, query, 0.0).await?;
+        datafusion::arrow::util::display::array_value_to_string(batches[0].column(0), 0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn forms_run_and_refusals_name_the_form() {
+        for (query, want) in [
+            ("SELECT TOP 1 x FROM (VALUES (3), (1)) v(x) ORDER BY x", "1"),
+            ("SELECT COUNT(*) FROM (SELECT 1 MINUS SELECT 2) m", "1"),
+            ("SELECT CAST('January 8, 1999' AS DATE)", "1999-01-08"),
+            (
+                "SELECT DATE '2008-12-31' + INTERVAL '1w, 1h'",
+                "2009-01-07T01:00:00",
+            ),
+            ("SELECT 2 ^ 10", "1024.0"),
+        ] {
+            assert_eq!(first(query).await.unwrap(), want, "{query}");
+        }
+        for (query, want) in [
+            ("SELECT 'x'", "string literal directly in the SELECT list"),
+            ("SELECT 1 AS timestamp", "reserved word"),
+            ("SELECT 1 AS \"xmin\"", "system column"),
+            ("SELECT TOP 1 1 LIMIT 1", "TOP and LIMIT"),
+            (
+                "SELECT 1 EXCEPT ALL SELECT 2",
+                "EXCEPT ALL is not supported",
+            ),
+            ("SELECT CAST('1' AS TIMETZ)", "TIMETZ"),
+        ] {
+            let error = first(query).await.unwrap_err();
+            assert!(error.contains(want), "{query}: {error}");
+        }
+    }
 
     #[test]
     fn date_strings_of_the_reference() {
