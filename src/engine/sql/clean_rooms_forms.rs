@@ -19,7 +19,7 @@ use datafusion::sql::sqlparser::ast::{
     UnaryOperator, Value, Visit, VisitMut, Visitor, VisitorMut, WindowType,
 };
 
-use super::rewrite::parse_expr;
+use super::rewrite::{parse_expr, string_literal};
 
 /// Rewrites `statement` (already through [`super::rewrite`]) for AWS Clean Rooms SQL; `now` is
 /// the emulator clock (epoch seconds), the time of `'now'` and `'today'`.
@@ -251,7 +251,7 @@ struct Refusals;
 
 /// The refusal of a string literal where the reference allows none.
 fn literal_refusal<'a>(place: &str, mut exprs: impl Iterator<Item = &'a Expr>) -> Option<String> {
-    exprs.find_map(string_of).map(|s| {
+    exprs.find_map(string_literal).map(|s| {
         format!("AWS Clean Rooms SQL does not support a string literal in {place} ('{s}')")
     })
 }
@@ -432,17 +432,6 @@ fn minus_as_except(body: &mut SetExpr) {
     }
 }
 
-/// The text of a single-quoted string literal.
-fn string_of(e: &Expr) -> Option<&str> {
-    match e {
-        Expr::Value(v) => match &v.value {
-            Value::SingleQuotedString(s) => Some(s),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 /// A single-quoted string literal.
 fn string_expr(s: &str) -> Expr {
     Expr::value(Value::SingleQuotedString(s.to_string()))
@@ -501,8 +490,8 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
             if let Some(t) = engine_type(data_type)? {
                 *data_type = t;
             }
-            if let Some(s) = string_of(inner) {
-                if let Some(text) = datetime_string(s, data_type, now) {
+            if let Some(s) = string_literal(inner) {
+                if let Some(text) = datetime_string(&s, data_type, now) {
                     **inner = string_expr(&text);
                 }
             }
@@ -518,8 +507,8 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
             }
         }
         Expr::Interval(interval) if interval.leading_field.is_none() => {
-            if let Some(s) = string_of(&interval.value) {
-                let text = interval_string(s)?;
+            if let Some(s) = string_literal(&interval.value) {
+                let text = interval_string(&s)?;
                 *interval.value = string_expr(&text);
             }
         }
@@ -545,7 +534,8 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
             | BinaryOperator::Gt
             | BinaryOperator::GtEq => {
                 for side in [left, right] {
-                    if let Some(text) = string_of(side).and_then(|s| comparison_date(s, now)) {
+                    if let Some(text) = string_literal(side).and_then(|s| comparison_date(&s, now))
+                    {
                         **side = string_expr(&text);
                     }
                 }
@@ -566,14 +556,14 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
                 Value::SingleQuotedString(s) => Some(s.clone()),
                 _ => None,
             });
-            if let (Some(escape), Some(p)) = (escape, string_of(pattern)) {
+            if let (Some(escape), Some(p)) = (escape, string_literal(pattern)) {
                 let mut chars = escape.chars();
                 let (Some(c), None) = (chars.next(), chars.next()) else {
                     return Err(format!(
                         "the ESCAPE of LIKE must be one character, not '{escape}'"
                     ));
                 };
-                **pattern = string_expr(&backslash_escaped(p, c));
+                **pattern = string_expr(&backslash_escaped(&p, c));
                 *escape_char = None;
             }
         }
@@ -586,8 +576,8 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
             if escape_char.is_some() {
                 return Ok(());
             }
-            if let Some(p) = string_of(pattern) {
-                let regex = similar_to_regex(p);
+            if let Some(p) = string_literal(pattern) {
+                let regex = similar_to_regex(&p);
                 let op = if *negated {
                     BinaryOperator::PGRegexNotMatch
                 } else {
@@ -623,7 +613,7 @@ fn is_text(e: &Expr) -> bool {
             ..
         } => true,
         Expr::Nested(inner) => is_text(inner),
-        _ => string_of(e).is_some_and(|s| s.trim().parse::<f64>().is_err()),
+        _ => string_literal(e).is_some_and(|s| s.trim().parse::<f64>().is_err()),
     }
 }
 
@@ -966,13 +956,13 @@ fn implicit_arguments(f: &mut Function) -> Result<(), String> {
             continue;
         };
         if numeric {
-            if let Some(s) = string_of(e) {
+            if let Some(s) = string_literal(e) {
                 let trimmed = s.trim();
                 if trimmed.parse::<f64>().is_ok() {
                     *e = Expr::value(Value::Number(trimmed.to_string(), false));
                 }
             }
-        } else if text_positions.is_some_and(|p| p.contains(&i)) && string_of(e).is_none() {
+        } else if text_positions.is_some_and(|p| p.contains(&i)) && string_literal(e).is_none() {
             *e = parse_expr(&format!("CAST({e} AS VARCHAR)"))?;
         }
     }

@@ -207,24 +207,14 @@ fn spark_div_operator(sql: &str) -> Option<String> {
 /// GROUP (…)` without the word `APPROXIMATE`: the engine answers them exactly, which is within
 /// any error bound of the approximation. `None` when `sql` has no such word.
 fn clean_rooms_approximate(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-
     if !sql.to_ascii_lowercase().contains("approximate") {
         return None;
     }
-    let tokens = Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
-    let word = |t: &Token, name: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
-    let significant: Vec<_> = tokens
-        .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .collect();
+    let significant = significant_tokens(sql)?;
     let mut cut = Vec::new();
     for pair in significant.windows(2) {
-        if word(&pair[0].token, "approximate")
-            && (word(&pair[1].token, "count") || word(&pair[1].token, "percentile_disc"))
+        if is_word(&pair[0].token, "approximate")
+            && (is_word(&pair[1].token, "count") || is_word(&pair[1].token, "percentile_disc"))
         {
             cut.push((
                 byte_offset(sql, pair[0].span.start.line, pair[0].span.start.column)?,
@@ -245,26 +235,18 @@ fn clean_rooms_approximate(sql: &str) -> Option<String> {
 /// Clean Rooms SQL's `SELECT TOP n DISTINCT …` in the order the engine's grammar reads
 /// (`SELECT DISTINCT TOP n …`). `None` when `sql` has no such words.
 fn clean_rooms_top_distinct(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    use datafusion::sql::sqlparser::tokenizer::Token;
 
     let lower = sql.to_ascii_lowercase();
     if !lower.contains("top") || !lower.contains("distinct") {
         return None;
     }
-    let tokens = Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
-    let word = |t: &Token, name: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
-    let significant: Vec<_> = tokens
-        .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .collect();
+    let significant = significant_tokens(sql)?;
     let mut swaps = Vec::new();
     for triple in significant.windows(3) {
-        if word(&triple[0].token, "top")
+        if is_word(&triple[0].token, "top")
             && matches!(triple[1].token, Token::Number(..))
-            && word(&triple[2].token, "distinct")
+            && is_word(&triple[2].token, "distinct")
         {
             let top = byte_offset(sql, triple[0].span.start.line, triple[0].span.start.column)?;
             let distinct =
@@ -281,6 +263,30 @@ fn clean_rooms_top_distinct(sql: &str) -> Option<String> {
         text.replace_range(top..end, &format!("DISTINCT {}", count.trim_end()));
     }
     Some(text)
+}
+
+/// The tokens of `sql` without whitespace, as the generic grammar reads them; `None` when it
+/// cannot.
+fn significant_tokens(
+    sql: &str,
+) -> Option<Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+            .collect(),
+    )
+}
+
+/// Whether `token` is the unquoted word `name` (in any case).
+fn is_word(token: &datafusion::sql::sqlparser::tokenizer::Token, name: &str) -> bool {
+    matches!(token, datafusion::sql::sqlparser::tokenizer::Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name))
 }
 
 /// The byte offset in `sql` of a tokenizer location (1-based line and character column).

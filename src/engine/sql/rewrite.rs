@@ -408,7 +408,8 @@ fn part_of(e: &Expr) -> Option<(String, Option<DatePart>)> {
     Some((text, part))
 }
 
-fn string_literal(e: &Expr) -> Option<String> {
+/// The text of a single-quoted string literal.
+pub(super) fn string_literal(e: &Expr) -> Option<String> {
     match e {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) => Some(s.clone()),
