@@ -5,7 +5,8 @@
 //! (`'January 8, 1999'`, `'12-31-2008'`, `'today'`, …), INTERVAL strings with lists and
 //! abbreviations (`'1w, 1h, 1m, 1s'`), a date plus an interval as a TIMESTAMP, `^` as
 //! exponentiation, `LIKE … ESCAPE`, `SIMILAR TO`, `\\` in strings, numeric strings passed to math
-//! functions and non-text values passed to text functions. It also refuses what the reference
+//! functions and non-text values passed to text functions (the operators that need the types of
+//! their operands are in [`super::clean_rooms_operators`]). It also refuses what the reference
 //! refuses: a string literal as a select item, reserved words as bare names, system names and
 //! columns, and dollar-quoted strings.
 
@@ -516,28 +517,12 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
             BinaryOperator::BitwiseXor => {
                 *expr = parse_expr(&format!("power({left}, {right})"))?;
             }
-            BinaryOperator::Plus if is_text(left) || is_text(right) => {
-                *op = BinaryOperator::StringConcat;
-            }
             BinaryOperator::Plus | BinaryOperator::Minus => {
                 let interval = |e: &Expr| matches!(e, Expr::Interval(_));
                 if interval(right) && !interval(left) {
                     **left = parse_expr(&format!("CAST({left} AS TIMESTAMP)"))?;
                 } else if interval(left) && !interval(right) {
                     **right = parse_expr(&format!("CAST({right} AS TIMESTAMP)"))?;
-                }
-            }
-            BinaryOperator::Eq
-            | BinaryOperator::NotEq
-            | BinaryOperator::Lt
-            | BinaryOperator::LtEq
-            | BinaryOperator::Gt
-            | BinaryOperator::GtEq => {
-                for side in [left, right] {
-                    if let Some(text) = string_literal(side).and_then(|s| comparison_date(&s, now))
-                    {
-                        **side = string_expr(&text);
-                    }
                 }
             }
             _ => {}
@@ -603,18 +588,6 @@ fn rewrite_expr(expr: &mut Expr, now: f64) -> Result<(), String> {
         _ => {}
     }
     Ok(())
-}
-
-/// Whether `e` is text for `+`: a string literal that is no number, or a concatenation.
-fn is_text(e: &Expr) -> bool {
-    match e {
-        Expr::BinaryOp {
-            op: BinaryOperator::StringConcat,
-            ..
-        } => true,
-        Expr::Nested(inner) => is_text(inner),
-        _ => string_literal(e).is_some_and(|s| s.trim().parse::<f64>().is_err()),
-    }
 }
 
 /// The length of a cast to a text type (`Some(None)` without one); `None` for other types.
@@ -725,27 +698,21 @@ fn zone_abbreviation(s: &str) -> Option<String> {
     ))
 }
 
-/// A string compared with a value that reads as a date in one of the reference's forms other
-/// than the engine's own (`'12-31-2008'`, `'January 8, 1999'`, `' 2009-01-01 '`), written the
-/// engine's way; `None` for any other string, which is compared as written.
-fn comparison_date(s: &str, now: f64) -> Option<String> {
+/// A string compared with a date (`date`) or a timestamp that reads as one in the reference's
+/// forms other than the engine's own (`'12-31-2008'`, `'January 8, 1999'`, `' 2009-01-01 '`,
+/// `'today'`), written the engine's way; `None` for any other string, compared as written.
+pub fn datetime_text(s: &str, date: bool, now: f64) -> Option<String> {
     let trimmed = s.trim();
-    // Digits alone may be a number; a word alone may be any text.
-    if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.')
-        || !trimmed.chars().any(|c| c.is_ascii_digit())
-    {
-        return None;
-    }
     if TIME_FORMS
         .iter()
         .any(|form| NaiveTime::parse_from_str(trimmed, form).is_ok())
     {
         return None;
     }
-    let (date, time) = parse_datetime(trimmed, now)?;
+    let (day, time) = parse_datetime(trimmed, now)?;
     let text = match time {
-        Some(t) => date.and_time(t).format("%Y-%m-%d %H:%M:%S%.f").to_string(),
-        None => date.format("%Y-%m-%d").to_string(),
+        Some(t) if !date => day.and_time(t).format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+        _ => day.format("%Y-%m-%d").to_string(),
     };
     (text != s).then_some(text)
 }

@@ -4,7 +4,8 @@
 //! unknown function is answered with its name and the dialect ([`explain_plan_error`]).
 //!
 //! `rewrite` turns dialect syntax into DataFusion's (`clean_rooms_forms` the clause, literal,
-//! type and operator forms of Clean Rooms SQL), `udf` holds the functions DataFusion lacks
+//! type and operator forms of Clean Rooms SQL, `clean_rooms_operators` those that depend on
+//! the operands' types), `udf` holds the functions DataFusion lacks
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
@@ -16,6 +17,7 @@
 pub mod aes;
 pub mod aggregate;
 pub mod clean_rooms_forms;
+pub mod clean_rooms_operators;
 pub mod codec;
 pub mod format;
 pub mod gpp;
@@ -158,6 +160,14 @@ pub fn parse(
         rewrite::rewrite(inner, dialect, now)?;
         if dialect == SqlDialect::CleanRoomsSql {
             clean_rooms_forms::rewrite_statement(inner, now)?;
+            // Planning (on this session) reads the operators that depend on types.
+            use datafusion::execution::FunctionRegistry as _;
+            ctx.state_ref()
+                .write()
+                .register_expr_planner(std::sync::Arc::new(
+                    clean_rooms_operators::CleanRoomsOperators { now },
+                ))
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(statement)
