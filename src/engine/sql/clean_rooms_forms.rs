@@ -28,9 +28,6 @@ use super::rewrite::{parse_expr, string_literal};
 /// # Errors
 /// A message naming the form the reference refuses, or the value that is no valid literal.
 pub fn rewrite_statement(statement: &mut Statement, now: f64) -> Result<(), String> {
-    if let ControlFlow::Break(e) = Visit::visit(&*statement, &mut Refusals) {
-        return Err(e);
-    }
     if let ControlFlow::Break(e) = statement.visit(&mut QueryForms) {
         return Err(e);
     }
@@ -39,6 +36,19 @@ pub fn rewrite_statement(statement: &mut Statement, now: f64) -> Result<(), Stri
         Err(e) => ControlFlow::Break(e),
     });
     match flow {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// Refuses, in a statement as the user wrote it (before any rewrite), the names the reference's
+/// naming rules forbid, dollar-quoted strings, and string literals as select items, in ORDER
+/// BY and in window clauses.
+///
+/// # Errors
+/// A message naming the name or literal and the rule it breaks.
+pub fn refuse_forbidden(statement: &Statement) -> Result<(), String> {
+    match Visit::visit(statement, &mut Refusals) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
     }
@@ -225,6 +235,18 @@ const SYSTEM_COLUMNS: &[&str] = &["oid", "tableoid", "xmin", "cmin", "xmax", "cm
 /// a reserved word is refused (it is for a name the user introduces, unquoted).
 fn name_error(ident: &Ident, bare_word: bool) -> Option<String> {
     let lower = ident.value.to_ascii_lowercase();
+    if ident.value.chars().count() > 127 {
+        return Some(format!(
+            "the name '{}…' is longer than the 127 characters AWS Clean Rooms SQL allows",
+            ident.value.chars().take(20).collect::<String>()
+        ));
+    }
+    if ident.value.contains(['\\', '\'']) || ident.value.contains("--") {
+        return Some(format!(
+            "the name '{}' has a character AWS Clean Rooms SQL does not allow in names (a backslash, a single quote or '--')",
+            ident.value
+        ));
+    }
     if SYSTEM_COLUMNS.contains(&lower.as_str()) {
         return Some(format!(
             "'{}' is a system column name, which AWS Clean Rooms SQL does not allow as a name",
@@ -247,7 +269,7 @@ fn name_error(ident: &Ident, bare_word: bool) -> Option<String> {
 }
 
 /// Refuses the names the reference's naming rules forbid, dollar-quoted strings, and string
-/// literals in ORDER BY and in a window's PARTITION BY or ORDER BY.
+/// literals as select items, in ORDER BY and in a window's PARTITION BY or ORDER BY.
 struct Refusals;
 
 /// The refusal of a string literal where the reference allows none.
@@ -273,10 +295,20 @@ impl Visitor for Refusals {
         }
         if let SetExpr::Select(select) = query.body.as_ref() {
             for item in &select.projection {
-                if let SelectItem::ExprWithAlias { alias, .. } = item {
-                    if let Some(e) = name_error(alias, true) {
-                        return ControlFlow::Break(e);
+                let expr = match item {
+                    SelectItem::ExprWithAlias { expr, alias } => {
+                        if let Some(e) = name_error(alias, true) {
+                            return ControlFlow::Break(e);
+                        }
+                        expr
                     }
+                    SelectItem::UnnamedExpr(expr) => expr,
+                    _ => continue,
+                };
+                if let Some(s) = string_literal(expr) {
+                    return ControlFlow::Break(format!(
+                        "AWS Clean Rooms SQL does not support a string literal directly in the SELECT list ('{s}'); use it inside a function such as CAST('{s}' AS VARCHAR)"
+                    ));
                 }
             }
         }
@@ -317,8 +349,8 @@ impl Visitor for Refusals {
     }
 }
 
-/// `SELECT TOP n` as a LIMIT, `MINUS` as `EXCEPT`, and the refusal of a string literal as a
-/// select item.
+/// `SELECT TOP n` as a LIMIT, `MINUS` as `EXCEPT`, and the refusal of `EXCEPT ALL` and
+/// `INTERSECT ALL`.
 struct QueryForms;
 
 impl VisitorMut for QueryForms {
@@ -332,22 +364,7 @@ impl VisitorMut for QueryForms {
             ));
         }
         let top = match query.body.as_mut() {
-            SetExpr::Select(select) => {
-                for item in &select.projection {
-                    let expr = match item {
-                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-                        _ => continue,
-                    };
-                    if let Expr::Value(v) = expr {
-                        if let Value::SingleQuotedString(s) = &v.value {
-                            return ControlFlow::Break(format!(
-                                "AWS Clean Rooms SQL does not support a string literal directly in the SELECT list ('{s}'); use it inside a function such as CAST('{s}' AS VARCHAR)"
-                            ));
-                        }
-                    }
-                }
-                select.top.take()
-            }
+            SetExpr::Select(select) => select.top.take(),
             _ => None,
         };
         if let SetExpr::SetOperation { left, right, .. } = query.body.as_ref() {

@@ -157,6 +157,9 @@ pub fn parse(
         if dialect == SqlDialect::Spark {
             spark_forms::rewrite_statement(inner)?;
         }
+        if dialect == SqlDialect::CleanRoomsSql {
+            clean_rooms_forms::refuse_forbidden(inner)?;
+        }
         rewrite::rewrite(inner, dialect, now)?;
         if dialect == SqlDialect::CleanRoomsSql {
             clean_rooms_forms::rewrite_statement(inner, now)?;
