@@ -272,7 +272,7 @@ async fn date_parts_are_checked_when_planning() {
         ),
         ("SELECT DATEADD(1, 1, GETDATE())", "must be a date part"),
         (
-            "SELECT TO_DATE('x', fmt) FROM (SELECT 'YYYY' AS fmt)",
+            "SELECT TO_DATE('x', fmt) FROM (SELECT CAST('YYYY' AS VARCHAR) AS fmt)",
             "must be a string literal",
         ),
     ] {
