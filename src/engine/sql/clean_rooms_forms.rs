@@ -20,6 +20,9 @@ use datafusion::sql::sqlparser::ast::{
     UnaryOperator, Value, Visit, VisitMut, Visitor, VisitorMut, WindowType,
 };
 
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
 use super::rewrite::{parse_expr, string_literal};
 
 /// Rewrites `statement` (already through [`super::rewrite`]) for AWS Clean Rooms SQL; `now` is
@@ -349,8 +352,8 @@ impl Visitor for Refusals {
     }
 }
 
-/// `SELECT TOP n` as a LIMIT, `MINUS` as `EXCEPT`, and the refusal of `EXCEPT ALL` and
-/// `INTERSECT ALL`.
+/// `SELECT TOP n` as a LIMIT, `MINUS` as `EXCEPT`, and `EXCEPT ALL` / `INTERSECT ALL` with
+/// their multiset meaning.
 struct QueryForms;
 
 impl VisitorMut for QueryForms {
@@ -358,15 +361,6 @@ impl VisitorMut for QueryForms {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<String> {
         minus_as_except(&mut query.body);
-        if let Some(op) = all_quantified(&query.body) {
-            return ControlFlow::Break(format!(
-                "{op} ALL is not supported by the emulator: its engine (DataFusion 55) removes every copy of a matching row instead of one copy per match; use {op} (DISTINCT)"
-            ));
-        }
-        let top = match query.body.as_mut() {
-            SetExpr::Select(select) => select.top.take(),
-            _ => None,
-        };
         if let SetExpr::SetOperation { left, right, .. } = query.body.as_ref() {
             if has_top(left) || has_top(right) {
                 return ControlFlow::Break(
@@ -375,6 +369,13 @@ impl VisitorMut for QueryForms {
                 );
             }
         }
+        if let Err(e) = multiset_operations(&mut query.body) {
+            return ControlFlow::Break(e);
+        }
+        let top = match query.body.as_mut() {
+            SetExpr::Select(select) => select.top.take(),
+            _ => None,
+        };
         let Some(top) = top else {
             return ControlFlow::Continue(());
         };
@@ -414,8 +415,15 @@ fn has_top(body: &SetExpr) -> bool {
     }
 }
 
-/// `EXCEPT` or `INTERSECT` when a set operation uses it with `ALL`, at any level.
-fn all_quantified(body: &SetExpr) -> Option<&'static str> {
+/// `EXCEPT ALL` and `INTERSECT ALL` at every level of a set operation, with the multiset
+/// meaning of the reference (a row of the left side kept as many times as it occurs there more
+/// often than, or as often as it also occurs, on the right side): each side's rows numbered within
+/// their copies, the distinct operation applied to the numbered rows. The engine's own `ALL`
+/// forms remove or keep every copy of a matching row.
+///
+/// # Errors
+/// The first SELECT of the operation has a `*`, so its columns cannot be named.
+fn multiset_operations(body: &mut SetExpr) -> Result<(), String> {
     let SetExpr::SetOperation {
         op,
         set_quantifier,
@@ -423,17 +431,67 @@ fn all_quantified(body: &SetExpr) -> Option<&'static str> {
         right,
     } = body
     else {
-        return None;
+        return Ok(());
     };
-    let name = match op {
+    multiset_operations(left)?;
+    multiset_operations(right)?;
+    let keyword = match op {
         SetOperator::Except | SetOperator::Minus => "EXCEPT",
         SetOperator::Intersect => "INTERSECT",
-        SetOperator::Union => "",
+        SetOperator::Union => return Ok(()),
     };
-    if !name.is_empty() && *set_quantifier == SetQuantifier::All {
-        return Some(name);
+    if *set_quantifier != SetQuantifier::All {
+        return Ok(());
     }
-    all_quantified(left).or_else(|| all_quantified(right))
+    let names = output_names(left).ok_or_else(|| {
+        format!("{keyword} ALL needs the columns of its first SELECT named (not *)")
+    })?;
+    let columns: Vec<String> = (1..=names.len()).map(|i| format!("__c{i}")).collect();
+    let columns = columns.join(", ");
+    let side = |operand: &SetExpr, alias: &str| {
+        format!(
+            "SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {columns}) AS __copy FROM ({operand}) AS {alias}({columns})"
+        )
+    };
+    let outputs: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("__c{} AS {}", i + 1, Ident::with_quote('"', name.as_str())))
+        .collect();
+    let text = format!(
+        "SELECT {} FROM ({} {keyword} {}) AS __numbered",
+        outputs.join(", "),
+        side(left, "__left"),
+        side(right, "__right")
+    );
+    let query = Parser::new(&GenericDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| format!("internal rewrite produced invalid SQL ({text}): {e}"))?;
+    *body = SetExpr::Query(query);
+    Ok(())
+}
+
+/// The output column names of a set operation's first SELECT; `None` when it has a `*`.
+fn output_names(body: &SetExpr) -> Option<Vec<String>> {
+    match body {
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+                SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(ident.value.clone()),
+                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+                    parts.last().map(|p| p.value.clone())
+                }
+                SelectItem::UnnamedExpr(e) => Some(e.to_string()),
+                _ => None,
+            })
+            .collect(),
+        SetExpr::SetOperation { left, .. } => output_names(left),
+        SetExpr::Query(query) => output_names(&query.body),
+        _ => None,
+    }
 }
 
 /// `MINUS`, the reference's synonym of `EXCEPT`, at every level of a set operation.
