@@ -1034,6 +1034,10 @@ mod tests {
                 "2009-01-07T01:00:00",
             ),
             ("SELECT 2 ^ 10", "1024.0"),
+            (
+                "SELECT COUNT(*) FROM (SELECT x FROM (VALUES (1), (1), (2)) v(x) EXCEPT ALL SELECT 1) e",
+                "2",
+            ),
         ] {
             assert_eq!(first(query).await.unwrap(), want, "{query}");
         }
@@ -1043,12 +1047,14 @@ mod tests {
             ("SELECT 1 AS \"xmin\"", "system column"),
             ("SELECT TOP 1 1 LIMIT 1", "TOP and LIMIT"),
             (
-                "SELECT 1 EXCEPT ALL SELECT 2",
-                "EXCEPT ALL is not supported",
+                "SELECT * FROM (SELECT 1) x EXCEPT ALL SELECT 2",
+                "EXCEPT ALL needs the columns",
             ),
             ("SELECT CAST('1' AS TIMETZ)", "TIMETZ"),
         ] {
-            let error = first(query).await.unwrap_err();
+            let error = first(query)
+                .await
+                .expect_err(&format!("{query} is refused"));
             assert!(error.contains(want), "{query}: {error}");
         }
     }
