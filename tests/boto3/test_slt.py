@@ -21,6 +21,10 @@ File format (blank lines separate blocks; ``#`` starts a comment line):
     query error <substring the ValidationException message must contain>
     <SQL, one or more lines>
 
+    query failed <substring the error message of the FAILED query must contain>
+    <SQL, one or more lines>                (accepted, then fails while it runs: a value
+                                             that does not fit, a division by zero)
+
 Files under ``tests/slt/sql-functions/`` are the conformance tests of the two SQL dialects, one
 file per function family and dialect (``<dialect>-<family>.slt``).
 
@@ -64,6 +68,7 @@ class Case:
     line: int
     sql: str
     expect_error: str | None = None
+    expect_failure: str | None = None
     rows: list = field(default_factory=list)
     ordered: bool = False
 
@@ -123,6 +128,9 @@ def parse(path: Path) -> tuple[list[Table], list[Case]]:
             elif head[1] == "error":
                 message = block[0].split(None, 2)[2] if len(head) > 2 else ""
                 cases.append(Case(number, "\n".join(block[1:]), expect_error=message))
+            elif head[1] == "failed":
+                message = block[0].split(None, 2)[2] if len(head) > 2 else ""
+                cases.append(Case(number, "\n".join(block[1:]), expect_failure=message))
             else:
                 raise ValueError(f"{path}:{number}: unknown query kind {head[1]!r}")
         else:
@@ -238,6 +246,10 @@ def test_slt(slt_session, emulator, client, path: Path, case: Case):
         return
     query = start()
     done = wait(None, query, client=world.a, membership=world.membership)
+    if case.expect_failure is not None:
+        assert done["status"] == "FAILED", done
+        assert case.expect_failure.lower() in done["error"]["message"].lower(), done["error"]
+        return
     assert done["status"] == "SUCCESS", done.get("error")
     _, rows = read_csv_rows(world.s3a, done["result"]["output"]["s3"]["location"])
     got, want = _rows(rows), _rows(case.rows)

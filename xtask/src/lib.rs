@@ -8,7 +8,8 @@
 //! binary), so the output is exactly what `cargo fmt` would leave.
 //!
 //! It also renders `docs/reference/operations.md` (the served operations, see [`served`]) and
-//! `docs/reference/sql-functions.md` (the SQL dialects' conformance, see [`sql_functions`]).
+//! `docs/reference/sql-functions.md` (the SQL dialects' conformance, see [`sql_functions`]) and
+//! `docs/reference/sql-syntax.md` (their syntax forms, see [`sql_syntax`]).
 //!
 //! Every service gets an OpenAPI document, even when it serves no operation (then it has no paths);
 //! see [`openapi`] for the path conventions of awsJson/awsQuery services.
@@ -20,6 +21,7 @@ pub mod openapi;
 pub mod rustgen;
 pub mod served;
 pub mod sql_functions;
+pub mod sql_syntax;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -84,6 +86,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     out.push((
         root.join("docs").join("reference").join("sql-functions.md"),
         sql_functions::conformance_md(root)?,
+    ));
+    out.push((
+        root.join("docs").join("reference").join("sql-syntax.md"),
+        sql_syntax::syntax_md(root)?,
     ));
     Ok(out)
 }

@@ -138,7 +138,9 @@ pub fn conformance_md(root: &Path) -> Result<String, String> {
          - **engine**: planned by the engine under the same name, without a conformance test yet;\n\
          - **no**: refused with a `ValidationException` that names the function and the dialect.\n\n\
          The column lineage of the privacy checks flows through every function: an output derived\n\
-         from a column the rules protect is refused whatever functions it goes through.\n",
+         from a column the rules protect is refused whatever functions it goes through. The\n\
+         clauses, literals, casts, operators and names of both dialects are on\n\
+         [SQL syntax](sql-syntax.md).\n",
     );
     for dialect in ["CLEAN_ROOMS_SQL", "SPARK"] {
         let Some((_, title)) = dialect_info(dialect) else {

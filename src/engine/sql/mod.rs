@@ -3,7 +3,9 @@
 //! a session knows ([`register`]) and the rewrites of a parsed statement ([`parse`]); an
 //! unknown function is answered with its name and the dialect ([`explain_plan_error`]).
 //!
-//! `rewrite` turns dialect syntax into DataFusion's, `udf` holds the functions DataFusion lacks
+//! `rewrite` turns dialect syntax into DataFusion's (`clean_rooms_forms` the clause, literal,
+//! type and operator forms of Clean Rooms SQL, `clean_rooms_operators` those that depend on
+//! the operands' types), `udf` holds the functions DataFusion lacks
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
@@ -14,6 +16,8 @@
 
 pub mod aes;
 pub mod aggregate;
+pub mod clean_rooms_forms;
+pub mod clean_rooms_operators;
 pub mod codec;
 pub mod format;
 pub mod gpp;
@@ -131,14 +135,21 @@ pub fn parse(
         SqlDialect::Spark => spark_div_operator(sql),
         SqlDialect::CleanRoomsSql => clean_rooms_approximate(sql),
     };
+    let top = match dialect {
+        SqlDialect::CleanRoomsSql => clean_rooms_top_distinct(text.as_deref().unwrap_or(sql)),
+        SqlDialect::Spark => None,
+    };
+    let text = top.or(text);
     let sql = text.as_deref().unwrap_or(sql);
     let state = ctx.state();
     let mut statement = match state.sql_to_statement(sql, &Dialect::default()) {
         Ok(statement) => statement,
         // Clean Rooms SQL is Redshift's: what only Redshift's grammar reads (`CONVERT(type,
         // expr)` of any expression) is read with it.
+        // So is what only PostgreSQL's reads (the prefix operators `|/`, `||/` and `@`).
         Err(e) if dialect == SqlDialect::CleanRoomsSql => state
             .sql_to_statement(sql, &Dialect::Redshift)
+            .or_else(|_| state.sql_to_statement(sql, &Dialect::PostgreSQL))
             .map_err(|_| format!("The query could not be parsed: {e}"))?,
         Err(e) => return Err(format!("The query could not be parsed: {e}")),
     };
@@ -146,7 +157,21 @@ pub fn parse(
         if dialect == SqlDialect::Spark {
             spark_forms::rewrite_statement(inner)?;
         }
+        if dialect == SqlDialect::CleanRoomsSql {
+            clean_rooms_forms::refuse_forbidden(inner)?;
+        }
         rewrite::rewrite(inner, dialect, now)?;
+        if dialect == SqlDialect::CleanRoomsSql {
+            clean_rooms_forms::rewrite_statement(inner, now)?;
+            // Planning (on this session) reads the operators that depend on types.
+            use datafusion::execution::FunctionRegistry as _;
+            ctx.state_ref()
+                .write()
+                .register_expr_planner(std::sync::Arc::new(
+                    clean_rooms_operators::CleanRoomsOperators { now },
+                ))
+                .map_err(|e| e.to_string())?;
+        }
     }
     Ok(statement)
 }
@@ -195,24 +220,14 @@ fn spark_div_operator(sql: &str) -> Option<String> {
 /// GROUP (…)` without the word `APPROXIMATE`: the engine answers them exactly, which is within
 /// any error bound of the approximation. `None` when `sql` has no such word.
 fn clean_rooms_approximate(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-
     if !sql.to_ascii_lowercase().contains("approximate") {
         return None;
     }
-    let tokens = Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
-    let word = |t: &Token, name: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name));
-    let significant: Vec<_> = tokens
-        .iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .collect();
+    let significant = significant_tokens(sql)?;
     let mut cut = Vec::new();
     for pair in significant.windows(2) {
-        if word(&pair[0].token, "approximate")
-            && (word(&pair[1].token, "count") || word(&pair[1].token, "percentile_disc"))
+        if is_word(&pair[0].token, "approximate")
+            && (is_word(&pair[1].token, "count") || is_word(&pair[1].token, "percentile_disc"))
         {
             cut.push((
                 byte_offset(sql, pair[0].span.start.line, pair[0].span.start.column)?,
@@ -228,6 +243,63 @@ fn clean_rooms_approximate(sql: &str) -> Option<String> {
         text.replace_range(from..to, "");
     }
     Some(text)
+}
+
+/// Clean Rooms SQL's `SELECT TOP n DISTINCT …` in the order the engine's grammar reads
+/// (`SELECT DISTINCT TOP n …`). `None` when `sql` has no such words.
+fn clean_rooms_top_distinct(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::tokenizer::Token;
+
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("top") || !lower.contains("distinct") {
+        return None;
+    }
+    let significant = significant_tokens(sql)?;
+    let mut swaps = Vec::new();
+    for triple in significant.windows(3) {
+        if is_word(&triple[0].token, "top")
+            && matches!(triple[1].token, Token::Number(..))
+            && is_word(&triple[2].token, "distinct")
+        {
+            let top = byte_offset(sql, triple[0].span.start.line, triple[0].span.start.column)?;
+            let distinct =
+                byte_offset(sql, triple[2].span.start.line, triple[2].span.start.column)?;
+            swaps.push((top, distinct, distinct + "distinct".len()));
+        }
+    }
+    if swaps.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for (top, distinct, end) in swaps.into_iter().rev() {
+        let count = text.get(top..distinct)?.to_string();
+        text.replace_range(top..end, &format!("DISTINCT {}", count.trim_end()));
+    }
+    Some(text)
+}
+
+/// The tokens of `sql` without whitespace, as the generic grammar reads them; `None` when it
+/// cannot.
+fn significant_tokens(
+    sql: &str,
+) -> Option<Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+            .collect(),
+    )
+}
+
+/// Whether `token` is the unquoted word `name` (in any case).
+fn is_word(token: &datafusion::sql::sqlparser::tokenizer::Token, name: &str) -> bool {
+    matches!(token, datafusion::sql::sqlparser::tokenizer::Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(name))
 }
 
 /// The byte offset in `sql` of a tokenizer location (1-based line and character column).
@@ -333,7 +405,7 @@ pub(crate) async fn run_query(
 
 #[cfg(test)]
 mod tests {
-    use super::{clean_rooms_approximate, spark_div_operator};
+    use super::{clean_rooms_approximate, clean_rooms_top_distinct, spark_div_operator};
 
     #[test]
     fn div_becomes_the_integer_division_operator() {
@@ -350,6 +422,15 @@ mod tests {
             spark_div_operator("SELECT 'ünï' || x DIV 3 FROM t").as_deref(),
             Some("SELECT 'ünï' || x // 3 FROM t")
         );
+    }
+
+    #[test]
+    fn top_comes_after_distinct() {
+        assert_eq!(
+            clean_rooms_top_distinct("SELECT TOP 10 DISTINCT a FROM t").as_deref(),
+            Some("SELECT DISTINCT TOP 10 a FROM t")
+        );
+        assert_eq!(clean_rooms_top_distinct("SELECT TOP 10 a FROM t"), None);
     }
 
     #[test]

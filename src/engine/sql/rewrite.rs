@@ -94,7 +94,11 @@ impl VisitorMut for Names {
     }
 }
 
-fn parse_expr(text: &str) -> Result<Expr, String> {
+/// An expression written by a rewrite, parsed.
+///
+/// # Errors
+/// The text is no expression (a fault of the rewrite).
+pub(super) fn parse_expr(text: &str) -> Result<Expr, String> {
     Parser::new(&GenericDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
@@ -404,7 +408,8 @@ fn part_of(e: &Expr) -> Option<(String, Option<DatePart>)> {
     Some((text, part))
 }
 
-fn string_literal(e: &Expr) -> Option<String> {
+/// The text of a single-quoted string literal.
+pub(super) fn string_literal(e: &Expr) -> Option<String> {
     match e {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) => Some(s.clone()),

@@ -1016,15 +1016,15 @@ mod tests {
     #[tokio::test]
     async fn invalid_json_is_an_error_unless_null_if_invalid() {
         for query in [
-            "SELECT JSON_PARSE(x) FROM (SELECT '{\"a\":' AS x)",
-            "SELECT JSON_EXTRACT_PATH_TEXT(x, 'a') FROM (SELECT '{\"a\":' AS x)",
-            "SELECT JSON_EXTRACT_ARRAY_ELEMENT_TEXT(x, 0, false) FROM (SELECT '[1,' AS x)",
+            "SELECT JSON_PARSE(x) FROM (SELECT CAST('{\"a\":' AS VARCHAR) AS x)",
+            "SELECT JSON_EXTRACT_PATH_TEXT(x, 'a') FROM (SELECT CAST('{\"a\":' AS VARCHAR) AS x)",
+            "SELECT JSON_EXTRACT_ARRAY_ELEMENT_TEXT(x, 0, false) FROM (SELECT CAST('[1,' AS VARCHAR) AS x)",
         ] {
             let error = run(query).await.unwrap_err();
             assert!(error.contains("invalid JSON"), "{query}: {error}");
         }
         assert_eq!(
-            run("SELECT JSON_EXTRACT_ARRAY_ELEMENT_TEXT(x, 0, true) IS NULL FROM (SELECT '[1,' AS x)")
+            run("SELECT JSON_EXTRACT_ARRAY_ELEMENT_TEXT(x, 0, true) IS NULL FROM (SELECT CAST('[1,' AS VARCHAR) AS x)")
                 .await
                 .unwrap(),
             "true"
