@@ -142,10 +142,16 @@ pub fn parse(
     now: f64,
 ) -> Result<Statement, String> {
     let text = match dialect {
-        SqlDialect::Spark => match spark_syntax::prepare_text(sql) {
-            Some(text) => Some(spark_div_operator(&text).unwrap_or(text)),
-            None => spark_div_operator(sql),
-        },
+        SqlDialect::Spark => {
+            let text = match spark_syntax::prepare_text(sql) {
+                Some(text) => Some(spark_div_operator(&text).unwrap_or(text)),
+                None => spark_div_operator(sql),
+            };
+            match spark_syntax::cache_tables(text.as_deref().unwrap_or(sql))? {
+                Some(script) => Some(script),
+                None => text,
+            }
+        }
         SqlDialect::CleanRoomsSql => clean_rooms_approximate(sql),
     };
     let sql = text.as_deref().unwrap_or(sql);

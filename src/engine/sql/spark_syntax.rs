@@ -3,9 +3,10 @@
 //! `1.5BD`), `INTERVAL 3 HOURS 35 MINUTES`, and — on the parsed statement — Spark's arithmetic
 //! (`/` gives a DOUBLE, a zero divisor gives NULL), non-ANSI casts (a malformed string casts
 //! to NULL), Spark's type names, `RLIKE`, `LIKE … ESCAPE`, `~`, `MINUS`, `GROUP BY … WITH
-//! ROLLUP`, the EXTRACT fields with Spark's numbering, default inline-table column names,
+//! ROLLUP`, `INTERSECT ALL` / `EXCEPT ALL` counting duplicates, the EXTRACT fields with Spark's numbering, default inline-table column names,
 //! `LATERAL VIEW explode(…)`, and the refusal of the clauses a Spark collaboration does not
-//! support (CLUSTER BY, DISTRIBUTE BY, SORT BY, PIVOT, UNPIVOT, WITH RECURSIVE, …).
+//! support (CLUSTER BY, DISTRIBUTE BY, SORT BY, PIVOT, UNPIVOT, WITH RECURSIVE, …); a script of
+//! `CACHE TABLE` statements before a query is that query with common table expressions.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -20,9 +21,9 @@ use datafusion::logical_expr::{
 };
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, BinaryOperator, CastKind, DataType as SqlType, DateTimeField,
-    ExactNumberInfo, Expr, GroupByExpr, GroupByWithModifier, Ident, Query,
-    SetExpr, SetOperator, SetQuantifier, Statement, TableAlias, TableAliasColumnDef,
-    TableFactor, TimezoneInfo, UnaryOperator, Value, VisitMut, VisitorMut,
+    ExactNumberInfo, Expr, GroupByExpr, GroupByWithModifier, Ident, Query, SelectItem, SetExpr,
+    SetOperator, SetQuantifier, Statement, TableAlias, TableAliasColumnDef, TableFactor,
+    TimezoneInfo, UnaryOperator, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -71,7 +72,14 @@ fn is_interval_unit(word: &str) -> bool {
     let w = w.strip_suffix('s').unwrap_or(&w);
     matches!(
         w,
-        "year" | "month" | "week" | "day" | "hour" | "minute" | "second" | "millisecond"
+        "year"
+            | "month"
+            | "week"
+            | "day"
+            | "hour"
+            | "minute"
+            | "second"
+            | "millisecond"
             | "microsecond"
     )
 }
@@ -168,12 +176,14 @@ fn interval_literal(
     if let (Some(Token::SingleQuotedString(s)), next) = (token(start), token(start + 1)) {
         let unit_follows = matches!(next, Some(Token::Word(w)) if is_interval_unit(&w.value));
         if !unit_follows {
-            return s
-                .contains(',')
-                .then(|| {
-                    let text = s.replace(',', " ").split_whitespace().collect::<Vec<_>>().join(" ");
-                    (format!("INTERVAL {}", quoted(&text)), significant[start])
-                });
+            return s.contains(',').then(|| {
+                let text = s
+                    .replace(',', " ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (format!("INTERVAL {}", quoted(&text)), significant[start])
+            });
         }
     }
     let mut parts = Vec::new();
@@ -210,6 +220,56 @@ fn interval_literal(
         return None;
     }
     Some((format!("INTERVAL {}", quoted(&parts.join(" "))), last))
+}
+
+/// A script of `CACHE TABLE name [AS] query;` statements followed by one query, as that query
+/// with each cached table as a common table expression (the cache lasts for the one query, as
+/// the reference says). `CACHE TABLE name;` of a table in the collaboration changes nothing
+/// and is dropped. `None` when `sql` is not such a script.
+///
+/// # Errors
+/// A script whose last statement is not a query, or with another kind of statement.
+pub fn cache_tables(sql: &str) -> Result<Option<String>, String> {
+    if !sql.to_ascii_lowercase().contains("cache") {
+        return Ok(None);
+    }
+    let Ok(mut statements) = Parser::parse_sql(&GenericDialect {}, sql) else {
+        return Ok(None);
+    };
+    if !matches!(statements.first(), Some(Statement::Cache { .. })) {
+        return Ok(None);
+    }
+    let Some(Statement::Query(mut last)) = statements.pop() else {
+        return Err(
+            "CACHE TABLE must be followed by the query that reads the cached table".to_string(),
+        );
+    };
+    let mut tables = Vec::new();
+    for statement in statements {
+        match statement {
+            Statement::Cache {
+                table_name,
+                query: Some(query),
+                ..
+            } => tables.push(format!("{table_name} AS ({query})")),
+            Statement::Cache { query: None, .. } => {}
+            other => {
+                return Err(format!(
+                    "Only CACHE TABLE statements may precede the query, not: {other}"
+                ))
+            }
+        }
+    }
+    if let Some(with) = last.with.take() {
+        if with.recursive {
+            return Err(unsupported("WITH RECURSIVE"));
+        }
+        tables.extend(with.cte_tables.iter().map(ToString::to_string));
+    }
+    if tables.is_empty() {
+        return Ok(Some(last.to_string()));
+    }
+    Ok(Some(format!("WITH {} {last}", tables.join(", "))))
 }
 
 fn parse_expr(text: &str) -> Result<Expr, String> {
@@ -334,7 +394,8 @@ fn check_factor(factor: &mut TableFactor) -> Result<(), String> {
     match factor {
         TableFactor::Pivot { .. } => Err(unsupported("PIVOT")),
         TableFactor::Unpivot { .. } => Err(unsupported("UNPIVOT")),
-        TableFactor::Derived { lateral: true, .. } | TableFactor::Function { lateral: true, .. } => {
+        TableFactor::Derived { lateral: true, .. }
+        | TableFactor::Function { lateral: true, .. } => {
             Err(unsupported("LATERAL (a lateral subquery or join)"))
         }
         TableFactor::Table {
@@ -393,22 +454,24 @@ fn rewrite_body(body: &mut SetExpr) -> Result<(), String> {
             if *op == SetOperator::Minus {
                 *op = SetOperator::Except;
             }
+            rewrite_body(left)?;
+            rewrite_body(right)?;
             if matches!(op, SetOperator::Intersect | SetOperator::Except)
                 && matches!(set_quantifier, SetQuantifier::All)
             {
-                return Err(format!(
-                    "{op} ALL is not supported here: the engine would not count duplicate rows as Spark does; use {op} (DISTINCT) or UNION ALL"
-                ));
+                let Some(names) = output_names(left) else {
+                    return Err(format!(
+                        "{op} ALL is not supported with SELECT * on its left: name the columns"
+                    ));
+                };
+                let counted = counted_set_operation(*op, left, right, &names)?;
+                *body = counted;
             }
-            rewrite_body(left)?;
-            rewrite_body(right)
+            Ok(())
         }
         SetExpr::Select(select) => {
             if select.top.is_some() {
-                return Err(format!(
-                    "{} (use LIMIT)",
-                    unsupported("SELECT TOP")
-                ));
+                return Err(format!("{} (use LIMIT)", unsupported("SELECT TOP")));
             }
             if !select.cluster_by.is_empty() {
                 return Err(unsupported("CLUSTER BY"));
@@ -440,6 +503,66 @@ fn rewrite_body(body: &mut SetExpr) -> Result<(), String> {
     }
 }
 
+/// The output names of a query body (its first SELECT's items: an alias, a column's name, or
+/// `None` for an item without one); `None` when it has a wildcard.
+fn output_names(body: &SetExpr) -> Option<Vec<Option<String>>> {
+    match body {
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::ExprWithAlias { alias, .. } => Some(Some(alias.to_string())),
+                SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(Some(i.to_string())),
+                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+                    Some(parts.last().map(ToString::to_string))
+                }
+                SelectItem::UnnamedExpr(_) => Some(None),
+                _ => None,
+            })
+            .collect(),
+        SetExpr::SetOperation { left, .. } => output_names(left),
+        SetExpr::Query(q) => output_names(&q.body),
+        _ => None,
+    }
+}
+
+/// `left INTERSECT ALL right` / `left EXCEPT ALL right` with duplicates counted as Spark counts
+/// them: each row numbered among its duplicates on both sides, then the distinct operator on
+/// (row, number). The engine's own ALL forms do not count duplicates.
+fn counted_set_operation(
+    op: SetOperator,
+    left: &SetExpr,
+    right: &SetExpr,
+    names: &[Option<String>],
+) -> Result<SetExpr, String> {
+    let columns: Vec<String> = (1..=names.len()).map(|i| format!("__c{i}")).collect();
+    let list = columns.join(", ");
+    let numbered = |side: &SetExpr, alias: &str| {
+        format!(
+            "SELECT {alias}.*, row_number() OVER (PARTITION BY {list}) AS __n FROM ({side}) AS {alias}({list})"
+        )
+    };
+    let outputs: Vec<String> = columns
+        .iter()
+        .zip(names)
+        .map(|(c, name)| match name {
+            Some(name) => format!("{c} AS {name}"),
+            None => c.clone(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM ({} {op} {}) AS __counted",
+        outputs.join(", "),
+        numbered(left, "__left"),
+        numbered(right, "__right")
+    );
+    let query = Parser::new(&GenericDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| format!("internal rewrite produced invalid SQL ({sql}): {e}"))?;
+    Ok(SetExpr::Query(query))
+}
+
 /// `SELECT … FROM rel LATERAL VIEW explode(array) v AS c …` as a derived table that keeps
 /// the relation's name: `FROM (SELECT rel.*, unnest(array) AS c FROM rel) AS rel`, with `v.c`
 /// read as `rel.c`. One column alias (an array); the relation is one table or subquery.
@@ -463,9 +586,7 @@ fn lateral_views(query: &mut Query) -> Result<(), String> {
                 .cloned()
                 .ok_or_else(|| unsupported("LATERAL VIEW over this relation"))?,
         },
-        TableFactor::Derived {
-            alias: Some(a), ..
-        } => a.name.clone(),
+        TableFactor::Derived { alias: Some(a), .. } => a.name.clone(),
         _ => return Err(unsupported("LATERAL VIEW over this relation")),
     };
     let mut renames: Vec<(String, Ident)> = Vec::new();
@@ -489,16 +610,15 @@ fn lateral_views(query: &mut Query) -> Result<(), String> {
             ));
         };
         let mut args = f.args.to_string();
-        let mut arg_expr = parse_expr(&format!("x{args}"))
-            .map_err(|_| unsupported("this LATERAL VIEW"))?;
+        let mut arg_expr =
+            parse_expr(&format!("x{args}")).map_err(|_| unsupported("this LATERAL VIEW"))?;
         rename_views(&mut arg_expr, &renames, &name);
         if let Expr::Function(g) = &arg_expr {
             args = g.args.to_string();
         }
         let relation = from.relation.to_string();
-        let sql = format!(
-            "SELECT {name}.*, unnest(explode_values{args}) AS {column} FROM {relation}"
-        );
+        let sql =
+            format!("SELECT {name}.*, unnest(explode_values{args}) AS {column} FROM {relation}");
         let inner = Parser::new(&GenericDialect {})
             .try_with_sql(&sql)
             .and_then(|mut p| p.parse_query())
@@ -579,7 +699,9 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, String> {
             }
         }
         Expr::BinaryOp { left, op, right } => match op {
-            BinaryOperator::Divide => fill("spark_fractional(__1) / NULLIF(__2, 0)", &[left, right])?,
+            BinaryOperator::Divide => {
+                fill("spark_fractional(__1) / NULLIF(__2, 0)", &[left, right])?
+            }
             BinaryOperator::Modulo => fill("__1 % NULLIF(__2, 0)", &[left, right])?,
             BinaryOperator::Spaceship => {
                 return Err(unsupported("The null-safe equality operator <=>")
