@@ -126,7 +126,9 @@ pub fn prepare_text(sql: &str) -> Option<String> {
         match &t.token {
             Token::DoubleQuotedString(s) | Token::SingleQuotedString(s) => out.push_str(&quoted(s)),
             Token::ExclamationMark => out.push_str(" NOT "),
-            Token::Number(n, _) => {
+            // The lexer reads the `L` of `10L` itself.
+            Token::Number(n, true) => out.push_str(&format!("CAST({n} AS BIGINT)")),
+            Token::Number(n, false) => {
                 let suffix = tokens.get(i + 1).and_then(|w| match &w.token {
                     Token::Word(word)
                         if word.quote_style.is_none() && w.span.start == t.span.end =>
@@ -470,6 +472,18 @@ fn rewrite_body(body: &mut SetExpr) -> Result<(), String> {
             Ok(())
         }
         SetExpr::Select(select) => {
+            // The reference: string literals cannot be SELECT items, only arguments.
+            for item in &select.projection {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                {
+                    if let Some(text) = literal_text(e) {
+                        return Err(format!(
+                            "String literals are not supported directly in the SELECT list ({}): use them within a function such as CAST",
+                            quoted(text)
+                        ));
+                    }
+                }
+            }
             if select.top.is_some() {
                 return Err(format!("{} (use LIMIT)", unsupported("SELECT TOP")));
             }
@@ -965,5 +979,35 @@ impl ScalarUDFImpl for Fractional {
             format_options: FormatOptions::default(),
         };
         x.cast_to(&to, Some(&options))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cache_tables, prepare_text};
+
+    #[test]
+    fn spark_lexical_forms_become_the_engine_s() {
+        assert_eq!(
+            prepare_text(r#"SELECT "it's", 'a\tb', !x, 10L, 2Y, 1.5BD, 1E2 FROM t"#).as_deref(),
+            Some("SELECT 'it''s', 'a\tb',  NOT x, CAST(10 AS BIGINT), CAST(2 AS TINYINT), CAST(1.5 AS DECIMAL(2, 1)), CAST(1E2 AS DOUBLE) FROM t")
+        );
+        assert_eq!(
+            prepare_text("SELECT d + INTERVAL 3 HOURS 35 MINUTES, INTERVAL -1 DAY, interval '3 hours, 35 minutes', INTERVAL '1' DAY").as_deref(),
+            Some("SELECT d + INTERVAL '3 hours 35 minutes', INTERVAL '-1 day', INTERVAL '3 hours 35 minutes', INTERVAL '1' DAY")
+        );
+        // An alias after a space is no suffix; backticks stay.
+        assert_eq!(prepare_text("SELECT 1 L, `x` FROM t"), None);
+    }
+
+    #[test]
+    fn cache_table_scripts_become_one_query() {
+        assert_eq!(
+            cache_tables("CACHE TABLE c AS SELECT a FROM t; CACHE TABLE d SELECT b FROM u; WITH e AS (SELECT 1) SELECT * FROM c, d, e;").unwrap().as_deref(),
+            Some("WITH c AS (SELECT a FROM t), d AS (SELECT b FROM u), e AS (SELECT 1) SELECT * FROM c, d, e")
+        );
+        assert_eq!(cache_tables("SELECT cache FROM t").unwrap(), None);
+        let alone = cache_tables("CACHE TABLE c AS SELECT a FROM t;").unwrap_err();
+        assert!(alone.contains("must be followed by the query"), "{alone}");
     }
 }
