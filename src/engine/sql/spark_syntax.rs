@@ -15,15 +15,19 @@ use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::compute::CastOptions;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::FormatOptions;
-use datafusion::common::Result;
+use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::functions::core::get_field;
+use datafusion::functions_nested::extract::array_element_udf;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::{cast, lit, when, Expr as LogicalExpr};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, BinaryOperator, CastKind, DataType as SqlType, DateTimeField,
-    ExactNumberInfo, Expr, GroupByExpr, GroupByWithModifier, Ident, Query, SelectItem, SetExpr,
-    SetOperator, SetQuantifier, Statement, TableAlias, TableAliasColumnDef, TableFactor,
-    TimezoneInfo, UnaryOperator, Value, VisitMut, VisitorMut,
+    visit_expressions_mut, AccessExpr, BinaryOperator, CastKind, DataType as SqlType,
+    DateTimeField, ExactNumberInfo, Expr, GroupByExpr, GroupByWithModifier, Ident, Query,
+    SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, Subscript, TableAlias,
+    TableAliasColumnDef, TableFactor, TimezoneInfo, UnaryOperator, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -32,10 +36,14 @@ use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::udf::AnyArgsFunction;
 
-/// The scalar functions these forms need in a Spark session: `typeof` and the operand of
-/// Spark's `/`.
+/// The scalar functions these forms need in a Spark session: `typeof`, the operand of
+/// Spark's `/` and Spark's `array[i]`.
 pub fn functions() -> Vec<ScalarUDF> {
-    vec![type_of(), ScalarUDF::new_from_impl(Fractional::new())]
+    vec![
+        type_of(),
+        ScalarUDF::new_from_impl(Fractional::new()),
+        ScalarUDF::new_from_impl(ZeroBasedSubscript::new()),
+    ]
 }
 
 /// How Spark's lexer reads a statement: backticks quote identifiers, double quotes delimit
@@ -687,6 +695,16 @@ fn literal_text(e: &Expr) -> Option<&str> {
     }
 }
 
+/// The index of a `[ ]` subscript that is not a string (a map key or field name may be).
+fn numeric_subscript(access: &AccessExpr) -> Option<&Expr> {
+    match access {
+        AccessExpr::Subscript(Subscript::Index { index }) if literal_text(index).is_none() => {
+            Some(index)
+        }
+        _ => None,
+    }
+}
+
 /// Whether `e` is a string literal holding a number.
 fn numeric_text(e: &Expr) -> bool {
     literal_text(e).is_some_and(|s| s.trim().parse::<f64>().is_ok())
@@ -756,6 +774,22 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, String> {
             Some(e) => e,
             None => return Ok(None),
         },
+        Expr::CompoundFieldAccess { root, access_chain }
+            if access_chain.iter().any(|a| numeric_subscript(a).is_some()) =>
+        {
+            // Spark's `array[i]` counts from 0; a map's key or a struct's field stays as it is.
+            let mut current = (**root).clone();
+            for access in access_chain {
+                current = match numeric_subscript(access) {
+                    Some(index) => fill("spark_subscript(__1, __2)", &[&current, index])?,
+                    None => Expr::CompoundFieldAccess {
+                        root: Box::new(current),
+                        access_chain: vec![access.clone()],
+                    },
+                };
+            }
+            current
+        }
         Expr::Extract { field, expr, .. } => {
             let name = match field {
                 DateTimeField::Custom(ident) => ident.value.clone(),
@@ -971,7 +1005,7 @@ impl ScalarUDFImpl for Fractional {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let [x] = args.args.as_slice() else {
-            return datafusion::common::exec_err!("spark_fractional takes one argument");
+            return exec_err!("spark_fractional takes one argument");
         };
         let to = self.return_type(&[x.data_type()])?;
         let options = CastOptions {
@@ -979,6 +1013,74 @@ impl ScalarUDFImpl for Fractional {
             format_options: FormatOptions::default(),
         };
         x.cast_to(&to, Some(&options))
+    }
+}
+
+/// Spark's `x[i]` with a number `i`: the element of an array counted from 0 (NULL outside
+/// it), or the value of a map's key `i`. Planned away into the engine's own functions once the
+/// type of `x` is known.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ZeroBasedSubscript {
+    signature: Signature,
+}
+
+impl ZeroBasedSubscript {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ZeroBasedSubscript {
+    fn name(&self) -> &str {
+        "spark_subscript"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match arg_types.first() {
+            Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)) => {
+                Ok(f.data_type().clone())
+            }
+            Some(DataType::Map(entries, _)) => match entries.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => Ok(kv[1].data_type().clone()),
+                other => plan_err!("a map whose entries are {other}"),
+            },
+            Some(other) => plan_err!(
+                "[INVALID_EXTRACT_BASE_FIELD_TYPE] Can't extract a value from a {other}: [ ] with a number needs an array or a map"
+            ),
+            None => plan_err!("spark_subscript takes two arguments"),
+        }
+    }
+
+    fn simplify(
+        &self,
+        args: Vec<LogicalExpr>,
+        info: &SimplifyContext,
+    ) -> Result<ExprSimplifyResult> {
+        let [x, i] = args.as_slice() else {
+            return plan_err!("spark_subscript takes two arguments");
+        };
+        let planned = match info.get_data_type(x)? {
+            DataType::Map(..) => get_field().call(vec![x.clone(), i.clone()]),
+            _ => {
+                let i = cast(i.clone(), DataType::Int64);
+                when(
+                    i.clone().gt_eq(lit(0_i64)),
+                    array_element_udf().call(vec![x.clone(), i + lit(1_i64)]),
+                )
+                .end()?
+            }
+        };
+        Ok(ExprSimplifyResult::Simplified(planned))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        exec_err!("spark_subscript is planned into array_element or get_field before it runs")
     }
 }
 
