@@ -41,8 +41,8 @@ use super::udf::AnyArgsFunction;
 pub fn functions() -> Vec<ScalarUDF> {
     vec![
         type_of(),
-        ScalarUDF::new_from_impl(Fractional::new()),
-        ScalarUDF::new_from_impl(ZeroBasedSubscript::new()),
+        SparkOperator::udf(Form::Fractional),
+        SparkOperator::udf(Form::Subscript),
     ]
 }
 
@@ -924,117 +924,54 @@ fn type_of() -> ScalarUDF {
     })
 }
 
-/// The Spark name of an engine type.
+/// The Spark name of an engine type: the Glue/Hive name, which Spark shares, but for NULL and
+/// intervals.
 fn spark_type_name(t: &DataType) -> String {
     match t {
         DataType::Null => "void".into(),
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "tinyint".into(),
-        DataType::Int16 | DataType::UInt8 => "smallint".into(),
-        DataType::Int32 | DataType::UInt16 => "int".into(),
-        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => "bigint".into(),
-        DataType::Float16 | DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Decimal32(p, s)
-        | DataType::Decimal64(p, s)
-        | DataType::Decimal128(p, s)
-        | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => "binary".into(),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Timestamp(..) => "timestamp".into(),
         DataType::Interval(_) | DataType::Duration(_) => "interval".into(),
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-            format!("array<{}>", spark_type_name(f.data_type()))
-        }
-        DataType::Map(f, _) => match f.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => format!(
-                "map<{},{}>",
-                spark_type_name(kv[0].data_type()),
-                spark_type_name(kv[1].data_type())
-            ),
-            other => format!("map<{}>", spark_type_name(other)),
-        },
-        DataType::Struct(fields) => format!(
-            "struct<{}>",
-            fields
-                .iter()
-                .map(|f| format!("{}:{}", f.name(), spark_type_name(f.data_type())))
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        other => other.to_string().to_ascii_lowercase(),
+        other => crate::engine::hive_types::to_hive(other),
     }
 }
 
-/// The left operand of Spark's `/`: a DECIMAL or DOUBLE as it is, anything else (integers,
-/// FLOAT, strings) as a DOUBLE — so `7 / 2` is `3.5`, as Spark answers it.
+/// The two operator forms of Spark that need the type of an operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Form {
+    /// `spark_fractional(x)`, the left operand of Spark's `/`: a DECIMAL or DOUBLE as it is,
+    /// anything else (integers, FLOAT, strings) as a DOUBLE — so `7 / 2` is `3.5`.
+    Fractional,
+    /// `spark_subscript(x, i)`, Spark's `x[i]` with a number `i`: the element of an array
+    /// counted from 0 (NULL outside it), or the value of a map's key `i`; planned away into the
+    /// engine's own functions once the type of `x` is known.
+    Subscript,
+}
+
+/// A scalar function for one of the [`Form`]s.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct Fractional {
+struct SparkOperator {
+    form: Form,
     signature: Signature,
 }
 
-impl Fractional {
-    fn new() -> Self {
-        Self {
-            signature: Signature::any(1, Volatility::Immutable),
-        }
-    }
-}
-
-impl ScalarUDFImpl for Fractional {
-    fn name(&self) -> &str {
-        "spark_fractional"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(match arg_types.first() {
-            Some(t @ (DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::Float64)) => {
-                t.clone()
-            }
-            _ => DataType::Float64,
+impl SparkOperator {
+    fn udf(form: Form) -> ScalarUDF {
+        let arity = match form {
+            Form::Fractional => 1,
+            Form::Subscript => 2,
+        };
+        ScalarUDF::new_from_impl(Self {
+            form,
+            signature: Signature::any(arity, Volatility::Immutable),
         })
     }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [x] = args.args.as_slice() else {
-            return exec_err!("spark_fractional takes one argument");
-        };
-        let to = self.return_type(&[x.data_type()])?;
-        let options = CastOptions {
-            safe: true,
-            format_options: FormatOptions::default(),
-        };
-        x.cast_to(&to, Some(&options))
-    }
 }
 
-/// Spark's `x[i]` with a number `i`: the element of an array counted from 0 (NULL outside
-/// it), or the value of a map's key `i`. Planned away into the engine's own functions once the
-/// type of `x` is known.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ZeroBasedSubscript {
-    signature: Signature,
-}
-
-impl ZeroBasedSubscript {
-    fn new() -> Self {
-        Self {
-            signature: Signature::any(2, Volatility::Immutable),
-        }
-    }
-}
-
-impl ScalarUDFImpl for ZeroBasedSubscript {
+impl ScalarUDFImpl for SparkOperator {
     fn name(&self) -> &str {
-        "spark_subscript"
+        match self.form {
+            Form::Fractional => "spark_fractional",
+            Form::Subscript => "spark_subscript",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -1042,18 +979,24 @@ impl ScalarUDFImpl for ZeroBasedSubscript {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        match arg_types.first() {
-            Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)) => {
-                Ok(f.data_type().clone())
-            }
-            Some(DataType::Map(entries, _)) => match entries.data_type() {
+        match (self.form, arg_types.first()) {
+            (
+                Form::Fractional,
+                Some(t @ (DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::Float64)),
+            ) => Ok(t.clone()),
+            (Form::Fractional, _) => Ok(DataType::Float64),
+            (
+                Form::Subscript,
+                Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)),
+            ) => Ok(f.data_type().clone()),
+            (Form::Subscript, Some(DataType::Map(entries, _))) => match entries.data_type() {
                 DataType::Struct(kv) if kv.len() == 2 => Ok(kv[1].data_type().clone()),
                 other => plan_err!("a map whose entries are {other}"),
             },
-            Some(other) => plan_err!(
-                "[INVALID_EXTRACT_BASE_FIELD_TYPE] Can't extract a value from a {other}: [ ] with a number needs an array or a map"
+            (Form::Subscript, other) => plan_err!(
+                "[INVALID_EXTRACT_BASE_FIELD_TYPE] Can't extract a value from {}: [ ] with a number needs an array or a map",
+                other.map_or_else(|| "nothing".to_string(), |t| format!("a {t}"))
             ),
-            None => plan_err!("spark_subscript takes two arguments"),
         }
     }
 
@@ -1062,8 +1005,8 @@ impl ScalarUDFImpl for ZeroBasedSubscript {
         args: Vec<LogicalExpr>,
         info: &SimplifyContext,
     ) -> Result<ExprSimplifyResult> {
-        let [x, i] = args.as_slice() else {
-            return plan_err!("spark_subscript takes two arguments");
+        let (Form::Subscript, [x, i]) = (self.form, args.as_slice()) else {
+            return Ok(ExprSimplifyResult::Original(args));
         };
         let planned = match info.get_data_type(x)? {
             DataType::Map(..) => get_field().call(vec![x.clone(), i.clone()]),
@@ -1079,8 +1022,19 @@ impl ScalarUDFImpl for ZeroBasedSubscript {
         Ok(ExprSimplifyResult::Simplified(planned))
     }
 
-    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        exec_err!("spark_subscript is planned into array_element or get_field before it runs")
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (Form::Fractional, [x]) = (self.form, args.args.as_slice()) else {
+            return exec_err!(
+                "{} is planned into the engine's functions before it runs",
+                self.name()
+            );
+        };
+        let to = self.return_type(&[x.data_type()])?;
+        let options = CastOptions {
+            safe: true,
+            format_options: FormatOptions::default(),
+        };
+        x.cast_to(&to, Some(&options))
     }
 }
 
