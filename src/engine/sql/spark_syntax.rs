@@ -25,9 +25,10 @@ use datafusion::logical_expr::{
 };
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, AccessExpr, BinaryOperator, CastKind, DataType as SqlType,
-    DateTimeField, ExactNumberInfo, Expr, GroupByExpr, GroupByWithModifier, Ident, Query,
-    SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, Subscript, TableAlias,
-    TableAliasColumnDef, TableFactor, TimezoneInfo, UnaryOperator, Value, VisitMut, VisitorMut,
+    DateTimeField, ExactNumberInfo, Expr, GroupByExpr, GroupByWithModifier, Ident, OrderBy,
+    OrderByKind, Query, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, Subscript,
+    TableAlias, TableAliasColumnDef, TableFactor, TimezoneInfo, UnaryOperator, Value, VisitMut,
+    VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -316,9 +317,32 @@ fn unsupported(form: &str) -> String {
 /// The message for a clause Spark collaborations do not support, or for a form that cannot
 /// be rewritten.
 pub fn rewrite_statement(statement: &mut Statement) -> Result<(), String> {
+    if let Statement::Query(query) = statement {
+        values_column_names(query)?;
+    }
     if let ControlFlow::Break(e) = statement.visit(&mut SparkSyntax) {
         return Err(e);
     }
+    Ok(())
+}
+
+/// A statement that is a VALUES list names its columns col1, col2, … as Spark does.
+fn values_column_names(query: &mut Query) -> Result<(), String> {
+    let SetExpr::Values(values) = query.body.as_ref() else {
+        return Ok(());
+    };
+    let width = values.rows.first().map_or(0, |row| row.content.len());
+    let columns: Vec<String> = (1..=width).map(|i| format!("col{i}")).collect();
+    let sql = format!(
+        "SELECT * FROM ({}) AS __values({})",
+        query.body,
+        columns.join(", ")
+    );
+    let select = Parser::new(&GenericDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| format!("internal rewrite produced invalid SQL ({sql}): {e}"))?;
+    query.body = select.body;
     Ok(())
 }
 
@@ -443,6 +467,18 @@ fn check_factor(factor: &mut TableFactor) -> Result<(), String> {
 fn rewrite_query(query: &mut Query) -> Result<(), String> {
     if query.with.as_ref().is_some_and(|w| w.recursive) {
         return Err(unsupported("WITH RECURSIVE"));
+    }
+    if let Some(OrderBy {
+        kind: OrderByKind::Expressions(items),
+        ..
+    }) = &query.order_by
+    {
+        if let Some(text) = items.iter().find_map(|item| literal_text(&item.expr)) {
+            return Err(format!(
+                "String literals are not supported in ORDER BY ({})",
+                quoted(text)
+            ));
+        }
     }
     rewrite_body(query.body.as_mut())?;
     if let SetExpr::Select(select) = query.body.as_mut() {
