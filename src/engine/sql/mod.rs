@@ -9,7 +9,8 @@
 //! (`codec` the hashes and encodings, `text` Spark's string and JSON functions, `aggregate` the
 //! aggregates), `parts` the date-part names, `format` the format strings; `super_json` is Clean
 //! Rooms SQL's SUPER type with its JSON, array and type functions, `varbyte` its VARBYTE
-//! functions, `ordered_window` the window forms of its ordered-set aggregates; `spark_forms`
+//! functions, `ordered_window` the window forms of its ordered-set aggregates; `spark_syntax`
+//! reads Spark's own syntax forms, `spark_forms`
 //! maps Spark's `explode`, `timestamp`, numeric `to_char` and charset `encode`/`decode` onto
 //! `spark_values`, beside `spark_json`, `aes`, `hll`, `tcf` and `gpp` (Spark's JSON, encryption
 //! and HyperLogLog functions, and the TCF v2 and GPP v1 consent decoders).
@@ -27,6 +28,7 @@ pub mod parts;
 pub mod rewrite;
 pub mod spark_forms;
 pub mod spark_json;
+pub mod spark_syntax;
 pub mod spark_values;
 pub mod super_json;
 pub mod tcf;
@@ -111,6 +113,18 @@ pub fn register(ctx: &SessionContext, dialect: SqlDialect) {
         }
     }
     if dialect == SqlDialect::Spark {
+        // Spark sorts NULLs first in ascending order and last in descending order, and reads
+        // `1.5` as a DECIMAL.
+        {
+            let state = ctx.state_ref();
+            let mut state = state.write();
+            let parser = &mut state.config_mut().options_mut().sql_parser;
+            parser.default_null_ordering = "nulls_min".to_string();
+            parser.parse_float_as_decimal = true;
+        }
+        spark_syntax::functions()
+            .into_iter()
+            .for_each(|f| ctx.register_udf(f));
         ctx.register_udaf(aggregate::skewness());
         spark_forms::functions()
             .into_iter()
@@ -132,7 +146,16 @@ pub fn parse(
     now: f64,
 ) -> Result<Statement, String> {
     let text = match dialect {
-        SqlDialect::Spark => spark_div_operator(sql),
+        SqlDialect::Spark => {
+            let text = match spark_syntax::prepare_text(sql) {
+                Some(text) => Some(spark_div_operator(&text).unwrap_or(text)),
+                None => spark_div_operator(sql),
+            };
+            match spark_syntax::cache_tables(text.as_deref().unwrap_or(sql))? {
+                Some(script) => Some(script),
+                None => text,
+            }
+        }
         SqlDialect::CleanRoomsSql => clean_rooms_approximate(sql),
     };
     let top = match dialect {
@@ -155,6 +178,7 @@ pub fn parse(
     };
     if let Statement::Statement(inner) = &mut statement {
         if dialect == SqlDialect::Spark {
+            spark_syntax::rewrite_statement(inner)?;
             spark_forms::rewrite_statement(inner)?;
         }
         if dialect == SqlDialect::CleanRoomsSql {
