@@ -110,7 +110,7 @@ pub async fn validations(
     state: &AppState,
     t: &AnalysisTemplate,
 ) -> AwsResult<Option<Vec<dto::AnalysisTemplateValidationStatusDetail>>> {
-    let dp = dp_tables(state, &t.collaboration_id).await?;
+    let dp = dp_tables(state, &t.header.collaboration_id).await?;
     if !t.referenced_tables.iter().any(|n| dp.contains_key(n)) {
         return Ok(None);
     }

@@ -76,15 +76,15 @@ fn schema(c: &Collaboration, t: &IdMappingTable) -> dto::Schema {
         collaboration_id: c.id.clone(),
         columns: vec![column(SOURCE_ID_COLUMN), column(TARGET_ID_COLUMN)],
         create_time: t.create_time,
-        creator_account_id: t.account_id.clone(),
+        creator_account_id: t.header.account_id.clone(),
         description: t.description.clone().unwrap_or_default(),
         name: t.name.clone(),
         partition_keys: Vec::new(),
-        resource_arn: Some(t.arn.clone()),
+        resource_arn: Some(t.header.arn.clone()),
         schema_status_details: status_details(t),
         schema_type_properties: Some(dto::SchemaTypeProperties::IdMappingTable(
             dto::IdMappingTableSchemaTypeProperties {
-                id_mapping_table_id: Some(t.id.clone()),
+                id_mapping_table_id: Some(t.header.id.clone()),
                 id_mapping_table_input_source: t.input_sources.clone(),
             },
         )),

@@ -184,7 +184,7 @@ async fn schema(
     c: &Collaboration,
     t: &IntermediateTable,
 ) -> AwsResult<dto::Schema> {
-    let rule = intermediate_table_rule(state, &t.id).await?;
+    let rule = intermediate_table_rule(state, &t.header.id).await?;
     Ok(dto::Schema {
         analysis_method: None,
         analysis_rule_types: if t.has_rule {
@@ -196,7 +196,7 @@ async fn schema(
         collaboration_id: c.id.clone(),
         columns: t.schema.clone().unwrap_or_default(),
         create_time: t.create_time,
-        creator_account_id: t.account_id.clone(),
+        creator_account_id: t.header.account_id.clone(),
         description: t.description.clone().unwrap_or_default(),
         name: t.name.clone(),
         partition_keys: Vec::new(),
@@ -204,7 +204,7 @@ async fn schema(
         schema_status_details: status_details(t, rule.as_ref(), state.now()),
         schema_type_properties: Some(dto::SchemaTypeProperties::IntermediateTable(
             dto::IntermediateTableSchemaTypeProperties {
-                intermediate_table_id: t.id.clone(),
+                intermediate_table_id: t.header.id.clone(),
             },
         )),
         selected_analysis_methods: None,
@@ -278,7 +278,7 @@ pub async fn analysis_rule_named(
     let Some(t) = named(state, c, name).await? else {
         return Ok(None);
     };
-    let Some(rule) = intermediate_table_rule(state, &t.id).await? else {
+    let Some(rule) = intermediate_table_rule(state, &t.header.id).await? else {
         return Ok(None);
     };
     let mine = rule.custom();

@@ -48,7 +48,7 @@ pub async fn parts_of(state: &AppState, association: Association) -> AwsResult<O
     for t in &association.analysis_rule_types {
         if let Some(r) = records::record::<AssociationRule>(
             state,
-            &AssociationRule::record_id(&association.id, *t),
+            &AssociationRule::record_id(&association.header.id, *t),
         )
         .await?
         {
@@ -57,7 +57,7 @@ pub async fn parts_of(state: &AppState, association: Association) -> AwsResult<O
     }
     let dp_policy_configured = match &rule {
         Some(r) if uses_differential_privacy(r) => {
-            has_differential_privacy_template(state, &association.collaboration_id).await?
+            has_differential_privacy_template(state, &association.header.collaboration_id).await?
         }
         _ => false,
     };
@@ -140,7 +140,7 @@ pub fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
             Code::DifferentialPrivacyPolicyNotConfigured,
             format!(
                 "Table '{name}' uses differential privacy, but collaboration {} has no DIFFERENTIAL_PRIVACY privacy budget template",
-                p.association.collaboration_id
+                p.association.header.collaboration_id
             ),
         ));
     }

@@ -11,6 +11,7 @@ pub mod association;
 pub mod audience_model_association;
 pub mod budget;
 pub mod change_request;
+pub mod child;
 pub mod collaboration;
 pub mod configured_table;
 pub mod id_mapping;

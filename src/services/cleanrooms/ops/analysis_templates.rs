@@ -16,6 +16,7 @@ use crate::services::cleanrooms::analysis::sql::placeholders;
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     access_denied, check_room, invalid_configuration, invalid_field, not_found_msg, ResourceType,
@@ -257,12 +258,7 @@ pub async fn create_analysis_template(
     let now = state.now();
     let id = ids::new_id();
     let template = AnalysisTemplate {
-        arn: analysis_template_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, analysis_template_arn),
         collaboration_arn: c.arn.clone(),
         name: input.name,
         description: input.description,
@@ -330,7 +326,7 @@ async fn collaboration_template(
     match records::record::<AnalysisTemplate>(state, id).await? {
         Some(r) => {
             let t: AnalysisTemplate = records::decode(&r)?;
-            Ok((t.arn == arn && t.collaboration_id == collaboration_id).then_some(t))
+            Ok((t.header.arn == arn && t.header.collaboration_id == collaboration_id).then_some(t))
         }
         None => Ok(None),
     }

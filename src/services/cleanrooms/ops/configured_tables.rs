@@ -329,7 +329,7 @@ pub async fn delete_configured_table(
                 table.id,
                 associations.len(),
                 a.name,
-                a.membership_id
+                a.header.membership_id
             ),
         ));
     }

@@ -7,6 +7,7 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
@@ -76,7 +77,7 @@ pub async fn create_id_mapping_table(
             ));
         };
         input_sources.push(dto::IdMappingTableInputSource {
-            id_namespace_association_id: a.id.clone(),
+            id_namespace_association_id: a.header.id.clone(),
             r#type: a.id_namespace_type,
         });
     }
@@ -116,18 +117,13 @@ pub async fn create_id_mapping_table(
     let mine = id_mapping_tables_of_collaboration(state, &c.id)
         .await?
         .iter()
-        .filter(|(_, t)| t.membership_id == m.id)
+        .filter(|(_, t)| t.header.membership_id == m.id)
         .count();
     check_room("ID mapping tables per membership", mine, MAX_PER_MEMBERSHIP)?;
     let now = state.now();
     let id = ids::new_id();
     let table = IdMappingTable {
-        arn: id_mapping_table_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, id_mapping_table_arn),
         collaboration_arn: c.arn.clone(),
         name,
         description: input.description,
@@ -174,10 +170,15 @@ pub async fn delete_id_mapping_table(
     let _guard = state.write_lock().await;
     let (_, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
     // Intermediate tables built on it lose their base table.
-    let mut cascade =
-        lifecycle::base_removed(state, &t.collaboration_id, &[t.id.as_str()], &[]).await?;
+    let mut cascade = lifecycle::base_removed(
+        state,
+        &t.header.collaboration_id,
+        &[t.header.id.as_str()],
+        &[],
+    )
+    .await?;
     cascade.writes.extend(child_delete_writes(&t));
-    cascade.data.push(t.id.clone());
+    cascade.data.push(t.header.id.clone());
     cascade.commit(state).await?;
     Ok(dto::DeleteIdMappingTableOutput {})
 }

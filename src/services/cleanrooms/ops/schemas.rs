@@ -114,15 +114,15 @@ async fn schema(
         collaboration_id: c.id.clone(),
         columns,
         create_time: a.create_time,
-        creator_account_id: a.account_id.clone(),
+        creator_account_id: a.header.account_id.clone(),
         description: a.description.clone().unwrap_or_default(),
         name: a.name.clone(),
         partition_keys,
-        resource_arn: Some(a.arn.clone()),
+        resource_arn: Some(a.header.arn.clone()),
         schema_status_details: status_details(p),
         schema_type_properties: Some(dto::SchemaTypeProperties::ConfiguredTableAssociation(
             dto::ConfiguredTableAssociationSchemaTypeProperties {
-                configured_table_association_id: a.id.clone(),
+                configured_table_association_id: a.header.id.clone(),
             },
         )),
         selected_analysis_methods: p.table.selected_analysis_methods.clone(),

@@ -239,19 +239,19 @@ macro_rules! membership_children {
             const COLLABORATION_LIST_SCOPE: &'static str = concat!("collaboration", $scope);
             const MISSING_IN_MEMBERSHIP: ResourceType = ResourceType::$missing;
             fn child_id(&self) -> &str {
-                &self.id
+                &self.header.id
             }
             fn child_arn(&self) -> &str {
-                &self.arn
+                &self.header.arn
             }
             fn owner_account(&self) -> &str {
-                &self.account_id
+                &self.header.account_id
             }
             fn parent_membership(&self) -> &str {
-                &self.membership_id
+                &self.header.membership_id
             }
             fn collaboration(&self) -> &str {
-                &self.collaboration_id
+                &self.header.collaboration_id
             }
             fn touch(&mut self, now: f64) {
                 self.update_time = now;
@@ -567,10 +567,10 @@ pub async fn owned_table(
 ) -> AwsResult<(Membership, IntermediateTable)> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
     match intermediate_table(state, id).await? {
-        Some(t) if t.membership_id == m.id => Ok((m, t)),
-        Some(t) if t.collaboration_id == m.collaboration_id => Err(access_denied(format!(
+        Some(t) if t.header.membership_id == m.id => Ok((m, t)),
+        Some(t) if t.header.collaboration_id == m.collaboration_id => Err(access_denied(format!(
             "Intermediate table {id} belongs to account {}; only its owner can access it",
-            t.account_id
+            t.header.account_id
         ))),
         _ => Err(table_not_found(id)),
     }

@@ -39,12 +39,12 @@ pub fn delete_ledger(template_id: &str) -> Write {
 
 /// The `Put` of the ledger of template `t`.
 pub fn put_ledger(t: &PrivacyBudgetTemplate, ledger: &Ledger) -> AwsResult<Write> {
-    let region = t.arn.split(':').nth(3).unwrap_or_default();
+    let region = t.header.arn.split(':').nth(3).unwrap_or_default();
     records::put(
-        &t.id,
+        &t.header.id,
         region,
-        &t.account_id,
-        Some(&t.collaboration_id),
+        &t.header.account_id,
+        Some(&t.header.collaboration_id),
         ledger,
     )
 }

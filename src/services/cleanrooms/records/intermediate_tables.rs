@@ -14,12 +14,24 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 
 /// The `Put` of a table (owner = its account, parent = its membership).
 pub fn put_table(t: &IntermediateTable) -> AwsResult<Write> {
-    records::put(&t.id, t.region(), &t.account_id, Some(&t.membership_id), t)
+    records::put(
+        &t.header.id,
+        t.region(),
+        &t.header.account_id,
+        Some(&t.header.membership_id),
+        t,
+    )
 }
 
 /// The `Put` of a version of table `t`.
 pub fn put_version(t: &IntermediateTable, v: &IntermediateTableVersion) -> AwsResult<Write> {
-    records::put(&v.version_id, t.region(), &t.account_id, Some(&t.id), v)
+    records::put(
+        &v.version_id,
+        t.region(),
+        &t.header.account_id,
+        Some(&t.header.id),
+        v,
+    )
 }
 
 /// The `Put` of table `t` when it is still at the revision `read` was read at.
@@ -43,7 +55,13 @@ pub fn put_version_at<R>(
 
 /// The `Put` of the rule of table `t`.
 pub fn put_rule(t: &IntermediateTable, rule: &IntermediateTableRule) -> AwsResult<Write> {
-    records::put(&t.id, t.region(), &t.account_id, Some(&t.id), rule)
+    records::put(
+        &t.header.id,
+        t.region(),
+        &t.header.account_id,
+        Some(&t.header.id),
+        rule,
+    )
 }
 
 /// The intermediate table `id`, if it exists.

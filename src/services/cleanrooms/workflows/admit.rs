@@ -123,7 +123,7 @@ pub async fn commit_charged(
             None => !dp.is_empty(),
         };
         if relevant {
-            let (ledger, expect) = ledger_at(state, &t.id).await?;
+            let (ledger, expect) = ledger_at(state, &t.header.id).await?;
             templates.push((t, ledger));
             read.push(expect);
         }

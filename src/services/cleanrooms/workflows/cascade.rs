@@ -31,12 +31,14 @@ pub async fn intermediate_table_delete_writes(
     t: &IntermediateTable,
 ) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
-        records::delete::<IntermediateTable>(t.id.clone()),
-        records::delete::<IntermediateTableRule>(t.id.clone()),
-        delete_tags(&t.arn),
+        records::delete::<IntermediateTable>(t.header.id.clone()),
+        records::delete::<IntermediateTableRule>(t.header.id.clone()),
+        delete_tags(&t.header.arn),
     ];
-    writes.extend(resource_budget_removal_writes(state, &t.membership_id, &t.arn).await?);
-    for (_, v) in versions_of(state, &t.id).await? {
+    writes.extend(
+        resource_budget_removal_writes(state, &t.header.membership_id, &t.header.arn).await?,
+    );
+    for (_, v) in versions_of(state, &t.header.id).await? {
         writes.push(records::delete::<IntermediateTableVersion>(v.version_id));
     }
     Ok(writes)
@@ -120,8 +122,8 @@ pub async fn analysis_templates_removal_writes(
         .into_iter()
         .flat_map(|(_, t)| {
             [
-                records::delete::<AnalysisTemplate>(t.id.clone()),
-                delete_tags(&t.arn),
+                records::delete::<AnalysisTemplate>(t.header.id.clone()),
+                delete_tags(&t.header.arn),
             ]
         })
         .collect())
@@ -145,11 +147,11 @@ pub async fn associations_removal_writes(
 /// template.
 pub async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
-        records::delete::<Association>(a.id.clone()),
-        delete_tags(&a.arn),
+        records::delete::<Association>(a.header.id.clone()),
+        delete_tags(&a.header.arn),
     ];
     writes.extend(association_budget_removal_writes(state, a).await?);
-    writes.extend(association_rule_deletes(state, &a.id).await?);
+    writes.extend(association_rule_deletes(state, &a.header.id).await?);
     Ok(writes)
 }
 
@@ -168,8 +170,8 @@ pub async fn audience_model_associations_removal_writes(
             .into_iter()
             .flat_map(|(_, a)| {
                 [
-                    records::delete::<AudienceModelAssociation>(a.id),
-                    delete_tags(&a.arn),
+                    records::delete::<AudienceModelAssociation>(a.header.id),
+                    delete_tags(&a.header.arn),
                 ]
             })
             .collect(),
@@ -189,17 +191,17 @@ pub async fn id_mapping_removal(state: &AppState, membership_id: &str) -> AwsRes
     for (_, t) in records::membership_children::<IdMappingTable>(state, membership_id, None).await?
     {
         cascade.writes.extend([
-            records::delete::<IdMappingTable>(t.id.clone()),
-            delete_tags(&t.arn),
+            records::delete::<IdMappingTable>(t.header.id.clone()),
+            delete_tags(&t.header.arn),
         ]);
-        cascade.data.push(t.id);
+        cascade.data.push(t.header.id);
     }
     for (_, a) in
         records::membership_children::<IdNamespaceAssociation>(state, membership_id, None).await?
     {
         cascade.writes.extend([
-            records::delete::<IdNamespaceAssociation>(a.id),
-            delete_tags(&a.arn),
+            records::delete::<IdNamespaceAssociation>(a.header.id),
+            delete_tags(&a.header.arn),
         ]);
     }
     Ok(cascade)
@@ -223,7 +225,7 @@ pub async fn association_budget_removal_writes(
     state: &AppState,
     a: &Association,
 ) -> AwsResult<Vec<Write>> {
-    resource_budget_removal_writes(state, &a.membership_id, &a.arn).await
+    resource_budget_removal_writes(state, &a.header.membership_id, &a.header.arn).await
 }
 
 /// The writes that delete the access budget template of resource `arn` (an association or an
@@ -244,8 +246,8 @@ pub async fn resource_budget_removal_writes(
 /// The writes that delete template `t` with its tags and its ledger.
 pub fn budget_template_delete_writes(t: &PrivacyBudgetTemplate) -> Vec<Write> {
     vec![
-        records::delete::<PrivacyBudgetTemplate>(t.id.clone()),
-        delete_tags(&t.arn),
-        delete_ledger(&t.id),
+        records::delete::<PrivacyBudgetTemplate>(t.header.id.clone()),
+        delete_tags(&t.header.arn),
+        delete_ledger(&t.header.id),
     ]
 }

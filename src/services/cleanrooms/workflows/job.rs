@@ -219,7 +219,8 @@ async fn job_template(
 ) -> AwsResult<AnalysisTemplate> {
     let id = arn.rsplit('/').next().unwrap_or(arn);
     let template: Option<AnalysisTemplate> = records::load::<AnalysisTemplate>(state, id).await?;
-    let Some(t) = template.filter(|t| t.arn == arn && t.collaboration_id == collaboration.id)
+    let Some(t) =
+        template.filter(|t| t.header.arn == arn && t.header.collaboration_id == collaboration.id)
     else {
         return Err(crate::services::cleanrooms::errors::not_found_msg(
             crate::services::cleanrooms::errors::ResourceType::Collaboration,
@@ -386,7 +387,7 @@ async fn job_tables(
         let Some(table) = all.iter().find(|t| &t.name == name) else {
             return Err(invalid_configuration(format!(
                 "Analysis template {} reads table '{name}', which is no longer a table of collaboration {}",
-                template.arn, collaboration.id
+                template.header.arn, collaboration.id
             )));
         };
         check_usable(table)?;

@@ -41,7 +41,7 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Writes `t` (just moved to a terminal status) and schedules its data for deletion.
 fn terminated(cascade: &mut Cascade, t: IntermediateTable) -> AwsResult<()> {
     cascade.writes.push(put_table(&t)?);
-    cascade.data.push(t.id);
+    cascade.data.push(t.header.id);
     Ok(())
 }
 
@@ -61,7 +61,7 @@ pub async fn base_removed(
     let tables = intermediate_tables_of_collaboration(state, collaboration_id).await?;
     let mut cascade = Cascade::default();
     for t in tables {
-        if except.contains(&t.id.as_str()) {
+        if except.contains(&t.header.id.as_str()) {
             continue;
         }
         let Some(base) = t
@@ -97,8 +97,8 @@ pub async fn membership_tables_removed(
         records::membership_children::<IdMappingTable>(state, membership_id, None).await?;
     let ids: Vec<&str> = associations
         .iter()
-        .map(|(_, a)| a.id.as_str())
-        .chain(mapping_tables.iter().map(|(_, t)| t.id.as_str()))
+        .map(|(_, a)| a.header.id.as_str())
+        .chain(mapping_tables.iter().map(|(_, t)| t.header.id.as_str()))
         .collect();
     if ids.is_empty() {
         return Ok(Cascade::default());
@@ -143,8 +143,9 @@ pub async fn disallowed(
         terminated(&mut cascade, disallowed)?;
     }
     if include_descendants {
-        let all = intermediate_tables_of_collaboration(state, &table.collaboration_id).await?;
-        for t in descendants(&all, &table.id) {
+        let all =
+            intermediate_tables_of_collaboration(state, &table.header.collaboration_id).await?;
+        for t in descendants(&all, &table.header.id) {
             let mut t = t.clone();
             if t.disallow(provider, Some(&table.name), now) {
                 terminated(&mut cascade, t)?;
@@ -187,7 +188,7 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
         if !v.is_due(now) {
             continue;
         }
-        let Some(t) = tables.iter().find(|t| t.id == v.table_id) else {
+        let Some(t) = tables.iter().find(|t| t.header.id == v.table_id) else {
             continue;
         };
         v.expire();
@@ -196,7 +197,7 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
     for mut t in tables {
         if t.expire(now) {
             cascade.writes.push(put_table(&t)?);
-            cascade.data.push(t.id);
+            cascade.data.push(t.header.id);
         }
     }
     cascade.commit(state).await
@@ -298,7 +299,7 @@ mod tests {
         let mut t = table(&ids::new_id(), name, "111111111111", Vec::new());
         let version = IntermediateTableVersion {
             version_id: ids::new_id(),
-            table_id: t.id.clone(),
+            table_id: t.header.id.clone(),
             analysis_id: ids::new_id(),
             status: dto::IntermediateTableVersionStatus::PopulateSuccess,
             kms_key_arn: None,
@@ -326,18 +327,21 @@ mod tests {
             ])
             .await
             .unwrap();
-        let data = state.data_dir().join("managed").join(&t.id);
+        let data = state.data_dir().join("managed").join(&t.header.id);
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("part-0.parquet"), b"x").unwrap();
         t
     }
 
     async fn reload(state: &AppState, t: &IntermediateTable) -> IntermediateTable {
-        intermediate_table(state, &t.id).await.unwrap().unwrap()
+        intermediate_table(state, &t.header.id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     fn has_data(state: &AppState, t: &IntermediateTable) -> bool {
-        state.data_dir().join("managed").join(&t.id).exists()
+        state.data_dir().join("managed").join(&t.header.id).exists()
     }
 
     #[tokio::test]
@@ -371,7 +375,7 @@ mod tests {
             .status_reason
             .is_some_and(|r| r.contains("1-day") || r.contains("30-day")));
         assert!(!has_data(&state, &short));
-        let v = &versions_of(&state, &short.id).await.unwrap()[0].1;
+        let v = &versions_of(&state, &short.header.id).await.unwrap()[0].1;
         assert_eq!(
             v.status,
             dto::IntermediateTableVersionStatus::RetentionPeriodExpired
@@ -386,7 +390,7 @@ mod tests {
         let r = reload(&state, &running).await;
         assert_eq!(r.status, dto::IntermediateTableStatus::PopulateStarted);
         assert!(has_data(&state, &running));
-        let v = &versions_of(&state, &running.id).await.unwrap()[0].1;
+        let v = &versions_of(&state, &running.header.id).await.unwrap()[0].1;
         assert_eq!(
             v.status,
             dto::IntermediateTableVersionStatus::RetentionPeriodExpired
@@ -442,7 +446,7 @@ mod tests {
         let base = populated(&state, "base", 30.0).await;
         let mut child = populated(&state, "child", 30.0).await;
         child.dependencies = vec![dependency(
-            &base.id,
+            &base.header.id,
             "base",
             dto::BaseTableDependencyType::IntermediateTable,
         )];
@@ -456,7 +460,7 @@ mod tests {
         let only = disallowed(&state, &base, "222222222222", false)
             .await
             .unwrap();
-        assert_eq!(only.data, vec![base.id.clone()]);
+        assert_eq!(only.data, vec![base.header.id.clone()]);
         disallowed(&state, &base, "222222222222", true)
             .await
             .unwrap()
@@ -501,7 +505,7 @@ mod tests {
         let mut indirect = populated(&state, "indirect", 30.0).await;
         indirect.dependencies = vec![
             dependency(
-                &direct.id,
+                &direct.header.id,
                 "direct",
                 dto::BaseTableDependencyType::IntermediateTable,
             ),
