@@ -11,9 +11,8 @@ use crate::services::cleanrooms::domain::id_mapping::{
     IdMappingTable, IdNamespaceAssociation, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_table_named, id_mapping_tables_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
@@ -104,7 +103,7 @@ pub async fn summaries(
     c: &Collaboration,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, dto::SchemaSummary)>> {
-    Ok(id_mapping_tables_of_collaboration(state, &c.id)
+    Ok(collaboration_children::<IdMappingTable>(state, &c.id)
         .await?
         .into_iter()
         .filter(|(seq, _)| after.is_none_or(|a| *seq > a))

@@ -14,9 +14,7 @@ use crate::services::cleanrooms::domain::intermediate_table::{
 use crate::services::cleanrooms::domain::lineage::effective_policy;
 use crate::services::cleanrooms::errors::invalid_configuration;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use std::sync::Arc;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -193,7 +191,7 @@ pub async fn collaboration_tables(
     collaboration_id: &str,
 ) -> AwsResult<Vec<AnalysisTable>> {
     let mut out = Vec::new();
-    for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
+    for (_, a) in collaboration_children::<Association>(state, collaboration_id).await? {
         out.push(association_table(state, a).await?);
     }
     let tables: Vec<(i64, IntermediateTable)> =
@@ -204,7 +202,7 @@ pub async fn collaboration_tables(
             records::load::<IntermediateTableRule>(state, &t.header.id).await?;
         out.push(intermediate_table(&t, rule.as_ref(), now));
     }
-    for (_, t) in id_mapping_tables_of_collaboration(state, collaboration_id).await? {
+    for (_, t) in collaboration_children::<IdMappingTable>(state, collaboration_id).await? {
         let dimension = dimension_columns(state, &t).await?;
         let mut table = id_mapping_table(&t, &dimension);
         if let Some(gone) = missing_input(state, &t).await? {

@@ -16,7 +16,9 @@ use crate::services::cleanrooms::analysis::sql::placeholders;
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
+use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::child::ChildHeader;
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     access_denied, check_room, invalid_configuration, invalid_field, not_found_msg, ResourceType,
@@ -25,10 +27,9 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     active_own_membership, own_child, ChildRequest, Standing,
 };
-use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
+use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
@@ -226,7 +227,7 @@ pub async fn create_analysis_template(
             c.id
         )));
     }
-    let mut tables: HashSet<String> = associations_of_collaboration(state, &c.id)
+    let mut tables: HashSet<String> = collaboration_children::<Association>(state, &c.id)
         .await?
         .into_iter()
         .map(|(_, a)| a.name)
@@ -238,7 +239,7 @@ pub async fn create_analysis_template(
             .map(|t| t.name),
     );
     tables.extend(
-        id_mapping_tables_of_collaboration(state, &c.id)
+        collaboration_children::<IdMappingTable>(state, &c.id)
             .await?
             .into_iter()
             .map(|(_, t)| t.name),
@@ -249,7 +250,7 @@ pub async fn create_analysis_template(
             c.id
         )));
     }
-    let existing = analysis_templates_in(state, &m.id, None).await?;
+    let existing = membership_children::<AnalysisTemplate>(state, &m.id, None).await?;
     check_room(
         "Analysis templates per membership",
         existing.len(),

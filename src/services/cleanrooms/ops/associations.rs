@@ -27,12 +27,12 @@ use crate::services::cleanrooms::records::access::{
     callers_membership, member, own_active_child, own_child, own_table, put_child, require_active,
     ChildRequest,
 };
-use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration,
 };
+use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::association_delete_writes;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
@@ -77,7 +77,7 @@ pub async fn create_configured_table_association(
         ));
     }
     for other in memberships_of(state, &m.collaboration_id).await? {
-        for (_, a) in associations_in(state, &other.id, None).await? {
+        for (_, a) in membership_children::<Association>(state, &other.id, None).await? {
             if a.name == name {
                 return Err(conflict(
                     ResourceType::ConfiguredTableAssociation,

@@ -7,8 +7,10 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
+use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
+use crate::services::cleanrooms::domain::id_mapping::IdNamespaceAssociation;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     check_room, conflict, invalid_field, ConflictReason, ResourceType,
@@ -16,11 +18,8 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::records::access::{
     active_own_membership, child_delete_writes, own_child, require_active, ChildRequest,
 };
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_table_named, id_mapping_tables_of_collaboration,
-    id_namespace_associations_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::services::cleanrooms::workflows::{id_mapping, lifecycle};
@@ -64,7 +63,7 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    let associations = id_namespace_associations_of_collaboration(state, &c.id).await?;
+    let associations = collaboration_children::<IdNamespaceAssociation>(state, &c.id).await?;
     let mut input_sources = Vec::new();
     for ns in &workflow.namespaces {
         let Some((_, a)) = associations.iter().find(|(_, a)| &a.id_namespace_arn == ns) else {
@@ -94,7 +93,7 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    let taken = associations_of_collaboration(state, &c.id)
+    let taken = collaboration_children::<Association>(state, &c.id)
         .await?
         .into_iter()
         .any(|(_, a)| a.name == name)
@@ -114,7 +113,7 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    let mine = id_mapping_tables_of_collaboration(state, &c.id)
+    let mine = collaboration_children::<IdMappingTable>(state, &c.id)
         .await?
         .iter()
         .filter(|(_, t)| t.header.membership_id == m.id)

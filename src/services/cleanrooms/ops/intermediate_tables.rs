@@ -14,6 +14,7 @@
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::intermediate_table_arn;
+use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::{
@@ -30,10 +31,8 @@ use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, owned_active_table, owned_table, require_active,
     ChildRequest,
 };
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_table_named, id_mapping_tables_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
@@ -162,7 +161,7 @@ pub async fn create_intermediate_table(
     let (sql, field) = population_sql(state, &c.id, sql_parameters).await?;
     let referenced = referenced_tables(&sql)
         .map_err(|e| invalid_field(field, e.message.replace("source.text", field)))?;
-    let associations: Vec<_> = associations_of_collaboration(state, &c.id)
+    let associations: Vec<_> = collaboration_children::<Association>(state, &c.id)
         .await?
         .into_iter()
         .map(|(_, a)| a)
@@ -196,12 +195,13 @@ pub async fn create_intermediate_table(
         ));
     }
     // ID mapping tables are base tables too: direct dependencies of type ID_MAPPING_TABLE.
-    let mapping_tables: Vec<IdMappingTable> = id_mapping_tables_of_collaboration(state, &c.id)
-        .await?
-        .into_iter()
-        .map(|(_, t)| t)
-        .filter(|t| referenced.contains(&t.name))
-        .collect();
+    let mapping_tables: Vec<IdMappingTable> =
+        collaboration_children::<IdMappingTable>(state, &c.id)
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .filter(|t| referenced.contains(&t.name))
+            .collect();
     let others: Vec<String> = referenced
         .iter()
         .filter(|r| !mapping_tables.iter().any(|t| t.name == **r))

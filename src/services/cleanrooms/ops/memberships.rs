@@ -10,7 +10,9 @@
 //! payment responsibilities are echoed, logging and metrics only where the collaboration enables
 //! them, result defaults only for members that can receive results.
 
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::membership_arn;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
@@ -27,8 +29,7 @@ use crate::services::cleanrooms::records::memberships::{put_member, put_membersh
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::cleanrooms::records::{account_page, account_resources};
 use crate::services::cleanrooms::workflows::cascade::{
-    analysis_templates_removal_writes, associations_removal_writes,
-    audience_model_associations_removal_writes, budget_templates_removal_writes,
+    associations_removal_writes, budget_templates_removal_writes, children_removal_writes,
     id_mapping_removal, Cascade,
 };
 use crate::services::cleanrooms::workflows::lifecycle;
@@ -555,8 +556,8 @@ pub async fn delete_member(
             cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
             writes.extend(associations_removal_writes(state, &m.id).await?);
             writes.extend(budget_templates_removal_writes(state, &m.id).await?);
-            writes.extend(analysis_templates_removal_writes(state, &m.id).await?);
-            writes.extend(audience_model_associations_removal_writes(state, &m.id).await?);
+            writes.extend(children_removal_writes::<AnalysisTemplate>(state, &m.id).await?);
+            writes.extend(children_removal_writes::<AudienceModelAssociation>(state, &m.id).await?);
             cascade.extend(id_mapping_removal(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }

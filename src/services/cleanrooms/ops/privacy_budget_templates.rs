@@ -35,9 +35,8 @@ use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, collaboration_children_page, own_child,
     require_active, ChildRequest, MembershipChild, Standing,
 };
-use crate::services::cleanrooms::records::budgets::{
-    budget_templates_of_collaboration, delete_ledger, ledger_of,
-};
+use crate::services::cleanrooms::records::budgets::{delete_ledger, ledger_of};
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::cascade::budget_template_delete_writes;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -193,7 +192,8 @@ pub async fn create_privacy_budget_template(
     }
     let _guard = state.write_lock().await;
     let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
-    let existing = budget_templates_of_collaboration(state, &m.collaboration_id).await?;
+    let existing =
+        collaboration_children::<PrivacyBudgetTemplate>(state, &m.collaboration_id).await?;
     let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
         (
             BudgetType::DifferentialPrivacy,
@@ -439,7 +439,9 @@ async fn budget_page<S>(
     let after = pagination::resume(&scope, list.next_token, bad_token)?;
     let now = state.now();
     let mut items = Vec::new();
-    for (seq, t) in budget_templates_of_collaboration(state, list.collaboration_id).await? {
+    for (seq, t) in
+        collaboration_children::<PrivacyBudgetTemplate>(state, list.collaboration_id).await?
+    {
         if after.is_none_or(|a| seq > a)
             && t.privacy_budget_type == list.budget_type
             && list

@@ -13,7 +13,6 @@
 
 pub mod access;
 pub mod analysis_logs;
-pub mod analysis_templates;
 pub mod associations;
 pub mod budgets;
 pub mod change_requests;

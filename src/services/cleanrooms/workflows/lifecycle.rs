@@ -8,23 +8,25 @@
 //! delete the data once the commit succeeded. Functions that take no write lock expect the
 //! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
 
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::lineage::descendants;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::members;
 use crate::services::cleanrooms::records::access::owned_table;
-use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::collaborations::unlist_member_of_deleted_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::{
     all_intermediate_tables, all_versions, intermediate_tables_of_collaboration, put_table,
     put_version,
 };
+use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::memberships::put_membership;
 use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::associations_removal_writes;
-use crate::services::cleanrooms::workflows::cascade::audience_model_associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::budget_templates_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::children_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::id_mapping_removal;
 use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
@@ -92,7 +94,7 @@ pub async fn membership_tables_removed(
     collaboration_id: &str,
     membership_id: &str,
 ) -> AwsResult<Cascade> {
-    let associations = associations_in(state, membership_id, None).await?;
+    let associations = membership_children::<Association>(state, membership_id, None).await?;
     let mapping_tables =
         records::membership_children::<IdMappingTable>(state, membership_id, None).await?;
     let ids: Vec<&str> = associations
@@ -259,7 +261,7 @@ pub async fn collaboration_deleted_writes(
             .extend(budget_templates_removal_writes(state, &m.id).await?);
         cascade
             .writes
-            .extend(audience_model_associations_removal_writes(state, &m.id).await?);
+            .extend(children_removal_writes::<AudienceModelAssociation>(state, &m.id).await?);
         cascade.extend(id_mapping_removal(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
