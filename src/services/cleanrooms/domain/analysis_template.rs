@@ -1,6 +1,6 @@
 //! Analysis templates as stored.
 
-use crate::services::cleanrooms::domain::child::ChildHeader;
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -48,81 +48,43 @@ impl AnalysisTemplate {
 
     /// The `AnalysisTemplate` shape (the author's view).
     pub fn to_dto(&self) -> dto::AnalysisTemplate {
-        dto::AnalysisTemplate {
+        child_shape!(owner self => dto::AnalysisTemplate {
             analysis_parameters: self.analysis_parameters.clone(),
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
             error_message_configuration: self.error_message_configuration.clone(),
             format: self.format,
-            id: self.header.id.clone(),
-            membership_arn: self.header.membership_arn.clone(),
-            membership_id: self.header.membership_id.clone(),
-            name: self.name.clone(),
             schema: self.schema(),
             source: self.source.clone(),
             source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
-            update_time: self.update_time,
             validations: None,
-        }
+        })
     }
 
     /// The `AnalysisTemplateSummary` shape.
     pub fn to_summary(&self) -> dto::AnalysisTemplateSummary {
-        dto::AnalysisTemplateSummary {
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.header.id.clone(),
+        child_shape!(owner self => dto::AnalysisTemplateSummary {
             is_synthetic_data: Some(self.synthetic_data_parameters.is_some()),
-            membership_arn: self.header.membership_arn.clone(),
-            membership_id: self.header.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationAnalysisTemplate` shape (every member's view).
     pub fn to_collaboration_dto(&self) -> dto::CollaborationAnalysisTemplate {
-        dto::CollaborationAnalysisTemplate {
+        child_shape!(collaboration self => dto::CollaborationAnalysisTemplate {
             analysis_parameters: self.analysis_parameters.clone(),
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.header.account_id.clone(),
-            description: self.description.clone(),
             error_message_configuration: self.error_message_configuration.clone(),
             format: self.format,
-            id: self.header.id.clone(),
-            name: self.name.clone(),
             schema: self.schema(),
             source: Some(self.source.clone()),
             source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
-            update_time: self.update_time,
             validations: None,
-        }
+        })
     }
 
     /// The `CollaborationAnalysisTemplateSummary` shape.
     pub fn to_collaboration_summary(&self) -> dto::CollaborationAnalysisTemplateSummary {
-        dto::CollaborationAnalysisTemplateSummary {
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.header.account_id.clone(),
-            description: self.description.clone(),
-            id: self.header.id.clone(),
+        child_shape!(collaboration self => dto::CollaborationAnalysisTemplateSummary {
             is_synthetic_data: Some(self.synthetic_data_parameters.is_some()),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 }

@@ -46,6 +46,45 @@ impl ChildHeader {
     }
 }
 
+/// Writes a generated shape of a resource whose [`ChildHeader`] is its field `header`, with the
+/// fields every such shape shares filled in: `arn`, `collaboration_id` and `id` from the header,
+/// then for an `owner` shape (the owning membership's view) `membership_arn` and
+/// `membership_id`, for a `collaboration` shape (what every member sees) `creator_account_id`
+/// (the owning account); and from the resource itself `collaboration_arn`, `create_time`,
+/// `update_time`, and `name` and `description` unless the kind says `nameless`. The shape's
+/// other fields follow as written: `child_shape!(owner self => dto::IdMappingTable { … })`.
+macro_rules! child_shape {
+    (@fill $src:expr, [$($h:ident: $from:ident),*], [$($own:ident),*],
+        $($shape:ident)::+ { $($rest:tt)* }) => {
+        $($shape)::+ {
+            arn: $src.header.arn.clone(),
+            collaboration_id: $src.header.collaboration_id.clone(),
+            id: $src.header.id.clone(),
+            $($h: $src.header.$from.clone(),)*
+            collaboration_arn: $src.collaboration_arn.clone(),
+            $($own: $src.$own.clone(),)*
+            create_time: $src.create_time,
+            update_time: $src.update_time,
+            $($rest)*
+        }
+    };
+    (owner nameless $src:expr => $($shape:tt)*) => {
+        child_shape!(@fill $src, [membership_arn: membership_arn, membership_id: membership_id],
+            [], $($shape)*)
+    };
+    (collaboration nameless $src:expr => $($shape:tt)*) => {
+        child_shape!(@fill $src, [creator_account_id: account_id], [], $($shape)*)
+    };
+    (owner $src:expr => $($shape:tt)*) => {
+        child_shape!(@fill $src, [membership_arn: membership_arn, membership_id: membership_id],
+            [description, name], $($shape)*)
+    };
+    (collaboration $src:expr => $($shape:tt)*) => {
+        child_shape!(@fill $src, [creator_account_id: account_id], [description, name], $($shape)*)
+    };
+}
+pub(crate) use child_shape;
+
 #[cfg(test)]
 mod tests {
     use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;

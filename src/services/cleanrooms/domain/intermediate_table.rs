@@ -16,7 +16,7 @@ use crate::services::cleanrooms::domain::configured_table::{
 use crate::services::cleanrooms::errors::{conflict, ConflictReason, ResourceType};
 use std::collections::{BTreeMap, HashSet};
 
-use crate::services::cleanrooms::domain::child::ChildHeader;
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -386,20 +386,11 @@ impl IntermediateTable {
 
     /// The `IntermediateTable` shape; `children` are the tables built on it.
     pub fn to_dto(&self, children: Vec<dto::ChildResource>) -> dto::IntermediateTable {
-        dto::IntermediateTable {
+        child_shape!(owner self => dto::IntermediateTable {
             analysis_rule_types: Some(self.rule_types()),
-            arn: self.header.arn.clone(),
             child_resources: Some(children),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.header.id.clone(),
             intermediate_table_version: self.active.as_ref().map(ActiveVersion::to_dto),
             kms_key_arn: self.kms_key_arn.clone(),
-            membership_arn: self.header.membership_arn.clone(),
-            membership_id: self.header.membership_id.clone(),
-            name: self.name.clone(),
             population_analysis_configuration: self.population.clone(),
             retention_in_days: Some(self.retention_in_days),
             schema: self
@@ -411,27 +402,16 @@ impl IntermediateTable {
             status: self.status,
             status_reason: self.status_reason.clone(),
             table_dependencies: Some(self.dependencies.clone()),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `IntermediateTableSummary` shape.
     pub fn to_summary(&self) -> dto::IntermediateTableSummary {
-        dto::IntermediateTableSummary {
+        child_shape!(owner self => dto::IntermediateTableSummary {
             analysis_rule_types: Some(self.rule_types()),
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.header.id.clone(),
-            membership_arn: self.header.membership_arn.clone(),
-            membership_id: self.header.membership_id.clone(),
-            name: self.name.clone(),
             retention_in_days: Some(self.retention_in_days),
             status: self.status,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `ChildResource` entry naming this table under one of its base tables.

@@ -1,6 +1,6 @@
 //! Privacy budget templates as stored.
 
-use crate::services::cleanrooms::domain::child::ChildHeader;
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -30,64 +30,34 @@ pub struct PrivacyBudgetTemplate {
 impl PrivacyBudgetTemplate {
     /// The `PrivacyBudgetTemplate` shape.
     pub fn to_dto(&self) -> dto::PrivacyBudgetTemplate {
-        dto::PrivacyBudgetTemplate {
-            arn: self.header.arn.clone(),
+        child_shape!(owner nameless self => dto::PrivacyBudgetTemplate {
             auto_refresh: self.auto_refresh,
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            id: self.header.id.clone(),
-            membership_arn: self.header.membership_arn.clone(),
-            membership_id: self.header.membership_id.clone(),
             parameters: self.parameters.clone(),
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `PrivacyBudgetTemplateSummary` shape.
     pub fn to_summary(&self) -> dto::PrivacyBudgetTemplateSummary {
-        dto::PrivacyBudgetTemplateSummary {
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            id: self.header.id.clone(),
-            membership_arn: self.header.membership_arn.clone(),
-            membership_id: self.header.membership_id.clone(),
+        child_shape!(owner nameless self => dto::PrivacyBudgetTemplateSummary {
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationPrivacyBudgetTemplate` shape.
     pub fn to_collaboration_dto(&self) -> dto::CollaborationPrivacyBudgetTemplate {
-        dto::CollaborationPrivacyBudgetTemplate {
-            arn: self.header.arn.clone(),
+        child_shape!(collaboration nameless self => dto::CollaborationPrivacyBudgetTemplate {
             auto_refresh: self.auto_refresh,
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.header.account_id.clone(),
-            id: self.header.id.clone(),
             parameters: self.parameters.clone(),
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationPrivacyBudgetTemplateSummary` shape.
     pub fn to_collaboration_summary(&self) -> dto::CollaborationPrivacyBudgetTemplateSummary {
-        dto::CollaborationPrivacyBudgetTemplateSummary {
-            arn: self.header.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.header.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.header.account_id.clone(),
-            id: self.header.id.clone(),
+        child_shape!(collaboration nameless self => dto::CollaborationPrivacyBudgetTemplateSummary {
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The budgeted resource of an access budget template.
