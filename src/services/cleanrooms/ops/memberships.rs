@@ -95,6 +95,28 @@ fn echo(field: &str, given: Option<bool>, assigned: bool, what: &str) -> AwsResu
     }
 }
 
+/// The machine-learning costs of a payment configuration (field, cost), in the order
+/// [`ml_responsibilities`] lists who pays them.
+const ML_COSTS: [(&str, &str); 3] = [
+    ("machineLearning.modelTraining", "model training"),
+    ("machineLearning.modelInference", "model inference"),
+    (
+        "machineLearning.syntheticDataGeneration",
+        "synthetic data generation",
+    ),
+];
+
+/// Whether the member pays each of [`ML_COSTS`] (`None` where the configuration does not say).
+fn ml_responsibilities(ml: &dto::MembershipMLPaymentConfig) -> [Option<bool>; 3] {
+    [
+        ml.model_training.as_ref().map(|c| c.is_responsible),
+        ml.model_inference.as_ref().map(|c| c.is_responsible),
+        ml.synthetic_data_generation
+            .as_ref()
+            .map(|c| c.is_responsible),
+    ]
+}
+
 /// Checks payment responsibilities stated by a member against the creator's assignment.
 fn check_payment_echo(
     prefix: &str,
@@ -103,7 +125,6 @@ fn check_payment_echo(
     ml: Option<&dto::MembershipMLPaymentConfig>,
     assigned: &dto::MembershipPaymentConfiguration,
 ) -> AwsResult<()> {
-    let assigned_ml = assigned.machine_learning.as_ref();
     let job_assigned = assigned
         .job_compute
         .as_ref()
@@ -119,34 +140,18 @@ fn check_payment_echo(
         ("jobCompute", job, job_assigned, "job compute"),
     ];
     if let Some(ml) = ml {
-        stated.extend([
-            (
-                "machineLearning.modelTraining",
-                ml.model_training.as_ref().map(|c| c.is_responsible),
-                assigned_ml
-                    .and_then(|a| a.model_training.as_ref())
-                    .is_some_and(|c| c.is_responsible),
-                "model training",
-            ),
-            (
-                "machineLearning.modelInference",
-                ml.model_inference.as_ref().map(|c| c.is_responsible),
-                assigned_ml
-                    .and_then(|a| a.model_inference.as_ref())
-                    .is_some_and(|c| c.is_responsible),
-                "model inference",
-            ),
-            (
-                "machineLearning.syntheticDataGeneration",
-                ml.synthetic_data_generation
-                    .as_ref()
-                    .map(|c| c.is_responsible),
-                assigned_ml
-                    .and_then(|a| a.synthetic_data_generation.as_ref())
-                    .is_some_and(|c| c.is_responsible),
-                "synthetic data generation",
-            ),
-        ]);
+        let assigned_ml = assigned
+            .machine_learning
+            .as_ref()
+            .map(ml_responsibilities)
+            .unwrap_or_default();
+        let costs = ML_COSTS
+            .iter()
+            .zip(ml_responsibilities(ml))
+            .zip(assigned_ml);
+        for ((&(field, what), given), responsible) in costs {
+            stated.push((field, given, responsible == Some(true), what));
+        }
     }
     for (field, given, responsible, what) in stated {
         echo(
@@ -337,9 +342,8 @@ pub async fn create_membership(
         writes.push(put_tags(&ctx.region, account, &membership.arn, &t)?);
     }
     state.store().commit(writes).await?;
-    Ok(dto::CreateMembershipOutput {
-        membership: membership.to_dto(&collaboration, &member),
-    })
+    let membership = membership.to_dto(&collaboration, &member);
+    Ok(dto::CreateMembershipOutput { membership })
 }
 
 /// GetMembership (owner only).
@@ -350,9 +354,8 @@ pub async fn get_membership(
 ) -> AwsResult<dto::GetMembershipOutput> {
     let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let (c, member) = membership_context(state, &ctx.region, &m).await?;
-    Ok(dto::GetMembershipOutput {
-        membership: m.to_dto(&c, &member),
-    })
+    let membership = m.to_dto(&c, &member);
+    Ok(dto::GetMembershipOutput { membership })
 }
 
 /// ListMemberships: the caller's memberships in this region, optionally by status.
@@ -436,9 +439,8 @@ pub async fn update_membership(
         .store()
         .commit(vec![put_membership(&ctx.region, &m)?])
         .await?;
-    Ok(dto::UpdateMembershipOutput {
-        membership: m.to_dto(&c, &member),
-    })
+    let membership = m.to_dto(&c, &member);
+    Ok(dto::UpdateMembershipOutput { membership })
 }
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
