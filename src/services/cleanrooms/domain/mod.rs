@@ -22,3 +22,4 @@ pub mod naming;
 pub mod privacy_budget_template;
 pub mod protected_job;
 pub mod protected_query;
+pub mod run_status;
