@@ -23,8 +23,6 @@ pub mod intermediate_tables;
 pub mod kinds;
 pub mod listing;
 pub mod memberships;
-pub mod protected_jobs;
-pub mod protected_queries;
 pub mod tags;
 
 use crate::services::cleanrooms::domain::analysis_log::{AnalysisLog, AnalysisLogExport};

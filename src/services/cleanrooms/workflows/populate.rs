@@ -25,8 +25,8 @@ use crate::services::cleanrooms::domain::protected_query::{
 use crate::services::cleanrooms::errors::invalid_query;
 use crate::services::cleanrooms::records::access::{owned_table, query_runner, ChildRequest};
 use crate::services::cleanrooms::records::intermediate_tables::{put_new_version, put_table};
+use crate::services::cleanrooms::records::listing::put_new_run;
 use crate::services::cleanrooms::records::load_versioned;
-use crate::services::cleanrooms::records::protected_queries::put_new_query;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
@@ -173,7 +173,7 @@ pub async fn populate(
         expiration_time: None,
         create_time: now,
     };
-    let mut writes = put_new_query(&ctx.region, &query)?;
+    let mut writes = put_new_run(&ctx.region, &query)?;
     writes.extend([
         put_new_version(&table, &version)?,
         put_table(&table)?.expecting(before.map_or(Expect::Absent, |b| b.expect())),
