@@ -7,6 +7,7 @@ use crate::services::cleanrooms::domain::association::{
     policy_parts, Association, AssociationRule,
 };
 use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
+use crate::services::cleanrooms::domain::summary::summary_of;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::budgets::has_differential_privacy_template;
 use crate::state::AppState;
@@ -257,17 +258,8 @@ pub async fn direct_analysis_blockers(
 
 /// The `SchemaSummary` of a schema.
 pub fn schema_summary(s: dto::Schema) -> dto::SchemaSummary {
-    dto::SchemaSummary {
-        analysis_method: s.analysis_method,
-        analysis_rule_types: s.analysis_rule_types,
-        collaboration_arn: s.collaboration_arn,
-        collaboration_id: s.collaboration_id,
-        create_time: s.create_time,
-        creator_account_id: s.creator_account_id,
-        name: s.name,
-        resource_arn: s.resource_arn,
-        selected_analysis_methods: s.selected_analysis_methods,
-        r#type: s.r#type,
-        update_time: s.update_time,
-    }
+    summary_of!(s => dto::SchemaSummary {
+        analysis_method, analysis_rule_types, collaboration_arn, collaboration_id, create_time,
+        creator_account_id, name, resource_arn, selected_analysis_methods, r#type, update_time,
+    })
 }

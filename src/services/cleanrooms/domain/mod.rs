@@ -23,3 +23,4 @@ pub mod privacy_budget_template;
 pub mod protected_job;
 pub mod protected_query;
 pub mod run_status;
+pub mod summary;
