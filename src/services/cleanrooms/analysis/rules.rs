@@ -245,6 +245,18 @@ pub fn capture_inherited(
     owner: &str,
 ) -> (dto::IntermediateTableInheritedConstraints, bool) {
     let mut inherited = dto::IntermediateTableInheritedConstraints::default();
+    // The `$shape` entry naming table `$t` as a source of `$value`.
+    macro_rules! source {
+        ($shape:ident, $t:expr, $value:expr) => {
+            dto::$shape {
+                id: $t.id.clone(),
+                name: $t.name.clone(),
+                source_account_id: $t.owner.clone(),
+                r#type: $t.kind,
+                value: $value,
+            }
+        };
+    }
 
     let mut receivers: Option<Vec<String>> = None;
     let mut receiver_sources = Vec::new();
@@ -255,33 +267,15 @@ pub fn capture_inherited(
     for t in tables {
         if let Some(r) = effective_receivers(t) {
             receivers = intersect(receivers, Some(&r));
-            receiver_sources.push(dto::InheritedAllowedResultReceiversSource {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                source_account_id: t.owner.clone(),
-                r#type: t.kind,
-                value: r,
-            });
+            receiver_sources.push(source!(InheritedAllowedResultReceiversSource, t, r));
         }
         if let Some(a) = t.controls.allowed_additional_analyses.clone() {
             additional_analyses = intersect(additional_analyses, Some(&a));
-            additional_sources.push(dto::InheritedAllowedAdditionalAnalysesSource {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                source_account_id: t.owner.clone(),
-                r#type: t.kind,
-                value: a,
-            });
+            additional_sources.push(source!(InheritedAllowedAdditionalAnalysesSource, t, a));
         }
         if let Some(v) = effective_additional(t) {
             strictest = stricter(strictest, Some(v));
-            strictest_sources.push(dto::InheritedAdditionalAnalysesSource {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                source_account_id: t.owner.clone(),
-                r#type: t.kind,
-                value: v,
-            });
+            strictest_sources.push(source!(InheritedAdditionalAnalysesSource, t, v));
         }
     }
     if let Some(value) = receivers {

@@ -31,6 +31,27 @@ pub struct Association {
 }
 
 impl Association {
+    /// Its new analysis rule of type `rule_type` with `policy`, created at `now`; the association
+    /// lists the type from then on.
+    pub fn add_rule(
+        &mut self,
+        rule_type: dto::ConfiguredTableAssociationAnalysisRuleType,
+        policy: dto::ConfiguredTableAssociationAnalysisRulePolicy,
+        now: f64,
+    ) -> AssociationRule {
+        self.analysis_rule_types.push(rule_type);
+        self.update_time = now;
+        AssociationRule {
+            membership_id: self.header.membership_id.clone(),
+            association_id: self.header.id.clone(),
+            association_arn: self.header.arn.clone(),
+            rule_type,
+            policy,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
     /// The `ConfiguredTableAssociation` shape.
     pub fn to_dto(&self) -> dto::ConfiguredTableAssociation {
         dto::ConfiguredTableAssociation {

@@ -333,18 +333,7 @@ pub async fn create_configured_table_association_analysis_rule(
     }
     let (kind, policy) = (input.analysis_rule_type, &input.analysis_rule_policy);
     check_rule(state, ctx, &m, &a, kind, policy).await?;
-    let now = state.now();
-    let rule = AssociationRule {
-        membership_id: m.id.clone(),
-        association_id: a.header.id.clone(),
-        association_arn: a.header.arn.clone(),
-        rule_type: input.analysis_rule_type,
-        policy: input.analysis_rule_policy,
-        create_time: now,
-        update_time: now,
-    };
-    a.analysis_rule_types.push(rule.rule_type);
-    a.update_time = now;
+    let rule = a.add_rule(kind, input.analysis_rule_policy, state.now());
     state
         .store()
         .commit(vec![
