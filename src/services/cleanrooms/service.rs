@@ -418,7 +418,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::DeleteAnalysisTemplateInput,
     ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
-        analysis_templates::delete_analysis_template(&self.state, ctx, input).await
+        children::delete_own(&self.state, ctx, input).await
     }
 
     async fn get_collaboration_analysis_template(
@@ -728,12 +728,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::DeleteConfiguredAudienceModelAssociationInput,
     ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
-        audience_model_associations::delete_configured_audience_model_association(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::delete_own(&self.state, ctx, input).await
     }
 
     async fn get_collaboration_configured_audience_model_association(

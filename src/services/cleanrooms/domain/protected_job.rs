@@ -5,7 +5,7 @@
 //! recovery after a restart and `UpdateProtectedJob` call them.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::domain::run_status::{self, End};
+use crate::services::cleanrooms::domain::run_status::{self, End, RunStatus};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,7 @@ pub struct StoredJob {
 
 /// Whether `status` is final.
 pub fn is_terminal(status: dto::ProtectedJobStatus) -> bool {
-    use dto::ProtectedJobStatus as S;
-    matches!(status, S::Success | S::Failed | S::Cancelled)
+    status.is_final()
 }
 
 /// A failure while running, as the job's `error`.

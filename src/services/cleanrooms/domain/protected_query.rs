@@ -6,7 +6,7 @@
 //! (`workflows::runs`), their settle (`workflows::settle`) and `UpdateProtectedQuery` call them.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::domain::run_status::{self, End};
+use crate::services::cleanrooms::domain::run_status::{self, End, RunStatus};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,7 @@ pub struct PopulateTarget {
 
 /// Whether `status` is final.
 pub fn is_terminal(status: dto::ProtectedQueryStatus) -> bool {
-    use dto::ProtectedQueryStatus as S;
-    matches!(status, S::Success | S::Failed | S::Cancelled | S::TimedOut)
+    status.is_final()
 }
 
 /// `ProtectedQueryError` codes (the model documents them on the error shape).

@@ -29,9 +29,9 @@ pub trait RunStatus: Copy + PartialEq {
     fn wire(self) -> &'static str;
 }
 
-/// Implements [`RunStatus`] for generated status enums: `enum => noun, is_terminal`.
+/// Implements [`RunStatus`] for generated status enums: `enum => noun, [final statuses]`.
 macro_rules! run_statuses {
-    ($($t:ty => $noun:literal, $terminal:path;)*) => {
+    ($($t:ty => $noun:literal, [$($final:ident),*];)*) => {
         $(impl RunStatus for $t {
             const SUBMITTED: Self = Self::Submitted;
             const STARTED: Self = Self::Started;
@@ -41,7 +41,7 @@ macro_rules! run_statuses {
             const FAILED: Self = Self::Failed;
             const NOUN: &'static str = $noun;
             fn is_final(self) -> bool {
-                $terminal(self)
+                matches!(self, $(Self::$final)|*)
             }
             fn wire(self) -> &'static str {
                 self.as_str()
@@ -51,8 +51,8 @@ macro_rules! run_statuses {
 }
 
 run_statuses! {
-    dto::ProtectedQueryStatus => "Protected query", super::protected_query::is_terminal;
-    dto::ProtectedJobStatus => "Protected job", super::protected_job::is_terminal;
+    dto::ProtectedQueryStatus => "Protected query", [Success, Failed, Cancelled, TimedOut];
+    dto::ProtectedJobStatus => "Protected job", [Success, Failed, Cancelled];
 }
 
 /// How a run ended: with its result `R`, with its error `E`, or cancelled.

@@ -30,7 +30,7 @@ use crate::services::cleanrooms::records::access::{
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::records::membership_children;
-use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -305,16 +305,6 @@ pub async fn update_analysis_template(
     .await?;
     let analysis_template = template_dto(state, &t).await?;
     Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
-}
-
-/// DeleteAnalysisTemplate: the template and its tags.
-pub async fn delete_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteAnalysisTemplateInput,
-) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
-    delete_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
-    Ok(dto::DeleteAnalysisTemplateOutput {})
 }
 
 /// The template with ARN `arn` when it belongs to collaboration `collaboration_id`.

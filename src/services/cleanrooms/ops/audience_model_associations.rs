@@ -12,9 +12,9 @@ use crate::services::cleanrooms::domain::audience_model_association::{
 use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{check_room, conflict, ConflictReason, ResourceType};
-use crate::services::cleanrooms::records::access::{active_own_membership, ChildRequest};
+use crate::services::cleanrooms::records::access::active_own_membership;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::state::AppState;
 use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -109,14 +109,4 @@ pub async fn update_configured_audience_model_association(
     Ok(dto::UpdateConfiguredAudienceModelAssociationOutput {
         configured_audience_model_association,
     })
-}
-
-/// DeleteConfiguredAudienceModelAssociation: the association and its tags.
-pub async fn delete_configured_audience_model_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteConfiguredAudienceModelAssociationInput,
-) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
-    delete_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
-    Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
 }
