@@ -15,10 +15,9 @@ use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, IntermediateTableRule,
 };
 use crate::services::cleanrooms::domain::lineage::{effective_policy, inherited_violation};
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table_rule, intermediate_tables_of_collaboration,
-};
+use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
@@ -184,7 +183,7 @@ async fn schema(
     c: &Collaboration,
     t: &IntermediateTable,
 ) -> AwsResult<dto::Schema> {
-    let rule = intermediate_table_rule(state, &t.header.id).await?;
+    let rule = records::load::<IntermediateTableRule>(state, &t.header.id).await?;
     Ok(dto::Schema {
         analysis_method: None,
         analysis_rule_types: if t.has_rule {
@@ -278,7 +277,7 @@ pub async fn analysis_rule_named(
     let Some(t) = named(state, c, name).await? else {
         return Ok(None);
     };
-    let Some(rule) = intermediate_table_rule(state, &t.header.id).await? else {
+    let Some(rule) = records::load::<IntermediateTableRule>(state, &t.header.id).await? else {
         return Ok(None);
     };
     let mine = rule.custom();

@@ -20,9 +20,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{member, owned_active_table, ChildRequest};
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table_rule, put_rule, put_table,
-};
+use crate::services::cleanrooms::records::intermediate_tables::{put_rule, put_table};
 use crate::services::cleanrooms::workflows::lifecycle;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -101,7 +99,7 @@ pub async fn create_intermediate_table_analysis_rule(
     let _guard = state.write_lock().await;
     let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
     if t.has_rule
-        || intermediate_table_rule(state, &t.header.id)
+        || records::load::<IntermediateTableRule>(state, &t.header.id)
             .await?
             .is_some()
     {
@@ -143,7 +141,7 @@ pub async fn get_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
     let (membership, id) = input.target();
     let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-    let rule = intermediate_table_rule(state, &t.header.id)
+    let rule = records::load::<IntermediateTableRule>(state, &t.header.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
     Ok(dto::GetIntermediateTableAnalysisRuleOutput {
@@ -159,7 +157,7 @@ pub async fn update_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
     let (_, t) = owned_active_table(state, ctx, input.target()).await?;
-    let mut rule = intermediate_table_rule(state, &t.header.id)
+    let mut rule = records::load::<IntermediateTableRule>(state, &t.header.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
     check_policy(state, &t, &input.analysis_rule_policy).await?;
@@ -179,7 +177,7 @@ pub async fn delete_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
     let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
-    if intermediate_table_rule(state, &t.header.id)
+    if records::load::<IntermediateTableRule>(state, &t.header.id)
         .await?
         .is_none()
     {

@@ -20,7 +20,6 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::decode;
-use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
 use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
 use crate::store::decode_shared;
@@ -566,7 +565,7 @@ pub async fn owned_table(
     id: &str,
 ) -> AwsResult<(Membership, IntermediateTable)> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match intermediate_table(state, id).await? {
+    match records::load::<IntermediateTable>(state, id).await? {
         Some(t) if t.header.membership_id == m.id => Ok((m, t)),
         Some(t) if t.header.collaboration_id == m.collaboration_id => Err(access_denied(format!(
             "Intermediate table {id} belongs to account {}; only its owner can access it",

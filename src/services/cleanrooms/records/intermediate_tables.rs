@@ -64,27 +64,6 @@ pub fn put_rule(t: &IntermediateTable, rule: &IntermediateTableRule) -> AwsResul
     )
 }
 
-/// The intermediate table `id`, if it exists.
-pub async fn intermediate_table(
-    state: &AppState,
-    id: &str,
-) -> AwsResult<Option<IntermediateTable>> {
-    records::load::<IntermediateTable>(state, id).await
-}
-
-/// Version `version_id` of an intermediate table, if it exists.
-pub async fn intermediate_table_version(
-    state: &AppState,
-    version_id: &str,
-) -> AwsResult<Option<IntermediateTableVersion>> {
-    records::load::<IntermediateTableVersion>(state, version_id).await
-}
-
-/// Every version of every intermediate table, in every region.
-pub async fn all_versions(state: &AppState) -> AwsResult<Vec<IntermediateTableVersion>> {
-    records::all(state).await
-}
-
 /// Every intermediate table of collaboration `collaboration_id` (all memberships), in creation
 /// order.
 pub async fn intermediate_tables_of_collaboration(
@@ -98,19 +77,6 @@ pub async fn intermediate_tables_of_collaboration(
             .map(|(_, t)| t)
             .collect(),
     )
-}
-
-/// Every intermediate table of every collaboration and region, in creation order.
-pub async fn all_intermediate_tables(state: &AppState) -> AwsResult<Vec<IntermediateTable>> {
-    records::all(state).await
-}
-
-/// The CUSTOM analysis rule of table `table_id`, if it has one.
-pub async fn intermediate_table_rule(
-    state: &AppState,
-    table_id: &str,
-) -> AwsResult<Option<IntermediateTableRule>> {
-    records::load::<IntermediateTableRule>(state, table_id).await
 }
 
 /// The versions of table `table_id` with their sequence numbers, oldest first.

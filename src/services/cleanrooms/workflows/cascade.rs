@@ -14,9 +14,7 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{child_delete_writes, MembershipChild};
 use crate::services::cleanrooms::records::associations::association_rule_deletes;
 use crate::services::cleanrooms::records::budgets::delete_ledger;
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table, intermediate_table_version, versions_of,
-};
+use crate::services::cleanrooms::records::intermediate_tables::versions_of;
 use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
@@ -95,9 +93,9 @@ pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()
     }
     // A population still writing holds the table in managed storage: stop it first, so the
     // deletion does not wait for the whole run (its bookkeeping then records the failure).
-    if let Some(t) = intermediate_table(state, table_id).await? {
+    if let Some(t) = records::load::<IntermediateTable>(state, table_id).await? {
         if let Some(version_id) = &t.populating {
-            if let Some(v) = intermediate_table_version(state, version_id).await? {
+            if let Some(v) = records::load::<IntermediateTableVersion>(state, version_id).await? {
                 state.jobs().cancel(&v.analysis_id);
             }
         }

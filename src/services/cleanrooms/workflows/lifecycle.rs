@@ -12,14 +12,14 @@ use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::lineage::descendants;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::members;
 use crate::services::cleanrooms::records::access::owned_table;
 use crate::services::cleanrooms::records::collaborations::unlist_member_of_deleted_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::{
-    all_intermediate_tables, all_versions, intermediate_tables_of_collaboration, put_table,
-    put_version,
+    intermediate_tables_of_collaboration, put_table, put_version,
 };
 use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::memberships::put_membership;
@@ -160,14 +160,17 @@ pub async fn disallowed(
 /// Whether anything is due for expiry at `now`: a successful version past its expiration time,
 /// or a table whose active version is.
 async fn anything_due(state: &AppState, now: f64) -> AwsResult<bool> {
-    if all_intermediate_tables(state)
+    if records::all::<IntermediateTable>(state)
         .await?
         .iter()
         .any(|t| t.expires(now))
     {
         return Ok(true);
     }
-    Ok(all_versions(state).await?.iter().any(|v| v.is_due(now)))
+    Ok(records::all::<IntermediateTableVersion>(state)
+        .await?
+        .iter()
+        .any(|v| v.is_due(now)))
 }
 
 /// Applies retention at the emulator clock's now: every successful version past its
@@ -185,8 +188,8 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
     let _guard = state.write_lock().await;
     let now = state.now();
     let mut cascade = Cascade::default();
-    let tables = all_intermediate_tables(state).await?;
-    for mut v in all_versions(state).await? {
+    let tables = records::all::<IntermediateTable>(state).await?;
+    for mut v in records::all::<IntermediateTableVersion>(state).await? {
         if !v.is_due(now) {
             continue;
         }
@@ -283,7 +286,6 @@ mod tests {
     use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
     use crate::services::cleanrooms::domain::membership::Membership;
     use crate::services::cleanrooms::records;
-    use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
     use crate::services::cleanrooms::records::intermediate_tables::versions_of;
 
     use crate::services::cleanrooms::domain::collaboration::Member;
@@ -336,7 +338,7 @@ mod tests {
     }
 
     async fn reload(state: &AppState, t: &IntermediateTable) -> IntermediateTable {
-        intermediate_table(state, &t.header.id)
+        records::load::<IntermediateTable>(state, &t.header.id)
             .await
             .unwrap()
             .unwrap()
