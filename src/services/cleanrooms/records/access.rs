@@ -118,31 +118,10 @@ async fn member_collaboration(
     }
 }
 
-/// The collaboration and the caller's member record, when the caller is an invited or active
-/// member; otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
-pub async fn visible_collaboration(
-    state: &AppState,
-    region: &str,
-    account: &str,
-    id: &str,
-) -> AwsResult<(Collaboration, Member)> {
-    member_collaboration(state, (region, account), id, Standing::Visible).await
-}
-
-/// The collaboration and the caller's member record when the caller is an `ACTIVE` member;
-/// otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
-pub async fn active_collaboration(
-    state: &AppState,
-    region: &str,
-    account: &str,
-    id: &str,
-) -> AwsResult<(Collaboration, Member)> {
-    member_collaboration(state, (region, account), id, Standing::Active).await
-}
-
 impl Standing {
     /// The collaboration `id` and the caller's member record when the caller of `ctx` has this
-    /// standing there (see [`visible_collaboration`], [`active_collaboration`]).
+    /// standing there; otherwise `AccessDeniedException` (or not-found for unknown or deleted
+    /// collaborations).
     ///
     /// # Errors
     /// As [`member_collaboration`].
