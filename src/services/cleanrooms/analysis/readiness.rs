@@ -256,6 +256,28 @@ pub async fn direct_analysis_blockers(
         .unwrap_or_default())
 }
 
+/// The `Schema` of table `$t` that a member created in collaboration `$c` (an intermediate or
+/// an ID mapping table: a resource with a `ChildHeader`): the collaboration, the creator, the
+/// name, the description and the times filled in, the parts that depend on the kind of table
+/// as written.
+macro_rules! member_table_schema {
+    ($c:expr, $t:expr => { $($rest:tt)* }) => {
+        cleanrooms_emulator_api::cleanrooms::dto::Schema {
+            collaboration_arn: $c.arn.clone(),
+            collaboration_id: $c.id.clone(),
+            create_time: $t.create_time,
+            creator_account_id: $t.header.account_id.clone(),
+            description: $t.description.clone().unwrap_or_default(),
+            name: $t.name.clone(),
+            partition_keys: Vec::new(),
+            selected_analysis_methods: None,
+            update_time: $t.update_time,
+            $($rest)*
+        }
+    };
+}
+pub(crate) use member_table_schema;
+
 /// The `SchemaSummary` of a schema.
 pub fn schema_summary(s: dto::Schema) -> dto::SchemaSummary {
     summary_of!(s => dto::SchemaSummary {
