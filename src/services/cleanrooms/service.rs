@@ -9,7 +9,7 @@ use super::ops::{
     analysis_logs, analysis_templates, associations, audience_model_associations, change_requests,
     children, collaborations, configured_tables, id_mapping_tables, id_namespace_associations,
     intermediate_table_rules, intermediate_tables, memberships, privacy_budget_templates,
-    protected_jobs, protected_queries, schemas, tags,
+    protected_jobs, protected_queries, runs, schemas, tags,
 };
 use crate::error::AwsResult;
 use crate::state::AppState;
@@ -418,7 +418,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::DeleteAnalysisTemplateInput,
     ) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
-        analysis_templates::delete_analysis_template(&self.state, ctx, input).await
+        children::delete_own(&self.state, ctx, input).await
     }
 
     async fn get_collaboration_analysis_template(
@@ -498,7 +498,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetProtectedQueryInput,
     ) -> AwsResult<dto::GetProtectedQueryOutput> {
-        protected_queries::get_protected_query(&self.state, ctx, input).await
+        runs::get_run(&self.state, ctx, input).await
     }
 
     async fn list_protected_queries(
@@ -506,7 +506,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListProtectedQueriesInput,
     ) -> AwsResult<dto::ListProtectedQueriesOutput> {
-        protected_queries::list_protected_queries(&self.state, ctx, input).await
+        runs::list_runs(&self.state, ctx, input).await
     }
 
     async fn update_protected_query(
@@ -514,7 +514,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::UpdateProtectedQueryInput,
     ) -> AwsResult<dto::UpdateProtectedQueryOutput> {
-        protected_queries::update_protected_query(&self.state, ctx, input).await
+        runs::cancel(&self.state, ctx, input).await
     }
 
     async fn start_protected_job(
@@ -530,7 +530,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::GetProtectedJobInput,
     ) -> AwsResult<dto::GetProtectedJobOutput> {
-        protected_jobs::get_protected_job(&self.state, ctx, input).await
+        runs::get_run(&self.state, ctx, input).await
     }
 
     async fn list_protected_jobs(
@@ -538,7 +538,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::ListProtectedJobsInput,
     ) -> AwsResult<dto::ListProtectedJobsOutput> {
-        protected_jobs::list_protected_jobs(&self.state, ctx, input).await
+        runs::list_runs(&self.state, ctx, input).await
     }
 
     async fn update_protected_job(
@@ -546,7 +546,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::UpdateProtectedJobInput,
     ) -> AwsResult<dto::UpdateProtectedJobOutput> {
-        protected_jobs::update_protected_job(&self.state, ctx, input).await
+        runs::cancel(&self.state, ctx, input).await
     }
 
     async fn populate_intermediate_table(
@@ -728,12 +728,7 @@ impl CleanroomsApi for CleanRooms {
         ctx: &RequestContext,
         input: dto::DeleteConfiguredAudienceModelAssociationInput,
     ) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
-        audience_model_associations::delete_configured_audience_model_association(
-            &self.state,
-            ctx,
-            input,
-        )
-        .await
+        children::delete_own(&self.state, ctx, input).await
     }
 
     async fn get_collaboration_configured_audience_model_association(

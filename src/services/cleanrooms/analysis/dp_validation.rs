@@ -17,9 +17,10 @@
 
 use crate::services::cleanrooms::analysis::sql::with_literal_placeholders;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
+use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTableRule;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 
@@ -83,7 +84,7 @@ pub async fn dp_tables(
     collaboration_id: &str,
 ) -> AwsResult<HashMap<String, String>> {
     let mut out = HashMap::new();
-    for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
+    for (_, a) in collaboration_children::<Association>(state, collaboration_id).await? {
         let Some(record) =
             records::record::<ConfiguredTableRule>(state, &a.configured_table_id).await?
         else {
@@ -110,7 +111,7 @@ pub async fn validations(
     state: &AppState,
     t: &AnalysisTemplate,
 ) -> AwsResult<Option<Vec<dto::AnalysisTemplateValidationStatusDetail>>> {
-    let dp = dp_tables(state, &t.collaboration_id).await?;
+    let dp = dp_tables(state, &t.header.collaboration_id).await?;
     if !t.referenced_tables.iter().any(|n| dp.contains_key(n)) {
         return Ok(None);
     }

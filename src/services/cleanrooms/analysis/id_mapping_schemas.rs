@@ -5,15 +5,14 @@
 //! dimension columns follow the ID namespace associations' `allowUseAsDimensionColumn`), the
 //! creator, and `NOT_READY` with `ID_MAPPING_TABLE_NOT_POPULATED` until the table is populated.
 
-use crate::services::cleanrooms::analysis::readiness::schema_summary;
+use crate::services::cleanrooms::analysis::readiness::{member_table_schema, schema_summary};
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::id_mapping::{
     IdMappingTable, IdNamespaceAssociation, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_table_named, id_mapping_tables_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
@@ -69,29 +68,20 @@ fn schema(c: &Collaboration, t: &IdMappingTable) -> dto::Schema {
         name: name.to_string(),
         r#type: "string".to_string(),
     };
-    dto::Schema {
+    member_table_schema!(c, t => {
         analysis_method: Some(dto::AnalysisMethod::DirectQuery),
         analysis_rule_types: vec![dto::AnalysisRuleType::IdMappingTable],
-        collaboration_arn: c.arn.clone(),
-        collaboration_id: c.id.clone(),
         columns: vec![column(SOURCE_ID_COLUMN), column(TARGET_ID_COLUMN)],
-        create_time: t.create_time,
-        creator_account_id: t.account_id.clone(),
-        description: t.description.clone().unwrap_or_default(),
-        name: t.name.clone(),
-        partition_keys: Vec::new(),
-        resource_arn: Some(t.arn.clone()),
+        resource_arn: Some(t.header.arn.clone()),
         schema_status_details: status_details(t),
         schema_type_properties: Some(dto::SchemaTypeProperties::IdMappingTable(
             dto::IdMappingTableSchemaTypeProperties {
-                id_mapping_table_id: Some(t.id.clone()),
+                id_mapping_table_id: Some(t.header.id.clone()),
                 id_mapping_table_input_source: t.input_sources.clone(),
             },
         )),
-        selected_analysis_methods: None,
         r#type: dto::SchemaType::IdMappingTable,
-        update_time: t.update_time,
-    }
+    })
 }
 
 /// The summaries of the collaboration's ID-mapping-table schemas after position `after`, with
@@ -104,7 +94,7 @@ pub async fn summaries(
     c: &Collaboration,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, dto::SchemaSummary)>> {
-    Ok(id_mapping_tables_of_collaboration(state, &c.id)
+    Ok(collaboration_children::<IdMappingTable>(state, &c.id)
         .await?
         .into_iter()
         .filter(|(seq, _)| after.is_none_or(|a| *seq > a))

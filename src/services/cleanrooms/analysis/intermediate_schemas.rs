@@ -8,17 +8,16 @@
 //! The schema analysis rule shows the owner's rule as `policy` and, as `consolidatedPolicy`,
 //! that rule combined with the controls a multi-party table inherits from its base tables.
 
-use crate::services::cleanrooms::analysis::readiness::schema_summary;
+use crate::services::cleanrooms::analysis::readiness::{member_table_schema, schema_summary};
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::configured_table::{ANY_JOB, ANY_QUERY};
 use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, IntermediateTableRule,
 };
 use crate::services::cleanrooms::domain::lineage::{effective_policy, inherited_violation};
+use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table_rule, intermediate_tables_of_collaboration,
-};
+use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::error::AwsResult;
@@ -184,33 +183,24 @@ async fn schema(
     c: &Collaboration,
     t: &IntermediateTable,
 ) -> AwsResult<dto::Schema> {
-    let rule = intermediate_table_rule(state, &t.id).await?;
-    Ok(dto::Schema {
+    let rule = records::load::<IntermediateTableRule>(state, &t.header.id).await?;
+    Ok(member_table_schema!(c, t => {
         analysis_method: None,
         analysis_rule_types: if t.has_rule {
             vec![dto::AnalysisRuleType::Custom]
         } else {
             Vec::new()
         },
-        collaboration_arn: c.arn.clone(),
-        collaboration_id: c.id.clone(),
         columns: t.schema.clone().unwrap_or_default(),
-        create_time: t.create_time,
-        creator_account_id: t.account_id.clone(),
-        description: t.description.clone().unwrap_or_default(),
-        name: t.name.clone(),
-        partition_keys: Vec::new(),
         resource_arn: None,
         schema_status_details: status_details(t, rule.as_ref(), state.now()),
         schema_type_properties: Some(dto::SchemaTypeProperties::IntermediateTable(
             dto::IntermediateTableSchemaTypeProperties {
-                intermediate_table_id: t.id.clone(),
+                intermediate_table_id: t.header.id.clone(),
             },
         )),
-        selected_analysis_methods: None,
         r#type: dto::SchemaType::IntermediateTable,
-        update_time: t.update_time,
-    })
+    }))
 }
 
 /// The summaries of the collaboration's intermediate-table schemas after position `after`,
@@ -278,7 +268,7 @@ pub async fn analysis_rule_named(
     let Some(t) = named(state, c, name).await? else {
         return Ok(None);
     };
-    let Some(rule) = intermediate_table_rule(state, &t.id).await? else {
+    let Some(rule) = records::load::<IntermediateTableRule>(state, &t.header.id).await? else {
         return Ok(None);
     };
     let mine = rule.custom();

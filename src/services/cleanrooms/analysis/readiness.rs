@@ -7,6 +7,7 @@ use crate::services::cleanrooms::domain::association::{
     policy_parts, Association, AssociationRule,
 };
 use crate::services::cleanrooms::domain::configured_table::{ConfiguredTable, ConfiguredTableRule};
+use crate::services::cleanrooms::domain::summary::summary_of;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::budgets::has_differential_privacy_template;
 use crate::state::AppState;
@@ -48,7 +49,7 @@ pub async fn parts_of(state: &AppState, association: Association) -> AwsResult<O
     for t in &association.analysis_rule_types {
         if let Some(r) = records::record::<AssociationRule>(
             state,
-            &AssociationRule::record_id(&association.id, *t),
+            &AssociationRule::record_id(&association.header.id, *t),
         )
         .await?
         {
@@ -57,7 +58,7 @@ pub async fn parts_of(state: &AppState, association: Association) -> AwsResult<O
     }
     let dp_policy_configured = match &rule {
         Some(r) if uses_differential_privacy(r) => {
-            has_differential_privacy_template(state, &association.collaboration_id).await?
+            has_differential_privacy_template(state, &association.header.collaboration_id).await?
         }
         _ => false,
     };
@@ -140,7 +141,7 @@ pub fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
             Code::DifferentialPrivacyPolicyNotConfigured,
             format!(
                 "Table '{name}' uses differential privacy, but collaboration {} has no DIFFERENTIAL_PRIVACY privacy budget template",
-                p.association.collaboration_id
+                p.association.header.collaboration_id
             ),
         ));
     }
@@ -255,19 +256,32 @@ pub async fn direct_analysis_blockers(
         .unwrap_or_default())
 }
 
+/// The `Schema` of table `$t` that a member created in collaboration `$c` (an intermediate or
+/// an ID mapping table: a resource with a `ChildHeader`): the collaboration, the creator, the
+/// name, the description and the times filled in, the parts that depend on the kind of table
+/// as written.
+macro_rules! member_table_schema {
+    ($c:expr, $t:expr => { $($rest:tt)* }) => {
+        cleanrooms_emulator_api::cleanrooms::dto::Schema {
+            collaboration_arn: $c.arn.clone(),
+            collaboration_id: $c.id.clone(),
+            create_time: $t.create_time,
+            creator_account_id: $t.header.account_id.clone(),
+            description: $t.description.clone().unwrap_or_default(),
+            name: $t.name.clone(),
+            partition_keys: Vec::new(),
+            selected_analysis_methods: None,
+            update_time: $t.update_time,
+            $($rest)*
+        }
+    };
+}
+pub(crate) use member_table_schema;
+
 /// The `SchemaSummary` of a schema.
 pub fn schema_summary(s: dto::Schema) -> dto::SchemaSummary {
-    dto::SchemaSummary {
-        analysis_method: s.analysis_method,
-        analysis_rule_types: s.analysis_rule_types,
-        collaboration_arn: s.collaboration_arn,
-        collaboration_id: s.collaboration_id,
-        create_time: s.create_time,
-        creator_account_id: s.creator_account_id,
-        name: s.name,
-        resource_arn: s.resource_arn,
-        selected_analysis_methods: s.selected_analysis_methods,
-        r#type: s.r#type,
-        update_time: s.update_time,
-    }
+    summary_of!(s => dto::SchemaSummary {
+        analysis_method, analysis_rule_types, collaboration_arn, collaboration_id, create_time,
+        creator_account_id, name, resource_arn, selected_analysis_methods, r#type, update_time,
+    })
 }

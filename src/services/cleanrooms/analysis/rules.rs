@@ -62,7 +62,7 @@ pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> 
         if let Some(t) = analysis.template {
             return Err(invalid_query(format!(
                 "Analysis template {} cannot run on table '{}': it has a {} analysis rule, and analysis templates only run on tables with CUSTOM analysis rules",
-                t.arn,
+                t.header.arn,
                 table.name,
                 c.rule.as_str()
             )));
@@ -91,12 +91,12 @@ pub fn check_allowed_analysis(table: &AnalysisTable, analysis: Analysis<'_>) -> 
             let listed = c
                 .allowed_analyses
                 .as_ref()
-                .is_some_and(|a| a.iter().any(|x| x == &t.arn));
-            let allowed = listed || (any_query && providers_allow(&t.account_id));
+                .is_some_and(|a| a.iter().any(|x| x == &t.header.arn));
+            let allowed = listed || (any_query && providers_allow(&t.header.account_id));
             if !allowed {
                 return Err(invalid_query(format!(
                     "Analysis template {} is not allowed by the analysis rule of table '{}'",
-                    t.arn, table.name
+                    t.header.arn, table.name
                 )));
             }
         }
@@ -112,25 +112,25 @@ pub fn check_allowed_job(table: &AnalysisTable, template: &AnalysisTemplate) -> 
     if c.rule != RuleKind::Custom {
         return Err(invalid_configuration(format!(
             "Analysis template {} cannot run on table '{}': it has a {} analysis rule, and PySpark jobs only run on tables with CUSTOM analysis rules",
-            template.arn,
+            template.header.arn,
             table.name,
             c.rule.as_str()
         )));
     }
     let allowed = c.allowed_analyses.iter().flatten();
-    let listed = allowed.clone().any(|x| x == &template.arn);
+    let listed = allowed.clone().any(|x| x == &template.header.arn);
     let any_job = allowed.clone().any(|x| x == ANY_JOB);
     let provider = c
         .allowed_providers
         .iter()
         .flatten()
-        .any(|a| a == &template.account_id);
+        .any(|a| a == &template.header.account_id);
     if listed || (any_job && provider) {
         return Ok(());
     }
     Err(invalid_configuration(format!(
         "Analysis template {} is not allowed by the analysis rule of table '{}' (allowedAnalyses lists neither the template nor ANY_JOB with its author {} among allowedAnalysisProviders)",
-        template.arn, table.name, template.account_id
+        template.header.arn, table.name, template.header.account_id
     )))
 }
 
@@ -245,6 +245,18 @@ pub fn capture_inherited(
     owner: &str,
 ) -> (dto::IntermediateTableInheritedConstraints, bool) {
     let mut inherited = dto::IntermediateTableInheritedConstraints::default();
+    // The `$shape` entry naming table `$t` as a source of `$value`.
+    macro_rules! source {
+        ($shape:ident, $t:expr, $value:expr) => {
+            dto::$shape {
+                id: $t.id.clone(),
+                name: $t.name.clone(),
+                source_account_id: $t.owner.clone(),
+                r#type: $t.kind,
+                value: $value,
+            }
+        };
+    }
 
     let mut receivers: Option<Vec<String>> = None;
     let mut receiver_sources = Vec::new();
@@ -255,33 +267,15 @@ pub fn capture_inherited(
     for t in tables {
         if let Some(r) = effective_receivers(t) {
             receivers = intersect(receivers, Some(&r));
-            receiver_sources.push(dto::InheritedAllowedResultReceiversSource {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                source_account_id: t.owner.clone(),
-                r#type: t.kind,
-                value: r,
-            });
+            receiver_sources.push(source!(InheritedAllowedResultReceiversSource, t, r));
         }
         if let Some(a) = t.controls.allowed_additional_analyses.clone() {
             additional_analyses = intersect(additional_analyses, Some(&a));
-            additional_sources.push(dto::InheritedAllowedAdditionalAnalysesSource {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                source_account_id: t.owner.clone(),
-                r#type: t.kind,
-                value: a,
-            });
+            additional_sources.push(source!(InheritedAllowedAdditionalAnalysesSource, t, a));
         }
         if let Some(v) = effective_additional(t) {
             strictest = stricter(strictest, Some(v));
-            strictest_sources.push(dto::InheritedAdditionalAnalysesSource {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                source_account_id: t.owner.clone(),
-                r#type: t.kind,
-                value: v,
-            });
+            strictest_sources.push(source!(InheritedAdditionalAnalysesSource, t, v));
         }
     }
     if let Some(value) = receivers {

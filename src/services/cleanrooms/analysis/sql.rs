@@ -46,7 +46,10 @@ pub fn bind_template(
     let dto::AnalysisSource::Text(text) = &template.source else {
         return Err(invalid_field(
             "sqlParameters.analysisTemplateArn",
-            format!("Analysis template {} is not a SQL template", template.arn),
+            format!(
+                "Analysis template {} is not a SQL template",
+                template.header.arn
+            ),
         ));
     };
     let declared = template.analysis_parameters.as_deref().unwrap_or_default();
@@ -353,7 +356,7 @@ pub async fn template_by_arn(
     let id = arn.rsplit('/').next().unwrap_or_default();
     let t: Option<AnalysisTemplate> = records::load::<AnalysisTemplate>(state, id).await?;
     match t {
-        Some(t) if t.arn == arn && t.collaboration_id == collaboration_id => {
+        Some(t) if t.header.arn == arn && t.header.collaboration_id == collaboration_id => {
             if t.format != dto::AnalysisFormat::Sql {
                 return Err(invalid_field(
                     field,

@@ -14,9 +14,7 @@ use crate::services::cleanrooms::domain::intermediate_table::{
 use crate::services::cleanrooms::domain::lineage::effective_policy;
 use crate::services::cleanrooms::errors::invalid_configuration;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
 use std::sync::Arc;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -193,7 +191,7 @@ pub async fn collaboration_tables(
     collaboration_id: &str,
 ) -> AwsResult<Vec<AnalysisTable>> {
     let mut out = Vec::new();
-    for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
+    for (_, a) in collaboration_children::<Association>(state, collaboration_id).await? {
         out.push(association_table(state, a).await?);
     }
     let tables: Vec<(i64, IntermediateTable)> =
@@ -201,10 +199,10 @@ pub async fn collaboration_tables(
     let now = state.now();
     for (_, t) in tables {
         let rule: Option<IntermediateTableRule> =
-            records::load::<IntermediateTableRule>(state, &t.id).await?;
+            records::load::<IntermediateTableRule>(state, &t.header.id).await?;
         out.push(intermediate_table(&t, rule.as_ref(), now));
     }
-    for (_, t) in id_mapping_tables_of_collaboration(state, collaboration_id).await? {
+    for (_, t) in collaboration_children::<IdMappingTable>(state, collaboration_id).await? {
         let dimension = dimension_columns(state, &t).await?;
         let mut table = id_mapping_table(&t, &dimension);
         if let Some(gone) = missing_input(state, &t).await? {
@@ -240,7 +238,7 @@ pub async fn missing_input(state: &AppState, t: &IdMappingTable) -> AwsResult<Op
 fn id_mapping_table(t: &IdMappingTable, dimension: &[String]) -> AnalysisTable {
     let source = match &t.population {
         Some(p) => Source::Managed {
-            table_id: t.id.clone(),
+            table_id: t.header.id.clone(),
             delta_version: p.delta_version,
         },
         None => Source::Unavailable(format!(
@@ -257,9 +255,9 @@ fn id_mapping_table(t: &IdMappingTable, dimension: &[String]) -> AnalysisTable {
         .collect();
     AnalysisTable {
         name: t.name.clone(),
-        id: t.id.clone(),
+        id: t.header.id.clone(),
         kind: dto::BaseTableDependencyType::IdMappingTable,
-        owner: t.account_id.clone(),
+        owner: t.header.account_id.clone(),
         source,
         controls,
         dependencies: Vec::new(),
@@ -271,9 +269,9 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
     let Some(record) = table_record else {
         return Ok(AnalysisTable {
             name: a.name.clone(),
-            id: a.id.clone(),
+            id: a.header.id.clone(),
             kind: dto::BaseTableDependencyType::Table,
-            owner: a.account_id.clone(),
+            owner: a.header.account_id.clone(),
             source: Source::Unavailable(format!(
                 "The configured table of table '{}' no longer exists",
                 a.name
@@ -328,9 +326,11 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
     // The association's own (collaboration) rule of the same type narrows receivers and
     // additional analyses.
     if let Some(rule_type) = association_rule_type(controls.rule) {
-        if let Some(r) =
-            records::record::<AssociationRule>(state, &AssociationRule::record_id(&a.id, rule_type))
-                .await?
+        if let Some(r) = records::record::<AssociationRule>(
+            state,
+            &AssociationRule::record_id(&a.header.id, rule_type),
+        )
+        .await?
         {
             let rule: AssociationRule = records::decode(&r)?;
             let dto::ConfiguredTableAssociationAnalysisRulePolicy::V1(policy) = &rule.policy;
@@ -355,9 +355,9 @@ async fn association_table(state: &AppState, a: Association) -> AwsResult<Analys
     }
     Ok(AnalysisTable {
         name: a.name.clone(),
-        id: a.id.clone(),
+        id: a.header.id.clone(),
         kind: dto::BaseTableDependencyType::Table,
-        owner: a.account_id.clone(),
+        owner: a.header.account_id.clone(),
         source,
         controls,
         dependencies: Vec::new(),
@@ -385,7 +385,7 @@ fn intermediate_table(
 ) -> AnalysisTable {
     let source = match t.readable_version(now) {
         Ok(v) => Source::Managed {
-            table_id: t.id.clone(),
+            table_id: t.header.id.clone(),
             delta_version: v.delta_version,
         },
         Err(why) => Source::Unavailable(why),
@@ -401,9 +401,9 @@ fn intermediate_table(
     }
     AnalysisTable {
         name: t.name.clone(),
-        id: t.id.clone(),
+        id: t.header.id.clone(),
         kind: dto::BaseTableDependencyType::IntermediateTable,
-        owner: t.account_id.clone(),
+        owner: t.header.account_id.clone(),
         source,
         controls,
         dependencies: t.dependencies.clone(),

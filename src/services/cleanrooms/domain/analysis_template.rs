@@ -1,5 +1,6 @@
 //! Analysis templates as stored.
 
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -7,18 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalysisTemplate {
-    /// UUID.
-    pub id: String,
-    /// ARN (under the membership).
-    pub arn: String,
-    /// Author account (the membership's owner).
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Collaboration ARN.
     pub collaboration_arn: String,
     /// Name.
@@ -56,81 +48,43 @@ impl AnalysisTemplate {
 
     /// The `AnalysisTemplate` shape (the author's view).
     pub fn to_dto(&self) -> dto::AnalysisTemplate {
-        dto::AnalysisTemplate {
+        child_shape!(owner self => dto::AnalysisTemplate {
             analysis_parameters: self.analysis_parameters.clone(),
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
             error_message_configuration: self.error_message_configuration.clone(),
             format: self.format,
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
             schema: self.schema(),
             source: self.source.clone(),
             source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
-            update_time: self.update_time,
             validations: None,
-        }
+        })
     }
 
     /// The `AnalysisTemplateSummary` shape.
     pub fn to_summary(&self) -> dto::AnalysisTemplateSummary {
-        dto::AnalysisTemplateSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(owner self => dto::AnalysisTemplateSummary {
             is_synthetic_data: Some(self.synthetic_data_parameters.is_some()),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationAnalysisTemplate` shape (every member's view).
     pub fn to_collaboration_dto(&self) -> dto::CollaborationAnalysisTemplate {
-        dto::CollaborationAnalysisTemplate {
+        child_shape!(collaboration self => dto::CollaborationAnalysisTemplate {
             analysis_parameters: self.analysis_parameters.clone(),
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            description: self.description.clone(),
             error_message_configuration: self.error_message_configuration.clone(),
             format: self.format,
-            id: self.id.clone(),
-            name: self.name.clone(),
             schema: self.schema(),
             source: Some(self.source.clone()),
             source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
-            update_time: self.update_time,
             validations: None,
-        }
+        })
     }
 
     /// The `CollaborationAnalysisTemplateSummary` shape.
     pub fn to_collaboration_summary(&self) -> dto::CollaborationAnalysisTemplateSummary {
-        dto::CollaborationAnalysisTemplateSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(collaboration self => dto::CollaborationAnalysisTemplateSummary {
             is_synthetic_data: Some(self.synthetic_data_parameters.is_some()),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 }

@@ -31,70 +31,49 @@ pub fn configured_table_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:cleanrooms:{region}:{account}:configuredtable/{id}")
 }
 
-/// ARN of a configured table association, in the IAM form scoped under its membership.
-pub fn association_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
-    membership_scoped(
-        region,
-        account,
-        membership_id,
-        "configuredtableassociation",
-        id,
-    )
+/// Declares the ARN functions of membership-scoped resources: `fn(region, account,
+/// membership_id, id)` giving the IAM form under the membership, for each resource type as ARNs
+/// name it.
+macro_rules! membership_scoped_arns {
+    ($($(#[$doc:meta])* $name:ident => $resource:literal;)*) => {
+        $($(#[$doc])*
+        pub fn $name(region: &str, account: &str, membership_id: &str, id: &str) -> String {
+            membership_scoped(region, account, membership_id, $resource, id)
+        })*
+    };
 }
 
-/// ARN of a privacy budget template, in the IAM form scoped under its membership (the model's
-/// `PrivacyBudgetTemplateArn` pattern omits the membership; spec §1.2 prefers the IAM form).
-pub fn privacy_budget_template_arn(
-    region: &str,
-    account: &str,
-    membership_id: &str,
-    id: &str,
-) -> String {
-    membership_scoped(region, account, membership_id, "privacybudgettemplate", id)
+membership_scoped_arns! {
+    /// ARN of a configured table association, in the IAM form scoped under its membership.
+    association_arn => "configuredtableassociation";
+    /// ARN of a privacy budget template, in the IAM form scoped under its membership (the model's
+    /// `PrivacyBudgetTemplateArn` pattern omits the membership; spec §1.2 prefers the IAM form).
+    privacy_budget_template_arn => "privacybudgettemplate";
+    /// ARN of an analysis template, scoped under its membership.
+    analysis_template_arn => "analysistemplate";
+    /// ARN of an intermediate table, scoped under its membership.
+    intermediate_table_arn => "intermediatetable";
+    /// ARN of a configured audience model association, scoped under its membership.
+    audience_model_association_arn => "configuredaudiencemodelassociation";
+    /// ARN of an ID namespace association, scoped under its membership.
+    id_namespace_association_arn => "idnamespaceassociation";
+    /// ARN of an ID mapping table, scoped under its membership.
+    id_mapping_table_arn => "idmappingtable";
 }
 
-/// ARN of an analysis template, scoped under its membership.
-pub fn analysis_template_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
-    membership_scoped(region, account, membership_id, "analysistemplate", id)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// ARN of an intermediate table, scoped under its membership.
-pub fn intermediate_table_arn(
-    region: &str,
-    account: &str,
-    membership_id: &str,
-    id: &str,
-) -> String {
-    membership_scoped(region, account, membership_id, "intermediatetable", id)
-}
-
-/// ARN of a configured audience model association, scoped under its membership.
-pub fn audience_model_association_arn(
-    region: &str,
-    account: &str,
-    membership_id: &str,
-    id: &str,
-) -> String {
-    membership_scoped(
-        region,
-        account,
-        membership_id,
-        "configuredaudiencemodelassociation",
-        id,
-    )
-}
-
-/// ARN of an ID namespace association, scoped under its membership.
-pub fn id_namespace_association_arn(
-    region: &str,
-    account: &str,
-    membership_id: &str,
-    id: &str,
-) -> String {
-    membership_scoped(region, account, membership_id, "idnamespaceassociation", id)
-}
-
-/// ARN of an ID mapping table, scoped under its membership.
-pub fn id_mapping_table_arn(region: &str, account: &str, membership_id: &str, id: &str) -> String {
-    membership_scoped(region, account, membership_id, "idmappingtable", id)
+    #[test]
+    fn membership_scoped_resources_have_the_iam_form_under_their_membership() {
+        assert_eq!(
+            analysis_template_arn("us-east-1", "111111111111", "m1", "t1"),
+            "arn:aws:cleanrooms:us-east-1:111111111111:membership/m1/analysistemplate/t1"
+        );
+        assert_eq!(
+            association_arn("eu-west-1", "222222222222", "m2", "a2"),
+            "arn:aws:cleanrooms:eu-west-1:222222222222:membership/m2/configuredtableassociation/a2"
+        );
+    }
 }

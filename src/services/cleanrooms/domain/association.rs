@@ -1,6 +1,7 @@
 //! Configured table associations and their collaboration analysis rules as stored, and how an
 //! association rule policy splits into its parts.
 
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -8,18 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Association {
-    /// UUID.
-    pub id: String,
-    /// ARN (IAM form, under the membership).
-    pub arn: String,
-    /// Owner (the membership's account).
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Configured table id.
     pub configured_table_id: String,
     /// Configured table ARN.
@@ -39,19 +31,40 @@ pub struct Association {
 }
 
 impl Association {
+    /// Its new analysis rule of type `rule_type` with `policy`, created at `now`; the association
+    /// lists the type from then on.
+    pub fn add_rule(
+        &mut self,
+        rule_type: dto::ConfiguredTableAssociationAnalysisRuleType,
+        policy: dto::ConfiguredTableAssociationAnalysisRulePolicy,
+        now: f64,
+    ) -> AssociationRule {
+        self.analysis_rule_types.push(rule_type);
+        self.update_time = now;
+        AssociationRule {
+            membership_id: self.header.membership_id.clone(),
+            association_id: self.header.id.clone(),
+            association_arn: self.header.arn.clone(),
+            rule_type,
+            policy,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
     /// The `ConfiguredTableAssociation` shape.
     pub fn to_dto(&self) -> dto::ConfiguredTableAssociation {
         dto::ConfiguredTableAssociation {
             analysis_rule_types: Some(self.analysis_rule_types.clone()),
-            arn: self.arn.clone(),
+            arn: self.header.arn.clone(),
             child_resources: None,
             configured_table_arn: self.configured_table_arn.clone(),
             configured_table_id: self.configured_table_id.clone(),
             create_time: self.create_time,
             description: self.description.clone(),
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
+            id: self.header.id.clone(),
+            membership_arn: self.header.membership_arn.clone(),
+            membership_id: self.header.membership_id.clone(),
             name: self.name.clone(),
             role_arn: self.role_arn.clone(),
             update_time: self.update_time,
@@ -62,12 +75,12 @@ impl Association {
     pub fn to_summary(&self) -> dto::ConfiguredTableAssociationSummary {
         dto::ConfiguredTableAssociationSummary {
             analysis_rule_types: Some(self.analysis_rule_types.clone()),
-            arn: self.arn.clone(),
+            arn: self.header.arn.clone(),
             configured_table_id: self.configured_table_id.clone(),
             create_time: self.create_time,
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
+            id: self.header.id.clone(),
+            membership_arn: self.header.membership_arn.clone(),
+            membership_id: self.header.membership_id.clone(),
             name: self.name.clone(),
             update_time: self.update_time,
         }

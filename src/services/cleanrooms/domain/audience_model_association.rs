@@ -3,6 +3,7 @@
 //! the ARN's form and region and keeps the association so the collaboration can see it.
 
 use crate::error::AwsResult;
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use crate::services::cleanrooms::errors::invalid_field;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
@@ -12,18 +13,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AudienceModelAssociation {
-    /// UUID.
-    pub id: String,
-    /// `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/configuredaudiencemodelassociation/<id>`.
-    pub arn: String,
-    /// The associating account.
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Collaboration ARN.
     pub collaboration_arn: String,
     /// The Clean Rooms ML configured audience model's ARN.
@@ -87,70 +79,32 @@ pub fn check_configured_audience_model_arn(arn: &str, region: &str) -> AwsResult
 impl AudienceModelAssociation {
     /// The `ConfiguredAudienceModelAssociation` shape (the owner's view).
     pub fn to_dto(&self) -> dto::ConfiguredAudienceModelAssociation {
-        dto::ConfiguredAudienceModelAssociation {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
+        child_shape!(owner self => dto::ConfiguredAudienceModelAssociation {
             configured_audience_model_arn: self.configured_audience_model_arn.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
             manage_resource_policies: self.manage_resource_policies,
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `ConfiguredAudienceModelAssociationSummary` shape.
     pub fn to_summary(&self) -> dto::ConfiguredAudienceModelAssociationSummary {
-        dto::ConfiguredAudienceModelAssociationSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
+        child_shape!(owner self => dto::ConfiguredAudienceModelAssociationSummary {
             configured_audience_model_arn: self.configured_audience_model_arn.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationConfiguredAudienceModelAssociation` shape (every member's view).
     pub fn to_collaboration_dto(&self) -> dto::CollaborationConfiguredAudienceModelAssociation {
-        dto::CollaborationConfiguredAudienceModelAssociation {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
+        child_shape!(collaboration self => dto::CollaborationConfiguredAudienceModelAssociation {
             configured_audience_model_arn: self.configured_audience_model_arn.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            description: self.description.clone(),
-            id: self.id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationConfiguredAudienceModelAssociationSummary` shape.
     pub fn to_collaboration_summary(
         &self,
     ) -> dto::CollaborationConfiguredAudienceModelAssociationSummary {
-        dto::CollaborationConfiguredAudienceModelAssociationSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            description: self.description.clone(),
-            id: self.id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        child_shape!(collaboration self => dto::CollaborationConfiguredAudienceModelAssociationSummary {
+        })
     }
 }
 

@@ -456,8 +456,8 @@ fn access_exhausted(t: &PrivacyBudgetTemplate, table: &Touched, current: &[Detai
         .collect();
     invalid_configuration(format!(
         "{whom} has no access budget left for this analysis (privacy budget template {} of account {}): {}. Wait for a refresh, or ask the owner to update the template",
-        t.id,
-        t.account_id,
+        t.header.id,
+        t.header.account_id,
         state.join("; ")
     ))
 }
@@ -488,7 +488,7 @@ fn epsilon_exhausted(
     };
     invalid_configuration(format!(
         "The collaboration's differential privacy budget (privacy budget template {}) cannot pay for this analysis: its aggregations ({}) cost epsilon {:.3} with usersNoisePerQuery {}, but only {:.3} of epsilon {} remains; {refresh}. Use fewer aggregations, or ask the template owner to raise epsilon or usersNoisePerQuery",
-        t.id,
+        t.header.id,
         calls.join(", "),
         cost,
         p.users_noise_per_query,
@@ -500,6 +500,7 @@ fn epsilon_exhausted(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::cleanrooms::domain::child::ChildHeader;
 
     fn ts(y: i32, m: Month, d: u8, h: u8) -> f64 {
         Date::from_calendar_date(y, m, d)
@@ -636,14 +637,16 @@ mod tests {
             dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(_)
         );
         PrivacyBudgetTemplate {
-            id: id.into(),
-            arn: format!(
+            header: ChildHeader {
+                id: id.into(),
+                arn: format!(
                 "arn:aws:cleanrooms:us-east-1:111111111111:membership/m/privacybudgettemplate/{id}"
             ),
-            account_id: "111111111111".into(),
-            membership_id: "m".into(),
-            membership_arn: "arn:m".into(),
-            collaboration_id: "c".into(),
+                account_id: "111111111111".into(),
+                membership_id: "m".into(),
+                membership_arn: "arn:m".into(),
+                collaboration_id: "c".into(),
+            },
             collaboration_arn: "arn:c".into(),
             privacy_budget_type: if dp {
                 dto::PrivacyBudgetType::DifferentialPrivacy

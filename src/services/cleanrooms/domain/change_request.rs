@@ -4,6 +4,7 @@
 //! [`ChangeRequest::vote`], [`ChangeRequest::cancel`] and [`ChangeRequest::commit`] decide who
 //! may act and when; [`classify`] names the change types a requested change amounts to.
 
+use crate::services::cleanrooms::domain::summary::summary_of;
 use std::collections::BTreeMap;
 
 use crate::error::AwsResult;
@@ -414,16 +415,10 @@ impl ChangeRequest {
 
     /// The `CollaborationChangeRequestSummary` shape.
     pub fn to_summary(&self) -> dto::CollaborationChangeRequestSummary {
-        dto::CollaborationChangeRequestSummary {
-            approvals: self.approvals_dto(),
-            changes: self.changes.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            id: self.id.clone(),
-            is_auto_approved: self.is_auto_approved,
-            status: self.status,
-            update_time: self.update_time,
-        }
+        summary_of!(self.to_dto() => dto::CollaborationChangeRequestSummary {
+            approvals, changes, collaboration_id, create_time, id, is_auto_approved, status,
+            update_time,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Collaborations and their member records. Responses about a collaboration are caller-relative
 //! (`memberStatus`, `membershipId`), so conversions take the caller's member record.
 
+use crate::services::cleanrooms::domain::summary::summary_of;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -129,18 +130,9 @@ impl Collaboration {
 
     /// The `CollaborationSummary` shape as `caller` sees it.
     pub fn to_summary(&self, caller: &Member) -> dto::CollaborationSummary {
-        dto::CollaborationSummary {
-            id: self.id.clone(),
-            arn: self.arn.clone(),
-            name: self.name.clone(),
-            creator_account_id: self.creator_account_id.clone(),
-            creator_display_name: self.creator_display_name.clone(),
-            create_time: self.create_time,
-            update_time: self.update_time,
-            member_status: caller.status,
-            membership_id: caller.membership_id.clone(),
-            membership_arn: caller.membership_arn.clone(),
-            analytics_engine: Some(self.analytics_engine),
-        }
+        summary_of!(self.to_dto(caller) => dto::CollaborationSummary {
+            id, arn, name, creator_account_id, creator_display_name, create_time, update_time,
+            member_status, membership_id, membership_arn, analytics_engine,
+        })
     }
 }

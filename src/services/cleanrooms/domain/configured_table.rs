@@ -35,6 +35,26 @@ pub struct ConfiguredTable {
 }
 
 impl ConfiguredTable {
+    /// Its analysis rule of type `rule_type` with `policy`, created at `now`; the table names
+    /// the type from then on.
+    pub fn add_rule(
+        &mut self,
+        rule_type: dto::ConfiguredTableAnalysisRuleType,
+        policy: dto::ConfiguredTableAnalysisRulePolicy,
+        now: f64,
+    ) -> ConfiguredTableRule {
+        self.analysis_rule_type = Some(rule_type);
+        self.update_time = now;
+        ConfiguredTableRule {
+            configured_table_id: self.id.clone(),
+            configured_table_arn: self.arn.clone(),
+            rule_type,
+            policy,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
     /// The table reference's type.
     pub fn table_type(&self) -> dto::TableReferenceType {
         match &self.table_reference {

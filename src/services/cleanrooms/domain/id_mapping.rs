@@ -4,6 +4,7 @@
 //! into managed storage as two id columns, and read in queries under the managed
 //! `ID_MAPPING_TABLE` analysis rule).
 
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use serde::{Deserialize, Serialize};
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -18,18 +19,9 @@ pub const TARGET_ID_COLUMN: &str = "targetid";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdNamespaceAssociation {
-    /// UUID.
-    pub id: String,
-    /// `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/idnamespaceassociation/<id>`.
-    pub arn: String,
-    /// The associating account.
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Collaboration ARN.
     pub collaboration_arn: String,
     /// Name.
@@ -80,80 +72,42 @@ impl IdNamespaceAssociation {
 
     /// The `IdNamespaceAssociation` shape (the owner's view).
     pub fn to_dto(&self) -> dto::IdNamespaceAssociation {
-        dto::IdNamespaceAssociation {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(owner self => dto::IdNamespaceAssociation {
             id_mapping_config: self.id_mapping_config.clone(),
             input_reference_config: self.config(),
             input_reference_properties: self.properties(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `IdNamespaceAssociationSummary` shape.
     pub fn to_summary(&self) -> dto::IdNamespaceAssociationSummary {
-        dto::IdNamespaceAssociationSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(owner self => dto::IdNamespaceAssociationSummary {
             input_reference_config: self.config(),
             input_reference_properties:
                 dto::IdNamespaceAssociationInputReferencePropertiesSummary {
                     id_namespace_type: self.id_namespace_type,
                 },
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationIdNamespaceAssociation` shape (every member's view).
     pub fn to_collaboration_dto(&self) -> dto::CollaborationIdNamespaceAssociation {
-        dto::CollaborationIdNamespaceAssociation {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(collaboration self => dto::CollaborationIdNamespaceAssociation {
             id_mapping_config: self.id_mapping_config.clone(),
             input_reference_config: self.config(),
             input_reference_properties: self.properties(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationIdNamespaceAssociationSummary` shape.
     pub fn to_collaboration_summary(&self) -> dto::CollaborationIdNamespaceAssociationSummary {
-        dto::CollaborationIdNamespaceAssociationSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(collaboration self => dto::CollaborationIdNamespaceAssociationSummary {
             input_reference_config: self.config(),
             input_reference_properties:
                 dto::IdNamespaceAssociationInputReferencePropertiesSummary {
                     id_namespace_type: self.id_namespace_type,
                 },
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 }
 
@@ -175,18 +129,9 @@ pub struct IdMappingPopulation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdMappingTable {
-    /// UUID (also its managed-storage table id).
-    pub id: String,
-    /// `arn:aws:cleanrooms:<region>:<account>:membership/<membershipId>/idmappingtable/<id>`.
-    pub arn: String,
-    /// The creating account.
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Collaboration ARN.
     pub collaboration_arn: String,
     /// Name (lower case, unique among the collaboration's tables).
@@ -227,41 +172,21 @@ impl IdMappingTable {
 
     /// The `IdMappingTable` shape.
     pub fn to_dto(&self) -> dto::IdMappingTable {
-        dto::IdMappingTable {
-            arn: self.arn.clone(),
+        child_shape!(owner self => dto::IdMappingTable {
             child_resources: None,
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
             input_reference_config: self.config(),
             input_reference_properties: dto::IdMappingTableInputReferenceProperties {
                 id_mapping_table_input_source: self.input_sources.clone(),
             },
             kms_key_arn: self.kms_key_arn.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `IdMappingTableSummary` shape.
     pub fn to_summary(&self) -> dto::IdMappingTableSummary {
-        dto::IdMappingTableSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
+        child_shape!(owner self => dto::IdMappingTableSummary {
             input_reference_config: self.config(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The managed `ID_MAPPING_TABLE` analysis rule: both id columns are join columns that

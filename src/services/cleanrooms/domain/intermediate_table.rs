@@ -16,6 +16,7 @@ use crate::services::cleanrooms::domain::configured_table::{
 use crate::services::cleanrooms::errors::{conflict, ConflictReason, ResourceType};
 use std::collections::{BTreeMap, HashSet};
 
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -32,18 +33,9 @@ pub const DEFAULT_RETENTION_DAYS: i32 = 30;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntermediateTable {
-    /// UUID.
-    pub id: String,
-    /// ARN (under the membership).
-    pub arn: String,
-    /// Owner (the creating membership's account).
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Collaboration ARN.
     pub collaboration_arn: String,
     /// Name inside the collaboration (unique among its tables).
@@ -123,7 +115,7 @@ impl ActiveVersion {
 impl IntermediateTable {
     /// The region the table lives in (from its ARN).
     pub fn region(&self) -> &str {
-        self.arn.split(':').nth(3).unwrap_or_default()
+        self.header.arn.split(':').nth(3).unwrap_or_default()
     }
 
     /// Whether the table reads base table `id`, directly or through other intermediate tables.
@@ -154,7 +146,7 @@ impl IntermediateTable {
         if self.is_terminal() {
             return Err(conflict(
                 ResourceType::Membership,
-                &self.id,
+                &self.header.id,
                 ConflictReason::InvalidState,
                 format!(
                     "Intermediate table '{}' is {} and cannot be populated; delete it and create a new one",
@@ -166,7 +158,7 @@ impl IntermediateTable {
         if let Some(running) = &self.populating {
             return Err(conflict(
                 ResourceType::Membership,
-                &self.id,
+                &self.header.id,
                 ConflictReason::InvalidState,
                 format!(
                     "Intermediate table '{}' is already being populated (version {running})",
@@ -394,20 +386,11 @@ impl IntermediateTable {
 
     /// The `IntermediateTable` shape; `children` are the tables built on it.
     pub fn to_dto(&self, children: Vec<dto::ChildResource>) -> dto::IntermediateTable {
-        dto::IntermediateTable {
+        child_shape!(owner self => dto::IntermediateTable {
             analysis_rule_types: Some(self.rule_types()),
-            arn: self.arn.clone(),
             child_resources: Some(children),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
             intermediate_table_version: self.active.as_ref().map(ActiveVersion::to_dto),
             kms_key_arn: self.kms_key_arn.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
             population_analysis_configuration: self.population.clone(),
             retention_in_days: Some(self.retention_in_days),
             schema: self
@@ -419,34 +402,23 @@ impl IntermediateTable {
             status: self.status,
             status_reason: self.status_reason.clone(),
             table_dependencies: Some(self.dependencies.clone()),
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `IntermediateTableSummary` shape.
     pub fn to_summary(&self) -> dto::IntermediateTableSummary {
-        dto::IntermediateTableSummary {
+        child_shape!(owner self => dto::IntermediateTableSummary {
             analysis_rule_types: Some(self.rule_types()),
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            description: self.description.clone(),
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
-            name: self.name.clone(),
             retention_in_days: Some(self.retention_in_days),
             status: self.status,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `ChildResource` entry naming this table under one of its base tables.
     pub fn to_child(&self) -> dto::ChildResource {
         dto::ChildResource {
-            owner_account_id: self.account_id.clone(),
-            resource_id: Some(self.id.clone()),
+            owner_account_id: self.header.account_id.clone(),
+            resource_id: Some(self.header.id.clone()),
             resource_name: self.name.clone(),
             resource_status: Some(resource_status(self.status)),
             resource_type: dto::ChildResourceType::IntermediateTable,

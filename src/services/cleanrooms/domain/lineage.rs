@@ -45,8 +45,8 @@ pub fn dependencies(
     for name in referenced {
         if let Some(a) = associations.iter().find(|a| a.name == *name) {
             direct.push(dto::IntermediateTableDependency {
-                creator_account_id: a.account_id.clone(),
-                id: a.id.clone(),
+                creator_account_id: a.header.account_id.clone(),
+                id: a.header.id.clone(),
                 name: a.name.clone(),
                 parent_type: dto::BaseTableParentType::Direct,
                 r#type: dto::BaseTableDependencyType::Table,
@@ -59,8 +59,8 @@ pub fn dependencies(
                 });
             }
             direct.push(dto::IntermediateTableDependency {
-                creator_account_id: t.account_id.clone(),
-                id: t.id.clone(),
+                creator_account_id: t.header.account_id.clone(),
+                id: t.header.id.clone(),
                 name: t.name.clone(),
                 parent_type: dto::BaseTableParentType::Direct,
                 r#type: dto::BaseTableDependencyType::IntermediateTable,
@@ -89,7 +89,7 @@ pub fn dependencies(
 pub fn descendants<'a>(tables: &'a [IntermediateTable], id: &str) -> Vec<&'a IntermediateTable> {
     tables
         .iter()
-        .filter(|t| t.id != id && t.depends_on(id))
+        .filter(|t| t.header.id != id && t.depends_on(id))
         .collect()
 }
 
@@ -221,6 +221,7 @@ pub fn effective_policy(
 pub(crate) mod tests {
     use super::*;
     use crate::services::cleanrooms::domain::arn::intermediate_table_arn;
+    use crate::services::cleanrooms::domain::child::ChildHeader;
     use crate::services::cleanrooms::domain::intermediate_table::DEFAULT_RETENTION_DAYS;
 
     /// A table named `name` owned by `account` with `deps`, in collaboration `c`.
@@ -231,12 +232,14 @@ pub(crate) mod tests {
         deps: Vec<dto::IntermediateTableDependency>,
     ) -> IntermediateTable {
         IntermediateTable {
-            id: id.into(),
-            arn: intermediate_table_arn("us-east-1", account, "m", id),
-            account_id: account.into(),
-            membership_id: "m".into(),
-            membership_arn: "arn:aws:cleanrooms:us-east-1:111111111111:membership/m".into(),
-            collaboration_id: "c".into(),
+            header: ChildHeader {
+                id: id.into(),
+                arn: intermediate_table_arn("us-east-1", account, "m", id),
+                account_id: account.into(),
+                membership_id: "m".into(),
+                membership_arn: "arn:aws:cleanrooms:us-east-1:111111111111:membership/m".into(),
+                collaboration_id: "c".into(),
+            },
             collaboration_arn: "arn:aws:cleanrooms:us-east-1:111111111111:collaboration/c".into(),
             name: name.into(),
             description: None,
@@ -262,12 +265,14 @@ pub(crate) mod tests {
 
     fn association(id: &str, name: &str, account: &str) -> Association {
         Association {
-            id: id.into(),
-            arn: String::new(),
-            account_id: account.into(),
-            membership_id: "mb".into(),
-            membership_arn: String::new(),
-            collaboration_id: "c".into(),
+            header: ChildHeader {
+                id: id.into(),
+                arn: String::new(),
+                account_id: account.into(),
+                membership_id: "mb".into(),
+                membership_arn: String::new(),
+                collaboration_id: "c".into(),
+            },
             configured_table_id: "ct".into(),
             configured_table_arn: String::new(),
             name: name.into(),
@@ -373,7 +378,7 @@ pub(crate) mod tests {
         let all = [t1, t2, t3];
         let ids: Vec<&str> = descendants(&all, "t1")
             .iter()
-            .map(|t| t.id.as_str())
+            .map(|t| t.header.id.as_str())
             .collect();
         assert_eq!(ids, ["t2", "t3"]);
         assert!(descendants(&all, "t3").is_empty());

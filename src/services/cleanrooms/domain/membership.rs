@@ -2,6 +2,7 @@
 //! current name and creator of its collaboration and the abilities of its member record.
 
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
+use crate::services::cleanrooms::domain::summary::summary_of;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -69,21 +70,12 @@ impl Membership {
         collaboration: &Collaboration,
         member: &Member,
     ) -> dto::MembershipSummary {
-        dto::MembershipSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: collaboration.arn.clone(),
-            collaboration_creator_account_id: collaboration.creator_account_id.clone(),
-            collaboration_creator_display_name: collaboration.creator_display_name.clone(),
-            collaboration_id: collaboration.id.clone(),
-            collaboration_name: collaboration.name.clone(),
-            create_time: self.create_time,
-            id: self.id.clone(),
-            member_abilities: member.abilities.clone(),
-            ml_member_abilities: member.ml_abilities.clone(),
-            payment_configuration: self.payment_configuration.clone(),
-            status: self.status,
-            update_time: self.update_time,
-        }
+        summary_of!(self.to_dto(collaboration, member) => dto::MembershipSummary {
+            arn, collaboration_arn, collaboration_creator_account_id,
+            collaboration_creator_display_name, collaboration_id, collaboration_name,
+            create_time, id, member_abilities, ml_member_abilities, payment_configuration,
+            status, update_time,
+        })
     }
 
     /// Whether the membership may still change things (create, update, delete under it).

@@ -1,5 +1,6 @@
 //! Privacy budget templates as stored.
 
+use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -7,18 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrivacyBudgetTemplate {
-    /// UUID.
-    pub id: String,
-    /// ARN (IAM form, under the membership).
-    pub arn: String,
-    /// Owner (the membership's account).
-    pub account_id: String,
-    /// Membership id.
-    pub membership_id: String,
-    /// Membership ARN.
-    pub membership_arn: String,
-    /// Collaboration id.
-    pub collaboration_id: String,
+    /// Its id, ARN, owner, membership and collaboration.
+    #[serde(flatten)]
+    pub header: ChildHeader,
     /// Collaboration ARN.
     pub collaboration_arn: String,
     /// Type (always the member of `parameters`).
@@ -38,64 +30,34 @@ pub struct PrivacyBudgetTemplate {
 impl PrivacyBudgetTemplate {
     /// The `PrivacyBudgetTemplate` shape.
     pub fn to_dto(&self) -> dto::PrivacyBudgetTemplate {
-        dto::PrivacyBudgetTemplate {
-            arn: self.arn.clone(),
+        child_shape!(owner nameless self => dto::PrivacyBudgetTemplate {
             auto_refresh: self.auto_refresh,
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
             parameters: self.parameters.clone(),
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `PrivacyBudgetTemplateSummary` shape.
     pub fn to_summary(&self) -> dto::PrivacyBudgetTemplateSummary {
-        dto::PrivacyBudgetTemplateSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            id: self.id.clone(),
-            membership_arn: self.membership_arn.clone(),
-            membership_id: self.membership_id.clone(),
+        child_shape!(owner nameless self => dto::PrivacyBudgetTemplateSummary {
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationPrivacyBudgetTemplate` shape.
     pub fn to_collaboration_dto(&self) -> dto::CollaborationPrivacyBudgetTemplate {
-        dto::CollaborationPrivacyBudgetTemplate {
-            arn: self.arn.clone(),
+        child_shape!(collaboration nameless self => dto::CollaborationPrivacyBudgetTemplate {
             auto_refresh: self.auto_refresh,
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            id: self.id.clone(),
             parameters: self.parameters.clone(),
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The `CollaborationPrivacyBudgetTemplateSummary` shape.
     pub fn to_collaboration_summary(&self) -> dto::CollaborationPrivacyBudgetTemplateSummary {
-        dto::CollaborationPrivacyBudgetTemplateSummary {
-            arn: self.arn.clone(),
-            collaboration_arn: self.collaboration_arn.clone(),
-            collaboration_id: self.collaboration_id.clone(),
-            create_time: self.create_time,
-            creator_account_id: self.account_id.clone(),
-            id: self.id.clone(),
+        child_shape!(collaboration nameless self => dto::CollaborationPrivacyBudgetTemplateSummary {
             privacy_budget_type: self.privacy_budget_type,
-            update_time: self.update_time,
-        }
+        })
     }
 
     /// The budgeted resource of an access budget template.

@@ -5,7 +5,7 @@
 //! recovery after a restart and `UpdateProtectedJob` call them.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{conflict, ConflictReason, ResourceType};
+use crate::services::cleanrooms::domain::run_status::{self, End, RunStatus};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,7 @@ pub struct StoredJob {
 
 /// Whether `status` is final.
 pub fn is_terminal(status: dto::ProtectedJobStatus) -> bool {
-    use dto::ProtectedJobStatus as S;
-    matches!(status, S::Success | S::Failed | S::Cancelled)
+    status.is_final()
 }
 
 /// A failure while running, as the job's `error`.
@@ -65,15 +64,7 @@ impl JobError {
 }
 
 /// How a job's run ended.
-#[derive(Debug, Clone)]
-pub enum JobEnd {
-    /// It ran to the end, with this result.
-    Succeeded(dto::ProtectedJobResult),
-    /// It failed.
-    Failed(JobError),
-    /// It was cancelled.
-    Cancelled,
-}
+pub type JobEnd = End<dto::ProtectedJobResult, JobError>;
 
 impl StoredJob {
     /// A new job, SUBMITTED.
@@ -96,17 +87,7 @@ impl StoredJob {
     /// The run starts: `SUBMITTED → STARTED` and `true`; a job cancelled before it started
     /// becomes `CANCELLED`, with `false` (as for any other status): the run must not go on.
     pub fn start(&mut self) -> bool {
-        match self.job.status {
-            dto::ProtectedJobStatus::Submitted => {
-                self.job.status = dto::ProtectedJobStatus::Started;
-                true
-            }
-            dto::ProtectedJobStatus::Cancelling => {
-                self.job.status = dto::ProtectedJobStatus::Cancelled;
-                false
-            }
-            _ => false,
-        }
+        run_status::start(&mut self.job.status)
     }
 
     /// The run ended after `millis` as `end`; a job being cancelled ends `CANCELLED` whatever
@@ -121,26 +102,18 @@ impl StoredJob {
             }),
             total_duration_in_millis: Some(millis as i64),
         });
-        if self.job.status == dto::ProtectedJobStatus::Cancelling {
-            self.job.status = dto::ProtectedJobStatus::Cancelled;
-            return true;
-        }
-        match end {
-            JobEnd::Succeeded(result) => {
-                self.job.status = dto::ProtectedJobStatus::Success;
-                self.job.result = Some(result);
-            }
-            JobEnd::Failed(e) => {
-                self.job.status = dto::ProtectedJobStatus::Failed;
+        match run_status::end(&mut self.job.status, end) {
+            Some(Ok(result)) => self.job.result = Some(result),
+            Some(Err(e)) => {
                 self.job.error = Some(dto::ProtectedJobError {
                     code: e.code.to_string(),
                     message: e.message,
                     retry: Some(dto::RetryInfo {
                         retryable: Some(false),
                     }),
-                });
+                })
             }
-            JobEnd::Cancelled => self.job.status = dto::ProtectedJobStatus::Cancelled,
+            None => {}
         }
         true
     }
@@ -152,27 +125,7 @@ impl StoredJob {
     /// # Errors
     /// `ConflictException` when the job is final.
     pub fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-        if is_terminal(self.job.status) {
-            return Err(conflict(
-                ResourceType::Membership,
-                &self.job.id,
-                ConflictReason::InvalidState,
-                format!(
-                    "Protected job {} is {} and can no longer be cancelled",
-                    self.job.id,
-                    self.job.status.as_str()
-                ),
-            ));
-        }
-        if self.job.status == dto::ProtectedJobStatus::Cancelling {
-            return Ok(false);
-        }
-        self.job.status = if running {
-            dto::ProtectedJobStatus::Cancelling
-        } else {
-            dto::ProtectedJobStatus::Cancelled
-        };
-        Ok(true)
+        run_status::cancel(&mut self.job.status, &self.job.id, running)
     }
 
     /// The `ProtectedJobSummary` shape.

@@ -6,7 +6,7 @@
 //! (`workflows::runs`), their settle (`workflows::settle`) and `UpdateProtectedQuery` call them.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::errors::{conflict, ConflictReason, ResourceType};
+use crate::services::cleanrooms::domain::run_status::{self, End, RunStatus};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,7 @@ pub struct PopulateTarget {
 
 /// Whether `status` is final.
 pub fn is_terminal(status: dto::ProtectedQueryStatus) -> bool {
-    use dto::ProtectedQueryStatus as S;
-    matches!(status, S::Success | S::Failed | S::Cancelled | S::TimedOut)
+    status.is_final()
 }
 
 /// `ProtectedQueryError` codes (the model documents them on the error shape).
@@ -83,16 +82,8 @@ impl RunError {
     }
 }
 
-/// How a run ended, as the query records it.
-#[derive(Debug, Clone)]
-pub enum RunEnd {
-    /// It ran to the end; the result (none for populations).
-    Succeeded(Option<dto::ProtectedQueryResult>),
-    /// It failed.
-    Failed(RunError),
-    /// It was cancelled.
-    Cancelled,
-}
+/// How a run ended, as the query records it (its result: none for populations).
+pub type RunEnd = End<Option<dto::ProtectedQueryResult>, RunError>;
 
 /// What a new query records besides its status: who runs it, on what, paid by whom.
 #[derive(Debug, Clone)]
@@ -152,17 +143,7 @@ impl StoredQuery {
     /// The run starts: `SUBMITTED → STARTED`, and `true`; a query cancelled before it started
     /// becomes `CANCELLED` (and any other status stays), with `false`: the run must not go on.
     pub fn start(&mut self) -> bool {
-        match self.query.status {
-            dto::ProtectedQueryStatus::Submitted => {
-                self.query.status = dto::ProtectedQueryStatus::Started;
-                true
-            }
-            dto::ProtectedQueryStatus::Cancelling => {
-                self.query.status = dto::ProtectedQueryStatus::Cancelled;
-                false
-            }
-            _ => false,
-        }
+        run_status::start(&mut self.query.status)
     }
 
     /// The run ended after `millis` as `end`: the statistics, then the final status (a query
@@ -178,26 +159,18 @@ impl StoredQuery {
             }),
             total_duration_in_millis: Some(millis as i64),
         });
-        if self.query.status == dto::ProtectedQueryStatus::Cancelling {
-            self.query.status = dto::ProtectedQueryStatus::Cancelled;
-            return true;
-        }
-        match end {
-            RunEnd::Succeeded(result) => {
-                self.query.status = dto::ProtectedQueryStatus::Success;
-                self.query.result = result;
-            }
-            RunEnd::Failed(e) => {
-                self.query.status = dto::ProtectedQueryStatus::Failed;
+        match run_status::end(&mut self.query.status, end) {
+            Some(Ok(result)) => self.query.result = result,
+            Some(Err(e)) => {
                 self.query.error = Some(dto::ProtectedQueryError {
                     code: e.code.to_string(),
                     message: e.message,
                     retry: Some(dto::RetryInfo {
                         retryable: Some(false),
                     }),
-                });
+                })
             }
-            RunEnd::Cancelled => self.query.status = dto::ProtectedQueryStatus::Cancelled,
+            None => {}
         }
         true
     }
@@ -209,27 +182,7 @@ impl StoredQuery {
     /// # Errors
     /// `ConflictException` when the query is final.
     pub fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-        if is_terminal(self.query.status) {
-            return Err(conflict(
-                ResourceType::Membership,
-                &self.query.id,
-                ConflictReason::InvalidState,
-                format!(
-                    "Protected query {} is {} and can no longer be cancelled",
-                    self.query.id,
-                    self.query.status.as_str()
-                ),
-            ));
-        }
-        if self.query.status == dto::ProtectedQueryStatus::Cancelling {
-            return Ok(false);
-        }
-        self.query.status = if running {
-            dto::ProtectedQueryStatus::Cancelling
-        } else {
-            dto::ProtectedQueryStatus::Cancelled
-        };
-        Ok(true)
+        run_status::cancel(&mut self.query.status, &self.query.id, running)
     }
 
     /// The `ProtectedQuerySummary` shape.

@@ -16,6 +16,9 @@ use crate::services::cleanrooms::analysis::sql::placeholders;
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::child::ChildHeader;
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     access_denied, check_room, invalid_configuration, invalid_field, not_found_msg, ResourceType,
@@ -24,11 +27,10 @@ use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     active_own_membership, own_child, ChildRequest, Standing,
 };
-use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::id_mapping::id_mapping_tables_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
-use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
+use crate::services::cleanrooms::records::membership_children;
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use std::collections::{BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -225,7 +227,7 @@ pub async fn create_analysis_template(
             c.id
         )));
     }
-    let mut tables: HashSet<String> = associations_of_collaboration(state, &c.id)
+    let mut tables: HashSet<String> = collaboration_children::<Association>(state, &c.id)
         .await?
         .into_iter()
         .map(|(_, a)| a.name)
@@ -237,7 +239,7 @@ pub async fn create_analysis_template(
             .map(|t| t.name),
     );
     tables.extend(
-        id_mapping_tables_of_collaboration(state, &c.id)
+        collaboration_children::<IdMappingTable>(state, &c.id)
             .await?
             .into_iter()
             .map(|(_, t)| t.name),
@@ -248,7 +250,7 @@ pub async fn create_analysis_template(
             c.id
         )));
     }
-    let existing = analysis_templates_in(state, &m.id, None).await?;
+    let existing = membership_children::<AnalysisTemplate>(state, &m.id, None).await?;
     check_room(
         "Analysis templates per membership",
         existing.len(),
@@ -257,12 +259,7 @@ pub async fn create_analysis_template(
     let now = state.now();
     let id = ids::new_id();
     let template = AnalysisTemplate {
-        arn: analysis_template_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, analysis_template_arn),
         collaboration_arn: c.arn.clone(),
         name: input.name,
         description: input.description,
@@ -310,16 +307,6 @@ pub async fn update_analysis_template(
     Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
 }
 
-/// DeleteAnalysisTemplate: the template and its tags.
-pub async fn delete_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteAnalysisTemplateInput,
-) -> AwsResult<dto::DeleteAnalysisTemplateOutput> {
-    delete_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
-    Ok(dto::DeleteAnalysisTemplateOutput {})
-}
-
 /// The template with ARN `arn` when it belongs to collaboration `collaboration_id`.
 async fn collaboration_template(
     state: &AppState,
@@ -330,7 +317,7 @@ async fn collaboration_template(
     match records::record::<AnalysisTemplate>(state, id).await? {
         Some(r) => {
             let t: AnalysisTemplate = records::decode(&r)?;
-            Ok((t.arn == arn && t.collaboration_id == collaboration_id).then_some(t))
+            Ok((t.header.arn == arn && t.header.collaboration_id == collaboration_id).then_some(t))
         }
         None => Ok(None),
     }

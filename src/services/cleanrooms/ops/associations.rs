@@ -15,6 +15,7 @@ use crate::services::cleanrooms::domain::arn::association_arn;
 use crate::services::cleanrooms::domain::association::{
     policy_parts, Association, AssociationRule, RuleType,
 };
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::configured_table::ConfiguredTable;
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
@@ -26,12 +27,12 @@ use crate::services::cleanrooms::records::access::{
     callers_membership, member, own_active_child, own_child, own_table, put_child, require_active,
     ChildRequest,
 };
-use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::configured_tables::associations_of_table;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration,
 };
+use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::association_delete_writes;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
@@ -63,11 +64,11 @@ pub async fn create_configured_table_association(
     if let Some(existing) = associations_of_table(state, ctx, &table.id)
         .await?
         .into_iter()
-        .find(|a| a.membership_id == m.id)
+        .find(|a| a.header.membership_id == m.id)
     {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
-            &existing.id,
+            &existing.header.id,
             ConflictReason::AlreadyExists,
             format!(
                 "Configured table {} is already associated with membership {} as '{}'",
@@ -76,11 +77,11 @@ pub async fn create_configured_table_association(
         ));
     }
     for other in memberships_of(state, &m.collaboration_id).await? {
-        for (_, a) in associations_in(state, &other.id, None).await? {
+        for (_, a) in membership_children::<Association>(state, &other.id, None).await? {
             if a.name == name {
                 return Err(conflict(
                     ResourceType::ConfiguredTableAssociation,
-                    &a.id,
+                    &a.header.id,
                     ConflictReason::AlreadyExists,
                     format!(
                         "name '{}': collaboration {} already has a table named '{name}'",
@@ -93,7 +94,7 @@ pub async fn create_configured_table_association(
     if let Some(t) = id_mapping_table_named(state, &m.collaboration_id, &name).await? {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
-            &t.id,
+            &t.header.id,
             ConflictReason::AlreadyExists,
             format!(
                 "name '{}': collaboration {} already has an ID mapping table named '{name}'",
@@ -108,7 +109,7 @@ pub async fn create_configured_table_association(
     {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
-            &t.id,
+            &t.header.id,
             ConflictReason::AlreadyExists,
             format!(
                 "name '{}': collaboration {} already has an intermediate table named '{name}'",
@@ -119,12 +120,7 @@ pub async fn create_configured_table_association(
     let now = state.now();
     let id = ids::new_id();
     let association = Association {
-        arn: association_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: m.collaboration_id.clone(),
+        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, association_arn),
         configured_table_id: table.id.clone(),
         configured_table_arn: table.arn.clone(),
         name,
@@ -149,7 +145,7 @@ pub async fn get_configured_table_association(
 ) -> AwsResult<dto::GetConfiguredTableAssociationOutput> {
     let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
     let mut configured_table_association = a.to_dto();
-    let children = child_resources(state, &a.collaboration_id, &a.id).await?;
+    let children = child_resources(state, &a.header.collaboration_id, &a.header.id).await?;
     configured_table_association.child_resources = (!children.is_empty()).then_some(children);
     Ok(dto::GetConfiguredTableAssociationOutput {
         configured_table_association,
@@ -187,7 +183,8 @@ pub async fn delete_configured_table_association(
 ) -> AwsResult<dto::DeleteConfiguredTableAssociationOutput> {
     let _guard = state.write_lock().await;
     let (_, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
-    let mut cascade = lifecycle::base_removed(state, &a.collaboration_id, &[&a.id], &[]).await?;
+    let mut cascade =
+        lifecycle::base_removed(state, &a.header.collaboration_id, &[&a.header.id], &[]).await?;
     cascade
         .writes
         .extend(association_delete_writes(state, &a).await?);
@@ -285,16 +282,19 @@ async fn rule_of(
     a: &Association,
     rule_type: RuleType,
 ) -> AwsResult<AssociationRule> {
-    match records::record::<AssociationRule>(state, &AssociationRule::record_id(&a.id, rule_type))
-        .await?
+    match records::record::<AssociationRule>(
+        state,
+        &AssociationRule::record_id(&a.header.id, rule_type),
+    )
+    .await?
     {
         Some(r) => records::decode(&r),
         None => Err(not_found_msg(
             ResourceType::ConfiguredTableAssociation,
-            &a.id,
+            &a.header.id,
             format!(
                 "Configured table association {} has no {} analysis rule",
-                a.id,
+                a.header.id,
                 rule_type.as_str()
             ),
         )),
@@ -322,29 +322,18 @@ pub async fn create_configured_table_association_analysis_rule(
     if a.analysis_rule_types.contains(&input.analysis_rule_type) {
         return Err(conflict(
             ResourceType::ConfiguredTableAssociation,
-            &a.id,
+            &a.header.id,
             ConflictReason::AlreadyExists,
             format!(
                 "Configured table association {} already has a {} analysis rule",
-                a.id,
+                a.header.id,
                 input.analysis_rule_type.as_str()
             ),
         ));
     }
     let (kind, policy) = (input.analysis_rule_type, &input.analysis_rule_policy);
     check_rule(state, ctx, &m, &a, kind, policy).await?;
-    let now = state.now();
-    let rule = AssociationRule {
-        membership_id: m.id.clone(),
-        association_id: a.id.clone(),
-        association_arn: a.arn.clone(),
-        rule_type: input.analysis_rule_type,
-        policy: input.analysis_rule_policy,
-        create_time: now,
-        update_time: now,
-    };
-    a.analysis_rule_types.push(rule.rule_type);
-    a.update_time = now;
+    let rule = a.add_rule(kind, input.analysis_rule_policy, state.now());
     state
         .store()
         .commit(vec![
@@ -406,7 +395,10 @@ pub async fn delete_configured_table_association_analysis_rule(
     state
         .store()
         .commit(vec![
-            records::delete::<AssociationRule>(AssociationRule::record_id(&a.id, rule.rule_type)),
+            records::delete::<AssociationRule>(AssociationRule::record_id(
+                &a.header.id,
+                rule.rule_type,
+            )),
             put_child(&ctx.region, &a)?,
         ])
         .await?;

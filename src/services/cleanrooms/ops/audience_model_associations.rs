@@ -9,11 +9,12 @@ use crate::services::cleanrooms::domain::arn::audience_model_association_arn;
 use crate::services::cleanrooms::domain::audience_model_association::{
     check_configured_audience_model_arn, AudienceModelAssociation,
 };
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{check_room, conflict, ConflictReason, ResourceType};
-use crate::services::cleanrooms::records::access::{active_own_membership, ChildRequest};
+use crate::services::cleanrooms::records::access::active_own_membership;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::workflows::children::{create_child, delete_child, update_child};
+use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::state::AppState;
 use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -46,13 +47,13 @@ pub async fn create_configured_audience_model_association(
             ConflictReason::AlreadyExists,
             format!(
                 "Configured audience model {} is already associated with collaboration {} (association {})",
-                input.configured_audience_model_arn, c.id, other.id
+                input.configured_audience_model_arn, c.id, other.header.id
             ),
         ));
     }
     let mine = existing
         .iter()
-        .filter(|(_, a)| a.membership_id == m.id)
+        .filter(|(_, a)| a.header.membership_id == m.id)
         .count();
     check_room(
         "Configured audience model associations per membership",
@@ -62,12 +63,13 @@ pub async fn create_configured_audience_model_association(
     let now = state.now();
     let id = ids::new_id();
     let association = AudienceModelAssociation {
-        arn: audience_model_association_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(
+            &ctx.region,
+            &ctx.account_id,
+            &m,
+            id,
+            audience_model_association_arn,
+        ),
         collaboration_arn: c.arn.clone(),
         configured_audience_model_arn: input.configured_audience_model_arn,
         name: input.configured_audience_model_association_name,
@@ -107,14 +109,4 @@ pub async fn update_configured_audience_model_association(
     Ok(dto::UpdateConfiguredAudienceModelAssociationOutput {
         configured_audience_model_association,
     })
-}
-
-/// DeleteConfiguredAudienceModelAssociation: the association and its tags.
-pub async fn delete_configured_audience_model_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteConfiguredAudienceModelAssociationInput,
-) -> AwsResult<dto::DeleteConfiguredAudienceModelAssociationOutput> {
-    delete_child::<AudienceModelAssociation>(state, ctx, input.target()).await?;
-    Ok(dto::DeleteConfiguredAudienceModelAssociationOutput {})
 }

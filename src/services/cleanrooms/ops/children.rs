@@ -1,8 +1,9 @@
-//! The reads that every family of resources under a membership answers alike: Get of the
-//! caller's own resource, List of its membership's resources, and the collaboration's reads
-//! for the families every active member sees whole. Each operation's input and output are
-//! tied to their domain type by a small trait ([`OwnGet`], [`OwnList`], [`CollaborationGet`],
-//! [`CollaborationList`]); one generic handler serves every family.
+//! The operations that every family of resources under a membership answers alike: Get of the
+//! caller's own resource, List of its membership's resources, Delete of a resource nothing
+//! depends on, and the collaboration's reads for the families every active member sees whole.
+//! Each operation's input and output are tied to their domain type by a small trait
+//! ([`OwnGet`], [`OwnList`], [`OwnDelete`], [`CollaborationGet`], [`CollaborationList`]); one
+//! generic handler serves every family.
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
@@ -14,6 +15,7 @@ use crate::services::cleanrooms::records::access::{
     collaboration_child, collaboration_children_page, own_child, own_children_page, ChildRequest,
     MembershipChild, Standing,
 };
+use crate::services::cleanrooms::workflows::children::delete_child;
 use crate::state::AppState;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -57,6 +59,30 @@ pub trait ChildList {
     fn entry(child: &Self::Child) -> Self::Entry;
     /// The output of one page.
     fn output(entries: Vec<Self::Entry>, next_token: Option<String>) -> Self::Output;
+}
+
+/// A Delete of one resource of the caller's own membership that nothing else depends on: the
+/// resource and its tags go.
+pub trait OwnDelete: ChildRequest {
+    /// The resource.
+    type Child: MembershipChild;
+    /// The operation's (empty) output.
+    type Output: Default;
+}
+
+/// Ties Delete operations to their resource: `Input => Child => Output`.
+macro_rules! deletes {
+    ($($input:ident => $child:ty => $output:ident;)*) => {
+        $(impl OwnDelete for dto::$input {
+            type Child = $child;
+            type Output = dto::$output;
+        })*
+    };
+}
+
+deletes! {
+    DeleteAnalysisTemplateInput => AnalysisTemplate => DeleteAnalysisTemplateOutput;
+    DeleteConfiguredAudienceModelAssociationInput => AudienceModelAssociation => DeleteConfiguredAudienceModelAssociationOutput;
 }
 
 /// A [`ChildList`] of the caller's own membership.
@@ -148,6 +174,17 @@ pub async fn get_own<I: OwnGet>(
 ) -> AwsResult<I::Output> {
     let (_, child) = own_child::<I::Child>(state, ctx, input.target()).await?;
     Ok(I::output(child))
+}
+
+/// DeleteAnalysisTemplate and DeleteConfiguredAudienceModelAssociation: the caller's own
+/// resource and its tags.
+pub async fn delete_own<I: OwnDelete>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: I,
+) -> AwsResult<I::Output> {
+    delete_child::<I::Child>(state, ctx, input.target()).await?;
+    Ok(I::Output::default())
 }
 
 /// ListConfiguredTableAssociations, ListAnalysisTemplates, ListPrivacyBudgetTemplates,

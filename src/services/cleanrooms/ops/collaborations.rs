@@ -13,7 +13,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, check_room, invalid_configuration, quota_exceeded,
 };
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{collaboration, members, visible_collaboration};
+use crate::services::cleanrooms::records::access::{collaboration, members, Standing};
 use crate::services::cleanrooms::records::collaborations::unlist_deleted_collaboration;
 use crate::services::cleanrooms::records::memberships::put_member;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
@@ -239,13 +239,9 @@ pub async fn get_collaboration(
     ctx: &RequestContext,
     input: dto::GetCollaborationInput,
 ) -> AwsResult<dto::GetCollaborationOutput> {
-    let (c, me) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, me) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     Ok(dto::GetCollaborationOutput {
         collaboration: c.to_dto(&me),
     })
@@ -294,14 +290,14 @@ pub async fn list_collaborations(
 /// `action` ("update", "delete").
 ///
 /// # Errors
-/// As `visible_collaboration`; `AccessDeniedException` for any caller but the creator.
+/// As `Standing::Visible`; `AccessDeniedException` for any caller but the creator.
 async fn created_collaboration(
     state: &AppState,
     ctx: &RequestContext,
     identifier: &str,
     action: &str,
 ) -> AwsResult<(Collaboration, Member)> {
-    let (c, me) = visible_collaboration(state, &ctx.region, &ctx.account_id, identifier).await?;
+    let (c, me) = Standing::Visible.check(state, ctx, identifier).await?;
     if c.creator_account_id != ctx.account_id {
         return Err(access_denied(format!(
             "Only the collaboration creator ({}) can {action} collaboration {}",
@@ -365,13 +361,9 @@ pub async fn list_members(
     ctx: &RequestContext,
     input: dto::ListMembersInput,
 ) -> AwsResult<dto::ListMembersOutput> {
-    let (c, _) = visible_collaboration(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        &input.collaboration_identifier,
-    )
-    .await?;
+    let (c, _) = Standing::Visible
+        .check(state, ctx, &input.collaboration_identifier)
+        .await?;
     let scope = format!("members:{}", c.id);
     let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
     let members = members(state, &c.id, after).await?;

@@ -329,7 +329,7 @@ pub async fn delete_configured_table(
                 table.id,
                 associations.len(),
                 a.name,
-                a.membership_id
+                a.header.membership_id
             ),
         ));
     }
@@ -779,17 +779,8 @@ pub async fn create_configured_table_analysis_rule(
         ));
     }
     check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
-    let now = state.now();
-    let rule = ConfiguredTableRule {
-        configured_table_id: table.id.clone(),
-        configured_table_arn: table.arn.clone(),
-        rule_type: input.analysis_rule_type,
-        policy: input.analysis_rule_policy,
-        create_time: now,
-        update_time: now,
-    };
-    table.analysis_rule_type = Some(rule.rule_type);
-    table.update_time = now;
+    let (kind, policy) = (input.analysis_rule_type, input.analysis_rule_policy);
+    let rule = table.add_rule(kind, policy, state.now());
     state
         .store()
         .commit(vec![

@@ -7,7 +7,10 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
+use crate::services::cleanrooms::domain::id_mapping::IdNamespaceAssociation;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     check_room, conflict, invalid_field, ConflictReason, ResourceType,
@@ -15,11 +18,8 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::records::access::{
     active_own_membership, child_delete_writes, own_child, require_active, ChildRequest,
 };
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_table_named, id_mapping_tables_of_collaboration,
-    id_namespace_associations_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::services::cleanrooms::workflows::{id_mapping, lifecycle};
@@ -63,7 +63,7 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    let associations = id_namespace_associations_of_collaboration(state, &c.id).await?;
+    let associations = collaboration_children::<IdNamespaceAssociation>(state, &c.id).await?;
     let mut input_sources = Vec::new();
     for ns in &workflow.namespaces {
         let Some((_, a)) = associations.iter().find(|(_, a)| &a.id_namespace_arn == ns) else {
@@ -76,7 +76,7 @@ pub async fn create_id_mapping_table(
             ));
         };
         input_sources.push(dto::IdMappingTableInputSource {
-            id_namespace_association_id: a.id.clone(),
+            id_namespace_association_id: a.header.id.clone(),
             r#type: a.id_namespace_type,
         });
     }
@@ -93,7 +93,7 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    let taken = associations_of_collaboration(state, &c.id)
+    let taken = collaboration_children::<Association>(state, &c.id)
         .await?
         .into_iter()
         .any(|(_, a)| a.name == name)
@@ -113,21 +113,16 @@ pub async fn create_id_mapping_table(
             ),
         ));
     }
-    let mine = id_mapping_tables_of_collaboration(state, &c.id)
+    let mine = collaboration_children::<IdMappingTable>(state, &c.id)
         .await?
         .iter()
-        .filter(|(_, t)| t.membership_id == m.id)
+        .filter(|(_, t)| t.header.membership_id == m.id)
         .count();
     check_room("ID mapping tables per membership", mine, MAX_PER_MEMBERSHIP)?;
     let now = state.now();
     let id = ids::new_id();
     let table = IdMappingTable {
-        arn: id_mapping_table_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, id_mapping_table_arn),
         collaboration_arn: c.arn.clone(),
         name,
         description: input.description,
@@ -174,10 +169,15 @@ pub async fn delete_id_mapping_table(
     let _guard = state.write_lock().await;
     let (_, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
     // Intermediate tables built on it lose their base table.
-    let mut cascade =
-        lifecycle::base_removed(state, &t.collaboration_id, &[t.id.as_str()], &[]).await?;
+    let mut cascade = lifecycle::base_removed(
+        state,
+        &t.header.collaboration_id,
+        &[t.header.id.as_str()],
+        &[],
+    )
+    .await?;
     cascade.writes.extend(child_delete_writes(&t));
-    cascade.data.push(t.id.clone());
+    cascade.data.push(t.header.id.clone());
     cascade.commit(state).await?;
     Ok(dto::DeleteIdMappingTableOutput {})
 }

@@ -6,6 +6,8 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::id_namespace_association_arn;
+use crate::services::cleanrooms::domain::child::ChildHeader;
+use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::id_mapping::IdNamespaceAssociation;
 use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
@@ -14,9 +16,7 @@ use crate::services::cleanrooms::errors::{
 use crate::services::cleanrooms::records::access::{
     active_own_membership, child_delete_writes, own_child, ChildRequest,
 };
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_tables_of_collaboration, id_namespace_associations_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use crate::services::entityresolution::facade::{self as entity_resolution, NamespaceType};
 use crate::state::AppState;
@@ -52,7 +52,7 @@ pub async fn create_id_namespace_association(
             ),
         ));
     }
-    let existing = id_namespace_associations_of_collaboration(state, &c.id).await?;
+    let existing = collaboration_children::<IdNamespaceAssociation>(state, &c.id).await?;
     if let Some((_, other)) = existing.iter().find(|(_, a)| a.id_namespace_arn == arn) {
         return Err(conflict(
             ResourceType::Collaboration,
@@ -60,14 +60,14 @@ pub async fn create_id_namespace_association(
             ConflictReason::AlreadyExists,
             format!(
                 "ID namespace {arn} is already associated with collaboration {} (association {})",
-                c.id, other.id
+                c.id, other.header.id
             ),
         ));
     }
     if let Some((_, other)) = existing.iter().find(|(_, a)| a.name == input.name) {
         return Err(conflict(
             ResourceType::Collaboration,
-            &other.id,
+            &other.header.id,
             ConflictReason::AlreadyExists,
             format!(
                 "name '{}': collaboration {} already has an ID namespace association with that name",
@@ -78,12 +78,13 @@ pub async fn create_id_namespace_association(
     let now = state.now();
     let id = ids::new_id();
     let association = IdNamespaceAssociation {
-        arn: id_namespace_association_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(
+            &ctx.region,
+            &ctx.account_id,
+            &m,
+            id,
+            id_namespace_association_arn,
+        ),
         collaboration_arn: c.arn.clone(),
         name: input.name,
         description: input.description,
@@ -144,18 +145,19 @@ pub async fn delete_id_namespace_association(
 ) -> AwsResult<dto::DeleteIdNamespaceAssociationOutput> {
     let _guard = state.write_lock().await;
     let (_, a) = own_child::<IdNamespaceAssociation>(state, ctx, input.target()).await?;
-    if let Some((_, t)) = id_mapping_tables_of_collaboration(state, &a.collaboration_id)
-        .await?
-        .into_iter()
-        .find(|(_, t)| {
-            t.input_sources
-                .iter()
-                .any(|s| s.id_namespace_association_id == a.id)
-        })
+    if let Some((_, t)) =
+        collaboration_children::<IdMappingTable>(state, &a.header.collaboration_id)
+            .await?
+            .into_iter()
+            .find(|(_, t)| {
+                t.input_sources
+                    .iter()
+                    .any(|s| s.id_namespace_association_id == a.header.id)
+            })
     {
         return Err(invalid_configuration(format!(
             "ID namespace association {} is an input of ID mapping table '{}' ({}); delete the ID mapping table first",
-            a.id, t.name, t.id
+            a.header.id, t.name, t.header.id
         )));
     }
     state.store().commit(child_delete_writes(&a).into()).await?;

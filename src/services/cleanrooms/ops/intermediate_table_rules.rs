@@ -20,9 +20,7 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{member, owned_active_table, ChildRequest};
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table_rule, put_rule, put_table,
-};
+use crate::services::cleanrooms::records::intermediate_tables::{put_rule, put_table};
 use crate::services::cleanrooms::workflows::lifecycle;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -51,7 +49,7 @@ async fn check_policy(
         return Err(invalid_configuration(problem));
     }
     for account in rule.allowed_result_receivers.iter().flatten() {
-        let member = member(state, &t.collaboration_id, account).await?;
+        let member = member(state, &t.header.collaboration_id, account).await?;
         match member {
             Some(m)
                 if m.can_view()
@@ -59,13 +57,13 @@ async fn check_policy(
             Some(m) if m.can_view() => {
                 return Err(invalid_configuration(format!(
                     "{PREFIX}.allowedResultReceivers: account '{account}' cannot receive results in collaboration {} (no CAN_RECEIVE_RESULTS ability)",
-                    t.collaboration_id
+                    t.header.collaboration_id
                 )))
             }
             _ => {
                 return Err(invalid_configuration(format!(
                     "{PREFIX}.allowedResultReceivers: account '{account}' is not a member of collaboration {}",
-                    t.collaboration_id
+                    t.header.collaboration_id
                 )))
             }
         }
@@ -84,8 +82,11 @@ async fn check_policy(
 fn rule_not_found(t: &IntermediateTable) -> crate::error::AwsError {
     not_found_msg(
         ResourceType::Membership,
-        &t.id,
-        format!("Intermediate table {} has no CUSTOM analysis rule", t.id),
+        &t.header.id,
+        format!(
+            "Intermediate table {} has no CUSTOM analysis rule",
+            t.header.id
+        ),
     )
 }
 
@@ -97,10 +98,14 @@ pub async fn create_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::CreateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
     let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
-    if t.has_rule || intermediate_table_rule(state, &t.id).await?.is_some() {
+    if t.has_rule
+        || records::load::<IntermediateTableRule>(state, &t.header.id)
+            .await?
+            .is_some()
+    {
         return Err(conflict(
             ResourceType::Membership,
-            &t.id,
+            &t.header.id,
             ConflictReason::AlreadyExists,
             format!(
                 "Intermediate table '{}' already has a CUSTOM analysis rule; a table can have only one",
@@ -111,8 +116,8 @@ pub async fn create_intermediate_table_analysis_rule(
     check_policy(state, &t, &input.analysis_rule_policy).await?;
     let now = state.now();
     let rule = IntermediateTableRule {
-        table_id: t.id.clone(),
-        table_arn: t.arn.clone(),
+        table_id: t.header.id.clone(),
+        table_arn: t.header.arn.clone(),
         policy: input.analysis_rule_policy,
         create_time: now,
         update_time: now,
@@ -136,7 +141,7 @@ pub async fn get_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
     let (membership, id) = input.target();
     let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-    let rule = intermediate_table_rule(state, &t.id)
+    let rule = records::load::<IntermediateTableRule>(state, &t.header.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
     Ok(dto::GetIntermediateTableAnalysisRuleOutput {
@@ -152,7 +157,7 @@ pub async fn update_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
     let (_, t) = owned_active_table(state, ctx, input.target()).await?;
-    let mut rule = intermediate_table_rule(state, &t.id)
+    let mut rule = records::load::<IntermediateTableRule>(state, &t.header.id)
         .await?
         .ok_or_else(|| rule_not_found(&t))?;
     check_policy(state, &t, &input.analysis_rule_policy).await?;
@@ -172,7 +177,10 @@ pub async fn delete_intermediate_table_analysis_rule(
 ) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
     let _guard = state.write_lock().await;
     let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
-    if intermediate_table_rule(state, &t.id).await?.is_none() {
+    if records::load::<IntermediateTableRule>(state, &t.header.id)
+        .await?
+        .is_none()
+    {
         return Err(rule_not_found(&t));
     }
     t.has_rule = false;
@@ -180,7 +188,7 @@ pub async fn delete_intermediate_table_analysis_rule(
     state
         .store()
         .commit(vec![
-            records::delete::<IntermediateTableRule>(t.id.clone()),
+            records::delete::<IntermediateTableRule>(t.header.id.clone()),
             put_table(&t)?,
         ])
         .await?;

@@ -14,6 +14,8 @@
 use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::intermediate_table_arn;
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, DEFAULT_RETENTION_DAYS,
@@ -29,10 +31,8 @@ use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, owned_active_table, owned_table, require_active,
     ChildRequest,
 };
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
-use crate::services::cleanrooms::records::id_mapping::{
-    id_mapping_table_named, id_mapping_tables_of_collaboration,
-};
+use crate::services::cleanrooms::records::collaboration_children;
+use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
@@ -56,7 +56,7 @@ const QUERY_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.querySt
 const TEMPLATE_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.analysisTemplateArn";
 
 async fn table_dto(state: &AppState, t: &IntermediateTable) -> AwsResult<dto::IntermediateTable> {
-    let children = child_resources(state, &t.collaboration_id, &t.id).await?;
+    let children = child_resources(state, &t.header.collaboration_id, &t.header.id).await?;
     Ok(t.to_dto(children))
 }
 
@@ -104,7 +104,7 @@ async fn population_sql(
             let id = arn.rsplit('/').next().unwrap_or(arn);
             let template: Option<AnalysisTemplate> =
                 records::load::<AnalysisTemplate>(state, id).await?;
-            let Some(t) = template.filter(|t| t.arn == *arn && t.collaboration_id == collaboration_id)
+            let Some(t) = template.filter(|t| t.header.arn == *arn && t.header.collaboration_id == collaboration_id)
             else {
                 return Err(invalid_configuration(format!(
                     "{TEMPLATE_FIELD}: '{arn}' is not an analysis template of collaboration {collaboration_id}"
@@ -161,7 +161,7 @@ pub async fn create_intermediate_table(
     let (sql, field) = population_sql(state, &c.id, sql_parameters).await?;
     let referenced = referenced_tables(&sql)
         .map_err(|e| invalid_field(field, e.message.replace("source.text", field)))?;
-    let associations: Vec<_> = associations_of_collaboration(state, &c.id)
+    let associations: Vec<_> = collaboration_children::<Association>(state, &c.id)
         .await?
         .into_iter()
         .map(|(_, a)| a)
@@ -170,13 +170,18 @@ pub async fn create_intermediate_table(
     let taken = associations
         .iter()
         .find(|a| a.name == name)
-        .map(|a| a.id.clone())
-        .or_else(|| tables.iter().find(|t| t.name == name).map(|t| t.id.clone()));
+        .map(|a| a.header.id.clone())
+        .or_else(|| {
+            tables
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.header.id.clone())
+        });
     let taken = match taken {
         Some(id) => Some(id),
         None => id_mapping_table_named(state, &c.id, &name)
             .await?
-            .map(|t| t.id),
+            .map(|t| t.header.id),
     };
     if let Some(other) = taken {
         return Err(conflict(
@@ -190,12 +195,13 @@ pub async fn create_intermediate_table(
         ));
     }
     // ID mapping tables are base tables too: direct dependencies of type ID_MAPPING_TABLE.
-    let mapping_tables: Vec<IdMappingTable> = id_mapping_tables_of_collaboration(state, &c.id)
-        .await?
-        .into_iter()
-        .map(|(_, t)| t)
-        .filter(|t| referenced.contains(&t.name))
-        .collect();
+    let mapping_tables: Vec<IdMappingTable> =
+        collaboration_children::<IdMappingTable>(state, &c.id)
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .filter(|t| referenced.contains(&t.name))
+            .collect();
     let others: Vec<String> = referenced
         .iter()
         .filter(|r| !mapping_tables.iter().any(|t| t.name == **r))
@@ -212,8 +218,8 @@ pub async fn create_intermediate_table(
         mapping_tables
             .iter()
             .map(|t| dto::IntermediateTableDependency {
-                creator_account_id: t.account_id.clone(),
-                id: t.id.clone(),
+                creator_account_id: t.header.account_id.clone(),
+                id: t.header.id.clone(),
                 name: t.name.clone(),
                 parent_type: dto::BaseTableParentType::Direct,
                 r#type: dto::BaseTableDependencyType::IdMappingTable,
@@ -225,12 +231,7 @@ pub async fn create_intermediate_table(
     let now = state.now();
     let id = ids::new_id();
     let table = IntermediateTable {
-        arn: intermediate_table_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, intermediate_table_arn),
         collaboration_arn: c.arn.clone(),
         name,
         description: input.description,
@@ -249,7 +250,12 @@ pub async fn create_intermediate_table(
     };
     let mut writes = vec![put_table(&table)?];
     if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
+        writes.push(put_tags(
+            &ctx.region,
+            &ctx.account_id,
+            &table.header.arn,
+            &t,
+        )?);
     }
     state.store().commit(writes).await?;
     Ok(dto::CreateIntermediateTableOutput {
@@ -381,7 +387,7 @@ pub async fn delete_intermediate_table(
     if let Some(version) = &t.populating {
         return Err(conflict(
             ResourceType::Membership,
-            &t.id,
+            &t.header.id,
             ConflictReason::InvalidState,
             format!(
                 "Intermediate table '{}' is being populated (version {version}); wait for the population to finish",
@@ -389,12 +395,17 @@ pub async fn delete_intermediate_table(
             ),
         ));
     }
-    let mut cascade =
-        lifecycle::base_removed(state, &t.collaboration_id, &[&t.id], &[&t.id]).await?;
+    let mut cascade = lifecycle::base_removed(
+        state,
+        &t.header.collaboration_id,
+        &[&t.header.id],
+        &[&t.header.id],
+    )
+    .await?;
     cascade
         .writes
         .extend(intermediate_table_delete_writes(state, &t).await?);
-    cascade.data.push(t.id.clone());
+    cascade.data.push(t.header.id.clone());
     cascade.commit(state).await?;
     Ok(dto::DeleteIntermediateTableOutput {})
 }
@@ -407,9 +418,9 @@ pub async fn list_intermediate_table_versions(
 ) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
     let (membership, id) = input.target();
     let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-    let scope = format!("intermediatetableversions:{}", t.id);
+    let scope = format!("intermediatetableversions:{}", t.header.id);
     let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let mut items: Vec<_> = versions_of(state, &t.id)
+    let mut items: Vec<_> = versions_of(state, &t.header.id)
         .await?
         .into_iter()
         .filter(|(seq, _)| before.is_none_or(|b| *seq < b))

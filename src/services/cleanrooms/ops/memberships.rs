@@ -10,7 +10,9 @@
 //! payment responsibilities are echoed, logging and metrics only where the collaboration enables
 //! them, result defaults only for members that can receive results.
 
+use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::membership_arn;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
@@ -27,8 +29,7 @@ use crate::services::cleanrooms::records::memberships::{put_member, put_membersh
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::cleanrooms::records::{account_page, account_resources};
 use crate::services::cleanrooms::workflows::cascade::{
-    analysis_templates_removal_writes, associations_removal_writes,
-    audience_model_associations_removal_writes, budget_templates_removal_writes,
+    associations_removal_writes, budget_templates_removal_writes, children_removal_writes,
     id_mapping_removal, Cascade,
 };
 use crate::services::cleanrooms::workflows::lifecycle;
@@ -94,6 +95,28 @@ fn echo(field: &str, given: Option<bool>, assigned: bool, what: &str) -> AwsResu
     }
 }
 
+/// The machine-learning costs of a payment configuration (field, cost), in the order
+/// [`ml_responsibilities`] lists who pays them.
+const ML_COSTS: [(&str, &str); 3] = [
+    ("machineLearning.modelTraining", "model training"),
+    ("machineLearning.modelInference", "model inference"),
+    (
+        "machineLearning.syntheticDataGeneration",
+        "synthetic data generation",
+    ),
+];
+
+/// Whether the member pays each of [`ML_COSTS`] (`None` where the configuration does not say).
+fn ml_responsibilities(ml: &dto::MembershipMLPaymentConfig) -> [Option<bool>; 3] {
+    [
+        ml.model_training.as_ref().map(|c| c.is_responsible),
+        ml.model_inference.as_ref().map(|c| c.is_responsible),
+        ml.synthetic_data_generation
+            .as_ref()
+            .map(|c| c.is_responsible),
+    ]
+}
+
 /// Checks payment responsibilities stated by a member against the creator's assignment.
 fn check_payment_echo(
     prefix: &str,
@@ -102,7 +125,6 @@ fn check_payment_echo(
     ml: Option<&dto::MembershipMLPaymentConfig>,
     assigned: &dto::MembershipPaymentConfiguration,
 ) -> AwsResult<()> {
-    let assigned_ml = assigned.machine_learning.as_ref();
     let job_assigned = assigned
         .job_compute
         .as_ref()
@@ -118,34 +140,18 @@ fn check_payment_echo(
         ("jobCompute", job, job_assigned, "job compute"),
     ];
     if let Some(ml) = ml {
-        stated.extend([
-            (
-                "machineLearning.modelTraining",
-                ml.model_training.as_ref().map(|c| c.is_responsible),
-                assigned_ml
-                    .and_then(|a| a.model_training.as_ref())
-                    .is_some_and(|c| c.is_responsible),
-                "model training",
-            ),
-            (
-                "machineLearning.modelInference",
-                ml.model_inference.as_ref().map(|c| c.is_responsible),
-                assigned_ml
-                    .and_then(|a| a.model_inference.as_ref())
-                    .is_some_and(|c| c.is_responsible),
-                "model inference",
-            ),
-            (
-                "machineLearning.syntheticDataGeneration",
-                ml.synthetic_data_generation
-                    .as_ref()
-                    .map(|c| c.is_responsible),
-                assigned_ml
-                    .and_then(|a| a.synthetic_data_generation.as_ref())
-                    .is_some_and(|c| c.is_responsible),
-                "synthetic data generation",
-            ),
-        ]);
+        let assigned_ml = assigned
+            .machine_learning
+            .as_ref()
+            .map(ml_responsibilities)
+            .unwrap_or_default();
+        let costs = ML_COSTS
+            .iter()
+            .zip(ml_responsibilities(ml))
+            .zip(assigned_ml);
+        for ((&(field, what), given), responsible) in costs {
+            stated.push((field, given, responsible == Some(true), what));
+        }
     }
     for (field, given, responsible, what) in stated {
         echo(
@@ -336,9 +342,8 @@ pub async fn create_membership(
         writes.push(put_tags(&ctx.region, account, &membership.arn, &t)?);
     }
     state.store().commit(writes).await?;
-    Ok(dto::CreateMembershipOutput {
-        membership: membership.to_dto(&collaboration, &member),
-    })
+    let membership = membership.to_dto(&collaboration, &member);
+    Ok(dto::CreateMembershipOutput { membership })
 }
 
 /// GetMembership (owner only).
@@ -349,9 +354,8 @@ pub async fn get_membership(
 ) -> AwsResult<dto::GetMembershipOutput> {
     let m = callers_membership(state, ctx, &input.membership_identifier).await?;
     let (c, member) = membership_context(state, &ctx.region, &m).await?;
-    Ok(dto::GetMembershipOutput {
-        membership: m.to_dto(&c, &member),
-    })
+    let membership = m.to_dto(&c, &member);
+    Ok(dto::GetMembershipOutput { membership })
 }
 
 /// ListMemberships: the caller's memberships in this region, optionally by status.
@@ -435,9 +439,8 @@ pub async fn update_membership(
         .store()
         .commit(vec![put_membership(&ctx.region, &m)?])
         .await?;
-    Ok(dto::UpdateMembershipOutput {
-        membership: m.to_dto(&c, &member),
-    })
+    let membership = m.to_dto(&c, &member);
+    Ok(dto::UpdateMembershipOutput { membership })
 }
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
@@ -555,8 +558,8 @@ pub async fn delete_member(
             cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
             writes.extend(associations_removal_writes(state, &m.id).await?);
             writes.extend(budget_templates_removal_writes(state, &m.id).await?);
-            writes.extend(analysis_templates_removal_writes(state, &m.id).await?);
-            writes.extend(audience_model_associations_removal_writes(state, &m.id).await?);
+            writes.extend(children_removal_writes::<AnalysisTemplate>(state, &m.id).await?);
+            writes.extend(children_removal_writes::<AudienceModelAssociation>(state, &m.id).await?);
             cascade.extend(id_mapping_removal(state, &m.id).await?);
             writes.push(put_membership(&ctx.region, &m)?);
         }

@@ -19,5 +19,6 @@ pub mod memberships;
 pub mod privacy_budget_templates;
 pub mod protected_jobs;
 pub mod protected_queries;
+pub mod runs;
 pub mod schemas;
 pub mod tags;

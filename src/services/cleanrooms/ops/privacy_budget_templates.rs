@@ -20,6 +20,7 @@
 use crate::services::cleanrooms::domain::arn::privacy_budget_template_arn;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::budget::{budget_of, preview};
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::membership::Membership;
@@ -34,9 +35,8 @@ use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, collaboration_children_page, own_child,
     require_active, ChildRequest, MembershipChild, Standing,
 };
-use crate::services::cleanrooms::records::budgets::{
-    budget_templates_of_collaboration, delete_ledger, ledger_of,
-};
+use crate::services::cleanrooms::records::budgets::{delete_ledger, ledger_of};
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::cascade::budget_template_delete_writes;
 use crate::services::cleanrooms::workflows::children::{create_child, update_child};
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -148,8 +148,8 @@ async fn budgeted_resource(
             match records::record::<Association>(state, id).await? {
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
                     let a: Association = records::decode(&r)?;
-                    if a.arn == resource_arn {
-                        return Ok((a.arn, a.id, ResourceType::ConfiguredTableAssociation));
+                    if a.header.arn == resource_arn {
+                        return Ok((a.header.arn, a.header.id, ResourceType::ConfiguredTableAssociation));
                     }
                 }
                 _ => {}
@@ -160,8 +160,8 @@ async fn budgeted_resource(
             match records::record::<IntermediateTable>(state, id).await? {
                 Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
                     let t: IntermediateTable = records::decode(&r)?;
-                    if t.arn == resource_arn {
-                        return Ok((t.arn, t.id, ResourceType::Membership));
+                    if t.header.arn == resource_arn {
+                        return Ok((t.header.arn, t.header.id, ResourceType::Membership));
                     }
                 }
                 _ => {}
@@ -192,7 +192,8 @@ pub async fn create_privacy_budget_template(
     }
     let _guard = state.write_lock().await;
     let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
-    let existing = budget_templates_of_collaboration(state, &m.collaboration_id).await?;
+    let existing =
+        collaboration_children::<PrivacyBudgetTemplate>(state, &m.collaboration_id).await?;
     let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
         (
             BudgetType::DifferentialPrivacy,
@@ -208,7 +209,7 @@ pub async fn create_privacy_budget_template(
                     ConflictReason::AlreadyExists,
                     format!(
                         "Collaboration {} already has a DIFFERENTIAL_PRIVACY privacy budget template ({}); update it instead",
-                        c.id, t.id
+                        c.id, t.header.id
                     ),
                 ));
             }
@@ -241,7 +242,7 @@ pub async fn create_privacy_budget_template(
                     ConflictReason::AlreadyExists,
                     format!(
                         "Resource {arn} already has an access budget (privacy budget template {}); update it instead",
-                        t.id
+                        t.header.id
                     ),
                 ));
             }
@@ -266,12 +267,13 @@ pub async fn create_privacy_budget_template(
     let now = state.now();
     let id = ids::new_id();
     let template = PrivacyBudgetTemplate {
-        arn: privacy_budget_template_arn(&ctx.region, &ctx.account_id, &m.id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        membership_id: m.id.clone(),
-        membership_arn: m.arn.clone(),
-        collaboration_id: c.id.clone(),
+        header: ChildHeader::new(
+            &ctx.region,
+            &ctx.account_id,
+            &m,
+            id,
+            privacy_budget_template_arn,
+        ),
         collaboration_arn: c.arn.clone(),
         privacy_budget_type: input.privacy_budget_type,
         auto_refresh,
@@ -305,7 +307,7 @@ pub async fn update_privacy_budget_template(
         return Err(invalid_configuration(format!(
             "privacyBudgetType {}: privacy budget template {} is of type {}; the type cannot change",
             input.privacy_budget_type.as_str(),
-            t.id,
+            t.header.id,
             t.privacy_budget_type.as_str()
         )));
     }
@@ -335,7 +337,7 @@ pub async fn update_privacy_budget_template(
         (Some(_), _) => {
             return Err(invalid_configuration(format!(
                 "parameters: privacy budget template {} is of type {} and takes {} parameters",
-                t.id,
+                t.header.id,
                 t.privacy_budget_type.as_str(),
                 match t.privacy_budget_type {
                     BudgetType::DifferentialPrivacy => "differentialPrivacy",
@@ -345,7 +347,7 @@ pub async fn update_privacy_budget_template(
         }
     }
     // A fresh budget forgets what was spent.
-    Ok(fresh_budget.then(|| delete_ledger(&t.id)).into_iter().collect())
+    Ok(fresh_budget.then(|| delete_ledger(&t.header.id)).into_iter().collect())
     })
     .await?;
     let privacy_budget_template = t.to_dto();
@@ -381,7 +383,7 @@ pub async fn get_collaboration_privacy_budget_template(
     // Not found here names the membership, as for the owner's read.
     let t = records::load::<PrivacyBudgetTemplate>(state, id)
         .await?
-        .filter(|t| t.collaboration_id == c.id)
+        .filter(|t| t.header.collaboration_id == c.id)
         .ok_or_else(|| PrivacyBudgetTemplate::missing(ResourceType::Membership, id))?;
     let collaboration_privacy_budget_template = t.to_collaboration_dto();
     Ok(dto::GetCollaborationPrivacyBudgetTemplateOutput {
@@ -437,14 +439,16 @@ async fn budget_page<S>(
     let after = pagination::resume(&scope, list.next_token, bad_token)?;
     let now = state.now();
     let mut items = Vec::new();
-    for (seq, t) in budget_templates_of_collaboration(state, list.collaboration_id).await? {
+    for (seq, t) in
+        collaboration_children::<PrivacyBudgetTemplate>(state, list.collaboration_id).await?
+    {
         if after.is_none_or(|a| seq > a)
             && t.privacy_budget_type == list.budget_type
             && list
                 .resource_arn
                 .is_none_or(|arn| t.resource_arn() == Some(arn))
         {
-            let ledger = ledger_of(state, &t.id).await?;
+            let ledger = ledger_of(state, &t.header.id).await?;
             let budget = budget_of(&t, ledger.as_ref(), now);
             items.push((seq, entry(&t, budget)));
         }
@@ -476,13 +480,13 @@ pub async fn list_privacy_budgets(
         budget_page(state, list, |t, budget| dto::PrivacyBudgetSummary {
             budget,
             collaboration_arn: t.collaboration_arn.clone(),
-            collaboration_id: t.collaboration_id.clone(),
+            collaboration_id: t.header.collaboration_id.clone(),
             create_time: t.create_time,
             id: t.budget_id.clone(),
-            membership_arn: t.membership_arn.clone(),
-            membership_id: t.membership_id.clone(),
-            privacy_budget_template_arn: t.arn.clone(),
-            privacy_budget_template_id: t.id.clone(),
+            membership_arn: t.header.membership_arn.clone(),
+            membership_id: t.header.membership_id.clone(),
+            privacy_budget_template_arn: t.header.arn.clone(),
+            privacy_budget_template_id: t.header.id.clone(),
             r#type: t.privacy_budget_type,
             update_time: t.update_time,
         })
@@ -513,12 +517,12 @@ pub async fn list_collaboration_privacy_budgets(
             dto::CollaborationPrivacyBudgetSummary {
                 budget,
                 collaboration_arn: t.collaboration_arn.clone(),
-                collaboration_id: t.collaboration_id.clone(),
+                collaboration_id: t.header.collaboration_id.clone(),
                 create_time: t.create_time,
-                creator_account_id: t.account_id.clone(),
+                creator_account_id: t.header.account_id.clone(),
                 id: t.budget_id.clone(),
-                privacy_budget_template_arn: t.arn.clone(),
-                privacy_budget_template_id: t.id.clone(),
+                privacy_budget_template_arn: t.header.arn.clone(),
+                privacy_budget_template_id: t.header.id.clone(),
                 r#type: t.privacy_budget_type,
                 update_time: t.update_time,
             }

@@ -1,5 +1,5 @@
-//! Protected jobs: StartProtectedJob, GetProtectedJob, ListProtectedJobs and
-//! UpdateProtectedJob (cancellation).
+//! Protected jobs: StartProtectedJob (GetProtectedJob, ListProtectedJobs and
+//! UpdateProtectedJob, which protected queries answer alike, are in [`super::runs`]).
 //!
 //! Only an ACTIVE member with CAN_RUN_JOB may start one, on a PySpark analysis template of the
 //! collaboration that every table it reads allows; the job is stored SUBMITTED and runs the
@@ -7,9 +7,7 @@
 //! the membership that ran them and to a member receiving their results (read-only); the list
 //! shows them newest first.
 
-use crate::services::cleanrooms::domain::protected_job::StoredJob;
-use crate::services::cleanrooms::records::listing::{runs_page, visible_run};
-use crate::services::cleanrooms::workflows::{cancel::cancel_run, job};
+use crate::services::cleanrooms::workflows::job;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -25,50 +23,4 @@ pub async fn start_protected_job(
 ) -> AwsResult<dto::StartProtectedJobOutput> {
     let protected_job = job::start(state, ctx, input).await?;
     Ok(dto::StartProtectedJobOutput { protected_job })
-}
-
-/// GetProtectedJob: a job the caller's membership ran or receives the results of.
-pub async fn get_protected_job(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetProtectedJobInput,
-) -> AwsResult<dto::GetProtectedJobOutput> {
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.protected_job_identifier,
-    );
-    let protected_job = visible_run::<StoredJob>(state, ctx, membership, id)
-        .await?
-        .job;
-    Ok(dto::GetProtectedJobOutput { protected_job })
-}
-
-/// ListProtectedJobs: the membership's jobs, newest first, optionally with one status.
-pub async fn list_protected_jobs(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListProtectedJobsInput,
-) -> AwsResult<dto::ListProtectedJobsOutput> {
-    let (protected_jobs, next_token) = runs_page(state, ctx, &input, StoredJob::to_summary).await?;
-    Ok(dto::ListProtectedJobsOutput {
-        next_token,
-        protected_jobs,
-    })
-}
-
-/// UpdateProtectedJob: `targetStatus=CANCELLED` stops a submitted or running job (CANCELLING
-/// until its Spark process has stopped, then CANCELLED). Finished jobs cannot be cancelled.
-pub async fn update_protected_job(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateProtectedJobInput,
-) -> AwsResult<dto::UpdateProtectedJobOutput> {
-    let (membership, id) = (
-        &input.membership_identifier,
-        &input.protected_job_identifier,
-    );
-    let protected_job = cancel_run::<StoredJob>(state, ctx, membership, id)
-        .await?
-        .job;
-    Ok(dto::UpdateProtectedJobOutput { protected_job })
 }

@@ -14,10 +14,11 @@ use crate::services::cleanrooms::analysis::readiness::{
     parts_of, rule_type, status_details, Parts,
 };
 use crate::services::cleanrooms::domain::association::policy_parts;
+use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records::access::Standing;
-use crate::services::cleanrooms::records::associations::associations_of_collaboration;
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::lifecycle;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -114,15 +115,15 @@ async fn schema(
         collaboration_id: c.id.clone(),
         columns,
         create_time: a.create_time,
-        creator_account_id: a.account_id.clone(),
+        creator_account_id: a.header.account_id.clone(),
         description: a.description.clone().unwrap_or_default(),
         name: a.name.clone(),
         partition_keys,
-        resource_arn: Some(a.arn.clone()),
+        resource_arn: Some(a.header.arn.clone()),
         schema_status_details: status_details(p),
         schema_type_properties: Some(dto::SchemaTypeProperties::ConfiguredTableAssociation(
             dto::ConfiguredTableAssociationSchemaTypeProperties {
-                configured_table_association_id: a.id.clone(),
+                configured_table_association_id: a.header.id.clone(),
             },
         )),
         selected_analysis_methods: p.table.selected_analysis_methods.clone(),
@@ -134,7 +135,7 @@ async fn schema(
 /// The schema named `name` of the collaboration, if any.
 async fn find(state: &AppState, collaboration_id: &str, name: &str) -> AwsResult<Option<Parts>> {
     let name = name.to_lowercase();
-    for (_, a) in associations_of_collaboration(state, collaboration_id).await? {
+    for (_, a) in collaboration_children::<Association>(state, collaboration_id).await? {
         if a.name == name {
             return parts_of(state, a).await;
         }
@@ -162,7 +163,7 @@ pub async fn list_schemas(
         .schema_type
         .is_none_or(|t| t == dto::SchemaType::Table)
     {
-        for (seq, a) in associations_of_collaboration(state, &c.id).await? {
+        for (seq, a) in collaboration_children::<Association>(state, &c.id).await? {
             if after.is_some_and(|x| seq <= x) {
                 continue;
             }

@@ -26,6 +26,24 @@ use cleanrooms_emulator_api::RequestContext;
 use crate::error::AwsResult;
 use crate::state::AppState;
 
+/// The resources tags are kept on besides collaborations: the resource type as ARNs name it,
+/// how many parts the ARN's resource path has, and the record kind it is stored as.
+const TAGGABLE: [(&str, usize, &str); 9] = [
+    ("membership", 2, Membership::KIND),
+    ("configuredtable", 2, ConfiguredTable::KIND),
+    ("configuredtableassociation", 4, Association::KIND),
+    ("privacybudgettemplate", 4, PrivacyBudgetTemplate::KIND),
+    ("analysistemplate", 4, AnalysisTemplate::KIND),
+    ("intermediatetable", 4, IntermediateTable::KIND),
+    (
+        "configuredaudiencemodelassociation",
+        4,
+        AudienceModelAssociation::KIND,
+    ),
+    ("idnamespaceassociation", 4, IdNamespaceAssociation::KIND),
+    ("idmappingtable", 4, IdMappingTable::KIND),
+];
+
 /// Checks that the caller owns the resource the ARN names and that it exists.
 async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsResult<ResourceArn> {
     let parsed = parse_arn(arn)?;
@@ -47,35 +65,14 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
             Ok(c) => c.creator_account_id == ctx.account_id && c.arn == arn,
             Err(_) => false,
         },
-        "membership" if parsed.path.len() == 2 => {
-            owned_record::<Membership>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "configuredtable" if parsed.path.len() == 2 => {
-            owned_record::<ConfiguredTable>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "configuredtableassociation" if parsed.path.len() == 4 => {
-            owned_record::<Association>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "privacybudgettemplate" if parsed.path.len() == 4 => {
-            owned_record::<PrivacyBudgetTemplate>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "analysistemplate" if parsed.path.len() == 4 => {
-            owned_record::<AnalysisTemplate>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "intermediatetable" if parsed.path.len() == 4 => {
-            owned_record::<IntermediateTable>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "configuredaudiencemodelassociation" if parsed.path.len() == 4 => {
-            owned_record::<AudienceModelAssociation>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "idnamespaceassociation" if parsed.path.len() == 4 => {
-            owned_record::<IdNamespaceAssociation>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        "idmappingtable" if parsed.path.len() == 4 => {
-            owned_record::<IdMappingTable>(state, ctx, parsed.resource_id(), arn).await?
-        }
-        // Other taggable resources are created by later operations; until then none exists.
-        _ => false,
+        other => match TAGGABLE
+            .iter()
+            .find(|(name, parts, _)| *name == other && parsed.path.len() == *parts)
+        {
+            Some((_, _, kind)) => owned_record(state, ctx, kind, parsed.resource_id(), arn).await?,
+            // Other taggable resources are created by later operations; until then none exists.
+            None => false,
+        },
     };
     if exists {
         Ok(parsed)
@@ -86,13 +83,14 @@ async fn check_owned(state: &AppState, ctx: &RequestContext, arn: &str) -> AwsRe
 
 /// Whether record `kind`/`id` exists in the caller's region, belongs to the caller and has ARN
 /// `arn` (every resource stores its ARN in the `arn` member of its body).
-async fn owned_record<T: Resource>(
+async fn owned_record(
     state: &AppState,
     ctx: &RequestContext,
+    kind: &str,
     id: &str,
     arn: &str,
 ) -> AwsResult<bool> {
-    Ok(match records::record::<T>(state, id).await? {
+    Ok(match records::record_of_kind(state, kind, id).await? {
         Some(r) => {
             r.region == ctx.region
                 && r.account == ctx.account_id

@@ -20,7 +20,6 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::decode;
-use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
 use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
 use crate::store::decode_shared;
@@ -119,31 +118,10 @@ async fn member_collaboration(
     }
 }
 
-/// The collaboration and the caller's member record, when the caller is an invited or active
-/// member; otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
-pub async fn visible_collaboration(
-    state: &AppState,
-    region: &str,
-    account: &str,
-    id: &str,
-) -> AwsResult<(Collaboration, Member)> {
-    member_collaboration(state, (region, account), id, Standing::Visible).await
-}
-
-/// The collaboration and the caller's member record when the caller is an `ACTIVE` member;
-/// otherwise `AccessDeniedException` (or not-found for unknown/deleted collaborations).
-pub async fn active_collaboration(
-    state: &AppState,
-    region: &str,
-    account: &str,
-    id: &str,
-) -> AwsResult<(Collaboration, Member)> {
-    member_collaboration(state, (region, account), id, Standing::Active).await
-}
-
 impl Standing {
     /// The collaboration `id` and the caller's member record when the caller of `ctx` has this
-    /// standing there (see [`visible_collaboration`], [`active_collaboration`]).
+    /// standing there; otherwise `AccessDeniedException` (or not-found for unknown or deleted
+    /// collaborations).
     ///
     /// # Errors
     /// As [`member_collaboration`].
@@ -239,19 +217,19 @@ macro_rules! membership_children {
             const COLLABORATION_LIST_SCOPE: &'static str = concat!("collaboration", $scope);
             const MISSING_IN_MEMBERSHIP: ResourceType = ResourceType::$missing;
             fn child_id(&self) -> &str {
-                &self.id
+                &self.header.id
             }
             fn child_arn(&self) -> &str {
-                &self.arn
+                &self.header.arn
             }
             fn owner_account(&self) -> &str {
-                &self.account_id
+                &self.header.account_id
             }
             fn parent_membership(&self) -> &str {
-                &self.membership_id
+                &self.header.membership_id
             }
             fn collaboration(&self) -> &str {
-                &self.collaboration_id
+                &self.header.collaboration_id
             }
             fn touch(&mut self, now: f64) {
                 self.update_time = now;
@@ -566,11 +544,11 @@ pub async fn owned_table(
     id: &str,
 ) -> AwsResult<(Membership, IntermediateTable)> {
     let m = own_membership(state, &ctx.region, &ctx.account_id, membership_id).await?;
-    match intermediate_table(state, id).await? {
-        Some(t) if t.membership_id == m.id => Ok((m, t)),
-        Some(t) if t.collaboration_id == m.collaboration_id => Err(access_denied(format!(
+    match records::load::<IntermediateTable>(state, id).await? {
+        Some(t) if t.header.membership_id == m.id => Ok((m, t)),
+        Some(t) if t.header.collaboration_id == m.collaboration_id => Err(access_denied(format!(
             "Intermediate table {id} belongs to account {}; only its owner can access it",
-            t.account_id
+            t.header.account_id
         ))),
         _ => Err(table_not_found(id)),
     }

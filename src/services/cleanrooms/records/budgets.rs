@@ -7,7 +7,7 @@ use crate::services::cleanrooms::domain::budget::Ledger;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::{collaboration_children, membership_children};
+use crate::services::cleanrooms::records::collaboration_children;
 use crate::state::AppState;
 use crate::store::{Expect, Write};
 
@@ -39,31 +39,14 @@ pub fn delete_ledger(template_id: &str) -> Write {
 
 /// The `Put` of the ledger of template `t`.
 pub fn put_ledger(t: &PrivacyBudgetTemplate, ledger: &Ledger) -> AwsResult<Write> {
-    let region = t.arn.split(':').nth(3).unwrap_or_default();
+    let region = t.header.arn.split(':').nth(3).unwrap_or_default();
     records::put(
-        &t.id,
+        &t.header.id,
         region,
-        &t.account_id,
-        Some(&t.collaboration_id),
+        &t.header.account_id,
+        Some(&t.header.collaboration_id),
         ledger,
     )
-}
-
-/// The templates of a membership (with their sequence numbers), in creation order.
-pub async fn budget_templates_in(
-    state: &AppState,
-    membership_id: &str,
-    after: Option<i64>,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    membership_children::<PrivacyBudgetTemplate>(state, membership_id, after).await
-}
-
-/// Every template of a collaboration (with sequence numbers), in creation order.
-pub async fn budget_templates_of_collaboration(
-    state: &AppState,
-    collaboration_id: &str,
-) -> AwsResult<Vec<(i64, PrivacyBudgetTemplate)>> {
-    collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id).await
 }
 
 /// Whether collaboration `collaboration_id` has its DIFFERENTIAL_PRIVACY privacy budget template
@@ -72,8 +55,10 @@ pub async fn has_differential_privacy_template(
     state: &AppState,
     collaboration_id: &str,
 ) -> AwsResult<bool> {
-    Ok(budget_templates_of_collaboration(state, collaboration_id)
-        .await?
-        .iter()
-        .any(|(_, t)| t.privacy_budget_type == dto::PrivacyBudgetType::DifferentialPrivacy))
+    Ok(
+        collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id)
+            .await?
+            .iter()
+            .any(|(_, t)| t.privacy_budget_type == dto::PrivacyBudgetType::DifferentialPrivacy),
+    )
 }

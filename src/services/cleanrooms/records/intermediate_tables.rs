@@ -14,12 +14,24 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 
 /// The `Put` of a table (owner = its account, parent = its membership).
 pub fn put_table(t: &IntermediateTable) -> AwsResult<Write> {
-    records::put(&t.id, t.region(), &t.account_id, Some(&t.membership_id), t)
+    records::put(
+        &t.header.id,
+        t.region(),
+        &t.header.account_id,
+        Some(&t.header.membership_id),
+        t,
+    )
 }
 
 /// The `Put` of a version of table `t`.
 pub fn put_version(t: &IntermediateTable, v: &IntermediateTableVersion) -> AwsResult<Write> {
-    records::put(&v.version_id, t.region(), &t.account_id, Some(&t.id), v)
+    records::put(
+        &v.version_id,
+        t.region(),
+        &t.header.account_id,
+        Some(&t.header.id),
+        v,
+    )
 }
 
 /// The `Put` of table `t` when it is still at the revision `read` was read at.
@@ -43,28 +55,13 @@ pub fn put_version_at<R>(
 
 /// The `Put` of the rule of table `t`.
 pub fn put_rule(t: &IntermediateTable, rule: &IntermediateTableRule) -> AwsResult<Write> {
-    records::put(&t.id, t.region(), &t.account_id, Some(&t.id), rule)
-}
-
-/// The intermediate table `id`, if it exists.
-pub async fn intermediate_table(
-    state: &AppState,
-    id: &str,
-) -> AwsResult<Option<IntermediateTable>> {
-    records::load::<IntermediateTable>(state, id).await
-}
-
-/// Version `version_id` of an intermediate table, if it exists.
-pub async fn intermediate_table_version(
-    state: &AppState,
-    version_id: &str,
-) -> AwsResult<Option<IntermediateTableVersion>> {
-    records::load::<IntermediateTableVersion>(state, version_id).await
-}
-
-/// Every version of every intermediate table, in every region.
-pub async fn all_versions(state: &AppState) -> AwsResult<Vec<IntermediateTableVersion>> {
-    records::all(state).await
+    records::put(
+        &t.header.id,
+        t.region(),
+        &t.header.account_id,
+        Some(&t.header.id),
+        rule,
+    )
 }
 
 /// Every intermediate table of collaboration `collaboration_id` (all memberships), in creation
@@ -80,19 +77,6 @@ pub async fn intermediate_tables_of_collaboration(
             .map(|(_, t)| t)
             .collect(),
     )
-}
-
-/// Every intermediate table of every collaboration and region, in creation order.
-pub async fn all_intermediate_tables(state: &AppState) -> AwsResult<Vec<IntermediateTable>> {
-    records::all(state).await
-}
-
-/// The CUSTOM analysis rule of table `table_id`, if it has one.
-pub async fn intermediate_table_rule(
-    state: &AppState,
-    table_id: &str,
-) -> AwsResult<Option<IntermediateTableRule>> {
-    records::load::<IntermediateTableRule>(state, table_id).await
 }
 
 /// The versions of table `table_id` with their sequence numbers, oldest first.

@@ -13,7 +13,10 @@ use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records::access::{member, own_membership};
-use crate::services::cleanrooms::records::{decode, kinds, load, put, put_kind, query, Resource};
+use crate::services::cleanrooms::records::{
+    decode, kinds, load, load_existing, load_existing_versioned, put, put_kind, query, Resource,
+    Versioned,
+};
 use crate::state::AppState;
 use crate::store::{Expect, Query, Record, Write};
 use crate::util::pagination;
@@ -128,6 +131,35 @@ pub fn put_run<T: ProtectedRun>(region: &str, run: &T) -> AwsResult<Write> {
         Some(run.runner_membership()),
         run,
     )
+}
+
+/// Run `T` `id` with the region it lives in; it must exist (a run or its settle asks for its
+/// own query or job).
+///
+/// # Errors
+/// `InternalServerException` when it vanished or is unreadable; store failures.
+pub async fn load_run<T: ProtectedRun>(state: &AppState, id: &str) -> AwsResult<(String, T)> {
+    load_existing(state, id, T::NOUN).await
+}
+
+/// As [`load_run`], with the revision read (for [`put_run_at`]).
+///
+/// # Errors
+/// As [`load_run`].
+pub async fn load_run_at<T: ProtectedRun>(state: &AppState, id: &str) -> AwsResult<Versioned<T>> {
+    load_existing_versioned(state, id, T::NOUN).await
+}
+
+/// The store writes of run `run` (with its unfinished mark) when it is new (StartProtectedQuery,
+/// StartProtectedJob, a population).
+pub fn put_new_run<T: ProtectedRun>(region: &str, run: &T) -> AwsResult<Vec<Write>> {
+    run_writes(region, run, Expect::Absent)
+}
+
+/// The store writes of run `run` (and its unfinished mark) read as `read`, when nobody changed
+/// it since.
+pub fn put_run_at<T: ProtectedRun>(read: &Versioned<T>, run: &T) -> AwsResult<Vec<Write>> {
+    run_writes(&read.region, run, read.expect())
 }
 
 /// The writes that store run `run` in `region` under `expect`, with its unfinished mark kept

@@ -13,7 +13,6 @@
 
 pub mod access;
 pub mod analysis_logs;
-pub mod analysis_templates;
 pub mod associations;
 pub mod budgets;
 pub mod change_requests;
@@ -24,8 +23,6 @@ pub mod intermediate_tables;
 pub mod kinds;
 pub mod listing;
 pub mod memberships;
-pub mod protected_jobs;
-pub mod protected_queries;
 pub mod tags;
 
 use crate::services::cleanrooms::domain::analysis_log::{AnalysisLog, AnalysisLogExport};
@@ -282,7 +279,20 @@ pub async fn record<T: Resource>(
     state: &AppState,
     id: &str,
 ) -> AwsResult<Option<std::sync::Arc<Record>>> {
-    Ok(state.store().get(T::KIND, id).await?)
+    record_of_kind(state, T::KIND, id).await
+}
+
+/// The stored record `id` of kind `kind` (the [`Resource::KIND`] of one of the types a caller
+/// serves alike, such as the resources tags are kept on).
+///
+/// # Errors
+/// Store failures.
+pub async fn record_of_kind(
+    state: &AppState,
+    kind: &str,
+    id: &str,
+) -> AwsResult<Option<std::sync::Arc<Record>>> {
+    Ok(state.store().get(kind, id).await?)
 }
 
 /// Resource `T` `id`, decoded, if it exists.

@@ -18,10 +18,10 @@ use crate::services::cleanrooms::analysis::sql::BoundSql;
 use crate::services::cleanrooms::analysis::{prepare, Prepared, Purpose};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::budget::{resource_id, spend};
+use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::budgets::{
-    budget_templates_of_collaboration, ledger_at, put_ledger,
-};
+use crate::services::cleanrooms::records::budgets::{ledger_at, put_ledger};
+use crate::services::cleanrooms::records::collaboration_children;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
 use crate::engine::sql::SqlDialect;
@@ -117,13 +117,13 @@ pub async fn commit_charged(
     // What each ledger's write expects: two analyses charging the same budget at once cannot
     // both spend from the same balance (the second gets a ConflictException).
     let mut read = Vec::new();
-    for (_, t) in budget_templates_of_collaboration(state, collaboration_id).await? {
+    for (_, t) in collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id).await? {
         let relevant = match t.resource_arn() {
             Some(arn) => touched.iter().any(|x| x.id == resource_id(arn)),
             None => !dp.is_empty(),
         };
         if relevant {
-            let (ledger, expect) = ledger_at(state, &t.id).await?;
+            let (ledger, expect) = ledger_at(state, &t.header.id).await?;
             templates.push((t, ledger));
             read.push(expect);
         }

@@ -4,22 +4,18 @@
 //! committed.
 
 use crate::error::{AwsError, AwsResult};
-use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
-use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableRule;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::analysis_templates::analysis_templates_in;
+use crate::services::cleanrooms::records::access::{child_delete_writes, MembershipChild};
 use crate::services::cleanrooms::records::associations::association_rule_deletes;
-use crate::services::cleanrooms::records::associations::associations_in;
-use crate::services::cleanrooms::records::budgets::{budget_templates_in, delete_ledger};
-use crate::services::cleanrooms::records::intermediate_tables::{
-    intermediate_table, intermediate_table_version, versions_of,
-};
+use crate::services::cleanrooms::records::budgets::delete_ledger;
+use crate::services::cleanrooms::records::intermediate_tables::versions_of;
+use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::tags::delete_tags;
 use crate::state::AppState;
 use crate::store::Write;
@@ -31,12 +27,14 @@ pub async fn intermediate_table_delete_writes(
     t: &IntermediateTable,
 ) -> AwsResult<Vec<Write>> {
     let mut writes = vec![
-        records::delete::<IntermediateTable>(t.id.clone()),
-        records::delete::<IntermediateTableRule>(t.id.clone()),
-        delete_tags(&t.arn),
+        records::delete::<IntermediateTable>(t.header.id.clone()),
+        records::delete::<IntermediateTableRule>(t.header.id.clone()),
+        delete_tags(&t.header.arn),
     ];
-    writes.extend(resource_budget_removal_writes(state, &t.membership_id, &t.arn).await?);
-    for (_, v) in versions_of(state, &t.id).await? {
+    writes.extend(
+        resource_budget_removal_writes(state, &t.header.membership_id, &t.header.arn).await?,
+    );
+    for (_, v) in versions_of(state, &t.header.id).await? {
         writes.push(records::delete::<IntermediateTableVersion>(v.version_id));
     }
     Ok(writes)
@@ -95,9 +93,9 @@ pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()
     }
     // A population still writing holds the table in managed storage: stop it first, so the
     // deletion does not wait for the whole run (its bookkeeping then records the failure).
-    if let Some(t) = intermediate_table(state, table_id).await? {
+    if let Some(t) = records::load::<IntermediateTable>(state, table_id).await? {
         if let Some(version_id) = &t.populating {
-            if let Some(v) = intermediate_table_version(state, version_id).await? {
+            if let Some(v) = records::load::<IntermediateTableVersion>(state, version_id).await? {
                 state.jobs().cancel(&v.analysis_id);
             }
         }
@@ -109,21 +107,19 @@ pub async fn delete_table_data(state: &AppState, table_id: &str) -> AwsResult<()
         .map_err(|e| AwsError::internal(format!("cannot delete intermediate table data: {e}")))
 }
 
-/// The writes that delete every analysis template of a membership, with their tags (used when
-/// the creator removes the member: its analyses leave the collaboration with its tables).
-pub async fn analysis_templates_removal_writes(
+/// The writes that delete every `T` of membership `membership_id` with their tags (the member
+/// left the collaboration or was removed: what it owned there leaves with it).
+///
+/// # Errors
+/// Store failures.
+pub async fn children_removal_writes<T: MembershipChild>(
     state: &AppState,
     membership_id: &str,
 ) -> AwsResult<Vec<Write>> {
-    Ok(analysis_templates_in(state, membership_id, None)
+    Ok(membership_children::<T>(state, membership_id, None)
         .await?
-        .into_iter()
-        .flat_map(|(_, t)| {
-            [
-                records::delete::<AnalysisTemplate>(t.id.clone()),
-                delete_tags(&t.arn),
-            ]
-        })
+        .iter()
+        .flat_map(|(_, child)| child_delete_writes(child))
         .collect())
 }
 
@@ -135,7 +131,7 @@ pub async fn associations_removal_writes(
     membership_id: &str,
 ) -> AwsResult<Vec<Write>> {
     let mut writes = Vec::new();
-    for a in associations_in(state, membership_id, None).await? {
+    for a in membership_children::<Association>(state, membership_id, None).await? {
         writes.extend(association_delete_writes(state, &a.1).await?);
     }
     Ok(writes)
@@ -144,36 +140,10 @@ pub async fn associations_removal_writes(
 /// The writes that delete one association, its analysis rules, its tags and its access budget
 /// template.
 pub async fn association_delete_writes(state: &AppState, a: &Association) -> AwsResult<Vec<Write>> {
-    let mut writes = vec![
-        records::delete::<Association>(a.id.clone()),
-        delete_tags(&a.arn),
-    ];
+    let mut writes = child_delete_writes(a).to_vec();
     writes.extend(association_budget_removal_writes(state, a).await?);
-    writes.extend(association_rule_deletes(state, &a.id).await?);
+    writes.extend(association_rule_deletes(state, &a.header.id).await?);
     Ok(writes)
-}
-
-/// The writes that delete every configured audience model association of a membership, with
-/// their tags.
-///
-/// # Errors
-/// Store failures.
-pub async fn audience_model_associations_removal_writes(
-    state: &AppState,
-    membership_id: &str,
-) -> AwsResult<Vec<Write>> {
-    Ok(
-        records::membership_children::<AudienceModelAssociation>(state, membership_id, None)
-            .await?
-            .into_iter()
-            .flat_map(|(_, a)| {
-                [
-                    records::delete::<AudienceModelAssociation>(a.id),
-                    delete_tags(&a.arn),
-                ]
-            })
-            .collect(),
-    )
 }
 
 /// The removal of every ID mapping table and ID namespace association of a membership, with
@@ -186,22 +156,13 @@ pub async fn id_mapping_removal(state: &AppState, membership_id: &str) -> AwsRes
     let mut cascade = Cascade::default();
     // (Intermediate tables built on these ID mapping tables: see
     // `lifecycle::membership_tables_removed`, which the callers run first.)
-    for (_, t) in records::membership_children::<IdMappingTable>(state, membership_id, None).await?
-    {
-        cascade.writes.extend([
-            records::delete::<IdMappingTable>(t.id.clone()),
-            delete_tags(&t.arn),
-        ]);
-        cascade.data.push(t.id);
+    for (_, t) in membership_children::<IdMappingTable>(state, membership_id, None).await? {
+        cascade.writes.extend(child_delete_writes(&t));
+        cascade.data.push(t.header.id);
     }
-    for (_, a) in
-        records::membership_children::<IdNamespaceAssociation>(state, membership_id, None).await?
-    {
-        cascade.writes.extend([
-            records::delete::<IdNamespaceAssociation>(a.id),
-            delete_tags(&a.arn),
-        ]);
-    }
+    cascade
+        .writes
+        .extend(children_removal_writes::<IdNamespaceAssociation>(state, membership_id).await?);
     Ok(cascade)
 }
 
@@ -210,11 +171,13 @@ pub async fn budget_templates_removal_writes(
     state: &AppState,
     membership_id: &str,
 ) -> AwsResult<Vec<Write>> {
-    Ok(budget_templates_in(state, membership_id, None)
-        .await?
-        .iter()
-        .flat_map(|(_, t)| budget_template_delete_writes(t))
-        .collect())
+    Ok(
+        membership_children::<PrivacyBudgetTemplate>(state, membership_id, None)
+            .await?
+            .iter()
+            .flat_map(|(_, t)| budget_template_delete_writes(t))
+            .collect(),
+    )
 }
 
 /// The writes that delete the access budget templates of association `a` (the association
@@ -223,7 +186,7 @@ pub async fn association_budget_removal_writes(
     state: &AppState,
     a: &Association,
 ) -> AwsResult<Vec<Write>> {
-    resource_budget_removal_writes(state, &a.membership_id, &a.arn).await
+    resource_budget_removal_writes(state, &a.header.membership_id, &a.header.arn).await
 }
 
 /// The writes that delete the access budget template of resource `arn` (an association or an
@@ -233,19 +196,19 @@ pub async fn resource_budget_removal_writes(
     membership_id: &str,
     arn: &str,
 ) -> AwsResult<Vec<Write>> {
-    Ok(budget_templates_in(state, membership_id, None)
-        .await?
-        .iter()
-        .filter(|(_, t)| t.resource_arn() == Some(arn))
-        .flat_map(|(_, t)| budget_template_delete_writes(t))
-        .collect())
+    Ok(
+        membership_children::<PrivacyBudgetTemplate>(state, membership_id, None)
+            .await?
+            .iter()
+            .filter(|(_, t)| t.resource_arn() == Some(arn))
+            .flat_map(|(_, t)| budget_template_delete_writes(t))
+            .collect(),
+    )
 }
 
 /// The writes that delete template `t` with its tags and its ledger.
 pub fn budget_template_delete_writes(t: &PrivacyBudgetTemplate) -> Vec<Write> {
-    vec![
-        records::delete::<PrivacyBudgetTemplate>(t.id.clone()),
-        delete_tags(&t.arn),
-        delete_ledger(&t.id),
-    ]
+    let mut writes = child_delete_writes(t).to_vec();
+    writes.push(delete_ledger(&t.header.id));
+    writes
 }

@@ -84,7 +84,12 @@ pub async fn populate(
     let plan = frame.logical_plan().clone();
     let written = state
         .storage()
-        .write_version(&table.id, &ctx.state(), plan, &WriteOptions::default())
+        .write_version(
+            &table.header.id,
+            &ctx.state(),
+            plan,
+            &WriteOptions::default(),
+        )
         .await
         .map_err(|e| {
             invalid_configuration(format!(
@@ -103,10 +108,10 @@ pub async fn populate(
     state
         .store()
         .commit(vec![records::put(
-            &table.id,
+            &table.header.id,
             region,
-            &table.account_id,
-            Some(&table.membership_id),
+            &table.header.account_id,
+            Some(&table.header.membership_id),
             &table,
         )?])
         .await?;
@@ -114,10 +119,10 @@ pub async fn populate(
     // left behind) go once the new version is recorded.
     if let Err(e) = state
         .storage()
-        .retain_only(&table.id, written.delta_version)
+        .retain_only(&table.header.id, written.delta_version)
         .await
     {
-        tracing::warn!(table = %table.id, error = %e, "older ID mapping versions not removed");
+        tracing::warn!(table = %table.header.id, error = %e, "older ID mapping versions not removed");
     }
     Ok(table)
 }

@@ -37,9 +37,8 @@ use crate::services::cleanrooms::errors::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
-use crate::services::cleanrooms::records::listing::{possibly_unfinished, run_receipt};
-use crate::services::cleanrooms::records::protected_jobs::{
-    load_job, put_job_at, put_new_job, JOB,
+use crate::services::cleanrooms::records::listing::{
+    load_run, possibly_unfinished, put_new_run, put_run_at, run_receipt, ProtectedRun,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -165,7 +164,7 @@ pub async fn start(
         collaboration.id.clone(),
         receivers,
     );
-    let mut writes = put_new_job(&ctx.region, &stored)?;
+    let mut writes = put_new_run(&ctx.region, &stored)?;
     if let Some(account) = target.member.as_deref().filter(|a| *a != ctx.account_id) {
         writes.extend(
             run_receipt::<StoredJob>(state, &ctx.region, &collaboration.id, account, &id).await?,
@@ -219,7 +218,8 @@ async fn job_template(
 ) -> AwsResult<AnalysisTemplate> {
     let id = arn.rsplit('/').next().unwrap_or(arn);
     let template: Option<AnalysisTemplate> = records::load::<AnalysisTemplate>(state, id).await?;
-    let Some(t) = template.filter(|t| t.arn == arn && t.collaboration_id == collaboration.id)
+    let Some(t) =
+        template.filter(|t| t.header.arn == arn && t.header.collaboration_id == collaboration.id)
     else {
         return Err(crate::services::cleanrooms::errors::not_found_msg(
             crate::services::cleanrooms::errors::ResourceType::Collaboration,
@@ -386,7 +386,7 @@ async fn job_tables(
         let Some(table) = all.iter().find(|t| &t.name == name) else {
             return Err(invalid_configuration(format!(
                 "Analysis template {} reads table '{name}', which is no longer a table of collaboration {}",
-                template.arn, collaboration.id
+                template.header.arn, collaboration.id
             )));
         };
         check_usable(table)?;
@@ -449,7 +449,8 @@ async fn run_job(
 ) -> AwsResult<()> {
     {
         let _guard = state.write_lock().await;
-        let (go, _) = records::change(state, id, JOB, put_job_at, StoredJob::start).await?;
+        let (go, _) =
+            records::change(state, id, StoredJob::NOUN, put_run_at, StoredJob::start).await?;
         if !go {
             return Ok(());
         }
@@ -477,9 +478,13 @@ async fn run_job(
 /// Records how job `id` ended.
 async fn settle(state: &AppState, id: &str, millis: u64, end: JobEnd) -> AwsResult<()> {
     let _guard = state.write_lock().await;
-    records::change(state, id, JOB, put_job_at, |job: &mut StoredJob| {
-        job.finish(millis, end.clone())
-    })
+    records::change(
+        state,
+        id,
+        StoredJob::NOUN,
+        put_run_at,
+        |job: &mut StoredJob| job.finish(millis, end.clone()),
+    )
     .await?;
     // Its end is recorded: it no longer counts against the membership's quota.
     state.jobs().release_quota(id);
@@ -518,7 +523,9 @@ async fn execute(
     target: &Target,
     work: &Path,
 ) -> Result<dto::ProtectedJobResult, JobError> {
-    let (region, job) = load_job(state, id).await.map_err(|e| internal(e.message))?;
+    let (region, job) = load_run::<StoredJob>(state, id)
+        .await
+        .map_err(|e| internal(e.message))?;
     let params = job
         .job
         .job_parameters

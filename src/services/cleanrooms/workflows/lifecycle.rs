@@ -8,23 +8,25 @@
 //! delete the data once the commit succeeded. Functions that take no write lock expect the
 //! caller to hold `state.write_lock()`; [`expire_due`] takes it itself.
 
+use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
+use crate::services::cleanrooms::domain::intermediate_table::IntermediateTableVersion;
 use crate::services::cleanrooms::domain::lineage::descendants;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::members;
 use crate::services::cleanrooms::records::access::owned_table;
-use crate::services::cleanrooms::records::associations::associations_in;
 use crate::services::cleanrooms::records::collaborations::unlist_member_of_deleted_collaboration;
 use crate::services::cleanrooms::records::intermediate_tables::{
-    all_intermediate_tables, all_versions, intermediate_tables_of_collaboration, put_table,
-    put_version,
+    intermediate_tables_of_collaboration, put_table, put_version,
 };
+use crate::services::cleanrooms::records::membership_children;
 use crate::services::cleanrooms::records::memberships::put_membership;
 use crate::services::cleanrooms::records::memberships_of;
 use crate::services::cleanrooms::workflows::cascade::associations_removal_writes;
-use crate::services::cleanrooms::workflows::cascade::audience_model_associations_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::budget_templates_removal_writes;
+use crate::services::cleanrooms::workflows::cascade::children_removal_writes;
 use crate::services::cleanrooms::workflows::cascade::id_mapping_removal;
 use crate::services::cleanrooms::workflows::cascade::Cascade;
 use std::time::Duration;
@@ -41,7 +43,7 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Writes `t` (just moved to a terminal status) and schedules its data for deletion.
 fn terminated(cascade: &mut Cascade, t: IntermediateTable) -> AwsResult<()> {
     cascade.writes.push(put_table(&t)?);
-    cascade.data.push(t.id);
+    cascade.data.push(t.header.id);
     Ok(())
 }
 
@@ -61,7 +63,7 @@ pub async fn base_removed(
     let tables = intermediate_tables_of_collaboration(state, collaboration_id).await?;
     let mut cascade = Cascade::default();
     for t in tables {
-        if except.contains(&t.id.as_str()) {
+        if except.contains(&t.header.id.as_str()) {
             continue;
         }
         let Some(base) = t
@@ -92,13 +94,13 @@ pub async fn membership_tables_removed(
     collaboration_id: &str,
     membership_id: &str,
 ) -> AwsResult<Cascade> {
-    let associations = associations_in(state, membership_id, None).await?;
+    let associations = membership_children::<Association>(state, membership_id, None).await?;
     let mapping_tables =
         records::membership_children::<IdMappingTable>(state, membership_id, None).await?;
     let ids: Vec<&str> = associations
         .iter()
-        .map(|(_, a)| a.id.as_str())
-        .chain(mapping_tables.iter().map(|(_, t)| t.id.as_str()))
+        .map(|(_, a)| a.header.id.as_str())
+        .chain(mapping_tables.iter().map(|(_, t)| t.header.id.as_str()))
         .collect();
     if ids.is_empty() {
         return Ok(Cascade::default());
@@ -143,8 +145,9 @@ pub async fn disallowed(
         terminated(&mut cascade, disallowed)?;
     }
     if include_descendants {
-        let all = intermediate_tables_of_collaboration(state, &table.collaboration_id).await?;
-        for t in descendants(&all, &table.id) {
+        let all =
+            intermediate_tables_of_collaboration(state, &table.header.collaboration_id).await?;
+        for t in descendants(&all, &table.header.id) {
             let mut t = t.clone();
             if t.disallow(provider, Some(&table.name), now) {
                 terminated(&mut cascade, t)?;
@@ -157,14 +160,17 @@ pub async fn disallowed(
 /// Whether anything is due for expiry at `now`: a successful version past its expiration time,
 /// or a table whose active version is.
 async fn anything_due(state: &AppState, now: f64) -> AwsResult<bool> {
-    if all_intermediate_tables(state)
+    if records::all::<IntermediateTable>(state)
         .await?
         .iter()
         .any(|t| t.expires(now))
     {
         return Ok(true);
     }
-    Ok(all_versions(state).await?.iter().any(|v| v.is_due(now)))
+    Ok(records::all::<IntermediateTableVersion>(state)
+        .await?
+        .iter()
+        .any(|v| v.is_due(now)))
 }
 
 /// Applies retention at the emulator clock's now: every successful version past its
@@ -182,12 +188,12 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
     let _guard = state.write_lock().await;
     let now = state.now();
     let mut cascade = Cascade::default();
-    let tables = all_intermediate_tables(state).await?;
-    for mut v in all_versions(state).await? {
+    let tables = records::all::<IntermediateTable>(state).await?;
+    for mut v in records::all::<IntermediateTableVersion>(state).await? {
         if !v.is_due(now) {
             continue;
         }
-        let Some(t) = tables.iter().find(|t| t.id == v.table_id) else {
+        let Some(t) = tables.iter().find(|t| t.header.id == v.table_id) else {
             continue;
         };
         v.expire();
@@ -196,7 +202,7 @@ pub async fn expire_due(state: &AppState) -> AwsResult<()> {
     for mut t in tables {
         if t.expire(now) {
             cascade.writes.push(put_table(&t)?);
-            cascade.data.push(t.id);
+            cascade.data.push(t.header.id);
         }
     }
     cascade.commit(state).await
@@ -258,7 +264,7 @@ pub async fn collaboration_deleted_writes(
             .extend(budget_templates_removal_writes(state, &m.id).await?);
         cascade
             .writes
-            .extend(audience_model_associations_removal_writes(state, &m.id).await?);
+            .extend(children_removal_writes::<AudienceModelAssociation>(state, &m.id).await?);
         cascade.extend(id_mapping_removal(state, &m.id).await?);
         m.status = dto::MembershipStatus::CollaborationDeleted;
         m.update_time = now;
@@ -280,7 +286,6 @@ mod tests {
     use crate::services::cleanrooms::domain::lineage::tests::{inherited, table};
     use crate::services::cleanrooms::domain::membership::Membership;
     use crate::services::cleanrooms::records;
-    use crate::services::cleanrooms::records::intermediate_tables::intermediate_table;
     use crate::services::cleanrooms::records::intermediate_tables::versions_of;
 
     use crate::services::cleanrooms::domain::collaboration::Member;
@@ -298,7 +303,7 @@ mod tests {
         let mut t = table(&ids::new_id(), name, "111111111111", Vec::new());
         let version = IntermediateTableVersion {
             version_id: ids::new_id(),
-            table_id: t.id.clone(),
+            table_id: t.header.id.clone(),
             analysis_id: ids::new_id(),
             status: dto::IntermediateTableVersionStatus::PopulateSuccess,
             kms_key_arn: None,
@@ -326,18 +331,21 @@ mod tests {
             ])
             .await
             .unwrap();
-        let data = state.data_dir().join("managed").join(&t.id);
+        let data = state.data_dir().join("managed").join(&t.header.id);
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("part-0.parquet"), b"x").unwrap();
         t
     }
 
     async fn reload(state: &AppState, t: &IntermediateTable) -> IntermediateTable {
-        intermediate_table(state, &t.id).await.unwrap().unwrap()
+        records::load::<IntermediateTable>(state, &t.header.id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     fn has_data(state: &AppState, t: &IntermediateTable) -> bool {
-        state.data_dir().join("managed").join(&t.id).exists()
+        state.data_dir().join("managed").join(&t.header.id).exists()
     }
 
     #[tokio::test]
@@ -371,7 +379,7 @@ mod tests {
             .status_reason
             .is_some_and(|r| r.contains("1-day") || r.contains("30-day")));
         assert!(!has_data(&state, &short));
-        let v = &versions_of(&state, &short.id).await.unwrap()[0].1;
+        let v = &versions_of(&state, &short.header.id).await.unwrap()[0].1;
         assert_eq!(
             v.status,
             dto::IntermediateTableVersionStatus::RetentionPeriodExpired
@@ -386,7 +394,7 @@ mod tests {
         let r = reload(&state, &running).await;
         assert_eq!(r.status, dto::IntermediateTableStatus::PopulateStarted);
         assert!(has_data(&state, &running));
-        let v = &versions_of(&state, &running.id).await.unwrap()[0].1;
+        let v = &versions_of(&state, &running.header.id).await.unwrap()[0].1;
         assert_eq!(
             v.status,
             dto::IntermediateTableVersionStatus::RetentionPeriodExpired
@@ -442,7 +450,7 @@ mod tests {
         let base = populated(&state, "base", 30.0).await;
         let mut child = populated(&state, "child", 30.0).await;
         child.dependencies = vec![dependency(
-            &base.id,
+            &base.header.id,
             "base",
             dto::BaseTableDependencyType::IntermediateTable,
         )];
@@ -456,7 +464,7 @@ mod tests {
         let only = disallowed(&state, &base, "222222222222", false)
             .await
             .unwrap();
-        assert_eq!(only.data, vec![base.id.clone()]);
+        assert_eq!(only.data, vec![base.header.id.clone()]);
         disallowed(&state, &base, "222222222222", true)
             .await
             .unwrap()
@@ -501,7 +509,7 @@ mod tests {
         let mut indirect = populated(&state, "indirect", 30.0).await;
         indirect.dependencies = vec![
             dependency(
-                &direct.id,
+                &direct.header.id,
                 "direct",
                 dto::BaseTableDependencyType::IntermediateTable,
             ),

@@ -25,8 +25,8 @@ use crate::services::cleanrooms::domain::protected_query::{
 use crate::services::cleanrooms::errors::invalid_query;
 use crate::services::cleanrooms::records::access::{owned_table, query_runner, ChildRequest};
 use crate::services::cleanrooms::records::intermediate_tables::{put_new_version, put_table};
+use crate::services::cleanrooms::records::listing::put_new_run;
 use crate::services::cleanrooms::records::load_versioned;
-use crate::services::cleanrooms::records::protected_queries::put_new_query;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
@@ -105,13 +105,13 @@ pub async fn populate(
     let (inherited, first_party) = capture_inherited(
         &admitted.prepared.tables,
         &admitted.prepared.lineage,
-        &table.account_id,
+        &table.header.account_id,
     );
 
     let _guard = state.write_lock().await;
     // The revision before the re-read: the commit fails if anyone (another process on the same
     // store too) changed the table after it.
-    let before = load_versioned::<IntermediateTable>(state, &table.id).await?;
+    let before = load_versioned::<IntermediateTable>(state, &table.header.id).await?;
     // Re-read under the lock: another population may have started meanwhile.
     let (_, mut table) =
         owned_table(state, ctx, &m.id, &input.intermediate_table_identifier).await?;
@@ -145,8 +145,8 @@ pub async fn populate(
         result_configuration: dto::ProtectedQueryResultConfiguration {
             output_configuration: dto::ProtectedQueryOutputConfiguration::IntermediateTable(
                 dto::IntermediateTableOutputConfiguration {
-                    arn: table.arn.clone(),
-                    id: table.id.clone(),
+                    arn: table.header.arn.clone(),
+                    id: table.header.id.clone(),
                     name: table.name.clone(),
                 },
             ),
@@ -157,14 +157,14 @@ pub async fn populate(
             query_string: stored.query_string.clone(),
         },
         populate: Some(PopulateTarget {
-            table_id: table.id.clone(),
+            table_id: table.header.id.clone(),
             version_id: version_id.clone(),
         }),
         receivers: Vec::new(),
     });
     let version = IntermediateTableVersion {
         version_id: version_id.clone(),
-        table_id: table.id.clone(),
+        table_id: table.header.id.clone(),
         analysis_id: query_id.clone(),
         status: dto::IntermediateTableVersionStatus::PopulateStarted,
         kms_key_arn: table.kms_key_arn.clone(),
@@ -173,7 +173,7 @@ pub async fn populate(
         expiration_time: None,
         create_time: now,
     };
-    let mut writes = put_new_query(&ctx.region, &query)?;
+    let mut writes = put_new_run(&ctx.region, &query)?;
     writes.extend([
         put_new_version(&table, &version)?,
         put_table(&table)?.expecting(before.map_or(Expect::Absent, |b| b.expect())),
@@ -186,7 +186,7 @@ pub async fn populate(
         PopulateJob {
             population: Population {
                 query_id: query_id.clone(),
-                table_id: table.id.clone(),
+                table_id: table.header.id.clone(),
                 version_id: version_id.clone(),
             },
             inherited,

@@ -10,8 +10,7 @@ use crate::services::cleanrooms::analysis::Purpose;
 use crate::services::cleanrooms::domain::protected_query::{StoredQuery, Submission};
 use crate::services::cleanrooms::errors::{check_room, invalid_configuration};
 use crate::services::cleanrooms::records::access::query_runner;
-use crate::services::cleanrooms::records::listing::run_receipt;
-use crate::services::cleanrooms::records::protected_queries::put_new_query;
+use crate::services::cleanrooms::records::listing::{put_new_run, run_receipt};
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
 use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
@@ -150,7 +149,7 @@ pub async fn start(
         populate: None,
         receivers,
     });
-    let mut writes = put_new_query(&ctx.region, &stored)?;
+    let mut writes = put_new_run(&ctx.region, &stored)?;
     writes.extend(log);
     for account in delivery.member_receivers() {
         writes.extend(

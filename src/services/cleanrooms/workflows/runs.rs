@@ -15,7 +15,7 @@ use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::domain::protected_query::{RunEnd, RunError};
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::protected_queries::{put_query_at, QUERY};
+use crate::services::cleanrooms::records::listing::{put_run_at, ProtectedRun};
 use crate::services::cleanrooms::workflows::delivery::Delivery;
 use crate::services::cleanrooms::workflows::results::write_results;
 use crate::services::cleanrooms::workflows::settle::{
@@ -277,7 +277,8 @@ async fn run_populate(
 /// cancelled meanwhile).
 async fn start(state: &AppState, id: &str) -> AwsResult<Option<String>> {
     let _guard = state.write_lock().await;
-    let (go, q) = records::change(state, id, QUERY, put_query_at, StoredQuery::start).await?;
+    let (go, q) =
+        records::change(state, id, StoredQuery::NOUN, put_run_at, StoredQuery::start).await?;
     Ok(go.then_some(q.account_id))
 }
 
@@ -330,9 +331,15 @@ async fn noised(state: &AppState, id: &str, prepared: &Prepared) -> Result<Logic
         .await
         .map_err(engine_error)?;
     let _guard = state.write_lock().await;
-    records::change(state, id, QUERY, put_query_at, |q: &mut StoredQuery| {
-        q.query.differential_privacy = Some(parameters.clone());
-    })
+    records::change(
+        state,
+        id,
+        StoredQuery::NOUN,
+        put_run_at,
+        |q: &mut StoredQuery| {
+            q.query.differential_privacy = Some(parameters.clone());
+        },
+    )
     .await
     .map_err(|e: AwsError| RunError::internal(e.message))?;
     Ok(plan)

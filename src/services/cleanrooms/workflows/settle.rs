@@ -19,8 +19,9 @@ use crate::services::cleanrooms::domain::protected_query::{
     error_codes, is_terminal, RunEnd, RunError,
 };
 use crate::services::cleanrooms::records::intermediate_tables::{put_table_at, put_version_at};
-use crate::services::cleanrooms::records::listing::{possibly_unfinished, runs_indexed};
-use crate::services::cleanrooms::records::protected_queries::{load_query_at, put_query_at, QUERY};
+use crate::services::cleanrooms::records::listing::{
+    load_run_at, possibly_unfinished, put_run_at, runs_indexed, ProtectedRun,
+};
 use crate::services::cleanrooms::records::{load_versioned, lost_races, try_commit, ATTEMPTS};
 use crate::services::cleanrooms::workflows::analysis_logs;
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -48,7 +49,7 @@ pub async fn settle_query(
             return Ok(status);
         }
     }
-    Err(lost_races(QUERY, id))
+    Err(lost_races(StoredQuery::NOUN, id))
 }
 
 /// One attempt of [`settle_query`], committed together with `extra`: `None` when another
@@ -60,10 +61,10 @@ async fn try_settle_query(
     end: RunEnd,
     extra: Vec<Write>,
 ) -> AwsResult<Option<dto::ProtectedQueryStatus>> {
-    let read = load_query_at(state, id).await?;
+    let read = load_run_at::<StoredQuery>(state, id).await?;
     let mut q = read.value.clone();
     if q.finish(millis, end) {
-        let mut writes = put_query_at(&read, &q)?;
+        let mut writes = put_run_at(&read, &q)?;
         writes.extend(analysis_logs::settled_log(state, &read.region, &q).await?);
         writes.extend(extra);
         if !try_commit(state, writes).await? {
@@ -240,9 +241,7 @@ mod tests {
     use super::*;
     use crate::services::cleanrooms::domain::protected_query::tests::submitted;
     use crate::services::cleanrooms::records;
-    use crate::services::cleanrooms::records::protected_queries::{
-        load_query_at, put_new_query, put_query,
-    };
+    use crate::services::cleanrooms::records::listing::{put_new_run, put_run};
     use crate::services::cleanrooms::workflows::cancel::cancel_stored;
     use crate::store::racing::RacingStore;
     use crate::store::sqlite::SqliteStore;
@@ -262,7 +261,7 @@ mod tests {
         assert!(q.start());
         state
             .store()
-            .commit(vec![put_query("us-east-1", &q).unwrap()])
+            .commit(vec![put_run("us-east-1", &q).unwrap()])
             .await
             .unwrap();
         (dir, store, state)
@@ -270,7 +269,7 @@ mod tests {
 
     /// Asserts that query `q` is stored with `status` at `revision`.
     async fn assert_stored(state: &AppState, status: dto::ProtectedQueryStatus, revision: i64) {
-        let stored = load_query_at(state, "q").await.unwrap();
+        let stored = load_run_at::<StoredQuery>(state, "q").await.unwrap();
         assert_eq!(
             (stored.value.query.status, stored.revision),
             (status, revision)
@@ -281,9 +280,9 @@ mod tests {
     async fn a_settle_that_loses_to_a_cancel_reads_again_and_keeps_the_cancel() {
         let (_dir, store, state) = racing().await;
         // The user cancels between the settle's read and its commit.
-        let mut cancelled = load_query_at(&state, "q").await.unwrap().value;
+        let mut cancelled = load_run_at::<StoredQuery>(&state, "q").await.unwrap().value;
         assert!(cancelled.cancel(true).unwrap());
-        store.interfere(vec![put_query("us-east-1", &cancelled).unwrap()]);
+        store.interfere(vec![put_run("us-east-1", &cancelled).unwrap()]);
         let status = settle_query(&state, "q", 5, RunEnd::Succeeded(None))
             .await
             .unwrap();
@@ -296,9 +295,9 @@ mod tests {
     #[tokio::test]
     async fn a_cancel_that_loses_to_a_settle_is_a_conflict_and_writes_nothing() {
         let (_dir, store, state) = racing().await;
-        let mut settled = load_query_at(&state, "q").await.unwrap().value;
+        let mut settled = load_run_at::<StoredQuery>(&state, "q").await.unwrap().value;
         assert!(settled.finish(5, RunEnd::Succeeded(None)));
-        store.interfere(vec![put_query("us-east-1", &settled).unwrap()]);
+        store.interfere(vec![put_run("us-east-1", &settled).unwrap()]);
         let e = cancel_stored::<crate::services::cleanrooms::domain::protected_query::StoredQuery>(
             &state, "q",
         )
@@ -315,15 +314,15 @@ mod tests {
     #[tokio::test]
     async fn a_create_whose_id_exists_is_already_exists_and_writes_nothing() {
         let (_dir, _, state) = racing().await;
-        let mut again = load_query_at(&state, "q").await.unwrap().value;
+        let mut again = load_run_at::<StoredQuery>(&state, "q").await.unwrap().value;
         again.query.membership_id = "other".into();
-        let e = records::commit(&state, put_new_query("us-east-1", &again).unwrap())
+        let e = records::commit(&state, put_new_run("us-east-1", &again).unwrap())
             .await
             .unwrap_err();
         assert_eq!((e.code.as_str(), e.status), ("ConflictException", 409));
         assert_eq!(e.fields["reason"], "ALREADY_EXISTS");
         assert_eq!(e.message, "The protected query q already exists");
-        let after = load_query_at(&state, "q").await.unwrap();
+        let after = load_run_at::<StoredQuery>(&state, "q").await.unwrap();
         assert_eq!(
             (after.revision, after.value.query.membership_id.as_str()),
             (1, "m")
@@ -342,12 +341,12 @@ mod tests {
         // From then on only marked runs are read: a new run is marked, its end removes the mark.
         let mut fresh = submitted();
         fresh.query.id = "fresh".into();
-        records::commit(&state, put_new_query("us-east-1", &fresh).unwrap())
+        records::commit(&state, put_new_run("us-east-1", &fresh).unwrap())
             .await
             .unwrap();
         let mut unmarked = submitted();
         unmarked.query.id = "unmarked".into();
-        records::commit(&state, vec![put_query("us-east-1", &unmarked).unwrap()])
+        records::commit(&state, vec![put_run("us-east-1", &unmarked).unwrap()])
             .await
             .unwrap();
         let ids = |runs: Vec<StoredQuery>| runs.into_iter().map(|q| q.query.id).collect::<Vec<_>>();
