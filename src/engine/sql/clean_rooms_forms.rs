@@ -20,9 +20,6 @@ use datafusion::sql::sqlparser::ast::{
     UnaryOperator, Value, Visit, VisitMut, Visitor, VisitorMut, WindowType,
 };
 
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
-
 use super::rewrite::{parse_expr, string_literal};
 
 /// Rewrites `statement` (already through [`super::rewrite`]) for AWS Clean Rooms SQL; `now` is
@@ -435,40 +432,21 @@ fn multiset_operations(body: &mut SetExpr) -> Result<(), String> {
     };
     multiset_operations(left)?;
     multiset_operations(right)?;
-    let keyword = match op {
-        SetOperator::Except | SetOperator::Minus => "EXCEPT",
-        SetOperator::Intersect => "INTERSECT",
+    let op = match op {
+        SetOperator::Except | SetOperator::Minus => SetOperator::Except,
+        SetOperator::Intersect => SetOperator::Intersect,
         SetOperator::Union => return Ok(()),
     };
     if *set_quantifier != SetQuantifier::All {
         return Ok(());
     }
-    let names = output_names(left).ok_or_else(|| {
-        format!("{keyword} ALL needs the columns of its first SELECT named (not *)")
-    })?;
-    let columns: Vec<String> = (1..=names.len()).map(|i| format!("__c{i}")).collect();
-    let columns = columns.join(", ");
-    let side = |operand: &SetExpr, alias: &str| {
-        format!(
-            "SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {columns}) AS __copy FROM ({operand}) AS {alias}({columns})"
-        )
-    };
-    let outputs: Vec<String> = names
+    let names = output_names(left)
+        .ok_or_else(|| format!("{op} ALL needs the columns of its first SELECT named (not *)"))?;
+    let outputs: Vec<Option<String>> = names
         .iter()
-        .enumerate()
-        .map(|(i, name)| format!("__c{} AS {}", i + 1, Ident::with_quote('"', name.as_str())))
+        .map(|name| Some(Ident::with_quote('"', name.as_str()).to_string()))
         .collect();
-    let text = format!(
-        "SELECT {} FROM ({} {keyword} {}) AS __numbered",
-        outputs.join(", "),
-        side(left, "__left"),
-        side(right, "__right")
-    );
-    let query = Parser::new(&GenericDialect {})
-        .try_with_sql(&text)
-        .and_then(|mut p| p.parse_query())
-        .map_err(|e| format!("internal rewrite produced invalid SQL ({text}): {e}"))?;
-    *body = SetExpr::Query(query);
+    *body = super::multiset::counted(op, left, right, &outputs)?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod codec;
 pub mod format;
 pub mod gpp;
 pub mod hll;
+pub mod multiset;
 pub mod ordered_window;
 pub mod parts;
 pub mod rewrite;

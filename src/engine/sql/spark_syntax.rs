@@ -510,7 +510,7 @@ fn rewrite_body(body: &mut SetExpr) -> Result<(), String> {
                         "{op} ALL is not supported with SELECT * on its left: name the columns"
                     ));
                 };
-                let counted = counted_set_operation(*op, left, right, &names)?;
+                let counted = super::multiset::counted(*op, left, right, &names)?;
                 *body = counted;
             }
             Ok(())
@@ -582,43 +582,6 @@ fn output_names(body: &SetExpr) -> Option<Vec<Option<String>>> {
         SetExpr::Query(q) => output_names(&q.body),
         _ => None,
     }
-}
-
-/// `left INTERSECT ALL right` / `left EXCEPT ALL right` with duplicates counted as Spark counts
-/// them: each row numbered among its duplicates on both sides, then the distinct operator on
-/// (row, number). The engine's own ALL forms do not count duplicates.
-fn counted_set_operation(
-    op: SetOperator,
-    left: &SetExpr,
-    right: &SetExpr,
-    names: &[Option<String>],
-) -> Result<SetExpr, String> {
-    let columns: Vec<String> = (1..=names.len()).map(|i| format!("__c{i}")).collect();
-    let list = columns.join(", ");
-    let numbered = |side: &SetExpr, alias: &str| {
-        format!(
-            "SELECT {alias}.*, row_number() OVER (PARTITION BY {list}) AS __n FROM ({side}) AS {alias}({list})"
-        )
-    };
-    let outputs: Vec<String> = columns
-        .iter()
-        .zip(names)
-        .map(|(c, name)| match name {
-            Some(name) => format!("{c} AS {name}"),
-            None => c.clone(),
-        })
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM ({} {op} {}) AS __counted",
-        outputs.join(", "),
-        numbered(left, "__left"),
-        numbered(right, "__right")
-    );
-    let query = Parser::new(&GenericDialect {})
-        .try_with_sql(&sql)
-        .and_then(|mut p| p.parse_query())
-        .map_err(|e| format!("internal rewrite produced invalid SQL ({sql}): {e}"))?;
-    Ok(SetExpr::Query(query))
 }
 
 /// `SELECT … FROM rel LATERAL VIEW explode(array) v AS c …` as a derived table that keeps
