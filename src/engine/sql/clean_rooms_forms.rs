@@ -20,6 +20,7 @@ use datafusion::sql::sqlparser::ast::{
     UnaryOperator, Value, Visit, VisitMut, Visitor, VisitorMut, WindowType,
 };
 
+use super::multiset::{output_columns, OutputColumn};
 use super::rewrite::{parse_expr, string_literal};
 
 /// Rewrites `statement` (already through [`super::rewrite`]) for AWS Clean Rooms SQL; `now` is
@@ -440,36 +441,20 @@ fn multiset_operations(body: &mut SetExpr) -> Result<(), String> {
     if *set_quantifier != SetQuantifier::All {
         return Ok(());
     }
-    let names = output_names(left)
+    let columns = output_columns(left)
         .ok_or_else(|| format!("{op} ALL needs the columns of its first SELECT named (not *)"))?;
-    let outputs: Vec<Option<String>> = names
+    let outputs: Vec<Option<String>> = columns
         .iter()
-        .map(|name| Some(Ident::with_quote('"', name.as_str()).to_string()))
+        .map(|column| {
+            let name = match column {
+                OutputColumn::Named(ident) => ident.value.clone(),
+                OutputColumn::Unnamed(e) => e.to_string(),
+            };
+            Some(Ident::with_quote('"', name).to_string())
+        })
         .collect();
     *body = super::multiset::counted(op, left, right, &outputs)?;
     Ok(())
-}
-
-/// The output column names of a set operation's first SELECT; `None` when it has a `*`.
-fn output_names(body: &SetExpr) -> Option<Vec<String>> {
-    match body {
-        SetExpr::Select(select) => select
-            .projection
-            .iter()
-            .map(|item| match item {
-                SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
-                SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(ident.value.clone()),
-                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
-                    parts.last().map(|p| p.value.clone())
-                }
-                SelectItem::UnnamedExpr(e) => Some(e.to_string()),
-                _ => None,
-            })
-            .collect(),
-        SetExpr::SetOperation { left, .. } => output_names(left),
-        SetExpr::Query(query) => output_names(&query.body),
-        _ => None,
-    }
 }
 
 /// `MINUS`, the reference's synonym of `EXCEPT`, at every level of a set operation.

@@ -5,7 +5,7 @@
 //! checks then plan the real columns): each side's rows are numbered within their copies and
 //! the distinct operation is applied to the numbered rows.
 
-use datafusion::sql::sqlparser::ast::{SetExpr, SetOperator};
+use datafusion::sql::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, SetOperator};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -48,4 +48,39 @@ pub fn counted(
         .and_then(|mut p| p.parse_query())
         .map_err(|e| format!("internal rewrite produced invalid SQL ({sql}): {e}"))?;
     Ok(SetExpr::Query(query))
+}
+
+/// A column of a set operation's output as its first SELECT writes it.
+pub enum OutputColumn<'a> {
+    /// An alias or a column reference: the column's name.
+    Named(&'a Ident),
+    /// Any other expression, without a name of its own.
+    Unnamed(&'a Expr),
+}
+
+/// The output columns of a query body's first SELECT; `None` when it has a wildcard, whose
+/// columns cannot be named before planning.
+pub fn output_columns(body: &SetExpr) -> Option<Vec<OutputColumn<'_>>> {
+    match body {
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::ExprWithAlias { alias, .. } => Some(OutputColumn::Named(alias)),
+                SelectItem::UnnamedExpr(Expr::Identifier(ident)) => {
+                    Some(OutputColumn::Named(ident))
+                }
+                SelectItem::UnnamedExpr(e @ Expr::CompoundIdentifier(parts)) => Some(
+                    parts
+                        .last()
+                        .map_or(OutputColumn::Unnamed(e), OutputColumn::Named),
+                ),
+                SelectItem::UnnamedExpr(e) => Some(OutputColumn::Unnamed(e)),
+                _ => None,
+            })
+            .collect(),
+        SetExpr::SetOperation { left, .. } => output_columns(left),
+        SetExpr::Query(query) => output_columns(&query.body),
+        _ => None,
+    }
 }

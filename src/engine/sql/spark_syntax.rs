@@ -35,6 +35,7 @@ use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
+use super::multiset::{output_columns, OutputColumn};
 use super::udf::AnyArgsFunction;
 
 /// The scalar functions these forms need in a Spark session: `typeof`, the operand of
@@ -505,11 +506,18 @@ fn rewrite_body(body: &mut SetExpr) -> Result<(), String> {
             if matches!(op, SetOperator::Intersect | SetOperator::Except)
                 && matches!(set_quantifier, SetQuantifier::All)
             {
-                let Some(names) = output_names(left) else {
+                let Some(columns) = output_columns(left) else {
                     return Err(format!(
                         "{op} ALL is not supported with SELECT * on its left: name the columns"
                     ));
                 };
+                let names: Vec<Option<String>> = columns
+                    .iter()
+                    .map(|column| match column {
+                        OutputColumn::Named(ident) => Some(ident.to_string()),
+                        OutputColumn::Unnamed(_) => None,
+                    })
+                    .collect();
                 let counted = super::multiset::counted(*op, left, right, &names)?;
                 *body = counted;
             }
@@ -558,29 +566,6 @@ fn rewrite_body(body: &mut SetExpr) -> Result<(), String> {
         }
         SetExpr::Query(q) => rewrite_body(q.body.as_mut()),
         _ => Ok(()),
-    }
-}
-
-/// The output names of a query body (its first SELECT's items: an alias, a column's name, or
-/// `None` for an item without one); `None` when it has a wildcard.
-fn output_names(body: &SetExpr) -> Option<Vec<Option<String>>> {
-    match body {
-        SetExpr::Select(select) => select
-            .projection
-            .iter()
-            .map(|item| match item {
-                SelectItem::ExprWithAlias { alias, .. } => Some(Some(alias.to_string())),
-                SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(Some(i.to_string())),
-                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
-                    Some(parts.last().map(ToString::to_string))
-                }
-                SelectItem::UnnamedExpr(_) => Some(None),
-                _ => None,
-            })
-            .collect(),
-        SetExpr::SetOperation { left, .. } => output_names(left),
-        SetExpr::Query(q) => output_names(&q.body),
-        _ => None,
     }
 }
 
