@@ -12,6 +12,7 @@ use crate::clock::EmulatorClock;
 use crate::config::{default_data_dir, Config};
 use crate::state::AppState;
 use crate::store::cache::CachedStore;
+use crate::store::reads::ReadChecked;
 use crate::store::sqlite::SqliteStore;
 
 /// Failures while starting the server.
@@ -48,7 +49,12 @@ pub async fn open_state(config: Config, data_dir: PathBuf) -> Result<AppState, S
     let store = SqliteStore::open(&data_dir.join("metadata.db")).await?;
     let offset = crate::admin::load_clock_offset(&store).await;
     let clock = Arc::new(EmulatorClock::with_offset(offset));
-    let state = AppState::new(config, data_dir, Arc::new(CachedStore::new(store)), clock);
+    let state = AppState::new(
+        config,
+        data_dir,
+        Arc::new(ReadChecked::new(CachedStore::new(store))),
+        clock,
+    );
     tracing::info!(
         target: "cleanrooms_emulator::timings",
         ms = began.elapsed().as_secs_f64() * 1000.0,

@@ -47,7 +47,27 @@ vendored_model!(sts_model, "sts.json");
 vendored_model!(entityresolution_model, "entityresolution.json");
 
 /// Hands a request to its service. Returns the response and the operation name for logging.
+///
+/// A request that may write (any method but GET and HEAD) runs with its writes checked against
+/// its reads ([`crate::store::reads`]): a record it read and writes back is written only if no
+/// other writer changed it in between.
 pub async fn handle(
+    state: &AppState,
+    service: Service,
+    ctx: RequestContext,
+    parts: &Parts,
+    body: &[u8],
+) -> (Response, String) {
+    let dispatch = dispatch(state, service, ctx, parts, body);
+    if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
+        dispatch.await
+    } else {
+        crate::store::reads::checked(dispatch).await
+    }
+}
+
+/// The service's answer to a request.
+async fn dispatch(
     state: &AppState,
     service: Service,
     ctx: RequestContext,

@@ -14,11 +14,14 @@
 //! with [`StoreError::Conflict`] (kind, id, what was expected and what was found) and nothing of
 //! the batch is written. A writer that read a record, decided, and puts it back at the revision
 //! it read therefore cannot overwrite a change it did not see — whichever process or replica
-//! made it — which the process-local write lock alone cannot guarantee.
+//! made it — which the process-local write lock alone cannot guarantee. Inside a request,
+//! [`reads::ReadChecked`] makes every unconditional put of a record the request read such a
+//! put, at the revision it read.
 
 pub mod cache;
 #[cfg(test)]
 pub mod racing;
+pub mod reads;
 pub mod sqlite;
 
 use std::sync::Arc;
