@@ -62,7 +62,35 @@ pub async fn handle(
     if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
         dispatch.await
     } else {
-        crate::store::reads::checked(dispatch).await
+        crate::store::reads::checked(conflict_answer(service), dispatch).await
+    }
+}
+
+/// How `service` answers a write that lost a race to another writer: its modelled
+/// concurrent-modification error where it has one, else an internal error naming the record.
+fn conflict_answer(service: Service) -> crate::store::reads::ConflictAnswer {
+    use crate::error::AwsError;
+    use crate::store::StoreError;
+
+    /// What was changed meanwhile, for a message.
+    fn changed(e: &StoreError) -> String {
+        match e {
+            StoreError::Conflict { id, .. } => {
+                format!("{id} was changed by another request meanwhile; retry")
+            }
+            other => other.to_string(),
+        }
+    }
+    match service {
+        Service::CleanRooms => cleanrooms::records::conflict,
+        // Glue and Lake Formation model ConcurrentModificationException (400).
+        Service::Glue | Service::LakeFormation => {
+            |e| AwsError::new("ConcurrentModificationException", 400, changed(e))
+        }
+        Service::EntityResolution => |e| AwsError::new("ConflictException", 400, changed(e)),
+        Service::Athena | Service::Sts | Service::Onehouse | Service::S3 => {
+            |e| AwsError::internal(e.to_string())
+        }
     }
 }
 
@@ -144,5 +172,158 @@ mod recovery_tests {
                 "Athena sessions"
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    //! A request that may write is checked against its reads ([`crate::store::reads`]): when
+    //! another writer (another replica, say) changes a record between the request's read and
+    //! its commit, the request answers its service's concurrent-modification error and writes
+    //! nothing.
+
+    use std::sync::Arc;
+
+    use axum::body::to_bytes;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::store::racing::RacingStore;
+    use crate::store::reads::ReadChecked;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{MetadataStore, Query, Write};
+
+    /// A state whose store has a racing writer behind the read check, as the server builds it.
+    async fn racing() -> (tempfile::TempDir, Arc<ReadChecked<RacingStore>>, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(&dir.path().join("m.db")).await.unwrap();
+        let store = Arc::new(ReadChecked::new(RacingStore::new(sqlite)));
+        let state = AppState::new(
+            crate::config::Config::default(),
+            dir.path().to_path_buf(),
+            store.clone(),
+            Arc::new(crate::clock::EmulatorClock::with_offset(0.0)),
+        );
+        (dir, store, state)
+    }
+
+    /// Sends one request to `service`; returns the status and the JSON body.
+    async fn send(
+        state: &AppState,
+        service: Service,
+        method: &str,
+        uri: &str,
+        target: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/x-amz-json-1.1");
+        if let Some(target) = target {
+            request = request.header("x-amz-target", target);
+        }
+        let (parts, ()) = request.body(()).unwrap().into_parts();
+        let ctx = RequestContext {
+            request_id: "r".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            access_key_id: None,
+            service: String::new(),
+            operation: String::new(),
+        };
+        let body = serde_json::to_vec(&body).unwrap();
+        let (response, _) = handle(state, service, ctx, &parts, &body).await;
+        let status = response.status().as_u16();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The one record of `kind`, with `field` of its body set to `value`: another writer's put.
+    async fn changed_behind(store: &RacingStore, kind: &str, field: &str, value: &str) -> Write {
+        let mut found = store.query(&Query::kind(kind)).await.unwrap();
+        assert_eq!(found.len(), 1);
+        let mut record = found.remove(0);
+        record.body[field] = json!(value);
+        Write::put(record)
+    }
+
+    #[tokio::test]
+    async fn a_clean_rooms_update_that_loses_a_race_is_a_conflict_exception() {
+        let (_dir, store, state) = racing().await;
+        let (status, created) = send(
+            &state,
+            Service::CleanRooms,
+            "POST",
+            "/collaborations",
+            None,
+            json!({"members": [], "name": "c", "description": "d",
+                   "creatorMemberAbilities": ["CAN_QUERY"], "creatorDisplayName": "A",
+                   "queryLogStatus": "DISABLED"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{created}");
+        let id = created["collaboration"]["id"].as_str().unwrap().to_string();
+        let kind = crate::services::cleanrooms::records::kinds::COLLABORATION;
+        let racing_write = changed_behind(store.inner(), kind, "description", "theirs").await;
+        store.inner().interfere(vec![racing_write]);
+
+        let (status, body) = send(
+            &state,
+            Service::CleanRooms,
+            "PATCH",
+            &format!("/collaborations/{id}"),
+            None,
+            json!({"name": "mine"}),
+        )
+        .await;
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["reason"], "INVALID_STATE", "{body}");
+        assert_eq!(body["resourceId"], id.as_str(), "{body}");
+        // The other writer's change stands; the update wrote nothing.
+        let (_, got) = send(
+            &state,
+            Service::CleanRooms,
+            "GET",
+            &format!("/collaborations/{id}"),
+            None,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(got["collaboration"]["description"], "theirs");
+        assert_eq!(got["collaboration"]["name"], "c");
+    }
+
+    #[tokio::test]
+    async fn a_glue_update_that_loses_a_race_is_a_concurrent_modification() {
+        let (_dir, store, state) = racing().await;
+        let (status, body) = send(
+            &state,
+            Service::Glue,
+            "POST",
+            "/",
+            Some("AWSGlue.CreateDatabase"),
+            json!({"DatabaseInput": {"Name": "db", "Description": "d"}}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let kind = crate::services::glue::model::kinds::DATABASE;
+        let racing_write = changed_behind(store.inner(), kind, "Description", "theirs").await;
+        store.inner().interfere(vec![racing_write]);
+
+        let (status, body) = send(
+            &state,
+            Service::Glue,
+            "POST",
+            "/",
+            Some("AWSGlue.UpdateDatabase"),
+            json!({"Name": "db", "DatabaseInput": {"Name": "db", "Description": "mine"}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["__type"], "ConcurrentModificationException", "{body}");
     }
 }

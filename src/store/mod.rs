@@ -357,7 +357,13 @@ impl StoreError {
 }
 
 impl From<StoreError> for AwsError {
+    /// A store failure as the caller sees it: a conflict in a request is its service's
+    /// concurrent-modification error ([`reads::checked`]); anything else is internal.
     fn from(e: StoreError) -> Self {
+        if let Some(answer) = e.is_conflict().then(|| reads::answer(&e)).flatten() {
+            tracing::info!(error = %e, "write conflict answered to the client");
+            return answer;
+        }
         if e.is_conflict() {
             tracing::warn!(error = %e, "unhandled write conflict");
         } else {

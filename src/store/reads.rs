@@ -31,17 +31,31 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Expect, MetadataStore, Query, Record, StoreError, Write};
+use crate::error::AwsError;
 
 /// What a request read: each record's revision, or `None` for one read as absent.
 type ReadSet = HashMap<(String, String), Option<i64>>;
 
+/// How a service answers a request whose write lost a race ([`StoreError::Conflict`]): its own
+/// concurrent-modification error.
+pub type ConflictAnswer = fn(&StoreError) -> AwsError;
+
 tokio::task_local! {
     static READS: RefCell<ReadSet>;
+    static ANSWER: ConflictAnswer;
 }
 
-/// Runs `request` with its writes checked against its reads (see the module documentation).
-pub async fn checked<F: Future>(request: F) -> F::Output {
-    READS.scope(RefCell::new(ReadSet::new()), request).await
+/// Runs `request` with its writes checked against its reads (see the module documentation); a
+/// conflict it does not handle itself becomes `answer`'s error.
+pub async fn checked<F: Future>(answer: ConflictAnswer, request: F) -> F::Output {
+    ANSWER
+        .scope(answer, READS.scope(RefCell::new(ReadSet::new()), request))
+        .await
+}
+
+/// The current request's answer to conflict `e`, inside [`checked`].
+pub fn answer(e: &StoreError) -> Option<AwsError> {
+    ANSWER.try_with(|answer| answer(e)).ok()
 }
 
 /// Remembers that the current request (if any) read `kind`/`id` at `revision` (`None`: absent).
@@ -199,6 +213,10 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
     use serde_json::json;
 
+    fn internal(e: &StoreError) -> AwsError {
+        AwsError::internal(e.to_string())
+    }
+
     fn record(id: &str, n: i64) -> Record {
         Record::new(
             "thing",
@@ -229,7 +247,7 @@ mod tests {
             .commit(vec![Write::put(record("a", 1)), Write::put(record("b", 1))])
             .await
             .unwrap();
-        let result = checked(async {
+        let result = checked(internal, async {
             store.get("thing", "a").await.unwrap();
             racing.interfere(vec![Write::put(record("a", 2))]);
             store
@@ -258,7 +276,7 @@ mod tests {
     async fn a_record_read_as_absent_must_still_be_absent() {
         let (_dir, store) = store().await;
         let racing = store.inner();
-        let result = checked(async {
+        let result = checked(internal, async {
             assert!(store.get("thing", "a").await.unwrap().is_none());
             racing.interfere(vec![Write::put(record("a", 2))]);
             store.commit(vec![Write::put(record("a", 3))]).await
@@ -269,6 +287,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_conflict_is_answered_as_the_request_s_service_answers_it() {
+        fn busy(e: &StoreError) -> AwsError {
+            AwsError::new("ConcurrentModificationException", 400, e.to_string())
+        }
+        let conflict = StoreError::Conflict {
+            kind: "thing".into(),
+            id: "a".into(),
+            expected: Expect::Revision(1),
+            found: Some(2),
+        };
+        assert!(answer(&conflict).is_none());
+        let e = checked(busy, async { answer(&conflict) }).await.unwrap();
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("ConcurrentModificationException", 400)
+        );
+        let e: AwsError = checked(busy, async { conflict.into() }).await;
+        assert_eq!(e.code, "ConcurrentModificationException");
+    }
+
+    #[tokio::test]
     async fn records_read_through_a_query_are_checked_too() {
         let (_dir, store) = store().await;
         let racing = store.inner();
@@ -276,7 +315,7 @@ mod tests {
             .commit(vec![Write::put(record("a", 1))])
             .await
             .unwrap();
-        let result = checked(async {
+        let result = checked(internal, async {
             let found = store.query(&Query::kind("thing")).await.unwrap();
             assert_eq!(found.len(), 1);
             racing.interfere(vec![Write::put(record("a", 2))]);
@@ -293,7 +332,7 @@ mod tests {
             .commit(vec![Write::put(record("a", 1))])
             .await
             .unwrap();
-        checked(async {
+        checked(internal, async {
             store.get("thing", "a").await.unwrap();
             assert!(store.get("thing", "new").await.unwrap().is_none());
             for n in 2..5 {
@@ -329,7 +368,7 @@ mod tests {
             .commit(vec![Write::put(record("a", 1))])
             .await
             .unwrap();
-        checked(async {
+        checked(internal, async {
             store.get("thing", "a").await.unwrap();
             let delete = Write::Delete {
                 kind: "thing".into(),
@@ -358,7 +397,7 @@ mod tests {
             .commit(vec![Write::put(record("a", 1))])
             .await
             .unwrap();
-        checked(async {
+        checked(internal, async {
             store.get("thing", "a").await.unwrap();
             // Another writer changes it; the request reads it again before deciding.
             racing
@@ -383,7 +422,7 @@ mod tests {
             .commit(vec![Write::put(record("a", 1))])
             .await
             .unwrap();
-        checked(async {
+        checked(internal, async {
             store.get("thing", "a").await.unwrap();
             racing.interfere(vec![Write::put(record("a", 2))]);
             let lost = store.commit(vec![Write::put(record("a", 3))]).await;
@@ -416,7 +455,7 @@ mod tests {
             .unwrap();
         assert_eq!(n_of(&store, "a").await, Some(3));
         // Inside: an explicit precondition is the writer's own.
-        checked(async {
+        checked(internal, async {
             store.get("thing", "a").await.unwrap();
             racing.interfere(vec![Write::put(record("a", 4))]);
             store

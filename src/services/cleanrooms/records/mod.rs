@@ -241,26 +241,37 @@ pub async fn change_requested<T: Resource + Clone>(
 /// # Errors
 /// `ConflictException`; other store failures.
 pub async fn commit(state: &AppState, writes: Vec<Write>) -> AwsResult<()> {
-    match state.store().commit(writes).await {
-        Err(StoreError::Conflict {
-            kind, id, expected, ..
-        }) => {
-            let (noun, resource_type) = kinds::describe(&kind);
-            let (reason, message) = if expected == Expect::Absent {
-                (
-                    ConflictReason::AlreadyExists,
-                    format!("The {noun} {id} already exists"),
-                )
-            } else {
-                (
-                    ConflictReason::InvalidState,
-                    format!("The {noun} {id} was changed by another request meanwhile; retry"),
-                )
-            };
-            Err(conflict_on(resource_type, &id, reason, message))
+    state.store().commit(writes).await.map_err(|e| {
+        if e.is_conflict() {
+            conflict(&e)
+        } else {
+            e.into()
         }
-        other => Ok(other?),
-    }
+    })
+}
+
+/// The `ConflictException` a user sees for a write that lost a race (see [`commit`]); every
+/// Clean Rooms request answers an unhandled conflict so (`services::handle`).
+pub fn conflict(e: &StoreError) -> crate::error::AwsError {
+    let StoreError::Conflict {
+        kind, id, expected, ..
+    } = e
+    else {
+        return crate::error::AwsError::internal(e.to_string());
+    };
+    let (noun, resource_type) = kinds::describe(kind);
+    let (reason, message) = if *expected == Expect::Absent {
+        (
+            ConflictReason::AlreadyExists,
+            format!("The {noun} {id} already exists"),
+        )
+    } else {
+        (
+            ConflictReason::InvalidState,
+            format!("The {noun} {id} was changed by another request meanwhile; retry"),
+        )
+    };
+    conflict_on(resource_type, id, reason, message)
 }
 
 /// The `Delete` of resource `T` `id`.
