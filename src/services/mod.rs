@@ -48,9 +48,9 @@ vendored_model!(entityresolution_model, "entityresolution.json");
 
 /// Hands a request to its service. Returns the response and the operation name for logging.
 ///
-/// A request that may write (any method but GET and HEAD) runs with its writes checked against
-/// its reads ([`crate::store::reads`]): a record it read and writes back is written only if no
-/// other writer changed it in between.
+/// A request that may write runs with its writes checked against its reads
+/// ([`crate::store::reads`]): a record it read and writes back is written only if no other
+/// writer changed it in between.
 pub async fn handle(
     state: &AppState,
     service: Service,
@@ -59,11 +59,31 @@ pub async fn handle(
     body: &[u8],
 ) -> (Response, String) {
     let dispatch = dispatch(state, service, ctx, parts, body);
-    if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
-        dispatch.await
-    } else {
+    if may_write(parts) {
         crate::store::reads::checked(conflict_answer(service), dispatch).await
+    } else {
+        dispatch.await
     }
+}
+
+/// Whether a request may write: not a GET or HEAD, nor a JSON-protocol call (`X-Amz-Target`) of
+/// an operation that only reads (`Get…`, `List…`, `Describe…`, `Search…`, `BatchGet…`), such as
+/// the Glue catalogue reads a Spark job makes by the thousand.
+fn may_write(parts: &Parts) -> bool {
+    if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
+        return false;
+    }
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .and_then(|t| t.rsplit_once('.'))
+        .map(|(_, op)| op);
+    !operation.is_some_and(|op| {
+        ["Get", "List", "Describe", "Search", "BatchGet"]
+            .iter()
+            .any(|read| op.starts_with(read))
+    })
 }
 
 /// How `service` answers a write that lost a race to another writer: its modelled
@@ -295,6 +315,36 @@ mod conflict_tests {
         .await;
         assert_eq!(got["collaboration"]["description"], "theirs");
         assert_eq!(got["collaboration"]["name"], "c");
+    }
+
+    #[test]
+    fn reads_are_not_checked_writes_are() {
+        let parts = |method: &str, target: Option<&str>| {
+            let mut r = axum::http::Request::builder().method(method).uri("/");
+            if let Some(t) = target {
+                r = r.header("x-amz-target", t);
+            }
+            r.body(()).unwrap().into_parts().0
+        };
+        assert!(!may_write(&parts("GET", None)));
+        assert!(!may_write(&parts("HEAD", None)));
+        assert!(may_write(&parts("POST", None)));
+        assert!(may_write(&parts("PATCH", None)));
+        assert!(may_write(&parts("DELETE", None)));
+        assert!(!may_write(&parts("POST", Some("AWSGlue.GetPartitions"))));
+        assert!(!may_write(&parts(
+            "POST",
+            Some("AWSGlue.BatchGetPartition")
+        )));
+        assert!(!may_write(&parts(
+            "POST",
+            Some("AmazonAthena.ListSessions")
+        )));
+        assert!(may_write(&parts("POST", Some("AWSGlue.UpdateTable"))));
+        assert!(may_write(&parts(
+            "POST",
+            Some("AWSGlue.BatchCreatePartition")
+        )));
     }
 
     #[tokio::test]
