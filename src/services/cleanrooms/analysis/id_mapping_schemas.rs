@@ -5,7 +5,9 @@
 //! dimension columns follow the ID namespace associations' `allowUseAsDimensionColumn`), the
 //! creator, and `NOT_READY` with `ID_MAPPING_TABLE_NOT_POPULATED` until the table is populated.
 
-use crate::services::cleanrooms::analysis::readiness::{member_table_schema, schema_summary};
+use crate::services::cleanrooms::analysis::readiness::{
+    member_table_schema, schema_summary, status_detail,
+};
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::id_mapping::{
     IdMappingTable, IdNamespaceAssociation, SOURCE_ID_COLUMN, TARGET_ID_COLUMN,
@@ -42,7 +44,7 @@ pub async fn dimension_columns(state: &AppState, t: &IdMappingTable) -> AwsResul
 
 /// The status entry of an ID mapping table's schema.
 pub fn status_details(t: &IdMappingTable) -> Vec<dto::SchemaStatusDetail> {
-    let reasons: Vec<dto::SchemaStatusReason> = if t.population.is_none() {
+    let reasons = if t.population.is_none() {
         vec![dto::SchemaStatusReason {
             code: dto::SchemaStatusReasonCode::IdMappingTableNotPopulated,
             message: format!("ID mapping table '{}' has not been populated", t.name),
@@ -50,17 +52,12 @@ pub fn status_details(t: &IdMappingTable) -> Vec<dto::SchemaStatusDetail> {
     } else {
         Vec::new()
     };
-    vec![dto::SchemaStatusDetail {
-        analysis_rule_type: Some(dto::AnalysisRuleType::IdMappingTable),
-        analysis_type: dto::AnalysisType::DirectAnalysis,
-        configurations: None,
-        status: if reasons.is_empty() {
-            dto::SchemaStatus::Ready
-        } else {
-            dto::SchemaStatus::NotReady
-        },
-        reasons: (!reasons.is_empty()).then_some(reasons),
-    }]
+    vec![status_detail(
+        dto::AnalysisType::DirectAnalysis,
+        Some(dto::AnalysisRuleType::IdMappingTable),
+        false,
+        reasons,
+    )]
 }
 
 fn schema(c: &Collaboration, t: &IdMappingTable) -> dto::Schema {
@@ -68,19 +65,16 @@ fn schema(c: &Collaboration, t: &IdMappingTable) -> dto::Schema {
         name: name.to_string(),
         r#type: "string".to_string(),
     };
-    member_table_schema!(c, t => {
+    let properties = dto::IdMappingTableSchemaTypeProperties {
+        id_mapping_table_id: Some(t.header.id.clone()),
+        id_mapping_table_input_source: t.input_sources.clone(),
+    };
+    member_table_schema!(c, t, dto::SchemaTypeProperties::IdMappingTable(properties) => {
         analysis_method: Some(dto::AnalysisMethod::DirectQuery),
         analysis_rule_types: vec![dto::AnalysisRuleType::IdMappingTable],
         columns: vec![column(SOURCE_ID_COLUMN), column(TARGET_ID_COLUMN)],
         resource_arn: Some(t.header.arn.clone()),
         schema_status_details: status_details(t),
-        schema_type_properties: Some(dto::SchemaTypeProperties::IdMappingTable(
-            dto::IdMappingTableSchemaTypeProperties {
-                id_mapping_table_id: Some(t.header.id.clone()),
-                id_mapping_table_input_source: t.input_sources.clone(),
-            },
-        )),
-        r#type: dto::SchemaType::IdMappingTable,
     })
 }
 

@@ -8,7 +8,9 @@
 //! The schema analysis rule shows the owner's rule as `policy` and, as `consolidatedPolicy`,
 //! that rule combined with the controls a multi-party table inherits from its base tables.
 
-use crate::services::cleanrooms::analysis::readiness::{member_table_schema, schema_summary};
+use crate::services::cleanrooms::analysis::readiness::{
+    member_table_schema, schema_summary, status_detail,
+};
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::configured_table::{ANY_JOB, ANY_QUERY};
 use crate::services::cleanrooms::domain::intermediate_table::{
@@ -73,7 +75,7 @@ pub fn status_details(
             Code::IntermediateTableAnalysisRuleMissing,
             format!("Intermediate table '{name}' has no analysis rule"),
         ));
-        return vec![entry(
+        return vec![status_detail(
             dto::AnalysisType::DirectAnalysis,
             None,
             false,
@@ -128,12 +130,15 @@ pub fn status_details(
             format!("No member may receive results of analyses of intermediate table '{name}'"),
         ));
     }
-    let mut out = vec![entry(
-        dto::AnalysisType::DirectAnalysis,
-        Some(()),
-        dp,
-        direct,
-    )];
+    let entry = |analysis_type, reasons| {
+        status_detail(
+            analysis_type,
+            Some(dto::AnalysisRuleType::Custom),
+            dp,
+            reasons,
+        )
+    };
+    let mut out = vec![entry(dto::AnalysisType::DirectAnalysis, direct)];
     if matches!(
         effective.additional_analyses,
         Some(dto::AdditionalAnalyses::Allowed | dto::AdditionalAnalyses::Required)
@@ -149,33 +154,9 @@ pub fn status_details(
                 format!("The analysis rule of intermediate table '{name}' allows no additional analyses"),
             ));
         }
-        out.push(entry(
-            dto::AnalysisType::AdditionalAnalysis,
-            Some(()),
-            dp,
-            extra,
-        ));
+        out.push(entry(dto::AnalysisType::AdditionalAnalysis, extra));
     }
     out
-}
-
-fn entry(
-    analysis_type: dto::AnalysisType,
-    rule: Option<()>,
-    dp: bool,
-    reasons: Vec<dto::SchemaStatusReason>,
-) -> dto::SchemaStatusDetail {
-    dto::SchemaStatusDetail {
-        analysis_rule_type: rule.map(|()| dto::AnalysisRuleType::Custom),
-        analysis_type,
-        configurations: dp.then(|| vec![dto::SchemaConfiguration::DifferentialPrivacy]),
-        status: if reasons.is_empty() {
-            dto::SchemaStatus::Ready
-        } else {
-            dto::SchemaStatus::NotReady
-        },
-        reasons: (!reasons.is_empty()).then_some(reasons),
-    }
 }
 
 async fn schema(
@@ -184,23 +165,22 @@ async fn schema(
     t: &IntermediateTable,
 ) -> AwsResult<dto::Schema> {
     let rule = records::load::<IntermediateTableRule>(state, &t.header.id).await?;
-    Ok(member_table_schema!(c, t => {
-        analysis_method: None,
-        analysis_rule_types: if t.has_rule {
-            vec![dto::AnalysisRuleType::Custom]
-        } else {
-            Vec::new()
-        },
-        columns: t.schema.clone().unwrap_or_default(),
-        resource_arn: None,
-        schema_status_details: status_details(t, rule.as_ref(), state.now()),
-        schema_type_properties: Some(dto::SchemaTypeProperties::IntermediateTable(
-            dto::IntermediateTableSchemaTypeProperties {
-                intermediate_table_id: t.header.id.clone(),
+    let properties = dto::IntermediateTableSchemaTypeProperties {
+        intermediate_table_id: t.header.id.clone(),
+    };
+    Ok(
+        member_table_schema!(c, t, dto::SchemaTypeProperties::IntermediateTable(properties) => {
+            analysis_method: None,
+            analysis_rule_types: if t.has_rule {
+                vec![dto::AnalysisRuleType::Custom]
+            } else {
+                Vec::new()
             },
-        )),
-        r#type: dto::SchemaType::IntermediateTable,
-    }))
+            columns: t.schema.clone().unwrap_or_default(),
+            resource_arn: None,
+            schema_status_details: status_details(t, rule.as_ref(), state.now()),
+        }),
+    )
 }
 
 /// The summaries of the collaboration's intermediate-table schemas after position `after`,

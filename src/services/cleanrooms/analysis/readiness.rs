@@ -30,6 +30,17 @@ pub struct Parts {
     pub dp_policy_configured: bool,
 }
 
+impl Parts {
+    /// The association's collaboration analysis rule of the configured table rule's type, if
+    /// the table has a rule and the association one of that type.
+    pub fn matching_association_rule(&self) -> Option<&AssociationRule> {
+        let rule = self.rule.as_ref()?;
+        self.association_rules
+            .iter()
+            .find(|r| r.rule_type.as_str() == rule.rule_type.as_str())
+    }
+}
+
 /// Whether a configured table rule turns on differential privacy.
 fn uses_differential_privacy(rule: &ConfiguredTableRule) -> bool {
     let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
@@ -90,19 +101,18 @@ fn reason(code: Code, message: String) -> dto::SchemaStatusReason {
 pub fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
     let name = &p.association.name;
     let Some(rule) = &p.rule else {
-        return vec![dto::SchemaStatusDetail {
-            analysis_rule_type: None,
-            analysis_type: dto::AnalysisType::DirectAnalysis,
-            configurations: None,
-            reasons: Some(vec![reason(
+        return vec![status_detail(
+            dto::AnalysisType::DirectAnalysis,
+            None,
+            false,
+            vec![reason(
                 Code::AnalysisRuleMissing,
                 format!(
                     "Configured table '{}' of table '{name}' has no analysis rule",
                     p.table.name
                 ),
-            )]),
-            status: dto::SchemaStatus::NotReady,
-        }];
+            )],
+        )];
     };
     let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
     let mut common = Vec::new();
@@ -158,14 +168,10 @@ pub fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
             ));
         }
     }
-    let matching = p
-        .association_rules
-        .iter()
-        .find(|r| r.rule_type.as_str() == rule.rule_type.as_str());
-    let (receivers, allowed_additional) = match matching {
-        Some(m) => {
-            let (_, receivers, analyses) = policy_parts(&m.policy);
-            (receivers.unwrap_or(&[]), analyses.unwrap_or(&[]))
+    let matching = p.matching_association_rule();
+    let (receivers, allowed_additional) = match matching.map(|m| policy_parts(&m.policy)) {
+        Some((_, receivers, analyses)) => {
+            (receivers.unwrap_or_default(), analyses.unwrap_or_default())
         }
         None => (&[][..], &[][..]),
     };
@@ -195,18 +201,8 @@ pub fn status_details(p: &Parts) -> Vec<dto::SchemaStatusDetail> {
             format!("The collaboration analysis rule of table '{name}' names no result receivers"),
         ));
     }
-    let configurations = dp.then(|| vec![dto::SchemaConfiguration::DifferentialPrivacy]);
-    let entry = |analysis_type, reasons: Vec<dto::SchemaStatusReason>| dto::SchemaStatusDetail {
-        analysis_rule_type: Some(table_type),
-        analysis_type,
-        configurations: configurations.clone(),
-        status: if reasons.is_empty() {
-            dto::SchemaStatus::Ready
-        } else {
-            dto::SchemaStatus::NotReady
-        },
-        reasons: (!reasons.is_empty()).then_some(reasons),
-    };
+    let entry =
+        |analysis_type, reasons| status_detail(analysis_type, Some(table_type), dp, reasons);
     let mut out = vec![entry(dto::AnalysisType::DirectAnalysis, direct)];
     let mut extra = common;
     match additional {
@@ -256,12 +252,45 @@ pub async fn direct_analysis_blockers(
         .unwrap_or_default())
 }
 
+/// One entry of a schema's `schemaStatusDetails`: analyses of `analysis_type` under the
+/// `analysis_rule_type` rule (if any), with differential privacy or not, are `READY` when no
+/// reason stands in their way, else `NOT_READY` with the `reasons`.
+pub fn status_detail(
+    analysis_type: dto::AnalysisType,
+    analysis_rule_type: Option<dto::AnalysisRuleType>,
+    differential_privacy: bool,
+    reasons: Vec<dto::SchemaStatusReason>,
+) -> dto::SchemaStatusDetail {
+    dto::SchemaStatusDetail {
+        analysis_rule_type,
+        analysis_type,
+        configurations: differential_privacy
+            .then(|| vec![dto::SchemaConfiguration::DifferentialPrivacy]),
+        status: if reasons.is_empty() {
+            dto::SchemaStatus::Ready
+        } else {
+            dto::SchemaStatus::NotReady
+        },
+        reasons: (!reasons.is_empty()).then_some(reasons),
+    }
+}
+
+/// The schema type that a schema's type `properties` describe.
+pub fn schema_type(properties: &dto::SchemaTypeProperties) -> dto::SchemaType {
+    match properties {
+        dto::SchemaTypeProperties::ConfiguredTableAssociation(_) => dto::SchemaType::Table,
+        dto::SchemaTypeProperties::IdMappingTable(_) => dto::SchemaType::IdMappingTable,
+        dto::SchemaTypeProperties::IntermediateTable(_) => dto::SchemaType::IntermediateTable,
+    }
+}
+
 /// The `Schema` of table `$t` that a member created in collaboration `$c` (an intermediate or
 /// an ID mapping table: a resource with a `ChildHeader`): the collaboration, the creator, the
 /// name, the description and the times filled in, the parts that depend on the kind of table
-/// as written.
+/// as written; its type follows from its type `$properties`.
 macro_rules! member_table_schema {
-    ($c:expr, $t:expr => { $($rest:tt)* }) => {
+    ($c:expr, $t:expr, $properties:expr => { $($rest:tt)* }) => {{
+        let properties = $properties;
         cleanrooms_emulator_api::cleanrooms::dto::Schema {
             collaboration_arn: $c.arn.clone(),
             collaboration_id: $c.id.clone(),
@@ -272,9 +301,11 @@ macro_rules! member_table_schema {
             partition_keys: Vec::new(),
             selected_analysis_methods: None,
             update_time: $t.update_time,
+            r#type: $crate::services::cleanrooms::analysis::readiness::schema_type(&properties),
+            schema_type_properties: Some(properties),
             $($rest)*
         }
-    };
+    }};
 }
 pub(crate) use member_table_schema;
 

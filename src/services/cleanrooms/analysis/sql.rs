@@ -372,16 +372,19 @@ pub async fn template_by_arn(
     }
 }
 
-/// The SQL of `sql_parameters`, bound: exactly one of queryString / analysisTemplateArn.
+/// The SQL `requested` (the request's field `field`) names, bound: exactly one of queryString /
+/// analysisTemplateArn, with its parameters.
 pub async fn bound_sql(
     state: &AppState,
     collaboration_id: &str,
-    query_string: Option<&str>,
-    template_arn: Option<&str>,
-    parameters: Option<&BTreeMap<String, String>>,
+    requested: &dto::ProtectedQuerySQLParameters,
     field: &str,
 ) -> AwsResult<(BoundSql, Option<AnalysisTemplate>)> {
-    match (query_string, template_arn) {
+    let parameters = requested.parameters.as_ref();
+    match (
+        requested.query_string.as_deref(),
+        requested.analysis_template_arn.as_deref(),
+    ) {
         (Some(sql), None) => Ok((bind_query_string(sql, parameters)?, None)),
         (None, Some(arn)) => {
             let t = template_by_arn(

@@ -1,6 +1,6 @@
 //! Analysis templates as stored.
 
-use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
+use crate::services::cleanrooms::domain::child::{child_views, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -46,45 +46,20 @@ impl AnalysisTemplate {
         }
     }
 
-    /// The `AnalysisTemplate` shape (the author's view).
-    pub fn to_dto(&self) -> dto::AnalysisTemplate {
-        child_shape!(owner self => dto::AnalysisTemplate {
+    child_views!(self =>
+        dto::AnalysisTemplate [source: self.source.clone(),]
+        / dto::CollaborationAnalysisTemplate [source: Some(self.source.clone()),]
+        {
             analysis_parameters: self.analysis_parameters.clone(),
             error_message_configuration: self.error_message_configuration.clone(),
             format: self.format,
             schema: self.schema(),
-            source: self.source.clone(),
             source_metadata: self.source_metadata.clone(),
             synthetic_data_parameters: self.synthetic_data_parameters.clone(),
             validations: None,
-        })
-    }
-
-    /// The `AnalysisTemplateSummary` shape.
-    pub fn to_summary(&self) -> dto::AnalysisTemplateSummary {
-        child_shape!(owner self => dto::AnalysisTemplateSummary {
+        },
+        dto::AnalysisTemplateSummary / dto::CollaborationAnalysisTemplateSummary {
             is_synthetic_data: Some(self.synthetic_data_parameters.is_some()),
-        })
-    }
-
-    /// The `CollaborationAnalysisTemplate` shape (every member's view).
-    pub fn to_collaboration_dto(&self) -> dto::CollaborationAnalysisTemplate {
-        child_shape!(collaboration self => dto::CollaborationAnalysisTemplate {
-            analysis_parameters: self.analysis_parameters.clone(),
-            error_message_configuration: self.error_message_configuration.clone(),
-            format: self.format,
-            schema: self.schema(),
-            source: Some(self.source.clone()),
-            source_metadata: self.source_metadata.clone(),
-            synthetic_data_parameters: self.synthetic_data_parameters.clone(),
-            validations: None,
-        })
-    }
-
-    /// The `CollaborationAnalysisTemplateSummary` shape.
-    pub fn to_collaboration_summary(&self) -> dto::CollaborationAnalysisTemplateSummary {
-        child_shape!(collaboration self => dto::CollaborationAnalysisTemplateSummary {
-            is_synthetic_data: Some(self.synthetic_data_parameters.is_some()),
-        })
-    }
+        },
+    );
 }

@@ -69,21 +69,65 @@ macro_rules! child_shape {
         }
     };
     (owner nameless $src:expr => $($shape:tt)*) => {
-        child_shape!(@fill $src, [membership_arn: membership_arn, membership_id: membership_id],
+        $crate::services::cleanrooms::domain::child::child_shape!(@fill $src, [membership_arn: membership_arn, membership_id: membership_id],
             [], $($shape)*)
     };
     (collaboration nameless $src:expr => $($shape:tt)*) => {
-        child_shape!(@fill $src, [creator_account_id: account_id], [], $($shape)*)
+        $crate::services::cleanrooms::domain::child::child_shape!(@fill $src, [creator_account_id: account_id], [], $($shape)*)
     };
     (owner $src:expr => $($shape:tt)*) => {
-        child_shape!(@fill $src, [membership_arn: membership_arn, membership_id: membership_id],
+        $crate::services::cleanrooms::domain::child::child_shape!(@fill $src, [membership_arn: membership_arn, membership_id: membership_id],
             [description, name], $($shape)*)
     };
     (collaboration $src:expr => $($shape:tt)*) => {
-        child_shape!(@fill $src, [creator_account_id: account_id], [description, name], $($shape)*)
+        $crate::services::cleanrooms::domain::child::child_shape!(@fill $src, [creator_account_id: account_id], [description, name], $($shape)*)
     };
 }
 pub(crate) use child_shape;
+
+/// Writes the four views of a resource with a [`ChildHeader`] as its methods, each through
+/// [`child_shape!`]: `to_dto` and `to_summary` (the owning membership's views),
+/// `to_collaboration_dto` and `to_collaboration_summary` (what every member sees). The owner's
+/// and the collaboration's shape of each pair share their other fields, listed once:
+/// `child_views!(self => dto::X / dto::CollaborationX { … }, dto::XSummary /
+/// dto::CollaborationXSummary { … })`, with `nameless` after `self` for kinds without a name
+/// and description. Fields that differ between the two full shapes follow each in brackets:
+/// `dto::X [source: …,] / dto::CollaborationX [source: Some(…),] { … }`.
+macro_rules! child_views {
+    ($s:ident $($nameless:ident)? =>
+        dto::$full:ident $([$($owner_fields:tt)*])?
+        / dto::$collaboration_full:ident $([$($collaboration_fields:tt)*])?
+        { $($full_fields:tt)* },
+        dto::$summary:ident / dto::$collaboration_summary:ident { $($summary_fields:tt)* } $(,)?
+    ) => {
+        #[doc = concat!("The `", stringify!($full), "` shape (the owning membership's view).")]
+        pub fn to_dto(&$s) -> dto::$full {
+            $crate::services::cleanrooms::domain::child::child_shape!(owner $($nameless)? $s =>
+                dto::$full { $($($owner_fields)*)? $($full_fields)* })
+        }
+
+        #[doc = concat!("The `", stringify!($summary), "` shape.")]
+        pub fn to_summary(&$s) -> dto::$summary {
+            $crate::services::cleanrooms::domain::child::child_shape!(owner $($nameless)? $s =>
+                dto::$summary { $($summary_fields)* })
+        }
+
+        #[doc = concat!("The `", stringify!($collaboration_full), "` shape (every member's view).")]
+        pub fn to_collaboration_dto(&$s) -> dto::$collaboration_full {
+            $crate::services::cleanrooms::domain::child::child_shape!(
+                collaboration $($nameless)? $s => dto::$collaboration_full {
+                    $($($collaboration_fields)*)? $($full_fields)*
+                })
+        }
+
+        #[doc = concat!("The `", stringify!($collaboration_summary), "` shape.")]
+        pub fn to_collaboration_summary(&$s) -> dto::$collaboration_summary {
+            $crate::services::cleanrooms::domain::child::child_shape!(
+                collaboration $($nameless)? $s => dto::$collaboration_summary { $($summary_fields)* })
+        }
+    };
+}
+pub(crate) use child_views;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@
 //! into managed storage as two id columns, and read in queries under the managed
 //! `ID_MAPPING_TABLE` analysis rule).
 
-use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
+use crate::services::cleanrooms::domain::child::{child_shape, child_views, ChildHeader};
 use serde::{Deserialize, Serialize};
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -70,45 +70,20 @@ impl IdNamespaceAssociation {
         }
     }
 
-    /// The `IdNamespaceAssociation` shape (the owner's view).
-    pub fn to_dto(&self) -> dto::IdNamespaceAssociation {
-        child_shape!(owner self => dto::IdNamespaceAssociation {
+    child_views!(self =>
+        dto::IdNamespaceAssociation / dto::CollaborationIdNamespaceAssociation {
             id_mapping_config: self.id_mapping_config.clone(),
             input_reference_config: self.config(),
             input_reference_properties: self.properties(),
-        })
-    }
-
-    /// The `IdNamespaceAssociationSummary` shape.
-    pub fn to_summary(&self) -> dto::IdNamespaceAssociationSummary {
-        child_shape!(owner self => dto::IdNamespaceAssociationSummary {
+        },
+        dto::IdNamespaceAssociationSummary / dto::CollaborationIdNamespaceAssociationSummary {
             input_reference_config: self.config(),
             input_reference_properties:
                 dto::IdNamespaceAssociationInputReferencePropertiesSummary {
                     id_namespace_type: self.id_namespace_type,
                 },
-        })
-    }
-
-    /// The `CollaborationIdNamespaceAssociation` shape (every member's view).
-    pub fn to_collaboration_dto(&self) -> dto::CollaborationIdNamespaceAssociation {
-        child_shape!(collaboration self => dto::CollaborationIdNamespaceAssociation {
-            id_mapping_config: self.id_mapping_config.clone(),
-            input_reference_config: self.config(),
-            input_reference_properties: self.properties(),
-        })
-    }
-
-    /// The `CollaborationIdNamespaceAssociationSummary` shape.
-    pub fn to_collaboration_summary(&self) -> dto::CollaborationIdNamespaceAssociationSummary {
-        child_shape!(collaboration self => dto::CollaborationIdNamespaceAssociationSummary {
-            input_reference_config: self.config(),
-            input_reference_properties:
-                dto::IdNamespaceAssociationInputReferencePropertiesSummary {
-                    id_namespace_type: self.id_namespace_type,
-                },
-        })
-    }
+        },
+    );
 }
 
 /// The latest successful population of an ID mapping table.

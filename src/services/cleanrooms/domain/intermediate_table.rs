@@ -20,7 +20,7 @@ use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AwsResult;
+use crate::error::{AwsError, AwsResult};
 
 /// The input field every message about an intermediate table rule policy names first.
 pub const PREFIX: &str = "analysisRulePolicy.v1.custom";
@@ -144,29 +144,30 @@ impl IntermediateTable {
     /// As [`IntermediateTable::begin_population`].
     pub fn check_populatable(&self) -> AwsResult<()> {
         if self.is_terminal() {
-            return Err(conflict(
-                ResourceType::Membership,
-                &self.header.id,
-                ConflictReason::InvalidState,
-                format!(
-                    "Intermediate table '{}' is {} and cannot be populated; delete it and create a new one",
-                    self.name,
-                    self.status.as_str()
-                ),
-            ));
+            return Err(self.invalid_state(format!(
+                "Intermediate table '{}' is {} and cannot be populated; delete it and create a new one",
+                self.name,
+                self.status.as_str()
+            )));
         }
         if let Some(running) = &self.populating {
-            return Err(conflict(
-                ResourceType::Membership,
-                &self.header.id,
-                ConflictReason::InvalidState,
-                format!(
-                    "Intermediate table '{}' is already being populated (version {running})",
-                    self.name
-                ),
-            ));
+            return Err(self.invalid_state(format!(
+                "Intermediate table '{}' is already being populated (version {running})",
+                self.name
+            )));
         }
         Ok(())
+    }
+
+    /// The `ConflictException` (`INVALID_STATE`) refusing what the table's state does not
+    /// allow now, with `message` saying why.
+    pub fn invalid_state(&self, message: String) -> AwsError {
+        conflict(
+            ResourceType::Membership,
+            &self.header.id,
+            ConflictReason::InvalidState,
+            message,
+        )
     }
 
     /// A population succeeded: `active` becomes the version analyses read (with the table's KMS

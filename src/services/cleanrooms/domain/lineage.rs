@@ -3,6 +3,7 @@
 //! controls, and the effective policy an analysis enforces. Pure functions over domain values.
 
 use crate::services::cleanrooms::domain::association::Association;
+use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use std::collections::{BTreeSet, HashSet};
@@ -44,13 +45,11 @@ pub fn dependencies(
     let mut indirect = Vec::new();
     for name in referenced {
         if let Some(a) = associations.iter().find(|a| a.name == *name) {
-            direct.push(dto::IntermediateTableDependency {
-                creator_account_id: a.header.account_id.clone(),
-                id: a.header.id.clone(),
-                name: a.name.clone(),
-                parent_type: dto::BaseTableParentType::Direct,
-                r#type: dto::BaseTableDependencyType::Table,
-            });
+            direct.push(direct_dependency(
+                &a.header,
+                &a.name,
+                dto::BaseTableDependencyType::Table,
+            ));
         } else if let Some(t) = tables.iter().find(|t| t.name == *name) {
             if t.is_terminal() {
                 return Err(DependencyError::Unusable {
@@ -58,13 +57,11 @@ pub fn dependencies(
                     status: t.status.as_str(),
                 });
             }
-            direct.push(dto::IntermediateTableDependency {
-                creator_account_id: t.header.account_id.clone(),
-                id: t.header.id.clone(),
-                name: t.name.clone(),
-                parent_type: dto::BaseTableParentType::Direct,
-                r#type: dto::BaseTableDependencyType::IntermediateTable,
-            });
+            direct.push(direct_dependency(
+                &t.header,
+                &t.name,
+                dto::BaseTableDependencyType::IntermediateTable,
+            ));
             indirect.extend(
                 t.dependencies
                     .iter()
@@ -83,6 +80,21 @@ pub fn dependencies(
         .chain(indirect)
         .filter(|d| seen.insert(d.id.clone()))
         .collect())
+}
+
+/// The `DIRECT` dependency on the table of type `r#type` that `header` and `name` describe.
+fn direct_dependency(
+    header: &ChildHeader,
+    name: &str,
+    r#type: dto::BaseTableDependencyType,
+) -> dto::IntermediateTableDependency {
+    dto::IntermediateTableDependency {
+        creator_account_id: header.account_id.clone(),
+        id: header.id.clone(),
+        name: name.to_string(),
+        parent_type: dto::BaseTableParentType::Direct,
+        r#type,
+    }
 }
 
 /// The tables of `tables` built on table `id` (directly or transitively), in the given order.
@@ -125,28 +137,36 @@ pub fn inherited_violation(
             .cloned()
             .collect()
     };
-    if let (Some(mine), Some(inh)) = (
-        &rule.allowed_result_receivers,
-        &inherited.allowed_result_receivers,
-    ) {
-        let extra = not_in(mine, &inh.value);
+    // The lists the rule may only narrow: every value it names must be inherited.
+    let narrowed = [
+        (
+            "allowedResultReceivers",
+            "receivers",
+            &rule.allowed_result_receivers,
+            inherited
+                .allowed_result_receivers
+                .as_ref()
+                .map(|i| &i.value),
+        ),
+        (
+            "allowedAdditionalAnalyses",
+            "additional analyses",
+            &rule.allowed_additional_analyses,
+            inherited
+                .allowed_additional_analyses
+                .as_ref()
+                .map(|i| &i.value),
+        ),
+    ];
+    for (field, what, mine, inh) in narrowed {
+        let (Some(mine), Some(inh)) = (mine, inh) else {
+            continue;
+        };
+        let extra = not_in(mine, inh);
         if !extra.is_empty() {
             return Some(format!(
-                "allowedResultReceivers may only narrow the inherited receivers [{}]; [{}] are not among them",
-                inh.value.join(", "),
-                extra.join(", ")
-            ));
-        }
-    }
-    if let (Some(mine), Some(inh)) = (
-        &rule.allowed_additional_analyses,
-        &inherited.allowed_additional_analyses,
-    ) {
-        let extra = not_in(mine, &inh.value);
-        if !extra.is_empty() {
-            return Some(format!(
-                "allowedAdditionalAnalyses may only narrow the inherited additional analyses [{}]; [{}] are not among them",
-                inh.value.join(", "),
+                "{field} may only narrow the inherited {what} [{}]; [{}] are not among them",
+                inh.join(", "),
                 extra.join(", ")
             ));
         }
@@ -284,21 +304,19 @@ pub(crate) mod tests {
         }
     }
 
-    fn names(
-        deps: &[dto::IntermediateTableDependency],
-    ) -> Vec<(String, &'static str, &'static str)> {
+    /// `name TYPE PARENT_TYPE` of each dependency, comma-separated.
+    fn names(deps: &[dto::IntermediateTableDependency]) -> String {
         deps.iter()
             .map(|d| {
-                (
-                    d.name.clone(),
+                format!(
+                    "{} {} {}",
+                    d.name,
                     d.r#type.as_str(),
-                    match d.parent_type {
-                        dto::BaseTableParentType::Direct => "DIRECT",
-                        dto::BaseTableParentType::Indirect => "INDIRECT",
-                    },
+                    d.parent_type.as_str()
                 )
             })
-            .collect()
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     #[test]
@@ -318,11 +336,7 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(
             names(&deps),
-            vec![
-                ("t1".into(), "INTERMEDIATE_TABLE", "DIRECT"),
-                ("b_spend".into(), "TABLE", "DIRECT"),
-                ("c_orders".into(), "TABLE", "INDIRECT"),
-            ]
+            "t1 INTERMEDIATE_TABLE DIRECT, b_spend TABLE DIRECT, c_orders TABLE INDIRECT"
         );
         assert_eq!(deps[1].creator_account_id, "222222222222");
         assert_eq!(deps[1].id, "a1");
@@ -330,12 +344,8 @@ pub(crate) mod tests {
         let deps = dependencies(&refs(&["t2"]), &assocs, &[t1, t2]).unwrap();
         assert_eq!(
             names(&deps),
-            vec![
-                ("t2".into(), "INTERMEDIATE_TABLE", "DIRECT"),
-                ("t1".into(), "INTERMEDIATE_TABLE", "INDIRECT"),
-                ("b_spend".into(), "TABLE", "INDIRECT"),
-                ("c_orders".into(), "TABLE", "INDIRECT"),
-            ]
+            "t2 INTERMEDIATE_TABLE DIRECT, t1 INTERMEDIATE_TABLE INDIRECT, \
+             b_spend TABLE INDIRECT, c_orders TABLE INDIRECT"
         );
     }
 

@@ -1,6 +1,6 @@
 //! Privacy budget templates as stored.
 
-use crate::services::cleanrooms::domain::child::{child_shape, ChildHeader};
+use crate::services::cleanrooms::domain::child::{child_views, ChildHeader};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -28,37 +28,16 @@ pub struct PrivacyBudgetTemplate {
 }
 
 impl PrivacyBudgetTemplate {
-    /// The `PrivacyBudgetTemplate` shape.
-    pub fn to_dto(&self) -> dto::PrivacyBudgetTemplate {
-        child_shape!(owner nameless self => dto::PrivacyBudgetTemplate {
+    child_views!(self nameless =>
+        dto::PrivacyBudgetTemplate / dto::CollaborationPrivacyBudgetTemplate {
             auto_refresh: self.auto_refresh,
             parameters: self.parameters.clone(),
             privacy_budget_type: self.privacy_budget_type,
-        })
-    }
-
-    /// The `PrivacyBudgetTemplateSummary` shape.
-    pub fn to_summary(&self) -> dto::PrivacyBudgetTemplateSummary {
-        child_shape!(owner nameless self => dto::PrivacyBudgetTemplateSummary {
+        },
+        dto::PrivacyBudgetTemplateSummary / dto::CollaborationPrivacyBudgetTemplateSummary {
             privacy_budget_type: self.privacy_budget_type,
-        })
-    }
-
-    /// The `CollaborationPrivacyBudgetTemplate` shape.
-    pub fn to_collaboration_dto(&self) -> dto::CollaborationPrivacyBudgetTemplate {
-        child_shape!(collaboration nameless self => dto::CollaborationPrivacyBudgetTemplate {
-            auto_refresh: self.auto_refresh,
-            parameters: self.parameters.clone(),
-            privacy_budget_type: self.privacy_budget_type,
-        })
-    }
-
-    /// The `CollaborationPrivacyBudgetTemplateSummary` shape.
-    pub fn to_collaboration_summary(&self) -> dto::CollaborationPrivacyBudgetTemplateSummary {
-        child_shape!(collaboration nameless self => dto::CollaborationPrivacyBudgetTemplateSummary {
-            privacy_budget_type: self.privacy_budget_type,
-        })
-    }
+        },
+    );
 
     /// The budgeted resource of an access budget template.
     pub fn resource_arn(&self) -> Option<&str> {

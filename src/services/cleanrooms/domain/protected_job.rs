@@ -1,27 +1,20 @@
 //! Protected jobs as stored: the `ProtectedJob` shape the job runner sees, plus who ran it and
 //! for whom. The status machine (`SUBMITTED → STARTED → SUCCESS | FAILED`, cancellation through
-//! `CANCELLING → CANCELLED`; jobs have no `TIMED_OUT`) is decided here by [`StoredJob::start`],
-//! [`StoredJob::finish`] and [`StoredJob::cancel`]; the job run (`workflows::job`), its
-//! recovery after a restart and `UpdateProtectedJob` call them.
+//! `CANCELLING → CANCELLED`; jobs have no `TIMED_OUT`) is the one of `run_status`, applied to
+//! the job through its [`Run`] implementation; the job run (`workflows::job`), its recovery
+//! after a restart and `UpdateProtectedJob` call it.
 
-use crate::error::AwsResult;
-use crate::services::cleanrooms::domain::run_status::{self, End, RunStatus};
+pub use crate::services::cleanrooms::domain::run_status::RunError;
+use crate::services::cleanrooms::domain::run_status::{self, End, Run, RunStatus};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
-/// `ProtectedJobError` codes.
+/// `ProtectedJobError` codes: the ones every run has, and the job's own.
 pub mod error_codes {
+    pub use crate::services::cleanrooms::domain::run_status::error_codes::*;
     /// The script failed: it raised, did not define `entrypoint`, or returned something that is
     /// not results.
     pub const MALFORMED_SCRIPT: &str = "MALFORMED_SCRIPT";
-    /// A table, artifact or result location could not be found.
-    pub const RESOURCE_NOT_FOUND: &str = "RESOURCE_NOT_FOUND";
-    /// The result location belongs to someone else.
-    pub const RESOURCE_ACCESS_DENIED: &str = "RESOURCE_ACCESS_DENIED";
-    /// An analysis rule refused what the job returned (e.g. a disallowed output column).
-    pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
-    /// Anything else (also: the emulator stopped while the job ran).
-    pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
 }
 
 /// A protected job (kind `records::kinds::PROTECTED_JOB`, owner = runner account, parent =
@@ -44,27 +37,17 @@ pub fn is_terminal(status: dto::ProtectedJobStatus) -> bool {
     status.is_final()
 }
 
-/// A failure while running, as the job's `error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobError {
-    /// `ProtectedJobError.code`.
-    pub code: &'static str,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl JobError {
-    /// An error with `code`.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
 /// How a job's run ended.
-pub type JobEnd = End<dto::ProtectedJobResult, JobError>;
+pub type JobEnd = End<dto::ProtectedJobResult, RunError>;
+
+run_status::run!(StoredJob, job {
+    status: ProtectedJobStatus,
+    result: dto::ProtectedJobResult,
+    statistics: ProtectedJobStatistics(BilledJobResourceUtilization) billed by billed_units,
+    error: ProtectedJobError,
+    receivers: ProtectedJobReceiverConfiguration(ProtectedJobAnalysisType,
+        ProtectedJobConfigurationDetails(ProtectedJobDirectAnalysisConfigurationDetails)),
+});
 
 impl StoredJob {
     /// A new job, SUBMITTED.
@@ -84,50 +67,6 @@ impl StoredJob {
         }
     }
 
-    /// The run starts: `SUBMITTED → STARTED` and `true`; a job cancelled before it started
-    /// becomes `CANCELLED`, with `false` (as for any other status): the run must not go on.
-    pub fn start(&mut self) -> bool {
-        run_status::start(&mut self.job.status)
-    }
-
-    /// The run ended after `millis` as `end`; a job being cancelled ends `CANCELLED` whatever
-    /// the run produced. `false` when the job was final already (nothing changes).
-    pub fn finish(&mut self, millis: u64, end: JobEnd) -> bool {
-        if is_terminal(self.job.status) {
-            return false;
-        }
-        self.job.statistics = Some(dto::ProtectedJobStatistics {
-            billed_resource_utilization: Some(dto::BilledJobResourceUtilization {
-                units: billed_units(self.job.compute_configuration.as_ref(), millis),
-            }),
-            total_duration_in_millis: Some(millis as i64),
-        });
-        match run_status::end(&mut self.job.status, end) {
-            Some(Ok(result)) => self.job.result = Some(result),
-            Some(Err(e)) => {
-                self.job.error = Some(dto::ProtectedJobError {
-                    code: e.code.to_string(),
-                    message: e.message,
-                    retry: Some(dto::RetryInfo {
-                        retryable: Some(false),
-                    }),
-                })
-            }
-            None => {}
-        }
-        true
-    }
-
-    /// UpdateProtectedJob's cancellation: `CANCELLING` while its run is `running` (the run
-    /// settles it `CANCELLED`), else `CANCELLED` at once. `false` when it is being cancelled
-    /// already.
-    ///
-    /// # Errors
-    /// `ConflictException` when the job is final.
-    pub fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-        run_status::cancel(&mut self.job.status, &self.job.id, running)
-    }
-
     /// The `ProtectedJobSummary` shape.
     pub fn to_summary(&self) -> dto::ProtectedJobSummary {
         dto::ProtectedJobSummary {
@@ -136,16 +75,7 @@ impl StoredJob {
             job_compute_payer_account_id: self.job.job_compute_payer_account_id.clone(),
             membership_arn: self.job.membership_arn.clone(),
             membership_id: self.job.membership_id.clone(),
-            receiver_configurations: vec![dto::ProtectedJobReceiverConfiguration {
-                analysis_type: dto::ProtectedJobAnalysisType::DirectAnalysis,
-                configuration_details: (!self.receivers.is_empty()).then(|| {
-                    dto::ProtectedJobConfigurationDetails::DirectAnalysisConfigurationDetails(
-                        dto::ProtectedJobDirectAnalysisConfigurationDetails {
-                            receiver_account_ids: Some(self.receivers.clone()),
-                        },
-                    )
-                }),
-            }],
+            receiver_configurations: self.receiver_configurations(),
             status: self.job.status,
         }
     }
@@ -214,7 +144,7 @@ mod tests {
         assert!(j.cancel(true).unwrap_or(false));
         assert_eq!(j.job.status, dto::ProtectedJobStatus::Cancelling);
         assert!(!j.cancel(true).unwrap_or(true));
-        assert!(j.finish(5, JobEnd::Failed(JobError::new("X", "y"))));
+        assert!(j.finish(5, JobEnd::Failed(RunError::new("X", "y"))));
         assert_eq!(j.job.status, dto::ProtectedJobStatus::Cancelled);
         assert!(j.job.error.is_none());
     }

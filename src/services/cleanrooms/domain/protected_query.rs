@@ -1,12 +1,12 @@
 //! Protected queries as stored: the `ProtectedQuery` shape the runner sees, plus who ran it,
 //! where, and — for the queries `PopulateIntermediateTable` creates — the version it fills.
 //! The status machine (`SUBMITTED → STARTED → SUCCESS | FAILED`, cancellation through
-//! `CANCELLING → CANCELLED`) is decided here, by [`StoredQuery::start`],
-//! [`StoredQuery::finish`] and [`StoredQuery::cancel`]; the background runs
-//! (`workflows::runs`), their settle (`workflows::settle`) and `UpdateProtectedQuery` call them.
+//! `CANCELLING → CANCELLED`) is the one of `run_status`, applied to the query through its
+//! [`Run`] implementation; the background runs (`workflows::runs`), their settle
+//! (`workflows::settle`) and `UpdateProtectedQuery` call it.
 
-use crate::error::AwsResult;
-use crate::services::cleanrooms::domain::run_status::{self, End, RunStatus};
+pub use crate::services::cleanrooms::domain::run_status::RunError;
+use crate::services::cleanrooms::domain::run_status::{self, End, Run, RunStatus};
 use cleanrooms_emulator_api::cleanrooms::dto;
 use serde::{Deserialize, Serialize};
 
@@ -44,46 +44,25 @@ pub fn is_terminal(status: dto::ProtectedQueryStatus) -> bool {
     status.is_final()
 }
 
-/// `ProtectedQueryError` codes (the model documents them on the error shape).
+/// `ProtectedQueryError` codes (the model documents them on the error shape): the ones every
+/// run has, and the query's own.
 pub mod error_codes {
+    pub use crate::services::cleanrooms::domain::run_status::error_codes::*;
     /// The SQL or its use of the data failed while running.
     pub const MALFORMED_QUERY: &str = "MALFORMED_QUERY";
-    /// A table, file or result location could not be found.
-    pub const RESOURCE_NOT_FOUND: &str = "RESOURCE_NOT_FOUND";
-    /// A data file or table definition is unusable.
-    pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
-    /// The result location belongs to someone else.
-    pub const RESOURCE_ACCESS_DENIED: &str = "RESOURCE_ACCESS_DENIED";
-    /// Anything else (also: the emulator stopped while the query ran).
-    pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
-}
-
-/// A failure while running, as the query's `error`.
-#[derive(Debug, Clone)]
-pub struct RunError {
-    /// `ProtectedQueryError.code`.
-    pub code: &'static str,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl RunError {
-    /// An error with `code`.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// An internal failure.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(error_codes::INTERNAL_ERROR, message)
-    }
 }
 
 /// How a run ended, as the query records it (its result: none for populations).
 pub type RunEnd = End<Option<dto::ProtectedQueryResult>, RunError>;
+
+run_status::run!(StoredQuery, query {
+    status: ProtectedQueryStatus,
+    result: Option<dto::ProtectedQueryResult>,
+    statistics: ProtectedQueryStatistics(BilledResourceUtilization) billed by billed_units,
+    error: ProtectedQueryError,
+    receivers: ReceiverConfiguration(AnalysisType,
+        ConfigurationDetails(DirectAnalysisConfigurationDetails)),
+});
 
 /// What a new query records besides its status: who runs it, on what, paid by whom.
 #[derive(Debug, Clone)]
@@ -140,51 +119,6 @@ impl StoredQuery {
         }
     }
 
-    /// The run starts: `SUBMITTED → STARTED`, and `true`; a query cancelled before it started
-    /// becomes `CANCELLED` (and any other status stays), with `false`: the run must not go on.
-    pub fn start(&mut self) -> bool {
-        run_status::start(&mut self.query.status)
-    }
-
-    /// The run ended after `millis` as `end`: the statistics, then the final status (a query
-    /// being cancelled ends `CANCELLED` whatever the run produced) with its result or error.
-    /// `false` when the query was final already (nothing changes).
-    pub fn finish(&mut self, millis: u64, end: RunEnd) -> bool {
-        if is_terminal(self.query.status) {
-            return false;
-        }
-        self.query.statistics = Some(dto::ProtectedQueryStatistics {
-            billed_resource_utilization: Some(dto::BilledResourceUtilization {
-                units: billed_units(self.query.compute_configuration.as_ref(), millis),
-            }),
-            total_duration_in_millis: Some(millis as i64),
-        });
-        match run_status::end(&mut self.query.status, end) {
-            Some(Ok(result)) => self.query.result = result,
-            Some(Err(e)) => {
-                self.query.error = Some(dto::ProtectedQueryError {
-                    code: e.code.to_string(),
-                    message: e.message,
-                    retry: Some(dto::RetryInfo {
-                        retryable: Some(false),
-                    }),
-                })
-            }
-            None => {}
-        }
-        true
-    }
-
-    /// UpdateProtectedQuery's cancellation: `CANCELLING` while its run is `running` (the run
-    /// settles it `CANCELLED`), else `CANCELLED` at once. `false` when it is being cancelled
-    /// already.
-    ///
-    /// # Errors
-    /// `ConflictException` when the query is final.
-    pub fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-        run_status::cancel(&mut self.query.status, &self.query.id, running)
-    }
-
     /// The `ProtectedQuerySummary` shape.
     pub fn to_summary(&self) -> dto::ProtectedQuerySummary {
         let intermediate =
@@ -203,16 +137,7 @@ impl StoredQuery {
             membership_arn: self.query.membership_arn.clone(),
             membership_id: self.query.membership_id.clone(),
             // Every query of this emulator delivers its results directly.
-            receiver_configurations: vec![dto::ReceiverConfiguration {
-                analysis_type: dto::AnalysisType::DirectAnalysis,
-                configuration_details: (!self.receivers.is_empty()).then(|| {
-                    dto::ConfigurationDetails::DirectAnalysisConfigurationDetails(
-                        dto::DirectAnalysisConfigurationDetails {
-                            receiver_account_ids: Some(self.receivers.clone()),
-                        },
-                    )
-                }),
-            }],
+            receiver_configurations: self.receiver_configurations(),
             status: self.query.status,
         }
     }

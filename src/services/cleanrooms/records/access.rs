@@ -74,15 +74,7 @@ pub async fn members(
     collaboration_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, Member)>> {
-    let records = state
-        .store()
-        .query(
-            &records::query::<Member>()
-                .parent(collaboration_id)
-                .after(after),
-        )
-        .await?;
-    records.iter().map(|r| Ok((r.seq, decode(r)?))).collect()
+    records::children::<Member>(state, collaboration_id, after).await
 }
 
 /// How far an account must have joined a collaboration to act on it.
@@ -174,11 +166,7 @@ pub async fn own_membership_child<T: records::Resource>(
 /// A resource that one membership owns and its collaboration sees: a configured table
 /// association, an analysis or privacy budget template, an ID namespace or audience-model
 /// association, an ID mapping table.
-pub trait MembershipChild: records::Resource {
-    /// What it is called in a not-found message ("ID mapping table").
-    const NOUN: &'static str;
-    /// The list of a membership's resources, as named in its page tokens.
-    const LIST_SCOPE: &'static str;
+pub trait MembershipChild: records::Listed {
     /// The list of a collaboration's resources, as named in its page tokens.
     const COLLABORATION_LIST_SCOPE: &'static str;
     /// The resource type a not-found error names when the caller's membership has no such
@@ -211,9 +199,11 @@ pub trait MembershipChild: records::Resource {
 /// list scope, the resource type a missing one under a membership names`.
 macro_rules! membership_children {
     ($($t:ty => $noun:literal, $scope:literal, $missing:ident;)*) => {
-        $(impl MembershipChild for $t {
+        $(impl records::Listed for $t {
             const NOUN: &'static str = $noun;
             const LIST_SCOPE: &'static str = $scope;
+        }
+        impl MembershipChild for $t {
             const COLLABORATION_LIST_SCOPE: &'static str = concat!("collaboration", $scope);
             const MISSING_IN_MEMBERSHIP: ResourceType = ResourceType::$missing;
             fn child_id(&self) -> &str {
@@ -349,9 +339,7 @@ pub async fn own_active_child<T: MembershipChild>(
     ctx: &RequestContext,
     (membership_id, id): (&str, &str),
 ) -> AwsResult<(Membership, T)> {
-    let (m, child) = own_child::<T>(state, ctx, (membership_id, id)).await?;
-    require_active(&m)?;
-    Ok((m, child))
+    when_active(own_child::<T>(state, ctx, (membership_id, id)).await?)
 }
 
 /// The caller's membership `id` (see [`own_membership`]).
@@ -469,28 +457,37 @@ pub fn require_active(membership: &Membership) -> AwsResult<()> {
     }
 }
 
+/// A resource `found` under `membership`, when the membership is `ACTIVE` (changes to what
+/// lives under a membership need an active one).
+///
+/// # Errors
+/// As [`require_active`].
+pub fn when_active<T>((membership, found): (Membership, T)) -> AwsResult<(Membership, T)> {
+    require_active(&membership)?;
+    Ok((membership, found))
+}
+
 /// The collaboration and member record a membership is rendered with.
 pub async fn membership_context(
     state: &AppState,
     region: &str,
     membership: &Membership,
 ) -> AwsResult<(Collaboration, Member)> {
+    // A membership always has both: without them the store is damaged.
+    let damaged = |problem: &'static str| {
+        move || {
+            AwsError::internal(format!(
+                "membership {} {problem} {}",
+                membership.id, membership.collaboration_id
+            ))
+        }
+    };
     let collaboration = collaboration_record(state, region, &membership.collaboration_id)
         .await?
-        .ok_or_else(|| {
-            AwsError::internal(format!(
-                "membership {} refers to missing collaboration {}",
-                membership.id, membership.collaboration_id
-            ))
-        })?;
+        .ok_or_else(damaged("refers to missing collaboration"))?;
     let member = member(state, &membership.collaboration_id, &membership.account_id)
         .await?
-        .ok_or_else(|| {
-            AwsError::internal(format!(
-                "membership {} has no member record in collaboration {}",
-                membership.id, membership.collaboration_id
-            ))
-        })?;
+        .ok_or_else(damaged("has no member record in collaboration"))?;
     Ok((collaboration, member))
 }
 
@@ -564,9 +561,7 @@ pub async fn owned_active_table(
     ctx: &RequestContext,
     (membership_id, id): (&str, &str),
 ) -> AwsResult<(Membership, IntermediateTable)> {
-    let (m, t) = owned_table(state, ctx, membership_id, id).await?;
-    require_active(&m)?;
-    Ok((m, t))
+    when_active(owned_table(state, ctx, membership_id, id).await?)
 }
 
 /// The caller's configured table `id` in its region; others' tables are not found.

@@ -5,7 +5,6 @@ use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::change_request::ChangeRequest;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::decode;
 use crate::state::AppState;
 use crate::store::Write;
 use crate::util::pagination;
@@ -60,21 +59,11 @@ pub async fn change_request_page(
         status.map_or("*", |s| s.as_str())
     );
     let after = pagination::resume(&scope, next_token, bad_token)?;
-    let found = state
-        .store()
-        .query(
-            &records::query::<ChangeRequest>()
-                .parent(collaboration_id)
-                .after(after),
-        )
-        .await?;
-    let mut items = Vec::new();
-    for r in &found {
-        let request: ChangeRequest = decode(r)?;
-        if status.is_none_or(|s| s == request.status) {
-            items.push((r.seq, request));
-        }
-    }
+    let items = records::children::<ChangeRequest>(state, collaboration_id, after)
+        .await?
+        .into_iter()
+        .filter(|(_, request)| status.is_none_or(|s| s == request.status))
+        .collect();
     Ok(pagination::page(
         &scope,
         items,

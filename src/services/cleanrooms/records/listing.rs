@@ -11,11 +11,12 @@
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::protected_job::StoredJob;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
+use crate::services::cleanrooms::domain::run_status::{Run, RunStatus};
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
 use crate::services::cleanrooms::records::access::{member, own_membership};
 use crate::services::cleanrooms::records::{
-    decode, kinds, load, load_existing, load_existing_versioned, put, put_kind, query, Resource,
-    Versioned,
+    decode, kinds, load, load_existing, load_existing_versioned, put, put_kind, query, Listed,
+    Resource, Versioned,
 };
 use crate::state::AppState;
 use crate::store::{Expect, Query, Record, Write};
@@ -25,62 +26,36 @@ use cleanrooms_emulator_api::RequestContext;
 
 /// A protected query or job: stored under the membership that ran it, readable by the members
 /// receiving its results through a receipt under their own membership.
-pub trait ProtectedRun: Resource {
-    /// What it is called in messages ("protected query").
-    const NOUN: &'static str;
-    /// The list of a membership's runs, as named in its page tokens.
-    const LIST_SCOPE: &'static str;
+pub trait ProtectedRun: Listed + Run {
     /// The record kind of its receipts.
     const RECEIPT_KIND: &'static str;
     /// The order its list shows.
     const ORDER: Order;
-    /// Its id.
-    fn run_id(&self) -> &str;
     /// The membership that ran it.
     fn runner_membership(&self) -> &str;
     /// The account that ran it.
     fn runner_account(&self) -> &str;
-    /// Its status as on the wire.
-    fn status_name(&self) -> &'static str;
-    /// Its cancellation while its run is `running` (see the domain types); `false` when it is
-    /// being cancelled already.
-    ///
-    /// # Errors
-    /// `ConflictException` when it is final.
-    fn cancel(&mut self, running: bool) -> AwsResult<bool>;
     /// The record kind of its unfinished mark.
     const UNFINISHED_KIND: &'static str;
-    /// Whether it has ended (its status can no longer change).
-    fn is_final(&self) -> bool;
 }
 
 /// Implements [`ProtectedRun`]: `type(field holding the AWS shape) => noun, list scope,
 /// receipt kind, order`.
 macro_rules! protected_runs {
-    ($($t:ident($shape:ident) => $noun:literal, $scope:literal, $receipt:ident, $unfinished:ident, $order:ident, $final:path;)*) => {
-        $(impl ProtectedRun for $t {
+    ($($t:ident($shape:ident) => $noun:literal, $scope:literal, $receipt:ident, $unfinished:ident, $order:ident;)*) => {
+        $(impl Listed for $t {
             const NOUN: &'static str = $noun;
             const LIST_SCOPE: &'static str = $scope;
+        }
+        impl ProtectedRun for $t {
             const RECEIPT_KIND: &'static str = kinds::$receipt;
             const UNFINISHED_KIND: &'static str = kinds::$unfinished;
             const ORDER: Order = Order::$order;
-            fn is_final(&self) -> bool {
-                $final(self.$shape.status)
-            }
-            fn run_id(&self) -> &str {
-                &self.$shape.id
-            }
             fn runner_membership(&self) -> &str {
                 &self.$shape.membership_id
             }
             fn runner_account(&self) -> &str {
                 &self.account_id
-            }
-            fn status_name(&self) -> &'static str {
-                self.$shape.status.as_str()
-            }
-            fn cancel(&mut self, running: bool) -> AwsResult<bool> {
-                $t::cancel(self, running)
             }
         })*
     };
@@ -88,9 +63,9 @@ macro_rules! protected_runs {
 
 protected_runs! {
     StoredQuery(query) => "protected query", "protectedqueries", PROTECTED_QUERY_RECEIPT,
-        PROTECTED_QUERY_UNFINISHED, OldestFirst, crate::services::cleanrooms::domain::protected_query::is_terminal;
+        PROTECTED_QUERY_UNFINISHED, OldestFirst;
     StoredJob(job) => "protected job", "protectedjobs", PROTECTED_JOB_RECEIPT,
-        PROTECTED_JOB_UNFINISHED, NewestFirst, crate::services::cleanrooms::domain::protected_job::is_terminal;
+        PROTECTED_JOB_UNFINISHED, NewestFirst;
 }
 
 /// What a list request of runs asks for: ListProtectedQueries and ListProtectedJobs.
@@ -357,7 +332,7 @@ pub async fn runs_page<T: ProtectedRun, S>(
         },
         |run: T| {
             status
-                .is_none_or(|s| run.status_name() == s)
+                .is_none_or(|s| run.status().wire() == s)
                 .then(|| entry(&run))
         },
     )

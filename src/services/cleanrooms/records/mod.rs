@@ -65,6 +65,15 @@ pub trait Resource: Serialize + DeserializeOwned {
     const KIND: &'static str;
 }
 
+/// A resource listed under a membership (a membership's child resource, a protected query or
+/// job): what messages call it and the list its page tokens name.
+pub trait Listed: Resource {
+    /// What it is called in messages ("ID mapping table", "protected query").
+    const NOUN: &'static str;
+    /// The list of a membership's resources of this kind, as named in its page tokens.
+    const LIST_SCOPE: &'static str;
+}
+
 /// Declares the record kind of each stored domain type.
 macro_rules! resources {
     ($($t:ty => $kind:ident),* $(,)?) => {
@@ -368,21 +377,25 @@ pub fn query<T: Resource>() -> Query {
 /// types, such as receipts).
 pub use crate::store::put as put_kind;
 
-/// The resources `T` under membership `membership_id` (after position `after`), decoded,
-/// with their sequence numbers, in creation order.
-pub async fn membership_children<T: Resource>(
+/// The resources `T` under record `parent_id` (a membership; a collaboration for members and
+/// change requests) after position `after`, decoded, with their sequence numbers, in creation
+/// order.
+pub async fn children<T: Resource>(
     state: &AppState,
-    membership_id: &str,
+    parent_id: &str,
     after: Option<i64>,
 ) -> AwsResult<Vec<(i64, T)>> {
     state
         .store()
-        .query(&query::<T>().parent(membership_id).after(after))
+        .query(&query::<T>().parent(parent_id).after(after))
         .await?
         .iter()
         .map(|r| Ok((r.seq, decode(r)?)))
         .collect()
 }
+
+/// The resources `T` under membership `membership_id` ([`children`] of a membership).
+pub use self::children as membership_children;
 
 /// The resources `T` under every membership of collaboration `collaboration_id`, decoded,
 /// with their sequence numbers, in creation order.

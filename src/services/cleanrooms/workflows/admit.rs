@@ -58,6 +58,10 @@ pub struct Admitted {
     pub settings: SessionSettings,
     /// The member paying for query compute.
     pub payer: Option<String>,
+    /// The SQL as run (placeholders rewritten).
+    pub sql: String,
+    /// The analysis template run, if any.
+    pub template_arn: Option<String>,
 }
 
 /// Plans and checks the analysis `request` describes.
@@ -95,6 +99,8 @@ pub async fn admit(state: &AppState, request: Request<'_>) -> AwsResult<Admitted
         prepared,
         settings,
         payer,
+        sql: request.sql.sql.clone(),
+        template_arn: request.template.map(|t| t.header.arn.clone()),
     })
 }
 

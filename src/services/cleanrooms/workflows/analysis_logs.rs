@@ -7,7 +7,6 @@
 //! `IN_PROGRESS`.
 
 use crate::error::AwsResult;
-use crate::services::cleanrooms::analysis::Prepared;
 use crate::services::cleanrooms::domain::analysis_log::{
     export_error_codes, AnalysisLog, AnalysisLogExport, LoggedTable,
 };
@@ -22,6 +21,7 @@ use crate::services::cleanrooms::records::analysis_logs::{
     exports_of, load_export, load_log, put_export, put_log, unfinished_exports,
 };
 use crate::services::cleanrooms::records::memberships_of;
+use crate::services::cleanrooms::workflows::admit::Admitted;
 use crate::services::s3::facade::{get_bucket, put_local_file};
 use crate::state::AppState;
 use crate::store::Write;
@@ -29,23 +29,8 @@ use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
-/// What a new protected query's log starts from.
-pub struct Submitted<'a> {
-    /// The query id.
-    pub query_id: &'a str,
-    /// The runner's membership.
-    pub runner: &'a Membership,
-    /// The account paying for query compute.
-    pub payer: Option<&'a str>,
-    /// The SQL as run.
-    pub sql: &'a str,
-    /// The analysis template run, if any.
-    pub analysis_template_arn: Option<&'a str>,
-    /// The planned analysis.
-    pub prepared: &'a Prepared,
-}
-
-/// The write starting the log of query `s`, when the runner's or the payer's membership has
+/// The write starting the log of query `query_id`, which `runner` submitted and which was
+/// admitted as `admitted`, when the runner's or the payer's membership has
 /// `queryLogStatus=ENABLED`; `None` when nobody logs it.
 ///
 /// # Errors
@@ -53,15 +38,20 @@ pub struct Submitted<'a> {
 pub async fn submission_log(
     state: &AppState,
     region: &str,
-    s: Submitted<'_>,
+    (query_id, runner): (&str, &Membership),
+    admitted: &Admitted,
 ) -> AwsResult<Option<Write>> {
     let enabled = |m: &Membership| m.query_log_status == dto::MembershipQueryLogStatus::Enabled;
     let mut logging = Vec::new();
-    if enabled(s.runner) {
-        logging.push(s.runner.id.clone());
+    if enabled(runner) {
+        logging.push(runner.id.clone());
     }
-    if let Some(payer) = s.payer.filter(|p| *p != s.runner.account_id) {
-        for m in memberships_of(state, &s.runner.collaboration_id).await? {
+    if let Some(payer) = admitted
+        .payer
+        .as_deref()
+        .filter(|p| *p != runner.account_id)
+    {
+        for m in memberships_of(state, &runner.collaboration_id).await? {
             if m.account_id == payer && m.is_active() && enabled(&m) {
                 logging.push(m.id.clone());
             }
@@ -71,18 +61,18 @@ pub async fn submission_log(
         return Ok(None);
     }
     let log = AnalysisLog {
-        analysis_id: s.query_id.to_string(),
+        analysis_id: query_id.to_string(),
         analysis_type: dto::LogExportAnalysisType::ProtectedQuery
             .as_str()
             .to_string(),
-        collaboration_id: s.runner.collaboration_id.clone(),
-        runner_account_id: s.runner.account_id.clone(),
-        runner_membership_id: s.runner.id.clone(),
-        payer_account_id: s.payer.map(str::to_string),
+        collaboration_id: runner.collaboration_id.clone(),
+        runner_account_id: runner.account_id.clone(),
+        runner_membership_id: runner.id.clone(),
+        payer_account_id: admitted.payer.clone(),
         logging_membership_ids: logging,
-        sql: s.sql.to_string(),
-        analysis_template_arn: s.analysis_template_arn.map(str::to_string),
-        tables: s
+        sql: admitted.sql.clone(),
+        analysis_template_arn: admitted.template_arn.clone(),
+        tables: admitted
             .prepared
             .tables
             .iter()
@@ -92,7 +82,7 @@ pub async fn submission_log(
                 kind: t.kind.as_str().to_string(),
             })
             .collect(),
-        differential_privacy: s.prepared.dp.is_some(),
+        differential_privacy: admitted.prepared.dp.is_some(),
         submit_time: state.now(),
         status: dto::ProtectedQueryStatus::Submitted,
         end_time: None,

@@ -171,13 +171,7 @@ pub async fn budget_templates_removal_writes(
     state: &AppState,
     membership_id: &str,
 ) -> AwsResult<Vec<Write>> {
-    Ok(
-        membership_children::<PrivacyBudgetTemplate>(state, membership_id, None)
-            .await?
-            .iter()
-            .flat_map(|(_, t)| budget_template_delete_writes(t))
-            .collect(),
-    )
+    template_removal_writes(state, membership_id, |_| true).await
 }
 
 /// The writes that delete the access budget templates of association `a` (the association
@@ -196,11 +190,21 @@ pub async fn resource_budget_removal_writes(
     membership_id: &str,
     arn: &str,
 ) -> AwsResult<Vec<Write>> {
+    template_removal_writes(state, membership_id, |t| t.resource_arn() == Some(arn)).await
+}
+
+/// The writes that delete the privacy budget templates of membership `membership_id` that
+/// `doomed` picks, with their tags and ledgers.
+async fn template_removal_writes(
+    state: &AppState,
+    membership_id: &str,
+    doomed: impl Fn(&PrivacyBudgetTemplate) -> bool,
+) -> AwsResult<Vec<Write>> {
     Ok(
         membership_children::<PrivacyBudgetTemplate>(state, membership_id, None)
             .await?
             .iter()
-            .filter(|(_, t)| t.resource_arn() == Some(arn))
+            .filter(|(_, t)| doomed(t))
             .flat_map(|(_, t)| budget_template_delete_writes(t))
             .collect(),
     )

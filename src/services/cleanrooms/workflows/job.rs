@@ -30,16 +30,19 @@ use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::protected_job::{
-    error_codes, is_terminal, JobEnd, JobError, StoredJob,
+    error_codes, is_terminal, JobEnd, RunError, StoredJob,
 };
+use crate::services::cleanrooms::domain::run_status::Run;
 use crate::services::cleanrooms::errors::{
     access_denied, check_room, invalid_configuration, invalid_field,
 };
-use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
 use crate::services::cleanrooms::records::listing::{
-    load_run, possibly_unfinished, put_new_run, put_run_at, run_receipt, ProtectedRun,
+    load_run, possibly_unfinished, put_new_run, put_run_at, run_receipt,
 };
+use crate::services::cleanrooms::records::{self, Listed};
+use crate::services::cleanrooms::workflows::background::spawn_membership_run;
+use crate::services::cleanrooms::workflows::results::put_result_file;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -54,9 +57,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, SessionSettings};
-use crate::error::{AwsError, AwsResult};
-use crate::jobs::Job;
-use crate::services::s3::facade::put_local_file;
+use crate::error::AwsResult;
 use crate::services::s3::storage::object_path;
 use crate::state::AppState;
 use crate::util::ids;
@@ -176,11 +177,9 @@ pub async fn start(
         let _guard = state.write_lock().await;
         within_job_quota(state, &m.id)?;
         records::commit(state, writes).await?;
-        state.jobs().start(JobRun {
-            state: state.clone(),
-            id: id.clone(),
-            membership_id: m.id.clone(),
-            target,
+        let quota = ("protected job", job_group(&m.id));
+        spawn_membership_run(state, &id, quota, move |state, id, token| async move {
+            run_job(&state, &id, target, token).await
         });
     }
     Ok(stored.job)
@@ -414,33 +413,6 @@ async fn job_tables(
     Ok(used)
 }
 
-/// The background run of one protected job.
-struct JobRun {
-    state: AppState,
-    id: String,
-    membership_id: String,
-    target: Target,
-}
-
-impl Job for JobRun {
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-
-    fn quota_group(&self) -> Option<String> {
-        Some(job_group(&self.membership_id))
-    }
-
-    async fn run(self, token: CancellationToken) {
-        let JobRun {
-            state, id, target, ..
-        } = self;
-        if let Err(e) = run_job(&state, &id, target, token).await {
-            tracing::error!(job = %id, error = %e.message, "protected job bookkeeping failed");
-        }
-    }
-}
-
 async fn run_job(
     state: &AppState,
     id: &str,
@@ -465,7 +437,7 @@ async fn run_job(
     let end = match ran {
         Some(Ok(result)) => JobEnd::Succeeded(result),
         Some(Err(e)) => JobEnd::Failed(e),
-        None if state.jobs().shutting_down() => JobEnd::Failed(JobError::new(
+        None if state.jobs().shutting_down() => JobEnd::Failed(RunError::new(
             error_codes::INTERNAL_ERROR,
             "The emulator shut down before the job finished; run it again",
         )),
@@ -496,8 +468,8 @@ fn jobs_dir(state: &AppState) -> PathBuf {
     state.data_dir().join("cleanrooms").join("jobs")
 }
 
-fn internal(message: impl std::fmt::Display) -> JobError {
-    JobError::new(error_codes::INTERNAL_ERROR, message.to_string())
+fn internal(message: impl std::fmt::Display) -> RunError {
+    RunError::new(error_codes::INTERNAL_ERROR, message.to_string())
 }
 
 /// An empty table leaves no data file, and Spark cannot read a folder without one: then one
@@ -522,7 +494,7 @@ async fn execute(
     id: &str,
     target: &Target,
     work: &Path,
-) -> Result<dto::ProtectedJobResult, JobError> {
+) -> Result<dto::ProtectedJobResult, RunError> {
     let (region, job) = load_run::<StoredJob>(state, id)
         .await
         .map_err(|e| internal(e.message))?;
@@ -538,10 +510,10 @@ async fn execute(
             .ok_or_else(|| internal("the job's collaboration no longer exists"))?;
     let template = job_template(state, &collaboration, &params.analysis_template_arn)
         .await
-        .map_err(|e| JobError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
+        .map_err(|e| RunError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
     let tables = job_tables(state, &collaboration, &template, &job.receivers)
         .await
-        .map_err(|e| JobError::new(error_codes::INVALID_RESOURCE, e.message))?;
+        .map_err(|e| RunError::new(error_codes::INVALID_RESOURCE, e.message))?;
     std::fs::create_dir_all(work).map_err(internal)?;
 
     // The tables, as Parquet, with only the columns collaborators may use.
@@ -554,7 +526,7 @@ async fn execute(
         let provider = table
             .provider(state, &managed)
             .await
-            .map_err(|e| JobError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
+            .map_err(|e| RunError::new(error_codes::RESOURCE_NOT_FOUND, e.message))?;
         let dir = work.join("tables").join(&table.name);
         std::fs::create_dir_all(&dir).map_err(internal)?;
         let frame = ctx.read_table(provider).map_err(internal)?;
@@ -567,7 +539,7 @@ async fn execute(
             )
             .await
             .map_err(|e| {
-                JobError::new(
+                RunError::new(
                     error_codes::RESOURCE_NOT_FOUND,
                     format!("Table '{}' cannot be read: {e}", table.name),
                 )
@@ -579,17 +551,17 @@ async fn execute(
 
     // The artifacts, copied from the emulator's S3.
     let dto::AnalysisSource::Artifacts(artifacts) = &template.source else {
-        return Err(JobError::new(
+        return Err(RunError::new(
             error_codes::MALFORMED_SCRIPT,
             "The analysis template has no artifacts",
         ));
     };
     let artifacts_dir = work.join("artifacts");
-    let copy = |a: &dto::AnalysisTemplateArtifact, i: usize| -> Result<String, JobError> {
+    let copy = |a: &dto::AnalysisTemplateArtifact, i: usize| -> Result<String, RunError> {
         let from = object_path(state.data_dir(), &a.location.bucket, &a.location.key)
             .filter(|p| p.is_file())
             .ok_or_else(|| {
-                JobError::new(
+                RunError::new(
                     error_codes::RESOURCE_NOT_FOUND,
                     format!(
                         "Artifact s3://{}/{} does not exist",
@@ -709,7 +681,7 @@ async fn execute(
         } else {
             message
         };
-        return Err(JobError::new(code, message));
+        return Err(RunError::new(code, message));
     }
     publish(state, id, target, &output_dir).await
 }
@@ -720,7 +692,7 @@ async fn publish(
     id: &str,
     target: &Target,
     output_dir: &Path,
-) -> Result<dto::ProtectedJobResult, JobError> {
+) -> Result<dto::ProtectedJobResult, RunError> {
     let folder = if target.key_prefix.is_empty() {
         format!("{id}/")
     } else {
@@ -745,29 +717,14 @@ async fn publish(
         files.sort_by_key(std::fs::DirEntry::file_name);
         for file in files {
             let key = format!("{folder}{name}/{}", file.file_name().to_string_lossy());
-            put_local_file(
+            put_result_file(
                 state,
-                &target.account,
-                &target.bucket,
-                &key,
+                (&target.account, &target.bucket, &key),
                 &file.path(),
                 None,
+                error_codes::RESOURCE_NOT_FOUND,
             )
-            .await
-            .map_err(|e: AwsError| {
-                let code = if e.code == "AccessDenied" {
-                    error_codes::RESOURCE_ACCESS_DENIED
-                } else {
-                    error_codes::RESOURCE_NOT_FOUND
-                };
-                JobError::new(
-                    code,
-                    format!(
-                        "Results could not be written to s3://{}/{key}: {}",
-                        target.bucket, e.message
-                    ),
-                )
-            })?;
+            .await?;
         }
     }
     let output = match &target.member {
@@ -793,7 +750,7 @@ pub async fn recover(state: &AppState) -> AwsResult<()> {
         if is_terminal(j.job.status) || state.jobs().is_running(&j.job.id) {
             continue;
         }
-        let end = JobEnd::Failed(JobError::new(error_codes::INTERNAL_ERROR, INTERRUPTED));
+        let end = JobEnd::Failed(RunError::internal(INTERRUPTED));
         settle(state, &j.job.id, 0, end).await?;
         let _ = std::fs::remove_dir_all(jobs_dir(state).join(&j.job.id));
     }

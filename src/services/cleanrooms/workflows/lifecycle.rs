@@ -348,6 +348,24 @@ mod tests {
         state.data_dir().join("managed").join(&t.header.id).exists()
     }
 
+    /// Asserts that a cascade ended each of `ended` with `status`, a reason naming `named`
+    /// and no data left, and left `untouched` populated, with its data.
+    async fn assert_cascade(
+        state: &AppState,
+        (ended, status, named): (&[&IntermediateTable], dto::IntermediateTableStatus, &str),
+        untouched: &IntermediateTable,
+    ) {
+        for t in ended {
+            let t = reload(state, t).await;
+            assert_eq!(t.status, status, "{}", t.name);
+            assert!(t.status_reason.as_ref().is_some_and(|r| r.contains(named)));
+            assert!(!has_data(state, &t));
+        }
+        let kept = reload(state, untouched).await;
+        assert_eq!(kept.status, dto::IntermediateTableStatus::PopulateSuccess);
+        assert!(has_data(state, &kept));
+    }
+
     #[tokio::test]
     async fn retention_expires_versions_tables_and_data_on_the_emulator_clock() {
         let (_dir, state) = state().await;
@@ -471,23 +489,9 @@ mod tests {
             .commit(&state)
             .await
             .unwrap();
-        for t in [&base, &child] {
-            let t = reload(&state, t).await;
-            assert_eq!(
-                t.status,
-                dto::IntermediateTableStatus::DisallowedByDataProvider
-            );
-            assert!(t
-                .status_reason
-                .as_ref()
-                .is_some_and(|r| r.contains("222222222222")));
-            assert!(!has_data(&state, &t));
-        }
-        assert_eq!(
-            reload(&state, &other).await.status,
-            dto::IntermediateTableStatus::PopulateSuccess
-        );
-        assert!(has_data(&state, &other));
+        let disallowed_by = dto::IntermediateTableStatus::DisallowedByDataProvider;
+        let ended = (&[&base, &child][..], disallowed_by, "222222222222");
+        assert_cascade(&state, ended, &other).await;
         // Idempotent: nothing left to change.
         let again = disallowed(&state, &reload(&state, &base).await, "222222222222", true)
             .await
@@ -529,19 +533,9 @@ mod tests {
             .unwrap();
 
         mark_base_removed(&state, "c", &assoc).await.unwrap();
-        for t in [&direct, &indirect] {
-            let t = reload(&state, t).await;
-            assert_eq!(t.status, dto::IntermediateTableStatus::BaseTableRemoved);
-            assert!(t
-                .status_reason
-                .as_ref()
-                .is_some_and(|r| r.contains("'b_spend'")));
-            assert!(!has_data(&state, &t));
-        }
-        assert_eq!(
-            reload(&state, &unrelated).await.status,
-            dto::IntermediateTableStatus::PopulateSuccess
-        );
+        let removed = dto::IntermediateTableStatus::BaseTableRemoved;
+        let ended = (&[&direct, &indirect][..], removed, "'b_spend'");
+        assert_cascade(&state, ended, &unrelated).await;
     }
 
     #[tokio::test]

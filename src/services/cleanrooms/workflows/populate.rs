@@ -29,7 +29,7 @@ use crate::services::cleanrooms::records::listing::put_new_run;
 use crate::services::cleanrooms::records::load_versioned;
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
-use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
+use crate::services::cleanrooms::workflows::analysis_logs;
 use crate::services::cleanrooms::workflows::runs::{spawn_populate, PopulateJob};
 use crate::services::cleanrooms::workflows::settle::Population;
 use crate::store::Expect;
@@ -72,12 +72,16 @@ pub async fn populate(
     let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
     table.check_populatable()?;
     let dto::PopulationAnalysisConfiguration::SqlParameters(stored) = &table.population;
+    // The table's stored SQL, run with the request's parameters.
+    let requested = dto::ProtectedQuerySQLParameters {
+        analysis_template_arn: stored.analysis_template_arn.clone(),
+        parameters: input.parameters.clone(),
+        query_string: stored.query_string.clone(),
+    };
     let (sql, template) = bound_sql(
         state,
         &collaboration.id,
-        stored.query_string.as_deref(),
-        stored.analysis_template_arn.as_deref(),
-        input.parameters.as_ref(),
+        &requested,
         "populationAnalysisConfiguration.sqlParameters",
     )
     .await?;
@@ -120,19 +124,7 @@ pub async fn populate(
     let version_id = ids::new_id();
     table.begin_population(&version_id, now)?;
     let parameters = (!sql.effective.is_empty()).then(|| sql.effective.clone());
-    let log = analysis_logs::submission_log(
-        state,
-        &ctx.region,
-        Submitted {
-            query_id: &query_id,
-            runner: &m,
-            payer: admitted.payer.as_deref(),
-            sql: stored.query_string.as_deref().unwrap_or(&sql.sql),
-            analysis_template_arn: stored.analysis_template_arn.as_deref(),
-            prepared: &admitted.prepared,
-        },
-    )
-    .await?;
+    let log = analysis_logs::submission_log(state, &ctx.region, (&query_id, &m), &admitted).await?;
     let query = StoredQuery::submitted(Submission {
         id: query_id.clone(),
         now,
@@ -151,10 +143,10 @@ pub async fn populate(
                 },
             ),
         },
+        // As bound: the template's defaults filled in.
         sql_parameters: dto::ProtectedQuerySQLParameters {
-            analysis_template_arn: stored.analysis_template_arn.clone(),
             parameters: parameters.clone(),
-            query_string: stored.query_string.clone(),
+            ..requested
         },
         populate: Some(PopulateTarget {
             table_id: table.header.id.clone(),

@@ -13,7 +13,7 @@ use crate::services::cleanrooms::records::access::query_runner;
 use crate::services::cleanrooms::records::listing::{put_new_run, run_receipt};
 use crate::services::cleanrooms::workflows::admit::admit;
 use crate::services::cleanrooms::workflows::admit::{commit_charged, Request};
-use crate::services::cleanrooms::workflows::analysis_logs::{self, Submitted};
+use crate::services::cleanrooms::workflows::analysis_logs;
 use crate::services::cleanrooms::workflows::delivery;
 use crate::services::cleanrooms::workflows::runs::{ongoing_queries, spawn_query};
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -57,13 +57,10 @@ pub async fn start(
     let (m, collaboration, _) = query_runner(state, ctx, &input.membership_identifier).await?;
     // A cheap early refusal before the costly planning; the check under the lock below decides.
     within_quota(state, &m.id)?;
-    let sql_parameters = &input.sql_parameters;
     let (sql, template) = bound_sql(
         state,
         &collaboration.id,
-        sql_parameters.query_string.as_deref(),
-        sql_parameters.analysis_template_arn.as_deref(),
-        sql_parameters.parameters.as_ref(),
+        &input.sql_parameters,
         "sqlParameters",
     )
     .await?;
@@ -118,23 +115,7 @@ pub async fn start(
     )
     .await?;
     let id = ids::new_id();
-    let log = analysis_logs::submission_log(
-        state,
-        &ctx.region,
-        Submitted {
-            query_id: &id,
-            runner: &m,
-            payer: admitted.payer.as_deref(),
-            sql: input
-                .sql_parameters
-                .query_string
-                .as_deref()
-                .unwrap_or(&sql.sql),
-            analysis_template_arn: input.sql_parameters.analysis_template_arn.as_deref(),
-            prepared: &admitted.prepared,
-        },
-    )
-    .await?;
+    let log = analysis_logs::submission_log(state, &ctx.region, (&id, &m), &admitted).await?;
     let stored = StoredQuery::submitted(Submission {
         id: id.clone(),
         now: state.now(),

@@ -270,28 +270,44 @@ async fn publish(
         dto::ResultFormat::Csv => "text/csv",
         dto::ResultFormat::Parquet => "application/octet-stream",
     };
-    put_local_file(
+    put_result_file(
         state,
-        &target.account,
-        &target.bucket,
-        key,
+        (&target.account, &target.bucket, key),
         source,
         Some(content_type),
+        error_codes::INTERNAL_ERROR,
     )
     .await
-    .map_err(|e| {
-        let code = match e.code.as_str() {
-            "NoSuchBucket" => error_codes::RESOURCE_NOT_FOUND,
-            "AccessDenied" => error_codes::RESOURCE_ACCESS_DENIED,
-            _ => error_codes::INTERNAL_ERROR,
-        };
-        RunError::new(
-            code,
-            format!(
-                "Results could not be written to s3://{}/{key}: {}",
-                target.bucket, e.message
-            ),
-        )
-    })?;
+}
+
+/// Puts the result file at `source` as object `key` of `bucket`, owned by `account`. A failure
+/// is the run's error naming the location: `RESOURCE_NOT_FOUND` for a bucket that does not
+/// exist, `RESOURCE_ACCESS_DENIED` for one the account may not write to, else `otherwise`.
+///
+/// # Errors
+/// That run error.
+pub async fn put_result_file(
+    state: &AppState,
+    (account, bucket, key): (&str, &str, &str),
+    source: &Path,
+    content_type: Option<&str>,
+    otherwise: &'static str,
+) -> Result<(), RunError> {
+    put_local_file(state, account, bucket, key, source, content_type)
+        .await
+        .map_err(|e| {
+            let code = match e.code.as_str() {
+                "NoSuchBucket" => error_codes::RESOURCE_NOT_FOUND,
+                "AccessDenied" => error_codes::RESOURCE_ACCESS_DENIED,
+                _ => otherwise,
+            };
+            RunError::new(
+                code,
+                format!(
+                    "Results could not be written to s3://{bucket}/{key}: {}",
+                    e.message
+                ),
+            )
+        })?;
     Ok(())
 }

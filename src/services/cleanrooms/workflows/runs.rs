@@ -14,8 +14,10 @@ use crate::services::cleanrooms::analysis::{dp, Prepared};
 use crate::services::cleanrooms::domain::intermediate_table::ActiveVersion;
 use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::domain::protected_query::{RunEnd, RunError};
-use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::listing::{put_run_at, ProtectedRun};
+use crate::services::cleanrooms::domain::run_status::Run;
+use crate::services::cleanrooms::records::listing::put_run_at;
+use crate::services::cleanrooms::records::{self, Listed};
+use crate::services::cleanrooms::workflows::background::spawn_membership_run;
 use crate::services::cleanrooms::workflows::delivery::Delivery;
 use crate::services::cleanrooms::workflows::results::write_results;
 use crate::services::cleanrooms::workflows::settle::{
@@ -45,12 +47,9 @@ pub fn spawn_query(
     prepared: Prepared,
     delivery: Delivery,
 ) {
-    state.jobs().start(QueryRun {
-        state: state.clone(),
-        id: id.to_string(),
-        membership_id: membership_id.to_string(),
-        prepared,
-        delivery,
+    let quota = ("protected query", query_group(membership_id));
+    spawn_membership_run(state, id, quota, move |state, id, token| async move {
+        run_query(&state, &id, prepared, delivery, token).await
     });
 }
 
@@ -63,38 +62,6 @@ pub fn ongoing_queries(state: &AppState, membership_id: &str) -> usize {
 /// The quota group of a membership's protected queries.
 fn query_group(membership_id: &str) -> String {
     format!("protected-queries/{membership_id}")
-}
-
-/// The background run of a protected query.
-struct QueryRun {
-    state: AppState,
-    id: String,
-    membership_id: String,
-    prepared: Prepared,
-    delivery: Delivery,
-}
-
-impl Job for QueryRun {
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-
-    fn quota_group(&self) -> Option<String> {
-        Some(query_group(&self.membership_id))
-    }
-
-    async fn run(self, token: CancellationToken) {
-        let QueryRun {
-            state,
-            id,
-            prepared,
-            delivery,
-            ..
-        } = self;
-        if let Err(e) = run_query(&state, &id, prepared, delivery, token).await {
-            tracing::error!(query = %id, error = %e.message, "protected query bookkeeping failed");
-        }
-    }
 }
 
 async fn run_query(

@@ -18,11 +18,14 @@ use crate::services::cleanrooms::domain::protected_query::StoredQuery;
 use crate::services::cleanrooms::domain::protected_query::{
     error_codes, is_terminal, RunEnd, RunError,
 };
+use crate::services::cleanrooms::domain::run_status::Run;
 use crate::services::cleanrooms::records::intermediate_tables::{put_table_at, put_version_at};
 use crate::services::cleanrooms::records::listing::{
-    load_run_at, possibly_unfinished, put_run_at, runs_indexed, ProtectedRun,
+    load_run_at, possibly_unfinished, put_run_at, runs_indexed,
 };
-use crate::services::cleanrooms::records::{load_versioned, lost_races, try_commit, ATTEMPTS};
+use crate::services::cleanrooms::records::{
+    load_versioned, lost_races, try_commit, Listed, ATTEMPTS,
+};
 use crate::services::cleanrooms::workflows::analysis_logs;
 use cleanrooms_emulator_api::cleanrooms::dto;
 
