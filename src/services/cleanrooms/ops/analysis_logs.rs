@@ -4,6 +4,7 @@
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::ops::Operation;
 use crate::services::cleanrooms::records::access::callers_membership;
 use crate::services::cleanrooms::records::analysis_logs::{exports_of, load_export};
 use crate::services::cleanrooms::workflows::analysis_logs;
@@ -13,72 +14,72 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 /// StartAnalysisLogExport.
-pub async fn start_analysis_log_export(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::StartAnalysisLogExportInput,
-) -> AwsResult<dto::StartAnalysisLogExportOutput> {
-    let export = analysis_logs::start_export(state, ctx, input).await?;
-    Ok(dto::StartAnalysisLogExportOutput {
-        analysis_log_export: export.to_dto(),
-    })
+impl Operation for dto::StartAnalysisLogExportInput {
+    type Output = dto::StartAnalysisLogExportOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let export = analysis_logs::start_export(state, ctx, input).await?;
+        Ok(dto::StartAnalysisLogExportOutput {
+            analysis_log_export: export.to_dto(),
+        })
+    }
 }
 
 /// GetAnalysisLogExport: an export of the caller's membership.
-pub async fn get_analysis_log_export(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetAnalysisLogExportInput,
-) -> AwsResult<dto::GetAnalysisLogExportOutput> {
-    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
-    let id = &input.analysis_log_export_identifier;
-    match load_export(state, id).await? {
-        Some((_, e)) if e.membership_id == m.id => Ok(dto::GetAnalysisLogExportOutput {
-            analysis_log_export: e.to_dto(),
-        }),
-        _ => Err(not_found_msg(
-            ResourceType::Membership,
-            id,
-            format!(
-                "Could not find analysis log export with id {id} in membership {}",
-                m.id
-            ),
-        )),
+impl Operation for dto::GetAnalysisLogExportInput {
+    type Output = dto::GetAnalysisLogExportOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let m = callers_membership(state, ctx, &input.membership_identifier).await?;
+        let id = &input.analysis_log_export_identifier;
+        match load_export(state, id).await? {
+            Some((_, e)) if e.membership_id == m.id => Ok(dto::GetAnalysisLogExportOutput {
+                analysis_log_export: e.to_dto(),
+            }),
+            _ => Err(not_found_msg(
+                ResourceType::Membership,
+                id,
+                format!(
+                    "Could not find analysis log export with id {id} in membership {}",
+                    m.id
+                ),
+            )),
+        }
     }
 }
 
 /// ListAnalysisLogExports: the caller's membership's exports, newest first.
-pub async fn list_analysis_log_exports(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListAnalysisLogExportsInput,
-) -> AwsResult<dto::ListAnalysisLogExportsOutput> {
-    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
-    let scope = format!(
-        "analysislogexports:{}:{}:{}",
-        m.id,
-        input.analysis_identifier.as_deref().unwrap_or("*"),
-        input.status.map_or("*", |s| s.as_str())
-    );
-    let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let mut items: Vec<(i64, dto::AnalysisLogExportSummary)> = exports_of(state, &m.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, e)| {
-            before.is_none_or(|b| *seq < b)
-                && input
-                    .analysis_identifier
-                    .as_deref()
-                    .is_none_or(|a| a == e.analysis_id)
-                && input.status.is_none_or(|s| s == e.status)
+impl Operation for dto::ListAnalysisLogExportsInput {
+    type Output = dto::ListAnalysisLogExportsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let m = callers_membership(state, ctx, &input.membership_identifier).await?;
+        let scope = format!(
+            "analysislogexports:{}:{}:{}",
+            m.id,
+            input.analysis_identifier.as_deref().unwrap_or("*"),
+            input.status.map_or("*", |s| s.as_str())
+        );
+        let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+        let mut items: Vec<(i64, dto::AnalysisLogExportSummary)> = exports_of(state, &m.id)
+            .await?
+            .into_iter()
+            .filter(|(seq, e)| {
+                before.is_none_or(|b| *seq < b)
+                    && input
+                        .analysis_identifier
+                        .as_deref()
+                        .is_none_or(|a| a == e.analysis_id)
+                    && input.status.is_none_or(|s| s == e.status)
+            })
+            .map(|(seq, e)| (seq, e.to_summary()))
+            .collect();
+        items.reverse();
+        let (analysis_log_exports, next_token) =
+            pagination::page(&scope, items, pagination::page_size(input.max_results));
+        Ok(dto::ListAnalysisLogExportsOutput {
+            analysis_log_exports,
+            next_token,
         })
-        .map(|(seq, e)| (seq, e.to_summary()))
-        .collect();
-    items.reverse();
-    let (analysis_log_exports, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
-    Ok(dto::ListAnalysisLogExportsOutput {
-        analysis_log_exports,
-        next_token,
-    })
+    }
 }

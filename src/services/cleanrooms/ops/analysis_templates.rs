@@ -17,12 +17,12 @@ use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::analysis_template_arn;
 use crate::services::cleanrooms::domain::association::Association;
-use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
     access_denied, check_room, invalid_configuration, invalid_field, not_found_msg, ResourceType,
 };
+use crate::services::cleanrooms::ops::{batch_get, new_header, Operation};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     active_own_membership, own_child, ChildRequest, Standing,
@@ -42,7 +42,6 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::util::ids;
 
 /// Analysis templates allowed per membership.
 const MAX_TEMPLATES_PER_MEMBERSHIP: usize = 25;
@@ -163,148 +162,146 @@ async fn collaboration_template_dto(
 // ---------------------------------------------------------------------------------------------
 
 /// CreateAnalysisTemplate.
-pub async fn create_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateAnalysisTemplateInput,
-) -> AwsResult<dto::CreateAnalysisTemplateOutput> {
-    if let Some(t) = &input.tags {
-        check_tag_keys(t.keys())?;
-    }
-    let params = input.analysis_parameters.clone().unwrap_or_default();
-    let referenced = match (&input.format, &input.source) {
-        (dto::AnalysisFormat::Sql, dto::AnalysisSource::Text(sql)) => {
-            let tables = referenced_tables(sql)?;
-            check_parameters(sql, &params)?;
-            tables
-        }
-        (dto::AnalysisFormat::Sql, dto::AnalysisSource::Artifacts(_)) => {
-            return Err(invalid_configuration(
-                "format SQL requires source.text; source.artifacts is for PySpark templates",
-            ))
-        }
-        (_, dto::AnalysisSource::Text(_)) => {
-            return Err(invalid_configuration(format!(
-                "format {} requires source.artifacts; source.text is for SQL templates",
-                input.format.as_str()
-            )))
-        }
-        (_, dto::AnalysisSource::Artifacts(_)) => {
-            if !params.is_empty() {
+impl Operation for dto::CreateAnalysisTemplateInput {
+    type Output = dto::CreateAnalysisTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        let params = input.analysis_parameters.clone().unwrap_or_default();
+        let referenced = match (&input.format, &input.source) {
+            (dto::AnalysisFormat::Sql, dto::AnalysisSource::Text(sql)) => {
+                let tables = referenced_tables(sql)?;
+                check_parameters(sql, &params)?;
+                tables
+            }
+            (dto::AnalysisFormat::Sql, dto::AnalysisSource::Artifacts(_)) => {
+                return Err(invalid_configuration(
+                    "format SQL requires source.text; source.artifacts is for PySpark templates",
+                ))
+            }
+            (_, dto::AnalysisSource::Text(_)) => {
                 return Err(invalid_configuration(format!(
-                    "analysisParameters are only supported for SQL templates, not {}",
+                    "format {} requires source.artifacts; source.text is for SQL templates",
                     input.format.as_str()
-                )));
+                )))
             }
-            let tables: Vec<String> = input
-                .schema
-                .as_ref()
-                .and_then(|s| s.referenced_tables.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| t.to_lowercase())
-                .collect();
-            if tables.is_empty() {
-                return Err(invalid_field(
-                    "schema.referencedTables",
-                    "a PySpark template must name the tables it reads in schema.referencedTables",
-                ));
+            (_, dto::AnalysisSource::Artifacts(_)) => {
+                if !params.is_empty() {
+                    return Err(invalid_configuration(format!(
+                        "analysisParameters are only supported for SQL templates, not {}",
+                        input.format.as_str()
+                    )));
+                }
+                let tables: Vec<String> = input
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.referenced_tables.clone())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| t.to_lowercase())
+                    .collect();
+                if tables.is_empty() {
+                    return Err(invalid_field(
+                        "schema.referencedTables",
+                        "a PySpark template must name the tables it reads in schema.referencedTables",
+                    ));
+                }
+                tables
             }
-            tables
+        };
+        let _guard = state.write_lock().await;
+        let (m, c, member) =
+            active_own_membership(state, ctx, &input.membership_identifier).await?;
+        if input.format != dto::AnalysisFormat::Sql
+            && !member
+                .abilities
+                .contains(&dto::MemberAbility::CanReceiveResults)
+        {
+            return Err(access_denied(format!(
+                "Account {} cannot author a {} template in collaboration {}: only a member that can receive results may",
+                ctx.account_id,
+                input.format.as_str(),
+                c.id
+            )));
         }
-    };
-    let _guard = state.write_lock().await;
-    let (m, c, member) = active_own_membership(state, ctx, &input.membership_identifier).await?;
-    if input.format != dto::AnalysisFormat::Sql
-        && !member
-            .abilities
-            .contains(&dto::MemberAbility::CanReceiveResults)
-    {
-        return Err(access_denied(format!(
-            "Account {} cannot author a {} template in collaboration {}: only a member that can receive results may",
-            ctx.account_id,
-            input.format.as_str(),
-            c.id
-        )));
-    }
-    let mut tables: HashSet<String> = collaboration_children::<Association>(state, &c.id)
-        .await?
-        .into_iter()
-        .map(|(_, a)| a.name)
-        .collect();
-    tables.extend(
-        intermediate_tables_of_collaboration(state, &c.id)
+        let mut tables: HashSet<String> = collaboration_children::<Association>(state, &c.id)
             .await?
             .into_iter()
-            .map(|t| t.name),
-    );
-    tables.extend(
-        collaboration_children::<IdMappingTable>(state, &c.id)
-            .await?
-            .into_iter()
-            .map(|(_, t)| t.name),
-    );
-    if let Some(t) = referenced.iter().find(|t| !tables.contains(*t)) {
-        return Err(invalid_configuration(format!(
-            "The analysis references table '{t}', which is not a table of collaboration {}",
-            c.id
-        )));
+            .map(|(_, a)| a.name)
+            .collect();
+        tables.extend(
+            intermediate_tables_of_collaboration(state, &c.id)
+                .await?
+                .into_iter()
+                .map(|t| t.name),
+        );
+        tables.extend(
+            collaboration_children::<IdMappingTable>(state, &c.id)
+                .await?
+                .into_iter()
+                .map(|(_, t)| t.name),
+        );
+        if let Some(t) = referenced.iter().find(|t| !tables.contains(*t)) {
+            return Err(invalid_configuration(format!(
+                "The analysis references table '{t}', which is not a table of collaboration {}",
+                c.id
+            )));
+        }
+        let existing = membership_children::<AnalysisTemplate>(state, &m.id, None).await?;
+        check_room(
+            "Analysis templates per membership",
+            existing.len(),
+            MAX_TEMPLATES_PER_MEMBERSHIP,
+        )?;
+        let now = state.now();
+        let template = AnalysisTemplate {
+            header: new_header(ctx, &m, analysis_template_arn),
+            collaboration_arn: c.arn.clone(),
+            name: input.name,
+            description: input.description,
+            format: input.format,
+            source_metadata: artifact_hashes(state, &input.source)?,
+            source: input.source,
+            analysis_parameters: input.analysis_parameters,
+            referenced_tables: referenced,
+            error_message_configuration: input.error_message_configuration,
+            synthetic_data_parameters: input.synthetic_data_parameters,
+            create_time: now,
+            update_time: now,
+        };
+        create_child(state, ctx, &template, input.tags).await?;
+        Ok(dto::CreateAnalysisTemplateOutput {
+            analysis_template: template_dto(state, &template).await?,
+        })
     }
-    let existing = membership_children::<AnalysisTemplate>(state, &m.id, None).await?;
-    check_room(
-        "Analysis templates per membership",
-        existing.len(),
-        MAX_TEMPLATES_PER_MEMBERSHIP,
-    )?;
-    let now = state.now();
-    let id = ids::new_id();
-    let template = AnalysisTemplate {
-        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, analysis_template_arn),
-        collaboration_arn: c.arn.clone(),
-        name: input.name,
-        description: input.description,
-        format: input.format,
-        source_metadata: artifact_hashes(state, &input.source)?,
-        source: input.source,
-        analysis_parameters: input.analysis_parameters,
-        referenced_tables: referenced,
-        error_message_configuration: input.error_message_configuration,
-        synthetic_data_parameters: input.synthetic_data_parameters,
-        create_time: now,
-        update_time: now,
-    };
-    create_child(state, ctx, &template, input.tags).await?;
-    Ok(dto::CreateAnalysisTemplateOutput {
-        analysis_template: template_dto(state, &template).await?,
-    })
 }
 
 /// GetAnalysisTemplate (the author's membership only).
-pub async fn get_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetAnalysisTemplateInput,
-) -> AwsResult<dto::GetAnalysisTemplateOutput> {
-    let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
-    let analysis_template = template_dto(state, &t).await?;
-    Ok(dto::GetAnalysisTemplateOutput { analysis_template })
+impl Operation for dto::GetAnalysisTemplateInput {
+    type Output = dto::GetAnalysisTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
+        let analysis_template = template_dto(state, &t).await?;
+        Ok(dto::GetAnalysisTemplateOutput { analysis_template })
+    }
 }
 
 /// UpdateAnalysisTemplate: only the description changes.
-pub async fn update_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateAnalysisTemplateInput,
-) -> AwsResult<dto::UpdateAnalysisTemplateOutput> {
-    let t = update_child(state, ctx, input, |t: &mut AnalysisTemplate, input| {
-        if let Some(description) = input.description {
-            t.description = Some(description);
-        }
-        Ok(Vec::new())
-    })
-    .await?;
-    let analysis_template = template_dto(state, &t).await?;
-    Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
+impl Operation for dto::UpdateAnalysisTemplateInput {
+    type Output = dto::UpdateAnalysisTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let t = update_child(state, ctx, input, |t: &mut AnalysisTemplate, input| {
+            if let Some(description) = input.description {
+                t.description = Some(description);
+            }
+            Ok(Vec::new())
+        })
+        .await?;
+        let analysis_template = template_dto(state, &t).await?;
+        Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
+    }
 }
 
 /// The template with ARN `arn` when it belongs to collaboration `collaboration_id`.
@@ -324,58 +321,62 @@ async fn collaboration_template(
 }
 
 /// GetCollaborationAnalysisTemplate (any active member).
-pub async fn get_collaboration_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationAnalysisTemplateInput,
-) -> AwsResult<dto::GetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
-        Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
-            collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
-        }),
-        None => Err(not_found_msg(
-            ResourceType::Collaboration,
-            &input.analysis_template_arn,
-            format!(
-                "Could not find analysis template {} in collaboration {}",
-                input.analysis_template_arn, c.id
-            ),
-        )),
+impl Operation for dto::GetCollaborationAnalysisTemplateInput {
+    type Output = dto::GetCollaborationAnalysisTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
+            Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
+                collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
+            }),
+            None => Err(not_found_msg(
+                ResourceType::Collaboration,
+                &input.analysis_template_arn,
+                format!(
+                    "Could not find analysis template {} in collaboration {}",
+                    input.analysis_template_arn, c.id
+                ),
+            )),
+        }
     }
 }
 
 /// BatchGetCollaborationAnalysisTemplate (any active member): unknown ARNs are reported in
 /// `errors`.
-pub async fn batch_get_collaboration_analysis_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::BatchGetCollaborationAnalysisTemplateInput,
-) -> AwsResult<dto::BatchGetCollaborationAnalysisTemplateOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    for arn in &input.analysis_template_arns {
-        match collaboration_template(state, &c.id, arn).await? {
-            Some(t) => found.push(collaboration_template_dto(state, &t).await?),
-            None => errors.push(dto::BatchGetCollaborationAnalysisTemplateError {
+impl Operation for dto::BatchGetCollaborationAnalysisTemplateInput {
+    type Output = dto::BatchGetCollaborationAnalysisTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let c = &c;
+        let (collaboration_analysis_templates, errors) = batch_get(
+            &input.analysis_template_arns,
+            |arn| async move {
+                match collaboration_template(state, &c.id, arn).await? {
+                    Some(t) => Ok(Some(collaboration_template_dto(state, &t).await?)),
+                    None => Ok(None),
+                }
+            },
+            |arn| dto::BatchGetCollaborationAnalysisTemplateError {
                 arn: arn.clone(),
                 code: "ResourceNotFoundException".to_string(),
                 message: format!(
                     "Could not find analysis template {arn} in collaboration {}",
                     c.id
                 ),
-            }),
-        }
+            },
+        )
+        .await?;
+        Ok(dto::BatchGetCollaborationAnalysisTemplateOutput {
+            collaboration_analysis_templates,
+            errors,
+        })
     }
-    Ok(dto::BatchGetCollaborationAnalysisTemplateOutput {
-        collaboration_analysis_templates: found,
-        errors,
-    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! Configured audience model associations: CreateConfiguredAudienceModelAssociation,
-//! UpdateConfiguredAudienceModelAssociation and DeleteConfiguredAudienceModelAssociation (the
-//! owner, through its own membership); their Get and List operations, the owner's and the
-//! collaboration's, are the shared reads of [`super::children`]. Clean Rooms ML itself is not
+//! Configured audience model associations: CreateConfiguredAudienceModelAssociation (the owner,
+//! through its own membership); their Update and Delete and their Get and List operations, the
+//! owner's and the collaboration's, are the shared handlers of [`super::children`]. Clean Rooms ML itself is not
 //! emulated: the model ARN is checked for its form and region only.
 
 use crate::error::AwsResult;
@@ -9,14 +8,13 @@ use crate::services::cleanrooms::domain::arn::audience_model_association_arn;
 use crate::services::cleanrooms::domain::audience_model_association::{
     check_configured_audience_model_arn, AudienceModelAssociation,
 };
-use crate::services::cleanrooms::domain::child::ChildHeader;
-use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
+use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{check_room, conflict, ConflictReason, ResourceType};
+use crate::services::cleanrooms::ops::{new_header, Operation};
 use crate::services::cleanrooms::records::access::active_own_membership;
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::workflows::children::{create_child, update_child};
+use crate::services::cleanrooms::workflows::children::create_child;
 use crate::state::AppState;
-use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
@@ -25,88 +23,52 @@ const MAX_PER_MEMBERSHIP: usize = 5;
 
 /// CreateConfiguredAudienceModelAssociation: an active membership links a configured audience
 /// model; one model is associated once per collaboration.
-pub async fn create_configured_audience_model_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateConfiguredAudienceModelAssociationInput,
-) -> AwsResult<dto::CreateConfiguredAudienceModelAssociationOutput> {
-    if let Some(t) = &input.tags {
-        check_tag_keys(t.keys())?;
-    }
-    check_configured_audience_model_arn(&input.configured_audience_model_arn, &ctx.region)?;
-    let _guard = state.write_lock().await;
-    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
-    let existing = collaboration_children::<AudienceModelAssociation>(state, &c.id).await?;
-    if let Some((_, other)) = existing
-        .iter()
-        .find(|(_, a)| a.configured_audience_model_arn == input.configured_audience_model_arn)
-    {
-        return Err(conflict(
-            ResourceType::Collaboration,
-            &c.id,
-            ConflictReason::AlreadyExists,
-            format!(
-                "Configured audience model {} is already associated with collaboration {} (association {})",
-                input.configured_audience_model_arn, c.id, other.header.id
-            ),
-        ));
-    }
-    let mine = existing
-        .iter()
-        .filter(|(_, a)| a.header.membership_id == m.id)
-        .count();
-    check_room(
-        "Configured audience model associations per membership",
-        mine,
-        MAX_PER_MEMBERSHIP,
-    )?;
-    let now = state.now();
-    let id = ids::new_id();
-    let association = AudienceModelAssociation {
-        header: ChildHeader::new(
-            &ctx.region,
-            &ctx.account_id,
-            &m,
-            id,
-            audience_model_association_arn,
-        ),
-        collaboration_arn: c.arn.clone(),
-        configured_audience_model_arn: input.configured_audience_model_arn,
-        name: input.configured_audience_model_association_name,
-        description: input.description,
-        manage_resource_policies: input.manage_resource_policies,
-        create_time: now,
-        update_time: now,
-    };
-    create_child(state, ctx, &association, input.tags).await?;
-    Ok(dto::CreateConfiguredAudienceModelAssociationOutput {
-        configured_audience_model_association: association.to_dto(),
-    })
-}
+impl Operation for dto::CreateConfiguredAudienceModelAssociationInput {
+    type Output = dto::CreateConfiguredAudienceModelAssociationOutput;
 
-/// UpdateConfiguredAudienceModelAssociation: name and description.
-pub async fn update_configured_audience_model_association(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateConfiguredAudienceModelAssociationInput,
-) -> AwsResult<dto::UpdateConfiguredAudienceModelAssociationOutput> {
-    let a = update_child(
-        state,
-        ctx,
-        input,
-        |a: &mut AudienceModelAssociation, input| {
-            rename(
-                &mut a.name,
-                &mut a.description,
-                input.name,
-                input.description,
-            );
-            Ok(Vec::new())
-        },
-    )
-    .await?;
-    let configured_audience_model_association = a.to_dto();
-    Ok(dto::UpdateConfiguredAudienceModelAssociationOutput {
-        configured_audience_model_association,
-    })
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        check_configured_audience_model_arn(&input.configured_audience_model_arn, &ctx.region)?;
+        let _guard = state.write_lock().await;
+        let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
+        let existing = collaboration_children::<AudienceModelAssociation>(state, &c.id).await?;
+        if let Some((_, other)) = existing
+            .iter()
+            .find(|(_, a)| a.configured_audience_model_arn == input.configured_audience_model_arn)
+        {
+            return Err(conflict(
+                ResourceType::Collaboration,
+                &c.id,
+                ConflictReason::AlreadyExists,
+                format!(
+                    "Configured audience model {} is already associated with collaboration {} (association {})",
+                    input.configured_audience_model_arn, c.id, other.header.id
+                ),
+            ));
+        }
+        let mine = existing
+            .iter()
+            .filter(|(_, a)| a.header.membership_id == m.id)
+            .count();
+        check_room(
+            "Configured audience model associations per membership",
+            mine,
+            MAX_PER_MEMBERSHIP,
+        )?;
+        let now = state.now();
+        let association = AudienceModelAssociation {
+            header: new_header(ctx, &m, audience_model_association_arn),
+            collaboration_arn: c.arn.clone(),
+            configured_audience_model_arn: input.configured_audience_model_arn,
+            name: input.configured_audience_model_association_name,
+            description: input.description,
+            manage_resource_policies: input.manage_resource_policies,
+            create_time: now,
+            update_time: now,
+        };
+        create_child(state, ctx, &association, input.tags).await?;
+        Ok(dto::CreateConfiguredAudienceModelAssociationOutput {
+            configured_audience_model_association: association.to_dto(),
+        })
+    }
 }

@@ -4,6 +4,7 @@
 //! requests; creating and acting on them goes through `workflows::change_requests`.
 
 use crate::error::AwsResult;
+use crate::services::cleanrooms::ops::Operation;
 use crate::services::cleanrooms::records::access::Standing;
 use crate::services::cleanrooms::records::change_requests::{change_request, change_request_page};
 use crate::services::cleanrooms::workflows::change_requests;
@@ -12,63 +13,66 @@ use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 
 /// CreateCollaborationChangeRequest.
-pub async fn create_collaboration_change_request(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateCollaborationChangeRequestInput,
-) -> AwsResult<dto::CreateCollaborationChangeRequestOutput> {
-    let request = change_requests::create(state, ctx, input).await?;
-    Ok(dto::CreateCollaborationChangeRequestOutput {
-        collaboration_change_request: request.to_dto(),
-    })
+impl Operation for dto::CreateCollaborationChangeRequestInput {
+    type Output = dto::CreateCollaborationChangeRequestOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let request = change_requests::create(state, ctx, input).await?;
+        Ok(dto::CreateCollaborationChangeRequestOutput {
+            collaboration_change_request: request.to_dto(),
+        })
+    }
 }
 
 /// GetCollaborationChangeRequest: any member that can see the collaboration.
-pub async fn get_collaboration_change_request(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationChangeRequestInput,
-) -> AwsResult<dto::GetCollaborationChangeRequestOutput> {
-    let (c, _) = Standing::Visible
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    let request = change_request(state, &c.id, &input.change_request_identifier).await?;
-    Ok(dto::GetCollaborationChangeRequestOutput {
-        collaboration_change_request: request.to_dto(),
-    })
+impl Operation for dto::GetCollaborationChangeRequestInput {
+    type Output = dto::GetCollaborationChangeRequestOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Visible
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let request = change_request(state, &c.id, &input.change_request_identifier).await?;
+        Ok(dto::GetCollaborationChangeRequestOutput {
+            collaboration_change_request: request.to_dto(),
+        })
+    }
 }
 
 /// ListCollaborationChangeRequests: oldest first, optionally filtered by status.
-pub async fn list_collaboration_change_requests(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationChangeRequestsInput,
-) -> AwsResult<dto::ListCollaborationChangeRequestsOutput> {
-    let (c, _) = Standing::Visible
-        .check(state, ctx, &input.collaboration_identifier)
+impl Operation for dto::ListCollaborationChangeRequestsInput {
+    type Output = dto::ListCollaborationChangeRequestsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Visible
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let (requests, next_token) = change_request_page(
+            state,
+            &c.id,
+            input.status,
+            input.next_token.as_deref(),
+            input.max_results,
+        )
         .await?;
-    let (requests, next_token) = change_request_page(
-        state,
-        &c.id,
-        input.status,
-        input.next_token.as_deref(),
-        input.max_results,
-    )
-    .await?;
-    Ok(dto::ListCollaborationChangeRequestsOutput {
-        collaboration_change_request_summaries: requests.iter().map(|r| r.to_summary()).collect(),
-        next_token,
-    })
+        Ok(dto::ListCollaborationChangeRequestsOutput {
+            collaboration_change_request_summaries: requests
+                .iter()
+                .map(|r| r.to_summary())
+                .collect(),
+            next_token,
+        })
+    }
 }
 
 /// UpdateCollaborationChangeRequest.
-pub async fn update_collaboration_change_request(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateCollaborationChangeRequestInput,
-) -> AwsResult<dto::UpdateCollaborationChangeRequestOutput> {
-    let request = change_requests::act(state, ctx, input).await?;
-    Ok(dto::UpdateCollaborationChangeRequestOutput {
-        collaboration_change_request: request.to_dto(),
-    })
+impl Operation for dto::UpdateCollaborationChangeRequestInput {
+    type Output = dto::UpdateCollaborationChangeRequestOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let request = change_requests::act(state, ctx, input).await?;
+        Ok(dto::UpdateCollaborationChangeRequestOutput {
+            collaboration_change_request: request.to_dto(),
+        })
+    }
 }

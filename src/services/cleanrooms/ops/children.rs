@@ -1,21 +1,22 @@
 //! The operations that every family of resources under a membership answers alike: Get of the
-//! caller's own resource, List of its membership's resources, Delete of a resource nothing
-//! depends on, and the collaboration's reads for the families every active member sees whole.
-//! Each operation's input and output are tied to their domain type by a small trait
-//! ([`OwnGet`], [`OwnList`], [`OwnDelete`], [`CollaborationGet`], [`CollaborationList`]); one
-//! generic handler serves every family.
+//! caller's own resource, List of its membership's resources, Update of fields that need no
+//! check beyond ownership, Delete of a resource nothing depends on, and the collaboration's reads
+//! for the families every active member sees whole. Each operation's input and output are tied
+//! to their domain type by a small trait ([`OwnGet`], [`OwnList`], [`OwnUpdate`], [`OwnDelete`],
+//! [`CollaborationGet`], [`CollaborationList`]); one generic handler serves every family.
 
 use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::audience_model_association::AudienceModelAssociation;
 use crate::services::cleanrooms::domain::id_mapping::{IdMappingTable, IdNamespaceAssociation};
+use crate::services::cleanrooms::domain::naming::rename;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records::access::{
     collaboration_child, collaboration_children_page, own_child, own_children_page, ChildRequest,
     MembershipChild, Standing,
 };
-use crate::services::cleanrooms::workflows::children::delete_child;
+use crate::services::cleanrooms::workflows::children::{delete_child, update_child};
 use crate::state::AppState;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
@@ -70,13 +71,101 @@ pub trait OwnDelete: ChildRequest {
     type Output: Default;
 }
 
+/// An Update of one resource of the caller's own membership, which must be ACTIVE, whose fields
+/// change as given with no check beyond ownership.
+pub trait OwnUpdate: ChildRequest + Sized {
+    /// The resource.
+    type Child: MembershipChild;
+    /// The operation's output.
+    type Output;
+    /// Applies the request's fields to `child`.
+    fn apply(self, child: &mut Self::Child);
+    /// The output showing `child`.
+    fn output(child: Self::Child) -> Self::Output;
+}
+
+/// Ties Update operations to their resource: `Input => Child => Output(field) by apply`, where
+/// `apply(&mut child, input)` writes the request's fields.
+macro_rules! updates {
+    ($($input:ident => $child:ty => $output:ident($field:ident) by $apply:ident;)*) => {
+        $(impl OwnUpdate for dto::$input {
+            type Child = $child;
+            type Output = dto::$output;
+            fn apply(self, child: &mut $child) {
+                $apply(child, self);
+            }
+            fn output(child: $child) -> dto::$output {
+                dto::$output { $field: child.to_dto() }
+            }
+        }
+        operation!($input => $output by update_own);)*
+    };
+}
+
+updates! {
+    UpdateConfiguredTableAssociationInput => Association => UpdateConfiguredTableAssociationOutput(configured_table_association) by update_association;
+    UpdateIdMappingTableInput => IdMappingTable => UpdateIdMappingTableOutput(id_mapping_table) by update_id_mapping_table;
+    UpdateIdNamespaceAssociationInput => IdNamespaceAssociation => UpdateIdNamespaceAssociationOutput(id_namespace_association) by update_id_namespace_association;
+    UpdateConfiguredAudienceModelAssociationInput => AudienceModelAssociation => UpdateConfiguredAudienceModelAssociationOutput(configured_audience_model_association) by update_audience_model_association;
+}
+
+/// UpdateConfiguredTableAssociation: description and role.
+fn update_association(a: &mut Association, input: dto::UpdateConfiguredTableAssociationInput) {
+    if let Some(description) = input.description {
+        a.description = Some(description);
+    }
+    if let Some(role) = input.role_arn {
+        a.role_arn = role;
+    }
+}
+
+/// UpdateIdMappingTable: description and KMS key.
+fn update_id_mapping_table(t: &mut IdMappingTable, input: dto::UpdateIdMappingTableInput) {
+    if let Some(description) = input.description {
+        t.description = Some(description);
+    }
+    if let Some(key) = input.kms_key_arn {
+        t.kms_key_arn = Some(key);
+    }
+}
+
+/// UpdateIdNamespaceAssociation: name, description and ID mapping configuration.
+fn update_id_namespace_association(
+    a: &mut IdNamespaceAssociation,
+    input: dto::UpdateIdNamespaceAssociationInput,
+) {
+    rename(
+        &mut a.name,
+        &mut a.description,
+        input.name,
+        input.description,
+    );
+    if let Some(config) = input.id_mapping_config {
+        a.id_mapping_config = Some(config);
+    }
+}
+
+/// UpdateConfiguredAudienceModelAssociation: name and description.
+fn update_audience_model_association(
+    a: &mut AudienceModelAssociation,
+    input: dto::UpdateConfiguredAudienceModelAssociationInput,
+) {
+    rename(
+        &mut a.name,
+        &mut a.description,
+        input.name,
+        input.description,
+    );
+}
+
 /// Ties Delete operations to their resource: `Input => Child => Output`.
 macro_rules! deletes {
     ($($input:ident => $child:ty => $output:ident;)*) => {
         $(impl OwnDelete for dto::$input {
             type Child = $child;
             type Output = dto::$output;
-        })*
+        }
+        operation!($input => $output by delete_own);)*
     };
 }
 
@@ -103,7 +192,14 @@ macro_rules! gets {
             fn output(child: $child) -> dto::$output {
                 dto::$output { $field: child.$render() }
             }
-        })*
+        }
+        operation!($input => $output by gets!(@handler $kind));)*
+    };
+    (@handler OwnGet) => {
+        get_own
+    };
+    (@handler CollaborationGet) => {
+        get_in_collaboration
     };
     (@target OwnGet $id:ident) => {};
     (@target CollaborationGet $id:ident) => {
@@ -146,7 +242,14 @@ macro_rules! lists {
                 dto::$output { $field: entries, next_token }
             }
         }
-        impl $kind for dto::$input {})*
+        impl $kind for dto::$input {}
+        operation!($input => $output by lists!(@handler $kind));)*
+    };
+    (@handler OwnList) => {
+        list_own
+    };
+    (@handler CollaborationList) => {
+        list_in_collaboration
     };
 }
 
@@ -167,7 +270,7 @@ lists! {
 
 /// GetIdNamespaceAssociation, GetConfiguredAudienceModelAssociation, GetIdMappingTable and
 /// GetPrivacyBudgetTemplate: the resource of the caller's own membership.
-pub async fn get_own<I: OwnGet>(
+async fn get_own<I: OwnGet>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,
@@ -176,9 +279,25 @@ pub async fn get_own<I: OwnGet>(
     Ok(I::output(child))
 }
 
+/// UpdateConfiguredTableAssociation, UpdateIdMappingTable, UpdateIdNamespaceAssociation and
+/// UpdateConfiguredAudienceModelAssociation: the caller's own resource, in an ACTIVE membership,
+/// changed as the request says.
+async fn update_own<I: OwnUpdate>(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: I,
+) -> AwsResult<I::Output> {
+    let child = update_child(state, ctx, input, |child, input: I| {
+        input.apply(child);
+        Ok(Vec::new())
+    })
+    .await?;
+    Ok(I::output(child))
+}
+
 /// DeleteAnalysisTemplate and DeleteConfiguredAudienceModelAssociation: the caller's own
 /// resource and its tags.
-pub async fn delete_own<I: OwnDelete>(
+async fn delete_own<I: OwnDelete>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,
@@ -190,7 +309,7 @@ pub async fn delete_own<I: OwnDelete>(
 /// ListConfiguredTableAssociations, ListAnalysisTemplates, ListPrivacyBudgetTemplates,
 /// ListIdNamespaceAssociations, ListConfiguredAudienceModelAssociations and
 /// ListIdMappingTables: the resources of the caller's own membership, oldest first.
-pub async fn list_own<I: OwnList>(
+async fn list_own<I: OwnList>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,
@@ -203,7 +322,7 @@ pub async fn list_own<I: OwnList>(
 
 /// GetCollaborationIdNamespaceAssociation and
 /// GetCollaborationConfiguredAudienceModelAssociation (any active member).
-pub async fn get_in_collaboration<I: CollaborationGet>(
+async fn get_in_collaboration<I: CollaborationGet>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,
@@ -217,7 +336,7 @@ pub async fn get_in_collaboration<I: CollaborationGet>(
 /// ListCollaborationAnalysisTemplates, ListCollaborationIdNamespaceAssociations and
 /// ListCollaborationConfiguredAudienceModelAssociations (any active member): every member's
 /// resources, oldest first.
-pub async fn list_in_collaboration<I: CollaborationList>(
+async fn list_in_collaboration<I: CollaborationList>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,

@@ -12,12 +12,13 @@ use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
     access_denied, bad_token, check_room, invalid_configuration, quota_exceeded,
 };
+use crate::services::cleanrooms::ops::{account_list, Operation};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{collaboration, members, Standing};
+use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::collaborations::unlist_deleted_collaboration;
 use crate::services::cleanrooms::records::memberships::put_member;
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use crate::services::cleanrooms::records::{account_page, account_resources};
 use crate::services::cleanrooms::workflows::lifecycle;
 use std::collections::HashSet;
 
@@ -117,173 +118,163 @@ fn effective_payments(requested: &[Requested<'_>]) -> AwsResult<Vec<dto::Payment
 }
 
 /// CreateCollaboration.
-pub async fn create_collaboration(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateCollaborationInput,
-) -> AwsResult<dto::CreateCollaborationOutput> {
-    let creator = ctx.account_id.as_str();
-    let mut seen = HashSet::from([creator]);
-    for m in &input.members {
-        if m.account_id == creator {
-            return Err(invalid_configuration(format!(
-                "The creator account {creator} cannot be listed in members; give its abilities in creatorMemberAbilities"
-            )));
-        }
-        if !seen.insert(m.account_id.as_str()) {
-            return Err(invalid_configuration(format!(
-                "Account {} is listed more than once in members",
-                m.account_id
-            )));
-        }
-    }
-    if input.members.len() > MAX_INVITED_MEMBERS {
-        return Err(quota_exceeded(
-            "Members per collaboration",
-            MAX_INVITED_MEMBERS as f64,
-        ));
-    }
-    if let Some(tags) = &input.tags {
-        check_tag_keys(tags.keys())?;
-    }
-    let mut requested = vec![Requested {
-        account_id: creator,
-        display_name: &input.creator_display_name,
-        abilities: &input.creator_member_abilities,
-        ml_abilities: input.creator_ml_member_abilities.as_ref(),
-        payment: input.creator_payment_configuration.as_ref(),
-    }];
-    requested.extend(input.members.iter().map(|m| Requested {
-        account_id: &m.account_id,
-        display_name: &m.display_name,
-        abilities: &m.member_abilities,
-        ml_abilities: m.ml_member_abilities.as_ref(),
-        payment: m.payment_configuration.as_ref(),
-    }));
-    let payments = effective_payments(&requested)?;
+impl Operation for dto::CreateCollaborationInput {
+    type Output = dto::CreateCollaborationOutput;
 
-    let _guard = state.write_lock().await;
-    let created = account_resources::<Collaboration>(state, &ctx.region, creator, None, None)
-        .await?
-        .into_iter()
-        .filter(|(_, c)| !c.deleted)
-        .count();
-    check_room(
-        "Collaborations per account",
-        created,
-        MAX_COLLABORATIONS_PER_ACCOUNT,
-    )?;
-    let now = state.now();
-    let id = ids::new_id();
-    let collaboration = Collaboration {
-        arn: collaboration_arn(&ctx.region, creator, &id),
-        id: id.clone(),
-        name: input.name,
-        description: input.description,
-        creator_account_id: creator.to_string(),
-        creator_display_name: input.creator_display_name.clone(),
-        create_time: now,
-        update_time: now,
-        data_encryption_metadata: input.data_encryption_metadata,
-        query_log_status: input.query_log_status,
-        job_log_status: input
-            .job_log_status
-            .unwrap_or(dto::CollaborationJobLogStatus::Disabled),
-        analytics_engine: input
-            .analytics_engine
-            .unwrap_or(dto::AnalyticsEngine::Spark),
-        auto_approved_change_types: input.auto_approved_change_request_types,
-        allowed_result_regions: input.allowed_result_regions,
-        is_metrics_enabled: input.is_metrics_enabled,
-        deleted: false,
-    };
-    let members: Vec<Member> = requested
-        .iter()
-        .zip(payments)
-        .map(|(r, payment)| Member {
-            collaboration_id: id.clone(),
-            account_id: r.account_id.to_string(),
-            display_name: r.display_name.to_string(),
-            abilities: r.abilities.to_vec(),
-            ml_abilities: r.ml_abilities.cloned(),
-            status: dto::MemberStatus::Invited,
-            membership_id: None,
-            membership_arn: None,
-            payment_configuration: payment,
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let creator = ctx.account_id.as_str();
+        let mut seen = HashSet::from([creator]);
+        for m in &input.members {
+            if m.account_id == creator {
+                return Err(invalid_configuration(format!(
+                    "The creator account {creator} cannot be listed in members; give its abilities in creatorMemberAbilities"
+                )));
+            }
+            if !seen.insert(m.account_id.as_str()) {
+                return Err(invalid_configuration(format!(
+                    "Account {} is listed more than once in members",
+                    m.account_id
+                )));
+            }
+        }
+        if input.members.len() > MAX_INVITED_MEMBERS {
+            return Err(quota_exceeded(
+                "Members per collaboration",
+                MAX_INVITED_MEMBERS as f64,
+            ));
+        }
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        let mut requested = vec![Requested {
+            account_id: creator,
+            display_name: &input.creator_display_name,
+            abilities: &input.creator_member_abilities,
+            ml_abilities: input.creator_ml_member_abilities.as_ref(),
+            payment: input.creator_payment_configuration.as_ref(),
+        }];
+        requested.extend(input.members.iter().map(|m| Requested {
+            account_id: &m.account_id,
+            display_name: &m.display_name,
+            abilities: &m.member_abilities,
+            ml_abilities: m.ml_member_abilities.as_ref(),
+            payment: m.payment_configuration.as_ref(),
+        }));
+        let payments = effective_payments(&requested)?;
+
+        let _guard = state.write_lock().await;
+        let created = account_resources::<Collaboration>(state, &ctx.region, creator, None, None)
+            .await?
+            .into_iter()
+            .filter(|(_, c)| !c.deleted)
+            .count();
+        check_room(
+            "Collaborations per account",
+            created,
+            MAX_COLLABORATIONS_PER_ACCOUNT,
+        )?;
+        let now = state.now();
+        let id = ids::new_id();
+        let collaboration = Collaboration {
+            arn: collaboration_arn(&ctx.region, creator, &id),
+            id: id.clone(),
+            name: input.name,
+            description: input.description,
+            creator_account_id: creator.to_string(),
+            creator_display_name: input.creator_display_name.clone(),
             create_time: now,
             update_time: now,
+            data_encryption_metadata: input.data_encryption_metadata,
+            query_log_status: input.query_log_status,
+            job_log_status: input
+                .job_log_status
+                .unwrap_or(dto::CollaborationJobLogStatus::Disabled),
+            analytics_engine: input
+                .analytics_engine
+                .unwrap_or(dto::AnalyticsEngine::Spark),
+            auto_approved_change_types: input.auto_approved_change_request_types,
+            allowed_result_regions: input.allowed_result_regions,
+            is_metrics_enabled: input.is_metrics_enabled,
+            deleted: false,
+        };
+        let members: Vec<Member> = requested
+            .iter()
+            .zip(payments)
+            .map(|(r, payment)| Member {
+                collaboration_id: id.clone(),
+                account_id: r.account_id.to_string(),
+                display_name: r.display_name.to_string(),
+                abilities: r.abilities.to_vec(),
+                ml_abilities: r.ml_abilities.cloned(),
+                status: dto::MemberStatus::Invited,
+                membership_id: None,
+                membership_arn: None,
+                payment_configuration: payment,
+                create_time: now,
+                update_time: now,
+            })
+            .collect();
+        let mut writes = vec![records::put(
+            &id,
+            &ctx.region,
+            creator,
+            None,
+            &collaboration,
+        )?];
+        for m in &members {
+            writes.push(put_member(&ctx.region, m)?);
+        }
+        if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+            writes.push(put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
+        }
+        state.store().commit(writes).await?;
+        Ok(dto::CreateCollaborationOutput {
+            collaboration: collaboration.to_dto(&members[0]),
         })
-        .collect();
-    let mut writes = vec![records::put(
-        &id,
-        &ctx.region,
-        creator,
-        None,
-        &collaboration,
-    )?];
-    for m in &members {
-        writes.push(put_member(&ctx.region, m)?);
     }
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
-    }
-    state.store().commit(writes).await?;
-    Ok(dto::CreateCollaborationOutput {
-        collaboration: collaboration.to_dto(&members[0]),
-    })
 }
 
 /// GetCollaboration.
-pub async fn get_collaboration(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationInput,
-) -> AwsResult<dto::GetCollaborationOutput> {
-    let (c, me) = Standing::Visible
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    Ok(dto::GetCollaborationOutput {
-        collaboration: c.to_dto(&me),
-    })
+impl Operation for dto::GetCollaborationInput {
+    type Output = dto::GetCollaborationOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, me) = Standing::Visible
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        Ok(dto::GetCollaborationOutput {
+            collaboration: c.to_dto(&me),
+        })
+    }
 }
 
 /// ListCollaborations: the collaborations the caller created, joined or is invited to.
-pub async fn list_collaborations(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationsInput,
-) -> AwsResult<dto::ListCollaborationsOutput> {
-    let filter = input.member_status.map(|s| s.as_str());
-    let scope = format!(
-        "collaborations:{}:{}:{}",
-        ctx.account_id,
-        ctx.region,
-        filter.unwrap_or("*")
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let limit = pagination::page_size(input.max_results);
-    let items = account_page::<Member, _, _>(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        after,
-        limit,
-        |me| async move {
-            if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
-                return Ok(None);
-            }
-            Ok(collaboration(state, &ctx.region, &me.collaboration_id)
-                .await
-                .ok()
-                .map(|c| c.to_summary(&me)))
-        },
-    )
-    .await?;
-    let (collaboration_list, next_token) = pagination::page(&scope, items, limit);
-    Ok(dto::ListCollaborationsOutput {
-        collaboration_list,
-        next_token,
-    })
+impl Operation for dto::ListCollaborationsInput {
+    type Output = dto::ListCollaborationsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let filter = input.member_status.map(|s| s.as_str());
+        let scope = format!(
+            "collaborations:{}:{}:{}",
+            ctx.account_id,
+            ctx.region,
+            filter.unwrap_or("*")
+        );
+        let page = (input.next_token.as_deref(), input.max_results);
+        let (collaboration_list, next_token) =
+            account_list(state, ctx, &scope, page, |me: Member| async move {
+                if !me.can_view() || filter.is_some_and(|f| f != me.status.as_str()) {
+                    return Ok(None);
+                }
+                Ok(collaboration(state, &ctx.region, &me.collaboration_id)
+                    .await
+                    .ok()
+                    .map(|c| c.to_summary(&me)))
+            })
+            .await?;
+        Ok(dto::ListCollaborationsOutput {
+            collaboration_list,
+            next_token,
+        })
+    }
 }
 
 /// Collaboration `identifier` as the caller sees it, for an operation only its creator may
@@ -308,73 +299,74 @@ async fn created_collaboration(
 }
 
 /// UpdateCollaboration (creator only): name, description, analytics engine.
-pub async fn update_collaboration(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateCollaborationInput,
-) -> AwsResult<dto::UpdateCollaborationOutput> {
-    let _guard = state.write_lock().await;
-    let (mut c, me) =
-        created_collaboration(state, ctx, &input.collaboration_identifier, "update").await?;
-    rename(
-        &mut c.name,
-        &mut c.description,
-        input.name,
-        input.description,
-    );
-    if let Some(engine) = input.analytics_engine {
-        c.analytics_engine = engine;
+impl Operation for dto::UpdateCollaborationInput {
+    type Output = dto::UpdateCollaborationOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (mut c, me) =
+            created_collaboration(state, ctx, &input.collaboration_identifier, "update").await?;
+        rename(
+            &mut c.name,
+            &mut c.description,
+            input.name,
+            input.description,
+        );
+        if let Some(engine) = input.analytics_engine {
+            c.analytics_engine = engine;
+        }
+        c.update_time = state.now();
+        let write = records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?;
+        state.store().commit(vec![write]).await?;
+        Ok(dto::UpdateCollaborationOutput {
+            collaboration: c.to_dto(&me),
+        })
     }
-    c.update_time = state.now();
-    let write = records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?;
-    state.store().commit(vec![write]).await?;
-    Ok(dto::UpdateCollaborationOutput {
-        collaboration: c.to_dto(&me),
-    })
 }
 
 /// DeleteCollaboration (creator only). The record is kept, marked deleted, for the memberships
 /// that refer to it; the collaboration itself is gone for every caller. Every membership becomes
 /// `COLLABORATION_DELETED` (still readable by its owner) and its associations leave.
-pub async fn delete_collaboration(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteCollaborationInput,
-) -> AwsResult<dto::DeleteCollaborationOutput> {
-    let _guard = state.write_lock().await;
-    let (mut c, _) =
-        created_collaboration(state, ctx, &input.collaboration_identifier, "delete").await?;
-    c.deleted = true;
-    c.update_time = state.now();
-    let mut writes = unlist_deleted_collaboration(&ctx.region, &c)?.to_vec();
-    writes.push(delete_tags(&c.arn));
-    let mut cascade =
-        lifecycle::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time).await?;
-    cascade.writes.extend(writes);
-    cascade.commit(state).await?;
-    Ok(dto::DeleteCollaborationOutput {})
+impl Operation for dto::DeleteCollaborationInput {
+    type Output = dto::DeleteCollaborationOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (mut c, _) =
+            created_collaboration(state, ctx, &input.collaboration_identifier, "delete").await?;
+        c.deleted = true;
+        c.update_time = state.now();
+        let mut writes = unlist_deleted_collaboration(&ctx.region, &c)?.to_vec();
+        writes.push(delete_tags(&c.arn));
+        let mut cascade =
+            lifecycle::collaboration_deleted_writes(state, &ctx.region, &c.id, c.update_time)
+                .await?;
+        cascade.writes.extend(writes);
+        cascade.commit(state).await?;
+        Ok(dto::DeleteCollaborationOutput {})
+    }
 }
 
 /// ListMembers: every member record, the creator first, for invited or active members.
-pub async fn list_members(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListMembersInput,
-) -> AwsResult<dto::ListMembersOutput> {
-    let (c, _) = Standing::Visible
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    let scope = format!("members:{}", c.id);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let members = members(state, &c.id, after).await?;
-    let items = members
-        .into_iter()
-        .map(|(seq, m)| (seq, m.to_summary()))
-        .collect();
-    let (member_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
-    Ok(dto::ListMembersOutput {
-        member_summaries,
-        next_token,
-    })
+impl Operation for dto::ListMembersInput {
+    type Output = dto::ListMembersOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Visible
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let scope = format!("members:{}", c.id);
+        let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+        let members = members(state, &c.id, after).await?;
+        let items = members
+            .into_iter()
+            .map(|(seq, m)| (seq, m.to_summary()))
+            .collect();
+        let (member_summaries, next_token) =
+            pagination::page(&scope, items, pagination::page_size(input.max_results));
+        Ok(dto::ListMembersOutput {
+            member_summaries,
+            next_token,
+        })
+    }
 }

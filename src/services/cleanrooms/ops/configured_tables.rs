@@ -23,13 +23,13 @@ use crate::error::AwsResult;
 use crate::services::cleanrooms::domain::arn::configured_table_arn;
 use crate::services::cleanrooms::domain::configured_table::{
     identity_count_of_one, is_string_type, policy_type, ConfiguredTable, ConfiguredTableRule,
-    ANY_JOB, ANY_QUERY, MAX_POLICY_BYTES,
+    ANY_JOB, ANY_QUERY,
 };
 use crate::services::cleanrooms::domain::naming::{check_tag_keys, rename};
 use crate::services::cleanrooms::errors::{
-    bad_token, check_room, conflict, invalid_configuration, not_found_msg, ConflictReason,
-    ResourceType,
+    check_room, conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::ops::{account_list, check_policy_size, commit_rule, Operation};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::own_table;
 use crate::services::cleanrooms::records::account_resources;
@@ -39,8 +39,7 @@ use crate::services::cleanrooms::records::configured_tables::{
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
 use crate::services::glue::catalog;
 use crate::state::AppState;
-use crate::store::Write;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 use cleanrooms_emulator_api::cleanrooms::dto;
 use cleanrooms_emulator_api::RequestContext;
 use std::collections::BTreeMap;
@@ -168,178 +167,169 @@ fn check_methods(
 }
 
 /// CreateConfiguredTable.
-pub async fn create_configured_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateConfiguredTableInput,
-) -> AwsResult<dto::CreateConfiguredTableOutput> {
-    if let Some(t) = &input.tags {
-        check_tag_keys(t.keys())?;
+impl Operation for dto::CreateConfiguredTableInput {
+    type Output = dto::CreateConfiguredTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        check_methods(
+            input.analysis_method,
+            input.selected_analysis_methods.as_deref(),
+        )?;
+        check_reference_and_columns(state, ctx, &input.table_reference, &input.allowed_columns)
+            .await?;
+        let _guard = state.write_lock().await;
+        let existing =
+            account_resources::<ConfiguredTable>(state, &ctx.region, &ctx.account_id, None, None)
+                .await?
+                .len();
+        check_room(
+            "Configured tables per account",
+            existing,
+            MAX_CONFIGURED_TABLES_PER_ACCOUNT,
+        )?;
+        let now = state.now();
+        let id = ids::new_id();
+        let table = ConfiguredTable {
+            arn: configured_table_arn(&ctx.region, &ctx.account_id, &id),
+            id,
+            account_id: ctx.account_id.clone(),
+            name: input.name,
+            description: input.description,
+            table_reference: input.table_reference,
+            allowed_columns: input.allowed_columns,
+            analysis_method: input.analysis_method,
+            selected_analysis_methods: input.selected_analysis_methods,
+            analysis_rule_type: None,
+            create_time: now,
+            update_time: now,
+        };
+        let mut writes = vec![put_configured_table(&ctx.region, &table)?];
+        if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+            writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
+        }
+        state.store().commit(writes).await?;
+        Ok(dto::CreateConfiguredTableOutput {
+            configured_table: table.to_dto(),
+        })
     }
-    check_methods(
-        input.analysis_method,
-        input.selected_analysis_methods.as_deref(),
-    )?;
-    check_reference_and_columns(state, ctx, &input.table_reference, &input.allowed_columns).await?;
-    let _guard = state.write_lock().await;
-    let existing =
-        account_resources::<ConfiguredTable>(state, &ctx.region, &ctx.account_id, None, None)
-            .await?
-            .len();
-    check_room(
-        "Configured tables per account",
-        existing,
-        MAX_CONFIGURED_TABLES_PER_ACCOUNT,
-    )?;
-    let now = state.now();
-    let id = ids::new_id();
-    let table = ConfiguredTable {
-        arn: configured_table_arn(&ctx.region, &ctx.account_id, &id),
-        id,
-        account_id: ctx.account_id.clone(),
-        name: input.name,
-        description: input.description,
-        table_reference: input.table_reference,
-        allowed_columns: input.allowed_columns,
-        analysis_method: input.analysis_method,
-        selected_analysis_methods: input.selected_analysis_methods,
-        analysis_rule_type: None,
-        create_time: now,
-        update_time: now,
-    };
-    let mut writes = vec![put_configured_table(&ctx.region, &table)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
-    }
-    state.store().commit(writes).await?;
-    Ok(dto::CreateConfiguredTableOutput {
-        configured_table: table.to_dto(),
-    })
 }
 
 /// GetConfiguredTable (owner only).
-pub async fn get_configured_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetConfiguredTableInput,
-) -> AwsResult<dto::GetConfiguredTableOutput> {
-    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    Ok(dto::GetConfiguredTableOutput {
-        configured_table: table.to_dto(),
-    })
+impl Operation for dto::GetConfiguredTableInput {
+    type Output = dto::GetConfiguredTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        Ok(dto::GetConfiguredTableOutput {
+            configured_table: table.to_dto(),
+        })
+    }
 }
 
 /// ListConfiguredTables: the caller's tables in this region, in creation order.
-pub async fn list_configured_tables(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListConfiguredTablesInput,
-) -> AwsResult<dto::ListConfiguredTablesOutput> {
-    let scope = format!("configuredtables:{}:{}", ctx.account_id, ctx.region);
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let limit = pagination::page_size(input.max_results);
-    let items = account_resources::<ConfiguredTable>(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        after,
-        Some(limit + 1),
-    )
-    .await?
-    .into_iter()
-    .map(|(seq, t)| (seq, t.to_summary()))
-    .collect();
-    let (configured_table_summaries, next_token) = pagination::page(&scope, items, limit);
-    Ok(dto::ListConfiguredTablesOutput {
-        configured_table_summaries,
-        next_token,
-    })
+impl Operation for dto::ListConfiguredTablesInput {
+    type Output = dto::ListConfiguredTablesOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let scope = format!("configuredtables:{}:{}", ctx.account_id, ctx.region);
+        let page = (input.next_token.as_deref(), input.max_results);
+        let (configured_table_summaries, next_token) =
+            account_list(state, ctx, &scope, page, |t: ConfiguredTable| async move {
+                Ok(Some(t.to_summary()))
+            })
+            .await?;
+        Ok(dto::ListConfiguredTablesOutput {
+            configured_table_summaries,
+            next_token,
+        })
+    }
 }
 
 /// UpdateConfiguredTable: name, description, reference, allowed columns, analysis method. The
 /// result is checked as a new table would be, and its analysis rule must still fit it.
-pub async fn update_configured_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateConfiguredTableInput,
-) -> AwsResult<dto::UpdateConfiguredTableOutput> {
-    let _guard = state.write_lock().await;
-    let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    let reference_changed = input.table_reference.is_some() || input.allowed_columns.is_some();
-    rename(
-        &mut table.name,
-        &mut table.description,
-        input.name,
-        input.description,
-    );
-    if let Some(reference) = input.table_reference {
-        table.table_reference = reference;
-    }
-    if let Some(columns) = input.allowed_columns {
-        table.allowed_columns = columns;
-    }
-    if let Some(method) = input.analysis_method {
-        if method != table.analysis_method && input.selected_analysis_methods.is_none() {
-            table.selected_analysis_methods = None;
+impl Operation for dto::UpdateConfiguredTableInput {
+    type Output = dto::UpdateConfiguredTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        let reference_changed = input.table_reference.is_some() || input.allowed_columns.is_some();
+        rename(
+            &mut table.name,
+            &mut table.description,
+            input.name,
+            input.description,
+        );
+        if let Some(reference) = input.table_reference {
+            table.table_reference = reference;
         }
-        table.analysis_method = method;
-    }
-    if let Some(selected) = input.selected_analysis_methods {
-        table.selected_analysis_methods = Some(selected);
-    }
-    check_methods(
-        table.analysis_method,
-        table.selected_analysis_methods.as_deref(),
-    )?;
-    if reference_changed {
-        check_reference_and_columns(state, ctx, &table.table_reference, &table.allowed_columns)
+        if let Some(columns) = input.allowed_columns {
+            table.allowed_columns = columns;
+        }
+        if let Some(method) = input.analysis_method {
+            if method != table.analysis_method && input.selected_analysis_methods.is_none() {
+                table.selected_analysis_methods = None;
+            }
+            table.analysis_method = method;
+        }
+        if let Some(selected) = input.selected_analysis_methods {
+            table.selected_analysis_methods = Some(selected);
+        }
+        check_methods(
+            table.analysis_method,
+            table.selected_analysis_methods.as_deref(),
+        )?;
+        if reference_changed {
+            check_reference_and_columns(state, ctx, &table.table_reference, &table.allowed_columns)
+                .await?;
+        }
+        if let Some(record) = records::record::<ConfiguredTableRule>(state, &table.id).await? {
+            let rule: ConfiguredTableRule = records::decode(&record)?;
+            check_policy(state, ctx, &table, &rule.policy).await?;
+        }
+        table.update_time = state.now();
+        state
+            .store()
+            .commit(vec![put_configured_table(&ctx.region, &table)?])
             .await?;
+        Ok(dto::UpdateConfiguredTableOutput {
+            configured_table: table.to_dto(),
+        })
     }
-    if let Some(record) = records::record::<ConfiguredTableRule>(state, &table.id).await? {
-        let rule: ConfiguredTableRule = records::decode(&record)?;
-        check_policy(state, ctx, &table, &rule.policy).await?;
-    }
-    table.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_configured_table(&ctx.region, &table)?])
-        .await?;
-    Ok(dto::UpdateConfiguredTableOutput {
-        configured_table: table.to_dto(),
-    })
 }
 
 /// DeleteConfiguredTable: only while no collaboration uses it. Its analysis rule and tags go
 /// with it.
-pub async fn delete_configured_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteConfiguredTableInput,
-) -> AwsResult<dto::DeleteConfiguredTableOutput> {
-    let _guard = state.write_lock().await;
-    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    let associations = associations_of_table(state, ctx, &table.id).await?;
-    if let Some(a) = associations.first() {
-        return Err(conflict(
-            ResourceType::ConfiguredTable,
-            &table.id,
-            ConflictReason::SubresourcesExist,
-            format!(
-                "Configured table {} is associated with {} collaboration(s) (association '{}' in membership {}); delete its associations first",
-                table.id,
-                associations.len(),
-                a.name,
-                a.header.membership_id
-            ),
-        ));
+impl Operation for dto::DeleteConfiguredTableInput {
+    type Output = dto::DeleteConfiguredTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        let associations = associations_of_table(state, ctx, &table.id).await?;
+        if let Some(a) = associations.first() {
+            return Err(conflict(
+                ResourceType::ConfiguredTable,
+                &table.id,
+                ConflictReason::SubresourcesExist,
+                format!(
+                    "Configured table {} is associated with {} collaboration(s) (association '{}' in membership {}); delete its associations first",
+                    table.id,
+                    associations.len(),
+                    a.name,
+                    a.header.membership_id
+                ),
+            ));
+        }
+        let writes = vec![
+            records::delete::<ConfiguredTable>(table.id.clone()),
+            records::delete::<ConfiguredTableRule>(table.id.clone()),
+            delete_tags(&table.arn),
+        ];
+        state.store().commit(writes).await?;
+        Ok(dto::DeleteConfiguredTableOutput {})
     }
-    let writes = vec![
-        records::delete::<ConfiguredTable>(table.id.clone()),
-        records::delete::<ConfiguredTableRule>(table.id.clone()),
-        delete_tags(&table.arn),
-    ];
-    state.store().commit(writes).await?;
-    Ok(dto::DeleteConfiguredTableOutput {})
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -658,12 +648,7 @@ async fn check_policy(
     table: &ConfiguredTable,
     policy: &dto::ConfiguredTableAnalysisRulePolicy,
 ) -> AwsResult<()> {
-    let size = serde_json::to_vec(policy).map_or(0, |v| v.len());
-    if size > MAX_POLICY_BYTES {
-        return Err(invalid_configuration(format!(
-            "analysisRulePolicy is {size} bytes of JSON; an analysis rule may be at most {MAX_POLICY_BYTES} bytes"
-        )));
-    }
+    check_policy_size(policy)?;
     let rule_type = policy_type(policy);
     if rule_type != dto::ConfiguredTableAnalysisRuleType::Custom
         && !matches!(table.table_reference, dto::TableReference::Glue(_))
@@ -747,104 +732,100 @@ async fn rule_of(
     }
 }
 
-fn put_rule(region: &str, account: &str, rule: &ConfiguredTableRule) -> AwsResult<Write> {
-    records::put(
-        &rule.configured_table_id,
-        region,
-        account,
-        Some(&rule.configured_table_id),
-        rule,
-    )
-}
-
 /// CreateConfiguredTableAnalysisRule: the table's one rule.
-pub async fn create_configured_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateConfiguredTableAnalysisRuleInput,
-) -> AwsResult<dto::CreateConfiguredTableAnalysisRuleOutput> {
-    check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
-    let _guard = state.write_lock().await;
-    let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    if let Some(existing) = table.analysis_rule_type {
-        return Err(conflict(
-            ResourceType::ConfiguredTable,
-            &table.id,
-            ConflictReason::AlreadyExists,
-            format!(
-                "Configured table {} already has a {} analysis rule; a configured table can have only one",
-                table.id,
-                existing.as_str()
-            ),
-        ));
-    }
-    check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
-    let (kind, policy) = (input.analysis_rule_type, input.analysis_rule_policy);
-    let rule = table.add_rule(kind, policy, state.now());
-    state
-        .store()
-        .commit(vec![
-            put_rule(&ctx.region, &ctx.account_id, &rule)?,
-            put_configured_table(&ctx.region, &table)?,
-        ])
+impl Operation for dto::CreateConfiguredTableAnalysisRuleInput {
+    type Output = dto::CreateConfiguredTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
+        let _guard = state.write_lock().await;
+        let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        if let Some(existing) = table.analysis_rule_type {
+            return Err(conflict(
+                ResourceType::ConfiguredTable,
+                &table.id,
+                ConflictReason::AlreadyExists,
+                format!(
+                    "Configured table {} already has a {} analysis rule; a configured table can have only one",
+                    table.id,
+                    existing.as_str()
+                ),
+            ));
+        }
+        check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
+        let (kind, policy) = (input.analysis_rule_type, input.analysis_rule_policy);
+        let rule = table.add_rule(kind, policy, state.now());
+        let parent = put_configured_table(&ctx.region, &table)?;
+        commit_rule(
+            state,
+            ctx,
+            (&rule.configured_table_id, &rule.configured_table_id),
+            &rule,
+            Some(parent),
+        )
         .await?;
-    Ok(dto::CreateConfiguredTableAnalysisRuleOutput {
-        analysis_rule: rule.to_dto(),
-    })
+        Ok(dto::CreateConfiguredTableAnalysisRuleOutput {
+            analysis_rule: rule.to_dto(),
+        })
+    }
 }
 
 /// GetConfiguredTableAnalysisRule.
-pub async fn get_configured_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetConfiguredTableAnalysisRuleInput,
-) -> AwsResult<dto::GetConfiguredTableAnalysisRuleOutput> {
-    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    let rule = rule_of(state, &table, input.analysis_rule_type).await?;
-    Ok(dto::GetConfiguredTableAnalysisRuleOutput {
-        analysis_rule: rule.to_dto(),
-    })
+impl Operation for dto::GetConfiguredTableAnalysisRuleInput {
+    type Output = dto::GetConfiguredTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        let rule = rule_of(state, &table, input.analysis_rule_type).await?;
+        Ok(dto::GetConfiguredTableAnalysisRuleOutput {
+            analysis_rule: rule.to_dto(),
+        })
+    }
 }
 
 /// UpdateConfiguredTableAnalysisRule: replaces the policy (same type).
-pub async fn update_configured_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateConfiguredTableAnalysisRuleInput,
-) -> AwsResult<dto::UpdateConfiguredTableAnalysisRuleOutput> {
-    let _guard = state.write_lock().await;
-    let table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    let mut rule = rule_of(state, &table, input.analysis_rule_type).await?;
-    check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
-    check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
-    rule.policy = input.analysis_rule_policy;
-    rule.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_rule(&ctx.region, &ctx.account_id, &rule)?])
+impl Operation for dto::UpdateConfiguredTableAnalysisRuleInput {
+    type Output = dto::UpdateConfiguredTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        let mut rule = rule_of(state, &table, input.analysis_rule_type).await?;
+        check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
+        check_policy(state, ctx, &table, &input.analysis_rule_policy).await?;
+        rule.policy = input.analysis_rule_policy;
+        rule.update_time = state.now();
+        commit_rule(
+            state,
+            ctx,
+            (&rule.configured_table_id, &rule.configured_table_id),
+            &rule,
+            None,
+        )
         .await?;
-    Ok(dto::UpdateConfiguredTableAnalysisRuleOutput {
-        analysis_rule: rule.to_dto(),
-    })
+        Ok(dto::UpdateConfiguredTableAnalysisRuleOutput {
+            analysis_rule: rule.to_dto(),
+        })
+    }
 }
 
 /// DeleteConfiguredTableAnalysisRule.
-pub async fn delete_configured_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteConfiguredTableAnalysisRuleInput,
-) -> AwsResult<dto::DeleteConfiguredTableAnalysisRuleOutput> {
-    let _guard = state.write_lock().await;
-    let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
-    rule_of(state, &table, input.analysis_rule_type).await?;
-    table.analysis_rule_type = None;
-    table.update_time = state.now();
-    state
-        .store()
-        .commit(vec![
-            records::delete::<ConfiguredTableRule>(table.id.clone()),
-            put_configured_table(&ctx.region, &table)?,
-        ])
-        .await?;
-    Ok(dto::DeleteConfiguredTableAnalysisRuleOutput {})
+impl Operation for dto::DeleteConfiguredTableAnalysisRuleInput {
+    type Output = dto::DeleteConfiguredTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
+        rule_of(state, &table, input.analysis_rule_type).await?;
+        table.analysis_rule_type = None;
+        table.update_time = state.now();
+        state
+            .store()
+            .commit(vec![
+                records::delete::<ConfiguredTableRule>(table.id.clone()),
+                put_configured_table(&ctx.region, &table)?,
+            ])
+            .await?;
+        Ok(dto::DeleteConfiguredTableAnalysisRuleOutput {})
+    }
 }

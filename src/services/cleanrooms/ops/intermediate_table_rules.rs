@@ -9,7 +9,6 @@
 //! only tighten the controls inherited at the latest successful population
 //! ([`inherited_violation`]). The table's `analysisRuleTypes` follows the rule.
 
-use crate::services::cleanrooms::domain::configured_table::MAX_POLICY_BYTES;
 use crate::services::cleanrooms::domain::intermediate_table::PREFIX;
 use crate::services::cleanrooms::domain::intermediate_table::{
     policy_problem, IntermediateTable, IntermediateTableRule,
@@ -18,8 +17,9 @@ use crate::services::cleanrooms::domain::lineage::inherited_violation;
 use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::ops::{check_policy_size, check_result_receiver, Operation};
 use crate::services::cleanrooms::records;
-use crate::services::cleanrooms::records::access::{member, owned_active_table, ChildRequest};
+use crate::services::cleanrooms::records::access::{owned_active_table, ChildRequest};
 use crate::services::cleanrooms::records::intermediate_tables::{put_rule, put_table};
 use crate::services::cleanrooms::workflows::lifecycle;
 
@@ -36,12 +36,7 @@ async fn check_policy(
     t: &IntermediateTable,
     policy: &dto::IntermediateTableAnalysisRulePolicy,
 ) -> AwsResult<()> {
-    let size = serde_json::to_vec(policy).map_or(0, |v| v.len());
-    if size > MAX_POLICY_BYTES {
-        return Err(invalid_configuration(format!(
-            "analysisRulePolicy is {size} bytes of JSON; an analysis rule may be at most {MAX_POLICY_BYTES} bytes"
-        )));
-    }
+    check_policy_size(policy)?;
     let dto::IntermediateTableAnalysisRulePolicy::V1(
         dto::IntermediateTableAnalysisRulePolicyV1::Custom(rule),
     ) = policy;
@@ -49,24 +44,7 @@ async fn check_policy(
         return Err(invalid_configuration(problem));
     }
     for account in rule.allowed_result_receivers.iter().flatten() {
-        let member = member(state, &t.header.collaboration_id, account).await?;
-        match member {
-            Some(m)
-                if m.can_view()
-                    && m.abilities.contains(&dto::MemberAbility::CanReceiveResults) => {}
-            Some(m) if m.can_view() => {
-                return Err(invalid_configuration(format!(
-                    "{PREFIX}.allowedResultReceivers: account '{account}' cannot receive results in collaboration {} (no CAN_RECEIVE_RESULTS ability)",
-                    t.header.collaboration_id
-                )))
-            }
-            _ => {
-                return Err(invalid_configuration(format!(
-                    "{PREFIX}.allowedResultReceivers: account '{account}' is not a member of collaboration {}",
-                    t.header.collaboration_id
-                )))
-            }
-        }
+        check_result_receiver(state, &t.header.collaboration_id, PREFIX, account).await?;
     }
     if let Some(inherited) = t.active.as_ref().and_then(|a| a.binding_inherited()) {
         if let Some(problem) = inherited_violation(rule, inherited) {
@@ -91,108 +69,108 @@ fn rule_not_found(t: &IntermediateTable) -> crate::error::AwsError {
 }
 
 /// CreateIntermediateTableAnalysisRule: the table's one rule.
-pub async fn create_intermediate_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateIntermediateTableAnalysisRuleInput,
-) -> AwsResult<dto::CreateIntermediateTableAnalysisRuleOutput> {
-    let _guard = state.write_lock().await;
-    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
-    if t.has_rule
-        || records::load::<IntermediateTableRule>(state, &t.header.id)
-            .await?
-            .is_some()
-    {
-        return Err(conflict(
-            ResourceType::Membership,
-            &t.header.id,
-            ConflictReason::AlreadyExists,
-            format!(
-                "Intermediate table '{}' already has a CUSTOM analysis rule; a table can have only one",
-                t.name
-            ),
-        ));
+impl Operation for dto::CreateIntermediateTableAnalysisRuleInput {
+    type Output = dto::CreateIntermediateTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
+        if t.has_rule
+            || records::load::<IntermediateTableRule>(state, &t.header.id)
+                .await?
+                .is_some()
+        {
+            return Err(conflict(
+                ResourceType::Membership,
+                &t.header.id,
+                ConflictReason::AlreadyExists,
+                format!(
+                    "Intermediate table '{}' already has a CUSTOM analysis rule; a table can have only one",
+                    t.name
+                ),
+            ));
+        }
+        check_policy(state, &t, &input.analysis_rule_policy).await?;
+        let now = state.now();
+        let rule = IntermediateTableRule {
+            table_id: t.header.id.clone(),
+            table_arn: t.header.arn.clone(),
+            policy: input.analysis_rule_policy,
+            create_time: now,
+            update_time: now,
+        };
+        t.has_rule = true;
+        t.update_time = now;
+        state
+            .store()
+            .commit(vec![put_rule(&t, &rule)?, put_table(&t)?])
+            .await?;
+        Ok(dto::CreateIntermediateTableAnalysisRuleOutput {
+            analysis_rule: rule.to_dto(),
+        })
     }
-    check_policy(state, &t, &input.analysis_rule_policy).await?;
-    let now = state.now();
-    let rule = IntermediateTableRule {
-        table_id: t.header.id.clone(),
-        table_arn: t.header.arn.clone(),
-        policy: input.analysis_rule_policy,
-        create_time: now,
-        update_time: now,
-    };
-    t.has_rule = true;
-    t.update_time = now;
-    state
-        .store()
-        .commit(vec![put_rule(&t, &rule)?, put_table(&t)?])
-        .await?;
-    Ok(dto::CreateIntermediateTableAnalysisRuleOutput {
-        analysis_rule: rule.to_dto(),
-    })
 }
 
 /// GetIntermediateTableAnalysisRule.
-pub async fn get_intermediate_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetIntermediateTableAnalysisRuleInput,
-) -> AwsResult<dto::GetIntermediateTableAnalysisRuleOutput> {
-    let (membership, id) = input.target();
-    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-    let rule = records::load::<IntermediateTableRule>(state, &t.header.id)
-        .await?
-        .ok_or_else(|| rule_not_found(&t))?;
-    Ok(dto::GetIntermediateTableAnalysisRuleOutput {
-        analysis_rule: rule.to_dto(),
-    })
+impl Operation for dto::GetIntermediateTableAnalysisRuleInput {
+    type Output = dto::GetIntermediateTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (membership, id) = input.target();
+        let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
+        let rule = records::load::<IntermediateTableRule>(state, &t.header.id)
+            .await?
+            .ok_or_else(|| rule_not_found(&t))?;
+        Ok(dto::GetIntermediateTableAnalysisRuleOutput {
+            analysis_rule: rule.to_dto(),
+        })
+    }
 }
 
 /// UpdateIntermediateTableAnalysisRule: replaces the policy.
-pub async fn update_intermediate_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateIntermediateTableAnalysisRuleInput,
-) -> AwsResult<dto::UpdateIntermediateTableAnalysisRuleOutput> {
-    let _guard = state.write_lock().await;
-    let (_, t) = owned_active_table(state, ctx, input.target()).await?;
-    let mut rule = records::load::<IntermediateTableRule>(state, &t.header.id)
-        .await?
-        .ok_or_else(|| rule_not_found(&t))?;
-    check_policy(state, &t, &input.analysis_rule_policy).await?;
-    rule.policy = input.analysis_rule_policy;
-    rule.update_time = state.now();
-    state.store().commit(vec![put_rule(&t, &rule)?]).await?;
-    Ok(dto::UpdateIntermediateTableAnalysisRuleOutput {
-        analysis_rule: rule.to_dto(),
-    })
+impl Operation for dto::UpdateIntermediateTableAnalysisRuleInput {
+    type Output = dto::UpdateIntermediateTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (_, t) = owned_active_table(state, ctx, input.target()).await?;
+        let mut rule = records::load::<IntermediateTableRule>(state, &t.header.id)
+            .await?
+            .ok_or_else(|| rule_not_found(&t))?;
+        check_policy(state, &t, &input.analysis_rule_policy).await?;
+        rule.policy = input.analysis_rule_policy;
+        rule.update_time = state.now();
+        state.store().commit(vec![put_rule(&t, &rule)?]).await?;
+        Ok(dto::UpdateIntermediateTableAnalysisRuleOutput {
+            analysis_rule: rule.to_dto(),
+        })
+    }
 }
 
 /// DeleteIntermediateTableAnalysisRule: the table cannot be analysed until a new rule exists.
-pub async fn delete_intermediate_table_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteIntermediateTableAnalysisRuleInput,
-) -> AwsResult<dto::DeleteIntermediateTableAnalysisRuleOutput> {
-    let _guard = state.write_lock().await;
-    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
-    if records::load::<IntermediateTableRule>(state, &t.header.id)
-        .await?
-        .is_none()
-    {
-        return Err(rule_not_found(&t));
+impl Operation for dto::DeleteIntermediateTableAnalysisRuleInput {
+    type Output = dto::DeleteIntermediateTableAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
+        if records::load::<IntermediateTableRule>(state, &t.header.id)
+            .await?
+            .is_none()
+        {
+            return Err(rule_not_found(&t));
+        }
+        t.has_rule = false;
+        t.update_time = state.now();
+        state
+            .store()
+            .commit(vec![
+                records::delete::<IntermediateTableRule>(t.header.id.clone()),
+                put_table(&t)?,
+            ])
+            .await?;
+        Ok(dto::DeleteIntermediateTableAnalysisRuleOutput {})
     }
-    t.has_rule = false;
-    t.update_time = state.now();
-    state
-        .store()
-        .commit(vec![
-            records::delete::<IntermediateTableRule>(t.header.id.clone()),
-            put_table(&t)?,
-        ])
-        .await?;
-    Ok(dto::DeleteIntermediateTableAnalysisRuleOutput {})
 }
 
 #[cfg(test)]

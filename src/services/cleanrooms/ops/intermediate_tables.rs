@@ -15,7 +15,6 @@ use crate::services::cleanrooms::analysis::sql::referenced_tables;
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::arn::intermediate_table_arn;
 use crate::services::cleanrooms::domain::association::Association;
-use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::intermediate_table::{
     IntermediateTable, DEFAULT_RETENTION_DAYS,
@@ -26,13 +25,15 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found_msg,
     ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::ops::{
+    new_header, remove_table, table_named, Operation, TableKind,
+};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, owned_active_table, owned_table, require_active,
     ChildRequest,
 };
 use crate::services::cleanrooms::records::collaboration_children;
-use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::{
     child_resources, intermediate_tables_of_collaboration, put_table, versions_of,
 };
@@ -48,7 +49,7 @@ use datafusion::sql::sqlparser::keywords::{
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::util::{ids, pagination};
+use crate::util::pagination;
 
 /// The request field holding the stored SQL.
 const QUERY_FIELD: &str = "populationAnalysisConfiguration.sqlParameters.queryString";
@@ -131,171 +132,153 @@ async fn population_sql(
 }
 
 /// CreateIntermediateTable.
-pub async fn create_intermediate_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateIntermediateTableInput,
-) -> AwsResult<dto::CreateIntermediateTableOutput> {
-    if let Some(t) = &input.tags {
-        check_tag_keys(t.keys())?;
-    }
-    let name = input.name.trim().to_lowercase();
-    check_name(&name)?;
-    let retention = input.retention_in_days.unwrap_or(DEFAULT_RETENTION_DAYS);
-    if !(1..=365).contains(&retention) {
-        return Err(invalid_field(
-            "retentionInDays",
-            format!("retentionInDays {retention} must be between 1 and 365"),
-        ));
-    }
-    let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
-        &input.population_analysis_configuration;
-    let _guard = state.write_lock().await;
-    let (m, c, member) = active_own_membership(state, ctx, &input.membership_identifier).await?;
-    if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
-        return Err(access_denied(format!(
-            "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
-            ctx.account_id, c.id
-        )));
-    }
-    let (sql, field) = population_sql(state, &c.id, sql_parameters).await?;
-    let referenced = referenced_tables(&sql)
-        .map_err(|e| invalid_field(field, e.message.replace("source.text", field)))?;
-    let associations: Vec<_> = collaboration_children::<Association>(state, &c.id)
-        .await?
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect();
-    let tables = intermediate_tables_of_collaboration(state, &c.id).await?;
-    let taken = associations
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.header.id.clone())
-        .or_else(|| {
-            tables
-                .iter()
-                .find(|t| t.name == name)
-                .map(|t| t.header.id.clone())
-        });
-    let taken = match taken {
-        Some(id) => Some(id),
-        None => id_mapping_table_named(state, &c.id, &name)
-            .await?
-            .map(|t| t.header.id),
-    };
-    if let Some(other) = taken {
-        return Err(conflict(
-            ResourceType::Membership,
-            &other,
-            ConflictReason::AlreadyExists,
-            format!(
-                "name '{}': collaboration {} already has a table named '{name}'",
-                input.name, c.id
-            ),
-        ));
-    }
-    // ID mapping tables are base tables too: direct dependencies of type ID_MAPPING_TABLE.
-    let mapping_tables: Vec<IdMappingTable> =
-        collaboration_children::<IdMappingTable>(state, &c.id)
+impl Operation for dto::CreateIntermediateTableInput {
+    type Output = dto::CreateIntermediateTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        let name = input.name.trim().to_lowercase();
+        check_name(&name)?;
+        let retention = input.retention_in_days.unwrap_or(DEFAULT_RETENTION_DAYS);
+        if !(1..=365).contains(&retention) {
+            return Err(invalid_field(
+                "retentionInDays",
+                format!("retentionInDays {retention} must be between 1 and 365"),
+            ));
+        }
+        let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
+            &input.population_analysis_configuration;
+        let _guard = state.write_lock().await;
+        let (m, c, member) =
+            active_own_membership(state, ctx, &input.membership_identifier).await?;
+        if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
+            return Err(access_denied(format!(
+                "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
+                ctx.account_id, c.id
+            )));
+        }
+        let (sql, field) = population_sql(state, &c.id, sql_parameters).await?;
+        let referenced = referenced_tables(&sql)
+            .map_err(|e| invalid_field(field, e.message.replace("source.text", field)))?;
+        let associations: Vec<_> = collaboration_children::<Association>(state, &c.id)
             .await?
             .into_iter()
-            .map(|(_, t)| t)
-            .filter(|t| referenced.contains(&t.name))
+            .map(|(_, a)| a)
             .collect();
-    let others: Vec<String> = referenced
-        .iter()
-        .filter(|r| !mapping_tables.iter().any(|t| t.name == **r))
-        .cloned()
-        .collect();
-    let mut dependencies = dependencies(&others, &associations, &tables)
-        .map_err(|e| invalid_configuration(format!("{field}: {e}")))?;
-    let direct = dependencies
-        .iter()
-        .take_while(|d| d.parent_type == dto::BaseTableParentType::Direct)
-        .count();
-    dependencies.splice(
-        direct..direct,
-        mapping_tables
+        let tables = intermediate_tables_of_collaboration(state, &c.id).await?;
+        if let Some((_, other)) = table_named(state, &c.id, &name).await? {
+            return Err(conflict(
+                ResourceType::Membership,
+                &other,
+                ConflictReason::AlreadyExists,
+                format!(
+                    "name '{}': collaboration {} already has a table named '{name}'",
+                    input.name, c.id
+                ),
+            ));
+        }
+        // ID mapping tables are base tables too: direct dependencies of type ID_MAPPING_TABLE.
+        let mapping_tables: Vec<IdMappingTable> =
+            collaboration_children::<IdMappingTable>(state, &c.id)
+                .await?
+                .into_iter()
+                .map(|(_, t)| t)
+                .filter(|t| referenced.contains(&t.name))
+                .collect();
+        let others: Vec<String> = referenced
             .iter()
-            .map(|t| dto::IntermediateTableDependency {
-                creator_account_id: t.header.account_id.clone(),
-                id: t.header.id.clone(),
-                name: t.name.clone(),
-                parent_type: dto::BaseTableParentType::Direct,
-                r#type: dto::BaseTableDependencyType::IdMappingTable,
-            }),
-    );
-    // Direct dependencies in the order the query names them.
-    let position = |name: &str| referenced.iter().position(|r| r == name);
-    dependencies[..direct + mapping_tables.len()].sort_by_key(|d| position(&d.name));
-    let now = state.now();
-    let id = ids::new_id();
-    let table = IntermediateTable {
-        header: ChildHeader::new(&ctx.region, &ctx.account_id, &m, id, intermediate_table_arn),
-        collaboration_arn: c.arn.clone(),
-        name,
-        description: input.description,
-        population: input.population_analysis_configuration,
-        kms_key_arn: input.kms_key_arn,
-        retention_in_days: retention,
-        status: dto::IntermediateTableStatus::Created,
-        status_reason: None,
-        dependencies,
-        active: None,
-        schema: None,
-        has_rule: false,
-        populating: None,
-        create_time: now,
-        update_time: now,
-    };
-    let mut writes = vec![put_table(&table)?];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(
-            &ctx.region,
-            &ctx.account_id,
-            &table.header.arn,
-            &t,
-        )?);
+            .filter(|r| !mapping_tables.iter().any(|t| t.name == **r))
+            .cloned()
+            .collect();
+        let mut dependencies = dependencies(&others, &associations, &tables)
+            .map_err(|e| invalid_configuration(format!("{field}: {e}")))?;
+        let direct = dependencies
+            .iter()
+            .take_while(|d| d.parent_type == dto::BaseTableParentType::Direct)
+            .count();
+        dependencies.splice(
+            direct..direct,
+            mapping_tables
+                .iter()
+                .map(|t| dto::IntermediateTableDependency {
+                    creator_account_id: t.header.account_id.clone(),
+                    id: t.header.id.clone(),
+                    name: t.name.clone(),
+                    parent_type: dto::BaseTableParentType::Direct,
+                    r#type: dto::BaseTableDependencyType::IdMappingTable,
+                }),
+        );
+        // Direct dependencies in the order the query names them.
+        let position = |name: &str| referenced.iter().position(|r| r == name);
+        dependencies[..direct + mapping_tables.len()].sort_by_key(|d| position(&d.name));
+        let now = state.now();
+        let table = IntermediateTable {
+            header: new_header(ctx, &m, intermediate_table_arn),
+            collaboration_arn: c.arn.clone(),
+            name,
+            description: input.description,
+            population: input.population_analysis_configuration,
+            kms_key_arn: input.kms_key_arn,
+            retention_in_days: retention,
+            status: dto::IntermediateTableStatus::Created,
+            status_reason: None,
+            dependencies,
+            active: None,
+            schema: None,
+            has_rule: false,
+            populating: None,
+            create_time: now,
+            update_time: now,
+        };
+        let mut writes = vec![put_table(&table)?];
+        if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+            writes.push(put_tags(
+                &ctx.region,
+                &ctx.account_id,
+                &table.header.arn,
+                &t,
+            )?);
+        }
+        state.store().commit(writes).await?;
+        Ok(dto::CreateIntermediateTableOutput {
+            intermediate_table: table.to_dto(Vec::new()),
+        })
     }
-    state.store().commit(writes).await?;
-    Ok(dto::CreateIntermediateTableOutput {
-        intermediate_table: table.to_dto(Vec::new()),
-    })
 }
 
 /// GetIntermediateTable (the owner only), with the tables built on it as `childResources`.
-pub async fn get_intermediate_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetIntermediateTableInput,
-) -> AwsResult<dto::GetIntermediateTableOutput> {
-    let (membership, id) = input.target();
-    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-    Ok(dto::GetIntermediateTableOutput {
-        intermediate_table: table_dto(state, &t).await?,
-    })
+impl Operation for dto::GetIntermediateTableInput {
+    type Output = dto::GetIntermediateTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (membership, id) = input.target();
+        let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
+        Ok(dto::GetIntermediateTableOutput {
+            intermediate_table: table_dto(state, &t).await?,
+        })
+    }
 }
 
 /// ListIntermediateTables: the caller's tables in its membership, in creation order.
-pub async fn list_intermediate_tables(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListIntermediateTablesInput,
-) -> AwsResult<dto::ListIntermediateTablesOutput> {
-    lifecycle::expire_due(state).await?;
-    let (intermediate_table_summaries, next_token) = own_page::<IntermediateTable, _>(
-        state,
-        ctx,
-        &input.membership_identifier,
-        "intermediatetables",
-        (input.next_token.as_deref(), input.max_results),
-        |t: IntermediateTable| Some(t.to_summary()),
-    )
-    .await?;
-    Ok(dto::ListIntermediateTablesOutput {
-        intermediate_table_summaries,
-        next_token,
-    })
+impl Operation for dto::ListIntermediateTablesInput {
+    type Output = dto::ListIntermediateTablesOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        lifecycle::expire_due(state).await?;
+        let (intermediate_table_summaries, next_token) = own_page::<IntermediateTable, _>(
+            state,
+            ctx,
+            &input.membership_identifier,
+            "intermediatetables",
+            (input.next_token.as_deref(), input.max_results),
+            |t: IntermediateTable| Some(t.to_summary()),
+        )
+        .await?;
+        Ok(dto::ListIntermediateTablesOutput {
+            intermediate_table_summaries,
+            next_token,
+        })
+    }
 }
 
 /// Applies `UpdateIntermediateTable.columns`: each names a column of the table's schema and
@@ -342,163 +325,154 @@ fn retype_columns(
 
 /// UpdateIntermediateTable: description, KMS key (for future populations) and the types of
 /// existing columns.
-pub async fn update_intermediate_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateIntermediateTableInput,
-) -> AwsResult<dto::UpdateIntermediateTableOutput> {
-    lifecycle::expire_due(state).await?;
-    let _guard = state.write_lock().await;
-    let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
-    if let Some(columns) = &input.columns {
-        t.schema = Some(retype_columns(&t, columns)?);
+impl Operation for dto::UpdateIntermediateTableInput {
+    type Output = dto::UpdateIntermediateTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        lifecycle::expire_due(state).await?;
+        let _guard = state.write_lock().await;
+        let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
+        if let Some(columns) = &input.columns {
+            t.schema = Some(retype_columns(&t, columns)?);
+        }
+        if let Some(description) = input.description {
+            t.description = Some(description);
+        }
+        if let Some(kms) = input.kms_key_arn {
+            t.kms_key_arn = Some(kms);
+        }
+        t.update_time = state.now();
+        state.store().commit(vec![put_table(&t)?]).await?;
+        Ok(dto::UpdateIntermediateTableOutput {
+            intermediate_table: table_dto(state, &t).await?,
+        })
     }
-    if let Some(description) = input.description {
-        t.description = Some(description);
-    }
-    if let Some(kms) = input.kms_key_arn {
-        t.kms_key_arn = Some(kms);
-    }
-    t.update_time = state.now();
-    state.store().commit(vec![put_table(&t)?]).await?;
-    Ok(dto::UpdateIntermediateTableOutput {
-        intermediate_table: table_dto(state, &t).await?,
-    })
 }
 
 /// DeleteIntermediateTable (the owner only; idempotent): the table, its versions, rule, tags and
 /// data go; tables built on it become `BASE_TABLE_REMOVED`. Refused while a population runs.
-pub async fn delete_intermediate_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteIntermediateTableInput,
-) -> AwsResult<dto::DeleteIntermediateTableOutput> {
-    let _guard = state.write_lock().await;
-    let (membership, id) = input.target();
-    let t = match owned_table(state, ctx, membership, id).await {
-        Ok((_, t)) => t,
-        Err(e) if e.code == "ResourceNotFoundException" => {
-            // Already deleted (or never there) under the caller's own membership: done.
-            callers_membership(state, ctx, &input.membership_identifier).await?;
-            return Ok(dto::DeleteIntermediateTableOutput {});
+impl Operation for dto::DeleteIntermediateTableInput {
+    type Output = dto::DeleteIntermediateTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (membership, id) = input.target();
+        let t = match owned_table(state, ctx, membership, id).await {
+            Ok((_, t)) => t,
+            Err(e) if e.code == "ResourceNotFoundException" => {
+                // Already deleted (or never there) under the caller's own membership: done.
+                callers_membership(state, ctx, &input.membership_identifier).await?;
+                return Ok(dto::DeleteIntermediateTableOutput {});
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(version) = &t.populating {
+            return Err(conflict(
+                ResourceType::Membership,
+                &t.header.id,
+                ConflictReason::InvalidState,
+                format!(
+                    "Intermediate table '{}' is being populated (version {version}); wait for the population to finish",
+                    t.name
+                ),
+            ));
         }
-        Err(e) => return Err(e),
-    };
-    if let Some(version) = &t.populating {
-        return Err(conflict(
-            ResourceType::Membership,
-            &t.header.id,
-            ConflictReason::InvalidState,
-            format!(
-                "Intermediate table '{}' is being populated (version {version}); wait for the population to finish",
-                t.name
-            ),
-        ));
+        let writes = intermediate_table_delete_writes(state, &t).await?;
+        let table = (TableKind::Intermediate, t.header.id.as_str());
+        remove_table(state, &t.header.collaboration_id, table, writes).await?;
+        Ok(dto::DeleteIntermediateTableOutput {})
     }
-    let mut cascade = lifecycle::base_removed(
-        state,
-        &t.header.collaboration_id,
-        &[&t.header.id],
-        &[&t.header.id],
-    )
-    .await?;
-    cascade
-        .writes
-        .extend(intermediate_table_delete_writes(state, &t).await?);
-    cascade.data.push(t.header.id.clone());
-    cascade.commit(state).await?;
-    Ok(dto::DeleteIntermediateTableOutput {})
 }
 
 /// ListIntermediateTableVersions (the owner only): one summary per population, newest first.
-pub async fn list_intermediate_table_versions(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListIntermediateTableVersionsInput,
-) -> AwsResult<dto::ListIntermediateTableVersionsOutput> {
-    let (membership, id) = input.target();
-    let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-    let scope = format!("intermediatetableversions:{}", t.header.id);
-    let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let mut items: Vec<_> = versions_of(state, &t.header.id)
-        .await?
-        .into_iter()
-        .filter(|(seq, _)| before.is_none_or(|b| *seq < b))
-        .map(|(seq, v)| (seq, v.to_summary()))
-        .collect();
-    items.sort_by(|a, b| {
-        b.1.create_time
-            .total_cmp(&a.1.create_time)
-            .then(b.0.cmp(&a.0))
-    });
-    let (intermediate_table_version_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
-    Ok(dto::ListIntermediateTableVersionsOutput {
-        intermediate_table_version_summaries,
-        next_token,
-    })
+impl Operation for dto::ListIntermediateTableVersionsInput {
+    type Output = dto::ListIntermediateTableVersionsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (membership, id) = input.target();
+        let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
+        let scope = format!("intermediatetableversions:{}", t.header.id);
+        let before = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+        let mut items: Vec<_> = versions_of(state, &t.header.id)
+            .await?
+            .into_iter()
+            .filter(|(seq, _)| before.is_none_or(|b| *seq < b))
+            .map(|(seq, v)| (seq, v.to_summary()))
+            .collect();
+        items.sort_by(|a, b| {
+            b.1.create_time
+                .total_cmp(&a.1.create_time)
+                .then(b.0.cmp(&a.0))
+        });
+        let (intermediate_table_version_summaries, next_token) =
+            pagination::page(&scope, items, pagination::page_size(input.max_results));
+        Ok(dto::ListIntermediateTableVersionsOutput {
+            intermediate_table_version_summaries,
+            next_token,
+        })
+    }
 }
 
 /// DisallowIntermediateTable: a data provider whose base table (directly or transitively)
 /// feeds the named table withdraws it; the table — and with `includeDescendants` (default) every
 /// table built on it — becomes `DISALLOWED_BY_DATA_PROVIDER` and loses its data. Idempotent.
-pub async fn disallow_intermediate_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DisallowIntermediateTableInput,
-) -> AwsResult<dto::DisallowIntermediateTableOutput> {
-    let _guard = state.write_lock().await;
-    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
-    require_active(&m)?;
-    let name = input.intermediate_table_name.trim().to_lowercase();
-    let table = intermediate_tables_of_collaboration(state, &m.collaboration_id)
+impl Operation for dto::DisallowIntermediateTableInput {
+    type Output = dto::DisallowIntermediateTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let m = callers_membership(state, ctx, &input.membership_identifier).await?;
+        require_active(&m)?;
+        let name = input.intermediate_table_name.trim().to_lowercase();
+        let table = intermediate_tables_of_collaboration(state, &m.collaboration_id)
+            .await?
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| {
+                not_found_msg(
+                    ResourceType::Membership,
+                    &input.intermediate_table_name,
+                    format!(
+                        "Could not find intermediate table '{}' in collaboration {}",
+                        input.intermediate_table_name, m.collaboration_id
+                    ),
+                )
+            })?;
+        let provides = table.dependencies.iter().any(|d| {
+            d.r#type != dto::BaseTableDependencyType::IntermediateTable
+                && d.creator_account_id == ctx.account_id
+        });
+        if !provides {
+            return Err(access_denied(format!(
+                "Account {} provides none of the base tables of intermediate table '{}'; only their data providers can disallow it",
+                ctx.account_id, table.name
+            )));
+        }
+        lifecycle::disallowed(
+            state,
+            &table,
+            &ctx.account_id,
+            input.include_descendants.unwrap_or(true),
+        )
         .await?
-        .into_iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| {
-            not_found_msg(
-                ResourceType::Membership,
-                &input.intermediate_table_name,
-                format!(
-                    "Could not find intermediate table '{}' in collaboration {}",
-                    input.intermediate_table_name, m.collaboration_id
-                ),
-            )
-        })?;
-    let provides = table.dependencies.iter().any(|d| {
-        d.r#type != dto::BaseTableDependencyType::IntermediateTable
-            && d.creator_account_id == ctx.account_id
-    });
-    if !provides {
-        return Err(access_denied(format!(
-            "Account {} provides none of the base tables of intermediate table '{}'; only their data providers can disallow it",
-            ctx.account_id, table.name
-        )));
+        .commit(state)
+        .await?;
+        Ok(dto::DisallowIntermediateTableOutput {})
     }
-    lifecycle::disallowed(
-        state,
-        &table,
-        &ctx.account_id,
-        input.include_descendants.unwrap_or(true),
-    )
-    .await?
-    .commit(state)
-    .await?;
-    Ok(dto::DisallowIntermediateTableOutput {})
 }
 
 /// PopulateIntermediateTable (the procedure is `workflows::populate`).
-pub async fn populate_intermediate_table(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::PopulateIntermediateTableInput,
-) -> AwsResult<dto::PopulateIntermediateTableOutput> {
-    let started = populate::populate(state, ctx, &input).await?;
-    Ok(dto::PopulateIntermediateTableOutput {
-        analysis_id: started.query_id,
-        analysis_type: dto::PopulateIntermediateTableAnalysisType::Query,
-        version_id: started.version_id,
-    })
+impl Operation for dto::PopulateIntermediateTableInput {
+    type Output = dto::PopulateIntermediateTableOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let started = populate::populate(state, ctx, &input).await?;
+        Ok(dto::PopulateIntermediateTableOutput {
+            analysis_id: started.query_id,
+            analysis_type: dto::PopulateIntermediateTableAnalysisType::Query,
+            version_id: started.version_id,
+        })
+    }
 }
 
 #[cfg(test)]

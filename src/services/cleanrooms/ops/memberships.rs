@@ -17,17 +17,18 @@ use crate::services::cleanrooms::domain::collaboration::{Collaboration, Member};
 use crate::services::cleanrooms::domain::membership::Membership;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
 use crate::services::cleanrooms::errors::{
-    access_denied, bad_token, check_room, conflict, invalid_configuration, not_found_msg,
-    ConflictReason, ResourceType,
+    access_denied, check_room, conflict, invalid_configuration, not_found_msg, ConflictReason,
+    ResourceType,
 };
+use crate::services::cleanrooms::ops::{account_list, Operation};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     callers_membership, collaboration, member, membership_context, require_active, Standing,
 };
+use crate::services::cleanrooms::records::account_resources;
 use crate::services::cleanrooms::records::memberships::remaining_subresources;
 use crate::services::cleanrooms::records::memberships::{put_member, put_membership};
 use crate::services::cleanrooms::records::tags::{delete_tags, put_tags};
-use crate::services::cleanrooms::records::{account_page, account_resources};
 use crate::services::cleanrooms::workflows::cascade::{
     associations_removal_writes, budget_templates_removal_writes, children_removal_writes,
     id_mapping_removal, Cascade,
@@ -38,7 +39,7 @@ use cleanrooms_emulator_api::RequestContext;
 
 use crate::error::AwsResult;
 use crate::state::AppState;
-use crate::util::{ids, pagination};
+use crate::util::ids;
 
 /// Active memberships one account may hold per region.
 const MAX_MEMBERSHIPS_PER_ACCOUNT: usize = 100;
@@ -164,6 +165,25 @@ fn check_payment_echo(
     Ok(())
 }
 
+/// Checks what a member asks of its membership (CreateMembership, UpdateMembership): logging
+/// (`logs`: query, job) only where the collaboration turned it on, result defaults only for a
+/// member that can receive results. Returns the payment responsibilities the creator assigned
+/// the member, which a stated payment configuration must echo.
+fn check_requested(
+    collaboration: &Collaboration,
+    member: &Member,
+    logs: (
+        Option<dto::MembershipQueryLogStatus>,
+        Option<dto::MembershipJobLogStatus>,
+    ),
+    query_default: Option<&dto::MembershipProtectedQueryResultConfiguration>,
+    job_default: Option<&dto::MembershipProtectedJobResultConfiguration>,
+) -> AwsResult<dto::MembershipPaymentConfiguration> {
+    check_logging(collaboration, logs.0, logs.1)?;
+    check_result_defaults(member, query_default, job_default)?;
+    Ok(assigned_payment(member))
+}
+
 /// Logging may only be turned on where the collaboration turned it on.
 fn check_logging(
     collaboration: &Collaboration,
@@ -215,282 +235,269 @@ fn check_result_defaults(
 }
 
 /// CreateMembership: an invited account joins.
-pub async fn create_membership(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreateMembershipInput,
-) -> AwsResult<dto::CreateMembershipOutput> {
-    if let Some(t) = &input.tags {
-        check_tag_keys(t.keys())?;
-    }
-    let account = ctx.account_id.as_str();
-    let _guard = state.write_lock().await;
-    let collaboration = collaboration(state, &ctx.region, &input.collaboration_identifier).await?;
-    let mut member = match member(state, &collaboration.id, account).await? {
-        Some(m) => m,
-        None => {
-            return Err(access_denied(format!(
-                "Account {account} is not invited to collaboration {}",
-                collaboration.id
-            )))
-        }
-    };
-    match member.status {
-        dto::MemberStatus::Invited => {}
-        dto::MemberStatus::Active => {
-            return Err(conflict(
-                ResourceType::Membership,
-                member.membership_id.as_deref().unwrap_or(&collaboration.id),
-                ConflictReason::AlreadyExists,
-                format!(
-                    "Account {account} already has membership {} in collaboration {}",
-                    member.membership_id.as_deref().unwrap_or("?"),
+impl Operation for dto::CreateMembershipInput {
+    type Output = dto::CreateMembershipOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        let account = ctx.account_id.as_str();
+        let _guard = state.write_lock().await;
+        let collaboration =
+            collaboration(state, &ctx.region, &input.collaboration_identifier).await?;
+        let mut member = match member(state, &collaboration.id, account).await? {
+            Some(m) => m,
+            None => {
+                return Err(access_denied(format!(
+                    "Account {account} is not invited to collaboration {}",
                     collaboration.id
-                ),
-            ))
+                )))
+            }
+        };
+        match member.status {
+            dto::MemberStatus::Invited => {}
+            dto::MemberStatus::Active => {
+                return Err(conflict(
+                    ResourceType::Membership,
+                    member.membership_id.as_deref().unwrap_or(&collaboration.id),
+                    ConflictReason::AlreadyExists,
+                    format!(
+                        "Account {account} already has membership {} in collaboration {}",
+                        member.membership_id.as_deref().unwrap_or("?"),
+                        collaboration.id
+                    ),
+                ))
+            }
+            dto::MemberStatus::Left | dto::MemberStatus::Removed => {
+                return Err(access_denied(format!(
+                    "Account {account} is {} in collaboration {} and cannot join it again",
+                    member.status.as_str(),
+                    collaboration.id
+                )))
+            }
         }
-        dto::MemberStatus::Left | dto::MemberStatus::Removed => {
-            return Err(access_denied(format!(
-                "Account {account} is {} in collaboration {} and cannot join it again",
-                member.status.as_str(),
-                collaboration.id
-            )))
-        }
-    }
 
-    check_logging(
-        &collaboration,
-        Some(input.query_log_status),
-        input.job_log_status,
-    )?;
-    check_result_defaults(
-        &member,
-        input.default_result_configuration.as_ref(),
-        input.default_job_result_configuration.as_ref(),
-    )?;
-    let assigned = assigned_payment(&member);
-    let can_query = member.abilities.contains(&dto::MemberAbility::CanQuery);
-    match &input.payment_configuration {
-        None if assigned.query_compute.is_responsible && !can_query => {
-            return Err(invalid_configuration(format!(
-                "paymentConfiguration is required: the collaboration creator made account {account} responsible for query compute costs, which it must accept"
-            )));
+        let assigned = check_requested(
+            &collaboration,
+            &member,
+            (Some(input.query_log_status), input.job_log_status),
+            input.default_result_configuration.as_ref(),
+            input.default_job_result_configuration.as_ref(),
+        )?;
+        let can_query = member.abilities.contains(&dto::MemberAbility::CanQuery);
+        match &input.payment_configuration {
+            None if assigned.query_compute.is_responsible && !can_query => {
+                return Err(invalid_configuration(format!(
+                    "paymentConfiguration is required: the collaboration creator made account {account} responsible for query compute costs, which it must accept"
+                )));
+            }
+            None => {}
+            Some(pc) => check_payment_echo(
+                "paymentConfiguration",
+                Some(pc.query_compute.is_responsible),
+                pc.job_compute.as_ref().map(|j| j.is_responsible),
+                pc.machine_learning.as_ref(),
+                &assigned,
+            )?,
         }
-        None => {}
-        Some(pc) => check_payment_echo(
-            "paymentConfiguration",
-            Some(pc.query_compute.is_responsible),
-            pc.job_compute.as_ref().map(|j| j.is_responsible),
-            pc.machine_learning.as_ref(),
-            &assigned,
-        )?,
-    }
-    let metrics = input.is_metrics_enabled.unwrap_or(false);
-    if metrics {
-        if collaboration.is_metrics_enabled != Some(true) {
-            return Err(invalid_configuration(format!(
-                "isMetricsEnabled true is not allowed: collaboration {} does not have metrics enabled",
-                collaboration.id
-            )));
+        let metrics = input.is_metrics_enabled.unwrap_or(false);
+        if metrics {
+            if collaboration.is_metrics_enabled != Some(true) {
+                return Err(invalid_configuration(format!(
+                    "isMetricsEnabled true is not allowed: collaboration {} does not have metrics enabled",
+                    collaboration.id
+                )));
+            }
+            if !can_query && !assigned.query_compute.is_responsible {
+                return Err(invalid_configuration(format!(
+                    "isMetricsEnabled true is only allowed for the member who can query or a member who pays for queries; account {account} is neither"
+                )));
+            }
         }
-        if !can_query && !assigned.query_compute.is_responsible {
-            return Err(invalid_configuration(format!(
-                "isMetricsEnabled true is only allowed for the member who can query or a member who pays for queries; account {account} is neither"
-            )));
-        }
-    }
 
-    let active = account_resources::<Membership>(state, &ctx.region, account, None, None)
-        .await?
-        .into_iter()
-        .filter(|(_, m)| m.is_active())
-        .count();
-    check_room(
-        "Memberships per account",
-        active,
-        MAX_MEMBERSHIPS_PER_ACCOUNT,
-    )?;
+        let active = account_resources::<Membership>(state, &ctx.region, account, None, None)
+            .await?
+            .into_iter()
+            .filter(|(_, m)| m.is_active())
+            .count();
+        check_room(
+            "Memberships per account",
+            active,
+            MAX_MEMBERSHIPS_PER_ACCOUNT,
+        )?;
 
-    let now = state.now();
-    let id = ids::new_id();
-    let membership = Membership {
-        arn: membership_arn(&ctx.region, account, &id),
-        id: id.clone(),
-        collaboration_id: collaboration.id.clone(),
-        account_id: account.to_string(),
-        status: dto::MembershipStatus::Active,
-        query_log_status: input.query_log_status,
-        job_log_status: input
-            .job_log_status
-            .unwrap_or(dto::MembershipJobLogStatus::Disabled),
-        default_result_configuration: input.default_result_configuration,
-        default_job_result_configuration: input.default_job_result_configuration,
-        payment_configuration: assigned,
-        is_metrics_enabled: metrics,
-        create_time: now,
-        update_time: now,
-    };
-    member.status = dto::MemberStatus::Active;
-    member.membership_id = Some(id.clone());
-    member.membership_arn = Some(membership.arn.clone());
-    member.update_time = now;
-    let mut writes = vec![
-        put_membership(&ctx.region, &membership)?,
-        put_member(&ctx.region, &member)?,
-    ];
-    if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
-        writes.push(put_tags(&ctx.region, account, &membership.arn, &t)?);
+        let now = state.now();
+        let id = ids::new_id();
+        let membership = Membership {
+            arn: membership_arn(&ctx.region, account, &id),
+            id: id.clone(),
+            collaboration_id: collaboration.id.clone(),
+            account_id: account.to_string(),
+            status: dto::MembershipStatus::Active,
+            query_log_status: input.query_log_status,
+            job_log_status: input
+                .job_log_status
+                .unwrap_or(dto::MembershipJobLogStatus::Disabled),
+            default_result_configuration: input.default_result_configuration,
+            default_job_result_configuration: input.default_job_result_configuration,
+            payment_configuration: assigned,
+            is_metrics_enabled: metrics,
+            create_time: now,
+            update_time: now,
+        };
+        member.status = dto::MemberStatus::Active;
+        member.membership_id = Some(id.clone());
+        member.membership_arn = Some(membership.arn.clone());
+        member.update_time = now;
+        let mut writes = vec![
+            put_membership(&ctx.region, &membership)?,
+            put_member(&ctx.region, &member)?,
+        ];
+        if let Some(t) = input.tags.filter(|t| !t.is_empty()) {
+            writes.push(put_tags(&ctx.region, account, &membership.arn, &t)?);
+        }
+        state.store().commit(writes).await?;
+        let membership = membership.to_dto(&collaboration, &member);
+        Ok(dto::CreateMembershipOutput { membership })
     }
-    state.store().commit(writes).await?;
-    let membership = membership.to_dto(&collaboration, &member);
-    Ok(dto::CreateMembershipOutput { membership })
 }
 
 /// GetMembership (owner only).
-pub async fn get_membership(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetMembershipInput,
-) -> AwsResult<dto::GetMembershipOutput> {
-    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
-    let (c, member) = membership_context(state, &ctx.region, &m).await?;
-    let membership = m.to_dto(&c, &member);
-    Ok(dto::GetMembershipOutput { membership })
+impl Operation for dto::GetMembershipInput {
+    type Output = dto::GetMembershipOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let m = callers_membership(state, ctx, &input.membership_identifier).await?;
+        let (c, member) = membership_context(state, &ctx.region, &m).await?;
+        let membership = m.to_dto(&c, &member);
+        Ok(dto::GetMembershipOutput { membership })
+    }
 }
 
 /// ListMemberships: the caller's memberships in this region, optionally by status.
-pub async fn list_memberships(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListMembershipsInput,
-) -> AwsResult<dto::ListMembershipsOutput> {
-    let filter = input.status;
-    let scope = format!(
-        "memberships:{}:{}:{}",
-        ctx.account_id,
-        ctx.region,
-        filter.map_or("*", |s| s.as_str())
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let limit = pagination::page_size(input.max_results);
-    let items = account_page::<Membership, _, _>(
-        state,
-        &ctx.region,
-        &ctx.account_id,
-        after,
-        limit,
-        |m| async move {
-            if filter.is_some_and(|f| f != m.status) {
-                return Ok(None);
-            }
-            let (c, member) = membership_context(state, &ctx.region, &m).await?;
-            Ok(Some(m.to_summary(&c, &member)))
-        },
-    )
-    .await?;
-    let (membership_summaries, next_token) = pagination::page(&scope, items, limit);
-    Ok(dto::ListMembershipsOutput {
-        membership_summaries,
-        next_token,
-    })
+impl Operation for dto::ListMembershipsInput {
+    type Output = dto::ListMembershipsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let filter = input.status;
+        let scope = format!(
+            "memberships:{}:{}:{}",
+            ctx.account_id,
+            ctx.region,
+            filter.map_or("*", |s| s.as_str())
+        );
+        let page = (input.next_token.as_deref(), input.max_results);
+        let (membership_summaries, next_token) =
+            account_list(state, ctx, &scope, page, |m: Membership| async move {
+                if filter.is_some_and(|f| f != m.status) {
+                    return Ok(None);
+                }
+                let (c, member) = membership_context(state, &ctx.region, &m).await?;
+                Ok(Some(m.to_summary(&c, &member)))
+            })
+            .await?;
+        Ok(dto::ListMembershipsOutput {
+            membership_summaries,
+            next_token,
+        })
+    }
 }
 
 /// UpdateMembership (owner, ACTIVE only): logging, result defaults, payment acceptance.
-pub async fn update_membership(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdateMembershipInput,
-) -> AwsResult<dto::UpdateMembershipOutput> {
-    let _guard = state.write_lock().await;
-    let mut m = callers_membership(state, ctx, &input.membership_identifier).await?;
-    require_active(&m)?;
-    let (c, member) = membership_context(state, &ctx.region, &m).await?;
-    check_logging(&c, input.query_log_status, input.job_log_status)?;
-    check_result_defaults(
-        &member,
-        input.default_result_configuration.as_ref(),
-        input.default_job_result_configuration.as_ref(),
-    )?;
-    let assigned = assigned_payment(&member);
-    if let Some(pc) = &input.membership_payment_configuration {
-        check_payment_echo(
-            "membershipPaymentConfiguration",
-            pc.query_compute.as_ref().map(|q| q.is_responsible),
-            pc.job_compute.as_ref().map(|j| j.is_responsible),
-            pc.machine_learning.as_ref(),
-            &assigned,
+impl Operation for dto::UpdateMembershipInput {
+    type Output = dto::UpdateMembershipOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let mut m = callers_membership(state, ctx, &input.membership_identifier).await?;
+        require_active(&m)?;
+        let (c, member) = membership_context(state, &ctx.region, &m).await?;
+        let assigned = check_requested(
+            &c,
+            &member,
+            (input.query_log_status, input.job_log_status),
+            input.default_result_configuration.as_ref(),
+            input.default_job_result_configuration.as_ref(),
         )?;
+        if let Some(pc) = &input.membership_payment_configuration {
+            check_payment_echo(
+                "membershipPaymentConfiguration",
+                pc.query_compute.as_ref().map(|q| q.is_responsible),
+                pc.job_compute.as_ref().map(|j| j.is_responsible),
+                pc.machine_learning.as_ref(),
+                &assigned,
+            )?;
+        }
+        if let Some(s) = input.query_log_status {
+            m.query_log_status = s;
+        }
+        if let Some(s) = input.job_log_status {
+            m.job_log_status = s;
+        }
+        if let Some(r) = input.default_result_configuration {
+            m.default_result_configuration = Some(r);
+        }
+        if let Some(r) = input.default_job_result_configuration {
+            m.default_job_result_configuration = Some(r);
+        }
+        m.payment_configuration = assigned;
+        m.update_time = state.now();
+        state
+            .store()
+            .commit(vec![put_membership(&ctx.region, &m)?])
+            .await?;
+        let membership = m.to_dto(&c, &member);
+        Ok(dto::UpdateMembershipOutput { membership })
     }
-    if let Some(s) = input.query_log_status {
-        m.query_log_status = s;
-    }
-    if let Some(s) = input.job_log_status {
-        m.job_log_status = s;
-    }
-    if let Some(r) = input.default_result_configuration {
-        m.default_result_configuration = Some(r);
-    }
-    if let Some(r) = input.default_job_result_configuration {
-        m.default_job_result_configuration = Some(r);
-    }
-    m.payment_configuration = assigned;
-    m.update_time = state.now();
-    state
-        .store()
-        .commit(vec![put_membership(&ctx.region, &m)?])
-        .await?;
-    let membership = m.to_dto(&c, &member);
-    Ok(dto::UpdateMembershipOutput { membership })
 }
 
 /// DeleteMembership: the owner leaves. The membership disappears and the member becomes `LEFT`;
 /// the creator cannot leave (it deletes the collaboration instead). Everything created under the
 /// membership must be deleted first. A membership that is already `REMOVED` or
 /// `COLLABORATION_DELETED` can be deleted to tidy up; its member status does not change.
-pub async fn delete_membership(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteMembershipInput,
-) -> AwsResult<dto::DeleteMembershipOutput> {
-    let _guard = state.write_lock().await;
-    let m = callers_membership(state, ctx, &input.membership_identifier).await?;
-    let (c, mut member) = membership_context(state, &ctx.region, &m).await?;
-    if m.is_active() && c.creator_account_id == m.account_id {
-        return Err(conflict(
-            ResourceType::Membership,
-            &m.id,
-            ConflictReason::InvalidState,
-            format!(
-                "The collaboration creator cannot leave collaboration {}; delete the collaboration instead",
-                c.id
-            ),
-        ));
+impl Operation for dto::DeleteMembershipInput {
+    type Output = dto::DeleteMembershipOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let m = callers_membership(state, ctx, &input.membership_identifier).await?;
+        let (c, mut member) = membership_context(state, &ctx.region, &m).await?;
+        if m.is_active() && c.creator_account_id == m.account_id {
+            return Err(conflict(
+                ResourceType::Membership,
+                &m.id,
+                ConflictReason::InvalidState,
+                format!(
+                    "The collaboration creator cannot leave collaboration {}; delete the collaboration instead",
+                    c.id
+                ),
+            ));
+        }
+        if let Some(what) = remaining_subresources(state, &m.id).await? {
+            return Err(conflict(
+                ResourceType::Membership,
+                &m.id,
+                ConflictReason::SubresourcesExist,
+                format!(
+                    "Membership {} still has {what}; delete them before leaving the collaboration",
+                    m.id
+                ),
+            ));
+        }
+        // The membership's associations are gone by now (checked above, or removed with the member),
+        // so this finds nothing today; it keeps intermediate tables right should that rule change.
+        let mut cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
+        cascade.writes.extend([
+            records::delete::<Membership>(m.id.clone()),
+            delete_tags(&m.arn),
+        ]);
+        if m.is_active() {
+            member.status = dto::MemberStatus::Left;
+            member.update_time = state.now();
+            cascade.writes.push(put_member(&ctx.region, &member)?);
+        }
+        cascade.commit(state).await?;
+        Ok(dto::DeleteMembershipOutput {})
     }
-    if let Some(what) = remaining_subresources(state, &m.id).await? {
-        return Err(conflict(
-            ResourceType::Membership,
-            &m.id,
-            ConflictReason::SubresourcesExist,
-            format!(
-                "Membership {} still has {what}; delete them before leaving the collaboration",
-                m.id
-            ),
-        ));
-    }
-    // The membership's associations are gone by now (checked above, or removed with the member),
-    // so this finds nothing today; it keeps intermediate tables right should that rule change.
-    let mut cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
-    cascade.writes.extend([
-        records::delete::<Membership>(m.id.clone()),
-        delete_tags(&m.arn),
-    ]);
-    if m.is_active() {
-        member.status = dto::MemberStatus::Left;
-        member.update_time = state.now();
-        cascade.writes.push(put_member(&ctx.region, &member)?);
-    }
-    cascade.commit(state).await?;
-    Ok(dto::DeleteMembershipOutput {})
 }
 
 /// DeleteMember (creator only): removes an invited or active member. Its membership, if any,
@@ -503,71 +510,73 @@ pub async fn delete_membership(
 /// member can no longer run or maintain them and the others should not keep seeing them in
 /// List/Get/BatchGetCollaborationAnalysisTemplate, so they are deleted with the tables (the
 /// member can then delete its `REMOVED` membership without emptying it first).
-pub async fn delete_member(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeleteMemberInput,
-) -> AwsResult<dto::DeleteMemberOutput> {
-    let _guard = state.write_lock().await;
-    let (c, _) = Standing::Visible
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    if c.creator_account_id != ctx.account_id {
-        return Err(access_denied(format!(
-            "Only the collaboration creator ({}) can remove members from collaboration {}",
-            c.creator_account_id, c.id
-        )));
-    }
-    if input.account_id == ctx.account_id {
-        return Err(invalid_configuration(format!(
-            "accountId {} is the collaboration creator, who cannot be removed; delete the collaboration instead",
-            input.account_id
-        )));
-    }
-    let Some(mut member) = member(state, &c.id, &input.account_id).await? else {
-        return Err(not_found_msg(
-            ResourceType::Collaboration,
-            &input.account_id,
-            format!(
-                "Account {} is not a member of collaboration {}",
-                input.account_id, c.id
-            ),
-        ));
-    };
-    if !member.can_view() {
-        return Err(conflict(
-            ResourceType::Collaboration,
-            &c.id,
-            ConflictReason::InvalidState,
-            format!(
-                "Account {} is already {} in collaboration {}",
-                input.account_id,
-                member.status.as_str(),
-                c.id
-            ),
-        ));
-    }
-    let now = state.now();
-    let mut writes = Vec::new();
-    let mut cascade = Cascade::default();
-    if let Some(mid) = &member.membership_id {
-        if let Some(record) = records::record::<Membership>(state, mid).await? {
-            let mut m: Membership = records::decode(&record)?;
-            m.status = dto::MembershipStatus::Removed;
-            m.update_time = now;
-            cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
-            writes.extend(associations_removal_writes(state, &m.id).await?);
-            writes.extend(budget_templates_removal_writes(state, &m.id).await?);
-            writes.extend(children_removal_writes::<AnalysisTemplate>(state, &m.id).await?);
-            writes.extend(children_removal_writes::<AudienceModelAssociation>(state, &m.id).await?);
-            cascade.extend(id_mapping_removal(state, &m.id).await?);
-            writes.push(put_membership(&ctx.region, &m)?);
+impl Operation for dto::DeleteMemberInput {
+    type Output = dto::DeleteMemberOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (c, _) = Standing::Visible
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        if c.creator_account_id != ctx.account_id {
+            return Err(access_denied(format!(
+                "Only the collaboration creator ({}) can remove members from collaboration {}",
+                c.creator_account_id, c.id
+            )));
         }
+        if input.account_id == ctx.account_id {
+            return Err(invalid_configuration(format!(
+                "accountId {} is the collaboration creator, who cannot be removed; delete the collaboration instead",
+                input.account_id
+            )));
+        }
+        let Some(mut member) = member(state, &c.id, &input.account_id).await? else {
+            return Err(not_found_msg(
+                ResourceType::Collaboration,
+                &input.account_id,
+                format!(
+                    "Account {} is not a member of collaboration {}",
+                    input.account_id, c.id
+                ),
+            ));
+        };
+        if !member.can_view() {
+            return Err(conflict(
+                ResourceType::Collaboration,
+                &c.id,
+                ConflictReason::InvalidState,
+                format!(
+                    "Account {} is already {} in collaboration {}",
+                    input.account_id,
+                    member.status.as_str(),
+                    c.id
+                ),
+            ));
+        }
+        let now = state.now();
+        let mut writes = Vec::new();
+        let mut cascade = Cascade::default();
+        if let Some(mid) = &member.membership_id {
+            if let Some(record) = records::record::<Membership>(state, mid).await? {
+                let mut m: Membership = records::decode(&record)?;
+                m.status = dto::MembershipStatus::Removed;
+                m.update_time = now;
+                cascade = lifecycle::membership_tables_removed(state, &c.id, &m.id).await?;
+                writes.extend(associations_removal_writes(state, &m.id).await?);
+                writes.extend(budget_templates_removal_writes(state, &m.id).await?);
+                writes.extend(children_removal_writes::<AnalysisTemplate>(state, &m.id).await?);
+                writes.extend(
+                    children_removal_writes::<AudienceModelAssociation>(state, &m.id).await?,
+                );
+                cascade.extend(id_mapping_removal(state, &m.id).await?);
+                writes.push(put_membership(&ctx.region, &m)?);
+            }
+        }
+        member.status = dto::MemberStatus::Removed;
+        member.update_time = now;
+        writes.push(put_member(&ctx.region, &member)?);
+        cascade.writes.extend(writes);
+        cascade.commit(state).await?;
+        Ok(dto::DeleteMemberOutput {})
     }
-    member.status = dto::MemberStatus::Removed;
-    member.update_time = now;
-    writes.push(put_member(&ctx.region, &member)?);
-    cascade.writes.extend(writes);
-    cascade.commit(state).await?;
-    Ok(dto::DeleteMemberOutput {})
 }

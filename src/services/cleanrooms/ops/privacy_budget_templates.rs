@@ -20,7 +20,6 @@
 use crate::services::cleanrooms::domain::arn::privacy_budget_template_arn;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::budget::{budget_of, preview};
-use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::intermediate_table::IntermediateTable;
 use crate::services::cleanrooms::domain::membership::Membership;
@@ -30,6 +29,7 @@ use crate::services::cleanrooms::errors::{
     access_denied, bad_token, conflict, invalid_configuration, invalid_field, not_found,
     not_found_msg, ConflictReason, ResourceType,
 };
+use crate::services::cleanrooms::ops::{new_header, Operation};
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
     active_own_membership, callers_membership, collaboration_children_page, own_child,
@@ -182,110 +182,104 @@ async fn budgeted_resource(
 }
 
 /// CreatePrivacyBudgetTemplate.
-pub async fn create_privacy_budget_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::CreatePrivacyBudgetTemplateInput,
-) -> AwsResult<dto::CreatePrivacyBudgetTemplateOutput> {
-    if let Some(t) = &input.tags {
-        check_tag_keys(t.keys())?;
+impl Operation for dto::CreatePrivacyBudgetTemplateInput {
+    type Output = dto::CreatePrivacyBudgetTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
+        let _guard = state.write_lock().await;
+        let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
+        let existing =
+            collaboration_children::<PrivacyBudgetTemplate>(state, &m.collaboration_id).await?;
+        let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
+            (
+                BudgetType::DifferentialPrivacy,
+                dto::PrivacyBudgetTemplateParametersInput::DifferentialPrivacy(p),
+            ) => {
+                if let Some((_, t)) = existing
+                    .iter()
+                    .find(|(_, t)| t.privacy_budget_type == BudgetType::DifferentialPrivacy)
+                {
+                    return Err(conflict(
+                        ResourceType::Collaboration,
+                        &c.id,
+                        ConflictReason::AlreadyExists,
+                        format!(
+                            "Collaboration {} already has a DIFFERENTIAL_PRIVACY privacy budget template ({}); update it instead",
+                            c.id, t.header.id
+                        ),
+                    ));
+                }
+                (
+                    input.auto_refresh.unwrap_or(TemplateRefresh::None),
+                    dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(
+                        dto::DifferentialPrivacyTemplateParametersOutput {
+                            epsilon: p.epsilon,
+                            users_noise_per_query: p.users_noise_per_query,
+                        },
+                    ),
+                )
+            }
+            (
+                BudgetType::AccessBudget,
+                dto::PrivacyBudgetTemplateParametersInput::AccessBudget(p),
+            ) => {
+                if input.auto_refresh == Some(TemplateRefresh::CalendarMonth) {
+                    return Err(invalid_configuration(
+                        "autoRefresh CALENDAR_MONTH applies to DIFFERENTIAL_PRIVACY templates; access budgets refresh per budget parameter (budgetParameters[].autoRefresh)",
+                    ));
+                }
+                check_budget_parameters(&p.budget_parameters)?;
+                let (arn, id, resource_type) =
+                    budgeted_resource(state, ctx, &m, &p.resource_arn).await?;
+                if let Some((_, t)) = existing
+                    .iter()
+                    .find(|(_, t)| t.resource_arn() == Some(arn.as_str()))
+                {
+                    return Err(conflict(
+                        resource_type,
+                        &id,
+                        ConflictReason::AlreadyExists,
+                        format!(
+                            "Resource {arn} already has an access budget (privacy budget template {}); update it instead",
+                            t.header.id
+                        ),
+                    ));
+                }
+                (
+                    TemplateRefresh::None,
+                    dto::PrivacyBudgetTemplateParametersOutput::AccessBudget(
+                        dto::AccessBudgetsPrivacyTemplateParametersOutput {
+                            budget_parameters: p.budget_parameters,
+                            resource_arn: p.resource_arn,
+                        },
+                    ),
+                )
+            }
+            (declared, _) => {
+                return Err(invalid_configuration(format!(
+                    "privacyBudgetType {} does not match parameters, which hold {} parameters",
+                    declared.as_str(),
+                    other_type(declared).as_str()
+                )))
+            }
+        };
+        let now = state.now();
+        let template = PrivacyBudgetTemplate {
+            header: new_header(ctx, &m, privacy_budget_template_arn),
+            collaboration_arn: c.arn.clone(),
+            privacy_budget_type: input.privacy_budget_type,
+            auto_refresh,
+            parameters,
+            budget_id: ids::new_id(),
+            create_time: now,
+            update_time: now,
+        };
+        create_child(state, ctx, &template, input.tags).await?;
+        Ok(dto::CreatePrivacyBudgetTemplateOutput {
+            privacy_budget_template: template.to_dto(),
+        })
     }
-    let _guard = state.write_lock().await;
-    let (m, c, _) = active_own_membership(state, ctx, &input.membership_identifier).await?;
-    let existing =
-        collaboration_children::<PrivacyBudgetTemplate>(state, &m.collaboration_id).await?;
-    let (auto_refresh, parameters) = match (input.privacy_budget_type, input.parameters) {
-        (
-            BudgetType::DifferentialPrivacy,
-            dto::PrivacyBudgetTemplateParametersInput::DifferentialPrivacy(p),
-        ) => {
-            if let Some((_, t)) = existing
-                .iter()
-                .find(|(_, t)| t.privacy_budget_type == BudgetType::DifferentialPrivacy)
-            {
-                return Err(conflict(
-                    ResourceType::Collaboration,
-                    &c.id,
-                    ConflictReason::AlreadyExists,
-                    format!(
-                        "Collaboration {} already has a DIFFERENTIAL_PRIVACY privacy budget template ({}); update it instead",
-                        c.id, t.header.id
-                    ),
-                ));
-            }
-            (
-                input.auto_refresh.unwrap_or(TemplateRefresh::None),
-                dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(
-                    dto::DifferentialPrivacyTemplateParametersOutput {
-                        epsilon: p.epsilon,
-                        users_noise_per_query: p.users_noise_per_query,
-                    },
-                ),
-            )
-        }
-        (BudgetType::AccessBudget, dto::PrivacyBudgetTemplateParametersInput::AccessBudget(p)) => {
-            if input.auto_refresh == Some(TemplateRefresh::CalendarMonth) {
-                return Err(invalid_configuration(
-                    "autoRefresh CALENDAR_MONTH applies to DIFFERENTIAL_PRIVACY templates; access budgets refresh per budget parameter (budgetParameters[].autoRefresh)",
-                ));
-            }
-            check_budget_parameters(&p.budget_parameters)?;
-            let (arn, id, resource_type) =
-                budgeted_resource(state, ctx, &m, &p.resource_arn).await?;
-            if let Some((_, t)) = existing
-                .iter()
-                .find(|(_, t)| t.resource_arn() == Some(arn.as_str()))
-            {
-                return Err(conflict(
-                    resource_type,
-                    &id,
-                    ConflictReason::AlreadyExists,
-                    format!(
-                        "Resource {arn} already has an access budget (privacy budget template {}); update it instead",
-                        t.header.id
-                    ),
-                ));
-            }
-            (
-                TemplateRefresh::None,
-                dto::PrivacyBudgetTemplateParametersOutput::AccessBudget(
-                    dto::AccessBudgetsPrivacyTemplateParametersOutput {
-                        budget_parameters: p.budget_parameters,
-                        resource_arn: p.resource_arn,
-                    },
-                ),
-            )
-        }
-        (declared, _) => {
-            return Err(invalid_configuration(format!(
-                "privacyBudgetType {} does not match parameters, which hold {} parameters",
-                declared.as_str(),
-                other_type(declared).as_str()
-            )))
-        }
-    };
-    let now = state.now();
-    let id = ids::new_id();
-    let template = PrivacyBudgetTemplate {
-        header: ChildHeader::new(
-            &ctx.region,
-            &ctx.account_id,
-            &m,
-            id,
-            privacy_budget_template_arn,
-        ),
-        collaboration_arn: c.arn.clone(),
-        privacy_budget_type: input.privacy_budget_type,
-        auto_refresh,
-        parameters,
-        budget_id: ids::new_id(),
-        create_time: now,
-        update_time: now,
-    };
-    create_child(state, ctx, &template, input.tags).await?;
-    Ok(dto::CreatePrivacyBudgetTemplateOutput {
-        privacy_budget_template: template.to_dto(),
-    })
 }
 
 fn other_type(t: BudgetType) -> BudgetType {
@@ -297,156 +291,198 @@ fn other_type(t: BudgetType) -> BudgetType {
 
 /// UpdatePrivacyBudgetTemplate: DP epsilon/noise (each optional) or the access budget's
 /// parameters (replaced as a whole); the type cannot change.
-pub async fn update_privacy_budget_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UpdatePrivacyBudgetTemplateInput,
-) -> AwsResult<dto::UpdatePrivacyBudgetTemplateOutput> {
-    let t = update_child(state, ctx, input, |t: &mut PrivacyBudgetTemplate, input| {
-    if input.privacy_budget_type != t.privacy_budget_type {
-        return Err(invalid_configuration(format!(
-            "privacyBudgetType {}: privacy budget template {} is of type {}; the type cannot change",
-            input.privacy_budget_type.as_str(),
-            t.header.id,
-            t.privacy_budget_type.as_str()
-        )));
-    }
-    let mut fresh_budget = false;
-    match (input.parameters, &mut t.parameters) {
-        (None, _) => {}
-        (
-            Some(dto::PrivacyBudgetTemplateUpdateParameters::DifferentialPrivacy(new)),
-            dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(current),
-        ) => {
-            if let Some(e) = new.epsilon {
-                current.epsilon = e;
-            }
-            if let Some(n) = new.users_noise_per_query {
-                current.users_noise_per_query = n;
-            }
-        }
-        (
-            Some(dto::PrivacyBudgetTemplateUpdateParameters::AccessBudget(new)),
-            dto::PrivacyBudgetTemplateParametersOutput::AccessBudget(current),
-        ) => {
-            check_budget_parameters(&new.budget_parameters)?;
-            current.budget_parameters = new.budget_parameters;
-            // The configuration is replaced as a whole: the budget starts afresh.
-            fresh_budget = true;
-        }
-        (Some(_), _) => {
+impl Operation for dto::UpdatePrivacyBudgetTemplateInput {
+    type Output = dto::UpdatePrivacyBudgetTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let t = update_child(state, ctx, input, |t: &mut PrivacyBudgetTemplate, input| {
+        if input.privacy_budget_type != t.privacy_budget_type {
             return Err(invalid_configuration(format!(
-                "parameters: privacy budget template {} is of type {} and takes {} parameters",
+                "privacyBudgetType {}: privacy budget template {} is of type {}; the type cannot change",
+                input.privacy_budget_type.as_str(),
                 t.header.id,
-                t.privacy_budget_type.as_str(),
-                match t.privacy_budget_type {
-                    BudgetType::DifferentialPrivacy => "differentialPrivacy",
-                    BudgetType::AccessBudget => "accessBudget",
-                }
-            )))
+                t.privacy_budget_type.as_str()
+            )));
         }
+        let mut fresh_budget = false;
+        match (input.parameters, &mut t.parameters) {
+            (None, _) => {}
+            (
+                Some(dto::PrivacyBudgetTemplateUpdateParameters::DifferentialPrivacy(new)),
+                dto::PrivacyBudgetTemplateParametersOutput::DifferentialPrivacy(current),
+            ) => {
+                if let Some(e) = new.epsilon {
+                    current.epsilon = e;
+                }
+                if let Some(n) = new.users_noise_per_query {
+                    current.users_noise_per_query = n;
+                }
+            }
+            (
+                Some(dto::PrivacyBudgetTemplateUpdateParameters::AccessBudget(new)),
+                dto::PrivacyBudgetTemplateParametersOutput::AccessBudget(current),
+            ) => {
+                check_budget_parameters(&new.budget_parameters)?;
+                current.budget_parameters = new.budget_parameters;
+                // The configuration is replaced as a whole: the budget starts afresh.
+                fresh_budget = true;
+            }
+            (Some(_), _) => {
+                return Err(invalid_configuration(format!(
+                    "parameters: privacy budget template {} is of type {} and takes {} parameters",
+                    t.header.id,
+                    t.privacy_budget_type.as_str(),
+                    match t.privacy_budget_type {
+                        BudgetType::DifferentialPrivacy => "differentialPrivacy",
+                        BudgetType::AccessBudget => "accessBudget",
+                    }
+                )))
+            }
+        }
+        // A fresh budget forgets what was spent.
+        Ok(fresh_budget.then(|| delete_ledger(&t.header.id)).into_iter().collect())
+        })
+        .await?;
+        let privacy_budget_template = t.to_dto();
+        Ok(dto::UpdatePrivacyBudgetTemplateOutput {
+            privacy_budget_template,
+        })
     }
-    // A fresh budget forgets what was spent.
-    Ok(fresh_budget.then(|| delete_ledger(&t.header.id)).into_iter().collect())
-    })
-    .await?;
-    let privacy_budget_template = t.to_dto();
-    Ok(dto::UpdatePrivacyBudgetTemplateOutput {
-        privacy_budget_template,
-    })
 }
 
 /// DeletePrivacyBudgetTemplate: the template, its budget and its tags go.
-pub async fn delete_privacy_budget_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::DeletePrivacyBudgetTemplateInput,
-) -> AwsResult<dto::DeletePrivacyBudgetTemplateOutput> {
-    let _guard = state.write_lock().await;
-    let (m, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, input.target()).await?;
-    require_active(&m)?;
-    state
-        .store()
-        .commit(budget_template_delete_writes(&t))
-        .await?;
-    Ok(dto::DeletePrivacyBudgetTemplateOutput {})
+impl Operation for dto::DeletePrivacyBudgetTemplateInput {
+    type Output = dto::DeletePrivacyBudgetTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        let (m, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, input.target()).await?;
+        require_active(&m)?;
+        state
+            .store()
+            .commit(budget_template_delete_writes(&t))
+            .await?;
+        Ok(dto::DeletePrivacyBudgetTemplateOutput {})
+    }
 }
 
 /// GetCollaborationPrivacyBudgetTemplate (any ACTIVE member).
-pub async fn get_collaboration_privacy_budget_template(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetCollaborationPrivacyBudgetTemplateInput,
-) -> AwsResult<dto::GetCollaborationPrivacyBudgetTemplateOutput> {
-    let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
-    let id = &input.privacy_budget_template_identifier;
-    // Not found here names the membership, as for the owner's read.
-    let t = records::load::<PrivacyBudgetTemplate>(state, id)
-        .await?
-        .filter(|t| t.header.collaboration_id == c.id)
-        .ok_or_else(|| PrivacyBudgetTemplate::missing(ResourceType::Membership, id))?;
-    let collaboration_privacy_budget_template = t.to_collaboration_dto();
-    Ok(dto::GetCollaborationPrivacyBudgetTemplateOutput {
-        collaboration_privacy_budget_template,
-    })
+impl Operation for dto::GetCollaborationPrivacyBudgetTemplateInput {
+    type Output = dto::GetCollaborationPrivacyBudgetTemplateOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+        let id = &input.privacy_budget_template_identifier;
+        // Not found here names the membership, as for the owner's read.
+        let t = records::load::<PrivacyBudgetTemplate>(state, id)
+            .await?
+            .filter(|t| t.header.collaboration_id == c.id)
+            .ok_or_else(|| PrivacyBudgetTemplate::missing(ResourceType::Membership, id))?;
+        let collaboration_privacy_budget_template = t.to_collaboration_dto();
+        Ok(dto::GetCollaborationPrivacyBudgetTemplateOutput {
+            collaboration_privacy_budget_template,
+        })
+    }
 }
 
 /// ListCollaborationPrivacyBudgetTemplates (any ACTIVE member): every member's templates.
-pub async fn list_collaboration_privacy_budget_templates(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationPrivacyBudgetTemplatesInput,
-) -> AwsResult<dto::ListCollaborationPrivacyBudgetTemplatesOutput> {
-    let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
-    let page = (input.next_token.as_deref(), input.max_results);
-    let entry = PrivacyBudgetTemplate::to_collaboration_summary;
-    let (collaboration_privacy_budget_template_summaries, next_token) =
-        collaboration_children_page(state, &c.id, page, entry).await?;
-    Ok(dto::ListCollaborationPrivacyBudgetTemplatesOutput {
-        collaboration_privacy_budget_template_summaries,
-        next_token,
-    })
+impl Operation for dto::ListCollaborationPrivacyBudgetTemplatesInput {
+    type Output = dto::ListCollaborationPrivacyBudgetTemplatesOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+        let page = (input.next_token.as_deref(), input.max_results);
+        let entry = PrivacyBudgetTemplate::to_collaboration_summary;
+        let (collaboration_privacy_budget_template_summaries, next_token) =
+            collaboration_children_page(state, &c.id, page, entry).await?;
+        Ok(dto::ListCollaborationPrivacyBudgetTemplatesOutput {
+            collaboration_privacy_budget_template_summaries,
+            next_token,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Privacy budgets
 // ---------------------------------------------------------------------------------------------
 
-/// Which budgets a list shows: one type (and optionally one budgeted resource) of a
-/// collaboration, in a list named `scope` (the page tokens name it).
-struct BudgetList<'a> {
-    scope: String,
-    collaboration_id: &'a str,
-    budget_type: BudgetType,
-    resource_arn: Option<&'a str>,
-    next_token: Option<&'a str>,
-    max_results: Option<i32>,
+/// A list of budgets (ListPrivacyBudgets, ListCollaborationPrivacyBudgets): which ones it shows,
+/// one type and optionally one budgeted resource, and which page.
+trait BudgetList {
+    /// `privacyBudgetType`.
+    fn budget_type(&self) -> BudgetType;
+    /// `accessBudgetResourceArn`.
+    fn resource_arn(&self) -> Option<&str>;
+    /// `nextToken` and `maxResults`.
+    fn page(&self) -> (Option<&str>, Option<i32>);
 }
 
-/// One page of `list`: each budget with what has been spent from it as of now, as its list entry
-/// `entry(template, budget)`, with the token of the next page.
+/// Ties the budget lists to their fields.
+macro_rules! budget_lists {
+    ($($input:ident),*) => {
+        $(impl BudgetList for dto::$input {
+            fn budget_type(&self) -> BudgetType {
+                self.privacy_budget_type
+            }
+            fn resource_arn(&self) -> Option<&str> {
+                self.access_budget_resource_arn.as_deref()
+            }
+            fn page(&self) -> (Option<&str>, Option<i32>) {
+                (self.next_token.as_deref(), self.max_results)
+            }
+        })*
+    };
+}
+
+budget_lists!(
+    ListPrivacyBudgetsInput,
+    ListCollaborationPrivacyBudgetsInput
+);
+
+/// The list entry `dto::$shape` of the budget of template `$t` that stands at `$budget`: the
+/// fields every budget summary has, and the view's own `$field: $value` ones.
+macro_rules! budget_summary {
+    ($shape:ident of $t:ident, $budget:ident { $($field:ident: $value:expr,)* }) => {
+        dto::$shape {
+            budget: $budget,
+            collaboration_arn: $t.collaboration_arn.clone(),
+            collaboration_id: $t.header.collaboration_id.clone(),
+            create_time: $t.create_time,
+            id: $t.budget_id.clone(),
+            privacy_budget_template_arn: $t.header.arn.clone(),
+            privacy_budget_template_id: $t.header.id.clone(),
+            r#type: $t.privacy_budget_type,
+            update_time: $t.update_time,
+            $($field: $value,)*
+        }
+    };
+}
+
+/// One page of the budgets `list` asks for among collaboration `collaboration_id`'s, in a list
+/// named `scope` (the page tokens name it): each budget with what has been spent from it as of
+/// now, as its list entry `entry(template, budget)`, with the token of the next page.
 async fn budget_page<S>(
     state: &AppState,
-    list: BudgetList<'_>,
+    scope: &str,
+    collaboration_id: &str,
+    list: &impl BudgetList,
     entry: impl Fn(&PrivacyBudgetTemplate, dto::PrivacyBudget) -> S,
 ) -> AwsResult<(Vec<S>, Option<String>)> {
+    let (budget_type, resource_arn) = (list.budget_type(), list.resource_arn());
+    let (next_token, max_results) = list.page();
     let scope = format!(
-        "{}:{}:{}",
-        list.scope,
-        list.budget_type.as_str(),
-        list.resource_arn.unwrap_or("")
+        "{scope}:{}:{}",
+        budget_type.as_str(),
+        resource_arn.unwrap_or("")
     );
-    let after = pagination::resume(&scope, list.next_token, bad_token)?;
+    let after = pagination::resume(&scope, next_token, bad_token)?;
     let now = state.now();
     let mut items = Vec::new();
-    for (seq, t) in
-        collaboration_children::<PrivacyBudgetTemplate>(state, list.collaboration_id).await?
+    for (seq, t) in collaboration_children::<PrivacyBudgetTemplate>(state, collaboration_id).await?
     {
         if after.is_none_or(|a| seq > a)
-            && t.privacy_budget_type == list.budget_type
-            && list
-                .resource_arn
-                .is_none_or(|arn| t.resource_arn() == Some(arn))
+            && t.privacy_budget_type == budget_type
+            && resource_arn.is_none_or(|arn| t.resource_arn() == Some(arn))
         {
             let ledger = ledger_of(state, &t.header.id).await?;
             let budget = budget_of(&t, ledger.as_ref(), now);
@@ -456,113 +492,83 @@ async fn budget_page<S>(
     Ok(pagination::page(
         &scope,
         items,
-        pagination::page_size(list.max_results),
+        pagination::page_size(max_results),
     ))
 }
 
 /// ListPrivacyBudgets: the collaboration's budgets of one type, seen from the caller's ACTIVE
 /// membership (each shows the membership of the member whose template governs it).
-pub async fn list_privacy_budgets(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListPrivacyBudgetsInput,
-) -> AwsResult<dto::ListPrivacyBudgetsOutput> {
-    let m = active_reader(state, ctx, &input.membership_identifier).await?;
-    let list = BudgetList {
-        scope: format!("privacybudgets:{}", m.id),
-        collaboration_id: &m.collaboration_id,
-        budget_type: input.privacy_budget_type,
-        resource_arn: input.access_budget_resource_arn.as_deref(),
-        next_token: input.next_token.as_deref(),
-        max_results: input.max_results,
-    };
-    let (privacy_budget_summaries, next_token) =
-        budget_page(state, list, |t, budget| dto::PrivacyBudgetSummary {
-            budget,
-            collaboration_arn: t.collaboration_arn.clone(),
-            collaboration_id: t.header.collaboration_id.clone(),
-            create_time: t.create_time,
-            id: t.budget_id.clone(),
-            membership_arn: t.header.membership_arn.clone(),
-            membership_id: t.header.membership_id.clone(),
-            privacy_budget_template_arn: t.header.arn.clone(),
-            privacy_budget_template_id: t.header.id.clone(),
-            r#type: t.privacy_budget_type,
-            update_time: t.update_time,
+impl Operation for dto::ListPrivacyBudgetsInput {
+    type Output = dto::ListPrivacyBudgetsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let m = active_reader(state, ctx, &input.membership_identifier).await?;
+        let scope = format!("privacybudgets:{}", m.id);
+        let (privacy_budget_summaries, next_token) =
+            budget_page(state, &scope, &m.collaboration_id, &input, |t, budget| {
+                budget_summary!(PrivacyBudgetSummary of t, budget {
+                    membership_arn: t.header.membership_arn.clone(),
+                    membership_id: t.header.membership_id.clone(),
+                })
+            })
+            .await?;
+        Ok(dto::ListPrivacyBudgetsOutput {
+            privacy_budget_summaries,
+            next_token,
         })
-        .await?;
-    Ok(dto::ListPrivacyBudgetsOutput {
-        privacy_budget_summaries,
-        next_token,
-    })
+    }
 }
 
 /// ListCollaborationPrivacyBudgets (any ACTIVE member): the collaboration's budgets of one type.
-pub async fn list_collaboration_privacy_budgets(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListCollaborationPrivacyBudgetsInput,
-) -> AwsResult<dto::ListCollaborationPrivacyBudgetsOutput> {
-    let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
-    let list = BudgetList {
-        scope: format!("collaborationprivacybudgets:{}", c.id),
-        collaboration_id: &c.id,
-        budget_type: input.privacy_budget_type,
-        resource_arn: input.access_budget_resource_arn.as_deref(),
-        next_token: input.next_token.as_deref(),
-        max_results: input.max_results,
-    };
-    let (collaboration_privacy_budget_summaries, next_token) =
-        budget_page(state, list, |t, budget| {
-            dto::CollaborationPrivacyBudgetSummary {
-                budget,
-                collaboration_arn: t.collaboration_arn.clone(),
-                collaboration_id: t.header.collaboration_id.clone(),
-                create_time: t.create_time,
-                creator_account_id: t.header.account_id.clone(),
-                id: t.budget_id.clone(),
-                privacy_budget_template_arn: t.header.arn.clone(),
-                privacy_budget_template_id: t.header.id.clone(),
-                r#type: t.privacy_budget_type,
-                update_time: t.update_time,
-            }
+impl Operation for dto::ListCollaborationPrivacyBudgetsInput {
+    type Output = dto::ListCollaborationPrivacyBudgetsOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
+        let scope = format!("collaborationprivacybudgets:{}", c.id);
+        let (collaboration_privacy_budget_summaries, next_token) =
+            budget_page(state, &scope, &c.id, &input, |t, budget| {
+                budget_summary!(CollaborationPrivacyBudgetSummary of t, budget {
+                    creator_account_id: t.header.account_id.clone(),
+                })
+            })
+            .await?;
+        Ok(dto::ListCollaborationPrivacyBudgetsOutput {
+            collaboration_privacy_budget_summaries,
+            next_token,
         })
-        .await?;
-    Ok(dto::ListCollaborationPrivacyBudgetsOutput {
-        collaboration_privacy_budget_summaries,
-        next_token,
-    })
+    }
 }
 
 /// PreviewPrivacyImpact: the aggregations a fresh differential privacy budget with the given
 /// epsilon and noise would allow (the formula of the live budget). Changes nothing.
-pub async fn preview_privacy_impact(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::PreviewPrivacyImpactInput,
-) -> AwsResult<dto::PreviewPrivacyImpactOutput> {
-    active_reader(state, ctx, &input.membership_identifier).await?;
-    let dto::PreviewPrivacyImpactParametersInput::DifferentialPrivacy(p) = &input.parameters;
-    if !(1..=20).contains(&p.epsilon) {
-        return Err(invalid_field(
-            "parameters.differentialPrivacy.epsilon",
-            format!("epsilon must be between 1 and 20, got {}", p.epsilon),
-        ));
-    }
-    if !(10..=100).contains(&p.users_noise_per_query) {
-        return Err(invalid_field(
-            "parameters.differentialPrivacy.usersNoisePerQuery",
-            format!(
-                "usersNoisePerQuery must be between 10 and 100, got {}",
-                p.users_noise_per_query
+impl Operation for dto::PreviewPrivacyImpactInput {
+    type Output = dto::PreviewPrivacyImpactOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        active_reader(state, ctx, &input.membership_identifier).await?;
+        let dto::PreviewPrivacyImpactParametersInput::DifferentialPrivacy(p) = &input.parameters;
+        if !(1..=20).contains(&p.epsilon) {
+            return Err(invalid_field(
+                "parameters.differentialPrivacy.epsilon",
+                format!("epsilon must be between 1 and 20, got {}", p.epsilon),
+            ));
+        }
+        if !(10..=100).contains(&p.users_noise_per_query) {
+            return Err(invalid_field(
+                "parameters.differentialPrivacy.usersNoisePerQuery",
+                format!(
+                    "usersNoisePerQuery must be between 10 and 100, got {}",
+                    p.users_noise_per_query
+                ),
+            ));
+        }
+        Ok(dto::PreviewPrivacyImpactOutput {
+            privacy_impact: dto::PrivacyImpact::DifferentialPrivacy(
+                dto::DifferentialPrivacyPrivacyImpact {
+                    aggregations: preview(p.epsilon, p.users_noise_per_query),
+                },
             ),
-        ));
+        })
     }
-    Ok(dto::PreviewPrivacyImpactOutput {
-        privacy_impact: dto::PrivacyImpact::DifferentialPrivacy(
-            dto::DifferentialPrivacyPrivacyImpact {
-                aggregations: preview(p.epsilon, p.users_noise_per_query),
-            },
-        ),
-    })
 }

@@ -7,6 +7,7 @@
 //! the membership that ran them and to a member receiving their results (read-only); the list
 //! shows them newest first.
 
+use crate::services::cleanrooms::ops::Operation;
 use crate::services::cleanrooms::workflows::job;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -16,11 +17,11 @@ use crate::error::AwsResult;
 use crate::state::AppState;
 
 /// StartProtectedJob.
-pub async fn start_protected_job(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::StartProtectedJobInput,
-) -> AwsResult<dto::StartProtectedJobOutput> {
-    let protected_job = job::start(state, ctx, input).await?;
-    Ok(dto::StartProtectedJobOutput { protected_job })
+impl Operation for dto::StartProtectedJobInput {
+    type Output = dto::StartProtectedJobOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let protected_job = job::start(state, ctx, input).await?;
+        Ok(dto::StartProtectedJobOutput { protected_job })
+    }
 }

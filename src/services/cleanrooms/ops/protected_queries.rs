@@ -9,6 +9,7 @@
 //! membership that ran them and to a member receiving their results; the list shows them in the
 //! order they were started.
 
+use crate::services::cleanrooms::ops::Operation;
 use crate::services::cleanrooms::workflows::query;
 
 use cleanrooms_emulator_api::cleanrooms::dto;
@@ -18,11 +19,11 @@ use crate::error::AwsResult;
 use crate::state::AppState;
 
 /// StartProtectedQuery.
-pub async fn start_protected_query(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::StartProtectedQueryInput,
-) -> AwsResult<dto::StartProtectedQueryOutput> {
-    let protected_query = query::start(state, ctx, input).await?;
-    Ok(dto::StartProtectedQueryOutput { protected_query })
+impl Operation for dto::StartProtectedQueryInput {
+    type Output = dto::StartProtectedQueryOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let protected_query = query::start(state, ctx, input).await?;
+        Ok(dto::StartProtectedQueryOutput { protected_query })
+    }
 }

@@ -42,9 +42,9 @@ pub trait RunList: RunListInput {
 }
 
 /// Ties run requests to their run: `Input(identifier field) => Run => Output(field) from the
-/// run's field holding the AWS shape`.
+/// run's field holding the AWS shape by handler`.
 macro_rules! run_requests {
-    ($($input:ident($id:ident) => $run:ty => $output:ident($field:ident) from $shape:ident;)*) => {
+    ($($input:ident($id:ident) => $run:ty => $output:ident($field:ident) from $shape:ident by $handler:ident;)*) => {
         $(impl RunRequest for dto::$input {
             type Run = $run;
             type Output = dto::$output;
@@ -54,15 +54,16 @@ macro_rules! run_requests {
             fn output(run: $run) -> dto::$output {
                 dto::$output { $field: run.$shape }
             }
-        })*
+        }
+        operation!($input => $output by $handler);)*
     };
 }
 
 run_requests! {
-    GetProtectedQueryInput(protected_query_identifier) => StoredQuery => GetProtectedQueryOutput(protected_query) from query;
-    UpdateProtectedQueryInput(protected_query_identifier) => StoredQuery => UpdateProtectedQueryOutput(protected_query) from query;
-    GetProtectedJobInput(protected_job_identifier) => StoredJob => GetProtectedJobOutput(protected_job) from job;
-    UpdateProtectedJobInput(protected_job_identifier) => StoredJob => UpdateProtectedJobOutput(protected_job) from job;
+    GetProtectedQueryInput(protected_query_identifier) => StoredQuery => GetProtectedQueryOutput(protected_query) from query by get_run;
+    UpdateProtectedQueryInput(protected_query_identifier) => StoredQuery => UpdateProtectedQueryOutput(protected_query) from query by cancel;
+    GetProtectedJobInput(protected_job_identifier) => StoredJob => GetProtectedJobOutput(protected_job) from job by get_run;
+    UpdateProtectedJobInput(protected_job_identifier) => StoredJob => UpdateProtectedJobOutput(protected_job) from job by cancel;
 }
 
 /// Ties run lists to their run: `Input => Run => Output(entries field) of Entry`.
@@ -78,7 +79,8 @@ macro_rules! run_lists {
             fn output(entries: Vec<dto::$entry>, next_token: Option<String>) -> dto::$output {
                 dto::$output { $field: entries, next_token }
             }
-        })*
+        }
+        operation!($input => $output by list_runs);)*
     };
 }
 
@@ -89,7 +91,7 @@ run_lists! {
 
 /// GetProtectedQuery and GetProtectedJob: a run the caller's membership ran or receives the
 /// results of.
-pub async fn get_run<I: RunRequest>(
+async fn get_run<I: RunRequest>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,
@@ -100,7 +102,7 @@ pub async fn get_run<I: RunRequest>(
 
 /// ListProtectedQueries (in the order they were started) and ListProtectedJobs (newest first):
 /// the membership's runs and the ones whose results it receives, optionally with one status.
-pub async fn list_runs<I: RunList>(
+async fn list_runs<I: RunList>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,
@@ -112,7 +114,7 @@ pub async fn list_runs<I: RunList>(
 /// UpdateProtectedQuery and UpdateProtectedJob: `targetStatus=CANCELLED` stops a submitted or
 /// running run (CANCELLING until its run has stopped, then CANCELLED). Finished runs cannot be
 /// cancelled.
-pub async fn cancel<I: RunRequest>(
+async fn cancel<I: RunRequest>(
     state: &AppState,
     ctx: &RequestContext,
     input: I,

@@ -17,6 +17,7 @@ use crate::services::cleanrooms::domain::association::policy_parts;
 use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::errors::{bad_token, not_found_msg, ResourceType};
+use crate::services::cleanrooms::ops::{batch_get, Operation};
 use crate::services::cleanrooms::records::access::Standing;
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::workflows::lifecycle;
@@ -144,57 +145,57 @@ async fn find(state: &AppState, collaboration_id: &str, name: &str) -> AwsResult
 }
 
 /// ListSchemas (any active member).
-pub async fn list_schemas(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListSchemasInput,
-) -> AwsResult<dto::ListSchemasOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    let scope = format!(
-        "schemas:{}:{}",
-        c.id,
-        input.schema_type.map(|t| t.as_str()).unwrap_or("ALL")
-    );
-    let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
-    let mut items = Vec::new();
-    if input
-        .schema_type
-        .is_none_or(|t| t == dto::SchemaType::Table)
-    {
-        for (seq, a) in collaboration_children::<Association>(state, &c.id).await? {
-            if after.is_some_and(|x| seq <= x) {
-                continue;
-            }
-            if let Some(p) = parts_of(state, a).await? {
-                let s = schema(state, ctx, &c, &p).await;
-                items.push((seq, schema_summary(s)));
+impl Operation for dto::ListSchemasInput {
+    type Output = dto::ListSchemasOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let scope = format!(
+            "schemas:{}:{}",
+            c.id,
+            input.schema_type.map(|t| t.as_str()).unwrap_or("ALL")
+        );
+        let after = pagination::resume(&scope, input.next_token.as_deref(), bad_token)?;
+        let mut items = Vec::new();
+        if input
+            .schema_type
+            .is_none_or(|t| t == dto::SchemaType::Table)
+        {
+            for (seq, a) in collaboration_children::<Association>(state, &c.id).await? {
+                if after.is_some_and(|x| seq <= x) {
+                    continue;
+                }
+                if let Some(p) = parts_of(state, a).await? {
+                    let s = schema(state, ctx, &c, &p).await;
+                    items.push((seq, schema_summary(s)));
+                }
             }
         }
+        if input
+            .schema_type
+            .is_none_or(|t| t == dto::SchemaType::IntermediateTable)
+        {
+            // Reads of intermediate tables see retention applied first.
+            lifecycle::expire_due(state).await?;
+            items.extend(intermediate_schemas::summaries(state, &c, after).await?);
+            items.sort_by_key(|(seq, _)| *seq);
+        }
+        if input
+            .schema_type
+            .is_none_or(|t| t == dto::SchemaType::IdMappingTable)
+        {
+            items.extend(id_mapping_schemas::summaries(state, &c, after).await?);
+            items.sort_by_key(|(seq, _)| *seq);
+        }
+        let (schema_summaries, next_token) =
+            pagination::page(&scope, items, pagination::page_size(input.max_results));
+        Ok(dto::ListSchemasOutput {
+            schema_summaries,
+            next_token,
+        })
     }
-    if input
-        .schema_type
-        .is_none_or(|t| t == dto::SchemaType::IntermediateTable)
-    {
-        // Reads of intermediate tables see retention applied first.
-        lifecycle::expire_due(state).await?;
-        items.extend(intermediate_schemas::summaries(state, &c, after).await?);
-        items.sort_by_key(|(seq, _)| *seq);
-    }
-    if input
-        .schema_type
-        .is_none_or(|t| t == dto::SchemaType::IdMappingTable)
-    {
-        items.extend(id_mapping_schemas::summaries(state, &c, after).await?);
-        items.sort_by_key(|(seq, _)| *seq);
-    }
-    let (schema_summaries, next_token) =
-        pagination::page(&scope, items, pagination::page_size(input.max_results));
-    Ok(dto::ListSchemasOutput {
-        schema_summaries,
-        next_token,
-    })
 }
 
 /// The schema `name` of collaboration `c`: an intermediate table, an ID mapping table, or a
@@ -219,49 +220,48 @@ async fn schema_of(
 }
 
 /// GetSchema (any active member).
-pub async fn get_schema(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetSchemaInput,
-) -> AwsResult<dto::GetSchemaOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    match schema_of(state, ctx, &c, &input.name).await? {
-        Some(schema) => Ok(dto::GetSchemaOutput { schema }),
-        None => Err(not_found_msg(
-            ResourceType::Collaboration,
-            &input.name,
-            format!(
-                "Could not find schema '{}' in collaboration {}",
-                input.name, c.id
-            ),
-        )),
+impl Operation for dto::GetSchemaInput {
+    type Output = dto::GetSchemaOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        match schema_of(state, ctx, &c, &input.name).await? {
+            Some(schema) => Ok(dto::GetSchemaOutput { schema }),
+            None => Err(not_found_msg(
+                ResourceType::Collaboration,
+                &input.name,
+                format!(
+                    "Could not find schema '{}' in collaboration {}",
+                    input.name, c.id
+                ),
+            )),
+        }
     }
 }
 
 /// BatchGetSchema (any active member): unknown names are reported in `errors`.
-pub async fn batch_get_schema(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::BatchGetSchemaInput,
-) -> AwsResult<dto::BatchGetSchemaOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    let mut schemas = Vec::new();
-    let mut errors = Vec::new();
-    for name in &input.names {
-        match schema_of(state, ctx, &c, name).await? {
-            Some(s) => schemas.push(s),
-            None => errors.push(dto::BatchGetSchemaError {
+impl Operation for dto::BatchGetSchemaInput {
+    type Output = dto::BatchGetSchemaOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let c = &c;
+        let (schemas, errors) = batch_get(
+            &input.names,
+            |name| schema_of(state, ctx, c, name),
+            |name| dto::BatchGetSchemaError {
                 code: "ResourceNotFoundException".into(),
                 message: format!("Could not find schema '{name}' in collaboration {}", c.id),
                 name: name.clone(),
-            }),
-        }
+            },
+        )
+        .await?;
+        Ok(dto::BatchGetSchemaOutput { errors, schemas })
     }
-    Ok(dto::BatchGetSchemaOutput { errors, schemas })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,13 +284,11 @@ fn analysis_rule(
         .association_rules
         .iter()
         .find(|r| r.rule_type.as_str() == rule.rule_type.as_str());
-    let (receivers, additional) = match matching {
-        Some(m) => {
-            let (_, r, a) = policy_parts(&m.policy);
+    let (receivers, additional) = matching
+        .map(|m| policy_parts(&m.policy))
+        .map_or((None, None), |(_, r, a)| {
             (r.map(<[String]>::to_vec), a.map(<[String]>::to_vec))
-        }
-        None => (None, None),
-    };
+        });
     let dto::ConfiguredTableAnalysisRulePolicy::V1(v1) = &rule.policy;
     let (policy, consolidated) = match v1.clone() {
         dto::ConfiguredTableAnalysisRulePolicyV1::Aggregation(a) => (
@@ -381,48 +379,47 @@ fn missing_rule(wanted: dto::AnalysisRuleType, name: &str, collaboration_id: &st
 }
 
 /// GetSchemaAnalysisRule (any active member).
-pub async fn get_schema_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::GetSchemaAnalysisRuleInput,
-) -> AwsResult<dto::GetSchemaAnalysisRuleOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    match schema_rule(state, &c, &input.name, input.r#type).await? {
-        Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
-        None => Err(not_found_msg(
-            ResourceType::Collaboration,
-            &input.name,
-            missing_rule(input.r#type, &input.name, &c.id),
-        )),
+impl Operation for dto::GetSchemaAnalysisRuleInput {
+    type Output = dto::GetSchemaAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        match schema_rule(state, &c, &input.name, input.r#type).await? {
+            Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
+            None => Err(not_found_msg(
+                ResourceType::Collaboration,
+                &input.name,
+                missing_rule(input.r#type, &input.name, &c.id),
+            )),
+        }
     }
 }
 
 /// BatchGetSchemaAnalysisRule (any active member): missing rules are reported in `errors`.
-pub async fn batch_get_schema_analysis_rule(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::BatchGetSchemaAnalysisRuleInput,
-) -> AwsResult<dto::BatchGetSchemaAnalysisRuleOutput> {
-    let (c, _) = Standing::Active
-        .check(state, ctx, &input.collaboration_identifier)
-        .await?;
-    let mut analysis_rules = Vec::new();
-    let mut errors = Vec::new();
-    for req in &input.schema_analysis_rule_requests {
-        match schema_rule(state, &c, &req.name, req.r#type).await? {
-            Some(r) => analysis_rules.push(r),
-            None => errors.push(dto::BatchGetSchemaAnalysisRuleError {
+impl Operation for dto::BatchGetSchemaAnalysisRuleInput {
+    type Output = dto::BatchGetSchemaAnalysisRuleOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let (c, _) = Standing::Active
+            .check(state, ctx, &input.collaboration_identifier)
+            .await?;
+        let c = &c;
+        let (analysis_rules, errors) = batch_get(
+            &input.schema_analysis_rule_requests,
+            |req| schema_rule(state, c, &req.name, req.r#type),
+            |req| dto::BatchGetSchemaAnalysisRuleError {
                 code: "ResourceNotFoundException".into(),
                 message: missing_rule(req.r#type, &req.name, &c.id),
                 name: req.name.clone(),
                 r#type: req.r#type,
-            }),
-        }
+            },
+        )
+        .await?;
+        Ok(dto::BatchGetSchemaAnalysisRuleOutput {
+            analysis_rules,
+            errors,
+        })
     }
-    Ok(dto::BatchGetSchemaAnalysisRuleOutput {
-        analysis_rules,
-        errors,
-    })
 }

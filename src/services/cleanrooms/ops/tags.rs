@@ -14,6 +14,7 @@ use crate::services::cleanrooms::domain::naming::{
 };
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::errors::{invalid_field, not_found_msg};
+use crate::services::cleanrooms::ops::Operation;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::collaboration;
 use crate::services::cleanrooms::records::tags::current_tags;
@@ -101,61 +102,61 @@ async fn owned_record(
 }
 
 /// TagResource: adds tags, overwriting values of existing keys.
-pub async fn tag_resource(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::TagResourceInput,
-) -> AwsResult<dto::TagResourceOutput> {
-    check_tag_keys(input.tags.keys())?;
-    let _guard = state.write_lock().await;
-    check_owned(state, ctx, &input.resource_arn).await?;
-    let mut tags = current_tags(state, &input.resource_arn).await?;
-    tags.extend(input.tags);
-    if tags.len() > MAX_TAGS {
-        return Err(invalid_field(
-            "tags",
-            format!(
-                "A resource can have at most {MAX_TAGS} tags; this request would leave {}",
-                tags.len()
-            ),
-        ));
+impl Operation for dto::TagResourceInput {
+    type Output = dto::TagResourceOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_tag_keys(input.tags.keys())?;
+        let _guard = state.write_lock().await;
+        check_owned(state, ctx, &input.resource_arn).await?;
+        let mut tags = current_tags(state, &input.resource_arn).await?;
+        tags.extend(input.tags);
+        if tags.len() > MAX_TAGS {
+            return Err(invalid_field(
+                "tags",
+                format!(
+                    "A resource can have at most {MAX_TAGS} tags; this request would leave {}",
+                    tags.len()
+                ),
+            ));
+        }
+        let write = put_tags(&ctx.region, &ctx.account_id, &input.resource_arn, &tags)?;
+        state.store().commit(vec![write]).await?;
+        Ok(dto::TagResourceOutput {})
     }
-    let write = put_tags(&ctx.region, &ctx.account_id, &input.resource_arn, &tags)?;
-    state.store().commit(vec![write]).await?;
-    Ok(dto::TagResourceOutput {})
 }
 
 /// UntagResource: removes the listed keys (unknown keys are ignored).
-pub async fn untag_resource(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::UntagResourceInput,
-) -> AwsResult<dto::UntagResourceOutput> {
-    let _guard = state.write_lock().await;
-    check_owned(state, ctx, &input.resource_arn).await?;
-    let mut tags = current_tags(state, &input.resource_arn).await?;
-    for key in &input.tag_keys {
-        tags.remove(key);
+impl Operation for dto::UntagResourceInput {
+    type Output = dto::UntagResourceOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        let _guard = state.write_lock().await;
+        check_owned(state, ctx, &input.resource_arn).await?;
+        let mut tags = current_tags(state, &input.resource_arn).await?;
+        for key in &input.tag_keys {
+            tags.remove(key);
+        }
+        let write = if tags.is_empty() {
+            delete_tags(&input.resource_arn)
+        } else {
+            put_tags(&ctx.region, &ctx.account_id, &input.resource_arn, &tags)?
+        };
+        state.store().commit(vec![write]).await?;
+        Ok(dto::UntagResourceOutput {})
     }
-    let write = if tags.is_empty() {
-        delete_tags(&input.resource_arn)
-    } else {
-        put_tags(&ctx.region, &ctx.account_id, &input.resource_arn, &tags)?
-    };
-    state.store().commit(vec![write]).await?;
-    Ok(dto::UntagResourceOutput {})
 }
 
 /// ListTagsForResource.
-pub async fn list_tags_for_resource(
-    state: &AppState,
-    ctx: &RequestContext,
-    input: dto::ListTagsForResourceInput,
-) -> AwsResult<dto::ListTagsForResourceOutput> {
-    check_owned(state, ctx, &input.resource_arn).await?;
-    Ok(dto::ListTagsForResourceOutput {
-        tags: current_tags(state, &input.resource_arn).await?,
-    })
+impl Operation for dto::ListTagsForResourceInput {
+    type Output = dto::ListTagsForResourceOutput;
+
+    async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
+        check_owned(state, ctx, &input.resource_arn).await?;
+        Ok(dto::ListTagsForResourceOutput {
+            tags: current_tags(state, &input.resource_arn).await?,
+        })
+    }
 }
 
 #[cfg(test)]
