@@ -8,11 +8,11 @@ Usage: python bench/engine.py [--bin target/release/cleanrooms-emulator] [--rows
 Needs: a release build and bench/requirements.txt (duckdb, boto3). Prints a table with ratios.
 """
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -24,12 +24,6 @@ import duckdb
 
 QUERY = "SELECT category, count(*) AS n, sum(amount) AS total, avg(qty) AS avg_qty, max(id) AS max_id FROM {t} GROUP BY category ORDER BY category"
 COLUMNS = [("id", "bigint"), ("category", "string"), ("amount", "double"), ("qty", "int"), ("note", "string")]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def generate(data_dir, rows, files):
@@ -64,6 +58,21 @@ def emulator_sql(url, sql):
         return json.load(r)
 
 
+@contextlib.contextmanager
+def running(binary):
+    """An emulator (on a port it picks) over a fresh data dir, for the `with` block; yields its URL
+    and stops it (and removes the data dir) afterwards."""
+    state = tempfile.mkdtemp(prefix="bench-state-")
+    proc = subprocess.Popen([binary, "serve", "--port", "0", "--data-dir", state],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield re.search(r"http://\S+", proc.stdout.readline()).group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def clock(fn):
     t0 = time.perf_counter()
     result = fn()
@@ -93,12 +102,7 @@ def main():
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "cre-bench-data"))
     args = ap.parse_args()
     pq_dir, csv_dir = generate(args.dir, args.rows, args.files)
-    port = free_port()
-    state = tempfile.mkdtemp(prefix="bench-state-")
-    proc = subprocess.Popen([args.bin, "serve", "--port", str(port), "--data-dir", state],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
-    try:
+    with running(args.bin) as url:
         glue = boto3.client("glue", endpoint_url=url, region_name="us-east-1",
                             aws_access_key_id="111111111111", aws_secret_access_key="x")
         glue.create_database(DatabaseInput={"Name": "bench"})
@@ -124,10 +128,6 @@ def main():
         print(f"{'format':<10}{'size':>10}{'emulator (s)':>15}{'duckdb (s)':>13}{'ratio':>9}")
         for fmt, (em_t, dd_t, ratio, size) in results.items():
             print(f"{fmt:<10}{size / 1e9:>8.2f}GB{em_t:>15.2f}{dd_t:>13.2f}{ratio:>8.2f}x")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

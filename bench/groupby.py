@@ -19,19 +19,15 @@ Needs: a release build, bench/requirements.txt, and the data bench/populate.py g
 here when missing).
 """
 import argparse
-import json
 import os
-import re
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
-import urllib.request
 
 import boto3
 import duckdb
 
+from engine import emulator_sql, running
 from populate import generate
 
 AGGREGATES = "count(*) AS n, sum(amount) AS total, avg(amount) AS mean, max(user_id) AS top"
@@ -41,14 +37,6 @@ QUERIES = {
     "key-scanned": f"SELECT max(category) AS c, {AGGREGATES} FROM {{t}}",
 }
 COLUMNS = [("user_id", "bigint"), ("category", "string"), ("amount", "double")]
-
-
-def emulator_sql(url, sql):
-    req = urllib.request.Request(f"{url}/_emulator/sql",
-                                 data=json.dumps({"sql": sql, "accountId": "111111111111"}).encode(),
-                                 headers={"content-type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=600) as r:
-        return json.load(r)
 
 
 def timed(fn):
@@ -64,11 +52,7 @@ def main():
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "cre-bench-populate"))
     args = ap.parse_args()
     files = generate(args.dir)["events40"]
-    state = tempfile.mkdtemp(prefix="bench-state-")
-    proc = subprocess.Popen([args.bin, "serve", "--port", "0", "--data-dir", state],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
-    try:
+    with running(args.bin) as url:
         glue = boto3.client("glue", endpoint_url=url, region_name="us-east-1",
                             aws_access_key_id="111111111111", aws_secret_access_key="x")
         glue.create_database(DatabaseInput={"Name": "bench"})
@@ -101,10 +85,6 @@ def main():
             q = f"SELECT {agg}({column}) FROM {source}"
             best = min(timed(lambda: con.execute(q).fetchall()) for _ in range(args.runs))
             print(f"  {q.split(' FROM')[0]:<22}{best * 1000:>6.0f} ms for 40 M values")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

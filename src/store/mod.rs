@@ -103,6 +103,19 @@ impl Record {
     }
 }
 
+/// A record of kind `thing` with body `{"n": n}`: the store's tests write these.
+#[cfg(test)]
+pub(crate) fn test_record(id: &str, n: i64) -> Record {
+    Record::new(
+        "thing",
+        id,
+        "us-east-1",
+        "111111111111",
+        None,
+        serde_json::json!({ "n": n }),
+    )
+}
+
 /// Decodes a stored body into the service's type; an unreadable body is an internal error
 /// naming the record.
 pub fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, AwsError> {

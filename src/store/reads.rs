@@ -211,21 +211,16 @@ mod tests {
     use super::*;
     use crate::store::racing::RacingStore;
     use crate::store::sqlite::SqliteStore;
-    use serde_json::json;
 
     fn internal(e: &StoreError) -> AwsError {
         AwsError::internal(e.to_string())
     }
 
-    fn record(id: &str, n: i64) -> Record {
-        Record::new(
-            "thing",
-            id,
-            "us-east-1",
-            "111111111111",
-            None,
-            json!({ "n": n }),
-        )
+    use crate::store::test_record as record;
+
+    /// Commits record `id` with `n` to `store`, unconditionally.
+    async fn put(store: &impl MetadataStore, id: &str, n: i64) {
+        store.commit(vec![Write::put(record(id, n))]).await.unwrap();
     }
 
     async fn store() -> (tempfile::TempDir, ReadChecked<RacingStore>) {
@@ -311,10 +306,7 @@ mod tests {
     async fn records_read_through_a_query_are_checked_too() {
         let (_dir, store) = store().await;
         let racing = store.inner();
-        store
-            .commit(vec![Write::put(record("a", 1))])
-            .await
-            .unwrap();
+        put(&store, "a", 1).await;
         let result = checked(internal, async {
             let found = store.query(&Query::kind("thing")).await.unwrap();
             assert_eq!(found.len(), 1);
@@ -328,10 +320,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_may_write_what_it_read_several_times() {
         let (_dir, store) = store().await;
-        store
-            .commit(vec![Write::put(record("a", 1))])
-            .await
-            .unwrap();
+        put(&store, "a", 1).await;
         checked(internal, async {
             store.get("thing", "a").await.unwrap();
             assert!(store.get("thing", "new").await.unwrap().is_none());
@@ -351,10 +340,7 @@ mod tests {
                 }])
                 .await
                 .unwrap();
-            store
-                .commit(vec![Write::put(record("new", 9))])
-                .await
-                .unwrap();
+            put(&store, "new", 9).await;
         })
         .await;
         assert_eq!(n_of(&store, "a").await, Some(4));
@@ -364,10 +350,7 @@ mod tests {
     #[tokio::test]
     async fn a_record_deleted_and_stored_again_in_one_batch_is_checked_once() {
         let (_dir, store) = store().await;
-        store
-            .commit(vec![Write::put(record("a", 1))])
-            .await
-            .unwrap();
+        put(&store, "a", 1).await;
         checked(internal, async {
             store.get("thing", "a").await.unwrap();
             let delete = Write::Delete {
@@ -379,10 +362,7 @@ mod tests {
                 .await
                 .unwrap();
             // The batch left it at revision 1 (created anew); the request knows.
-            store
-                .commit(vec![Write::put(record("a", 3))])
-                .await
-                .unwrap();
+            put(&store, "a", 3).await;
         })
         .await;
         let a = store.get("thing", "a").await.unwrap().unwrap();
@@ -393,22 +373,13 @@ mod tests {
     async fn a_read_again_decides_the_check() {
         let (_dir, store) = store().await;
         let racing = store.inner();
-        store
-            .commit(vec![Write::put(record("a", 1))])
-            .await
-            .unwrap();
+        put(&store, "a", 1).await;
         checked(internal, async {
             store.get("thing", "a").await.unwrap();
             // Another writer changes it; the request reads it again before deciding.
-            racing
-                .commit(vec![Write::put(record("a", 2))])
-                .await
-                .unwrap();
+            put(racing, "a", 2).await;
             assert_eq!(store.get("thing", "a").await.unwrap().unwrap().revision, 2);
-            store
-                .commit(vec![Write::put(record("a", 3))])
-                .await
-                .unwrap();
+            put(&store, "a", 3).await;
         })
         .await;
         assert_eq!(n_of(&store, "a").await, Some(3));
@@ -418,10 +389,7 @@ mod tests {
     async fn after_a_conflict_a_fresh_read_decides() {
         let (_dir, store) = store().await;
         let racing = store.inner();
-        store
-            .commit(vec![Write::put(record("a", 1))])
-            .await
-            .unwrap();
+        put(&store, "a", 1).await;
         checked(internal, async {
             store.get("thing", "a").await.unwrap();
             racing.interfere(vec![Write::put(record("a", 2))]);
@@ -429,10 +397,7 @@ mod tests {
             assert!(lost.unwrap_err().is_conflict());
             let again = store.get("thing", "a").await.unwrap().unwrap();
             assert_eq!(again.revision, 2);
-            store
-                .commit(vec![Write::put(record("a", 3))])
-                .await
-                .unwrap();
+            put(&store, "a", 3).await;
         })
         .await;
         assert_eq!(n_of(&store, "a").await, Some(3));
@@ -442,17 +407,11 @@ mod tests {
     async fn explicit_preconditions_and_writes_outside_a_request_are_unchanged() {
         let (_dir, store) = store().await;
         let racing = store.inner();
-        store
-            .commit(vec![Write::put(record("a", 1))])
-            .await
-            .unwrap();
+        put(&store, "a", 1).await;
         // Outside a request: an unconditional put stays unconditional.
         store.get("thing", "a").await.unwrap();
         racing.interfere(vec![Write::put(record("a", 2))]);
-        store
-            .commit(vec![Write::put(record("a", 3))])
-            .await
-            .unwrap();
+        put(&store, "a", 3).await;
         assert_eq!(n_of(&store, "a").await, Some(3));
         // Inside: an explicit precondition is the writer's own.
         checked(internal, async {

@@ -332,16 +332,7 @@ mod tests {
         assert!(store.get("thing", other).await.unwrap().is_none());
     }
 
-    fn thing(id: &str, n: i64) -> Record {
-        Record::new(
-            "thing",
-            id,
-            "us-east-1",
-            "111111111111",
-            None,
-            json!({ "n": n }),
-        )
-    }
+    use crate::store::test_record as thing;
 
     #[tokio::test]
     async fn every_put_raises_the_revision_and_a_new_record_starts_at_one() {
