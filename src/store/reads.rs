@@ -40,29 +40,36 @@ type ReadSet = HashMap<(String, String), Option<i64>>;
 /// concurrent-modification error.
 pub type ConflictAnswer = fn(&StoreError) -> AwsError;
 
+/// The request a task runs for: what it read and how its service answers a conflict.
+struct Request {
+    reads: RefCell<ReadSet>,
+    answer: ConflictAnswer,
+}
+
 tokio::task_local! {
-    static READS: RefCell<ReadSet>;
-    static ANSWER: ConflictAnswer;
+    static REQUEST: Request;
 }
 
 /// Runs `request` with its writes checked against its reads (see the module documentation); a
 /// conflict it does not handle itself becomes `answer`'s error.
 pub async fn checked<F: Future>(answer: ConflictAnswer, request: F) -> F::Output {
-    ANSWER
-        .scope(answer, READS.scope(RefCell::new(ReadSet::new()), request))
-        .await
+    let scope = Request {
+        reads: RefCell::new(ReadSet::new()),
+        answer,
+    };
+    REQUEST.scope(scope, request).await
 }
 
 /// The current request's answer to conflict `e`, inside [`checked`].
 pub fn answer(e: &StoreError) -> Option<AwsError> {
-    ANSWER.try_with(|answer| answer(e)).ok()
+    REQUEST.try_with(|r| (r.answer)(e)).ok()
 }
 
 /// Remembers that the current request (if any) read `kind`/`id` at `revision` (`None`: absent).
 /// The latest read counts.
 fn remember(kind: &str, id: &str, revision: Option<i64>) {
-    let _ = READS.try_with(|reads| {
-        reads
+    let _ = REQUEST.try_with(|r| {
+        r.reads
             .borrow_mut()
             .insert((kind.to_string(), id.to_string()), revision);
     });
@@ -70,15 +77,15 @@ fn remember(kind: &str, id: &str, revision: Option<i64>) {
 
 /// Whether the current task is a request with checked writes.
 fn in_request() -> bool {
-    READS.try_with(|_| ()).is_ok()
+    REQUEST.try_with(|_| ()).is_ok()
 }
 
 /// `writes` with every unconditional put of a record the current request read made
 /// conditional on what it read; a record written earlier in the same batch is not checked again
 /// (after a delete in the batch, a put of it must create it). Only inside [`checked`].
 fn check_against_reads(writes: Vec<Write>) -> Vec<Write> {
-    READS.with(|reads| {
-        let reads = reads.borrow();
+    REQUEST.with(|r| {
+        let reads = r.reads.borrow();
         // What the batch's earlier writes left of each record: `true` when deleted.
         let mut earlier: HashMap<(String, String), bool> = HashMap::new();
         writes
@@ -115,8 +122,8 @@ fn check_against_reads(writes: Vec<Write>) -> Vec<Write> {
 /// success the request's reads follow its own writes; on a conflict the conflicting record is
 /// forgotten, so that a retry is checked against what it reads next.
 fn after_commit(written: &[(String, String, Option<Expect>)], result: &Result<(), StoreError>) {
-    let _ = READS.try_with(|reads| {
-        let mut reads = reads.borrow_mut();
+    let _ = REQUEST.try_with(|r| {
+        let mut reads = r.reads.borrow_mut();
         match result {
             Ok(()) => {
                 for (kind, id, expect) in written {
