@@ -23,6 +23,13 @@ pub mod sts;
 pub use context::RequestContext;
 pub use error::AwsError;
 
+/// An operation's typed input (generated for every operation that takes one): it names the
+/// operation's typed output, so a handler of the input cannot answer another operation's output.
+pub trait OperationInput {
+    /// The operation's typed output (`()` for an operation without one).
+    type Output;
+}
+
 /// Epoch seconds (fractional allowed), the model-form value of every `timestamp` shape.
 pub type Timestamp = f64;
 

@@ -194,7 +194,10 @@ impl<'a> Gen<'a> {
             }
             out.push('\n');
             match self.m.kind(name)? {
-                Kind::Structure => self.emit_struct(&mut out, name, ident, false)?,
+                Kind::Structure => {
+                    self.emit_struct(&mut out, name, ident, false)?;
+                    self.emit_output_from(&mut out, name, ident)?;
+                }
                 Kind::Union => self.emit_union(&mut out, name, ident)?,
                 Kind::Enum => self.emit_enum(&mut out, name, ident)?,
                 _ => unreachable!(),
@@ -262,6 +265,36 @@ impl<'a> Gen<'a> {
             }
         }
         out.push_str("}\n");
+        Ok(())
+    }
+
+    /// For an operation's output structure with exactly one member, a required and unboxed one:
+    /// `From<member type>`, so a handler answers `Ok(value.into())`.
+    fn emit_output_from(&self, out: &mut String, name: &str, ident: &str) -> Result<(), String> {
+        if !self
+            .m
+            .operations
+            .iter()
+            .any(|op| op.output.as_deref() == Some(name))
+        {
+            return Ok(());
+        }
+        let members = self.m.members(name);
+        let [(member, def)] = members.as_slice() else {
+            return Ok(());
+        };
+        if !self.m.required(name).contains(*member)
+            || self.boxed.contains(&(name.to_string(), member.to_string()))
+        {
+            return Ok(());
+        }
+        let ty = self.rust_type(Model::member_target(def), false)?;
+        let (_, field) = &self.field_idents(name)[0];
+        writeln!(
+            out,
+            "\nimpl From<{ty}> for {ident} {{\n    fn from(value: {ty}) -> Self {{\n        Self {{ {field}: value }}\n    }}\n}}"
+        )
+        .unwrap();
         Ok(())
     }
 
@@ -523,6 +556,27 @@ impl<'a> Gen<'a> {
              format!(\"Unknown operation {{op}} for service {svc}\"),\n        )),\n    }}\n}}"
         )
         .unwrap();
+        let mut inputs = BTreeMap::new();
+        for op in &m.operations {
+            let Some(input) = &op.input else { continue };
+            if let Some(other) = inputs.insert(input.clone(), op.name.clone()) {
+                return Err(format!(
+                    "operations {other} and {} share the input shape {input}",
+                    op.name
+                ));
+            }
+            let output = match &op.output {
+                Some(s) => format!("dto::{}", self.type_of(s)?),
+                None => "()".into(),
+            };
+            writeln!(
+                out,
+                "\n/// `{}`'s input.\nimpl crate::OperationInput for dto::{} {{\n    type Output = {output};\n}}",
+                op.name,
+                self.type_of(input)?
+            )
+            .unwrap();
+        }
         Ok(out)
     }
 

@@ -1346,3 +1346,378 @@ pub async fn dispatch<S: AthenaApi>(
         )),
     }
 }
+
+/// `BatchGetNamedQuery`'s input.
+impl crate::OperationInput for dto::BatchGetNamedQueryInput {
+    type Output = dto::BatchGetNamedQueryOutput;
+}
+
+/// `BatchGetPreparedStatement`'s input.
+impl crate::OperationInput for dto::BatchGetPreparedStatementInput {
+    type Output = dto::BatchGetPreparedStatementOutput;
+}
+
+/// `BatchGetQueryExecution`'s input.
+impl crate::OperationInput for dto::BatchGetQueryExecutionInput {
+    type Output = dto::BatchGetQueryExecutionOutput;
+}
+
+/// `CancelCapacityReservation`'s input.
+impl crate::OperationInput for dto::CancelCapacityReservationInput {
+    type Output = dto::CancelCapacityReservationOutput;
+}
+
+/// `CreateCapacityReservation`'s input.
+impl crate::OperationInput for dto::CreateCapacityReservationInput {
+    type Output = dto::CreateCapacityReservationOutput;
+}
+
+/// `CreateDataCatalog`'s input.
+impl crate::OperationInput for dto::CreateDataCatalogInput {
+    type Output = dto::CreateDataCatalogOutput;
+}
+
+/// `CreateNamedQuery`'s input.
+impl crate::OperationInput for dto::CreateNamedQueryInput {
+    type Output = dto::CreateNamedQueryOutput;
+}
+
+/// `CreateNotebook`'s input.
+impl crate::OperationInput for dto::CreateNotebookInput {
+    type Output = dto::CreateNotebookOutput;
+}
+
+/// `CreatePreparedStatement`'s input.
+impl crate::OperationInput for dto::CreatePreparedStatementInput {
+    type Output = dto::CreatePreparedStatementOutput;
+}
+
+/// `CreatePresignedNotebookUrl`'s input.
+impl crate::OperationInput for dto::CreatePresignedNotebookUrlRequest {
+    type Output = dto::CreatePresignedNotebookUrlResponse;
+}
+
+/// `CreateSystemTableConfiguration`'s input.
+impl crate::OperationInput for dto::CreateSystemTableConfigurationInput {
+    type Output = dto::CreateSystemTableConfigurationOutput;
+}
+
+/// `CreateWorkGroup`'s input.
+impl crate::OperationInput for dto::CreateWorkGroupInput {
+    type Output = dto::CreateWorkGroupOutput;
+}
+
+/// `DeleteCapacityReservation`'s input.
+impl crate::OperationInput for dto::DeleteCapacityReservationInput {
+    type Output = dto::DeleteCapacityReservationOutput;
+}
+
+/// `DeleteDataCatalog`'s input.
+impl crate::OperationInput for dto::DeleteDataCatalogInput {
+    type Output = dto::DeleteDataCatalogOutput;
+}
+
+/// `DeleteNamedQuery`'s input.
+impl crate::OperationInput for dto::DeleteNamedQueryInput {
+    type Output = dto::DeleteNamedQueryOutput;
+}
+
+/// `DeleteNotebook`'s input.
+impl crate::OperationInput for dto::DeleteNotebookInput {
+    type Output = dto::DeleteNotebookOutput;
+}
+
+/// `DeletePreparedStatement`'s input.
+impl crate::OperationInput for dto::DeletePreparedStatementInput {
+    type Output = dto::DeletePreparedStatementOutput;
+}
+
+/// `DeleteSystemTableConfiguration`'s input.
+impl crate::OperationInput for dto::DeleteSystemTableConfigurationInput {
+    type Output = dto::DeleteSystemTableConfigurationOutput;
+}
+
+/// `DeleteWorkGroup`'s input.
+impl crate::OperationInput for dto::DeleteWorkGroupInput {
+    type Output = dto::DeleteWorkGroupOutput;
+}
+
+/// `ExportNotebook`'s input.
+impl crate::OperationInput for dto::ExportNotebookInput {
+    type Output = dto::ExportNotebookOutput;
+}
+
+/// `GetCalculationExecution`'s input.
+impl crate::OperationInput for dto::GetCalculationExecutionRequest {
+    type Output = dto::GetCalculationExecutionResponse;
+}
+
+/// `GetCalculationExecutionCode`'s input.
+impl crate::OperationInput for dto::GetCalculationExecutionCodeRequest {
+    type Output = dto::GetCalculationExecutionCodeResponse;
+}
+
+/// `GetCalculationExecutionStatus`'s input.
+impl crate::OperationInput for dto::GetCalculationExecutionStatusRequest {
+    type Output = dto::GetCalculationExecutionStatusResponse;
+}
+
+/// `GetCapacityAssignmentConfiguration`'s input.
+impl crate::OperationInput for dto::GetCapacityAssignmentConfigurationInput {
+    type Output = dto::GetCapacityAssignmentConfigurationOutput;
+}
+
+/// `GetCapacityReservation`'s input.
+impl crate::OperationInput for dto::GetCapacityReservationInput {
+    type Output = dto::GetCapacityReservationOutput;
+}
+
+/// `GetDataCatalog`'s input.
+impl crate::OperationInput for dto::GetDataCatalogInput {
+    type Output = dto::GetDataCatalogOutput;
+}
+
+/// `GetDatabase`'s input.
+impl crate::OperationInput for dto::GetDatabaseInput {
+    type Output = dto::GetDatabaseOutput;
+}
+
+/// `GetNamedQuery`'s input.
+impl crate::OperationInput for dto::GetNamedQueryInput {
+    type Output = dto::GetNamedQueryOutput;
+}
+
+/// `GetNotebookMetadata`'s input.
+impl crate::OperationInput for dto::GetNotebookMetadataInput {
+    type Output = dto::GetNotebookMetadataOutput;
+}
+
+/// `GetPreparedStatement`'s input.
+impl crate::OperationInput for dto::GetPreparedStatementInput {
+    type Output = dto::GetPreparedStatementOutput;
+}
+
+/// `GetQueryExecution`'s input.
+impl crate::OperationInput for dto::GetQueryExecutionInput {
+    type Output = dto::GetQueryExecutionOutput;
+}
+
+/// `GetQueryResults`'s input.
+impl crate::OperationInput for dto::GetQueryResultsInput {
+    type Output = dto::GetQueryResultsOutput;
+}
+
+/// `GetQueryRuntimeStatistics`'s input.
+impl crate::OperationInput for dto::GetQueryRuntimeStatisticsInput {
+    type Output = dto::GetQueryRuntimeStatisticsOutput;
+}
+
+/// `GetResourceDashboard`'s input.
+impl crate::OperationInput for dto::GetResourceDashboardRequest {
+    type Output = dto::GetResourceDashboardResponse;
+}
+
+/// `GetSession`'s input.
+impl crate::OperationInput for dto::GetSessionRequest {
+    type Output = dto::GetSessionResponse;
+}
+
+/// `GetSessionEndpoint`'s input.
+impl crate::OperationInput for dto::GetSessionEndpointRequest {
+    type Output = dto::GetSessionEndpointResponse;
+}
+
+/// `GetSessionStatus`'s input.
+impl crate::OperationInput for dto::GetSessionStatusRequest {
+    type Output = dto::GetSessionStatusResponse;
+}
+
+/// `GetSystemTableConfiguration`'s input.
+impl crate::OperationInput for dto::GetSystemTableConfigurationInput {
+    type Output = dto::GetSystemTableConfigurationOutput;
+}
+
+/// `GetTableMetadata`'s input.
+impl crate::OperationInput for dto::GetTableMetadataInput {
+    type Output = dto::GetTableMetadataOutput;
+}
+
+/// `GetWorkGroup`'s input.
+impl crate::OperationInput for dto::GetWorkGroupInput {
+    type Output = dto::GetWorkGroupOutput;
+}
+
+/// `ImportNotebook`'s input.
+impl crate::OperationInput for dto::ImportNotebookInput {
+    type Output = dto::ImportNotebookOutput;
+}
+
+/// `ListApplicationDPUSizes`'s input.
+impl crate::OperationInput for dto::ListApplicationDPUSizesInput {
+    type Output = dto::ListApplicationDPUSizesOutput;
+}
+
+/// `ListCalculationExecutions`'s input.
+impl crate::OperationInput for dto::ListCalculationExecutionsRequest {
+    type Output = dto::ListCalculationExecutionsResponse;
+}
+
+/// `ListCapacityReservations`'s input.
+impl crate::OperationInput for dto::ListCapacityReservationsInput {
+    type Output = dto::ListCapacityReservationsOutput;
+}
+
+/// `ListDataCatalogs`'s input.
+impl crate::OperationInput for dto::ListDataCatalogsInput {
+    type Output = dto::ListDataCatalogsOutput;
+}
+
+/// `ListDatabases`'s input.
+impl crate::OperationInput for dto::ListDatabasesInput {
+    type Output = dto::ListDatabasesOutput;
+}
+
+/// `ListEngineVersions`'s input.
+impl crate::OperationInput for dto::ListEngineVersionsInput {
+    type Output = dto::ListEngineVersionsOutput;
+}
+
+/// `ListExecutors`'s input.
+impl crate::OperationInput for dto::ListExecutorsRequest {
+    type Output = dto::ListExecutorsResponse;
+}
+
+/// `ListNamedQueries`'s input.
+impl crate::OperationInput for dto::ListNamedQueriesInput {
+    type Output = dto::ListNamedQueriesOutput;
+}
+
+/// `ListNotebookMetadata`'s input.
+impl crate::OperationInput for dto::ListNotebookMetadataInput {
+    type Output = dto::ListNotebookMetadataOutput;
+}
+
+/// `ListNotebookSessions`'s input.
+impl crate::OperationInput for dto::ListNotebookSessionsRequest {
+    type Output = dto::ListNotebookSessionsResponse;
+}
+
+/// `ListPreparedStatements`'s input.
+impl crate::OperationInput for dto::ListPreparedStatementsInput {
+    type Output = dto::ListPreparedStatementsOutput;
+}
+
+/// `ListQueryExecutions`'s input.
+impl crate::OperationInput for dto::ListQueryExecutionsInput {
+    type Output = dto::ListQueryExecutionsOutput;
+}
+
+/// `ListSessions`'s input.
+impl crate::OperationInput for dto::ListSessionsRequest {
+    type Output = dto::ListSessionsResponse;
+}
+
+/// `ListSystemTableStatuses`'s input.
+impl crate::OperationInput for dto::ListSystemTableStatusesInput {
+    type Output = dto::ListSystemTableStatusesOutput;
+}
+
+/// `ListTableMetadata`'s input.
+impl crate::OperationInput for dto::ListTableMetadataInput {
+    type Output = dto::ListTableMetadataOutput;
+}
+
+/// `ListTagsForResource`'s input.
+impl crate::OperationInput for dto::ListTagsForResourceInput {
+    type Output = dto::ListTagsForResourceOutput;
+}
+
+/// `ListWorkGroups`'s input.
+impl crate::OperationInput for dto::ListWorkGroupsInput {
+    type Output = dto::ListWorkGroupsOutput;
+}
+
+/// `PutCapacityAssignmentConfiguration`'s input.
+impl crate::OperationInput for dto::PutCapacityAssignmentConfigurationInput {
+    type Output = dto::PutCapacityAssignmentConfigurationOutput;
+}
+
+/// `StartCalculationExecution`'s input.
+impl crate::OperationInput for dto::StartCalculationExecutionRequest {
+    type Output = dto::StartCalculationExecutionResponse;
+}
+
+/// `StartQueryExecution`'s input.
+impl crate::OperationInput for dto::StartQueryExecutionInput {
+    type Output = dto::StartQueryExecutionOutput;
+}
+
+/// `StartSession`'s input.
+impl crate::OperationInput for dto::StartSessionRequest {
+    type Output = dto::StartSessionResponse;
+}
+
+/// `StopCalculationExecution`'s input.
+impl crate::OperationInput for dto::StopCalculationExecutionRequest {
+    type Output = dto::StopCalculationExecutionResponse;
+}
+
+/// `StopQueryExecution`'s input.
+impl crate::OperationInput for dto::StopQueryExecutionInput {
+    type Output = dto::StopQueryExecutionOutput;
+}
+
+/// `TagResource`'s input.
+impl crate::OperationInput for dto::TagResourceInput {
+    type Output = dto::TagResourceOutput;
+}
+
+/// `TerminateSession`'s input.
+impl crate::OperationInput for dto::TerminateSessionRequest {
+    type Output = dto::TerminateSessionResponse;
+}
+
+/// `UntagResource`'s input.
+impl crate::OperationInput for dto::UntagResourceInput {
+    type Output = dto::UntagResourceOutput;
+}
+
+/// `UpdateCapacityReservation`'s input.
+impl crate::OperationInput for dto::UpdateCapacityReservationInput {
+    type Output = dto::UpdateCapacityReservationOutput;
+}
+
+/// `UpdateDataCatalog`'s input.
+impl crate::OperationInput for dto::UpdateDataCatalogInput {
+    type Output = dto::UpdateDataCatalogOutput;
+}
+
+/// `UpdateNamedQuery`'s input.
+impl crate::OperationInput for dto::UpdateNamedQueryInput {
+    type Output = dto::UpdateNamedQueryOutput;
+}
+
+/// `UpdateNotebook`'s input.
+impl crate::OperationInput for dto::UpdateNotebookInput {
+    type Output = dto::UpdateNotebookOutput;
+}
+
+/// `UpdateNotebookMetadata`'s input.
+impl crate::OperationInput for dto::UpdateNotebookMetadataInput {
+    type Output = dto::UpdateNotebookMetadataOutput;
+}
+
+/// `UpdatePreparedStatement`'s input.
+impl crate::OperationInput for dto::UpdatePreparedStatementInput {
+    type Output = dto::UpdatePreparedStatementOutput;
+}
+
+/// `UpdateSystemTableConfiguration`'s input.
+impl crate::OperationInput for dto::UpdateSystemTableConfigurationInput {
+    type Output = dto::UpdateSystemTableConfigurationOutput;
+}
+
+/// `UpdateWorkGroup`'s input.
+impl crate::OperationInput for dto::UpdateWorkGroupInput {
+    type Output = dto::UpdateWorkGroupOutput;
+}

@@ -1101,6 +1101,14 @@ pub struct GetCapacityAssignmentConfigurationOutput {
     pub capacity_assignment_configuration: CapacityAssignmentConfiguration,
 }
 
+impl From<CapacityAssignmentConfiguration> for GetCapacityAssignmentConfigurationOutput {
+    fn from(value: CapacityAssignmentConfiguration) -> Self {
+        Self {
+            capacity_assignment_configuration: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetCapacityReservationInput {
     #[serde(rename = "Name")]
@@ -1111,6 +1119,14 @@ pub struct GetCapacityReservationInput {
 pub struct GetCapacityReservationOutput {
     #[serde(rename = "CapacityReservation")]
     pub capacity_reservation: CapacityReservation,
+}
+
+impl From<CapacityReservation> for GetCapacityReservationOutput {
+    fn from(value: CapacityReservation) -> Self {
+        Self {
+            capacity_reservation: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1240,6 +1256,12 @@ pub struct GetResourceDashboardRequest {
 pub struct GetResourceDashboardResponse {
     #[serde(rename = "Url")]
     pub url: String,
+}
+
+impl From<String> for GetResourceDashboardResponse {
+    fn from(value: String) -> Self {
+        Self { url: value }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

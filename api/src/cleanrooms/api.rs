@@ -2009,3 +2009,518 @@ pub async fn dispatch<S: CleanroomsApi>(
         )),
     }
 }
+
+/// `BatchGetCollaborationAnalysisTemplate`'s input.
+impl crate::OperationInput for dto::BatchGetCollaborationAnalysisTemplateInput {
+    type Output = dto::BatchGetCollaborationAnalysisTemplateOutput;
+}
+
+/// `BatchGetSchema`'s input.
+impl crate::OperationInput for dto::BatchGetSchemaInput {
+    type Output = dto::BatchGetSchemaOutput;
+}
+
+/// `BatchGetSchemaAnalysisRule`'s input.
+impl crate::OperationInput for dto::BatchGetSchemaAnalysisRuleInput {
+    type Output = dto::BatchGetSchemaAnalysisRuleOutput;
+}
+
+/// `CreateAnalysisTemplate`'s input.
+impl crate::OperationInput for dto::CreateAnalysisTemplateInput {
+    type Output = dto::CreateAnalysisTemplateOutput;
+}
+
+/// `CreateCollaboration`'s input.
+impl crate::OperationInput for dto::CreateCollaborationInput {
+    type Output = dto::CreateCollaborationOutput;
+}
+
+/// `CreateCollaborationChangeRequest`'s input.
+impl crate::OperationInput for dto::CreateCollaborationChangeRequestInput {
+    type Output = dto::CreateCollaborationChangeRequestOutput;
+}
+
+/// `CreateConfiguredAudienceModelAssociation`'s input.
+impl crate::OperationInput for dto::CreateConfiguredAudienceModelAssociationInput {
+    type Output = dto::CreateConfiguredAudienceModelAssociationOutput;
+}
+
+/// `CreateConfiguredTable`'s input.
+impl crate::OperationInput for dto::CreateConfiguredTableInput {
+    type Output = dto::CreateConfiguredTableOutput;
+}
+
+/// `CreateConfiguredTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::CreateConfiguredTableAnalysisRuleInput {
+    type Output = dto::CreateConfiguredTableAnalysisRuleOutput;
+}
+
+/// `CreateConfiguredTableAssociation`'s input.
+impl crate::OperationInput for dto::CreateConfiguredTableAssociationInput {
+    type Output = dto::CreateConfiguredTableAssociationOutput;
+}
+
+/// `CreateConfiguredTableAssociationAnalysisRule`'s input.
+impl crate::OperationInput for dto::CreateConfiguredTableAssociationAnalysisRuleInput {
+    type Output = dto::CreateConfiguredTableAssociationAnalysisRuleOutput;
+}
+
+/// `CreateIdMappingTable`'s input.
+impl crate::OperationInput for dto::CreateIdMappingTableInput {
+    type Output = dto::CreateIdMappingTableOutput;
+}
+
+/// `CreateIdNamespaceAssociation`'s input.
+impl crate::OperationInput for dto::CreateIdNamespaceAssociationInput {
+    type Output = dto::CreateIdNamespaceAssociationOutput;
+}
+
+/// `CreateIntermediateTable`'s input.
+impl crate::OperationInput for dto::CreateIntermediateTableInput {
+    type Output = dto::CreateIntermediateTableOutput;
+}
+
+/// `CreateIntermediateTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::CreateIntermediateTableAnalysisRuleInput {
+    type Output = dto::CreateIntermediateTableAnalysisRuleOutput;
+}
+
+/// `CreateMembership`'s input.
+impl crate::OperationInput for dto::CreateMembershipInput {
+    type Output = dto::CreateMembershipOutput;
+}
+
+/// `CreatePrivacyBudgetTemplate`'s input.
+impl crate::OperationInput for dto::CreatePrivacyBudgetTemplateInput {
+    type Output = dto::CreatePrivacyBudgetTemplateOutput;
+}
+
+/// `DeleteAnalysisTemplate`'s input.
+impl crate::OperationInput for dto::DeleteAnalysisTemplateInput {
+    type Output = dto::DeleteAnalysisTemplateOutput;
+}
+
+/// `DeleteCollaboration`'s input.
+impl crate::OperationInput for dto::DeleteCollaborationInput {
+    type Output = dto::DeleteCollaborationOutput;
+}
+
+/// `DeleteConfiguredAudienceModelAssociation`'s input.
+impl crate::OperationInput for dto::DeleteConfiguredAudienceModelAssociationInput {
+    type Output = dto::DeleteConfiguredAudienceModelAssociationOutput;
+}
+
+/// `DeleteConfiguredTable`'s input.
+impl crate::OperationInput for dto::DeleteConfiguredTableInput {
+    type Output = dto::DeleteConfiguredTableOutput;
+}
+
+/// `DeleteConfiguredTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::DeleteConfiguredTableAnalysisRuleInput {
+    type Output = dto::DeleteConfiguredTableAnalysisRuleOutput;
+}
+
+/// `DeleteConfiguredTableAssociation`'s input.
+impl crate::OperationInput for dto::DeleteConfiguredTableAssociationInput {
+    type Output = dto::DeleteConfiguredTableAssociationOutput;
+}
+
+/// `DeleteConfiguredTableAssociationAnalysisRule`'s input.
+impl crate::OperationInput for dto::DeleteConfiguredTableAssociationAnalysisRuleInput {
+    type Output = dto::DeleteConfiguredTableAssociationAnalysisRuleOutput;
+}
+
+/// `DeleteIdMappingTable`'s input.
+impl crate::OperationInput for dto::DeleteIdMappingTableInput {
+    type Output = dto::DeleteIdMappingTableOutput;
+}
+
+/// `DeleteIdNamespaceAssociation`'s input.
+impl crate::OperationInput for dto::DeleteIdNamespaceAssociationInput {
+    type Output = dto::DeleteIdNamespaceAssociationOutput;
+}
+
+/// `DeleteIntermediateTable`'s input.
+impl crate::OperationInput for dto::DeleteIntermediateTableInput {
+    type Output = dto::DeleteIntermediateTableOutput;
+}
+
+/// `DeleteIntermediateTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::DeleteIntermediateTableAnalysisRuleInput {
+    type Output = dto::DeleteIntermediateTableAnalysisRuleOutput;
+}
+
+/// `DeleteMember`'s input.
+impl crate::OperationInput for dto::DeleteMemberInput {
+    type Output = dto::DeleteMemberOutput;
+}
+
+/// `DeleteMembership`'s input.
+impl crate::OperationInput for dto::DeleteMembershipInput {
+    type Output = dto::DeleteMembershipOutput;
+}
+
+/// `DeletePrivacyBudgetTemplate`'s input.
+impl crate::OperationInput for dto::DeletePrivacyBudgetTemplateInput {
+    type Output = dto::DeletePrivacyBudgetTemplateOutput;
+}
+
+/// `DisallowIntermediateTable`'s input.
+impl crate::OperationInput for dto::DisallowIntermediateTableInput {
+    type Output = dto::DisallowIntermediateTableOutput;
+}
+
+/// `GetAnalysisLogExport`'s input.
+impl crate::OperationInput for dto::GetAnalysisLogExportInput {
+    type Output = dto::GetAnalysisLogExportOutput;
+}
+
+/// `GetAnalysisTemplate`'s input.
+impl crate::OperationInput for dto::GetAnalysisTemplateInput {
+    type Output = dto::GetAnalysisTemplateOutput;
+}
+
+/// `GetCollaboration`'s input.
+impl crate::OperationInput for dto::GetCollaborationInput {
+    type Output = dto::GetCollaborationOutput;
+}
+
+/// `GetCollaborationAnalysisTemplate`'s input.
+impl crate::OperationInput for dto::GetCollaborationAnalysisTemplateInput {
+    type Output = dto::GetCollaborationAnalysisTemplateOutput;
+}
+
+/// `GetCollaborationChangeRequest`'s input.
+impl crate::OperationInput for dto::GetCollaborationChangeRequestInput {
+    type Output = dto::GetCollaborationChangeRequestOutput;
+}
+
+/// `GetCollaborationConfiguredAudienceModelAssociation`'s input.
+impl crate::OperationInput for dto::GetCollaborationConfiguredAudienceModelAssociationInput {
+    type Output = dto::GetCollaborationConfiguredAudienceModelAssociationOutput;
+}
+
+/// `GetCollaborationIdNamespaceAssociation`'s input.
+impl crate::OperationInput for dto::GetCollaborationIdNamespaceAssociationInput {
+    type Output = dto::GetCollaborationIdNamespaceAssociationOutput;
+}
+
+/// `GetCollaborationPrivacyBudgetTemplate`'s input.
+impl crate::OperationInput for dto::GetCollaborationPrivacyBudgetTemplateInput {
+    type Output = dto::GetCollaborationPrivacyBudgetTemplateOutput;
+}
+
+/// `GetConfiguredAudienceModelAssociation`'s input.
+impl crate::OperationInput for dto::GetConfiguredAudienceModelAssociationInput {
+    type Output = dto::GetConfiguredAudienceModelAssociationOutput;
+}
+
+/// `GetConfiguredTable`'s input.
+impl crate::OperationInput for dto::GetConfiguredTableInput {
+    type Output = dto::GetConfiguredTableOutput;
+}
+
+/// `GetConfiguredTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::GetConfiguredTableAnalysisRuleInput {
+    type Output = dto::GetConfiguredTableAnalysisRuleOutput;
+}
+
+/// `GetConfiguredTableAssociation`'s input.
+impl crate::OperationInput for dto::GetConfiguredTableAssociationInput {
+    type Output = dto::GetConfiguredTableAssociationOutput;
+}
+
+/// `GetConfiguredTableAssociationAnalysisRule`'s input.
+impl crate::OperationInput for dto::GetConfiguredTableAssociationAnalysisRuleInput {
+    type Output = dto::GetConfiguredTableAssociationAnalysisRuleOutput;
+}
+
+/// `GetIdMappingTable`'s input.
+impl crate::OperationInput for dto::GetIdMappingTableInput {
+    type Output = dto::GetIdMappingTableOutput;
+}
+
+/// `GetIdNamespaceAssociation`'s input.
+impl crate::OperationInput for dto::GetIdNamespaceAssociationInput {
+    type Output = dto::GetIdNamespaceAssociationOutput;
+}
+
+/// `GetIntermediateTable`'s input.
+impl crate::OperationInput for dto::GetIntermediateTableInput {
+    type Output = dto::GetIntermediateTableOutput;
+}
+
+/// `GetIntermediateTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::GetIntermediateTableAnalysisRuleInput {
+    type Output = dto::GetIntermediateTableAnalysisRuleOutput;
+}
+
+/// `GetMembership`'s input.
+impl crate::OperationInput for dto::GetMembershipInput {
+    type Output = dto::GetMembershipOutput;
+}
+
+/// `GetPrivacyBudgetTemplate`'s input.
+impl crate::OperationInput for dto::GetPrivacyBudgetTemplateInput {
+    type Output = dto::GetPrivacyBudgetTemplateOutput;
+}
+
+/// `GetProtectedJob`'s input.
+impl crate::OperationInput for dto::GetProtectedJobInput {
+    type Output = dto::GetProtectedJobOutput;
+}
+
+/// `GetProtectedQuery`'s input.
+impl crate::OperationInput for dto::GetProtectedQueryInput {
+    type Output = dto::GetProtectedQueryOutput;
+}
+
+/// `GetSchema`'s input.
+impl crate::OperationInput for dto::GetSchemaInput {
+    type Output = dto::GetSchemaOutput;
+}
+
+/// `GetSchemaAnalysisRule`'s input.
+impl crate::OperationInput for dto::GetSchemaAnalysisRuleInput {
+    type Output = dto::GetSchemaAnalysisRuleOutput;
+}
+
+/// `ListAnalysisLogExports`'s input.
+impl crate::OperationInput for dto::ListAnalysisLogExportsInput {
+    type Output = dto::ListAnalysisLogExportsOutput;
+}
+
+/// `ListAnalysisTemplates`'s input.
+impl crate::OperationInput for dto::ListAnalysisTemplatesInput {
+    type Output = dto::ListAnalysisTemplatesOutput;
+}
+
+/// `ListCollaborationAnalysisTemplates`'s input.
+impl crate::OperationInput for dto::ListCollaborationAnalysisTemplatesInput {
+    type Output = dto::ListCollaborationAnalysisTemplatesOutput;
+}
+
+/// `ListCollaborationChangeRequests`'s input.
+impl crate::OperationInput for dto::ListCollaborationChangeRequestsInput {
+    type Output = dto::ListCollaborationChangeRequestsOutput;
+}
+
+/// `ListCollaborationConfiguredAudienceModelAssociations`'s input.
+impl crate::OperationInput for dto::ListCollaborationConfiguredAudienceModelAssociationsInput {
+    type Output = dto::ListCollaborationConfiguredAudienceModelAssociationsOutput;
+}
+
+/// `ListCollaborationIdNamespaceAssociations`'s input.
+impl crate::OperationInput for dto::ListCollaborationIdNamespaceAssociationsInput {
+    type Output = dto::ListCollaborationIdNamespaceAssociationsOutput;
+}
+
+/// `ListCollaborationPrivacyBudgetTemplates`'s input.
+impl crate::OperationInput for dto::ListCollaborationPrivacyBudgetTemplatesInput {
+    type Output = dto::ListCollaborationPrivacyBudgetTemplatesOutput;
+}
+
+/// `ListCollaborationPrivacyBudgets`'s input.
+impl crate::OperationInput for dto::ListCollaborationPrivacyBudgetsInput {
+    type Output = dto::ListCollaborationPrivacyBudgetsOutput;
+}
+
+/// `ListCollaborations`'s input.
+impl crate::OperationInput for dto::ListCollaborationsInput {
+    type Output = dto::ListCollaborationsOutput;
+}
+
+/// `ListConfiguredAudienceModelAssociations`'s input.
+impl crate::OperationInput for dto::ListConfiguredAudienceModelAssociationsInput {
+    type Output = dto::ListConfiguredAudienceModelAssociationsOutput;
+}
+
+/// `ListConfiguredTableAssociations`'s input.
+impl crate::OperationInput for dto::ListConfiguredTableAssociationsInput {
+    type Output = dto::ListConfiguredTableAssociationsOutput;
+}
+
+/// `ListConfiguredTables`'s input.
+impl crate::OperationInput for dto::ListConfiguredTablesInput {
+    type Output = dto::ListConfiguredTablesOutput;
+}
+
+/// `ListIdMappingTables`'s input.
+impl crate::OperationInput for dto::ListIdMappingTablesInput {
+    type Output = dto::ListIdMappingTablesOutput;
+}
+
+/// `ListIdNamespaceAssociations`'s input.
+impl crate::OperationInput for dto::ListIdNamespaceAssociationsInput {
+    type Output = dto::ListIdNamespaceAssociationsOutput;
+}
+
+/// `ListIntermediateTableVersions`'s input.
+impl crate::OperationInput for dto::ListIntermediateTableVersionsInput {
+    type Output = dto::ListIntermediateTableVersionsOutput;
+}
+
+/// `ListIntermediateTables`'s input.
+impl crate::OperationInput for dto::ListIntermediateTablesInput {
+    type Output = dto::ListIntermediateTablesOutput;
+}
+
+/// `ListMembers`'s input.
+impl crate::OperationInput for dto::ListMembersInput {
+    type Output = dto::ListMembersOutput;
+}
+
+/// `ListMemberships`'s input.
+impl crate::OperationInput for dto::ListMembershipsInput {
+    type Output = dto::ListMembershipsOutput;
+}
+
+/// `ListPrivacyBudgetTemplates`'s input.
+impl crate::OperationInput for dto::ListPrivacyBudgetTemplatesInput {
+    type Output = dto::ListPrivacyBudgetTemplatesOutput;
+}
+
+/// `ListPrivacyBudgets`'s input.
+impl crate::OperationInput for dto::ListPrivacyBudgetsInput {
+    type Output = dto::ListPrivacyBudgetsOutput;
+}
+
+/// `ListProtectedJobs`'s input.
+impl crate::OperationInput for dto::ListProtectedJobsInput {
+    type Output = dto::ListProtectedJobsOutput;
+}
+
+/// `ListProtectedQueries`'s input.
+impl crate::OperationInput for dto::ListProtectedQueriesInput {
+    type Output = dto::ListProtectedQueriesOutput;
+}
+
+/// `ListSchemas`'s input.
+impl crate::OperationInput for dto::ListSchemasInput {
+    type Output = dto::ListSchemasOutput;
+}
+
+/// `ListTagsForResource`'s input.
+impl crate::OperationInput for dto::ListTagsForResourceInput {
+    type Output = dto::ListTagsForResourceOutput;
+}
+
+/// `PopulateIdMappingTable`'s input.
+impl crate::OperationInput for dto::PopulateIdMappingTableInput {
+    type Output = dto::PopulateIdMappingTableOutput;
+}
+
+/// `PopulateIntermediateTable`'s input.
+impl crate::OperationInput for dto::PopulateIntermediateTableInput {
+    type Output = dto::PopulateIntermediateTableOutput;
+}
+
+/// `PreviewPrivacyImpact`'s input.
+impl crate::OperationInput for dto::PreviewPrivacyImpactInput {
+    type Output = dto::PreviewPrivacyImpactOutput;
+}
+
+/// `StartAnalysisLogExport`'s input.
+impl crate::OperationInput for dto::StartAnalysisLogExportInput {
+    type Output = dto::StartAnalysisLogExportOutput;
+}
+
+/// `StartProtectedJob`'s input.
+impl crate::OperationInput for dto::StartProtectedJobInput {
+    type Output = dto::StartProtectedJobOutput;
+}
+
+/// `StartProtectedQuery`'s input.
+impl crate::OperationInput for dto::StartProtectedQueryInput {
+    type Output = dto::StartProtectedQueryOutput;
+}
+
+/// `TagResource`'s input.
+impl crate::OperationInput for dto::TagResourceInput {
+    type Output = dto::TagResourceOutput;
+}
+
+/// `UntagResource`'s input.
+impl crate::OperationInput for dto::UntagResourceInput {
+    type Output = dto::UntagResourceOutput;
+}
+
+/// `UpdateAnalysisTemplate`'s input.
+impl crate::OperationInput for dto::UpdateAnalysisTemplateInput {
+    type Output = dto::UpdateAnalysisTemplateOutput;
+}
+
+/// `UpdateCollaboration`'s input.
+impl crate::OperationInput for dto::UpdateCollaborationInput {
+    type Output = dto::UpdateCollaborationOutput;
+}
+
+/// `UpdateCollaborationChangeRequest`'s input.
+impl crate::OperationInput for dto::UpdateCollaborationChangeRequestInput {
+    type Output = dto::UpdateCollaborationChangeRequestOutput;
+}
+
+/// `UpdateConfiguredAudienceModelAssociation`'s input.
+impl crate::OperationInput for dto::UpdateConfiguredAudienceModelAssociationInput {
+    type Output = dto::UpdateConfiguredAudienceModelAssociationOutput;
+}
+
+/// `UpdateConfiguredTable`'s input.
+impl crate::OperationInput for dto::UpdateConfiguredTableInput {
+    type Output = dto::UpdateConfiguredTableOutput;
+}
+
+/// `UpdateConfiguredTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::UpdateConfiguredTableAnalysisRuleInput {
+    type Output = dto::UpdateConfiguredTableAnalysisRuleOutput;
+}
+
+/// `UpdateConfiguredTableAssociation`'s input.
+impl crate::OperationInput for dto::UpdateConfiguredTableAssociationInput {
+    type Output = dto::UpdateConfiguredTableAssociationOutput;
+}
+
+/// `UpdateConfiguredTableAssociationAnalysisRule`'s input.
+impl crate::OperationInput for dto::UpdateConfiguredTableAssociationAnalysisRuleInput {
+    type Output = dto::UpdateConfiguredTableAssociationAnalysisRuleOutput;
+}
+
+/// `UpdateIdMappingTable`'s input.
+impl crate::OperationInput for dto::UpdateIdMappingTableInput {
+    type Output = dto::UpdateIdMappingTableOutput;
+}
+
+/// `UpdateIdNamespaceAssociation`'s input.
+impl crate::OperationInput for dto::UpdateIdNamespaceAssociationInput {
+    type Output = dto::UpdateIdNamespaceAssociationOutput;
+}
+
+/// `UpdateIntermediateTable`'s input.
+impl crate::OperationInput for dto::UpdateIntermediateTableInput {
+    type Output = dto::UpdateIntermediateTableOutput;
+}
+
+/// `UpdateIntermediateTableAnalysisRule`'s input.
+impl crate::OperationInput for dto::UpdateIntermediateTableAnalysisRuleInput {
+    type Output = dto::UpdateIntermediateTableAnalysisRuleOutput;
+}
+
+/// `UpdateMembership`'s input.
+impl crate::OperationInput for dto::UpdateMembershipInput {
+    type Output = dto::UpdateMembershipOutput;
+}
+
+/// `UpdatePrivacyBudgetTemplate`'s input.
+impl crate::OperationInput for dto::UpdatePrivacyBudgetTemplateInput {
+    type Output = dto::UpdatePrivacyBudgetTemplateOutput;
+}
+
+/// `UpdateProtectedJob`'s input.
+impl crate::OperationInput for dto::UpdateProtectedJobInput {
+    type Output = dto::UpdateProtectedJobOutput;
+}
+
+/// `UpdateProtectedQuery`'s input.
+impl crate::OperationInput for dto::UpdateProtectedQueryInput {
+    type Output = dto::UpdateProtectedQueryOutput;
+}

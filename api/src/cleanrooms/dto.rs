@@ -2362,6 +2362,14 @@ pub struct CreateAnalysisTemplateOutput {
     pub analysis_template: AnalysisTemplate,
 }
 
+impl From<AnalysisTemplate> for CreateAnalysisTemplateOutput {
+    fn from(value: AnalysisTemplate) -> Self {
+        Self {
+            analysis_template: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateCollaborationChangeRequestInput {
     #[serde(rename = "changes")]
@@ -2374,6 +2382,14 @@ pub struct CreateCollaborationChangeRequestInput {
 pub struct CreateCollaborationChangeRequestOutput {
     #[serde(rename = "collaborationChangeRequest")]
     pub collaboration_change_request: CollaborationChangeRequest,
+}
+
+impl From<CollaborationChangeRequest> for CreateCollaborationChangeRequestOutput {
+    fn from(value: CollaborationChangeRequest) -> Self {
+        Self {
+            collaboration_change_request: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2431,6 +2447,14 @@ pub struct CreateCollaborationOutput {
     pub collaboration: Collaboration,
 }
 
+impl From<Collaboration> for CreateCollaborationOutput {
+    fn from(value: Collaboration) -> Self {
+        Self {
+            collaboration: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateConfiguredAudienceModelAssociationInput {
     #[serde(rename = "configuredAudienceModelArn")]
@@ -2453,6 +2477,14 @@ pub struct CreateConfiguredAudienceModelAssociationOutput {
     pub configured_audience_model_association: ConfiguredAudienceModelAssociation,
 }
 
+impl From<ConfiguredAudienceModelAssociation> for CreateConfiguredAudienceModelAssociationOutput {
+    fn from(value: ConfiguredAudienceModelAssociation) -> Self {
+        Self {
+            configured_audience_model_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateConfiguredTableAnalysisRuleInput {
     #[serde(rename = "analysisRulePolicy")]
@@ -2467,6 +2499,14 @@ pub struct CreateConfiguredTableAnalysisRuleInput {
 pub struct CreateConfiguredTableAnalysisRuleOutput {
     #[serde(rename = "analysisRule")]
     pub analysis_rule: ConfiguredTableAnalysisRule,
+}
+
+impl From<ConfiguredTableAnalysisRule> for CreateConfiguredTableAnalysisRuleOutput {
+    fn from(value: ConfiguredTableAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2485,6 +2525,16 @@ pub struct CreateConfiguredTableAssociationAnalysisRuleInput {
 pub struct CreateConfiguredTableAssociationAnalysisRuleOutput {
     #[serde(rename = "analysisRule")]
     pub analysis_rule: ConfiguredTableAssociationAnalysisRule,
+}
+
+impl From<ConfiguredTableAssociationAnalysisRule>
+    for CreateConfiguredTableAssociationAnalysisRuleOutput
+{
+    fn from(value: ConfiguredTableAssociationAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -2507,6 +2557,14 @@ pub struct CreateConfiguredTableAssociationInput {
 pub struct CreateConfiguredTableAssociationOutput {
     #[serde(rename = "configuredTableAssociation")]
     pub configured_table_association: ConfiguredTableAssociation,
+}
+
+impl From<ConfiguredTableAssociation> for CreateConfiguredTableAssociationOutput {
+    fn from(value: ConfiguredTableAssociation) -> Self {
+        Self {
+            configured_table_association: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2536,6 +2594,14 @@ pub struct CreateConfiguredTableOutput {
     pub configured_table: ConfiguredTable,
 }
 
+impl From<ConfiguredTable> for CreateConfiguredTableOutput {
+    fn from(value: ConfiguredTable) -> Self {
+        Self {
+            configured_table: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateIdMappingTableInput {
     #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
@@ -2556,6 +2622,14 @@ pub struct CreateIdMappingTableInput {
 pub struct CreateIdMappingTableOutput {
     #[serde(rename = "idMappingTable")]
     pub id_mapping_table: IdMappingTable,
+}
+
+impl From<IdMappingTable> for CreateIdMappingTableOutput {
+    fn from(value: IdMappingTable) -> Self {
+        Self {
+            id_mapping_table: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -2580,6 +2654,14 @@ pub struct CreateIdNamespaceAssociationOutput {
     pub id_namespace_association: IdNamespaceAssociation,
 }
 
+impl From<IdNamespaceAssociation> for CreateIdNamespaceAssociationOutput {
+    fn from(value: IdNamespaceAssociation) -> Self {
+        Self {
+            id_namespace_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateIntermediateTableAnalysisRuleInput {
     #[serde(rename = "analysisRulePolicy")]
@@ -2596,6 +2678,14 @@ pub struct CreateIntermediateTableAnalysisRuleInput {
 pub struct CreateIntermediateTableAnalysisRuleOutput {
     #[serde(rename = "analysisRule")]
     pub analysis_rule: IntermediateTableAnalysisRule,
+}
+
+impl From<IntermediateTableAnalysisRule> for CreateIntermediateTableAnalysisRuleOutput {
+    fn from(value: IntermediateTableAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2620,6 +2710,14 @@ pub struct CreateIntermediateTableInput {
 pub struct CreateIntermediateTableOutput {
     #[serde(rename = "intermediateTable")]
     pub intermediate_table: IntermediateTable,
+}
+
+impl From<IntermediateTable> for CreateIntermediateTableOutput {
+    fn from(value: IntermediateTable) -> Self {
+        Self {
+            intermediate_table: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2657,6 +2755,12 @@ pub struct CreateMembershipOutput {
     pub membership: Membership,
 }
 
+impl From<Membership> for CreateMembershipOutput {
+    fn from(value: Membership) -> Self {
+        Self { membership: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreatePrivacyBudgetTemplateInput {
     #[serde(rename = "autoRefresh", skip_serializing_if = "Option::is_none")]
@@ -2675,6 +2779,14 @@ pub struct CreatePrivacyBudgetTemplateInput {
 pub struct CreatePrivacyBudgetTemplateOutput {
     #[serde(rename = "privacyBudgetTemplate")]
     pub privacy_budget_template: PrivacyBudgetTemplate,
+}
+
+impl From<PrivacyBudgetTemplate> for CreatePrivacyBudgetTemplateOutput {
+    fn from(value: PrivacyBudgetTemplate) -> Self {
+        Self {
+            privacy_budget_template: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -3104,6 +3216,14 @@ pub struct GetAnalysisLogExportOutput {
     pub analysis_log_export: AnalysisLogExport,
 }
 
+impl From<AnalysisLogExport> for GetAnalysisLogExportOutput {
+    fn from(value: AnalysisLogExport) -> Self {
+        Self {
+            analysis_log_export: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetAnalysisTemplateInput {
     #[serde(rename = "analysisTemplateIdentifier")]
@@ -3116,6 +3236,14 @@ pub struct GetAnalysisTemplateInput {
 pub struct GetAnalysisTemplateOutput {
     #[serde(rename = "analysisTemplate")]
     pub analysis_template: AnalysisTemplate,
+}
+
+impl From<AnalysisTemplate> for GetAnalysisTemplateOutput {
+    fn from(value: AnalysisTemplate) -> Self {
+        Self {
+            analysis_template: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -3132,6 +3260,14 @@ pub struct GetCollaborationAnalysisTemplateOutput {
     pub collaboration_analysis_template: CollaborationAnalysisTemplate,
 }
 
+impl From<CollaborationAnalysisTemplate> for GetCollaborationAnalysisTemplateOutput {
+    fn from(value: CollaborationAnalysisTemplate) -> Self {
+        Self {
+            collaboration_analysis_template: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetCollaborationChangeRequestInput {
     #[serde(rename = "changeRequestIdentifier")]
@@ -3144,6 +3280,14 @@ pub struct GetCollaborationChangeRequestInput {
 pub struct GetCollaborationChangeRequestOutput {
     #[serde(rename = "collaborationChangeRequest")]
     pub collaboration_change_request: CollaborationChangeRequest,
+}
+
+impl From<CollaborationChangeRequest> for GetCollaborationChangeRequestOutput {
+    fn from(value: CollaborationChangeRequest) -> Self {
+        Self {
+            collaboration_change_request: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -3161,6 +3305,16 @@ pub struct GetCollaborationConfiguredAudienceModelAssociationOutput {
         CollaborationConfiguredAudienceModelAssociation,
 }
 
+impl From<CollaborationConfiguredAudienceModelAssociation>
+    for GetCollaborationConfiguredAudienceModelAssociationOutput
+{
+    fn from(value: CollaborationConfiguredAudienceModelAssociation) -> Self {
+        Self {
+            collaboration_configured_audience_model_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetCollaborationIdNamespaceAssociationInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -3175,6 +3329,14 @@ pub struct GetCollaborationIdNamespaceAssociationOutput {
     pub collaboration_id_namespace_association: CollaborationIdNamespaceAssociation,
 }
 
+impl From<CollaborationIdNamespaceAssociation> for GetCollaborationIdNamespaceAssociationOutput {
+    fn from(value: CollaborationIdNamespaceAssociation) -> Self {
+        Self {
+            collaboration_id_namespace_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetCollaborationInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -3185,6 +3347,14 @@ pub struct GetCollaborationInput {
 pub struct GetCollaborationOutput {
     #[serde(rename = "collaboration")]
     pub collaboration: Collaboration,
+}
+
+impl From<Collaboration> for GetCollaborationOutput {
+    fn from(value: Collaboration) -> Self {
+        Self {
+            collaboration: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -3201,6 +3371,14 @@ pub struct GetCollaborationPrivacyBudgetTemplateOutput {
     pub collaboration_privacy_budget_template: CollaborationPrivacyBudgetTemplate,
 }
 
+impl From<CollaborationPrivacyBudgetTemplate> for GetCollaborationPrivacyBudgetTemplateOutput {
+    fn from(value: CollaborationPrivacyBudgetTemplate) -> Self {
+        Self {
+            collaboration_privacy_budget_template: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetConfiguredAudienceModelAssociationInput {
     #[serde(rename = "configuredAudienceModelAssociationIdentifier")]
@@ -3215,6 +3393,14 @@ pub struct GetConfiguredAudienceModelAssociationOutput {
     pub configured_audience_model_association: ConfiguredAudienceModelAssociation,
 }
 
+impl From<ConfiguredAudienceModelAssociation> for GetConfiguredAudienceModelAssociationOutput {
+    fn from(value: ConfiguredAudienceModelAssociation) -> Self {
+        Self {
+            configured_audience_model_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetConfiguredTableAnalysisRuleInput {
     #[serde(rename = "analysisRuleType")]
@@ -3227,6 +3413,14 @@ pub struct GetConfiguredTableAnalysisRuleInput {
 pub struct GetConfiguredTableAnalysisRuleOutput {
     #[serde(rename = "analysisRule")]
     pub analysis_rule: ConfiguredTableAnalysisRule,
+}
+
+impl From<ConfiguredTableAnalysisRule> for GetConfiguredTableAnalysisRuleOutput {
+    fn from(value: ConfiguredTableAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3245,6 +3439,16 @@ pub struct GetConfiguredTableAssociationAnalysisRuleOutput {
     pub analysis_rule: ConfiguredTableAssociationAnalysisRule,
 }
 
+impl From<ConfiguredTableAssociationAnalysisRule>
+    for GetConfiguredTableAssociationAnalysisRuleOutput
+{
+    fn from(value: ConfiguredTableAssociationAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetConfiguredTableAssociationInput {
     #[serde(rename = "configuredTableAssociationIdentifier")]
@@ -3259,6 +3463,14 @@ pub struct GetConfiguredTableAssociationOutput {
     pub configured_table_association: ConfiguredTableAssociation,
 }
 
+impl From<ConfiguredTableAssociation> for GetConfiguredTableAssociationOutput {
+    fn from(value: ConfiguredTableAssociation) -> Self {
+        Self {
+            configured_table_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetConfiguredTableInput {
     #[serde(rename = "configuredTableIdentifier")]
@@ -3269,6 +3481,14 @@ pub struct GetConfiguredTableInput {
 pub struct GetConfiguredTableOutput {
     #[serde(rename = "configuredTable")]
     pub configured_table: ConfiguredTable,
+}
+
+impl From<ConfiguredTable> for GetConfiguredTableOutput {
+    fn from(value: ConfiguredTable) -> Self {
+        Self {
+            configured_table: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -3285,6 +3505,14 @@ pub struct GetIdMappingTableOutput {
     pub id_mapping_table: IdMappingTable,
 }
 
+impl From<IdMappingTable> for GetIdMappingTableOutput {
+    fn from(value: IdMappingTable) -> Self {
+        Self {
+            id_mapping_table: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetIdNamespaceAssociationInput {
     #[serde(rename = "idNamespaceAssociationIdentifier")]
@@ -3297,6 +3525,14 @@ pub struct GetIdNamespaceAssociationInput {
 pub struct GetIdNamespaceAssociationOutput {
     #[serde(rename = "idNamespaceAssociation")]
     pub id_namespace_association: IdNamespaceAssociation,
+}
+
+impl From<IdNamespaceAssociation> for GetIdNamespaceAssociationOutput {
+    fn from(value: IdNamespaceAssociation) -> Self {
+        Self {
+            id_namespace_association: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3315,6 +3551,14 @@ pub struct GetIntermediateTableAnalysisRuleOutput {
     pub analysis_rule: IntermediateTableAnalysisRule,
 }
 
+impl From<IntermediateTableAnalysisRule> for GetIntermediateTableAnalysisRuleOutput {
+    fn from(value: IntermediateTableAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetIntermediateTableInput {
     #[serde(rename = "intermediateTableIdentifier")]
@@ -3329,6 +3573,14 @@ pub struct GetIntermediateTableOutput {
     pub intermediate_table: IntermediateTable,
 }
 
+impl From<IntermediateTable> for GetIntermediateTableOutput {
+    fn from(value: IntermediateTable) -> Self {
+        Self {
+            intermediate_table: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetMembershipInput {
     #[serde(rename = "membershipIdentifier")]
@@ -3339,6 +3591,12 @@ pub struct GetMembershipInput {
 pub struct GetMembershipOutput {
     #[serde(rename = "membership")]
     pub membership: Membership,
+}
+
+impl From<Membership> for GetMembershipOutput {
+    fn from(value: Membership) -> Self {
+        Self { membership: value }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -3355,6 +3613,14 @@ pub struct GetPrivacyBudgetTemplateOutput {
     pub privacy_budget_template: PrivacyBudgetTemplate,
 }
 
+impl From<PrivacyBudgetTemplate> for GetPrivacyBudgetTemplateOutput {
+    fn from(value: PrivacyBudgetTemplate) -> Self {
+        Self {
+            privacy_budget_template: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetProtectedJobInput {
     #[serde(rename = "membershipIdentifier")]
@@ -3369,6 +3635,14 @@ pub struct GetProtectedJobOutput {
     pub protected_job: ProtectedJob,
 }
 
+impl From<ProtectedJob> for GetProtectedJobOutput {
+    fn from(value: ProtectedJob) -> Self {
+        Self {
+            protected_job: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetProtectedQueryInput {
     #[serde(rename = "membershipIdentifier")]
@@ -3381,6 +3655,14 @@ pub struct GetProtectedQueryInput {
 pub struct GetProtectedQueryOutput {
     #[serde(rename = "protectedQuery")]
     pub protected_query: ProtectedQuery,
+}
+
+impl From<ProtectedQuery> for GetProtectedQueryOutput {
+    fn from(value: ProtectedQuery) -> Self {
+        Self {
+            protected_query: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3399,6 +3681,14 @@ pub struct GetSchemaAnalysisRuleOutput {
     pub analysis_rule: AnalysisRule,
 }
 
+impl From<AnalysisRule> for GetSchemaAnalysisRuleOutput {
+    fn from(value: AnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetSchemaInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -3411,6 +3701,12 @@ pub struct GetSchemaInput {
 pub struct GetSchemaOutput {
     #[serde(rename = "schema")]
     pub schema: Schema,
+}
+
+impl From<Schema> for GetSchemaOutput {
+    fn from(value: Schema) -> Self {
+        Self { schema: value }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4579,6 +4875,12 @@ pub struct ListTagsForResourceOutput {
     pub tags: std::collections::BTreeMap<String, String>,
 }
 
+impl From<std::collections::BTreeMap<String, String>> for ListTagsForResourceOutput {
+    fn from(value: std::collections::BTreeMap<String, String>) -> Self {
+        Self { tags: value }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LogExportAnalysisType {
     #[serde(rename = "PROTECTED_QUERY")]
@@ -5127,6 +5429,14 @@ pub struct PopulateIdMappingTableOutput {
     pub id_mapping_job_id: String,
 }
 
+impl From<String> for PopulateIdMappingTableOutput {
+    fn from(value: String) -> Self {
+        Self {
+            id_mapping_job_id: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PopulateIntermediateTableAnalysisType {
     #[serde(rename = "QUERY")]
@@ -5207,6 +5517,14 @@ pub struct PreviewPrivacyImpactInput {
 pub struct PreviewPrivacyImpactOutput {
     #[serde(rename = "privacyImpact")]
     pub privacy_impact: PrivacyImpact,
+}
+
+impl From<PrivacyImpact> for PreviewPrivacyImpactOutput {
+    fn from(value: PrivacyImpact) -> Self {
+        Self {
+            privacy_impact: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6501,6 +6819,14 @@ pub struct StartAnalysisLogExportOutput {
     pub analysis_log_export: AnalysisLogExport,
 }
 
+impl From<AnalysisLogExport> for StartAnalysisLogExportOutput {
+    fn from(value: AnalysisLogExport) -> Self {
+        Self {
+            analysis_log_export: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartProtectedJobInput {
     #[serde(
@@ -6532,6 +6858,14 @@ pub struct StartProtectedJobOutput {
     pub protected_job: ProtectedJob,
 }
 
+impl From<ProtectedJob> for StartProtectedJobOutput {
+    fn from(value: ProtectedJob) -> Self {
+        Self {
+            protected_job: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartProtectedQueryInput {
     #[serde(
@@ -6561,6 +6895,14 @@ pub struct StartProtectedQueryInput {
 pub struct StartProtectedQueryOutput {
     #[serde(rename = "protectedQuery")]
     pub protected_query: ProtectedQuery,
+}
+
+impl From<ProtectedQuery> for StartProtectedQueryOutput {
+    fn from(value: ProtectedQuery) -> Self {
+        Self {
+            protected_query: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -6848,6 +7190,14 @@ pub struct UpdateAnalysisTemplateOutput {
     pub analysis_template: AnalysisTemplate,
 }
 
+impl From<AnalysisTemplate> for UpdateAnalysisTemplateOutput {
+    fn from(value: AnalysisTemplate) -> Self {
+        Self {
+            analysis_template: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateCollaborationChangeRequestInput {
     #[serde(rename = "action")]
@@ -6862,6 +7212,14 @@ pub struct UpdateCollaborationChangeRequestInput {
 pub struct UpdateCollaborationChangeRequestOutput {
     #[serde(rename = "collaborationChangeRequest")]
     pub collaboration_change_request: CollaborationChangeRequest,
+}
+
+impl From<CollaborationChangeRequest> for UpdateCollaborationChangeRequestOutput {
+    fn from(value: CollaborationChangeRequest) -> Self {
+        Self {
+            collaboration_change_request: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -6882,6 +7240,14 @@ pub struct UpdateCollaborationOutput {
     pub collaboration: Collaboration,
 }
 
+impl From<Collaboration> for UpdateCollaborationOutput {
+    fn from(value: Collaboration) -> Self {
+        Self {
+            collaboration: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct UpdateConfiguredAudienceModelAssociationInput {
     #[serde(rename = "configuredAudienceModelAssociationIdentifier")]
@@ -6900,6 +7266,14 @@ pub struct UpdateConfiguredAudienceModelAssociationOutput {
     pub configured_audience_model_association: ConfiguredAudienceModelAssociation,
 }
 
+impl From<ConfiguredAudienceModelAssociation> for UpdateConfiguredAudienceModelAssociationOutput {
+    fn from(value: ConfiguredAudienceModelAssociation) -> Self {
+        Self {
+            configured_audience_model_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateConfiguredTableAnalysisRuleInput {
     #[serde(rename = "analysisRulePolicy")]
@@ -6914,6 +7288,14 @@ pub struct UpdateConfiguredTableAnalysisRuleInput {
 pub struct UpdateConfiguredTableAnalysisRuleOutput {
     #[serde(rename = "analysisRule")]
     pub analysis_rule: ConfiguredTableAnalysisRule,
+}
+
+impl From<ConfiguredTableAnalysisRule> for UpdateConfiguredTableAnalysisRuleOutput {
+    fn from(value: ConfiguredTableAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6934,6 +7316,16 @@ pub struct UpdateConfiguredTableAssociationAnalysisRuleOutput {
     pub analysis_rule: ConfiguredTableAssociationAnalysisRule,
 }
 
+impl From<ConfiguredTableAssociationAnalysisRule>
+    for UpdateConfiguredTableAssociationAnalysisRuleOutput
+{
+    fn from(value: ConfiguredTableAssociationAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct UpdateConfiguredTableAssociationInput {
     #[serde(rename = "configuredTableAssociationIdentifier")]
@@ -6950,6 +7342,14 @@ pub struct UpdateConfiguredTableAssociationInput {
 pub struct UpdateConfiguredTableAssociationOutput {
     #[serde(rename = "configuredTableAssociation")]
     pub configured_table_association: ConfiguredTableAssociation,
+}
+
+impl From<ConfiguredTableAssociation> for UpdateConfiguredTableAssociationOutput {
+    fn from(value: ConfiguredTableAssociation) -> Self {
+        Self {
+            configured_table_association: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -6979,6 +7379,14 @@ pub struct UpdateConfiguredTableOutput {
     pub configured_table: ConfiguredTable,
 }
 
+impl From<ConfiguredTable> for UpdateConfiguredTableOutput {
+    fn from(value: ConfiguredTable) -> Self {
+        Self {
+            configured_table: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct UpdateIdMappingTableInput {
     #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
@@ -6995,6 +7403,14 @@ pub struct UpdateIdMappingTableInput {
 pub struct UpdateIdMappingTableOutput {
     #[serde(rename = "idMappingTable")]
     pub id_mapping_table: IdMappingTable,
+}
+
+impl From<IdMappingTable> for UpdateIdMappingTableOutput {
+    fn from(value: IdMappingTable) -> Self {
+        Self {
+            id_mapping_table: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -7017,6 +7433,14 @@ pub struct UpdateIdNamespaceAssociationOutput {
     pub id_namespace_association: IdNamespaceAssociation,
 }
 
+impl From<IdNamespaceAssociation> for UpdateIdNamespaceAssociationOutput {
+    fn from(value: IdNamespaceAssociation) -> Self {
+        Self {
+            id_namespace_association: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateIntermediateTableAnalysisRuleInput {
     #[serde(rename = "analysisRulePolicy")]
@@ -7033,6 +7457,14 @@ pub struct UpdateIntermediateTableAnalysisRuleInput {
 pub struct UpdateIntermediateTableAnalysisRuleOutput {
     #[serde(rename = "analysisRule")]
     pub analysis_rule: IntermediateTableAnalysisRule,
+}
+
+impl From<IntermediateTableAnalysisRule> for UpdateIntermediateTableAnalysisRuleOutput {
+    fn from(value: IntermediateTableAnalysisRule) -> Self {
+        Self {
+            analysis_rule: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -7053,6 +7485,14 @@ pub struct UpdateIntermediateTableInput {
 pub struct UpdateIntermediateTableOutput {
     #[serde(rename = "intermediateTable")]
     pub intermediate_table: IntermediateTable,
+}
+
+impl From<IntermediateTable> for UpdateIntermediateTableOutput {
+    fn from(value: IntermediateTable) -> Self {
+        Self {
+            intermediate_table: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -7086,6 +7526,12 @@ pub struct UpdateMembershipOutput {
     pub membership: Membership,
 }
 
+impl From<Membership> for UpdateMembershipOutput {
+    fn from(value: Membership) -> Self {
+        Self { membership: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct UpdateMembershipPaymentConfiguration {
     #[serde(rename = "jobCompute", skip_serializing_if = "Option::is_none")]
@@ -7114,6 +7560,14 @@ pub struct UpdatePrivacyBudgetTemplateOutput {
     pub privacy_budget_template: PrivacyBudgetTemplate,
 }
 
+impl From<PrivacyBudgetTemplate> for UpdatePrivacyBudgetTemplateOutput {
+    fn from(value: PrivacyBudgetTemplate) -> Self {
+        Self {
+            privacy_budget_template: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateProtectedJobInput {
     #[serde(rename = "membershipIdentifier")]
@@ -7130,6 +7584,14 @@ pub struct UpdateProtectedJobOutput {
     pub protected_job: ProtectedJob,
 }
 
+impl From<ProtectedJob> for UpdateProtectedJobOutput {
+    fn from(value: ProtectedJob) -> Self {
+        Self {
+            protected_job: value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateProtectedQueryInput {
     #[serde(rename = "membershipIdentifier")]
@@ -7144,6 +7606,14 @@ pub struct UpdateProtectedQueryInput {
 pub struct UpdateProtectedQueryOutput {
     #[serde(rename = "protectedQuery")]
     pub protected_query: ProtectedQuery,
+}
+
+impl From<ProtectedQuery> for UpdateProtectedQueryOutput {
+    fn from(value: ProtectedQuery) -> Self {
+        Self {
+            protected_query: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

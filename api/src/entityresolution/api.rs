@@ -742,3 +742,193 @@ pub async fn dispatch<S: EntityResolutionApi>(
         )),
     }
 }
+
+/// `AddPolicyStatement`'s input.
+impl crate::OperationInput for dto::AddPolicyStatementInput {
+    type Output = dto::AddPolicyStatementOutput;
+}
+
+/// `BatchDeleteUniqueId`'s input.
+impl crate::OperationInput for dto::BatchDeleteUniqueIdInput {
+    type Output = dto::BatchDeleteUniqueIdOutput;
+}
+
+/// `CreateIdMappingWorkflow`'s input.
+impl crate::OperationInput for dto::CreateIdMappingWorkflowInput {
+    type Output = dto::CreateIdMappingWorkflowOutput;
+}
+
+/// `CreateIdNamespace`'s input.
+impl crate::OperationInput for dto::CreateIdNamespaceInput {
+    type Output = dto::CreateIdNamespaceOutput;
+}
+
+/// `CreateMatchingWorkflow`'s input.
+impl crate::OperationInput for dto::CreateMatchingWorkflowInput {
+    type Output = dto::CreateMatchingWorkflowOutput;
+}
+
+/// `CreateSchemaMapping`'s input.
+impl crate::OperationInput for dto::CreateSchemaMappingInput {
+    type Output = dto::CreateSchemaMappingOutput;
+}
+
+/// `DeleteIdMappingWorkflow`'s input.
+impl crate::OperationInput for dto::DeleteIdMappingWorkflowInput {
+    type Output = dto::DeleteIdMappingWorkflowOutput;
+}
+
+/// `DeleteIdNamespace`'s input.
+impl crate::OperationInput for dto::DeleteIdNamespaceInput {
+    type Output = dto::DeleteIdNamespaceOutput;
+}
+
+/// `DeleteMatchingWorkflow`'s input.
+impl crate::OperationInput for dto::DeleteMatchingWorkflowInput {
+    type Output = dto::DeleteMatchingWorkflowOutput;
+}
+
+/// `DeletePolicyStatement`'s input.
+impl crate::OperationInput for dto::DeletePolicyStatementInput {
+    type Output = dto::DeletePolicyStatementOutput;
+}
+
+/// `DeleteSchemaMapping`'s input.
+impl crate::OperationInput for dto::DeleteSchemaMappingInput {
+    type Output = dto::DeleteSchemaMappingOutput;
+}
+
+/// `GenerateMatchId`'s input.
+impl crate::OperationInput for dto::GenerateMatchIdInput {
+    type Output = dto::GenerateMatchIdOutput;
+}
+
+/// `GetIdMappingJob`'s input.
+impl crate::OperationInput for dto::GetIdMappingJobInput {
+    type Output = dto::GetIdMappingJobOutput;
+}
+
+/// `GetIdMappingWorkflow`'s input.
+impl crate::OperationInput for dto::GetIdMappingWorkflowInput {
+    type Output = dto::GetIdMappingWorkflowOutput;
+}
+
+/// `GetIdNamespace`'s input.
+impl crate::OperationInput for dto::GetIdNamespaceInput {
+    type Output = dto::GetIdNamespaceOutput;
+}
+
+/// `GetMatchId`'s input.
+impl crate::OperationInput for dto::GetMatchIdInput {
+    type Output = dto::GetMatchIdOutput;
+}
+
+/// `GetMatchingJob`'s input.
+impl crate::OperationInput for dto::GetMatchingJobInput {
+    type Output = dto::GetMatchingJobOutput;
+}
+
+/// `GetMatchingWorkflow`'s input.
+impl crate::OperationInput for dto::GetMatchingWorkflowInput {
+    type Output = dto::GetMatchingWorkflowOutput;
+}
+
+/// `GetPolicy`'s input.
+impl crate::OperationInput for dto::GetPolicyInput {
+    type Output = dto::GetPolicyOutput;
+}
+
+/// `GetProviderService`'s input.
+impl crate::OperationInput for dto::GetProviderServiceInput {
+    type Output = dto::GetProviderServiceOutput;
+}
+
+/// `GetSchemaMapping`'s input.
+impl crate::OperationInput for dto::GetSchemaMappingInput {
+    type Output = dto::GetSchemaMappingOutput;
+}
+
+/// `ListIdMappingJobs`'s input.
+impl crate::OperationInput for dto::ListIdMappingJobsInput {
+    type Output = dto::ListIdMappingJobsOutput;
+}
+
+/// `ListIdMappingWorkflows`'s input.
+impl crate::OperationInput for dto::ListIdMappingWorkflowsInput {
+    type Output = dto::ListIdMappingWorkflowsOutput;
+}
+
+/// `ListIdNamespaces`'s input.
+impl crate::OperationInput for dto::ListIdNamespacesInput {
+    type Output = dto::ListIdNamespacesOutput;
+}
+
+/// `ListMatchingJobs`'s input.
+impl crate::OperationInput for dto::ListMatchingJobsInput {
+    type Output = dto::ListMatchingJobsOutput;
+}
+
+/// `ListMatchingWorkflows`'s input.
+impl crate::OperationInput for dto::ListMatchingWorkflowsInput {
+    type Output = dto::ListMatchingWorkflowsOutput;
+}
+
+/// `ListProviderServices`'s input.
+impl crate::OperationInput for dto::ListProviderServicesInput {
+    type Output = dto::ListProviderServicesOutput;
+}
+
+/// `ListSchemaMappings`'s input.
+impl crate::OperationInput for dto::ListSchemaMappingsInput {
+    type Output = dto::ListSchemaMappingsOutput;
+}
+
+/// `ListTagsForResource`'s input.
+impl crate::OperationInput for dto::ListTagsForResourceInput {
+    type Output = dto::ListTagsForResourceOutput;
+}
+
+/// `PutPolicy`'s input.
+impl crate::OperationInput for dto::PutPolicyInput {
+    type Output = dto::PutPolicyOutput;
+}
+
+/// `StartIdMappingJob`'s input.
+impl crate::OperationInput for dto::StartIdMappingJobInput {
+    type Output = dto::StartIdMappingJobOutput;
+}
+
+/// `StartMatchingJob`'s input.
+impl crate::OperationInput for dto::StartMatchingJobInput {
+    type Output = dto::StartMatchingJobOutput;
+}
+
+/// `TagResource`'s input.
+impl crate::OperationInput for dto::TagResourceInput {
+    type Output = dto::TagResourceOutput;
+}
+
+/// `UntagResource`'s input.
+impl crate::OperationInput for dto::UntagResourceInput {
+    type Output = dto::UntagResourceOutput;
+}
+
+/// `UpdateIdMappingWorkflow`'s input.
+impl crate::OperationInput for dto::UpdateIdMappingWorkflowInput {
+    type Output = dto::UpdateIdMappingWorkflowOutput;
+}
+
+/// `UpdateIdNamespace`'s input.
+impl crate::OperationInput for dto::UpdateIdNamespaceInput {
+    type Output = dto::UpdateIdNamespaceOutput;
+}
+
+/// `UpdateMatchingWorkflow`'s input.
+impl crate::OperationInput for dto::UpdateMatchingWorkflowInput {
+    type Output = dto::UpdateMatchingWorkflowOutput;
+}
+
+/// `UpdateSchemaMapping`'s input.
+impl crate::OperationInput for dto::UpdateSchemaMappingInput {
+    type Output = dto::UpdateSchemaMappingOutput;
+}

@@ -267,6 +267,12 @@ pub struct DeleteIdMappingWorkflowOutput {
     pub message: String,
 }
 
+impl From<String> for DeleteIdMappingWorkflowOutput {
+    fn from(value: String) -> Self {
+        Self { message: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeleteIdNamespaceInput {
     #[serde(rename = "idNamespaceName")]
@@ -279,6 +285,12 @@ pub struct DeleteIdNamespaceOutput {
     pub message: String,
 }
 
+impl From<String> for DeleteIdNamespaceOutput {
+    fn from(value: String) -> Self {
+        Self { message: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeleteMatchingWorkflowInput {
     #[serde(rename = "workflowName")]
@@ -289,6 +301,12 @@ pub struct DeleteMatchingWorkflowInput {
 pub struct DeleteMatchingWorkflowOutput {
     #[serde(rename = "message")]
     pub message: String,
+}
+
+impl From<String> for DeleteMatchingWorkflowOutput {
+    fn from(value: String) -> Self {
+        Self { message: value }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -319,6 +337,12 @@ pub struct DeleteSchemaMappingInput {
 pub struct DeleteSchemaMappingOutput {
     #[serde(rename = "message")]
     pub message: String,
+}
+
+impl From<String> for DeleteSchemaMappingOutput {
+    fn from(value: String) -> Self {
+        Self { message: value }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1251,6 +1275,12 @@ pub struct ListTagsForResourceOutput {
     pub tags: std::collections::BTreeMap<String, String>,
 }
 
+impl From<std::collections::BTreeMap<String, String>> for ListTagsForResourceOutput {
+    fn from(value: std::collections::BTreeMap<String, String>) -> Self {
+        Self { tags: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct MatchGroup {
     #[serde(rename = "matchId")]
@@ -1807,6 +1837,12 @@ pub struct StartMatchingJobInput {
 pub struct StartMatchingJobOutput {
     #[serde(rename = "jobId")]
     pub job_id: String,
+}
+
+impl From<String> for StartMatchingJobOutput {
+    fn from(value: String) -> Self {
+        Self { job_id: value }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -5317,3 +5317,1573 @@ pub async fn dispatch<S: GlueApi>(
         )),
     }
 }
+
+/// `AssociateGlossaryTerms`'s input.
+impl crate::OperationInput for dto::AssociateGlossaryTermsRequest {
+    type Output = dto::AssociateGlossaryTermsResponse;
+}
+
+/// `BatchCreatePartition`'s input.
+impl crate::OperationInput for dto::BatchCreatePartitionRequest {
+    type Output = dto::BatchCreatePartitionResponse;
+}
+
+/// `BatchDeleteConnection`'s input.
+impl crate::OperationInput for dto::BatchDeleteConnectionRequest {
+    type Output = dto::BatchDeleteConnectionResponse;
+}
+
+/// `BatchDeletePartition`'s input.
+impl crate::OperationInput for dto::BatchDeletePartitionRequest {
+    type Output = dto::BatchDeletePartitionResponse;
+}
+
+/// `BatchDeleteTable`'s input.
+impl crate::OperationInput for dto::BatchDeleteTableRequest {
+    type Output = dto::BatchDeleteTableResponse;
+}
+
+/// `BatchDeleteTableVersion`'s input.
+impl crate::OperationInput for dto::BatchDeleteTableVersionRequest {
+    type Output = dto::BatchDeleteTableVersionResponse;
+}
+
+/// `BatchGetBlueprints`'s input.
+impl crate::OperationInput for dto::BatchGetBlueprintsRequest {
+    type Output = dto::BatchGetBlueprintsResponse;
+}
+
+/// `BatchGetCrawlers`'s input.
+impl crate::OperationInput for dto::BatchGetCrawlersRequest {
+    type Output = dto::BatchGetCrawlersResponse;
+}
+
+/// `BatchGetCustomEntityTypes`'s input.
+impl crate::OperationInput for dto::BatchGetCustomEntityTypesRequest {
+    type Output = dto::BatchGetCustomEntityTypesResponse;
+}
+
+/// `BatchGetDataQualityResult`'s input.
+impl crate::OperationInput for dto::BatchGetDataQualityResultRequest {
+    type Output = dto::BatchGetDataQualityResultResponse;
+}
+
+/// `BatchGetDataQualityResultV2`'s input.
+impl crate::OperationInput for dto::BatchGetDataQualityResultV2Request {
+    type Output = dto::BatchGetDataQualityResultV2Response;
+}
+
+/// `BatchGetDataQualityRulesetEvaluationRun`'s input.
+impl crate::OperationInput for dto::BatchGetDataQualityRulesetEvaluationRunRequest {
+    type Output = dto::BatchGetDataQualityRulesetEvaluationRunResponse;
+}
+
+/// `BatchGetDevEndpoints`'s input.
+impl crate::OperationInput for dto::BatchGetDevEndpointsRequest {
+    type Output = dto::BatchGetDevEndpointsResponse;
+}
+
+/// `BatchGetIterableForms`'s input.
+impl crate::OperationInput for dto::BatchGetIterableFormsRequest {
+    type Output = dto::BatchGetIterableFormsResponse;
+}
+
+/// `BatchGetJobs`'s input.
+impl crate::OperationInput for dto::BatchGetJobsRequest {
+    type Output = dto::BatchGetJobsResponse;
+}
+
+/// `BatchGetPartition`'s input.
+impl crate::OperationInput for dto::BatchGetPartitionRequest {
+    type Output = dto::BatchGetPartitionResponse;
+}
+
+/// `BatchGetTableOptimizer`'s input.
+impl crate::OperationInput for dto::BatchGetTableOptimizerRequest {
+    type Output = dto::BatchGetTableOptimizerResponse;
+}
+
+/// `BatchGetTriggers`'s input.
+impl crate::OperationInput for dto::BatchGetTriggersRequest {
+    type Output = dto::BatchGetTriggersResponse;
+}
+
+/// `BatchGetWorkflows`'s input.
+impl crate::OperationInput for dto::BatchGetWorkflowsRequest {
+    type Output = dto::BatchGetWorkflowsResponse;
+}
+
+/// `BatchPutDataQualityStatisticAnnotation`'s input.
+impl crate::OperationInput for dto::BatchPutDataQualityStatisticAnnotationRequest {
+    type Output = dto::BatchPutDataQualityStatisticAnnotationResponse;
+}
+
+/// `BatchStopJobRun`'s input.
+impl crate::OperationInput for dto::BatchStopJobRunRequest {
+    type Output = dto::BatchStopJobRunResponse;
+}
+
+/// `BatchUpdatePartition`'s input.
+impl crate::OperationInput for dto::BatchUpdatePartitionRequest {
+    type Output = dto::BatchUpdatePartitionResponse;
+}
+
+/// `CancelDataQualityRuleRecommendationRun`'s input.
+impl crate::OperationInput for dto::CancelDataQualityRuleRecommendationRunRequest {
+    type Output = dto::CancelDataQualityRuleRecommendationRunResponse;
+}
+
+/// `CancelDataQualityRulesetEvaluationRun`'s input.
+impl crate::OperationInput for dto::CancelDataQualityRulesetEvaluationRunRequest {
+    type Output = dto::CancelDataQualityRulesetEvaluationRunResponse;
+}
+
+/// `CancelMLTaskRun`'s input.
+impl crate::OperationInput for dto::CancelMLTaskRunRequest {
+    type Output = dto::CancelMLTaskRunResponse;
+}
+
+/// `CancelStatement`'s input.
+impl crate::OperationInput for dto::CancelStatementRequest {
+    type Output = dto::CancelStatementResponse;
+}
+
+/// `CheckSchemaVersionValidity`'s input.
+impl crate::OperationInput for dto::CheckSchemaVersionValidityInput {
+    type Output = dto::CheckSchemaVersionValidityResponse;
+}
+
+/// `CreateBlueprint`'s input.
+impl crate::OperationInput for dto::CreateBlueprintRequest {
+    type Output = dto::CreateBlueprintResponse;
+}
+
+/// `CreateCatalog`'s input.
+impl crate::OperationInput for dto::CreateCatalogRequest {
+    type Output = dto::CreateCatalogResponse;
+}
+
+/// `CreateClassifier`'s input.
+impl crate::OperationInput for dto::CreateClassifierRequest {
+    type Output = dto::CreateClassifierResponse;
+}
+
+/// `CreateColumnStatisticsTaskSettings`'s input.
+impl crate::OperationInput for dto::CreateColumnStatisticsTaskSettingsRequest {
+    type Output = dto::CreateColumnStatisticsTaskSettingsResponse;
+}
+
+/// `CreateConnection`'s input.
+impl crate::OperationInput for dto::CreateConnectionRequest {
+    type Output = dto::CreateConnectionResponse;
+}
+
+/// `CreateCrawler`'s input.
+impl crate::OperationInput for dto::CreateCrawlerRequest {
+    type Output = dto::CreateCrawlerResponse;
+}
+
+/// `CreateCustomEntityType`'s input.
+impl crate::OperationInput for dto::CreateCustomEntityTypeRequest {
+    type Output = dto::CreateCustomEntityTypeResponse;
+}
+
+/// `CreateDataQualityEvaluationConfig`'s input.
+impl crate::OperationInput for dto::CreateDataQualityEvaluationConfigRequest {
+    type Output = dto::CreateDataQualityEvaluationConfigResponse;
+}
+
+/// `CreateDataQualityRuleset`'s input.
+impl crate::OperationInput for dto::CreateDataQualityRulesetRequest {
+    type Output = dto::CreateDataQualityRulesetResponse;
+}
+
+/// `CreateDatabase`'s input.
+impl crate::OperationInput for dto::CreateDatabaseRequest {
+    type Output = dto::CreateDatabaseResponse;
+}
+
+/// `CreateDevEndpoint`'s input.
+impl crate::OperationInput for dto::CreateDevEndpointRequest {
+    type Output = dto::CreateDevEndpointResponse;
+}
+
+/// `CreateGlossary`'s input.
+impl crate::OperationInput for dto::CreateGlossaryRequest {
+    type Output = dto::CreateGlossaryResponse;
+}
+
+/// `CreateGlossaryTerm`'s input.
+impl crate::OperationInput for dto::CreateGlossaryTermRequest {
+    type Output = dto::CreateGlossaryTermResponse;
+}
+
+/// `CreateGlueIdentityCenterConfiguration`'s input.
+impl crate::OperationInput for dto::CreateGlueIdentityCenterConfigurationRequest {
+    type Output = dto::CreateGlueIdentityCenterConfigurationResponse;
+}
+
+/// `CreateIntegration`'s input.
+impl crate::OperationInput for dto::CreateIntegrationRequest {
+    type Output = dto::CreateIntegrationResponse;
+}
+
+/// `CreateIntegrationResourceProperty`'s input.
+impl crate::OperationInput for dto::CreateIntegrationResourcePropertyRequest {
+    type Output = dto::CreateIntegrationResourcePropertyResponse;
+}
+
+/// `CreateIntegrationTableProperties`'s input.
+impl crate::OperationInput for dto::CreateIntegrationTablePropertiesRequest {
+    type Output = dto::CreateIntegrationTablePropertiesResponse;
+}
+
+/// `CreateJob`'s input.
+impl crate::OperationInput for dto::CreateJobRequest {
+    type Output = dto::CreateJobResponse;
+}
+
+/// `CreateMLTransform`'s input.
+impl crate::OperationInput for dto::CreateMLTransformRequest {
+    type Output = dto::CreateMLTransformResponse;
+}
+
+/// `CreatePartition`'s input.
+impl crate::OperationInput for dto::CreatePartitionRequest {
+    type Output = dto::CreatePartitionResponse;
+}
+
+/// `CreatePartitionIndex`'s input.
+impl crate::OperationInput for dto::CreatePartitionIndexRequest {
+    type Output = dto::CreatePartitionIndexResponse;
+}
+
+/// `CreateRegistry`'s input.
+impl crate::OperationInput for dto::CreateRegistryInput {
+    type Output = dto::CreateRegistryResponse;
+}
+
+/// `CreateSchema`'s input.
+impl crate::OperationInput for dto::CreateSchemaInput {
+    type Output = dto::CreateSchemaResponse;
+}
+
+/// `CreateScript`'s input.
+impl crate::OperationInput for dto::CreateScriptRequest {
+    type Output = dto::CreateScriptResponse;
+}
+
+/// `CreateSecurityConfiguration`'s input.
+impl crate::OperationInput for dto::CreateSecurityConfigurationRequest {
+    type Output = dto::CreateSecurityConfigurationResponse;
+}
+
+/// `CreateSession`'s input.
+impl crate::OperationInput for dto::CreateSessionRequest {
+    type Output = dto::CreateSessionResponse;
+}
+
+/// `CreateTable`'s input.
+impl crate::OperationInput for dto::CreateTableRequest {
+    type Output = dto::CreateTableResponse;
+}
+
+/// `CreateTableOptimizer`'s input.
+impl crate::OperationInput for dto::CreateTableOptimizerRequest {
+    type Output = dto::CreateTableOptimizerResponse;
+}
+
+/// `CreateTrigger`'s input.
+impl crate::OperationInput for dto::CreateTriggerRequest {
+    type Output = dto::CreateTriggerResponse;
+}
+
+/// `CreateUsageProfile`'s input.
+impl crate::OperationInput for dto::CreateUsageProfileRequest {
+    type Output = dto::CreateUsageProfileResponse;
+}
+
+/// `CreateUserDefinedFunction`'s input.
+impl crate::OperationInput for dto::CreateUserDefinedFunctionRequest {
+    type Output = dto::CreateUserDefinedFunctionResponse;
+}
+
+/// `CreateWorkflow`'s input.
+impl crate::OperationInput for dto::CreateWorkflowRequest {
+    type Output = dto::CreateWorkflowResponse;
+}
+
+/// `DeleteAsset`'s input.
+impl crate::OperationInput for dto::DeleteAssetRequest {
+    type Output = dto::DeleteAssetResponse;
+}
+
+/// `DeleteAssetType`'s input.
+impl crate::OperationInput for dto::DeleteAssetTypeRequest {
+    type Output = dto::DeleteAssetTypeResponse;
+}
+
+/// `DeleteAttachment`'s input.
+impl crate::OperationInput for dto::DeleteAttachmentRequest {
+    type Output = dto::DeleteAttachmentResponse;
+}
+
+/// `DeleteBlueprint`'s input.
+impl crate::OperationInput for dto::DeleteBlueprintRequest {
+    type Output = dto::DeleteBlueprintResponse;
+}
+
+/// `DeleteCatalog`'s input.
+impl crate::OperationInput for dto::DeleteCatalogRequest {
+    type Output = dto::DeleteCatalogResponse;
+}
+
+/// `DeleteClassifier`'s input.
+impl crate::OperationInput for dto::DeleteClassifierRequest {
+    type Output = dto::DeleteClassifierResponse;
+}
+
+/// `DeleteColumnStatisticsForPartition`'s input.
+impl crate::OperationInput for dto::DeleteColumnStatisticsForPartitionRequest {
+    type Output = dto::DeleteColumnStatisticsForPartitionResponse;
+}
+
+/// `DeleteColumnStatisticsForTable`'s input.
+impl crate::OperationInput for dto::DeleteColumnStatisticsForTableRequest {
+    type Output = dto::DeleteColumnStatisticsForTableResponse;
+}
+
+/// `DeleteColumnStatisticsTaskSettings`'s input.
+impl crate::OperationInput for dto::DeleteColumnStatisticsTaskSettingsRequest {
+    type Output = dto::DeleteColumnStatisticsTaskSettingsResponse;
+}
+
+/// `DeleteConnection`'s input.
+impl crate::OperationInput for dto::DeleteConnectionRequest {
+    type Output = dto::DeleteConnectionResponse;
+}
+
+/// `DeleteConnectionType`'s input.
+impl crate::OperationInput for dto::DeleteConnectionTypeRequest {
+    type Output = dto::DeleteConnectionTypeResponse;
+}
+
+/// `DeleteCrawler`'s input.
+impl crate::OperationInput for dto::DeleteCrawlerRequest {
+    type Output = dto::DeleteCrawlerResponse;
+}
+
+/// `DeleteCustomEntityType`'s input.
+impl crate::OperationInput for dto::DeleteCustomEntityTypeRequest {
+    type Output = dto::DeleteCustomEntityTypeResponse;
+}
+
+/// `DeleteDataQualityEvaluationConfig`'s input.
+impl crate::OperationInput for dto::DeleteDataQualityEvaluationConfigRequest {
+    type Output = dto::DeleteDataQualityEvaluationConfigResponse;
+}
+
+/// `DeleteDataQualityRuleset`'s input.
+impl crate::OperationInput for dto::DeleteDataQualityRulesetRequest {
+    type Output = dto::DeleteDataQualityRulesetResponse;
+}
+
+/// `DeleteDatabase`'s input.
+impl crate::OperationInput for dto::DeleteDatabaseRequest {
+    type Output = dto::DeleteDatabaseResponse;
+}
+
+/// `DeleteDevEndpoint`'s input.
+impl crate::OperationInput for dto::DeleteDevEndpointRequest {
+    type Output = dto::DeleteDevEndpointResponse;
+}
+
+/// `DeleteFormType`'s input.
+impl crate::OperationInput for dto::DeleteFormTypeRequest {
+    type Output = dto::DeleteFormTypeResponse;
+}
+
+/// `DeleteGlossary`'s input.
+impl crate::OperationInput for dto::DeleteGlossaryRequest {
+    type Output = dto::DeleteGlossaryResponse;
+}
+
+/// `DeleteGlossaryTerm`'s input.
+impl crate::OperationInput for dto::DeleteGlossaryTermRequest {
+    type Output = dto::DeleteGlossaryTermResponse;
+}
+
+/// `DeleteGlueIdentityCenterConfiguration`'s input.
+impl crate::OperationInput for dto::DeleteGlueIdentityCenterConfigurationRequest {
+    type Output = dto::DeleteGlueIdentityCenterConfigurationResponse;
+}
+
+/// `DeleteIntegration`'s input.
+impl crate::OperationInput for dto::DeleteIntegrationRequest {
+    type Output = dto::DeleteIntegrationResponse;
+}
+
+/// `DeleteIntegrationResourceProperty`'s input.
+impl crate::OperationInput for dto::DeleteIntegrationResourcePropertyRequest {
+    type Output = dto::DeleteIntegrationResourcePropertyResponse;
+}
+
+/// `DeleteIntegrationTableProperties`'s input.
+impl crate::OperationInput for dto::DeleteIntegrationTablePropertiesRequest {
+    type Output = dto::DeleteIntegrationTablePropertiesResponse;
+}
+
+/// `DeleteJob`'s input.
+impl crate::OperationInput for dto::DeleteJobRequest {
+    type Output = dto::DeleteJobResponse;
+}
+
+/// `DeleteMLTransform`'s input.
+impl crate::OperationInput for dto::DeleteMLTransformRequest {
+    type Output = dto::DeleteMLTransformResponse;
+}
+
+/// `DeletePartition`'s input.
+impl crate::OperationInput for dto::DeletePartitionRequest {
+    type Output = dto::DeletePartitionResponse;
+}
+
+/// `DeletePartitionIndex`'s input.
+impl crate::OperationInput for dto::DeletePartitionIndexRequest {
+    type Output = dto::DeletePartitionIndexResponse;
+}
+
+/// `DeleteRegistry`'s input.
+impl crate::OperationInput for dto::DeleteRegistryInput {
+    type Output = dto::DeleteRegistryResponse;
+}
+
+/// `DeleteResourcePolicy`'s input.
+impl crate::OperationInput for dto::DeleteResourcePolicyRequest {
+    type Output = dto::DeleteResourcePolicyResponse;
+}
+
+/// `DeleteSchema`'s input.
+impl crate::OperationInput for dto::DeleteSchemaInput {
+    type Output = dto::DeleteSchemaResponse;
+}
+
+/// `DeleteSchemaVersions`'s input.
+impl crate::OperationInput for dto::DeleteSchemaVersionsInput {
+    type Output = dto::DeleteSchemaVersionsResponse;
+}
+
+/// `DeleteSecurityConfiguration`'s input.
+impl crate::OperationInput for dto::DeleteSecurityConfigurationRequest {
+    type Output = dto::DeleteSecurityConfigurationResponse;
+}
+
+/// `DeleteSession`'s input.
+impl crate::OperationInput for dto::DeleteSessionRequest {
+    type Output = dto::DeleteSessionResponse;
+}
+
+/// `DeleteTable`'s input.
+impl crate::OperationInput for dto::DeleteTableRequest {
+    type Output = dto::DeleteTableResponse;
+}
+
+/// `DeleteTableOptimizer`'s input.
+impl crate::OperationInput for dto::DeleteTableOptimizerRequest {
+    type Output = dto::DeleteTableOptimizerResponse;
+}
+
+/// `DeleteTableVersion`'s input.
+impl crate::OperationInput for dto::DeleteTableVersionRequest {
+    type Output = dto::DeleteTableVersionResponse;
+}
+
+/// `DeleteTrigger`'s input.
+impl crate::OperationInput for dto::DeleteTriggerRequest {
+    type Output = dto::DeleteTriggerResponse;
+}
+
+/// `DeleteUsageProfile`'s input.
+impl crate::OperationInput for dto::DeleteUsageProfileRequest {
+    type Output = dto::DeleteUsageProfileResponse;
+}
+
+/// `DeleteUserDefinedFunction`'s input.
+impl crate::OperationInput for dto::DeleteUserDefinedFunctionRequest {
+    type Output = dto::DeleteUserDefinedFunctionResponse;
+}
+
+/// `DeleteWorkflow`'s input.
+impl crate::OperationInput for dto::DeleteWorkflowRequest {
+    type Output = dto::DeleteWorkflowResponse;
+}
+
+/// `DescribeConnectionType`'s input.
+impl crate::OperationInput for dto::DescribeConnectionTypeRequest {
+    type Output = dto::DescribeConnectionTypeResponse;
+}
+
+/// `DescribeEntity`'s input.
+impl crate::OperationInput for dto::DescribeEntityRequest {
+    type Output = dto::DescribeEntityResponse;
+}
+
+/// `DescribeInboundIntegrations`'s input.
+impl crate::OperationInput for dto::DescribeInboundIntegrationsRequest {
+    type Output = dto::DescribeInboundIntegrationsResponse;
+}
+
+/// `DescribeIntegrations`'s input.
+impl crate::OperationInput for dto::DescribeIntegrationsRequest {
+    type Output = dto::DescribeIntegrationsResponse;
+}
+
+/// `DisassociateGlossaryTerms`'s input.
+impl crate::OperationInput for dto::DisassociateGlossaryTermsRequest {
+    type Output = dto::DisassociateGlossaryTermsResponse;
+}
+
+/// `GetAsset`'s input.
+impl crate::OperationInput for dto::GetAssetInput {
+    type Output = dto::GetAssetOutput;
+}
+
+/// `GetAssetType`'s input.
+impl crate::OperationInput for dto::GetAssetTypeRequest {
+    type Output = dto::GetAssetTypeResponse;
+}
+
+/// `GetBlueprint`'s input.
+impl crate::OperationInput for dto::GetBlueprintRequest {
+    type Output = dto::GetBlueprintResponse;
+}
+
+/// `GetBlueprintRun`'s input.
+impl crate::OperationInput for dto::GetBlueprintRunRequest {
+    type Output = dto::GetBlueprintRunResponse;
+}
+
+/// `GetBlueprintRuns`'s input.
+impl crate::OperationInput for dto::GetBlueprintRunsRequest {
+    type Output = dto::GetBlueprintRunsResponse;
+}
+
+/// `GetCatalog`'s input.
+impl crate::OperationInput for dto::GetCatalogRequest {
+    type Output = dto::GetCatalogResponse;
+}
+
+/// `GetCatalogImportStatus`'s input.
+impl crate::OperationInput for dto::GetCatalogImportStatusRequest {
+    type Output = dto::GetCatalogImportStatusResponse;
+}
+
+/// `GetCatalogs`'s input.
+impl crate::OperationInput for dto::GetCatalogsRequest {
+    type Output = dto::GetCatalogsResponse;
+}
+
+/// `GetClassifier`'s input.
+impl crate::OperationInput for dto::GetClassifierRequest {
+    type Output = dto::GetClassifierResponse;
+}
+
+/// `GetClassifiers`'s input.
+impl crate::OperationInput for dto::GetClassifiersRequest {
+    type Output = dto::GetClassifiersResponse;
+}
+
+/// `GetColumnStatisticsForPartition`'s input.
+impl crate::OperationInput for dto::GetColumnStatisticsForPartitionRequest {
+    type Output = dto::GetColumnStatisticsForPartitionResponse;
+}
+
+/// `GetColumnStatisticsForTable`'s input.
+impl crate::OperationInput for dto::GetColumnStatisticsForTableRequest {
+    type Output = dto::GetColumnStatisticsForTableResponse;
+}
+
+/// `GetColumnStatisticsTaskRun`'s input.
+impl crate::OperationInput for dto::GetColumnStatisticsTaskRunRequest {
+    type Output = dto::GetColumnStatisticsTaskRunResponse;
+}
+
+/// `GetColumnStatisticsTaskRuns`'s input.
+impl crate::OperationInput for dto::GetColumnStatisticsTaskRunsRequest {
+    type Output = dto::GetColumnStatisticsTaskRunsResponse;
+}
+
+/// `GetColumnStatisticsTaskSettings`'s input.
+impl crate::OperationInput for dto::GetColumnStatisticsTaskSettingsRequest {
+    type Output = dto::GetColumnStatisticsTaskSettingsResponse;
+}
+
+/// `GetConnection`'s input.
+impl crate::OperationInput for dto::GetConnectionRequest {
+    type Output = dto::GetConnectionResponse;
+}
+
+/// `GetConnections`'s input.
+impl crate::OperationInput for dto::GetConnectionsRequest {
+    type Output = dto::GetConnectionsResponse;
+}
+
+/// `GetCrawler`'s input.
+impl crate::OperationInput for dto::GetCrawlerRequest {
+    type Output = dto::GetCrawlerResponse;
+}
+
+/// `GetCrawlerMetrics`'s input.
+impl crate::OperationInput for dto::GetCrawlerMetricsRequest {
+    type Output = dto::GetCrawlerMetricsResponse;
+}
+
+/// `GetCrawlers`'s input.
+impl crate::OperationInput for dto::GetCrawlersRequest {
+    type Output = dto::GetCrawlersResponse;
+}
+
+/// `GetCustomEntityType`'s input.
+impl crate::OperationInput for dto::GetCustomEntityTypeRequest {
+    type Output = dto::GetCustomEntityTypeResponse;
+}
+
+/// `GetDashboardUrl`'s input.
+impl crate::OperationInput for dto::GetDashboardUrlRequest {
+    type Output = dto::GetDashboardUrlResponse;
+}
+
+/// `GetDataCatalogEncryptionSettings`'s input.
+impl crate::OperationInput for dto::GetDataCatalogEncryptionSettingsRequest {
+    type Output = dto::GetDataCatalogEncryptionSettingsResponse;
+}
+
+/// `GetDataCatalogExportConfiguration`'s input.
+impl crate::OperationInput for dto::GetDataCatalogExportConfigurationInput {
+    type Output = dto::GetDataCatalogExportConfigurationOutput;
+}
+
+/// `GetDataQualityEvaluationConfig`'s input.
+impl crate::OperationInput for dto::GetDataQualityEvaluationConfigRequest {
+    type Output = dto::GetDataQualityEvaluationConfigResponse;
+}
+
+/// `GetDataQualityModel`'s input.
+impl crate::OperationInput for dto::GetDataQualityModelRequest {
+    type Output = dto::GetDataQualityModelResponse;
+}
+
+/// `GetDataQualityModelResult`'s input.
+impl crate::OperationInput for dto::GetDataQualityModelResultRequest {
+    type Output = dto::GetDataQualityModelResultResponse;
+}
+
+/// `GetDataQualityResult`'s input.
+impl crate::OperationInput for dto::GetDataQualityResultRequest {
+    type Output = dto::GetDataQualityResultResponse;
+}
+
+/// `GetDataQualityResultV2`'s input.
+impl crate::OperationInput for dto::GetDataQualityResultV2Request {
+    type Output = dto::GetDataQualityResultV2Response;
+}
+
+/// `GetDataQualityRuleRecommendationRun`'s input.
+impl crate::OperationInput for dto::GetDataQualityRuleRecommendationRunRequest {
+    type Output = dto::GetDataQualityRuleRecommendationRunResponse;
+}
+
+/// `GetDataQualityRuleset`'s input.
+impl crate::OperationInput for dto::GetDataQualityRulesetRequest {
+    type Output = dto::GetDataQualityRulesetResponse;
+}
+
+/// `GetDataQualityRulesetEvaluationRun`'s input.
+impl crate::OperationInput for dto::GetDataQualityRulesetEvaluationRunRequest {
+    type Output = dto::GetDataQualityRulesetEvaluationRunResponse;
+}
+
+/// `GetDatabase`'s input.
+impl crate::OperationInput for dto::GetDatabaseRequest {
+    type Output = dto::GetDatabaseResponse;
+}
+
+/// `GetDatabases`'s input.
+impl crate::OperationInput for dto::GetDatabasesRequest {
+    type Output = dto::GetDatabasesResponse;
+}
+
+/// `GetDataflowGraph`'s input.
+impl crate::OperationInput for dto::GetDataflowGraphRequest {
+    type Output = dto::GetDataflowGraphResponse;
+}
+
+/// `GetDevEndpoint`'s input.
+impl crate::OperationInput for dto::GetDevEndpointRequest {
+    type Output = dto::GetDevEndpointResponse;
+}
+
+/// `GetDevEndpoints`'s input.
+impl crate::OperationInput for dto::GetDevEndpointsRequest {
+    type Output = dto::GetDevEndpointsResponse;
+}
+
+/// `GetEntityRecords`'s input.
+impl crate::OperationInput for dto::GetEntityRecordsRequest {
+    type Output = dto::GetEntityRecordsResponse;
+}
+
+/// `GetFormType`'s input.
+impl crate::OperationInput for dto::GetFormTypeRequest {
+    type Output = dto::GetFormTypeResponse;
+}
+
+/// `GetGlossary`'s input.
+impl crate::OperationInput for dto::GetGlossaryRequest {
+    type Output = dto::GetGlossaryResponse;
+}
+
+/// `GetGlossaryTerm`'s input.
+impl crate::OperationInput for dto::GetGlossaryTermRequest {
+    type Output = dto::GetGlossaryTermResponse;
+}
+
+/// `GetGlueIdentityCenterConfiguration`'s input.
+impl crate::OperationInput for dto::GetGlueIdentityCenterConfigurationRequest {
+    type Output = dto::GetGlueIdentityCenterConfigurationResponse;
+}
+
+/// `GetIntegrationResourceProperty`'s input.
+impl crate::OperationInput for dto::GetIntegrationResourcePropertyRequest {
+    type Output = dto::GetIntegrationResourcePropertyResponse;
+}
+
+/// `GetIntegrationTableProperties`'s input.
+impl crate::OperationInput for dto::GetIntegrationTablePropertiesRequest {
+    type Output = dto::GetIntegrationTablePropertiesResponse;
+}
+
+/// `GetJob`'s input.
+impl crate::OperationInput for dto::GetJobRequest {
+    type Output = dto::GetJobResponse;
+}
+
+/// `GetJobBookmark`'s input.
+impl crate::OperationInput for dto::GetJobBookmarkRequest {
+    type Output = dto::GetJobBookmarkResponse;
+}
+
+/// `GetJobRun`'s input.
+impl crate::OperationInput for dto::GetJobRunRequest {
+    type Output = dto::GetJobRunResponse;
+}
+
+/// `GetJobRuns`'s input.
+impl crate::OperationInput for dto::GetJobRunsRequest {
+    type Output = dto::GetJobRunsResponse;
+}
+
+/// `GetJobUpgradeAnalysis`'s input.
+impl crate::OperationInput for dto::GetJobUpgradeAnalysisRequest {
+    type Output = dto::GetJobUpgradeAnalysisResponse;
+}
+
+/// `GetJobs`'s input.
+impl crate::OperationInput for dto::GetJobsRequest {
+    type Output = dto::GetJobsResponse;
+}
+
+/// `GetMLTaskRun`'s input.
+impl crate::OperationInput for dto::GetMLTaskRunRequest {
+    type Output = dto::GetMLTaskRunResponse;
+}
+
+/// `GetMLTaskRuns`'s input.
+impl crate::OperationInput for dto::GetMLTaskRunsRequest {
+    type Output = dto::GetMLTaskRunsResponse;
+}
+
+/// `GetMLTransform`'s input.
+impl crate::OperationInput for dto::GetMLTransformRequest {
+    type Output = dto::GetMLTransformResponse;
+}
+
+/// `GetMLTransforms`'s input.
+impl crate::OperationInput for dto::GetMLTransformsRequest {
+    type Output = dto::GetMLTransformsResponse;
+}
+
+/// `GetMapping`'s input.
+impl crate::OperationInput for dto::GetMappingRequest {
+    type Output = dto::GetMappingResponse;
+}
+
+/// `GetMaterializedViewRefreshTaskRun`'s input.
+impl crate::OperationInput for dto::GetMaterializedViewRefreshTaskRunRequest {
+    type Output = dto::GetMaterializedViewRefreshTaskRunResponse;
+}
+
+/// `GetPartition`'s input.
+impl crate::OperationInput for dto::GetPartitionRequest {
+    type Output = dto::GetPartitionResponse;
+}
+
+/// `GetPartitionIndexes`'s input.
+impl crate::OperationInput for dto::GetPartitionIndexesRequest {
+    type Output = dto::GetPartitionIndexesResponse;
+}
+
+/// `GetPartitions`'s input.
+impl crate::OperationInput for dto::GetPartitionsRequest {
+    type Output = dto::GetPartitionsResponse;
+}
+
+/// `GetPlan`'s input.
+impl crate::OperationInput for dto::GetPlanRequest {
+    type Output = dto::GetPlanResponse;
+}
+
+/// `GetRegistry`'s input.
+impl crate::OperationInput for dto::GetRegistryInput {
+    type Output = dto::GetRegistryResponse;
+}
+
+/// `GetResourcePolicies`'s input.
+impl crate::OperationInput for dto::GetResourcePoliciesRequest {
+    type Output = dto::GetResourcePoliciesResponse;
+}
+
+/// `GetResourcePolicy`'s input.
+impl crate::OperationInput for dto::GetResourcePolicyRequest {
+    type Output = dto::GetResourcePolicyResponse;
+}
+
+/// `GetSchema`'s input.
+impl crate::OperationInput for dto::GetSchemaInput {
+    type Output = dto::GetSchemaResponse;
+}
+
+/// `GetSchemaByDefinition`'s input.
+impl crate::OperationInput for dto::GetSchemaByDefinitionInput {
+    type Output = dto::GetSchemaByDefinitionResponse;
+}
+
+/// `GetSchemaVersion`'s input.
+impl crate::OperationInput for dto::GetSchemaVersionInput {
+    type Output = dto::GetSchemaVersionResponse;
+}
+
+/// `GetSchemaVersionsDiff`'s input.
+impl crate::OperationInput for dto::GetSchemaVersionsDiffInput {
+    type Output = dto::GetSchemaVersionsDiffResponse;
+}
+
+/// `GetSecurityConfiguration`'s input.
+impl crate::OperationInput for dto::GetSecurityConfigurationRequest {
+    type Output = dto::GetSecurityConfigurationResponse;
+}
+
+/// `GetSecurityConfigurations`'s input.
+impl crate::OperationInput for dto::GetSecurityConfigurationsRequest {
+    type Output = dto::GetSecurityConfigurationsResponse;
+}
+
+/// `GetSession`'s input.
+impl crate::OperationInput for dto::GetSessionRequest {
+    type Output = dto::GetSessionResponse;
+}
+
+/// `GetSessionEndpoint`'s input.
+impl crate::OperationInput for dto::GetSessionEndpointRequest {
+    type Output = dto::GetSessionEndpointResponse;
+}
+
+/// `GetStatement`'s input.
+impl crate::OperationInput for dto::GetStatementRequest {
+    type Output = dto::GetStatementResponse;
+}
+
+/// `GetSystemLogsForJobRun`'s input.
+impl crate::OperationInput for dto::GetSystemLogsForJobRunRequest {
+    type Output = dto::GetSystemLogsForJobRunResponse;
+}
+
+/// `GetSystemLogsForSession`'s input.
+impl crate::OperationInput for dto::GetSystemLogsForSessionRequest {
+    type Output = dto::GetSystemLogsForSessionResponse;
+}
+
+/// `GetTable`'s input.
+impl crate::OperationInput for dto::GetTableRequest {
+    type Output = dto::GetTableResponse;
+}
+
+/// `GetTableOptimizer`'s input.
+impl crate::OperationInput for dto::GetTableOptimizerRequest {
+    type Output = dto::GetTableOptimizerResponse;
+}
+
+/// `GetTableVersion`'s input.
+impl crate::OperationInput for dto::GetTableVersionRequest {
+    type Output = dto::GetTableVersionResponse;
+}
+
+/// `GetTableVersions`'s input.
+impl crate::OperationInput for dto::GetTableVersionsRequest {
+    type Output = dto::GetTableVersionsResponse;
+}
+
+/// `GetTables`'s input.
+impl crate::OperationInput for dto::GetTablesRequest {
+    type Output = dto::GetTablesResponse;
+}
+
+/// `GetTags`'s input.
+impl crate::OperationInput for dto::GetTagsRequest {
+    type Output = dto::GetTagsResponse;
+}
+
+/// `GetTrigger`'s input.
+impl crate::OperationInput for dto::GetTriggerRequest {
+    type Output = dto::GetTriggerResponse;
+}
+
+/// `GetTriggers`'s input.
+impl crate::OperationInput for dto::GetTriggersRequest {
+    type Output = dto::GetTriggersResponse;
+}
+
+/// `GetUnfilteredPartitionMetadata`'s input.
+impl crate::OperationInput for dto::GetUnfilteredPartitionMetadataRequest {
+    type Output = dto::GetUnfilteredPartitionMetadataResponse;
+}
+
+/// `GetUnfilteredPartitionsMetadata`'s input.
+impl crate::OperationInput for dto::GetUnfilteredPartitionsMetadataRequest {
+    type Output = dto::GetUnfilteredPartitionsMetadataResponse;
+}
+
+/// `GetUnfilteredTableMetadata`'s input.
+impl crate::OperationInput for dto::GetUnfilteredTableMetadataRequest {
+    type Output = dto::GetUnfilteredTableMetadataResponse;
+}
+
+/// `GetUsageProfile`'s input.
+impl crate::OperationInput for dto::GetUsageProfileRequest {
+    type Output = dto::GetUsageProfileResponse;
+}
+
+/// `GetUserDefinedFunction`'s input.
+impl crate::OperationInput for dto::GetUserDefinedFunctionRequest {
+    type Output = dto::GetUserDefinedFunctionResponse;
+}
+
+/// `GetUserDefinedFunctions`'s input.
+impl crate::OperationInput for dto::GetUserDefinedFunctionsRequest {
+    type Output = dto::GetUserDefinedFunctionsResponse;
+}
+
+/// `GetWorkflow`'s input.
+impl crate::OperationInput for dto::GetWorkflowRequest {
+    type Output = dto::GetWorkflowResponse;
+}
+
+/// `GetWorkflowRun`'s input.
+impl crate::OperationInput for dto::GetWorkflowRunRequest {
+    type Output = dto::GetWorkflowRunResponse;
+}
+
+/// `GetWorkflowRunProperties`'s input.
+impl crate::OperationInput for dto::GetWorkflowRunPropertiesRequest {
+    type Output = dto::GetWorkflowRunPropertiesResponse;
+}
+
+/// `GetWorkflowRuns`'s input.
+impl crate::OperationInput for dto::GetWorkflowRunsRequest {
+    type Output = dto::GetWorkflowRunsResponse;
+}
+
+/// `ImportCatalogToGlue`'s input.
+impl crate::OperationInput for dto::ImportCatalogToGlueRequest {
+    type Output = dto::ImportCatalogToGlueResponse;
+}
+
+/// `ListAssetTypes`'s input.
+impl crate::OperationInput for dto::ListAssetTypesRequest {
+    type Output = dto::ListAssetTypesResponse;
+}
+
+/// `ListBlueprints`'s input.
+impl crate::OperationInput for dto::ListBlueprintsRequest {
+    type Output = dto::ListBlueprintsResponse;
+}
+
+/// `ListColumnStatisticsTaskRuns`'s input.
+impl crate::OperationInput for dto::ListColumnStatisticsTaskRunsRequest {
+    type Output = dto::ListColumnStatisticsTaskRunsResponse;
+}
+
+/// `ListConnectionTypes`'s input.
+impl crate::OperationInput for dto::ListConnectionTypesRequest {
+    type Output = dto::ListConnectionTypesResponse;
+}
+
+/// `ListCrawlers`'s input.
+impl crate::OperationInput for dto::ListCrawlersRequest {
+    type Output = dto::ListCrawlersResponse;
+}
+
+/// `ListCrawls`'s input.
+impl crate::OperationInput for dto::ListCrawlsRequest {
+    type Output = dto::ListCrawlsResponse;
+}
+
+/// `ListCustomEntityTypes`'s input.
+impl crate::OperationInput for dto::ListCustomEntityTypesRequest {
+    type Output = dto::ListCustomEntityTypesResponse;
+}
+
+/// `ListDataQualityEvaluationConfigs`'s input.
+impl crate::OperationInput for dto::ListDataQualityEvaluationConfigsRequest {
+    type Output = dto::ListDataQualityEvaluationConfigsResponse;
+}
+
+/// `ListDataQualityResults`'s input.
+impl crate::OperationInput for dto::ListDataQualityResultsRequest {
+    type Output = dto::ListDataQualityResultsResponse;
+}
+
+/// `ListDataQualityResultsV2`'s input.
+impl crate::OperationInput for dto::ListDataQualityResultsV2Request {
+    type Output = dto::ListDataQualityResultsV2Response;
+}
+
+/// `ListDataQualityRuleRecommendationRuns`'s input.
+impl crate::OperationInput for dto::ListDataQualityRuleRecommendationRunsRequest {
+    type Output = dto::ListDataQualityRuleRecommendationRunsResponse;
+}
+
+/// `ListDataQualityRulesetEvaluationRuns`'s input.
+impl crate::OperationInput for dto::ListDataQualityRulesetEvaluationRunsRequest {
+    type Output = dto::ListDataQualityRulesetEvaluationRunsResponse;
+}
+
+/// `ListDataQualityRulesets`'s input.
+impl crate::OperationInput for dto::ListDataQualityRulesetsRequest {
+    type Output = dto::ListDataQualityRulesetsResponse;
+}
+
+/// `ListDataQualityStatisticAnnotations`'s input.
+impl crate::OperationInput for dto::ListDataQualityStatisticAnnotationsRequest {
+    type Output = dto::ListDataQualityStatisticAnnotationsResponse;
+}
+
+/// `ListDataQualityStatistics`'s input.
+impl crate::OperationInput for dto::ListDataQualityStatisticsRequest {
+    type Output = dto::ListDataQualityStatisticsResponse;
+}
+
+/// `ListDevEndpoints`'s input.
+impl crate::OperationInput for dto::ListDevEndpointsRequest {
+    type Output = dto::ListDevEndpointsResponse;
+}
+
+/// `ListEntities`'s input.
+impl crate::OperationInput for dto::ListEntitiesRequest {
+    type Output = dto::ListEntitiesResponse;
+}
+
+/// `ListFormTypes`'s input.
+impl crate::OperationInput for dto::ListFormTypesRequest {
+    type Output = dto::ListFormTypesResponse;
+}
+
+/// `ListGlossaries`'s input.
+impl crate::OperationInput for dto::ListGlossariesRequest {
+    type Output = dto::ListGlossariesResponse;
+}
+
+/// `ListGlossaryTerms`'s input.
+impl crate::OperationInput for dto::ListGlossaryTermsRequest {
+    type Output = dto::ListGlossaryTermsResponse;
+}
+
+/// `ListIntegrationResourceProperties`'s input.
+impl crate::OperationInput for dto::ListIntegrationResourcePropertiesRequest {
+    type Output = dto::ListIntegrationResourcePropertiesResponse;
+}
+
+/// `ListIntegrationTableProperties`'s input.
+impl crate::OperationInput for dto::ListIntegrationTablePropertiesRequest {
+    type Output = dto::ListIntegrationTablePropertiesResponse;
+}
+
+/// `ListIterableForms`'s input.
+impl crate::OperationInput for dto::ListIterableFormsRequest {
+    type Output = dto::ListIterableFormsResponse;
+}
+
+/// `ListJobs`'s input.
+impl crate::OperationInput for dto::ListJobsRequest {
+    type Output = dto::ListJobsResponse;
+}
+
+/// `ListMLTransforms`'s input.
+impl crate::OperationInput for dto::ListMLTransformsRequest {
+    type Output = dto::ListMLTransformsResponse;
+}
+
+/// `ListMaterializedViewRefreshTaskRuns`'s input.
+impl crate::OperationInput for dto::ListMaterializedViewRefreshTaskRunsRequest {
+    type Output = dto::ListMaterializedViewRefreshTaskRunsResponse;
+}
+
+/// `ListRegistries`'s input.
+impl crate::OperationInput for dto::ListRegistriesInput {
+    type Output = dto::ListRegistriesResponse;
+}
+
+/// `ListSchemaVersions`'s input.
+impl crate::OperationInput for dto::ListSchemaVersionsInput {
+    type Output = dto::ListSchemaVersionsResponse;
+}
+
+/// `ListSchemas`'s input.
+impl crate::OperationInput for dto::ListSchemasInput {
+    type Output = dto::ListSchemasResponse;
+}
+
+/// `ListSessions`'s input.
+impl crate::OperationInput for dto::ListSessionsRequest {
+    type Output = dto::ListSessionsResponse;
+}
+
+/// `ListStatements`'s input.
+impl crate::OperationInput for dto::ListStatementsRequest {
+    type Output = dto::ListStatementsResponse;
+}
+
+/// `ListTableOptimizerRuns`'s input.
+impl crate::OperationInput for dto::ListTableOptimizerRunsRequest {
+    type Output = dto::ListTableOptimizerRunsResponse;
+}
+
+/// `ListTriggers`'s input.
+impl crate::OperationInput for dto::ListTriggersRequest {
+    type Output = dto::ListTriggersResponse;
+}
+
+/// `ListUsageProfiles`'s input.
+impl crate::OperationInput for dto::ListUsageProfilesRequest {
+    type Output = dto::ListUsageProfilesResponse;
+}
+
+/// `ListWorkflows`'s input.
+impl crate::OperationInput for dto::ListWorkflowsRequest {
+    type Output = dto::ListWorkflowsResponse;
+}
+
+/// `ModifyIntegration`'s input.
+impl crate::OperationInput for dto::ModifyIntegrationRequest {
+    type Output = dto::ModifyIntegrationResponse;
+}
+
+/// `PublishDataQualityResultV2`'s input.
+impl crate::OperationInput for dto::PublishDataQualityResultV2Request {
+    type Output = dto::PublishDataQualityResultV2Response;
+}
+
+/// `PutAsset`'s input.
+impl crate::OperationInput for dto::PutAssetRequest {
+    type Output = dto::PutAssetResponse;
+}
+
+/// `PutAssetType`'s input.
+impl crate::OperationInput for dto::PutAssetTypeRequest {
+    type Output = dto::PutAssetTypeResponse;
+}
+
+/// `PutAttachment`'s input.
+impl crate::OperationInput for dto::PutAttachmentRequest {
+    type Output = dto::PutAttachmentResponse;
+}
+
+/// `PutDataCatalogEncryptionSettings`'s input.
+impl crate::OperationInput for dto::PutDataCatalogEncryptionSettingsRequest {
+    type Output = dto::PutDataCatalogEncryptionSettingsResponse;
+}
+
+/// `PutDataCatalogExportConfiguration`'s input.
+impl crate::OperationInput for dto::PutDataCatalogExportConfigurationInput {
+    type Output = dto::PutDataCatalogExportConfigurationOutput;
+}
+
+/// `PutDataQualityProfileAnnotation`'s input.
+impl crate::OperationInput for dto::PutDataQualityProfileAnnotationRequest {
+    type Output = dto::PutDataQualityProfileAnnotationResponse;
+}
+
+/// `PutFormType`'s input.
+impl crate::OperationInput for dto::PutFormTypeRequest {
+    type Output = dto::PutFormTypeResponse;
+}
+
+/// `PutResourcePolicy`'s input.
+impl crate::OperationInput for dto::PutResourcePolicyRequest {
+    type Output = dto::PutResourcePolicyResponse;
+}
+
+/// `PutSchemaVersionMetadata`'s input.
+impl crate::OperationInput for dto::PutSchemaVersionMetadataInput {
+    type Output = dto::PutSchemaVersionMetadataResponse;
+}
+
+/// `PutWorkflowRunProperties`'s input.
+impl crate::OperationInput for dto::PutWorkflowRunPropertiesRequest {
+    type Output = dto::PutWorkflowRunPropertiesResponse;
+}
+
+/// `QuerySchemaVersionMetadata`'s input.
+impl crate::OperationInput for dto::QuerySchemaVersionMetadataInput {
+    type Output = dto::QuerySchemaVersionMetadataResponse;
+}
+
+/// `RegisterConnectionType`'s input.
+impl crate::OperationInput for dto::RegisterConnectionTypeRequest {
+    type Output = dto::RegisterConnectionTypeResponse;
+}
+
+/// `RegisterSchemaVersion`'s input.
+impl crate::OperationInput for dto::RegisterSchemaVersionInput {
+    type Output = dto::RegisterSchemaVersionResponse;
+}
+
+/// `RemoveSchemaVersionMetadata`'s input.
+impl crate::OperationInput for dto::RemoveSchemaVersionMetadataInput {
+    type Output = dto::RemoveSchemaVersionMetadataResponse;
+}
+
+/// `ResetJobBookmark`'s input.
+impl crate::OperationInput for dto::ResetJobBookmarkRequest {
+    type Output = dto::ResetJobBookmarkResponse;
+}
+
+/// `ResumeWorkflowRun`'s input.
+impl crate::OperationInput for dto::ResumeWorkflowRunRequest {
+    type Output = dto::ResumeWorkflowRunResponse;
+}
+
+/// `RunStatement`'s input.
+impl crate::OperationInput for dto::RunStatementRequest {
+    type Output = dto::RunStatementResponse;
+}
+
+/// `SearchAssets`'s input.
+impl crate::OperationInput for dto::SearchAssetsInput {
+    type Output = dto::SearchAssetsOutput;
+}
+
+/// `SearchTables`'s input.
+impl crate::OperationInput for dto::SearchTablesRequest {
+    type Output = dto::SearchTablesResponse;
+}
+
+/// `StartBlueprintRun`'s input.
+impl crate::OperationInput for dto::StartBlueprintRunRequest {
+    type Output = dto::StartBlueprintRunResponse;
+}
+
+/// `StartColumnStatisticsTaskRun`'s input.
+impl crate::OperationInput for dto::StartColumnStatisticsTaskRunRequest {
+    type Output = dto::StartColumnStatisticsTaskRunResponse;
+}
+
+/// `StartColumnStatisticsTaskRunSchedule`'s input.
+impl crate::OperationInput for dto::StartColumnStatisticsTaskRunScheduleRequest {
+    type Output = dto::StartColumnStatisticsTaskRunScheduleResponse;
+}
+
+/// `StartCrawler`'s input.
+impl crate::OperationInput for dto::StartCrawlerRequest {
+    type Output = dto::StartCrawlerResponse;
+}
+
+/// `StartCrawlerSchedule`'s input.
+impl crate::OperationInput for dto::StartCrawlerScheduleRequest {
+    type Output = dto::StartCrawlerScheduleResponse;
+}
+
+/// `StartDataQualityRuleRecommendationRun`'s input.
+impl crate::OperationInput for dto::StartDataQualityRuleRecommendationRunRequest {
+    type Output = dto::StartDataQualityRuleRecommendationRunResponse;
+}
+
+/// `StartDataQualityRulesetEvaluationRun`'s input.
+impl crate::OperationInput for dto::StartDataQualityRulesetEvaluationRunRequest {
+    type Output = dto::StartDataQualityRulesetEvaluationRunResponse;
+}
+
+/// `StartExportLabelsTaskRun`'s input.
+impl crate::OperationInput for dto::StartExportLabelsTaskRunRequest {
+    type Output = dto::StartExportLabelsTaskRunResponse;
+}
+
+/// `StartImportLabelsTaskRun`'s input.
+impl crate::OperationInput for dto::StartImportLabelsTaskRunRequest {
+    type Output = dto::StartImportLabelsTaskRunResponse;
+}
+
+/// `StartJobRun`'s input.
+impl crate::OperationInput for dto::StartJobRunRequest {
+    type Output = dto::StartJobRunResponse;
+}
+
+/// `StartJobUpgradeAnalysis`'s input.
+impl crate::OperationInput for dto::StartJobUpgradeAnalysisRequest {
+    type Output = dto::StartJobUpgradeAnalysisResponse;
+}
+
+/// `StartMLEvaluationTaskRun`'s input.
+impl crate::OperationInput for dto::StartMLEvaluationTaskRunRequest {
+    type Output = dto::StartMLEvaluationTaskRunResponse;
+}
+
+/// `StartMLLabelingSetGenerationTaskRun`'s input.
+impl crate::OperationInput for dto::StartMLLabelingSetGenerationTaskRunRequest {
+    type Output = dto::StartMLLabelingSetGenerationTaskRunResponse;
+}
+
+/// `StartMaterializedViewRefreshTaskRun`'s input.
+impl crate::OperationInput for dto::StartMaterializedViewRefreshTaskRunRequest {
+    type Output = dto::StartMaterializedViewRefreshTaskRunResponse;
+}
+
+/// `StartTrigger`'s input.
+impl crate::OperationInput for dto::StartTriggerRequest {
+    type Output = dto::StartTriggerResponse;
+}
+
+/// `StartWorkflowRun`'s input.
+impl crate::OperationInput for dto::StartWorkflowRunRequest {
+    type Output = dto::StartWorkflowRunResponse;
+}
+
+/// `StopColumnStatisticsTaskRun`'s input.
+impl crate::OperationInput for dto::StopColumnStatisticsTaskRunRequest {
+    type Output = dto::StopColumnStatisticsTaskRunResponse;
+}
+
+/// `StopColumnStatisticsTaskRunSchedule`'s input.
+impl crate::OperationInput for dto::StopColumnStatisticsTaskRunScheduleRequest {
+    type Output = dto::StopColumnStatisticsTaskRunScheduleResponse;
+}
+
+/// `StopCrawler`'s input.
+impl crate::OperationInput for dto::StopCrawlerRequest {
+    type Output = dto::StopCrawlerResponse;
+}
+
+/// `StopCrawlerSchedule`'s input.
+impl crate::OperationInput for dto::StopCrawlerScheduleRequest {
+    type Output = dto::StopCrawlerScheduleResponse;
+}
+
+/// `StopJobUpgradeAnalysis`'s input.
+impl crate::OperationInput for dto::StopJobUpgradeAnalysisRequest {
+    type Output = dto::StopJobUpgradeAnalysisResponse;
+}
+
+/// `StopMaterializedViewRefreshTaskRun`'s input.
+impl crate::OperationInput for dto::StopMaterializedViewRefreshTaskRunRequest {
+    type Output = dto::StopMaterializedViewRefreshTaskRunResponse;
+}
+
+/// `StopSession`'s input.
+impl crate::OperationInput for dto::StopSessionRequest {
+    type Output = dto::StopSessionResponse;
+}
+
+/// `StopTrigger`'s input.
+impl crate::OperationInput for dto::StopTriggerRequest {
+    type Output = dto::StopTriggerResponse;
+}
+
+/// `StopWorkflowRun`'s input.
+impl crate::OperationInput for dto::StopWorkflowRunRequest {
+    type Output = dto::StopWorkflowRunResponse;
+}
+
+/// `TagResource`'s input.
+impl crate::OperationInput for dto::TagResourceRequest {
+    type Output = dto::TagResourceResponse;
+}
+
+/// `TestConnection`'s input.
+impl crate::OperationInput for dto::TestConnectionRequest {
+    type Output = dto::TestConnectionResponse;
+}
+
+/// `UntagResource`'s input.
+impl crate::OperationInput for dto::UntagResourceRequest {
+    type Output = dto::UntagResourceResponse;
+}
+
+/// `UpdateAsset`'s input.
+impl crate::OperationInput for dto::UpdateAssetRequest {
+    type Output = dto::UpdateAssetResponse;
+}
+
+/// `UpdateBlueprint`'s input.
+impl crate::OperationInput for dto::UpdateBlueprintRequest {
+    type Output = dto::UpdateBlueprintResponse;
+}
+
+/// `UpdateCatalog`'s input.
+impl crate::OperationInput for dto::UpdateCatalogRequest {
+    type Output = dto::UpdateCatalogResponse;
+}
+
+/// `UpdateClassifier`'s input.
+impl crate::OperationInput for dto::UpdateClassifierRequest {
+    type Output = dto::UpdateClassifierResponse;
+}
+
+/// `UpdateColumnStatisticsForPartition`'s input.
+impl crate::OperationInput for dto::UpdateColumnStatisticsForPartitionRequest {
+    type Output = dto::UpdateColumnStatisticsForPartitionResponse;
+}
+
+/// `UpdateColumnStatisticsForTable`'s input.
+impl crate::OperationInput for dto::UpdateColumnStatisticsForTableRequest {
+    type Output = dto::UpdateColumnStatisticsForTableResponse;
+}
+
+/// `UpdateColumnStatisticsTaskSettings`'s input.
+impl crate::OperationInput for dto::UpdateColumnStatisticsTaskSettingsRequest {
+    type Output = dto::UpdateColumnStatisticsTaskSettingsResponse;
+}
+
+/// `UpdateConnection`'s input.
+impl crate::OperationInput for dto::UpdateConnectionRequest {
+    type Output = dto::UpdateConnectionResponse;
+}
+
+/// `UpdateCrawler`'s input.
+impl crate::OperationInput for dto::UpdateCrawlerRequest {
+    type Output = dto::UpdateCrawlerResponse;
+}
+
+/// `UpdateCrawlerSchedule`'s input.
+impl crate::OperationInput for dto::UpdateCrawlerScheduleRequest {
+    type Output = dto::UpdateCrawlerScheduleResponse;
+}
+
+/// `UpdateDataQualityEvaluationConfig`'s input.
+impl crate::OperationInput for dto::UpdateDataQualityEvaluationConfigRequest {
+    type Output = dto::UpdateDataQualityEvaluationConfigResponse;
+}
+
+/// `UpdateDataQualityRuleset`'s input.
+impl crate::OperationInput for dto::UpdateDataQualityRulesetRequest {
+    type Output = dto::UpdateDataQualityRulesetResponse;
+}
+
+/// `UpdateDatabase`'s input.
+impl crate::OperationInput for dto::UpdateDatabaseRequest {
+    type Output = dto::UpdateDatabaseResponse;
+}
+
+/// `UpdateDevEndpoint`'s input.
+impl crate::OperationInput for dto::UpdateDevEndpointRequest {
+    type Output = dto::UpdateDevEndpointResponse;
+}
+
+/// `UpdateGlossary`'s input.
+impl crate::OperationInput for dto::UpdateGlossaryRequest {
+    type Output = dto::UpdateGlossaryResponse;
+}
+
+/// `UpdateGlossaryTerm`'s input.
+impl crate::OperationInput for dto::UpdateGlossaryTermRequest {
+    type Output = dto::UpdateGlossaryTermResponse;
+}
+
+/// `UpdateGlueIdentityCenterConfiguration`'s input.
+impl crate::OperationInput for dto::UpdateGlueIdentityCenterConfigurationRequest {
+    type Output = dto::UpdateGlueIdentityCenterConfigurationResponse;
+}
+
+/// `UpdateIntegrationResourceProperty`'s input.
+impl crate::OperationInput for dto::UpdateIntegrationResourcePropertyRequest {
+    type Output = dto::UpdateIntegrationResourcePropertyResponse;
+}
+
+/// `UpdateIntegrationTableProperties`'s input.
+impl crate::OperationInput for dto::UpdateIntegrationTablePropertiesRequest {
+    type Output = dto::UpdateIntegrationTablePropertiesResponse;
+}
+
+/// `UpdateJob`'s input.
+impl crate::OperationInput for dto::UpdateJobRequest {
+    type Output = dto::UpdateJobResponse;
+}
+
+/// `UpdateJobFromSourceControl`'s input.
+impl crate::OperationInput for dto::UpdateJobFromSourceControlRequest {
+    type Output = dto::UpdateJobFromSourceControlResponse;
+}
+
+/// `UpdateMLTransform`'s input.
+impl crate::OperationInput for dto::UpdateMLTransformRequest {
+    type Output = dto::UpdateMLTransformResponse;
+}
+
+/// `UpdatePartition`'s input.
+impl crate::OperationInput for dto::UpdatePartitionRequest {
+    type Output = dto::UpdatePartitionResponse;
+}
+
+/// `UpdateRegistry`'s input.
+impl crate::OperationInput for dto::UpdateRegistryInput {
+    type Output = dto::UpdateRegistryResponse;
+}
+
+/// `UpdateSchema`'s input.
+impl crate::OperationInput for dto::UpdateSchemaInput {
+    type Output = dto::UpdateSchemaResponse;
+}
+
+/// `UpdateSourceControlFromJob`'s input.
+impl crate::OperationInput for dto::UpdateSourceControlFromJobRequest {
+    type Output = dto::UpdateSourceControlFromJobResponse;
+}
+
+/// `UpdateTable`'s input.
+impl crate::OperationInput for dto::UpdateTableRequest {
+    type Output = dto::UpdateTableResponse;
+}
+
+/// `UpdateTableOptimizer`'s input.
+impl crate::OperationInput for dto::UpdateTableOptimizerRequest {
+    type Output = dto::UpdateTableOptimizerResponse;
+}
+
+/// `UpdateTrigger`'s input.
+impl crate::OperationInput for dto::UpdateTriggerRequest {
+    type Output = dto::UpdateTriggerResponse;
+}
+
+/// `UpdateUsageProfile`'s input.
+impl crate::OperationInput for dto::UpdateUsageProfileRequest {
+    type Output = dto::UpdateUsageProfileResponse;
+}
+
+/// `UpdateUserDefinedFunction`'s input.
+impl crate::OperationInput for dto::UpdateUserDefinedFunctionRequest {
+    type Output = dto::UpdateUserDefinedFunctionResponse;
+}
+
+/// `UpdateWorkflow`'s input.
+impl crate::OperationInput for dto::UpdateWorkflowRequest {
+    type Output = dto::UpdateWorkflowResponse;
+}

@@ -8294,6 +8294,12 @@ pub struct GetDashboardUrlResponse {
     pub url: String,
 }
 
+impl From<String> for GetDashboardUrlResponse {
+    fn from(value: String) -> Self {
+        Self { url: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetDataCatalogEncryptionSettingsRequest {
     #[serde(rename = "CatalogId", skip_serializing_if = "Option::is_none")]
@@ -9133,6 +9139,12 @@ pub struct GetMappingResponse {
     pub mapping: Vec<MappingEntry>,
 }
 
+impl From<Vec<MappingEntry>> for GetMappingResponse {
+    fn from(value: Vec<MappingEntry>) -> Self {
+        Self { mapping: value }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetMaterializedViewRefreshTaskRunRequest {
     #[serde(rename = "CatalogId")]
@@ -9470,6 +9482,14 @@ pub struct GetSessionEndpointRequest {
 pub struct GetSessionEndpointResponse {
     #[serde(rename = "SparkConnect")]
     pub spark_connect: SessionEndpoint,
+}
+
+impl From<SessionEndpoint> for GetSessionEndpointResponse {
+    fn from(value: SessionEndpoint) -> Self {
+        Self {
+            spark_connect: value,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -14031,6 +14051,12 @@ pub struct PublishDataQualityResultV2Request {
 pub struct PublishDataQualityResultV2Response {
     #[serde(rename = "ResultId")]
     pub result_id: String,
+}
+
+impl From<String> for PublishDataQualityResultV2Response {
+    fn from(value: String) -> Self {
+        Self { result_id: value }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

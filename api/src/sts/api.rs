@@ -216,3 +216,58 @@ pub async fn dispatch<S: StsApi>(
         )),
     }
 }
+
+/// `AssumeRole`'s input.
+impl crate::OperationInput for dto::AssumeRoleRequest {
+    type Output = dto::AssumeRoleResponse;
+}
+
+/// `AssumeRoleWithSAML`'s input.
+impl crate::OperationInput for dto::AssumeRoleWithSAMLRequest {
+    type Output = dto::AssumeRoleWithSAMLResponse;
+}
+
+/// `AssumeRoleWithWebIdentity`'s input.
+impl crate::OperationInput for dto::AssumeRoleWithWebIdentityRequest {
+    type Output = dto::AssumeRoleWithWebIdentityResponse;
+}
+
+/// `AssumeRoot`'s input.
+impl crate::OperationInput for dto::AssumeRootRequest {
+    type Output = dto::AssumeRootResponse;
+}
+
+/// `DecodeAuthorizationMessage`'s input.
+impl crate::OperationInput for dto::DecodeAuthorizationMessageRequest {
+    type Output = dto::DecodeAuthorizationMessageResponse;
+}
+
+/// `GetAccessKeyInfo`'s input.
+impl crate::OperationInput for dto::GetAccessKeyInfoRequest {
+    type Output = dto::GetAccessKeyInfoResponse;
+}
+
+/// `GetCallerIdentity`'s input.
+impl crate::OperationInput for dto::GetCallerIdentityRequest {
+    type Output = dto::GetCallerIdentityResponse;
+}
+
+/// `GetDelegatedAccessToken`'s input.
+impl crate::OperationInput for dto::GetDelegatedAccessTokenRequest {
+    type Output = dto::GetDelegatedAccessTokenResponse;
+}
+
+/// `GetFederationToken`'s input.
+impl crate::OperationInput for dto::GetFederationTokenRequest {
+    type Output = dto::GetFederationTokenResponse;
+}
+
+/// `GetSessionToken`'s input.
+impl crate::OperationInput for dto::GetSessionTokenRequest {
+    type Output = dto::GetSessionTokenResponse;
+}
+
+/// `GetWebIdentityToken`'s input.
+impl crate::OperationInput for dto::GetWebIdentityTokenRequest {
+    type Output = dto::GetWebIdentityTokenResponse;
+}

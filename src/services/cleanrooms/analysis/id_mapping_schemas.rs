@@ -110,20 +110,16 @@ pub async fn schema_named(
         .map(|t| schema(c, &t)))
 }
 
-/// The managed `ID_MAPPING_TABLE` analysis rule of the ID mapping table named `name`, if that
-/// is the type asked for.
+/// The managed `ID_MAPPING_TABLE` analysis rule of the ID mapping table named `name`, if there
+/// is one.
 ///
 /// # Errors
 /// Store failures.
-pub async fn analysis_rule_named(
+pub async fn id_mapping_rule_named(
     state: &AppState,
     c: &Collaboration,
     name: &str,
-    wanted: dto::AnalysisRuleType,
 ) -> AwsResult<Option<dto::AnalysisRule>> {
-    if wanted != dto::AnalysisRuleType::IdMappingTable {
-        return Ok(None);
-    }
     let Some(t) = id_mapping_table_named(state, &c.id, name).await? else {
         return Ok(None);
     };
@@ -137,7 +133,7 @@ pub async fn analysis_rule_named(
         policy: dto::AnalysisRulePolicy::V1(dto::AnalysisRulePolicyV1::IdMappingTable(
             t.analysis_rule(&dimension),
         )),
-        r#type: wanted,
+        r#type: dto::AnalysisRuleType::IdMappingTable,
         update_time: t.update_time,
     }))
 }

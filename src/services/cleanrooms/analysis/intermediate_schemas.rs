@@ -230,21 +230,17 @@ pub async fn schema_named(
     }
 }
 
-/// The schema analysis rule of type `wanted` of the intermediate table named `name`, if it has
-/// one (only CUSTOM exists): the owner's rule as `policy`, combined with the inherited controls
-/// as `consolidatedPolicy`.
+/// The CUSTOM schema analysis rule of the intermediate table named `name`, if it has one (the
+/// only type an intermediate table has): the owner's rule as `policy`, combined with the
+/// inherited controls as `consolidatedPolicy`.
 ///
 /// # Errors
 /// Store failures.
-pub async fn analysis_rule_named(
+pub async fn custom_rule_named(
     state: &AppState,
     c: &Collaboration,
     name: &str,
-    wanted: dto::AnalysisRuleType,
 ) -> AwsResult<Option<dto::AnalysisRule>> {
-    if wanted != dto::AnalysisRuleType::Custom {
-        return Ok(None);
-    }
     let Some(t) = named(state, c, name).await? else {
         return Ok(None);
     };

@@ -15,27 +15,19 @@ use cleanrooms_emulator_api::RequestContext;
 
 /// StartAnalysisLogExport.
 impl Operation for dto::StartAnalysisLogExportInput {
-    type Output = dto::StartAnalysisLogExportOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let export = analysis_logs::start_export(state, ctx, input).await?;
-        Ok(dto::StartAnalysisLogExportOutput {
-            analysis_log_export: export.to_dto(),
-        })
+        Ok(export.to_dto().into())
     }
 }
 
 /// GetAnalysisLogExport: an export of the caller's membership.
 impl Operation for dto::GetAnalysisLogExportInput {
-    type Output = dto::GetAnalysisLogExportOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let m = callers_membership(state, ctx, &input.membership_identifier).await?;
         let id = &input.analysis_log_export_identifier;
         match load_export(state, id).await? {
-            Some((_, e)) if e.membership_id == m.id => Ok(dto::GetAnalysisLogExportOutput {
-                analysis_log_export: e.to_dto(),
-            }),
+            Some((_, e)) if e.membership_id == m.id => Ok(e.to_dto().into()),
             _ => Err(not_found_msg(
                 ResourceType::Membership,
                 id,
@@ -50,8 +42,6 @@ impl Operation for dto::GetAnalysisLogExportInput {
 
 /// ListAnalysisLogExports: the caller's membership's exports, newest first.
 impl Operation for dto::ListAnalysisLogExportsInput {
-    type Output = dto::ListAnalysisLogExportsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let m = callers_membership(state, ctx, &input.membership_identifier).await?;
         let scope = format!(

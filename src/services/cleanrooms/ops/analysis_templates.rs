@@ -163,8 +163,6 @@ async fn collaboration_template_dto(
 
 /// CreateAnalysisTemplate.
 impl Operation for dto::CreateAnalysisTemplateInput {
-    type Output = dto::CreateAnalysisTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let params = input.analysis_parameters.clone().unwrap_or_default();
@@ -270,27 +268,21 @@ impl Operation for dto::CreateAnalysisTemplateInput {
             update_time: now,
         };
         create_child(state, ctx, &template, input.tags).await?;
-        Ok(dto::CreateAnalysisTemplateOutput {
-            analysis_template: template_dto(state, &template).await?,
-        })
+        Ok((template_dto(state, &template).await?).into())
     }
 }
 
 /// GetAnalysisTemplate (the author's membership only).
 impl Operation for dto::GetAnalysisTemplateInput {
-    type Output = dto::GetAnalysisTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (_, t) = own_child::<AnalysisTemplate>(state, ctx, input.target()).await?;
         let analysis_template = template_dto(state, &t).await?;
-        Ok(dto::GetAnalysisTemplateOutput { analysis_template })
+        Ok(analysis_template.into())
     }
 }
 
 /// UpdateAnalysisTemplate: only the description changes.
 impl Operation for dto::UpdateAnalysisTemplateInput {
-    type Output = dto::UpdateAnalysisTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let t = update_child(state, ctx, input, |t: &mut AnalysisTemplate, input| {
             if let Some(description) = input.description {
@@ -300,7 +292,7 @@ impl Operation for dto::UpdateAnalysisTemplateInput {
         })
         .await?;
         let analysis_template = template_dto(state, &t).await?;
-        Ok(dto::UpdateAnalysisTemplateOutput { analysis_template })
+        Ok(analysis_template.into())
     }
 }
 
@@ -322,16 +314,12 @@ async fn collaboration_template(
 
 /// GetCollaborationAnalysisTemplate (any active member).
 impl Operation for dto::GetCollaborationAnalysisTemplateInput {
-    type Output = dto::GetCollaborationAnalysisTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)
             .await?;
         match collaboration_template(state, &c.id, &input.analysis_template_arn).await? {
-            Some(t) => Ok(dto::GetCollaborationAnalysisTemplateOutput {
-                collaboration_analysis_template: collaboration_template_dto(state, &t).await?,
-            }),
+            Some(t) => Ok((collaboration_template_dto(state, &t).await?).into()),
             None => Err(not_found_msg(
                 ResourceType::Collaboration,
                 &input.analysis_template_arn,
@@ -347,8 +335,6 @@ impl Operation for dto::GetCollaborationAnalysisTemplateInput {
 /// BatchGetCollaborationAnalysisTemplate (any active member): unknown ARNs are reported in
 /// `errors`.
 impl Operation for dto::BatchGetCollaborationAnalysisTemplateInput {
-    type Output = dto::BatchGetCollaborationAnalysisTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)

@@ -43,8 +43,6 @@ use crate::state::AppState;
 
 /// CreateConfiguredTableAssociation.
 impl Operation for dto::CreateConfiguredTableAssociationInput {
-    type Output = dto::CreateConfiguredTableAssociationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let name = input.name.to_lowercase();
@@ -96,33 +94,25 @@ impl Operation for dto::CreateConfiguredTableAssociationInput {
             update_time: now,
         };
         create_child(state, ctx, &association, input.tags).await?;
-        Ok(dto::CreateConfiguredTableAssociationOutput {
-            configured_table_association: association.to_dto(),
-        })
+        Ok(association.to_dto().into())
     }
 }
 
 /// GetConfiguredTableAssociation (membership owner only), with the intermediate tables built on
 /// it, if any, as `childResources`.
 impl Operation for dto::GetConfiguredTableAssociationInput {
-    type Output = dto::GetConfiguredTableAssociationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
         let mut configured_table_association = a.to_dto();
         let children = child_resources(state, &a.header.collaboration_id, &a.header.id).await?;
         configured_table_association.child_resources = (!children.is_empty()).then_some(children);
-        Ok(dto::GetConfiguredTableAssociationOutput {
-            configured_table_association,
-        })
+        Ok(configured_table_association.into())
     }
 }
 
 /// DeleteConfiguredTableAssociation: the table leaves the collaboration, with its association
 /// rules and tags; intermediate tables built on it become `BASE_TABLE_REMOVED`.
 impl Operation for dto::DeleteConfiguredTableAssociationInput {
-    type Output = dto::DeleteConfiguredTableAssociationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
@@ -225,8 +215,6 @@ async fn rule_of(
 
 /// CreateConfiguredTableAssociationAnalysisRule.
 impl Operation for dto::CreateConfiguredTableAssociationAnalysisRuleInput {
-    type Output = dto::CreateConfiguredTableAssociationAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (m, mut a) = own_active_child::<Association>(state, ctx, input.target()).await?;
@@ -256,8 +244,6 @@ impl Operation for dto::CreateConfiguredTableAssociationAnalysisRuleInput {
 
 /// GetConfiguredTableAssociationAnalysisRule.
 impl Operation for dto::GetConfiguredTableAssociationAnalysisRuleInput {
-    type Output = dto::GetConfiguredTableAssociationAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (_, a) = own_child::<Association>(state, ctx, input.target()).await?;
         let rule = rule_of(state, &a, input.analysis_rule_type).await?;
@@ -269,8 +255,6 @@ impl Operation for dto::GetConfiguredTableAssociationAnalysisRuleInput {
 
 /// UpdateConfiguredTableAssociationAnalysisRule: replaces the policy (same type).
 impl Operation for dto::UpdateConfiguredTableAssociationAnalysisRuleInput {
-    type Output = dto::UpdateConfiguredTableAssociationAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (m, a) = own_active_child::<Association>(state, ctx, input.target()).await?;
@@ -289,8 +273,6 @@ impl Operation for dto::UpdateConfiguredTableAssociationAnalysisRuleInput {
 
 /// DeleteConfiguredTableAssociationAnalysisRule.
 impl Operation for dto::DeleteConfiguredTableAssociationAnalysisRuleInput {
-    type Output = dto::DeleteConfiguredTableAssociationAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, mut a) = own_active_child::<Association>(state, ctx, input.target()).await?;

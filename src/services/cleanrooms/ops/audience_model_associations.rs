@@ -24,8 +24,6 @@ const MAX_PER_MEMBERSHIP: usize = 5;
 /// CreateConfiguredAudienceModelAssociation: an active membership links a configured audience
 /// model; one model is associated once per collaboration.
 impl Operation for dto::CreateConfiguredAudienceModelAssociationInput {
-    type Output = dto::CreateConfiguredAudienceModelAssociationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         check_configured_audience_model_arn(&input.configured_audience_model_arn, &ctx.region)?;
@@ -67,8 +65,6 @@ impl Operation for dto::CreateConfiguredAudienceModelAssociationInput {
             update_time: now,
         };
         create_child(state, ctx, &association, input.tags).await?;
-        Ok(dto::CreateConfiguredAudienceModelAssociationOutput {
-            configured_audience_model_association: association.to_dto(),
-        })
+        Ok(association.to_dto().into())
     }
 }

@@ -14,35 +14,25 @@ use cleanrooms_emulator_api::RequestContext;
 
 /// CreateCollaborationChangeRequest.
 impl Operation for dto::CreateCollaborationChangeRequestInput {
-    type Output = dto::CreateCollaborationChangeRequestOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let request = change_requests::create(state, ctx, input).await?;
-        Ok(dto::CreateCollaborationChangeRequestOutput {
-            collaboration_change_request: request.to_dto(),
-        })
+        Ok(request.to_dto().into())
     }
 }
 
 /// GetCollaborationChangeRequest: any member that can see the collaboration.
 impl Operation for dto::GetCollaborationChangeRequestInput {
-    type Output = dto::GetCollaborationChangeRequestOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Visible
             .check(state, ctx, &input.collaboration_identifier)
             .await?;
         let request = change_request(state, &c.id, &input.change_request_identifier).await?;
-        Ok(dto::GetCollaborationChangeRequestOutput {
-            collaboration_change_request: request.to_dto(),
-        })
+        Ok(request.to_dto().into())
     }
 }
 
 /// ListCollaborationChangeRequests: oldest first, optionally filtered by status.
 impl Operation for dto::ListCollaborationChangeRequestsInput {
-    type Output = dto::ListCollaborationChangeRequestsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Visible
             .check(state, ctx, &input.collaboration_identifier)
@@ -67,12 +57,8 @@ impl Operation for dto::ListCollaborationChangeRequestsInput {
 
 /// UpdateCollaborationChangeRequest.
 impl Operation for dto::UpdateCollaborationChangeRequestInput {
-    type Output = dto::UpdateCollaborationChangeRequestOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let request = change_requests::act(state, ctx, input).await?;
-        Ok(dto::UpdateCollaborationChangeRequestOutput {
-            collaboration_change_request: request.to_dto(),
-        })
+        Ok(request.to_dto().into())
     }
 }

@@ -98,7 +98,7 @@ macro_rules! updates {
                 dto::$output { $field: child.to_dto() }
             }
         }
-        operation!($input => $output by update_own);)*
+        operation!($input by update_own);)*
     };
 }
 
@@ -165,7 +165,7 @@ macro_rules! deletes {
             type Child = $child;
             type Output = dto::$output;
         }
-        operation!($input => $output by delete_own);)*
+        operation!($input by delete_own);)*
     };
 }
 
@@ -193,7 +193,7 @@ macro_rules! gets {
                 dto::$output { $field: child.$render() }
             }
         }
-        operation!($input => $output by gets!(@handler $kind));)*
+        operation!($input by gets!(@handler $kind));)*
     };
     (@handler OwnGet) => {
         get_own
@@ -243,7 +243,7 @@ macro_rules! lists {
             }
         }
         impl $kind for dto::$input {}
-        operation!($input => $output by lists!(@handler $kind));)*
+        operation!($input by lists!(@handler $kind));)*
     };
     (@handler OwnList) => {
         list_own

@@ -119,8 +119,6 @@ fn effective_payments(requested: &[Requested<'_>]) -> AwsResult<Vec<dto::Payment
 
 /// CreateCollaboration.
 impl Operation for dto::CreateCollaborationInput {
-    type Output = dto::CreateCollaborationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let creator = ctx.account_id.as_str();
         let mut seen = HashSet::from([creator]);
@@ -226,30 +224,22 @@ impl Operation for dto::CreateCollaborationInput {
             writes.push(put_tags(&ctx.region, creator, &collaboration.arn, &t)?);
         }
         state.store().commit(writes).await?;
-        Ok(dto::CreateCollaborationOutput {
-            collaboration: collaboration.to_dto(&members[0]),
-        })
+        Ok(collaboration.to_dto(&members[0]).into())
     }
 }
 
 /// GetCollaboration.
 impl Operation for dto::GetCollaborationInput {
-    type Output = dto::GetCollaborationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, me) = Standing::Visible
             .check(state, ctx, &input.collaboration_identifier)
             .await?;
-        Ok(dto::GetCollaborationOutput {
-            collaboration: c.to_dto(&me),
-        })
+        Ok(c.to_dto(&me).into())
     }
 }
 
 /// ListCollaborations: the collaborations the caller created, joined or is invited to.
 impl Operation for dto::ListCollaborationsInput {
-    type Output = dto::ListCollaborationsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let filter = input.member_status.map(|s| s.as_str());
         let scope = format!(
@@ -300,8 +290,6 @@ async fn created_collaboration(
 
 /// UpdateCollaboration (creator only): name, description, analytics engine.
 impl Operation for dto::UpdateCollaborationInput {
-    type Output = dto::UpdateCollaborationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (mut c, me) =
@@ -318,9 +306,7 @@ impl Operation for dto::UpdateCollaborationInput {
         c.update_time = state.now();
         let write = records::put(&c.id, &ctx.region, &c.creator_account_id, None, &c)?;
         state.store().commit(vec![write]).await?;
-        Ok(dto::UpdateCollaborationOutput {
-            collaboration: c.to_dto(&me),
-        })
+        Ok(c.to_dto(&me).into())
     }
 }
 
@@ -328,8 +314,6 @@ impl Operation for dto::UpdateCollaborationInput {
 /// that refer to it; the collaboration itself is gone for every caller. Every membership becomes
 /// `COLLABORATION_DELETED` (still readable by its owner) and its associations leave.
 impl Operation for dto::DeleteCollaborationInput {
-    type Output = dto::DeleteCollaborationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (mut c, _) =
@@ -349,8 +333,6 @@ impl Operation for dto::DeleteCollaborationInput {
 
 /// ListMembers: every member record, the creator first, for invited or active members.
 impl Operation for dto::ListMembersInput {
-    type Output = dto::ListMembersOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Visible
             .check(state, ctx, &input.collaboration_identifier)

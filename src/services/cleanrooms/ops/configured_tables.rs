@@ -168,8 +168,6 @@ fn check_methods(
 
 /// CreateConfiguredTable.
 impl Operation for dto::CreateConfiguredTableInput {
-    type Output = dto::CreateConfiguredTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         check_methods(
@@ -209,28 +207,20 @@ impl Operation for dto::CreateConfiguredTableInput {
             writes.push(put_tags(&ctx.region, &ctx.account_id, &table.arn, &t)?);
         }
         state.store().commit(writes).await?;
-        Ok(dto::CreateConfiguredTableOutput {
-            configured_table: table.to_dto(),
-        })
+        Ok(table.to_dto().into())
     }
 }
 
 /// GetConfiguredTable (owner only).
 impl Operation for dto::GetConfiguredTableInput {
-    type Output = dto::GetConfiguredTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let table = own_table(state, ctx, &input.configured_table_identifier).await?;
-        Ok(dto::GetConfiguredTableOutput {
-            configured_table: table.to_dto(),
-        })
+        Ok(table.to_dto().into())
     }
 }
 
 /// ListConfiguredTables: the caller's tables in this region, in creation order.
 impl Operation for dto::ListConfiguredTablesInput {
-    type Output = dto::ListConfiguredTablesOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let scope = format!("configuredtables:{}:{}", ctx.account_id, ctx.region);
         let page = (input.next_token.as_deref(), input.max_results);
@@ -249,8 +239,6 @@ impl Operation for dto::ListConfiguredTablesInput {
 /// UpdateConfiguredTable: name, description, reference, allowed columns, analysis method. The
 /// result is checked as a new table would be, and its analysis rule must still fit it.
 impl Operation for dto::UpdateConfiguredTableInput {
-    type Output = dto::UpdateConfiguredTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;
@@ -293,17 +281,13 @@ impl Operation for dto::UpdateConfiguredTableInput {
             .store()
             .commit(vec![put_configured_table(&ctx.region, &table)?])
             .await?;
-        Ok(dto::UpdateConfiguredTableOutput {
-            configured_table: table.to_dto(),
-        })
+        Ok(table.to_dto().into())
     }
 }
 
 /// DeleteConfiguredTable: only while no collaboration uses it. Its analysis rule and tags go
 /// with it.
 impl Operation for dto::DeleteConfiguredTableInput {
-    type Output = dto::DeleteConfiguredTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let table = own_table(state, ctx, &input.configured_table_identifier).await?;
@@ -734,8 +718,6 @@ async fn rule_of(
 
 /// CreateConfiguredTableAnalysisRule: the table's one rule.
 impl Operation for dto::CreateConfiguredTableAnalysisRuleInput {
-    type Output = dto::CreateConfiguredTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_type_matches(input.analysis_rule_type, &input.analysis_rule_policy)?;
         let _guard = state.write_lock().await;
@@ -764,29 +746,21 @@ impl Operation for dto::CreateConfiguredTableAnalysisRuleInput {
             Some(parent),
         )
         .await?;
-        Ok(dto::CreateConfiguredTableAnalysisRuleOutput {
-            analysis_rule: rule.to_dto(),
-        })
+        Ok(rule.to_dto().into())
     }
 }
 
 /// GetConfiguredTableAnalysisRule.
 impl Operation for dto::GetConfiguredTableAnalysisRuleInput {
-    type Output = dto::GetConfiguredTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let table = own_table(state, ctx, &input.configured_table_identifier).await?;
         let rule = rule_of(state, &table, input.analysis_rule_type).await?;
-        Ok(dto::GetConfiguredTableAnalysisRuleOutput {
-            analysis_rule: rule.to_dto(),
-        })
+        Ok(rule.to_dto().into())
     }
 }
 
 /// UpdateConfiguredTableAnalysisRule: replaces the policy (same type).
 impl Operation for dto::UpdateConfiguredTableAnalysisRuleInput {
-    type Output = dto::UpdateConfiguredTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let table = own_table(state, ctx, &input.configured_table_identifier).await?;
@@ -803,16 +777,12 @@ impl Operation for dto::UpdateConfiguredTableAnalysisRuleInput {
             None,
         )
         .await?;
-        Ok(dto::UpdateConfiguredTableAnalysisRuleOutput {
-            analysis_rule: rule.to_dto(),
-        })
+        Ok(rule.to_dto().into())
     }
 }
 
 /// DeleteConfiguredTableAnalysisRule.
 impl Operation for dto::DeleteConfiguredTableAnalysisRuleInput {
-    type Output = dto::DeleteConfiguredTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let mut table = own_table(state, ctx, &input.configured_table_identifier).await?;

@@ -33,8 +33,6 @@ const MAX_PER_MEMBERSHIP: usize = 5;
 /// CreateIdMappingTable: from a rule-based ID mapping workflow whose input ID namespaces are
 /// associated with the collaboration, one SOURCE and one TARGET.
 impl Operation for dto::CreateIdMappingTableInput {
-    type Output = dto::CreateIdMappingTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let name = input.name.trim().to_lowercase();
@@ -111,16 +109,12 @@ impl Operation for dto::CreateIdMappingTableInput {
             population: None,
         };
         create_child(state, ctx, &table, input.tags).await?;
-        Ok(dto::CreateIdMappingTableOutput {
-            id_mapping_table: table.to_dto(),
-        })
+        Ok(table.to_dto().into())
     }
 }
 
 /// DeleteIdMappingTable: the table, its tags and its data in managed storage.
 impl Operation for dto::DeleteIdMappingTableInput {
-    type Output = dto::DeleteIdMappingTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
@@ -139,14 +133,12 @@ impl Operation for dto::DeleteIdMappingTableInput {
 /// PopulateIdMappingTable: runs the table's ID mapping workflow now (every `jobType` recomputes
 /// the whole mapping) and returns the run's id once the new mapping is readable.
 impl Operation for dto::PopulateIdMappingTableInput {
-    type Output = dto::PopulateIdMappingTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (m, t) = own_child::<IdMappingTable>(state, ctx, input.target()).await?;
         require_active(&m)?;
         let populated = id_mapping::populate(state, &ctx.region, t).await?;
         let id_mapping_job_id = populated.population.map(|p| p.job_id).unwrap_or_default();
-        Ok(dto::PopulateIdMappingTableOutput { id_mapping_job_id })
+        Ok(id_mapping_job_id.into())
     }
 }

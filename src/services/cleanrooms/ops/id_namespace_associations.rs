@@ -26,8 +26,6 @@ use cleanrooms_emulator_api::RequestContext;
 /// CreateIdNamespaceAssociation: an active membership brings one of its account's ID
 /// namespaces into the collaboration; a namespace is associated once per collaboration.
 impl Operation for dto::CreateIdNamespaceAssociationInput {
-    type Output = dto::CreateIdNamespaceAssociationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let arn = input.input_reference_config.input_reference_arn.clone();
@@ -81,17 +79,13 @@ impl Operation for dto::CreateIdNamespaceAssociationInput {
             update_time: now,
         };
         create_child(state, ctx, &association, input.tags).await?;
-        Ok(dto::CreateIdNamespaceAssociationOutput {
-            id_namespace_association: association.to_dto(),
-        })
+        Ok(association.to_dto().into())
     }
 }
 
 /// DeleteIdNamespaceAssociation: the association and its tags; refused while an ID mapping
 /// table of the collaboration is built on it.
 impl Operation for dto::DeleteIdNamespaceAssociationInput {
-    type Output = dto::DeleteIdNamespaceAssociationOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, a) = own_child::<IdNamespaceAssociation>(state, ctx, input.target()).await?;

@@ -70,8 +70,6 @@ fn rule_not_found(t: &IntermediateTable) -> crate::error::AwsError {
 
 /// CreateIntermediateTableAnalysisRule: the table's one rule.
 impl Operation for dto::CreateIntermediateTableAnalysisRuleInput {
-    type Output = dto::CreateIntermediateTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;
@@ -105,32 +103,24 @@ impl Operation for dto::CreateIntermediateTableAnalysisRuleInput {
             .store()
             .commit(vec![put_rule(&t, &rule)?, put_table(&t)?])
             .await?;
-        Ok(dto::CreateIntermediateTableAnalysisRuleOutput {
-            analysis_rule: rule.to_dto(),
-        })
+        Ok(rule.to_dto().into())
     }
 }
 
 /// GetIntermediateTableAnalysisRule.
 impl Operation for dto::GetIntermediateTableAnalysisRuleInput {
-    type Output = dto::GetIntermediateTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (membership, id) = input.target();
         let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
         let rule = records::load::<IntermediateTableRule>(state, &t.header.id)
             .await?
             .ok_or_else(|| rule_not_found(&t))?;
-        Ok(dto::GetIntermediateTableAnalysisRuleOutput {
-            analysis_rule: rule.to_dto(),
-        })
+        Ok(rule.to_dto().into())
     }
 }
 
 /// UpdateIntermediateTableAnalysisRule: replaces the policy.
 impl Operation for dto::UpdateIntermediateTableAnalysisRuleInput {
-    type Output = dto::UpdateIntermediateTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, t) = owned_active_table(state, ctx, input.target()).await?;
@@ -141,16 +131,12 @@ impl Operation for dto::UpdateIntermediateTableAnalysisRuleInput {
         rule.policy = input.analysis_rule_policy;
         rule.update_time = state.now();
         state.store().commit(vec![put_rule(&t, &rule)?]).await?;
-        Ok(dto::UpdateIntermediateTableAnalysisRuleOutput {
-            analysis_rule: rule.to_dto(),
-        })
+        Ok(rule.to_dto().into())
     }
 }
 
 /// DeleteIntermediateTableAnalysisRule: the table cannot be analysed until a new rule exists.
 impl Operation for dto::DeleteIntermediateTableAnalysisRuleInput {
-    type Output = dto::DeleteIntermediateTableAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (_, mut t) = owned_active_table(state, ctx, input.target()).await?;

@@ -133,8 +133,6 @@ async fn population_sql(
 
 /// CreateIntermediateTable.
 impl Operation for dto::CreateIntermediateTableInput {
-    type Output = dto::CreateIntermediateTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let name = input.name.trim().to_lowercase();
@@ -240,29 +238,21 @@ impl Operation for dto::CreateIntermediateTableInput {
             )?);
         }
         state.store().commit(writes).await?;
-        Ok(dto::CreateIntermediateTableOutput {
-            intermediate_table: table.to_dto(Vec::new()),
-        })
+        Ok(table.to_dto(Vec::new()).into())
     }
 }
 
 /// GetIntermediateTable (the owner only), with the tables built on it as `childResources`.
 impl Operation for dto::GetIntermediateTableInput {
-    type Output = dto::GetIntermediateTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (membership, id) = input.target();
         let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
-        Ok(dto::GetIntermediateTableOutput {
-            intermediate_table: table_dto(state, &t).await?,
-        })
+        Ok((table_dto(state, &t).await?).into())
     }
 }
 
 /// ListIntermediateTables: the caller's tables in its membership, in creation order.
 impl Operation for dto::ListIntermediateTablesInput {
-    type Output = dto::ListIntermediateTablesOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         lifecycle::expire_due(state).await?;
         let (intermediate_table_summaries, next_token) = own_page::<IntermediateTable, _>(
@@ -326,8 +316,6 @@ fn retype_columns(
 /// UpdateIntermediateTable: description, KMS key (for future populations) and the types of
 /// existing columns.
 impl Operation for dto::UpdateIntermediateTableInput {
-    type Output = dto::UpdateIntermediateTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         lifecycle::expire_due(state).await?;
         let _guard = state.write_lock().await;
@@ -343,17 +331,13 @@ impl Operation for dto::UpdateIntermediateTableInput {
         }
         t.update_time = state.now();
         state.store().commit(vec![put_table(&t)?]).await?;
-        Ok(dto::UpdateIntermediateTableOutput {
-            intermediate_table: table_dto(state, &t).await?,
-        })
+        Ok((table_dto(state, &t).await?).into())
     }
 }
 
 /// DeleteIntermediateTable (the owner only; idempotent): the table, its versions, rule, tags and
 /// data go; tables built on it become `BASE_TABLE_REMOVED`. Refused while a population runs.
 impl Operation for dto::DeleteIntermediateTableInput {
-    type Output = dto::DeleteIntermediateTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (membership, id) = input.target();
@@ -386,8 +370,6 @@ impl Operation for dto::DeleteIntermediateTableInput {
 
 /// ListIntermediateTableVersions (the owner only): one summary per population, newest first.
 impl Operation for dto::ListIntermediateTableVersionsInput {
-    type Output = dto::ListIntermediateTableVersionsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (membership, id) = input.target();
         let t = lifecycle::read_owned_table(state, ctx, membership, id).await?;
@@ -417,8 +399,6 @@ impl Operation for dto::ListIntermediateTableVersionsInput {
 /// feeds the named table withdraws it; the table — and with `includeDescendants` (default) every
 /// table built on it — becomes `DISALLOWED_BY_DATA_PROVIDER` and loses its data. Idempotent.
 impl Operation for dto::DisallowIntermediateTableInput {
-    type Output = dto::DisallowIntermediateTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let m = callers_membership(state, ctx, &input.membership_identifier).await?;
@@ -463,8 +443,6 @@ impl Operation for dto::DisallowIntermediateTableInput {
 
 /// PopulateIntermediateTable (the procedure is `workflows::populate`).
 impl Operation for dto::PopulateIntermediateTableInput {
-    type Output = dto::PopulateIntermediateTableOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let started = populate::populate(state, ctx, &input).await?;
         Ok(dto::PopulateIntermediateTableOutput {

@@ -236,8 +236,6 @@ fn check_result_defaults(
 
 /// CreateMembership: an invited account joins.
 impl Operation for dto::CreateMembershipInput {
-    type Output = dto::CreateMembershipOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let account = ctx.account_id.as_str();
@@ -357,26 +355,22 @@ impl Operation for dto::CreateMembershipInput {
         }
         state.store().commit(writes).await?;
         let membership = membership.to_dto(&collaboration, &member);
-        Ok(dto::CreateMembershipOutput { membership })
+        Ok(membership.into())
     }
 }
 
 /// GetMembership (owner only).
 impl Operation for dto::GetMembershipInput {
-    type Output = dto::GetMembershipOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let m = callers_membership(state, ctx, &input.membership_identifier).await?;
         let (c, member) = membership_context(state, &ctx.region, &m).await?;
         let membership = m.to_dto(&c, &member);
-        Ok(dto::GetMembershipOutput { membership })
+        Ok(membership.into())
     }
 }
 
 /// ListMemberships: the caller's memberships in this region, optionally by status.
 impl Operation for dto::ListMembershipsInput {
-    type Output = dto::ListMembershipsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let filter = input.status;
         let scope = format!(
@@ -404,8 +398,6 @@ impl Operation for dto::ListMembershipsInput {
 
 /// UpdateMembership (owner, ACTIVE only): logging, result defaults, payment acceptance.
 impl Operation for dto::UpdateMembershipInput {
-    type Output = dto::UpdateMembershipOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let mut m = callers_membership(state, ctx, &input.membership_identifier).await?;
@@ -446,7 +438,7 @@ impl Operation for dto::UpdateMembershipInput {
             .commit(vec![put_membership(&ctx.region, &m)?])
             .await?;
         let membership = m.to_dto(&c, &member);
-        Ok(dto::UpdateMembershipOutput { membership })
+        Ok(membership.into())
     }
 }
 
@@ -455,8 +447,6 @@ impl Operation for dto::UpdateMembershipInput {
 /// membership must be deleted first. A membership that is already `REMOVED` or
 /// `COLLABORATION_DELETED` can be deleted to tidy up; its member status does not change.
 impl Operation for dto::DeleteMembershipInput {
-    type Output = dto::DeleteMembershipOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let m = callers_membership(state, ctx, &input.membership_identifier).await?;
@@ -511,8 +501,6 @@ impl Operation for dto::DeleteMembershipInput {
 /// List/Get/BatchGetCollaborationAnalysisTemplate, so they are deleted with the tables (the
 /// member can then delete its `REMOVED` membership without emptying it first).
 impl Operation for dto::DeleteMemberInput {
-    type Output = dto::DeleteMemberOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (c, _) = Standing::Visible

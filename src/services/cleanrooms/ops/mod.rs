@@ -19,14 +19,12 @@ use crate::state::AppState;
 use crate::store::Write;
 use crate::util::{ids, pagination};
 use cleanrooms_emulator_api::cleanrooms::dto;
-use cleanrooms_emulator_api::RequestContext;
+use cleanrooms_emulator_api::{OperationInput, RequestContext};
 use std::future::Future;
 
-/// An operation's handler, implemented by the operation's AWS input: what the operation answers
-/// and how. `service.rs` hands each input to its implementation.
-pub trait Operation: Sized {
-    /// The operation's AWS output.
-    type Output;
+/// An operation's handler, implemented by the operation's AWS input: how the operation answers
+/// its [`OperationInput::Output`]. `service.rs` hands each input to its implementation.
+pub trait Operation: OperationInput + Sized {
     /// Runs the operation `input` for the caller `ctx`.
     fn run(
         state: &AppState,
@@ -35,18 +33,16 @@ pub trait Operation: Sized {
     ) -> impl Future<Output = AwsResult<Self::Output>> + Send;
 }
 
-/// Implements [`Operation`] for the input `dto::$input`, answering `dto::$output`, by
-/// `$handler(state, ctx, input)`: for the generic handlers that serve a whole family of
-/// operations ([`children`], [`runs`]).
+/// Implements [`Operation`] for the input `dto::$input` by `$handler(state, ctx, input)`: for
+/// the generic handlers that serve a whole family of operations ([`children`], [`runs`]).
 macro_rules! operation {
-    ($input:ident => $output:ident by $handler:expr) => {
+    ($input:ident by $handler:expr) => {
         impl $crate::services::cleanrooms::ops::Operation for dto::$input {
-            type Output = dto::$output;
             async fn run(
                 state: &$crate::state::AppState,
                 ctx: &cleanrooms_emulator_api::RequestContext,
                 input: Self,
-            ) -> $crate::error::AwsResult<dto::$output> {
+            ) -> $crate::error::AwsResult<Self::Output> {
                 ($handler)(state, ctx, input).await
             }
         }

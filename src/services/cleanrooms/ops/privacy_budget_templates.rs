@@ -183,8 +183,6 @@ async fn budgeted_resource(
 
 /// CreatePrivacyBudgetTemplate.
 impl Operation for dto::CreatePrivacyBudgetTemplateInput {
-    type Output = dto::CreatePrivacyBudgetTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.iter().flat_map(|t| t.keys()))?;
         let _guard = state.write_lock().await;
@@ -276,9 +274,7 @@ impl Operation for dto::CreatePrivacyBudgetTemplateInput {
             update_time: now,
         };
         create_child(state, ctx, &template, input.tags).await?;
-        Ok(dto::CreatePrivacyBudgetTemplateOutput {
-            privacy_budget_template: template.to_dto(),
-        })
+        Ok(template.to_dto().into())
     }
 }
 
@@ -292,8 +288,6 @@ fn other_type(t: BudgetType) -> BudgetType {
 /// UpdatePrivacyBudgetTemplate: DP epsilon/noise (each optional) or the access budget's
 /// parameters (replaced as a whole); the type cannot change.
 impl Operation for dto::UpdatePrivacyBudgetTemplateInput {
-    type Output = dto::UpdatePrivacyBudgetTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let t = update_child(state, ctx, input, |t: &mut PrivacyBudgetTemplate, input| {
         if input.privacy_budget_type != t.privacy_budget_type {
@@ -344,16 +338,12 @@ impl Operation for dto::UpdatePrivacyBudgetTemplateInput {
         })
         .await?;
         let privacy_budget_template = t.to_dto();
-        Ok(dto::UpdatePrivacyBudgetTemplateOutput {
-            privacy_budget_template,
-        })
+        Ok(privacy_budget_template.into())
     }
 }
 
 /// DeletePrivacyBudgetTemplate: the template, its budget and its tags go.
 impl Operation for dto::DeletePrivacyBudgetTemplateInput {
-    type Output = dto::DeletePrivacyBudgetTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         let (m, t) = own_child::<PrivacyBudgetTemplate>(state, ctx, input.target()).await?;
@@ -368,8 +358,6 @@ impl Operation for dto::DeletePrivacyBudgetTemplateInput {
 
 /// GetCollaborationPrivacyBudgetTemplate (any ACTIVE member).
 impl Operation for dto::GetCollaborationPrivacyBudgetTemplateInput {
-    type Output = dto::GetCollaborationPrivacyBudgetTemplateOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
         let id = &input.privacy_budget_template_identifier;
@@ -379,16 +367,12 @@ impl Operation for dto::GetCollaborationPrivacyBudgetTemplateInput {
             .filter(|t| t.header.collaboration_id == c.id)
             .ok_or_else(|| PrivacyBudgetTemplate::missing(ResourceType::Membership, id))?;
         let collaboration_privacy_budget_template = t.to_collaboration_dto();
-        Ok(dto::GetCollaborationPrivacyBudgetTemplateOutput {
-            collaboration_privacy_budget_template,
-        })
+        Ok(collaboration_privacy_budget_template.into())
     }
 }
 
 /// ListCollaborationPrivacyBudgetTemplates (any ACTIVE member): every member's templates.
 impl Operation for dto::ListCollaborationPrivacyBudgetTemplatesInput {
-    type Output = dto::ListCollaborationPrivacyBudgetTemplatesOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
         let page = (input.next_token.as_deref(), input.max_results);
@@ -499,8 +483,6 @@ async fn budget_page<S>(
 /// ListPrivacyBudgets: the collaboration's budgets of one type, seen from the caller's ACTIVE
 /// membership (each shows the membership of the member whose template governs it).
 impl Operation for dto::ListPrivacyBudgetsInput {
-    type Output = dto::ListPrivacyBudgetsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let m = active_reader(state, ctx, &input.membership_identifier).await?;
         let scope = format!("privacybudgets:{}", m.id);
@@ -521,8 +503,6 @@ impl Operation for dto::ListPrivacyBudgetsInput {
 
 /// ListCollaborationPrivacyBudgets (any ACTIVE member): the collaboration's budgets of one type.
 impl Operation for dto::ListCollaborationPrivacyBudgetsInput {
-    type Output = dto::ListCollaborationPrivacyBudgetsOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let c = active_collaboration(state, ctx, &input.collaboration_identifier).await?;
         let scope = format!("collaborationprivacybudgets:{}", c.id);
@@ -543,8 +523,6 @@ impl Operation for dto::ListCollaborationPrivacyBudgetsInput {
 /// PreviewPrivacyImpact: the aggregations a fresh differential privacy budget with the given
 /// epsilon and noise would allow (the formula of the live budget). Changes nothing.
 impl Operation for dto::PreviewPrivacyImpactInput {
-    type Output = dto::PreviewPrivacyImpactOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         active_reader(state, ctx, &input.membership_identifier).await?;
         let dto::PreviewPrivacyImpactParametersInput::DifferentialPrivacy(p) = &input.parameters;

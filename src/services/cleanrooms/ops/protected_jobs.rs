@@ -18,10 +18,8 @@ use crate::state::AppState;
 
 /// StartProtectedJob.
 impl Operation for dto::StartProtectedJobInput {
-    type Output = dto::StartProtectedJobOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let protected_job = job::start(state, ctx, input).await?;
-        Ok(dto::StartProtectedJobOutput { protected_job })
+        Ok(protected_job.into())
     }
 }

@@ -20,10 +20,8 @@ use crate::state::AppState;
 
 /// StartProtectedQuery.
 impl Operation for dto::StartProtectedQueryInput {
-    type Output = dto::StartProtectedQueryOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let protected_query = query::start(state, ctx, input).await?;
-        Ok(dto::StartProtectedQueryOutput { protected_query })
+        Ok(protected_query.into())
     }
 }

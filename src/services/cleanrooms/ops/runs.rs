@@ -55,7 +55,7 @@ macro_rules! run_requests {
                 dto::$output { $field: run.$shape }
             }
         }
-        operation!($input => $output by $handler);)*
+        operation!($input by $handler);)*
     };
 }
 
@@ -80,7 +80,7 @@ macro_rules! run_lists {
                 dto::$output { $field: entries, next_token }
             }
         }
-        operation!($input => $output by list_runs);)*
+        operation!($input by list_runs);)*
     };
 }
 

@@ -146,8 +146,6 @@ async fn find(state: &AppState, collaboration_id: &str, name: &str) -> AwsResult
 
 /// ListSchemas (any active member).
 impl Operation for dto::ListSchemasInput {
-    type Output = dto::ListSchemasOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)
@@ -221,14 +219,12 @@ async fn schema_of(
 
 /// GetSchema (any active member).
 impl Operation for dto::GetSchemaInput {
-    type Output = dto::GetSchemaOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)
             .await?;
         match schema_of(state, ctx, &c, &input.name).await? {
-            Some(schema) => Ok(dto::GetSchemaOutput { schema }),
+            Some(schema) => Ok(schema.into()),
             None => Err(not_found_msg(
                 ResourceType::Collaboration,
                 &input.name,
@@ -243,8 +239,6 @@ impl Operation for dto::GetSchemaInput {
 
 /// BatchGetSchema (any active member): unknown names are reported in `errors`.
 impl Operation for dto::BatchGetSchemaInput {
-    type Output = dto::BatchGetSchemaOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)
@@ -359,11 +353,17 @@ async fn schema_rule(
     wanted: dto::AnalysisRuleType,
 ) -> AwsResult<Option<dto::AnalysisRule>> {
     lifecycle::expire_due(state).await?;
-    if let Some(rule) = intermediate_schemas::analysis_rule_named(state, c, name, wanted).await? {
-        return Ok(Some(rule));
-    }
-    if let Some(rule) = id_mapping_schemas::analysis_rule_named(state, c, name, wanted).await? {
-        return Ok(Some(rule));
+    let managed = match wanted {
+        dto::AnalysisRuleType::Custom => {
+            intermediate_schemas::custom_rule_named(state, c, name).await?
+        }
+        dto::AnalysisRuleType::IdMappingTable => {
+            id_mapping_schemas::id_mapping_rule_named(state, c, name).await?
+        }
+        _ => None,
+    };
+    if managed.is_some() {
+        return Ok(managed);
     }
     Ok(find(state, &c.id, name)
         .await?
@@ -380,14 +380,12 @@ fn missing_rule(wanted: dto::AnalysisRuleType, name: &str, collaboration_id: &st
 
 /// GetSchemaAnalysisRule (any active member).
 impl Operation for dto::GetSchemaAnalysisRuleInput {
-    type Output = dto::GetSchemaAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)
             .await?;
         match schema_rule(state, &c, &input.name, input.r#type).await? {
-            Some(analysis_rule) => Ok(dto::GetSchemaAnalysisRuleOutput { analysis_rule }),
+            Some(analysis_rule) => Ok(analysis_rule.into()),
             None => Err(not_found_msg(
                 ResourceType::Collaboration,
                 &input.name,
@@ -399,8 +397,6 @@ impl Operation for dto::GetSchemaAnalysisRuleInput {
 
 /// BatchGetSchemaAnalysisRule (any active member): missing rules are reported in `errors`.
 impl Operation for dto::BatchGetSchemaAnalysisRuleInput {
-    type Output = dto::BatchGetSchemaAnalysisRuleOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let (c, _) = Standing::Active
             .check(state, ctx, &input.collaboration_identifier)

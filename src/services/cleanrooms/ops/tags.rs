@@ -103,8 +103,6 @@ async fn owned_record(
 
 /// TagResource: adds tags, overwriting values of existing keys.
 impl Operation for dto::TagResourceInput {
-    type Output = dto::TagResourceOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_tag_keys(input.tags.keys())?;
         let _guard = state.write_lock().await;
@@ -128,8 +126,6 @@ impl Operation for dto::TagResourceInput {
 
 /// UntagResource: removes the listed keys (unknown keys are ignored).
 impl Operation for dto::UntagResourceInput {
-    type Output = dto::UntagResourceOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         let _guard = state.write_lock().await;
         check_owned(state, ctx, &input.resource_arn).await?;
@@ -149,13 +145,9 @@ impl Operation for dto::UntagResourceInput {
 
 /// ListTagsForResource.
 impl Operation for dto::ListTagsForResourceInput {
-    type Output = dto::ListTagsForResourceOutput;
-
     async fn run(state: &AppState, ctx: &RequestContext, input: Self) -> AwsResult<Self::Output> {
         check_owned(state, ctx, &input.resource_arn).await?;
-        Ok(dto::ListTagsForResourceOutput {
-            tags: current_tags(state, &input.resource_arn).await?,
-        })
+        Ok((current_tags(state, &input.resource_arn).await?).into())
     }
 }
 

@@ -18,6 +18,7 @@ use crate::services::cleanrooms::analysis::sql::BoundSql;
 use crate::services::cleanrooms::analysis::{prepare, Prepared, Purpose};
 use crate::services::cleanrooms::domain::analysis_template::AnalysisTemplate;
 use crate::services::cleanrooms::domain::budget::{resource_id, spend};
+use crate::services::cleanrooms::domain::collaboration::Collaboration;
 use crate::services::cleanrooms::domain::privacy_budget_template::PrivacyBudgetTemplate;
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::budgets::{ledger_at, put_ledger};
@@ -30,24 +31,16 @@ use crate::error::AwsResult;
 use crate::state::AppState;
 use crate::store::Write;
 
-/// What to admit: one analysis of collaboration `collaboration_id` by account `runner`.
+/// How an analysis is asked for: by whom, on which workers, paid by whom, for what.
 pub struct Request<'a> {
-    /// Collaboration id.
-    pub collaboration_id: &'a str,
     /// Runner account.
     pub runner: &'a str,
-    /// The SQL, bound.
-    pub sql: &'a BoundSql,
-    /// The analysis template the SQL comes from, if any.
-    pub template: Option<&'a AnalysisTemplate>,
     /// The requested workers, and the input field they came in (for error messages).
     pub compute: (&'a str, Option<&'a dto::WorkerComputeConfiguration>),
     /// The requested payer of query compute, and its input field.
     pub payer: (Option<&'a str>, &'a str),
     /// What the output is for.
     pub purpose: Purpose<'a>,
-    /// The collaboration's analytics engine, which chooses the SQL dialect.
-    pub analytics_engine: dto::AnalyticsEngine,
 }
 
 /// An admitted analysis: planned and checked, not yet charged or stored.
@@ -68,29 +61,28 @@ pub struct Admitted {
 ///
 /// # Errors
 /// `ValidationException` naming the field, table, rule or column at fault.
-pub async fn admit(state: &AppState, request: Request<'_>) -> AwsResult<Admitted> {
+pub async fn admit(
+    state: &AppState,
+    collaboration: &Collaboration,
+    (sql, template): (&BoundSql, Option<&AnalysisTemplate>),
+    request: Request<'_>,
+) -> AwsResult<Admitted> {
     let (compute_field, worker) = request.compute;
     let mut settings = compute_settings(compute_field, worker)?;
-    settings.dialect = match request.analytics_engine {
+    settings.dialect = match collaboration.analytics_engine {
         dto::AnalyticsEngine::CleanRoomsSql => SqlDialect::CleanRoomsSql,
         dto::AnalyticsEngine::Spark => SqlDialect::Spark,
     };
     let (requested_payer, payer_field) = request.payer;
-    let payer = compute_payer(
-        state,
-        request.collaboration_id,
-        requested_payer,
-        payer_field,
-    )
-    .await?;
+    let payer = compute_payer(state, &collaboration.id, requested_payer, payer_field).await?;
     let prepared = prepare(
         state,
-        request.collaboration_id,
+        &collaboration.id,
         Analysis {
             runner: request.runner,
-            template: request.template,
+            template,
         },
-        request.sql,
+        sql,
         request.purpose,
         &settings,
     )
@@ -99,8 +91,8 @@ pub async fn admit(state: &AppState, request: Request<'_>) -> AwsResult<Admitted
         prepared,
         settings,
         payer,
-        sql: request.sql.sql.clone(),
-        template_arn: request.template.map(|t| t.header.arn.clone()),
+        sql: sql.sql.clone(),
+        template_arn: template.map(|t| t.header.arn.clone()),
     })
 }
 

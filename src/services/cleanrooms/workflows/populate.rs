@@ -88,23 +88,16 @@ pub async fn populate(
     let worker = input.compute_configuration.as_ref().map(|c| match c {
         dto::IntermediateTableComputeConfiguration::QueryComputeConfiguration(w) => w,
     });
-    let admitted = admit(
-        state,
-        Request {
-            collaboration_id: &collaboration.id,
-            runner: &ctx.account_id,
-            sql: &sql,
-            template: template.as_ref(),
-            compute: ("computeConfiguration.queryComputeConfiguration", worker),
-            payer: (
-                input.analysis_payer_account_id.as_deref(),
-                "analysisPayerAccountId",
-            ),
-            purpose: Purpose::Populate,
-            analytics_engine: collaboration.analytics_engine,
-        },
-    )
-    .await?;
+    let request = Request {
+        runner: &ctx.account_id,
+        compute: ("computeConfiguration.queryComputeConfiguration", worker),
+        payer: (
+            input.analysis_payer_account_id.as_deref(),
+            "analysisPayerAccountId",
+        ),
+        purpose: Purpose::Populate,
+    };
+    let admitted = admit(state, &collaboration, (&sql, template.as_ref()), request).await?;
     check_output_columns(&admitted.prepared.plan)?;
     let (inherited, first_party) = capture_inherited(
         &admitted.prepared.tables,

@@ -90,30 +90,23 @@ pub async fn start(
     )
     .await?;
     let receivers = delivery.receivers(&ctx.account_id);
-    let admitted = admit(
-        state,
-        Request {
-            collaboration_id: &collaboration.id,
-            runner: &ctx.account_id,
-            sql: &sql,
-            template: template.as_ref(),
-            compute: (
-                "computeConfiguration.worker",
-                input.compute_configuration.as_ref().map(|c| match c {
-                    dto::ComputeConfiguration::Worker(w) => w,
-                }),
-            ),
-            payer: (
-                input.query_compute_payer_account_id.as_deref(),
-                "queryComputePayerAccountId",
-            ),
-            purpose: Purpose::Results {
-                receivers: &receivers,
-            },
-            analytics_engine: collaboration.analytics_engine,
+    let request = Request {
+        runner: &ctx.account_id,
+        compute: (
+            "computeConfiguration.worker",
+            input.compute_configuration.as_ref().map(|c| match c {
+                dto::ComputeConfiguration::Worker(w) => w,
+            }),
+        ),
+        payer: (
+            input.query_compute_payer_account_id.as_deref(),
+            "queryComputePayerAccountId",
+        ),
+        purpose: Purpose::Results {
+            receivers: &receivers,
         },
-    )
-    .await?;
+    };
+    let admitted = admit(state, &collaboration, (&sql, template.as_ref()), request).await?;
     let id = ids::new_id();
     let log = analysis_logs::submission_log(state, &ctx.region, (&id, &m), &admitted).await?;
     let stored = StoredQuery::submitted(Submission {
