@@ -268,8 +268,9 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
-    /// For an operation's output structure with exactly one member, a required and unboxed one:
-    /// `From<member type>`, so a handler answers `Ok(value.into())`.
+    /// For an operation's output structure with one required member: `From<member type>`; with
+    /// two members: `From<(first, second)>` (`nextToken` second), so a handler answers
+    /// `Ok(value.into())` or `Ok((items, next_token).into())`.
     fn emit_output_from(&self, out: &mut String, name: &str, ident: &str) -> Result<(), String> {
         if !self
             .m
@@ -279,20 +280,39 @@ impl<'a> Gen<'a> {
         {
             return Ok(());
         }
-        let members = self.m.members(name);
-        let [(member, def)] = members.as_slice() else {
-            return Ok(());
-        };
-        if !self.m.required(name).contains(*member)
-            || self.boxed.contains(&(name.to_string(), member.to_string()))
+        let required = self.m.required(name);
+        let mut fields = Vec::new();
+        for ((member, def), (_, field)) in self
+            .m
+            .members(name)
+            .into_iter()
+            .zip(self.field_idents(name))
         {
-            return Ok(());
+            if self.boxed.contains(&(name.to_string(), member.to_string())) {
+                return Ok(());
+            }
+            let ty = self.rust_type(Model::member_target(def), false)?;
+            let ty = if required.contains(member) {
+                ty
+            } else {
+                format!("Option<{ty}>")
+            };
+            fields.push((member == "nextToken", field, ty));
         }
-        let ty = self.rust_type(Model::member_target(def), false)?;
-        let (_, field) = &self.field_idents(name)[0];
+        fields.sort_by_key(|(next_token, _, _)| *next_token);
+        let (ty, body) = match fields.as_slice() {
+            [(_, field, ty)] if !ty.starts_with("Option<") => {
+                (ty.clone(), format!("{field}: value"))
+            }
+            [(_, a, ta), (_, b, tb)] => (
+                format!("({ta}, {tb})"),
+                format!("{a}: value.0, {b}: value.1"),
+            ),
+            _ => return Ok(()),
+        };
         writeln!(
             out,
-            "\nimpl From<{ty}> for {ident} {{\n    fn from(value: {ty}) -> Self {{\n        Self {{ {field}: value }}\n    }}\n}}"
+            "\nimpl From<{ty}> for {ident} {{\n    fn from(value: {ty}) -> Self {{\n        Self {{ {body} }}\n    }}\n}}"
         )
         .unwrap();
         Ok(())

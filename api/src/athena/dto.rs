@@ -78,6 +78,25 @@ pub struct BatchGetNamedQueryOutput {
     pub unprocessed_named_query_ids: Option<Vec<UnprocessedNamedQueryId>>,
 }
 
+impl
+    From<(
+        Option<Vec<NamedQuery>>,
+        Option<Vec<UnprocessedNamedQueryId>>,
+    )> for BatchGetNamedQueryOutput
+{
+    fn from(
+        value: (
+            Option<Vec<NamedQuery>>,
+            Option<Vec<UnprocessedNamedQueryId>>,
+        ),
+    ) -> Self {
+        Self {
+            named_queries: value.0,
+            unprocessed_named_query_ids: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetPreparedStatementInput {
     #[serde(rename = "PreparedStatementNames")]
@@ -97,6 +116,25 @@ pub struct BatchGetPreparedStatementOutput {
     pub unprocessed_prepared_statement_names: Option<Vec<UnprocessedPreparedStatementName>>,
 }
 
+impl
+    From<(
+        Option<Vec<PreparedStatement>>,
+        Option<Vec<UnprocessedPreparedStatementName>>,
+    )> for BatchGetPreparedStatementOutput
+{
+    fn from(
+        value: (
+            Option<Vec<PreparedStatement>>,
+            Option<Vec<UnprocessedPreparedStatementName>>,
+        ),
+    ) -> Self {
+        Self {
+            prepared_statements: value.0,
+            unprocessed_prepared_statement_names: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetQueryExecutionInput {
     #[serde(rename = "QueryExecutionIds")]
@@ -112,6 +150,25 @@ pub struct BatchGetQueryExecutionOutput {
         skip_serializing_if = "Option::is_none"
     )]
     pub unprocessed_query_execution_ids: Option<Vec<UnprocessedQueryExecutionId>>,
+}
+
+impl
+    From<(
+        Option<Vec<QueryExecution>>,
+        Option<Vec<UnprocessedQueryExecutionId>>,
+    )> for BatchGetQueryExecutionOutput
+{
+    fn from(
+        value: (
+            Option<Vec<QueryExecution>>,
+            Option<Vec<UnprocessedQueryExecutionId>>,
+        ),
+    ) -> Self {
+        Self {
+            query_executions: value.0,
+            unprocessed_query_execution_ids: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1030,6 +1087,15 @@ pub struct ExportNotebookOutput {
     pub payload: Option<String>,
 }
 
+impl From<(Option<NotebookMetadata>, Option<String>)> for ExportNotebookOutput {
+    fn from(value: (Option<NotebookMetadata>, Option<String>)) -> Self {
+        Self {
+            notebook_metadata: value.0,
+            payload: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FilterDefinition {
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
@@ -1087,6 +1153,17 @@ pub struct GetCalculationExecutionStatusResponse {
     pub statistics: Option<CalculationStatistics>,
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<CalculationStatus>,
+}
+
+impl From<(Option<CalculationStatistics>, Option<CalculationStatus>)>
+    for GetCalculationExecutionStatusResponse
+{
+    fn from(value: (Option<CalculationStatistics>, Option<CalculationStatus>)) -> Self {
+        Self {
+            statistics: value.0,
+            status: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1333,6 +1410,15 @@ pub struct GetSessionStatusResponse {
     pub status: Option<SessionStatus>,
 }
 
+impl From<(Option<String>, Option<SessionStatus>)> for GetSessionStatusResponse {
+    fn from(value: (Option<String>, Option<SessionStatus>)) -> Self {
+        Self {
+            session_id: value.0,
+            status: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSystemTableConfigurationInput {
     #[serde(rename = "TableName")]
@@ -1439,6 +1525,15 @@ pub struct ListApplicationDPUSizesOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<ApplicationDPUSizes>>, Option<String>)> for ListApplicationDPUSizesOutput {
+    fn from(value: (Option<Vec<ApplicationDPUSizes>>, Option<String>)) -> Self {
+        Self {
+            application_dpu_sizes: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCalculationExecutionsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1459,6 +1554,15 @@ pub struct ListCalculationExecutionsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<CalculationSummary>>, Option<String>)> for ListCalculationExecutionsResponse {
+    fn from(value: (Option<Vec<CalculationSummary>>, Option<String>)) -> Self {
+        Self {
+            calculations: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCapacityReservationsInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1473,6 +1577,15 @@ pub struct ListCapacityReservationsOutput {
     pub capacity_reservations: Vec<CapacityReservation>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<CapacityReservation>, Option<String>)> for ListCapacityReservationsOutput {
+    fn from(value: (Vec<CapacityReservation>, Option<String>)) -> Self {
+        Self {
+            capacity_reservations: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1494,6 +1607,15 @@ pub struct ListDataCatalogsOutput {
     pub data_catalogs_summary: Option<Vec<DataCatalogSummary>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<DataCatalogSummary>>, Option<String>)> for ListDataCatalogsOutput {
+    fn from(value: (Option<Vec<DataCatalogSummary>>, Option<String>)) -> Self {
+        Self {
+            data_catalogs_summary: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1518,6 +1640,15 @@ pub struct ListDatabasesOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<Database>>, Option<String>)> for ListDatabasesOutput {
+    fn from(value: (Option<Vec<Database>>, Option<String>)) -> Self {
+        Self {
+            database_list: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListEngineVersionsInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1532,6 +1663,15 @@ pub struct ListEngineVersionsOutput {
     pub engine_versions: Option<Vec<EngineVersion>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<EngineVersion>>, Option<String>)> for ListEngineVersionsOutput {
+    fn from(value: (Option<Vec<EngineVersion>>, Option<String>)) -> Self {
+        Self {
+            engine_versions: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1577,6 +1717,15 @@ pub struct ListNamedQueriesOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<String>>, Option<String>)> for ListNamedQueriesOutput {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            named_query_ids: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListNotebookMetadataInput {
     #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
@@ -1600,6 +1749,15 @@ pub struct ListNotebookMetadataOutput {
     pub notebook_metadata_list: Option<Vec<NotebookMetadata>>,
 }
 
+impl From<(Option<String>, Option<Vec<NotebookMetadata>>)> for ListNotebookMetadataOutput {
+    fn from(value: (Option<String>, Option<Vec<NotebookMetadata>>)) -> Self {
+        Self {
+            next_token: value.0,
+            notebook_metadata_list: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListNotebookSessionsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1616,6 +1774,15 @@ pub struct ListNotebookSessionsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "NotebookSessionsList")]
     pub notebook_sessions_list: Vec<NotebookSessionSummary>,
+}
+
+impl From<(Option<String>, Vec<NotebookSessionSummary>)> for ListNotebookSessionsResponse {
+    fn from(value: (Option<String>, Vec<NotebookSessionSummary>)) -> Self {
+        Self {
+            next_token: value.0,
+            notebook_sessions_list: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1636,6 +1803,17 @@ pub struct ListPreparedStatementsOutput {
     pub prepared_statements: Option<Vec<PreparedStatementSummary>>,
 }
 
+impl From<(Option<String>, Option<Vec<PreparedStatementSummary>>)>
+    for ListPreparedStatementsOutput
+{
+    fn from(value: (Option<String>, Option<Vec<PreparedStatementSummary>>)) -> Self {
+        Self {
+            next_token: value.0,
+            prepared_statements: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListQueryExecutionsInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1652,6 +1830,15 @@ pub struct ListQueryExecutionsOutput {
     pub next_token: Option<String>,
     #[serde(rename = "QueryExecutionIds", skip_serializing_if = "Option::is_none")]
     pub query_execution_ids: Option<Vec<String>>,
+}
+
+impl From<(Option<String>, Option<Vec<String>>)> for ListQueryExecutionsOutput {
+    fn from(value: (Option<String>, Option<Vec<String>>)) -> Self {
+        Self {
+            next_token: value.0,
+            query_execution_ids: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1674,6 +1861,15 @@ pub struct ListSessionsResponse {
     pub sessions: Option<Vec<SessionSummary>>,
 }
 
+impl From<(Option<String>, Option<Vec<SessionSummary>>)> for ListSessionsResponse {
+    fn from(value: (Option<String>, Option<Vec<SessionSummary>>)) -> Self {
+        Self {
+            next_token: value.0,
+            sessions: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListSystemTableStatusesInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1688,6 +1884,15 @@ pub struct ListSystemTableStatusesOutput {
     pub items: Vec<SystemTableStatus>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<SystemTableStatus>, Option<String>)> for ListSystemTableStatusesOutput {
+    fn from(value: (Vec<SystemTableStatus>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1716,6 +1921,15 @@ pub struct ListTableMetadataOutput {
     pub table_metadata_list: Option<Vec<TableMetadata>>,
 }
 
+impl From<(Option<String>, Option<Vec<TableMetadata>>)> for ListTableMetadataOutput {
+    fn from(value: (Option<String>, Option<Vec<TableMetadata>>)) -> Self {
+        Self {
+            next_token: value.0,
+            table_metadata_list: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListTagsForResourceInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1734,6 +1948,15 @@ pub struct ListTagsForResourceOutput {
     pub tags: Option<Vec<Tag>>,
 }
 
+impl From<(Option<String>, Option<Vec<Tag>>)> for ListTagsForResourceOutput {
+    fn from(value: (Option<String>, Option<Vec<Tag>>)) -> Self {
+        Self {
+            next_token: value.0,
+            tags: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListWorkGroupsInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -1748,6 +1971,15 @@ pub struct ListWorkGroupsOutput {
     pub next_token: Option<String>,
     #[serde(rename = "WorkGroups", skip_serializing_if = "Option::is_none")]
     pub work_groups: Option<Vec<WorkGroupSummary>>,
+}
+
+impl From<(Option<String>, Option<Vec<WorkGroupSummary>>)> for ListWorkGroupsOutput {
+    fn from(value: (Option<String>, Option<Vec<WorkGroupSummary>>)) -> Self {
+        Self {
+            next_token: value.0,
+            work_groups: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -2447,6 +2679,17 @@ pub struct StartCalculationExecutionResponse {
     pub state: Option<CalculationExecutionState>,
 }
 
+impl From<(Option<String>, Option<CalculationExecutionState>)>
+    for StartCalculationExecutionResponse
+{
+    fn from(value: (Option<String>, Option<CalculationExecutionState>)) -> Self {
+        Self {
+            calculation_execution_id: value.0,
+            state: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct StartQueryExecutionInput {
     #[serde(rename = "ClientRequestToken", skip_serializing_if = "Option::is_none")]
@@ -2524,6 +2767,15 @@ pub struct StartSessionResponse {
     pub session_id: Option<String>,
     #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<SessionState>,
+}
+
+impl From<(Option<String>, Option<SessionState>)> for StartSessionResponse {
+    fn from(value: (Option<String>, Option<SessionState>)) -> Self {
+        Self {
+            session_id: value.0,
+            state: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

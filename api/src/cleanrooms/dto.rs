@@ -1002,6 +1002,25 @@ pub struct BatchGetCollaborationAnalysisTemplateOutput {
     pub errors: Vec<BatchGetCollaborationAnalysisTemplateError>,
 }
 
+impl
+    From<(
+        Vec<CollaborationAnalysisTemplate>,
+        Vec<BatchGetCollaborationAnalysisTemplateError>,
+    )> for BatchGetCollaborationAnalysisTemplateOutput
+{
+    fn from(
+        value: (
+            Vec<CollaborationAnalysisTemplate>,
+            Vec<BatchGetCollaborationAnalysisTemplateError>,
+        ),
+    ) -> Self {
+        Self {
+            collaboration_analysis_templates: value.0,
+            errors: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetSchemaAnalysisRuleError {
     #[serde(rename = "code")]
@@ -1030,6 +1049,17 @@ pub struct BatchGetSchemaAnalysisRuleOutput {
     pub errors: Vec<BatchGetSchemaAnalysisRuleError>,
 }
 
+impl From<(Vec<AnalysisRule>, Vec<BatchGetSchemaAnalysisRuleError>)>
+    for BatchGetSchemaAnalysisRuleOutput
+{
+    fn from(value: (Vec<AnalysisRule>, Vec<BatchGetSchemaAnalysisRuleError>)) -> Self {
+        Self {
+            analysis_rules: value.0,
+            errors: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetSchemaError {
     #[serde(rename = "code")]
@@ -1054,6 +1084,15 @@ pub struct BatchGetSchemaOutput {
     pub errors: Vec<BatchGetSchemaError>,
     #[serde(rename = "schemas")]
     pub schemas: Vec<Schema>,
+}
+
+impl From<(Vec<BatchGetSchemaError>, Vec<Schema>)> for BatchGetSchemaOutput {
+    fn from(value: (Vec<BatchGetSchemaError>, Vec<Schema>)) -> Self {
+        Self {
+            errors: value.0,
+            schemas: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4441,6 +4480,15 @@ pub struct ListAnalysisLogExportsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<AnalysisLogExportSummary>, Option<String>)> for ListAnalysisLogExportsOutput {
+    fn from(value: (Vec<AnalysisLogExportSummary>, Option<String>)) -> Self {
+        Self {
+            analysis_log_exports: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListAnalysisTemplatesInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4459,6 +4507,15 @@ pub struct ListAnalysisTemplatesOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<AnalysisTemplateSummary>, Option<String>)> for ListAnalysisTemplatesOutput {
+    fn from(value: (Vec<AnalysisTemplateSummary>, Option<String>)) -> Self {
+        Self {
+            analysis_template_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCollaborationAnalysisTemplatesInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -4475,6 +4532,17 @@ pub struct ListCollaborationAnalysisTemplatesOutput {
     pub collaboration_analysis_template_summaries: Vec<CollaborationAnalysisTemplateSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<CollaborationAnalysisTemplateSummary>, Option<String>)>
+    for ListCollaborationAnalysisTemplatesOutput
+{
+    fn from(value: (Vec<CollaborationAnalysisTemplateSummary>, Option<String>)) -> Self {
+        Self {
+            collaboration_analysis_template_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4497,6 +4565,17 @@ pub struct ListCollaborationChangeRequestsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<CollaborationChangeRequestSummary>, Option<String>)>
+    for ListCollaborationChangeRequestsOutput
+{
+    fn from(value: (Vec<CollaborationChangeRequestSummary>, Option<String>)) -> Self {
+        Self {
+            collaboration_change_request_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCollaborationConfiguredAudienceModelAssociationsInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -4514,6 +4593,25 @@ pub struct ListCollaborationConfiguredAudienceModelAssociationsOutput {
         Vec<CollaborationConfiguredAudienceModelAssociationSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl
+    From<(
+        Vec<CollaborationConfiguredAudienceModelAssociationSummary>,
+        Option<String>,
+    )> for ListCollaborationConfiguredAudienceModelAssociationsOutput
+{
+    fn from(
+        value: (
+            Vec<CollaborationConfiguredAudienceModelAssociationSummary>,
+            Option<String>,
+        ),
+    ) -> Self {
+        Self {
+            collaboration_configured_audience_model_association_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4535,6 +4633,25 @@ pub struct ListCollaborationIdNamespaceAssociationsOutput {
     pub next_token: Option<String>,
 }
 
+impl
+    From<(
+        Vec<CollaborationIdNamespaceAssociationSummary>,
+        Option<String>,
+    )> for ListCollaborationIdNamespaceAssociationsOutput
+{
+    fn from(
+        value: (
+            Vec<CollaborationIdNamespaceAssociationSummary>,
+            Option<String>,
+        ),
+    ) -> Self {
+        Self {
+            collaboration_id_namespace_association_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCollaborationPrivacyBudgetTemplatesInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -4552,6 +4669,25 @@ pub struct ListCollaborationPrivacyBudgetTemplatesOutput {
         Vec<CollaborationPrivacyBudgetTemplateSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl
+    From<(
+        Vec<CollaborationPrivacyBudgetTemplateSummary>,
+        Option<String>,
+    )> for ListCollaborationPrivacyBudgetTemplatesOutput
+{
+    fn from(
+        value: (
+            Vec<CollaborationPrivacyBudgetTemplateSummary>,
+            Option<String>,
+        ),
+    ) -> Self {
+        Self {
+            collaboration_privacy_budget_template_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4579,6 +4715,17 @@ pub struct ListCollaborationPrivacyBudgetsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<CollaborationPrivacyBudgetSummary>, Option<String>)>
+    for ListCollaborationPrivacyBudgetsOutput
+{
+    fn from(value: (Vec<CollaborationPrivacyBudgetSummary>, Option<String>)) -> Self {
+        Self {
+            collaboration_privacy_budget_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCollaborationsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4595,6 +4742,15 @@ pub struct ListCollaborationsOutput {
     pub collaboration_list: Vec<CollaborationSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<CollaborationSummary>, Option<String>)> for ListCollaborationsOutput {
+    fn from(value: (Vec<CollaborationSummary>, Option<String>)) -> Self {
+        Self {
+            collaboration_list: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4616,6 +4772,25 @@ pub struct ListConfiguredAudienceModelAssociationsOutput {
     pub next_token: Option<String>,
 }
 
+impl
+    From<(
+        Vec<ConfiguredAudienceModelAssociationSummary>,
+        Option<String>,
+    )> for ListConfiguredAudienceModelAssociationsOutput
+{
+    fn from(
+        value: (
+            Vec<ConfiguredAudienceModelAssociationSummary>,
+            Option<String>,
+        ),
+    ) -> Self {
+        Self {
+            configured_audience_model_association_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListConfiguredTableAssociationsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4634,6 +4809,17 @@ pub struct ListConfiguredTableAssociationsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<ConfiguredTableAssociationSummary>, Option<String>)>
+    for ListConfiguredTableAssociationsOutput
+{
+    fn from(value: (Vec<ConfiguredTableAssociationSummary>, Option<String>)) -> Self {
+        Self {
+            configured_table_association_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListConfiguredTablesInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4648,6 +4834,15 @@ pub struct ListConfiguredTablesOutput {
     pub configured_table_summaries: Vec<ConfiguredTableSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<ConfiguredTableSummary>, Option<String>)> for ListConfiguredTablesOutput {
+    fn from(value: (Vec<ConfiguredTableSummary>, Option<String>)) -> Self {
+        Self {
+            configured_table_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4668,6 +4863,15 @@ pub struct ListIdMappingTablesOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<IdMappingTableSummary>, Option<String>)> for ListIdMappingTablesOutput {
+    fn from(value: (Vec<IdMappingTableSummary>, Option<String>)) -> Self {
+        Self {
+            id_mapping_table_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListIdNamespaceAssociationsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4684,6 +4888,17 @@ pub struct ListIdNamespaceAssociationsOutput {
     pub id_namespace_association_summaries: Vec<IdNamespaceAssociationSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<IdNamespaceAssociationSummary>, Option<String>)>
+    for ListIdNamespaceAssociationsOutput
+{
+    fn from(value: (Vec<IdNamespaceAssociationSummary>, Option<String>)) -> Self {
+        Self {
+            id_namespace_association_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4706,6 +4921,17 @@ pub struct ListIntermediateTableVersionsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<IntermediateTableVersionSummary>, Option<String>)>
+    for ListIntermediateTableVersionsOutput
+{
+    fn from(value: (Vec<IntermediateTableVersionSummary>, Option<String>)) -> Self {
+        Self {
+            intermediate_table_version_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListIntermediateTablesInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4722,6 +4948,15 @@ pub struct ListIntermediateTablesOutput {
     pub intermediate_table_summaries: Vec<IntermediateTableSummary>,
     #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<IntermediateTableSummary>, Option<String>)> for ListIntermediateTablesOutput {
+    fn from(value: (Vec<IntermediateTableSummary>, Option<String>)) -> Self {
+        Self {
+            intermediate_table_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4742,6 +4977,15 @@ pub struct ListMembersOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<MemberSummary>, Option<String>)> for ListMembersOutput {
+    fn from(value: (Vec<MemberSummary>, Option<String>)) -> Self {
+        Self {
+            member_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListMembershipsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4760,6 +5004,15 @@ pub struct ListMembershipsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<MembershipSummary>, Option<String>)> for ListMembershipsOutput {
+    fn from(value: (Vec<MembershipSummary>, Option<String>)) -> Self {
+        Self {
+            membership_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListPrivacyBudgetTemplatesInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4776,6 +5029,17 @@ pub struct ListPrivacyBudgetTemplatesOutput {
     pub next_token: Option<String>,
     #[serde(rename = "privacyBudgetTemplateSummaries")]
     pub privacy_budget_template_summaries: Vec<PrivacyBudgetTemplateSummary>,
+}
+
+impl From<(Vec<PrivacyBudgetTemplateSummary>, Option<String>)>
+    for ListPrivacyBudgetTemplatesOutput
+{
+    fn from(value: (Vec<PrivacyBudgetTemplateSummary>, Option<String>)) -> Self {
+        Self {
+            privacy_budget_template_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4803,6 +5067,15 @@ pub struct ListPrivacyBudgetsOutput {
     pub privacy_budget_summaries: Vec<PrivacyBudgetSummary>,
 }
 
+impl From<(Vec<PrivacyBudgetSummary>, Option<String>)> for ListPrivacyBudgetsOutput {
+    fn from(value: (Vec<PrivacyBudgetSummary>, Option<String>)) -> Self {
+        Self {
+            privacy_budget_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListProtectedJobsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -4821,6 +5094,15 @@ pub struct ListProtectedJobsOutput {
     pub next_token: Option<String>,
     #[serde(rename = "protectedJobs")]
     pub protected_jobs: Vec<ProtectedJobSummary>,
+}
+
+impl From<(Vec<ProtectedJobSummary>, Option<String>)> for ListProtectedJobsOutput {
+    fn from(value: (Vec<ProtectedJobSummary>, Option<String>)) -> Self {
+        Self {
+            protected_jobs: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -4843,6 +5125,15 @@ pub struct ListProtectedQueriesOutput {
     pub protected_queries: Vec<ProtectedQuerySummary>,
 }
 
+impl From<(Vec<ProtectedQuerySummary>, Option<String>)> for ListProtectedQueriesOutput {
+    fn from(value: (Vec<ProtectedQuerySummary>, Option<String>)) -> Self {
+        Self {
+            protected_queries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListSchemasInput {
     #[serde(rename = "collaborationIdentifier")]
@@ -4861,6 +5152,15 @@ pub struct ListSchemasOutput {
     pub next_token: Option<String>,
     #[serde(rename = "schemaSummaries")]
     pub schema_summaries: Vec<SchemaSummary>,
+}
+
+impl From<(Vec<SchemaSummary>, Option<String>)> for ListSchemasOutput {
+    fn from(value: (Vec<SchemaSummary>, Option<String>)) -> Self {
+        Self {
+            schema_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

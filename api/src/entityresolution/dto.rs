@@ -441,6 +441,15 @@ pub struct GenerateMatchIdOutput {
     pub match_groups: Vec<MatchGroup>,
 }
 
+impl From<(Vec<FailedRecord>, Vec<MatchGroup>)> for GenerateMatchIdOutput {
+    fn from(value: (Vec<FailedRecord>, Vec<MatchGroup>)) -> Self {
+        Self {
+            failed_records: value.0,
+            match_groups: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetIdMappingJobInput {
     #[serde(rename = "jobId")]
@@ -553,6 +562,15 @@ pub struct GetMatchIdOutput {
     pub match_id: Option<String>,
     #[serde(rename = "matchRule", skip_serializing_if = "Option::is_none")]
     pub match_rule: Option<String>,
+}
+
+impl From<(Option<String>, Option<String>)> for GetMatchIdOutput {
+    fn from(value: (Option<String>, Option<String>)) -> Self {
+        Self {
+            match_id: value.0,
+            match_rule: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1157,6 +1175,15 @@ pub struct ListIdMappingJobsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<JobSummary>>, Option<String>)> for ListIdMappingJobsOutput {
+    fn from(value: (Option<Vec<JobSummary>>, Option<String>)) -> Self {
+        Self {
+            jobs: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListIdMappingWorkflowsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -1171,6 +1198,17 @@ pub struct ListIdMappingWorkflowsOutput {
     pub next_token: Option<String>,
     #[serde(rename = "workflowSummaries", skip_serializing_if = "Option::is_none")]
     pub workflow_summaries: Option<Vec<IdMappingWorkflowSummary>>,
+}
+
+impl From<(Option<Vec<IdMappingWorkflowSummary>>, Option<String>)>
+    for ListIdMappingWorkflowsOutput
+{
+    fn from(value: (Option<Vec<IdMappingWorkflowSummary>>, Option<String>)) -> Self {
+        Self {
+            workflow_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1192,6 +1230,15 @@ pub struct ListIdNamespacesOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<IdNamespaceSummary>>, Option<String>)> for ListIdNamespacesOutput {
+    fn from(value: (Option<Vec<IdNamespaceSummary>>, Option<String>)) -> Self {
+        Self {
+            id_namespace_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListMatchingJobsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -1210,6 +1257,15 @@ pub struct ListMatchingJobsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<JobSummary>>, Option<String>)> for ListMatchingJobsOutput {
+    fn from(value: (Option<Vec<JobSummary>>, Option<String>)) -> Self {
+        Self {
+            jobs: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListMatchingWorkflowsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -1224,6 +1280,15 @@ pub struct ListMatchingWorkflowsOutput {
     pub next_token: Option<String>,
     #[serde(rename = "workflowSummaries", skip_serializing_if = "Option::is_none")]
     pub workflow_summaries: Option<Vec<MatchingWorkflowSummary>>,
+}
+
+impl From<(Option<Vec<MatchingWorkflowSummary>>, Option<String>)> for ListMatchingWorkflowsOutput {
+    fn from(value: (Option<Vec<MatchingWorkflowSummary>>, Option<String>)) -> Self {
+        Self {
+            workflow_summaries: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1247,6 +1312,15 @@ pub struct ListProviderServicesOutput {
     pub provider_service_summaries: Option<Vec<ProviderServiceSummary>>,
 }
 
+impl From<(Option<Vec<ProviderServiceSummary>>, Option<String>)> for ListProviderServicesOutput {
+    fn from(value: (Option<Vec<ProviderServiceSummary>>, Option<String>)) -> Self {
+        Self {
+            provider_service_summaries: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListSchemaMappingsInput {
     #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
@@ -1261,6 +1335,15 @@ pub struct ListSchemaMappingsOutput {
     pub next_token: Option<String>,
     #[serde(rename = "schemaList", skip_serializing_if = "Option::is_none")]
     pub schema_list: Option<Vec<SchemaMappingSummary>>,
+}
+
+impl From<(Option<Vec<SchemaMappingSummary>>, Option<String>)> for ListSchemaMappingsOutput {
+    fn from(value: (Option<Vec<SchemaMappingSummary>>, Option<String>)) -> Self {
+        Self {
+            schema_list: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

@@ -642,6 +642,25 @@ pub struct BatchDeleteConnectionResponse {
     pub succeeded: Option<Vec<String>>,
 }
 
+impl
+    From<(
+        Option<std::collections::BTreeMap<String, ErrorDetail>>,
+        Option<Vec<String>>,
+    )> for BatchDeleteConnectionResponse
+{
+    fn from(
+        value: (
+            Option<std::collections::BTreeMap<String, ErrorDetail>>,
+            Option<Vec<String>>,
+        ),
+    ) -> Self {
+        Self {
+            errors: value.0,
+            succeeded: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchDeletePartitionRequest {
     #[serde(rename = "CatalogId", skip_serializing_if = "Option::is_none")]
@@ -717,6 +736,15 @@ pub struct BatchGetBlueprintsResponse {
     pub missing_blueprints: Option<Vec<String>>,
 }
 
+impl From<(Option<Vec<Blueprint>>, Option<Vec<String>>)> for BatchGetBlueprintsResponse {
+    fn from(value: (Option<Vec<Blueprint>>, Option<Vec<String>>)) -> Self {
+        Self {
+            blueprints: value.0,
+            missing_blueprints: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetCrawlersRequest {
     #[serde(rename = "CrawlerNames")]
@@ -729,6 +757,15 @@ pub struct BatchGetCrawlersResponse {
     pub crawlers: Option<Vec<Crawler>>,
     #[serde(rename = "CrawlersNotFound", skip_serializing_if = "Option::is_none")]
     pub crawlers_not_found: Option<Vec<String>>,
+}
+
+impl From<(Option<Vec<Crawler>>, Option<Vec<String>>)> for BatchGetCrawlersResponse {
+    fn from(value: (Option<Vec<Crawler>>, Option<Vec<String>>)) -> Self {
+        Self {
+            crawlers: value.0,
+            crawlers_not_found: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -748,6 +785,17 @@ pub struct BatchGetCustomEntityTypesResponse {
     pub custom_entity_types_not_found: Option<Vec<String>>,
 }
 
+impl From<(Option<Vec<CustomEntityType>>, Option<Vec<String>>)>
+    for BatchGetCustomEntityTypesResponse
+{
+    fn from(value: (Option<Vec<CustomEntityType>>, Option<Vec<String>>)) -> Self {
+        Self {
+            custom_entity_types: value.0,
+            custom_entity_types_not_found: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetDataQualityResultRequest {
     #[serde(rename = "ResultIds")]
@@ -760,6 +808,15 @@ pub struct BatchGetDataQualityResultResponse {
     pub results: Vec<DataQualityResult>,
     #[serde(rename = "ResultsNotFound", skip_serializing_if = "Option::is_none")]
     pub results_not_found: Option<Vec<String>>,
+}
+
+impl From<(Vec<DataQualityResult>, Option<Vec<String>>)> for BatchGetDataQualityResultResponse {
+    fn from(value: (Vec<DataQualityResult>, Option<Vec<String>>)) -> Self {
+        Self {
+            results: value.0,
+            results_not_found: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -776,6 +833,17 @@ pub struct BatchGetDataQualityResultV2Response {
     pub results_not_found: Option<Vec<String>>,
 }
 
+impl From<(Vec<DataQualityResultV2Item>, Option<Vec<String>>)>
+    for BatchGetDataQualityResultV2Response
+{
+    fn from(value: (Vec<DataQualityResultV2Item>, Option<Vec<String>>)) -> Self {
+        Self {
+            results: value.0,
+            results_not_found: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetDataQualityRulesetEvaluationRunRequest {
     #[serde(rename = "RunIds")]
@@ -788,6 +856,25 @@ pub struct BatchGetDataQualityRulesetEvaluationRunResponse {
     pub runs: Option<Vec<DataQualityRulesetEvaluationRun>>,
     #[serde(rename = "RunsNotFound", skip_serializing_if = "Option::is_none")]
     pub runs_not_found: Option<Vec<String>>,
+}
+
+impl
+    From<(
+        Option<Vec<DataQualityRulesetEvaluationRun>>,
+        Option<Vec<String>>,
+    )> for BatchGetDataQualityRulesetEvaluationRunResponse
+{
+    fn from(
+        value: (
+            Option<Vec<DataQualityRulesetEvaluationRun>>,
+            Option<Vec<String>>,
+        ),
+    ) -> Self {
+        Self {
+            runs: value.0,
+            runs_not_found: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -805,6 +892,15 @@ pub struct BatchGetDevEndpointsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub dev_endpoints_not_found: Option<Vec<String>>,
+}
+
+impl From<(Option<Vec<DevEndpoint>>, Option<Vec<String>>)> for BatchGetDevEndpointsResponse {
+    fn from(value: (Option<Vec<DevEndpoint>>, Option<Vec<String>>)) -> Self {
+        Self {
+            dev_endpoints: value.0,
+            dev_endpoints_not_found: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -825,6 +921,17 @@ pub struct BatchGetIterableFormsResponse {
     pub items: Option<Vec<IterableFormItem>>,
 }
 
+impl From<(Option<Vec<ItemError>>, Option<Vec<IterableFormItem>>)>
+    for BatchGetIterableFormsResponse
+{
+    fn from(value: (Option<Vec<ItemError>>, Option<Vec<IterableFormItem>>)) -> Self {
+        Self {
+            errors: value.0,
+            items: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetJobsRequest {
     #[serde(rename = "JobNames")]
@@ -837,6 +944,15 @@ pub struct BatchGetJobsResponse {
     pub jobs: Option<Vec<Job>>,
     #[serde(rename = "JobsNotFound", skip_serializing_if = "Option::is_none")]
     pub jobs_not_found: Option<Vec<String>>,
+}
+
+impl From<(Option<Vec<Job>>, Option<Vec<String>>)> for BatchGetJobsResponse {
+    fn from(value: (Option<Vec<Job>>, Option<Vec<String>>)) -> Self {
+        Self {
+            jobs: value.0,
+            jobs_not_found: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -864,6 +980,15 @@ pub struct BatchGetPartitionResponse {
     pub partitions: Option<Vec<Partition>>,
     #[serde(rename = "UnprocessedKeys", skip_serializing_if = "Option::is_none")]
     pub unprocessed_keys: Option<Vec<PartitionValueList>>,
+}
+
+impl From<(Option<Vec<Partition>>, Option<Vec<PartitionValueList>>)> for BatchGetPartitionResponse {
+    fn from(value: (Option<Vec<Partition>>, Option<Vec<PartitionValueList>>)) -> Self {
+        Self {
+            partitions: value.0,
+            unprocessed_keys: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -906,6 +1031,25 @@ pub struct BatchGetTableOptimizerResponse {
     pub table_optimizers: Option<Vec<BatchTableOptimizer>>,
 }
 
+impl
+    From<(
+        Option<Vec<BatchGetTableOptimizerError>>,
+        Option<Vec<BatchTableOptimizer>>,
+    )> for BatchGetTableOptimizerResponse
+{
+    fn from(
+        value: (
+            Option<Vec<BatchGetTableOptimizerError>>,
+            Option<Vec<BatchTableOptimizer>>,
+        ),
+    ) -> Self {
+        Self {
+            failures: value.0,
+            table_optimizers: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetTriggersRequest {
     #[serde(rename = "TriggerNames")]
@@ -918,6 +1062,15 @@ pub struct BatchGetTriggersResponse {
     pub triggers: Option<Vec<Trigger>>,
     #[serde(rename = "TriggersNotFound", skip_serializing_if = "Option::is_none")]
     pub triggers_not_found: Option<Vec<String>>,
+}
+
+impl From<(Option<Vec<Trigger>>, Option<Vec<String>>)> for BatchGetTriggersResponse {
+    fn from(value: (Option<Vec<Trigger>>, Option<Vec<String>>)) -> Self {
+        Self {
+            triggers: value.0,
+            triggers_not_found: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -934,6 +1087,15 @@ pub struct BatchGetWorkflowsResponse {
     pub missing_workflows: Option<Vec<String>>,
     #[serde(rename = "Workflows", skip_serializing_if = "Option::is_none")]
     pub workflows: Option<Vec<Workflow>>,
+}
+
+impl From<(Option<Vec<String>>, Option<Vec<Workflow>>)> for BatchGetWorkflowsResponse {
+    fn from(value: (Option<Vec<String>>, Option<Vec<Workflow>>)) -> Self {
+        Self {
+            missing_workflows: value.0,
+            workflows: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -980,6 +1142,25 @@ pub struct BatchStopJobRunResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub successful_submissions: Option<Vec<BatchStopJobRunSuccessfulSubmission>>,
+}
+
+impl
+    From<(
+        Option<Vec<BatchStopJobRunError>>,
+        Option<Vec<BatchStopJobRunSuccessfulSubmission>>,
+    )> for BatchStopJobRunResponse
+{
+    fn from(
+        value: (
+            Option<Vec<BatchStopJobRunError>>,
+            Option<Vec<BatchStopJobRunSuccessfulSubmission>>,
+        ),
+    ) -> Self {
+        Self {
+            errors: value.0,
+            successful_submissions: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -1559,6 +1740,15 @@ pub struct CheckSchemaVersionValidityResponse {
     pub error: Option<String>,
     #[serde(rename = "Valid", skip_serializing_if = "Option::is_none")]
     pub valid: Option<bool>,
+}
+
+impl From<(Option<String>, Option<bool>)> for CheckSchemaVersionValidityResponse {
+    fn from(value: (Option<String>, Option<bool>)) -> Self {
+        Self {
+            error: value.0,
+            valid: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -3791,6 +3981,17 @@ pub struct CreateDataQualityEvaluationConfigResponse {
     pub name: Option<String>,
 }
 
+impl From<(Option<DataQualityEvaluationRunMode>, Option<String>)>
+    for CreateDataQualityEvaluationConfigResponse
+{
+    fn from(value: (Option<DataQualityEvaluationRunMode>, Option<String>)) -> Self {
+        Self {
+            evaluation_run_mode: value.0,
+            name: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateDataQualityRulesetRequest {
     #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
@@ -4382,6 +4583,15 @@ pub struct CreateScriptResponse {
     pub scala_code: Option<String>,
 }
 
+impl From<(Option<String>, Option<String>)> for CreateScriptResponse {
+    fn from(value: (Option<String>, Option<String>)) -> Self {
+        Self {
+            python_script: value.0,
+            scala_code: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateSecurityConfigurationRequest {
     #[serde(rename = "EncryptionConfiguration")]
@@ -4396,6 +4606,15 @@ pub struct CreateSecurityConfigurationResponse {
     pub created_timestamp: Option<crate::Timestamp>,
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl From<(Option<crate::Timestamp>, Option<String>)> for CreateSecurityConfigurationResponse {
+    fn from(value: (Option<crate::Timestamp>, Option<String>)) -> Self {
+        Self {
+            created_timestamp: value.0,
+            name: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -6587,6 +6806,15 @@ pub struct DescribeEntityResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<Field>>, Option<String>)> for DescribeEntityResponse {
+    fn from(value: (Option<Vec<Field>>, Option<String>)) -> Self {
+        Self {
+            fields: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DescribeInboundIntegrationsRequest {
     #[serde(rename = "IntegrationArn", skip_serializing_if = "Option::is_none")]
@@ -6610,6 +6838,17 @@ pub struct DescribeInboundIntegrationsResponse {
     pub marker: Option<String>,
 }
 
+impl From<(Option<Vec<InboundIntegration>>, Option<String>)>
+    for DescribeInboundIntegrationsResponse
+{
+    fn from(value: (Option<Vec<InboundIntegration>>, Option<String>)) -> Self {
+        Self {
+            inbound_integrations: value.0,
+            marker: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DescribeIntegrationsRequest {
     #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
@@ -6631,6 +6870,15 @@ pub struct DescribeIntegrationsResponse {
     pub integrations: Option<Vec<Integration>>,
     #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+}
+
+impl From<(Option<Vec<Integration>>, Option<String>)> for DescribeIntegrationsResponse {
+    fn from(value: (Option<Vec<Integration>>, Option<String>)) -> Self {
+        Self {
+            integrations: value.0,
+            marker: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -7977,6 +8225,15 @@ pub struct GetBlueprintRunsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<BlueprintRun>>, Option<String>)> for GetBlueprintRunsResponse {
+    fn from(value: (Option<Vec<BlueprintRun>>, Option<String>)) -> Self {
+        Self {
+            blueprint_runs: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetCatalogImportStatusRequest {
     #[serde(rename = "CatalogId", skip_serializing_if = "Option::is_none")]
@@ -8025,6 +8282,15 @@ pub struct GetCatalogsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<Catalog>, Option<String>)> for GetCatalogsResponse {
+    fn from(value: (Vec<Catalog>, Option<String>)) -> Self {
+        Self {
+            catalog_list: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetClassifierRequest {
     #[serde(rename = "Name")]
@@ -8053,6 +8319,15 @@ pub struct GetClassifiersResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<Classifier>>, Option<String>)> for GetClassifiersResponse {
+    fn from(value: (Option<Vec<Classifier>>, Option<String>)) -> Self {
+        Self {
+            classifiers: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetColumnStatisticsForPartitionRequest {
     #[serde(rename = "CatalogId", skip_serializing_if = "Option::is_none")]
@@ -8078,6 +8353,17 @@ pub struct GetColumnStatisticsForPartitionResponse {
     pub errors: Option<Vec<ColumnError>>,
 }
 
+impl From<(Option<Vec<ColumnStatistics>>, Option<Vec<ColumnError>>)>
+    for GetColumnStatisticsForPartitionResponse
+{
+    fn from(value: (Option<Vec<ColumnStatistics>>, Option<Vec<ColumnError>>)) -> Self {
+        Self {
+            column_statistics_list: value.0,
+            errors: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetColumnStatisticsForTableRequest {
     #[serde(rename = "CatalogId", skip_serializing_if = "Option::is_none")]
@@ -8099,6 +8385,17 @@ pub struct GetColumnStatisticsForTableResponse {
     pub column_statistics_list: Option<Vec<ColumnStatistics>>,
     #[serde(rename = "Errors", skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<ColumnError>>,
+}
+
+impl From<(Option<Vec<ColumnStatistics>>, Option<Vec<ColumnError>>)>
+    for GetColumnStatisticsForTableResponse
+{
+    fn from(value: (Option<Vec<ColumnStatistics>>, Option<Vec<ColumnError>>)) -> Self {
+        Self {
+            column_statistics_list: value.0,
+            errors: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8139,6 +8436,17 @@ pub struct GetColumnStatisticsTaskRunsResponse {
     pub column_statistics_task_runs: Option<Vec<ColumnStatisticsTaskRun>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<ColumnStatisticsTaskRun>>, Option<String>)>
+    for GetColumnStatisticsTaskRunsResponse
+{
+    fn from(value: (Option<Vec<ColumnStatisticsTaskRun>>, Option<String>)) -> Self {
+        Self {
+            column_statistics_task_runs: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8216,6 +8524,15 @@ pub struct GetConnectionsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<Connection>>, Option<String>)> for GetConnectionsResponse {
+    fn from(value: (Option<Vec<Connection>>, Option<String>)) -> Self {
+        Self {
+            connection_list: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetCrawlerMetricsRequest {
     #[serde(rename = "CrawlerNameList", skip_serializing_if = "Option::is_none")]
@@ -8232,6 +8549,15 @@ pub struct GetCrawlerMetricsResponse {
     pub crawler_metrics_list: Option<Vec<CrawlerMetrics>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<CrawlerMetrics>>, Option<String>)> for GetCrawlerMetricsResponse {
+    fn from(value: (Option<Vec<CrawlerMetrics>>, Option<String>)) -> Self {
+        Self {
+            crawler_metrics_list: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8260,6 +8586,15 @@ pub struct GetCrawlersResponse {
     pub crawlers: Option<Vec<Crawler>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<Crawler>>, Option<String>)> for GetCrawlersResponse {
+    fn from(value: (Option<Vec<Crawler>>, Option<String>)) -> Self {
+        Self {
+            crawlers: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8423,6 +8758,17 @@ pub struct GetDataQualityModelResultResponse {
     pub completed_on: Option<crate::Timestamp>,
     #[serde(rename = "Model", skip_serializing_if = "Option::is_none")]
     pub model: Option<Vec<StatisticModelResult>>,
+}
+
+impl From<(Option<crate::Timestamp>, Option<Vec<StatisticModelResult>>)>
+    for GetDataQualityModelResultResponse
+{
+    fn from(value: (Option<crate::Timestamp>, Option<Vec<StatisticModelResult>>)) -> Self {
+        Self {
+            completed_on: value.0,
+            model: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8689,6 +9035,15 @@ pub struct GetDatabasesResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Vec<Database>, Option<String>)> for GetDatabasesResponse {
+    fn from(value: (Vec<Database>, Option<String>)) -> Self {
+        Self {
+            database_list: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetDataflowGraphRequest {
     #[serde(rename = "PythonScript", skip_serializing_if = "Option::is_none")]
@@ -8701,6 +9056,15 @@ pub struct GetDataflowGraphResponse {
     pub dag_edges: Option<Vec<CodeGenEdge>>,
     #[serde(rename = "DagNodes", skip_serializing_if = "Option::is_none")]
     pub dag_nodes: Option<Vec<CodeGenNode>>,
+}
+
+impl From<(Option<Vec<CodeGenEdge>>, Option<Vec<CodeGenNode>>)> for GetDataflowGraphResponse {
+    fn from(value: (Option<Vec<CodeGenEdge>>, Option<Vec<CodeGenNode>>)) -> Self {
+        Self {
+            dag_edges: value.0,
+            dag_nodes: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8729,6 +9093,15 @@ pub struct GetDevEndpointsResponse {
     pub dev_endpoints: Option<Vec<DevEndpoint>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<DevEndpoint>>, Option<String>)> for GetDevEndpointsResponse {
+    fn from(value: (Option<Vec<DevEndpoint>>, Option<String>)) -> Self {
+        Self {
+            dev_endpoints: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8764,6 +9137,15 @@ pub struct GetEntityRecordsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Records", skip_serializing_if = "Option::is_none")]
     pub records: Option<Vec<serde_json::Value>>,
+}
+
+impl From<(Option<String>, Option<Vec<serde_json::Value>>)> for GetEntityRecordsResponse {
+    fn from(value: (Option<String>, Option<Vec<serde_json::Value>>)) -> Self {
+        Self {
+            next_token: value.0,
+            records: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -8946,6 +9328,15 @@ pub struct GetJobRunsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<JobRun>>, Option<String>)> for GetJobRunsResponse {
+    fn from(value: (Option<Vec<JobRun>>, Option<String>)) -> Self {
+        Self {
+            job_runs: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetJobUpgradeAnalysisRequest {
     #[serde(rename = "analysisId")]
@@ -8996,6 +9387,15 @@ pub struct GetJobsResponse {
     pub jobs: Option<Vec<Job>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<Job>>, Option<String>)> for GetJobsResponse {
+    fn from(value: (Option<Vec<Job>>, Option<String>)) -> Self {
+        Self {
+            jobs: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9050,6 +9450,15 @@ pub struct GetMLTaskRunsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "TaskRuns", skip_serializing_if = "Option::is_none")]
     pub task_runs: Option<Vec<TaskRun>>,
+}
+
+impl From<(Option<String>, Option<Vec<TaskRun>>)> for GetMLTaskRunsResponse {
+    fn from(value: (Option<String>, Option<Vec<TaskRun>>)) -> Self {
+        Self {
+            next_token: value.0,
+            task_runs: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9123,6 +9532,15 @@ pub struct GetMLTransformsResponse {
     pub transforms: Vec<MLTransform>,
 }
 
+impl From<(Option<String>, Vec<MLTransform>)> for GetMLTransformsResponse {
+    fn from(value: (Option<String>, Vec<MLTransform>)) -> Self {
+        Self {
+            next_token: value.0,
+            transforms: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetMappingRequest {
     #[serde(rename = "Location", skip_serializing_if = "Option::is_none")]
@@ -9185,6 +9603,15 @@ pub struct GetPartitionIndexesResponse {
     pub partition_index_descriptor_list: Option<Vec<PartitionIndexDescriptor>>,
 }
 
+impl From<(Option<String>, Option<Vec<PartitionIndexDescriptor>>)> for GetPartitionIndexesResponse {
+    fn from(value: (Option<String>, Option<Vec<PartitionIndexDescriptor>>)) -> Self {
+        Self {
+            next_token: value.0,
+            partition_index_descriptor_list: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetPartitionRequest {
     #[serde(rename = "AuditContext", skip_serializing_if = "Option::is_none")]
@@ -9242,6 +9669,15 @@ pub struct GetPartitionsResponse {
     pub partitions: Option<Vec<Partition>>,
 }
 
+impl From<(Option<String>, Option<Vec<Partition>>)> for GetPartitionsResponse {
+    fn from(value: (Option<String>, Option<Vec<Partition>>)) -> Self {
+        Self {
+            next_token: value.0,
+            partitions: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetPlanRequest {
     #[serde(
@@ -9267,6 +9703,15 @@ pub struct GetPlanResponse {
     pub python_script: Option<String>,
     #[serde(rename = "ScalaCode", skip_serializing_if = "Option::is_none")]
     pub scala_code: Option<String>,
+}
+
+impl From<(Option<String>, Option<String>)> for GetPlanResponse {
+    fn from(value: (Option<String>, Option<String>)) -> Self {
+        Self {
+            python_script: value.0,
+            scala_code: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9308,6 +9753,15 @@ pub struct GetResourcePoliciesResponse {
     pub get_resource_policies_response_list: Option<Vec<GluePolicy>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<GluePolicy>>, Option<String>)> for GetResourcePoliciesResponse {
+    fn from(value: (Option<Vec<GluePolicy>>, Option<String>)) -> Self {
+        Self {
+            get_resource_policies_response_list: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9470,6 +9924,17 @@ pub struct GetSecurityConfigurationsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub security_configurations: Option<Vec<SecurityConfiguration>>,
+}
+
+impl From<(Option<String>, Option<Vec<SecurityConfiguration>>)>
+    for GetSecurityConfigurationsResponse
+{
+    fn from(value: (Option<String>, Option<Vec<SecurityConfiguration>>)) -> Self {
+        Self {
+            next_token: value.0,
+            security_configurations: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9645,6 +10110,15 @@ pub struct GetTableVersionsResponse {
     pub table_versions: Option<Vec<TableVersion>>,
 }
 
+impl From<(Option<String>, Option<Vec<TableVersion>>)> for GetTableVersionsResponse {
+    fn from(value: (Option<String>, Option<Vec<TableVersion>>)) -> Self {
+        Self {
+            next_token: value.0,
+            table_versions: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetTablesRequest {
     #[serde(rename = "AttributesToGet", skip_serializing_if = "Option::is_none")]
@@ -9680,6 +10154,15 @@ pub struct GetTablesResponse {
     pub next_token: Option<String>,
     #[serde(rename = "TableList", skip_serializing_if = "Option::is_none")]
     pub table_list: Option<Vec<Table>>,
+}
+
+impl From<(Option<String>, Option<Vec<Table>>)> for GetTablesResponse {
+    fn from(value: (Option<String>, Option<Vec<Table>>)) -> Self {
+        Self {
+            next_token: value.0,
+            table_list: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9722,6 +10205,15 @@ pub struct GetTriggersResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Triggers", skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<Trigger>>,
+}
+
+impl From<(Option<String>, Option<Vec<Trigger>>)> for GetTriggersResponse {
+    fn from(value: (Option<String>, Option<Vec<Trigger>>)) -> Self {
+        Self {
+            next_token: value.0,
+            triggers: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9798,6 +10290,17 @@ pub struct GetUnfilteredPartitionsMetadataResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub unfiltered_partitions: Option<Vec<UnfilteredPartition>>,
+}
+
+impl From<(Option<String>, Option<Vec<UnfilteredPartition>>)>
+    for GetUnfilteredPartitionsMetadataResponse
+{
+    fn from(value: (Option<String>, Option<Vec<UnfilteredPartition>>)) -> Self {
+        Self {
+            next_token: value.0,
+            unfiltered_partitions: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -9927,6 +10430,15 @@ pub struct GetUserDefinedFunctionsResponse {
     pub user_defined_functions: Option<Vec<UserDefinedFunction>>,
 }
 
+impl From<(Option<String>, Option<Vec<UserDefinedFunction>>)> for GetUserDefinedFunctionsResponse {
+    fn from(value: (Option<String>, Option<Vec<UserDefinedFunction>>)) -> Self {
+        Self {
+            next_token: value.0,
+            user_defined_functions: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetWorkflowRequest {
     #[serde(rename = "IncludeGraph", skip_serializing_if = "Option::is_none")]
@@ -9989,6 +10501,15 @@ pub struct GetWorkflowRunsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Runs", skip_serializing_if = "Option::is_none")]
     pub runs: Option<Vec<WorkflowRun>>,
+}
+
+impl From<(Option<String>, Option<Vec<WorkflowRun>>)> for GetWorkflowRunsResponse {
+    fn from(value: (Option<String>, Option<Vec<WorkflowRun>>)) -> Self {
+        Self {
+            next_token: value.0,
+            runs: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12012,6 +12533,15 @@ pub struct ListAssetTypesResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<AssetTypeItem>>, Option<String>)> for ListAssetTypesResponse {
+    fn from(value: (Option<Vec<AssetTypeItem>>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListBlueprintsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12028,6 +12558,15 @@ pub struct ListBlueprintsResponse {
     pub blueprints: Option<Vec<String>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<String>>, Option<String>)> for ListBlueprintsResponse {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            blueprints: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12049,6 +12588,15 @@ pub struct ListColumnStatisticsTaskRunsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<String>>, Option<String>)> for ListColumnStatisticsTaskRunsResponse {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            column_statistics_task_run_ids: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListConnectionTypesRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12063,6 +12611,15 @@ pub struct ListConnectionTypesResponse {
     pub connection_types: Option<Vec<ConnectionTypeBrief>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<ConnectionTypeBrief>>, Option<String>)> for ListConnectionTypesResponse {
+    fn from(value: (Option<Vec<ConnectionTypeBrief>>, Option<String>)) -> Self {
+        Self {
+            connection_types: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12081,6 +12638,15 @@ pub struct ListCrawlersResponse {
     pub crawler_names: Option<Vec<String>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<String>>, Option<String>)> for ListCrawlersResponse {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            crawler_names: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12103,6 +12669,15 @@ pub struct ListCrawlsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<CrawlerHistory>>, Option<String>)> for ListCrawlsResponse {
+    fn from(value: (Option<Vec<CrawlerHistory>>, Option<String>)) -> Self {
+        Self {
+            crawls: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListCustomEntityTypesRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12119,6 +12694,15 @@ pub struct ListCustomEntityTypesResponse {
     pub custom_entity_types: Option<Vec<CustomEntityType>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<CustomEntityType>>, Option<String>)> for ListCustomEntityTypesResponse {
+    fn from(value: (Option<Vec<CustomEntityType>>, Option<String>)) -> Self {
+        Self {
+            custom_entity_types: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12142,6 +12726,25 @@ pub struct ListDataQualityEvaluationConfigsResponse {
     pub next_token: Option<String>,
 }
 
+impl
+    From<(
+        Option<Vec<DataQualityEvaluationConfigListDetails>>,
+        Option<String>,
+    )> for ListDataQualityEvaluationConfigsResponse
+{
+    fn from(
+        value: (
+            Option<Vec<DataQualityEvaluationConfigListDetails>>,
+            Option<String>,
+        ),
+    ) -> Self {
+        Self {
+            data_quality_evaluation_configs: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListDataQualityResultsRequest {
     #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
@@ -12160,6 +12763,15 @@ pub struct ListDataQualityResultsResponse {
     pub results: Vec<DataQualityResultDescription>,
 }
 
+impl From<(Option<String>, Vec<DataQualityResultDescription>)> for ListDataQualityResultsResponse {
+    fn from(value: (Option<String>, Vec<DataQualityResultDescription>)) -> Self {
+        Self {
+            next_token: value.0,
+            results: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListDataQualityResultsV2Request {
     #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
@@ -12176,6 +12788,17 @@ pub struct ListDataQualityResultsV2Response {
     pub next_token: Option<String>,
     #[serde(rename = "Results")]
     pub results: Vec<DataQualityResultsV2Description>,
+}
+
+impl From<(Option<String>, Vec<DataQualityResultsV2Description>)>
+    for ListDataQualityResultsV2Response
+{
+    fn from(value: (Option<String>, Vec<DataQualityResultsV2Description>)) -> Self {
+        Self {
+            next_token: value.0,
+            results: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12198,6 +12821,25 @@ pub struct ListDataQualityRuleRecommendationRunsResponse {
     pub runs: Option<Vec<DataQualityRuleRecommendationRunDescription>>,
 }
 
+impl
+    From<(
+        Option<String>,
+        Option<Vec<DataQualityRuleRecommendationRunDescription>>,
+    )> for ListDataQualityRuleRecommendationRunsResponse
+{
+    fn from(
+        value: (
+            Option<String>,
+            Option<Vec<DataQualityRuleRecommendationRunDescription>>,
+        ),
+    ) -> Self {
+        Self {
+            next_token: value.0,
+            runs: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListDataQualityRulesetEvaluationRunsRequest {
     #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
@@ -12214,6 +12856,25 @@ pub struct ListDataQualityRulesetEvaluationRunsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Runs", skip_serializing_if = "Option::is_none")]
     pub runs: Option<Vec<DataQualityRulesetEvaluationRunDescription>>,
+}
+
+impl
+    From<(
+        Option<String>,
+        Option<Vec<DataQualityRulesetEvaluationRunDescription>>,
+    )> for ListDataQualityRulesetEvaluationRunsResponse
+{
+    fn from(
+        value: (
+            Option<String>,
+            Option<Vec<DataQualityRulesetEvaluationRunDescription>>,
+        ),
+    ) -> Self {
+        Self {
+            next_token: value.0,
+            runs: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12234,6 +12895,17 @@ pub struct ListDataQualityRulesetsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Rulesets", skip_serializing_if = "Option::is_none")]
     pub rulesets: Option<Vec<DataQualityRulesetListDetails>>,
+}
+
+impl From<(Option<String>, Option<Vec<DataQualityRulesetListDetails>>)>
+    for ListDataQualityRulesetsResponse
+{
+    fn from(value: (Option<String>, Option<Vec<DataQualityRulesetListDetails>>)) -> Self {
+        Self {
+            next_token: value.0,
+            rulesets: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12258,6 +12930,17 @@ pub struct ListDataQualityStatisticAnnotationsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<StatisticAnnotation>>, Option<String>)>
+    for ListDataQualityStatisticAnnotationsResponse
+{
+    fn from(value: (Option<Vec<StatisticAnnotation>>, Option<String>)) -> Self {
+        Self {
+            annotations: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListDataQualityStatisticsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12280,6 +12963,15 @@ pub struct ListDataQualityStatisticsResponse {
     pub statistics: Option<Vec<StatisticSummary>>,
 }
 
+impl From<(Option<String>, Option<Vec<StatisticSummary>>)> for ListDataQualityStatisticsResponse {
+    fn from(value: (Option<String>, Option<Vec<StatisticSummary>>)) -> Self {
+        Self {
+            next_token: value.0,
+            statistics: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListDevEndpointsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12296,6 +12988,15 @@ pub struct ListDevEndpointsResponse {
     pub dev_endpoint_names: Option<Vec<String>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<String>>, Option<String>)> for ListDevEndpointsResponse {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            dev_endpoint_names: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12323,6 +13024,15 @@ pub struct ListEntitiesResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<Entity>>, Option<String>)> for ListEntitiesResponse {
+    fn from(value: (Option<Vec<Entity>>, Option<String>)) -> Self {
+        Self {
+            entities: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListFormTypesRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12337,6 +13047,15 @@ pub struct ListFormTypesResponse {
     pub items: Vec<FormTypeItem>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Vec<FormTypeItem>, Option<String>)> for ListFormTypesResponse {
+    fn from(value: (Vec<FormTypeItem>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12355,6 +13074,15 @@ pub struct ListGlossariesResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<GlossaryItem>>, Option<String>)> for ListGlossariesResponse {
+    fn from(value: (Option<Vec<GlossaryItem>>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListGlossaryTermsRequest {
     #[serde(rename = "GlossaryIdentifier")]
@@ -12371,6 +13099,15 @@ pub struct ListGlossaryTermsResponse {
     pub items: Option<Vec<GlossaryTermItem>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<GlossaryTermItem>>, Option<String>)> for ListGlossaryTermsResponse {
+    fn from(value: (Option<Vec<GlossaryTermItem>>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12394,6 +13131,17 @@ pub struct ListIntegrationResourcePropertiesResponse {
     pub marker: Option<String>,
 }
 
+impl From<(Option<Vec<IntegrationResourceProperty>>, Option<String>)>
+    for ListIntegrationResourcePropertiesResponse
+{
+    fn from(value: (Option<Vec<IntegrationResourceProperty>>, Option<String>)) -> Self {
+        Self {
+            integration_resource_property_list: value.0,
+            marker: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListIntegrationTablePropertiesRequest {
     #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
@@ -12413,6 +13161,17 @@ pub struct ListIntegrationTablePropertiesResponse {
     pub integration_table_properties_list: Option<Vec<IntegrationTableProperties>>,
     #[serde(rename = "Marker", skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+}
+
+impl From<(Option<Vec<IntegrationTableProperties>>, Option<String>)>
+    for ListIntegrationTablePropertiesResponse
+{
+    fn from(value: (Option<Vec<IntegrationTableProperties>>, Option<String>)) -> Self {
+        Self {
+            integration_table_properties_list: value.0,
+            marker: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12435,6 +13194,15 @@ pub struct ListIterableFormsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<IterableFormListItem>>, Option<String>)> for ListIterableFormsResponse {
+    fn from(value: (Option<Vec<IterableFormListItem>>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListJobsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12451,6 +13219,15 @@ pub struct ListJobsResponse {
     pub job_names: Option<Vec<String>>,
     #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+impl From<(Option<Vec<String>>, Option<String>)> for ListJobsResponse {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            job_names: value.0,
+            next_token: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12473,6 +13250,15 @@ pub struct ListMLTransformsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "TransformIds")]
     pub transform_ids: Vec<String>,
+}
+
+impl From<(Option<String>, Vec<String>)> for ListMLTransformsResponse {
+    fn from(value: (Option<String>, Vec<String>)) -> Self {
+        Self {
+            next_token: value.0,
+            transform_ids: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12500,6 +13286,17 @@ pub struct ListMaterializedViewRefreshTaskRunsResponse {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<MaterializedViewRefreshTaskRun>>, Option<String>)>
+    for ListMaterializedViewRefreshTaskRunsResponse
+{
+    fn from(value: (Option<Vec<MaterializedViewRefreshTaskRun>>, Option<String>)) -> Self {
+        Self {
+            materialized_view_refresh_task_runs: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListRegistriesInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12514,6 +13311,15 @@ pub struct ListRegistriesResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Registries", skip_serializing_if = "Option::is_none")]
     pub registries: Option<Vec<RegistryListItem>>,
+}
+
+impl From<(Option<String>, Option<Vec<RegistryListItem>>)> for ListRegistriesResponse {
+    fn from(value: (Option<String>, Option<Vec<RegistryListItem>>)) -> Self {
+        Self {
+            next_token: value.0,
+            registries: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12534,6 +13340,15 @@ pub struct ListSchemaVersionsResponse {
     pub schemas: Option<Vec<SchemaVersionListItem>>,
 }
 
+impl From<(Option<String>, Option<Vec<SchemaVersionListItem>>)> for ListSchemaVersionsResponse {
+    fn from(value: (Option<String>, Option<Vec<SchemaVersionListItem>>)) -> Self {
+        Self {
+            next_token: value.0,
+            schemas: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListSchemasInput {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12550,6 +13365,15 @@ pub struct ListSchemasResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Schemas", skip_serializing_if = "Option::is_none")]
     pub schemas: Option<Vec<SchemaListItem>>,
+}
+
+impl From<(Option<String>, Option<Vec<SchemaListItem>>)> for ListSchemasResponse {
+    fn from(value: (Option<String>, Option<Vec<SchemaListItem>>)) -> Self {
+        Self {
+            next_token: value.0,
+            schemas: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -12590,6 +13414,15 @@ pub struct ListStatementsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Statements", skip_serializing_if = "Option::is_none")]
     pub statements: Option<Vec<Statement>>,
+}
+
+impl From<(Option<String>, Option<Vec<Statement>>)> for ListStatementsResponse {
+    fn from(value: (Option<String>, Option<Vec<Statement>>)) -> Self {
+        Self {
+            next_token: value.0,
+            statements: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -12642,6 +13475,15 @@ pub struct ListTriggersResponse {
     pub trigger_names: Option<Vec<String>>,
 }
 
+impl From<(Option<String>, Option<Vec<String>>)> for ListTriggersResponse {
+    fn from(value: (Option<String>, Option<Vec<String>>)) -> Self {
+        Self {
+            next_token: value.0,
+            trigger_names: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListUsageProfilesRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12658,6 +13500,15 @@ pub struct ListUsageProfilesResponse {
     pub profiles: Option<Vec<UsageProfileDefinition>>,
 }
 
+impl From<(Option<String>, Option<Vec<UsageProfileDefinition>>)> for ListUsageProfilesResponse {
+    fn from(value: (Option<String>, Option<Vec<UsageProfileDefinition>>)) -> Self {
+        Self {
+            next_token: value.0,
+            profiles: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListWorkflowsRequest {
     #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
@@ -12672,6 +13523,15 @@ pub struct ListWorkflowsResponse {
     pub next_token: Option<String>,
     #[serde(rename = "Workflows", skip_serializing_if = "Option::is_none")]
     pub workflows: Option<Vec<String>>,
+}
+
+impl From<(Option<String>, Option<Vec<String>>)> for ListWorkflowsResponse {
+    fn from(value: (Option<String>, Option<Vec<String>>)) -> Self {
+        Self {
+            next_token: value.0,
+            workflows: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -14176,6 +15036,17 @@ pub struct PutDataCatalogExportConfigurationOutput {
     pub export_setting: Option<ExportSetting>,
 }
 
+impl From<(Option<ExportEncryptionConfiguration>, Option<ExportSetting>)>
+    for PutDataCatalogExportConfigurationOutput
+{
+    fn from(value: (Option<ExportEncryptionConfiguration>, Option<ExportSetting>)) -> Self {
+        Self {
+            encryption_configuration: value.0,
+            export_setting: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutDataQualityProfileAnnotationRequest {
     #[serde(rename = "InclusionAnnotation")]
@@ -14854,6 +15725,15 @@ pub struct ResumeWorkflowRunResponse {
     pub node_ids: Option<Vec<String>>,
     #[serde(rename = "RunId", skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+}
+
+impl From<(Option<Vec<String>>, Option<String>)> for ResumeWorkflowRunResponse {
+    fn from(value: (Option<Vec<String>>, Option<String>)) -> Self {
+        Self {
+            node_ids: value.0,
+            run_id: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -15717,6 +16597,15 @@ pub struct SearchAssetsOutput {
     pub next_token: Option<String>,
 }
 
+impl From<(Option<Vec<SearchResultItem>>, Option<String>)> for SearchAssetsOutput {
+    fn from(value: (Option<Vec<SearchResultItem>>, Option<String>)) -> Self {
+        Self {
+            items: value.0,
+            next_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchAttributeFilter {
     #[serde(rename = "Attribute")]
@@ -15874,6 +16763,15 @@ pub struct SearchTablesResponse {
     pub next_token: Option<String>,
     #[serde(rename = "TableList", skip_serializing_if = "Option::is_none")]
     pub table_list: Option<Vec<Table>>,
+}
+
+impl From<(Option<String>, Option<Vec<Table>>)> for SearchTablesResponse {
+    fn from(value: (Option<String>, Option<Vec<Table>>)) -> Self {
+        Self {
+            next_token: value.0,
+            table_list: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -16686,6 +17584,15 @@ pub struct StartJobUpgradeAnalysisResponse {
     pub analysis_id: Option<String>,
     #[serde(rename = "jobName", skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
+}
+
+impl From<(Option<String>, Option<String>)> for StartJobUpgradeAnalysisResponse {
+    fn from(value: (Option<String>, Option<String>)) -> Self {
+        Self {
+            analysis_id: value.0,
+            job_name: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -18930,6 +19837,15 @@ pub struct UpdateRegistryResponse {
     pub registry_arn: Option<String>,
     #[serde(rename = "RegistryName", skip_serializing_if = "Option::is_none")]
     pub registry_name: Option<String>,
+}
+
+impl From<(Option<String>, Option<String>)> for UpdateRegistryResponse {
+    fn from(value: (Option<String>, Option<String>)) -> Self {
+        Self {
+            registry_arn: value.0,
+            registry_name: value.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

@@ -359,6 +359,15 @@ pub struct GetWebIdentityTokenResponse {
     pub web_identity_token: Option<String>,
 }
 
+impl From<(Option<crate::Timestamp>, Option<String>)> for GetWebIdentityTokenResponse {
+    fn from(value: (Option<crate::Timestamp>, Option<String>)) -> Self {
+        Self {
+            expiration: value.0,
+            web_identity_token: value.1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PolicyDescriptorType {
     #[serde(rename = "arn", skip_serializing_if = "Option::is_none")]

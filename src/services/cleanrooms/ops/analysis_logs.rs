@@ -67,9 +67,6 @@ impl Operation for dto::ListAnalysisLogExportsInput {
         items.reverse();
         let (analysis_log_exports, next_token) =
             pagination::page(&scope, items, pagination::page_size(input.max_results));
-        Ok(dto::ListAnalysisLogExportsOutput {
-            analysis_log_exports,
-            next_token,
-        })
+        Ok((analysis_log_exports, next_token).into())
     }
 }

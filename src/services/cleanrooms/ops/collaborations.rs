@@ -260,10 +260,7 @@ impl Operation for dto::ListCollaborationsInput {
                     .map(|c| c.to_summary(&me)))
             })
             .await?;
-        Ok(dto::ListCollaborationsOutput {
-            collaboration_list,
-            next_token,
-        })
+        Ok((collaboration_list, next_token).into())
     }
 }
 
@@ -346,9 +343,6 @@ impl Operation for dto::ListMembersInput {
             .collect();
         let (member_summaries, next_token) =
             pagination::page(&scope, items, pagination::page_size(input.max_results));
-        Ok(dto::ListMembersOutput {
-            member_summaries,
-            next_token,
-        })
+        Ok((member_summaries, next_token).into())
     }
 }

@@ -229,10 +229,7 @@ impl Operation for dto::ListConfiguredTablesInput {
                 Ok(Some(t.to_summary()))
             })
             .await?;
-        Ok(dto::ListConfiguredTablesOutput {
-            configured_table_summaries,
-            next_token,
-        })
+        Ok((configured_table_summaries, next_token).into())
     }
 }
 

@@ -264,10 +264,7 @@ impl Operation for dto::ListIntermediateTablesInput {
             |t: IntermediateTable| Some(t.to_summary()),
         )
         .await?;
-        Ok(dto::ListIntermediateTablesOutput {
-            intermediate_table_summaries,
-            next_token,
-        })
+        Ok((intermediate_table_summaries, next_token).into())
     }
 }
 

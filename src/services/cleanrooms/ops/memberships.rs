@@ -389,10 +389,7 @@ impl Operation for dto::ListMembershipsInput {
                 Ok(Some(m.to_summary(&c, &member)))
             })
             .await?;
-        Ok(dto::ListMembershipsOutput {
-            membership_summaries,
-            next_token,
-        })
+        Ok((membership_summaries, next_token).into())
     }
 }
 

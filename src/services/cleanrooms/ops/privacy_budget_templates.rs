@@ -494,10 +494,7 @@ impl Operation for dto::ListPrivacyBudgetsInput {
                 })
             })
             .await?;
-        Ok(dto::ListPrivacyBudgetsOutput {
-            privacy_budget_summaries,
-            next_token,
-        })
+        Ok((privacy_budget_summaries, next_token).into())
     }
 }
 

@@ -189,10 +189,7 @@ impl Operation for dto::ListSchemasInput {
         }
         let (schema_summaries, next_token) =
             pagination::page(&scope, items, pagination::page_size(input.max_results));
-        Ok(dto::ListSchemasOutput {
-            schema_summaries,
-            next_token,
-        })
+        Ok((schema_summaries, next_token).into())
     }
 }
 
@@ -254,7 +251,7 @@ impl Operation for dto::BatchGetSchemaInput {
             },
         )
         .await?;
-        Ok(dto::BatchGetSchemaOutput { errors, schemas })
+        Ok((errors, schemas).into())
     }
 }
 
