@@ -22,7 +22,8 @@ use crate::services::cleanrooms::errors::{
     conflict, invalid_configuration, not_found_msg, ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::ops::{
-    check_result_receiver, commit_rule, new_header, remove_table, table_named, Operation, TableKind,
+    check_result_receiver, check_table_name_free, commit_rule, new_header, remove_table, Operation,
+    TableKind,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
@@ -65,22 +66,13 @@ impl Operation for dto::CreateConfiguredTableAssociationInput {
                 ),
             ));
         }
-        if let Some((kind, other)) = table_named(state, &m.collaboration_id, &name).await? {
-            let holder = match kind {
-                TableKind::Association => "a table",
-                TableKind::Intermediate => "an intermediate table",
-                TableKind::IdMapping => "an ID mapping table",
-            };
-            return Err(conflict(
-                ResourceType::ConfiguredTableAssociation,
-                &other,
-                ConflictReason::AlreadyExists,
-                format!(
-                    "name '{}': collaboration {} already has {holder} named '{name}'",
-                    input.name, m.collaboration_id
-                ),
-            ));
-        }
+        check_table_name_free(
+            state,
+            &m.collaboration_id,
+            (&input.name, &name),
+            ResourceType::ConfiguredTableAssociation,
+        )
+        .await?;
         let now = state.now();
         let association = Association {
             header: new_header(ctx, &m, association_arn),

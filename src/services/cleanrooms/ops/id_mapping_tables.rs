@@ -10,11 +10,9 @@ use crate::services::cleanrooms::domain::arn::id_mapping_table_arn;
 use crate::services::cleanrooms::domain::id_mapping::IdMappingTable;
 use crate::services::cleanrooms::domain::id_mapping::IdNamespaceAssociation;
 use crate::services::cleanrooms::domain::naming::check_tag_keys;
-use crate::services::cleanrooms::errors::{
-    check_room, conflict, invalid_field, ConflictReason, ResourceType,
-};
+use crate::services::cleanrooms::errors::{check_room, invalid_field, ResourceType};
 use crate::services::cleanrooms::ops::{
-    new_header, own_input_reference, remove_table, table_named, Operation, TableKind,
+    check_table_name_free, new_header, own_input_reference, remove_table, Operation, TableKind,
 };
 use crate::services::cleanrooms::records::access::{
     active_own_membership, child_delete_writes, own_child, require_active, ChildRequest,
@@ -77,17 +75,7 @@ impl Operation for dto::CreateIdMappingTableInput {
                 ),
             ));
         }
-        if table_named(state, &c.id, &name).await?.is_some() {
-            return Err(conflict(
-                ResourceType::Membership,
-                &m.id,
-                ConflictReason::AlreadyExists,
-                format!(
-                    "name '{}': collaboration {} already has a table named '{name}'",
-                    input.name, c.id
-                ),
-            ));
-        }
+        check_table_name_free(state, &c.id, (&input.name, &name), ResourceType::Membership).await?;
         let mine = collaboration_children::<IdMappingTable>(state, &c.id)
             .await?
             .iter()

@@ -26,7 +26,7 @@ use crate::services::cleanrooms::errors::{
     ConflictReason, ResourceType,
 };
 use crate::services::cleanrooms::ops::{
-    new_header, remove_table, table_named, Operation, TableKind,
+    check_table_name_free, new_header, remove_table, Operation, TableKind,
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
@@ -164,17 +164,7 @@ impl Operation for dto::CreateIntermediateTableInput {
             .map(|(_, a)| a)
             .collect();
         let tables = intermediate_tables_of_collaboration(state, &c.id).await?;
-        if let Some((_, other)) = table_named(state, &c.id, &name).await? {
-            return Err(conflict(
-                ResourceType::Membership,
-                &other,
-                ConflictReason::AlreadyExists,
-                format!(
-                    "name '{}': collaboration {} already has a table named '{name}'",
-                    input.name, c.id
-                ),
-            ));
-        }
+        check_table_name_free(state, &c.id, (&input.name, &name), ResourceType::Membership).await?;
         // ID mapping tables are base tables too: direct dependencies of type ID_MAPPING_TABLE.
         let mapping_tables: Vec<IdMappingTable> =
             collaboration_children::<IdMappingTable>(state, &c.id)

@@ -9,7 +9,9 @@ use crate::services::cleanrooms::domain::association::Association;
 use crate::services::cleanrooms::domain::child::ChildHeader;
 use crate::services::cleanrooms::domain::configured_table::MAX_POLICY_BYTES;
 use crate::services::cleanrooms::domain::membership::Membership;
-use crate::services::cleanrooms::errors::{bad_token, invalid_configuration, invalid_field};
+use crate::services::cleanrooms::errors::{
+    bad_token, conflict, invalid_configuration, invalid_field, ConflictReason, ResourceType,
+};
 use crate::services::cleanrooms::records::access::member;
 use crate::services::cleanrooms::records::id_mapping::id_mapping_table_named;
 use crate::services::cleanrooms::records::intermediate_tables::intermediate_tables_of_collaboration;
@@ -118,6 +120,36 @@ pub async fn table_named(
     Ok(id_mapping_table_named(state, collaboration_id, name)
         .await?
         .map(|t| (TableKind::IdMapping, t.header.id)))
+}
+
+/// Refuses a new table of collaboration `collaboration_id` named `name` (lower case; `given` as
+/// the request wrote it) when one of the collaboration's tables already has that name:
+/// `ConflictException` `ALREADY_EXISTS` naming what holds it, about a `resource_type`.
+///
+/// # Errors
+/// The conflict; store failures.
+pub async fn check_table_name_free(
+    state: &AppState,
+    collaboration_id: &str,
+    (given, name): (&str, &str),
+    resource_type: ResourceType,
+) -> AwsResult<()> {
+    let Some((kind, other)) = table_named(state, collaboration_id, name).await? else {
+        return Ok(());
+    };
+    let holder = match kind {
+        TableKind::Association => "a table",
+        TableKind::Intermediate => "an intermediate table",
+        TableKind::IdMapping => "an ID mapping table",
+    };
+    Err(conflict(
+        resource_type,
+        &other,
+        ConflictReason::AlreadyExists,
+        format!(
+            "name '{given}': collaboration {collaboration_id} already has {holder} named '{name}'"
+        ),
+    ))
 }
 
 /// Removes the table `id` of kind `kind` from collaboration `collaboration_id`, with `writes`
