@@ -21,6 +21,7 @@ pub mod error;
 pub mod faults;
 pub mod gateway;
 pub mod jobs;
+pub mod object_files;
 pub mod protocol;
 pub mod server;
 pub mod services;

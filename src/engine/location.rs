@@ -14,7 +14,7 @@ pub fn resolve(data_dir: &Path, location: &str) -> Result<PathBuf, String> {
         if let Some(rest) = trimmed.strip_prefix(scheme) {
             let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
             // The same layout and key rules as the emulator's S3 (objects are files there).
-            return crate::services::s3::storage::prefix_dir(data_dir, bucket, key).ok_or_else(|| {
+            return crate::object_files::prefix_dir(data_dir, bucket, key).ok_or_else(|| {
                 format!(
                     "location {location}: not a valid S3 bucket and prefix (bucket naming rules apply; empty, '.' and '..' key segments are not allowed)"
                 )

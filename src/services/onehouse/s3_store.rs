@@ -23,9 +23,9 @@ use deltalake::logstore::object_store::{
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
+use crate::object_files;
 use crate::services::s3::facade as objects;
 use crate::services::s3::facade as records;
-use crate::services::s3::storage;
 use crate::state::AppState;
 
 /// Name reported in object-store errors.
@@ -100,7 +100,7 @@ impl Inner {
 
     /// A new temporary file for an object being written.
     fn tmp_file(&self) -> os::Result<(PathBuf, std::fs::File)> {
-        let path = storage::new_tmp_path(self.state.data_dir())
+        let path = object_files::new_tmp_path(self.state.data_dir())
             .map_err(|e| generic(format!("cannot stage an object: {e}")))?;
         let file = std::fs::File::create(&path)
             .map_err(|e| generic(format!("cannot stage an object: {e}")))?;
@@ -174,7 +174,7 @@ impl EmulatorS3Store {
     /// # Errors
     /// When the bucket name is not valid.
     pub fn new(state: &AppState, account: &str, bucket: &str) -> Result<Self, String> {
-        let bucket_dir = storage::bucket_dir(state.data_dir(), bucket)
+        let bucket_dir = object_files::bucket_dir(state.data_dir(), bucket)
             .ok_or_else(|| format!("'{bucket}' is not a valid bucket name"))?;
         Ok(Self(Arc::new(Inner {
             state: state.clone(),

@@ -7,7 +7,8 @@ use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
 use super::records::{self, BucketMeta};
-use super::{errors, storage, Caller};
+use super::{errors, Caller};
+use crate::object_files;
 use crate::state::AppState;
 
 /// The S3 canonical user id of an account: its id, left-padded with zeros to 64 characters.
@@ -57,7 +58,7 @@ pub async fn create_bucket(
     input: CreateBucketInput,
 ) -> S3Result<CreateBucketOutput> {
     let name = input.bucket;
-    if !storage::is_valid_bucket_name(&name) {
+    if !object_files::is_valid_bucket_name(&name) {
         return Err(errors::error(
             S3ErrorCode::InvalidBucketName,
             format!("The specified bucket is not valid: {name:?} (3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit)"),
@@ -84,7 +85,7 @@ pub async fn create_bucket(
         }
         Some(c) => c,
     };
-    let dir = storage::bucket_dir(state.data_dir(), &name)
+    let dir = object_files::bucket_dir(state.data_dir(), &name)
         .ok_or_else(|| errors::error(S3ErrorCode::InvalidBucketName, "invalid bucket name"))?;
     let _guard = state.write_lock().await;
     if let Some(existing) = records::get_bucket(state.store(), &name)
@@ -226,8 +227,8 @@ pub async fn delete_bucket(
         }])
         .await
         .map_err(errors::store)?;
-    if let Some(dir) = storage::bucket_dir(state.data_dir(), &bucket.name) {
-        storage::remove_empty_tree(&dir);
+    if let Some(dir) = object_files::bucket_dir(state.data_dir(), &bucket.name) {
+        object_files::remove_empty_tree(&dir);
         if dir.exists() {
             tracing::warn!(dir = %dir.display(), "s3: a deleted bucket's directory holds files the S3 API did not write; they are left in place");
         }

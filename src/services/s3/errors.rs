@@ -5,7 +5,7 @@
 
 use s3s::{S3Error, S3ErrorCode};
 
-use super::storage::{KeyError, PlaceError, StageError};
+use crate::object_files::{KeyError, PlaceError, StageError};
 use crate::services::unimplemented::xml_escape;
 use crate::store::StoreError;
 

@@ -18,8 +18,8 @@
 //!
 //! Modules: [`addressing`] (path vs virtual-hosted style), [`buckets`], [`objects`],
 //! [`multipart`] (operations), [`records`] (metadata records and the write journal),
-//! [`storage`] (the on-disk layout and key safety; also the engine's entry points),
-//! [`errors`].
+//! [`errors`]. Where the objects' files live and the rules that keep keys inside the data
+//! dir are [`crate::object_files`], shared with the engine.
 
 pub mod addressing;
 pub mod buckets;
@@ -30,7 +30,6 @@ pub mod multipart;
 pub mod objects;
 pub mod records;
 pub mod service;
-pub mod storage;
 
 /// Startup recovery: every journalled write finished or rolled back and the leftovers of
 /// interrupted requests removed ([`records::recover`]); first, since it removes every staged

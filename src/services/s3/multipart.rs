@@ -14,8 +14,8 @@ use s3s::{S3ErrorCode, S3Result};
 use super::buckets::{self, owned_bucket, timestamp};
 use super::objects::{self, NewObject, Opened, RequestChecksums};
 use super::records::{self, PartMeta, UploadMeta};
-use super::storage::{self, KeyShape, Staged};
 use super::{errors, Caller};
+use crate::object_files::{self, KeyShape, Staged};
 use crate::state::AppState;
 use crate::store::Write;
 
@@ -57,7 +57,8 @@ pub async fn create_multipart_upload(
     input: CreateMultipartUploadInput,
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = owned_bucket(state, caller, &input.bucket).await?;
-    let shape = storage::check_key(&input.key).map_err(|e| errors::key_error(&input.key, &e))?;
+    let shape =
+        object_files::check_key(&input.key).map_err(|e| errors::key_error(&input.key, &e))?;
     if shape == KeyShape::Folder {
         return Err(errors::invalid_argument(format!(
             "The object key {:?} ends with '/', which this emulator stores as an (empty) folder; it cannot be uploaded in parts",
@@ -65,7 +66,7 @@ pub async fn create_multipart_upload(
         )));
     }
     let upload_id = uuid::Uuid::new_v4().simple().to_string();
-    let dir = storage::upload_dir(state.data_dir(), &upload_id)
+    let dir = object_files::upload_dir(state.data_dir(), &upload_id)
         .ok_or_else(|| errors::internal("invalid upload id"))?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| errors::io("cannot create the upload directory", &e))?;
@@ -109,7 +110,7 @@ async fn commit_part(
     number: i32,
     staged: Staged,
 ) -> S3Result<PartMeta> {
-    let dir = storage::upload_dir(state.data_dir(), &upload.upload_id)
+    let dir = object_files::upload_dir(state.data_dir(), &upload.upload_id)
         .ok_or_else(|| errors::no_such_upload(&upload.upload_id))?;
     let etag = staged.md5_hex();
     let part = PartMeta {
@@ -307,7 +308,7 @@ pub fn multipart_etag(part_md5_hex: &[&str]) -> Option<String> {
     }
     Some(format!(
         "{}-{}",
-        storage::hex(&md5.finalize()),
+        object_files::hex(&md5.finalize()),
         part_md5_hex.len()
     ))
 }
@@ -375,10 +376,10 @@ pub async fn complete_multipart_upload(
     let etags: Vec<&str> = chosen.iter().map(|p| p.etag.as_str()).collect();
     let etag =
         multipart_etag(&etags).ok_or_else(|| errors::internal("a stored part ETag is not hex"))?;
-    let dir = storage::upload_dir(state.data_dir(), &upload.upload_id)
+    let dir = object_files::upload_dir(state.data_dir(), &upload.upload_id)
         .ok_or_else(|| errors::no_such_upload(&upload.upload_id))?;
     let files: Vec<_> = chosen.iter().map(|p| dir.join(&p.file)).collect();
-    let staged = storage::stage_concat(state.data_dir(), &files)
+    let staged = object_files::stage_concat(state.data_dir(), &files)
         .await
         .map_err(errors::stage_error)?;
     let new = NewObject {
@@ -414,7 +415,7 @@ pub async fn abort_multipart_upload(
         .await
         .map_err(errors::store)?;
     store.commit(writes).await.map_err(errors::store)?;
-    if let Some(dir) = storage::upload_dir(state.data_dir(), &upload.upload_id) {
+    if let Some(dir) = object_files::upload_dir(state.data_dir(), &upload.upload_id) {
         let _ = std::fs::remove_dir_all(dir);
     }
     Ok(AbortMultipartUploadOutput::default())
@@ -558,7 +559,7 @@ mod tests {
             0x26, 0x61, 0x92, 0xeb, 0x5f, 0xfe, 0xe6, 0xae, 0x2f, 0xec, 0x3a, 0xd7, 0x1c, 0x77,
             0x75, 0x31, 0x57, 0x8f,
         ]);
-        assert_eq!(etag, format!("{}-2", storage::hex(&md5.finalize())));
+        assert_eq!(etag, format!("{}-2", object_files::hex(&md5.finalize())));
         assert_eq!(copy_range(Some("bytes=0-4"), 10).unwrap(), (0, 5));
         assert!(copy_range(Some("bytes=5-10"), 10).is_err());
         assert_eq!(copy_range(None, 10).unwrap(), (0, 10));

@@ -20,8 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::buckets::{self, owned_bucket, timestamp};
 use super::records::{self, Attributes, BucketMeta, Intent, ObjectMeta};
-use super::storage::{self, KeyShape, Staged};
 use super::{errors, Caller};
+use crate::object_files::{self, KeyShape, Staged};
 use crate::state::AppState;
 use crate::store::Write;
 
@@ -268,7 +268,7 @@ pub(crate) async fn commit_object(
     new: NewObject<'_>,
     precondition: impl FnOnce(Option<&ObjectMeta>) -> S3Result<()>,
 ) -> S3Result<ObjectMeta> {
-    let shape = storage::check_key(new.key).map_err(|e| errors::key_error(new.key, &e))?;
+    let shape = object_files::check_key(new.key).map_err(|e| errors::key_error(new.key, &e))?;
     if shape == KeyShape::Folder && new.staged.size > 0 {
         return Err(errors::invalid_argument(format!(
             "The object key {:?} ends with '/', which this emulator stores as a folder (a directory): such objects must be empty",
@@ -297,11 +297,11 @@ pub(crate) async fn commit_object(
             return Err(errors::no_such_upload(upload));
         }
     }
-    let bucket_dir = storage::bucket_dir(state.data_dir(), &bucket.name)
+    let bucket_dir = object_files::bucket_dir(state.data_dir(), &bucket.name)
         .ok_or_else(|| errors::no_such_bucket(&bucket.name))?;
     std::fs::create_dir_all(&bucket_dir)
         .map_err(|e| errors::io("cannot create the bucket directory", &e))?;
-    let dest = storage::prepare_path(&bucket_dir, new.key).map_err(errors::place_error)?;
+    let dest = object_files::prepare_path(&bucket_dir, new.key).map_err(errors::place_error)?;
     let meta = ObjectMeta {
         bucket: bucket.name.clone(),
         key: new.key.to_string(),
@@ -394,7 +394,7 @@ pub async fn put_local_file_if(
     let file = tokio::fs::File::open(source).await.map_err(|e| {
         crate::error::AwsError::internal(format!("cannot read {}: {e}", source.display()))
     })?;
-    let staged = storage::stage(
+    let staged = object_files::stage(
         state.data_dir(),
         tokio_util::io::ReaderStream::new(file),
         MAX_PUT_BYTES,
@@ -432,7 +432,7 @@ pub async fn put_object(
     input: PutObjectInput,
 ) -> S3Result<PutObjectOutput> {
     let bucket = owned_bucket(state, caller, &input.bucket).await?;
-    storage::check_key(&input.key).map_err(|e| errors::key_error(&input.key, &e))?;
+    object_files::check_key(&input.key).map_err(|e| errors::key_error(&input.key, &e))?;
     let md5 = input
         .content_md5
         .as_deref()
@@ -493,9 +493,9 @@ pub(crate) async fn stage_body(
     observe: impl FnMut(&[u8]),
 ) -> S3Result<Staged> {
     let result = match body {
-        Some(body) => storage::stage(state.data_dir(), body, MAX_PUT_BYTES, observe).await,
+        Some(body) => object_files::stage(state.data_dir(), body, MAX_PUT_BYTES, observe).await,
         None => {
-            storage::stage(
+            object_files::stage(
                 state.data_dir(),
                 futures::stream::empty::<Result<Bytes, std::io::Error>>(),
                 MAX_PUT_BYTES,
@@ -518,7 +518,7 @@ pub(crate) struct Opened {
 /// Opens object `key` of `bucket` so that record and file are the same version (a concurrent
 /// overwrite is retried). `NoSuchKey` when it does not exist.
 pub(crate) async fn open_object(state: &AppState, bucket: &str, key: &str) -> S3Result<Opened> {
-    let shape = storage::check_key(key).map_err(|_| errors::no_such_key(key))?;
+    let shape = object_files::check_key(key).map_err(|_| errors::no_such_key(key))?;
     for _ in 0..5 {
         let reading = publication().read().await;
         let meta = records::get_object(state.store(), bucket, key)
@@ -528,7 +528,7 @@ pub(crate) async fn open_object(state: &AppState, bucket: &str, key: &str) -> S3
         if shape == KeyShape::Folder {
             return Ok(Opened { meta, file: None });
         }
-        let path = storage::object_path(state.data_dir(), bucket, key)
+        let path = object_files::object_path(state.data_dir(), bucket, key)
             .ok_or_else(|| errors::no_such_key(key))?;
         match tokio::fs::File::open(&path).await {
             Ok(file) => {
@@ -536,7 +536,7 @@ pub(crate) async fn open_object(state: &AppState, bucket: &str, key: &str) -> S3
                     .metadata()
                     .await
                     .map_err(|e| errors::io("cannot stat the object file", &e))?;
-                let same_file = meta.file_id.is_none() || storage::file_id(&m) == meta.file_id;
+                let same_file = meta.file_id.is_none() || object_files::file_id(&m) == meta.file_id;
                 if m.is_file() && m.len() == meta.size && same_file {
                     return Ok(Opened {
                         meta,
@@ -667,7 +667,7 @@ pub async fn head_object(
 
 /// Removes object `key` of `bucket` if it exists (journalled like a write).
 pub async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3Result<()> {
-    let Ok(shape) = storage::check_key(key) else {
+    let Ok(shape) = object_files::check_key(key) else {
         return Ok(());
     };
     let store = state.store();
@@ -679,7 +679,7 @@ pub async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3R
     {
         return Ok(());
     }
-    let Some(bucket_dir) = storage::bucket_dir(state.data_dir(), &bucket.name) else {
+    let Some(bucket_dir) = object_files::bucket_dir(state.data_dir(), &bucket.name) else {
         return Ok(());
     };
     // Folder markers above the key keep their directories.
@@ -703,7 +703,7 @@ pub async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3R
                 .await
                 .map_err(errors::store)?;
             let _ = std::fs::remove_dir(bucket_dir.join(body));
-            storage::prune_empty_dirs(&bucket_dir, key, keep);
+            object_files::prune_empty_dirs(&bucket_dir, key, keep);
         }
         KeyShape::File => {
             let (intent_id, intent) = records::intent_write(&Intent::Delete {
@@ -721,7 +721,7 @@ pub async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3R
             match std::fs::remove_file(&path) {
                 Ok(()) => {
                     if let Some(parent) = path.parent() {
-                        let _ = storage::sync_dir(parent);
+                        let _ = object_files::sync_dir(parent);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -729,7 +729,7 @@ pub async fn delete_one(state: &AppState, bucket: &BucketMeta, key: &str) -> S3R
                     tracing::warn!(path = %path.display(), error = %e, "s3: cannot remove a deleted object's file")
                 }
             }
-            storage::prune_empty_dirs(&bucket_dir, key, keep);
+            object_files::prune_empty_dirs(&bucket_dir, key, keep);
             store
                 .commit(vec![records::intent_done(&intent_id)])
                 .await
@@ -863,7 +863,7 @@ pub(crate) async fn stage_copy(
             file.seek(std::io::SeekFrom::Start(start))
                 .await
                 .map_err(|e| errors::io("cannot read the source object", &e))?;
-            storage::stage(
+            object_files::stage(
                 state.data_dir(),
                 tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024),
                 MAX_PUT_BYTES,
@@ -886,7 +886,7 @@ pub async fn copy_object(
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     owned_bucket(state, caller, src_bucket).await?;
     let bucket = owned_bucket(state, caller, &input.bucket).await?;
-    storage::check_key(&input.key).map_err(|e| errors::key_error(&input.key, &e))?;
+    object_files::check_key(&input.key).map_err(|e| errors::key_error(&input.key, &e))?;
     let replace = input
         .metadata_directive
         .as_ref()
@@ -1374,7 +1374,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(etag.len(), 32);
-        let path = storage::object_path(state.data_dir(), "results", "q1/result.csv").unwrap();
+        let path = object_files::object_path(state.data_dir(), "results", "q1/result.csv").unwrap();
         assert_eq!(std::fs::read(path).unwrap(), b"n\n42\n");
         let meta = records::get_object(state.store(), "results", "q1/result.csv")
             .await

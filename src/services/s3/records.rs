@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::storage;
+use crate::object_files;
 use crate::store::{MetadataStore, Query, Record, StoreError, Write};
 
 /// Record kind of buckets.
@@ -406,10 +406,10 @@ pub async fn recover(store: &dyn MetadataStore, data_dir: &Path) -> Result<(), S
                 region,
                 upload,
             } => {
-                let tmp_path = storage::tmp_dir(data_dir).join(&tmp);
-                let placed = storage::object_path(data_dir, &object.bucket, &object.key)
+                let tmp_path = object_files::tmp_dir(data_dir).join(&tmp);
+                let placed = object_files::object_path(data_dir, &object.bucket, &object.key)
                     .and_then(|p| std::fs::symlink_metadata(p).ok())
-                    .and_then(|m| storage::file_id(&m));
+                    .and_then(|m| object_files::file_id(&m));
                 if tmp_path.exists() {
                     // Never renamed: the write did not happen.
                     let _ = std::fs::remove_file(&tmp_path);
@@ -424,7 +424,7 @@ pub async fn recover(store: &dyn MetadataStore, data_dir: &Path) -> Result<(), S
             }
             Intent::Delete { bucket, key } => {
                 if get_object(store, &bucket, &key).await?.is_none() {
-                    if let Some(path) = storage::object_path(data_dir, &bucket, &key) {
+                    if let Some(path) = object_files::object_path(data_dir, &bucket, &key) {
                         let _ = std::fs::remove_file(path);
                     }
                 }
@@ -432,12 +432,12 @@ pub async fn recover(store: &dyn MetadataStore, data_dir: &Path) -> Result<(), S
         }
         store.commit(writes).await?;
     }
-    if let Ok(entries) = std::fs::read_dir(storage::tmp_dir(data_dir)) {
+    if let Ok(entries) = std::fs::read_dir(object_files::tmp_dir(data_dir)) {
         for entry in entries.flatten() {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-    if let Ok(entries) = std::fs::read_dir(data_dir.join(storage::MULTIPART_DIR)) {
+    if let Ok(entries) = std::fs::read_dir(data_dir.join(object_files::MULTIPART_DIR)) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if store.get(UPLOAD, &name).await?.is_none() {
@@ -468,7 +468,7 @@ mod tests {
     }
 
     fn ino(path: &Path) -> Option<u64> {
-        storage::file_id(&std::fs::metadata(path).unwrap())
+        object_files::file_id(&std::fs::metadata(path).unwrap())
     }
 
     async fn journal(store: &SqliteStore, intent: &Intent) {
@@ -528,8 +528,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();
         let store = SqliteStore::open(&data.join("metadata.db")).await.unwrap();
-        let tmp = storage::tmp_dir(data);
-        let bucket = storage::objects_root(data).join("bkt");
+        let tmp = object_files::tmp_dir(data);
+        let bucket = object_files::objects_root(data).join("bkt");
         std::fs::create_dir_all(&tmp).unwrap();
         std::fs::create_dir_all(&bucket).unwrap();
 
@@ -583,7 +583,7 @@ mod tests {
         .await;
         // Leftovers of interrupted requests.
         std::fs::write(tmp.join("stray"), b"x").unwrap();
-        std::fs::create_dir_all(data.join(storage::MULTIPART_DIR).join("gone")).unwrap();
+        std::fs::create_dir_all(data.join(object_files::MULTIPART_DIR).join("gone")).unwrap();
 
         recover(&store, data).await.unwrap();
 
@@ -600,6 +600,6 @@ mod tests {
         assert!(bucket.join("other").exists());
         assert!(!bucket.join("deleted").exists());
         assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
-        assert!(!data.join(storage::MULTIPART_DIR).join("gone").exists());
+        assert!(!data.join(object_files::MULTIPART_DIR).join("gone").exists());
     }
 }

@@ -58,7 +58,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, SessionSettings};
 use crate::error::AwsResult;
-use crate::services::s3::storage::object_path;
+use crate::object_files::object_path;
 use crate::state::AppState;
 use crate::util::ids;
 use crate::util::spark_process::{materialise_job_harness, resolve_python, spark_settings};

@@ -1,6 +1,9 @@
-//! Where the emulator's S3 data lives on disk, and the rules that keep every key inside it.
+//! Where the emulator's S3 data lives on disk, and the rules that keep every key inside it: a
+//! shared part below the services. The S3 service keeps the objects' metadata and answers the
+//! S3 API; the engine, the table services and Clean Rooms read and write the same files
+//! directly, so none of them needs the S3 service for where a file is.
 //!
-//! The layout is a contract (the query engine reads these files directly):
+//! The layout is a contract:
 //! - `<data-dir>/s3/<bucket>/<key>`: object `key` of `bucket` as a plain file; each `/` of the
 //!   key is a directory (`data/part-0.csv` → directory `data/`, file `part-0.csv`). A file only
 //!   appears there complete: uploads are written elsewhere, fsynced and renamed into place.
