@@ -30,8 +30,7 @@ use crate::services::cleanrooms::ops::{
 };
 use crate::services::cleanrooms::records;
 use crate::services::cleanrooms::records::access::{
-    active_own_membership, callers_membership, owned_active_table, owned_table, require_active,
-    ChildRequest,
+    callers_membership, owned_active_table, owned_table, query_runner, require_active, ChildRequest,
 };
 use crate::services::cleanrooms::records::collaboration_children;
 use crate::services::cleanrooms::records::intermediate_tables::{
@@ -147,14 +146,7 @@ impl Operation for dto::CreateIntermediateTableInput {
         let dto::PopulationAnalysisConfiguration::SqlParameters(sql_parameters) =
             &input.population_analysis_configuration;
         let _guard = state.write_lock().await;
-        let (m, c, member) =
-            active_own_membership(state, ctx, &input.membership_identifier).await?;
-        if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
-            return Err(access_denied(format!(
-                "Account {} cannot create intermediate tables in collaboration {}: only a member that can query (CAN_QUERY) may",
-                ctx.account_id, c.id
-            )));
-        }
+        let (m, c, _) = query_runner(state, ctx, &input.membership_identifier).await?;
         let (sql, field) = population_sql(state, &c.id, sql_parameters).await?;
         let referenced = referenced_tables(&sql)
             .map_err(|e| invalid_field(field, e.message.replace("source.text", field)))?;

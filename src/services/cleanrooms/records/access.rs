@@ -507,20 +507,40 @@ pub async fn active_own_membership(
     Ok((m, collaboration, member))
 }
 
-/// The runner's membership, collaboration and member record, checked: ACTIVE and CAN_QUERY.
+/// The caller's membership `membership_id` (ACTIVE, as [`active_own_membership`]) whose member
+/// has `ability`: what running a query or a job starts from.
+///
+/// # Errors
+/// As [`active_own_membership`]; `AccessDeniedException` naming the ability the member lacks.
+pub async fn member_able_to(
+    state: &AppState,
+    ctx: &RequestContext,
+    membership_id: &str,
+    ability: dto::MemberAbility,
+) -> AwsResult<(Membership, Collaboration, Member)> {
+    let (m, collaboration, member) = active_own_membership(state, ctx, membership_id).await?;
+    if !member.abilities.contains(&ability) {
+        return Err(access_denied(format!(
+            "Account {} does not have the {} ability in collaboration {}",
+            ctx.account_id,
+            ability.as_str(),
+            collaboration.id
+        )));
+    }
+    Ok((m, collaboration, member))
+}
+
+/// The runner's membership, collaboration and member record, checked: ACTIVE and CAN_QUERY
+/// (running a protected query, creating or populating an intermediate table).
+///
+/// # Errors
+/// As [`member_able_to`].
 pub async fn query_runner(
     state: &AppState,
     ctx: &RequestContext,
     membership_id: &str,
 ) -> AwsResult<(Membership, Collaboration, Member)> {
-    let (m, collaboration, member) = active_own_membership(state, ctx, membership_id).await?;
-    if !member.abilities.contains(&dto::MemberAbility::CanQuery) {
-        return Err(access_denied(format!(
-            "Account {} does not have the CAN_QUERY ability in collaboration {}",
-            ctx.account_id, collaboration.id
-        )));
-    }
-    Ok((m, collaboration, member))
+    member_able_to(state, ctx, membership_id, dto::MemberAbility::CanQuery).await
 }
 
 fn table_not_found(id: &str) -> AwsError {

@@ -33,10 +33,8 @@ use crate::services::cleanrooms::domain::protected_job::{
     error_codes, is_terminal, JobEnd, RunError, StoredJob,
 };
 use crate::services::cleanrooms::domain::run_status::Run;
-use crate::services::cleanrooms::errors::{
-    access_denied, check_room, invalid_configuration, invalid_field,
-};
-use crate::services::cleanrooms::records::access::{active_own_membership, member, members};
+use crate::services::cleanrooms::errors::{check_room, invalid_configuration, invalid_field};
+use crate::services::cleanrooms::records::access::{member, member_able_to, members};
 use crate::services::cleanrooms::records::listing::{
     load_run, possibly_unfinished, put_new_run, put_run_at, run_receipt,
 };
@@ -95,14 +93,13 @@ pub async fn start(
     ctx: &RequestContext,
     input: dto::StartProtectedJobInput,
 ) -> AwsResult<dto::ProtectedJob> {
-    let (m, collaboration, runner) =
-        active_own_membership(state, ctx, &input.membership_identifier).await?;
-    if !runner.abilities.contains(&dto::MemberAbility::CanRunJob) {
-        return Err(access_denied(format!(
-            "Account {} does not have the CAN_RUN_JOB ability in collaboration {}",
-            ctx.account_id, collaboration.id
-        )));
-    }
+    let (m, collaboration, _) = member_able_to(
+        state,
+        ctx,
+        &input.membership_identifier,
+        dto::MemberAbility::CanRunJob,
+    )
+    .await?;
     // A cheap early refusal before the costly checks; the check under the lock below decides.
     within_job_quota(state, &m.id)?;
     let template = job_template(
