@@ -143,41 +143,34 @@ async fn budgeted_resource(
             m.id
         )));
     }
-    match kind {
-        "configuredtableassociation" => {
-            match records::record::<Association>(state, id).await? {
-                Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
-                    let a: Association = records::decode(&r)?;
-                    if a.header.arn == resource_arn {
-                        return Ok((a.header.arn, a.header.id, ResourceType::ConfiguredTableAssociation));
-                    }
-                }
-                _ => {}
-            }
-            Err(not_found(ResourceType::ConfiguredTableAssociation, id))
+    let (header, resource_type) = match kind {
+        "configuredtableassociation" => (
+            records::load::<Association>(state, id).await?.map(|a| a.header),
+            ResourceType::ConfiguredTableAssociation,
+        ),
+        "intermediatetable" => (
+            records::load::<IntermediateTable>(state, id).await?.map(|t| t.header),
+            ResourceType::Membership,
+        ),
+        other => {
+            return Err(invalid_configuration(format!(
+                "{field} '{resource_arn}': resource type '{other}' cannot have an access budget (configuredtableassociation or intermediatetable)"
+            )))
         }
-        "intermediatetable" => {
-            match records::record::<IntermediateTable>(state, id).await? {
-                Some(r) if r.parent.as_deref() == Some(m.id.as_str()) => {
-                    let t: IntermediateTable = records::decode(&r)?;
-                    if t.header.arn == resource_arn {
-                        return Ok((t.header.arn, t.header.id, ResourceType::Membership));
-                    }
-                }
-                _ => {}
-            }
-            Err(not_found_msg(
-                ResourceType::Membership,
-                id,
-                format!(
-                    "Could not find intermediate table with id {id} in membership {}",
-                    m.id
-                ),
-            ))
+    };
+    match header {
+        Some(h) if h.membership_id == m.id && h.arn == resource_arn => {
+            Ok((h.arn, h.id, resource_type))
         }
-        other => Err(invalid_configuration(format!(
-            "{field} '{resource_arn}': resource type '{other}' cannot have an access budget (configuredtableassociation or intermediatetable)"
-        ))),
+        _ if kind == "intermediatetable" => Err(not_found_msg(
+            resource_type,
+            id,
+            format!(
+                "Could not find intermediate table with id {id} in membership {}",
+                m.id
+            ),
+        )),
+        _ => Err(not_found(resource_type, id)),
     }
 }
 
