@@ -59,18 +59,25 @@ def emulator_sql(url, sql):
 
 
 @contextlib.contextmanager
-def running(binary):
+def serving(binary):
     """An emulator (on a port it picks) over a fresh data dir, for the `with` block; yields its URL
-    and stops it (and removes the data dir) afterwards."""
+    and process id and stops it (and removes the data dir) afterwards."""
     state = tempfile.mkdtemp(prefix="bench-state-")
     proc = subprocess.Popen([binary, "serve", "--port", "0", "--data-dir", state],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        yield re.search(r"http://\S+", proc.stdout.readline()).group(0)
+        yield re.search(r"http://\S+", proc.stdout.readline()).group(0), proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(state, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(binary):
+    """[`serving`], yielding the URL only."""
+    with serving(binary) as (url, _pid):
+        yield url
 
 
 def clock(fn):

@@ -39,6 +39,17 @@ QUERIES = {
 COLUMNS = [("user_id", "bigint"), ("category", "string"), ("amount", "double")]
 
 
+def register_events40(url, files):
+    """Glue table `bench.events40` over the Parquet files in `files`, in the emulator at `url`."""
+    glue = boto3.client("glue", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="111111111111", aws_secret_access_key="x")
+    glue.create_database(DatabaseInput={"Name": "bench"})
+    glue.create_table(DatabaseName="bench", TableInput={
+        "Name": "events40", "Parameters": {"classification": "parquet"},
+        "StorageDescriptor": {"Location": f"file://{files}/",
+                              "Columns": [{"Name": n, "Type": t} for n, t in COLUMNS]}})
+
+
 def timed(fn):
     t0 = time.perf_counter()
     fn()
@@ -53,13 +64,7 @@ def main():
     args = ap.parse_args()
     files = generate(args.dir)["events40"]
     with running(args.bin) as url:
-        glue = boto3.client("glue", endpoint_url=url, region_name="us-east-1",
-                            aws_access_key_id="111111111111", aws_secret_access_key="x")
-        glue.create_database(DatabaseInput={"Name": "bench"})
-        glue.create_table(DatabaseName="bench", TableInput={
-            "Name": "events40", "Parameters": {"classification": "parquet"},
-            "StorageDescriptor": {"Location": f"file://{files}/",
-                                  "Columns": [{"Name": n, "Type": t} for n, t in COLUMNS]}})
+        register_events40(url, files)
         con = duckdb.connect()
         source = f"read_parquet('{files}/*.parquet')"
         print(f"machine: {os.cpu_count()} cores; runs={args.runs}, alternating (median times; "

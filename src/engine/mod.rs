@@ -3,7 +3,8 @@
 //! pruning), `location` maps `s3://`/`file://` locations to files, `format` decides file formats,
 //! `hive_types` maps Glue column types to Arrow, `schema_check` verifies files against declared
 //! schemas, `noise` draws differential-privacy noise, `delta_table` reads Glue tables that are
-//! Delta tables through their current snapshot, `sql` holds the SQL dialects of Clean Rooms.
+//! Delta tables through their current snapshot, `sql` holds the SQL dialects of Clean Rooms,
+//! `short_key_aggregate` groups by short strings without hashing their bytes.
 
 pub mod delta_table;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod location;
 pub mod noise;
 pub mod policy;
 pub mod schema_check;
+pub mod short_key_aggregate;
 pub mod sql;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use std::sync::Arc;
 
 use cleanrooms_emulator_api::glue::dto::{Partition, Table};
 use datafusion::catalog::TableProvider;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use error::EngineError;
@@ -50,7 +53,9 @@ impl Engine {
         }
     }
 
-    /// A fresh session with `settings`.
+    /// A fresh session with `settings`. Its physical plans group by a short string through
+    /// [`short_key_aggregate`]; a population's write (delta-rs, given this session's state)
+    /// plans through the same rules.
     pub fn session(&self, settings: &SessionSettings) -> SessionContext {
         // DataFusion's own `DATAFUSION_*` environment variables tune the engine (e.g.
         // `DATAFUSION_EXECUTION_BATCH_SIZE`); unparsable values leave the defaults.
@@ -63,7 +68,14 @@ impl Engine {
         if let Some(tz) = &settings.time_zone {
             config.options_mut().execution.time_zone = Some(tz.clone());
         }
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(
+                short_key_aggregate::ShortKeyAggregation::default(),
+            ))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         sql::register(&ctx, settings.dialect);
         ctx
     }

@@ -870,3 +870,64 @@ async fn wide_rows_are_written_in_bounded_memory() {
     assert_eq!(written.rows, 1_200_000);
     assert!(grown_mib < 400, "peak RSS grew by {grown_mib} MiB");
 }
+
+/// A population's write plans the engine's rules: a group-by on a short string is grouped by
+/// the short-key aggregate inside delta-rs' write, and the version holds the groups.
+#[tokio::test]
+async fn a_population_groups_by_a_short_string_with_the_engine_rule() {
+    use crate::engine::{Engine, SessionSettings};
+    use datafusion::arrow::array::StringViewArray;
+    use datafusion::datasource::MemTable;
+    use datafusion::physical_plan::displayable;
+
+    let (dir, storage) = storage();
+    let settings = SessionSettings {
+        target_partitions: Some(2),
+        ..SessionSettings::default()
+    };
+    let ctx = Engine::new(dir.path()).session(&settings);
+    let part = |keys: Vec<Option<&str>>| {
+        let amounts = Int64Array::from_iter_values(0..keys.len() as i64);
+        RecordBatch::try_from_iter(vec![
+            ("k", Arc::new(StringViewArray::from(keys)) as ArrayRef),
+            ("amount", Arc::new(amounts) as ArrayRef),
+        ])
+        .unwrap()
+    };
+    let first = part(vec![
+        Some("a"),
+        Some("b"),
+        None,
+        Some("a long key beyond twelve"),
+    ]);
+    let second = part(vec![Some("b"), Some("a long key beyond twelve"), Some("a")]);
+    let table = MemTable::try_new(first.schema(), vec![vec![first], vec![second]]).unwrap();
+    ctx.register_table("src", Arc::new(table)).unwrap();
+    let sql = "SELECT k, count(*) AS n, sum(amount) AS total FROM src GROUP BY k";
+
+    let state = ctx.state();
+    let plan = state.create_logical_plan(sql).await.unwrap();
+    let write_state = write::session_for_write(&state, &WriteOptions::default());
+    let physical = write_state.create_physical_plan(&plan).await.unwrap();
+    let text = displayable(physical.as_ref()).indent(true).to_string();
+    assert!(text.contains("ShortKeyAggregateExec"), "{text}");
+
+    let written = storage
+        .write_version(TABLE, &state, plan, &WriteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(written.rows, 4);
+    let expected = "\
++--------------------------+---+-------+
+| k                        | n | total |
++--------------------------+---+-------+
+|                          | 1 | 2     |
+| a                        | 2 | 2     |
+| a long key beyond twelve | 2 | 4     |
+| b                        | 2 | 1     |
++--------------------------+---+-------+";
+    assert_eq!(
+        read_sql(&storage, TABLE, 0, "SELECT * FROM t ORDER BY k NULLS FIRST").await,
+        expected
+    );
+}

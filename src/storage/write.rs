@@ -131,7 +131,7 @@ impl ManagedStorage {
 
 /// `state` with delta-rs' query planner (it plans the write's own logical nodes) and the
 /// write's parallelism.
-fn session_for_write(state: &SessionState, options: &WriteOptions) -> SessionState {
+pub(super) fn session_for_write(state: &SessionState, options: &WriteOptions) -> SessionState {
     let mut builder = SessionStateBuilder::new_from_existing(state.clone())
         .with_query_planner(DeltaPlanner::new());
     if let Some(n) = options.target_partitions {
