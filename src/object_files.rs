@@ -338,6 +338,21 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// A new empty temporary file under the data dir, open for writing (removed when the
+    /// `Staged` is dropped unless kept).
+    async fn create(data_dir: &Path) -> Result<(Staged, tokio::fs::File), StageError> {
+        let mut staged = Staged {
+            path: new_tmp_path(data_dir)?,
+            size: 0,
+            md5: [0; 16],
+            file_id: None,
+            kept: false,
+        };
+        let file = tokio::fs::File::create(&staged.path).await?;
+        staged.file_id = file_id(&file.metadata().await?);
+        Ok((staged, file))
+    }
+
     /// The temporary file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -388,16 +403,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let path = new_tmp_path(data_dir)?;
-    let mut staged = Staged {
-        path,
-        size: 0,
-        md5: [0; 16],
-        file_id: None,
-        kept: false,
-    };
-    let mut file = tokio::fs::File::create(&staged.path).await?;
-    staged.file_id = file_id(&file.metadata().await?);
+    let (mut staged, mut file) = Staged::create(data_dir).await?;
     let mut md5 = Md5::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| StageError::Body(e.to_string()))?;
@@ -417,16 +423,7 @@ where
 
 /// Concatenates `parts` into a new temporary file, fsynced; the MD5 is of the whole content.
 pub async fn stage_concat(data_dir: &Path, parts: &[PathBuf]) -> Result<Staged, StageError> {
-    let path = new_tmp_path(data_dir)?;
-    let mut staged = Staged {
-        path,
-        size: 0,
-        md5: [0; 16],
-        file_id: None,
-        kept: false,
-    };
-    let mut out = tokio::fs::File::create(&staged.path).await?;
-    staged.file_id = file_id(&out.metadata().await?);
+    let (mut staged, mut out) = Staged::create(data_dir).await?;
     let mut md5 = Md5::new();
     let mut buf = vec![0u8; 1 << 20];
     for part in parts {

@@ -113,6 +113,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         (None, Some(d)) => d.clone(),
         (None, None) => default_data_dir(),
     };
+    // Before anything can answer: a signal from here on is a graceful stop.
+    let shutdown = shutdown_signal();
     let state = open_state(config.clone(), data_dir).await?;
     // Intermediate tables expire on the emulator clock; reads check too, this catches the rest.
     let sweeper = crate::services::cleanrooms::spawn_sweeper(state.clone());
@@ -140,7 +142,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         listener,
         crate::app(state.clone()),
         config.header_read_timeout,
-        shutdown_signal(),
+        shutdown,
     )
     .await;
     sweeper.abort();
@@ -161,24 +163,40 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at the first SIGINT or SIGTERM. The handlers are installed here, when it is
+/// called, not when the future is first polled: `serve` calls it before the listener answers
+/// anything, so a signal sent right after the first health check stops the server gracefully
+/// instead of killing it with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let handlers = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |handler: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match handler {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            let (interrupt, terminate) = handlers;
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
