@@ -178,13 +178,18 @@ def duckdb_once(con, dirs, shape, out_dir, i):
     return elapsed, rows
 
 
+def population_arguments(ap, runs, shapes):
+    """The options every populate script takes: runs per side, shapes, poll interval, data dir."""
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--shapes", default=shapes)
+    ap.add_argument("--poll-ms", type=float, default=10.0)
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "cre-bench-populate"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join("target", "release", "cleanrooms-emulator"))
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--shapes", default="small,large,groupby")
-    ap.add_argument("--poll-ms", type=float, default=10.0)
-    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "cre-bench-populate"))
+    population_arguments(ap, runs=5, shapes="small,large,groupby")
     args = ap.parse_args()
     shapes = args.shapes.split(",")
     dirs = generate(args.dir)

@@ -17,17 +17,14 @@ import statistics
 import subprocess
 import tempfile
 
-from populate import generate, populate_once, setup
+from populate import generate, population_arguments, populate_once, setup
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("old")
     ap.add_argument("new")
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--shapes", default="large,small,groupby")
-    ap.add_argument("--poll-ms", type=float, default=10.0)
-    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "cre-bench-populate"))
+    population_arguments(ap, runs=7, shapes="large,small,groupby")
     args = ap.parse_args()
     shapes = args.shapes.split(",")
     dirs = generate(args.dir)
