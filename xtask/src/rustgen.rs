@@ -292,19 +292,18 @@ impl<'a> Gen<'a> {
                 return Ok(());
             }
             let ty = self.rust_type(Model::member_target(def), false)?;
-            let ty = if required.contains(member) {
+            let is_required = required.contains(member);
+            let ty = if is_required {
                 ty
             } else {
                 format!("Option<{ty}>")
             };
-            fields.push((member == "nextToken", field, ty));
+            fields.push((member == "nextToken", is_required, field, ty));
         }
-        fields.sort_by_key(|(next_token, _, _)| *next_token);
+        fields.sort_by_key(|(next_token, _, _, _)| *next_token);
         let (ty, body) = match fields.as_slice() {
-            [(_, field, ty)] if !ty.starts_with("Option<") => {
-                (ty.clone(), format!("{field}: value"))
-            }
-            [(_, a, ta), (_, b, tb)] => (
+            [(_, true, field, ty)] => (ty.clone(), format!("{field}: value")),
+            [(_, _, a, ta), (_, _, b, tb)] => (
                 format!("({ta}, {tb})"),
                 format!("{a}: value.0, {b}: value.1"),
             ),
@@ -518,10 +517,7 @@ impl<'a> Gen<'a> {
                 Some(s) => format!(", input: dto::{}", self.type_of(s)?),
                 None => String::new(),
             };
-            let output = match &op.output {
-                Some(s) => format!("dto::{}", self.type_of(s)?),
-                None => "()".into(),
-            };
+            let output = self.output_type(op)?;
             let unused = if op.input.is_some() {
                 "(ctx, input)"
             } else {
@@ -585,10 +581,7 @@ impl<'a> Gen<'a> {
                     op.name
                 ));
             }
-            let output = match &op.output {
-                Some(s) => format!("dto::{}", self.type_of(s)?),
-                None => "()".into(),
-            };
+            let output = self.output_type(op)?;
             writeln!(
                 out,
                 "\n/// `{}`'s input.\nimpl crate::OperationInput for dto::{} {{\n    type Output = {output};\n}}",
@@ -598,6 +591,14 @@ impl<'a> Gen<'a> {
             .unwrap();
         }
         Ok(out)
+    }
+
+    /// The Rust type an operation answers, as `api.rs` writes it (`()` without output).
+    fn output_type(&self, op: &crate::model::Operation) -> Result<String, String> {
+        match &op.output {
+            Some(s) => Ok(format!("dto::{}", self.type_of(s)?)),
+            None => Ok("()".into()),
+        }
     }
 
     fn type_of(&self, shape: &str) -> Result<String, String> {

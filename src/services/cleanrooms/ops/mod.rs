@@ -98,7 +98,7 @@ pub enum TableKind {
 ///
 /// # Errors
 /// Store failures.
-pub async fn table_named(
+async fn table_named(
     state: &AppState,
     collaboration_id: &str,
     name: &str,
