@@ -45,7 +45,11 @@ pub struct SessionSettings {
 /// partitions a core, the other one decodes meanwhile instead of the core waiting (measured in
 /// docs/benchmarks.md, issue #16 session 11: 4–15 % less wall time, the same CPU).
 pub fn default_target_partitions() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) * 2
+    // `available_parallelism` reads the process's CPU affinity and cgroup quota: once is enough.
+    static PARTITIONS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PARTITIONS.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) * 2
+    })
 }
 
 /// Builds DataFusion sessions and tables over one data dir.
